@@ -1,0 +1,74 @@
+"""The ``cairn`` command. Thin: parse, call one library function, render.
+
+Command modules register their sub-commands; none imports anything heavy at module level, so that
+``cairn status`` and the hook commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from ..errors import CairnError
+
+# Each module has ``register(subparsers)``; the order is the order in ``cairn --help``.
+COMMAND_MODULES = [
+    "cairn.cli.core",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"cairn: usage error: {message}\n")
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="cairn",
+        description="Durable checkpoints, status and recovery for long-running agents.",
+    )
+    parser.add_argument(
+        "-C",
+        "--workspace",
+        metavar="DIR",
+        help="the workspace folder (default: $CAIRN_WORKSPACE, else the nearest "
+        "folder at or above the current one holding .cairn/)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code = args.func(args)
+        return int(code or 0)
+    except CairnError as exc:
+        sys.stderr.write(f"cairn: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("cairn: interrupted; everything acknowledged before is saved\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug in cairn: one line, and the traceback on request
+        if os.environ.get("CAIRN_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"cairn: internal error: {type(exc).__name__}: {exc} (set CAIRN_DEBUG=1 "
+            "for the traceback; saved data is intact)\n"
+        )
+        return 1
+
+
+def run() -> None:
+    sys.exit(main())

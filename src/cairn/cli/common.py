@@ -1,0 +1,40 @@
+"""Helpers shared by the command modules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+
+def open_ws(args: argparse.Namespace, *, reconcile: bool = True) -> Workspace:
+    from ..workspace import Workspace
+
+    ws = Workspace.open(args.workspace)
+    if reconcile:
+        ws.projector.reconcile()
+    return ws
+
+
+def split_task(values: Sequence[str], required: int, usage: str) -> tuple[str | None, list[str]]:
+    """``[TASK] ARG...``: the task may be left out when one task is active."""
+    if len(values) == required + 1:
+        return values[0], list(values[1:])
+    if len(values) == required:
+        return None, list(values)
+    raise UsageError(f"expected {usage}")
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON (shapes: docs/json.md)")

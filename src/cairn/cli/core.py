@@ -1,0 +1,455 @@
+"""Core commands: init, task, phase, checkpoint, progress, next, status, recover, log."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError, ValidationError
+from .common import add_json, emit_json, open_ws, split_task
+
+SCHEMA_TASK = "cairn.task/1"
+SCHEMA_TASKS = "cairn.tasks/1"
+SCHEMA_CHECKPOINT = "cairn.checkpoint/1"
+SCHEMA_CHECKPOINTS = "cairn.checkpoints/1"
+SCHEMA_LOG = "cairn.log/1"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("init", help="create .cairn/, artifacts/, logs/ and the status file here")
+    p.add_argument("path", nargs="?", default=".", help="project folder (default: current)")
+    p.set_defaults(func=cmd_init)
+
+    task = sub.add_parser("task", help="create, list and show tasks").add_subparsers(
+        dest="task_cmd", metavar="ACTION", required=True
+    )
+    p = task.add_parser("new", help="create a task with ordered phases")
+    p.add_argument("task")
+    p.add_argument("--title", default="")
+    p.add_argument(
+        "--phases", default="", help="comma-separated, e.g. analysis,plan,implement,test"
+    )
+    p.add_argument(
+        "--gate",
+        action="append",
+        default=[],
+        metavar="PHASE",
+        help="this phase needs an approved review of the plan before it starts",
+    )
+    add_json(p)
+    p.set_defaults(func=cmd_task_new)
+    p = task.add_parser("list", help="all tasks, newest first")
+    p.add_argument("--limit", type=int, default=100)
+    add_json(p)
+    p.set_defaults(func=cmd_task_list)
+    p = task.add_parser("show", help="one task with phases, steps and checkpoints")
+    p.add_argument("task", nargs="?")
+    add_json(p)
+    p.set_defaults(func=cmd_task_show)
+    p = task.add_parser("add-phase", help="append phases to a task")
+    p.add_argument("task")
+    p.add_argument("phases", nargs="+")
+    p.set_defaults(func=cmd_task_add_phase)
+
+    phase = sub.add_parser("phase", help="start, finish or fail a phase").add_subparsers(
+        dest="phase_cmd", metavar="ACTION", required=True
+    )
+    p = phase.add_parser("start", help="[TASK] PHASE: mark a phase active")
+    p.add_argument("args", nargs="+", metavar="[TASK] PHASE")
+    p.add_argument("--reopen", action="store_true", help="start a phase that is already done")
+    p.add_argument(
+        "--override",
+        metavar="REASON",
+        help="start a gated phase without an approved review (journaled)",
+    )
+    p.set_defaults(func=cmd_phase_start)
+    p = phase.add_parser("done", help="[TASK] PHASE: mark the active phase done")
+    p.add_argument("args", nargs="+", metavar="[TASK] PHASE")
+    p.set_defaults(func=cmd_phase_done)
+    p = phase.add_parser("fail", help="[TASK] PHASE --error MSG: mark the active phase failed")
+    p.add_argument("args", nargs="+", metavar="[TASK] PHASE")
+    p.add_argument("--error", required=True)
+    p.set_defaults(func=cmd_phase_fail)
+
+    cp = sub.add_parser("checkpoint", help="write, show and list checkpoints").add_subparsers(
+        dest="cp_cmd", metavar="ACTION", required=True
+    )
+    p = cp.add_parser("write", help="[TASK] KIND: store a new version (from --file or stdin)")
+    p.add_argument("args", nargs="+", metavar="[TASK] KIND")
+    p.add_argument("--file", help="read the content from this file (default: stdin)")
+    p.add_argument(
+        "--reload",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a file the next phase must reload (repeatable)",
+    )
+    add_json(p)
+    p.set_defaults(func=cmd_cp_write)
+    p = cp.add_parser("show", help="[TASK] KIND: print the newest (or --version N) content")
+    p.add_argument("args", nargs="+", metavar="[TASK] KIND")
+    p.add_argument("--version", type=int)
+    add_json(p)
+    p.set_defaults(func=cmd_cp_show)
+    p = cp.add_parser("list", help="[TASK]: newest version of each kind")
+    p.add_argument("task", nargs="?")
+    add_json(p)
+    p.set_defaults(func=cmd_cp_list)
+    p = cp.add_parser("history", help="[TASK] KIND: every version of a kind")
+    p.add_argument("args", nargs="+", metavar="[TASK] KIND")
+    add_json(p)
+    p.set_defaults(func=cmd_cp_history)
+    p = cp.add_parser("template", help="print the seed's template for a kind")
+    p.add_argument("kind")
+    p.add_argument("--title", default="Finding #{N}")
+    p.set_defaults(func=cmd_cp_template)
+
+    p = sub.add_parser("progress", help="[TASK] TEXT: record a progress step")
+    p.add_argument("args", nargs="+", metavar="[TASK] TEXT")
+    p.add_argument("--state", default="done", help="done ✅ | active ⏳ | todo ⏸️ | failed ❌")
+    p.add_argument("--phase")
+    add_json(p)
+    p.set_defaults(func=cmd_progress)
+
+    p = sub.add_parser("next", help="[TASK] TEXT: set the next action")
+    p.add_argument("args", nargs="+", metavar="[TASK] TEXT")
+    p.set_defaults(func=cmd_next)
+
+    p = sub.add_parser("status", help="where the work stands; rewrites CURRENT_WORK_STATUS.md")
+    add_json(p)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("recover", help="print the recovery brief and log the recovery")
+    p.add_argument("--task")
+    p.add_argument(
+        "--trigger", default="manual", help="compact | crash | manual | startup | resume | clear"
+    )
+    p.add_argument("--max-tokens", type=int, help="bound on the brief (default 2000)")
+    p.add_argument(
+        "--exact",
+        action="store_true",
+        help="count tokens exactly (loads a tokenizer, ~0.2-0.4 s) and fill the bound",
+    )
+    p.add_argument("--no-log", action="store_true", help="print the brief without logging")
+    add_json(p)
+    p.set_defaults(func=cmd_recover)
+
+    p = sub.add_parser("log", help="the event journal, oldest first")
+    p.add_argument("--task")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--type", action="append", default=[], dest="types")
+    add_json(p)
+    p.set_defaults(func=cmd_log)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from ..workspace import Workspace
+
+    target = Path(args.workspace or args.path)
+    existed = (target / ".cairn" / "cairn.db").exists()
+    ws = Workspace.init(target)
+    print(
+        f"{'Workspace already set up' if existed else 'Initialised cairn workspace'} at {ws.root}"
+    )
+    print(
+        f"  store    {ws.cairn_dir / 'cairn.db'}\n  status   {ws.config.status_file}\n"
+        f"  artifacts/  logs/   next: cairn task new TASK --phases analysis,plan,implement,test"
+    )
+    return 0
+
+
+def _task_json(ws: Any, task: Any) -> dict[str, Any]:
+    d: dict[str, Any] = task.to_json()
+    d["schema"] = SCHEMA_TASK
+    return d
+
+
+def cmd_task_new(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    gates = [g for gate in args.gate for g in gate.split(",") if g]
+    task = ws.create_task(args.task, args.title, phases, gates)
+    if args.json:
+        emit_json(_task_json(ws, task))
+    else:
+        print(f"Created task {task.id}" + (f" with phases {', '.join(phases)}" if phases else ""))
+    return 0
+
+
+def cmd_task_list(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    tasks = ws.tasks(limit=args.limit)
+    if args.json:
+        emit_json({"schema": SCHEMA_TASKS, "tasks": [t.to_json() for t in tasks]})
+        return 0
+    if not tasks:
+        print("No tasks. Create one with `cairn task new TASK --phases analysis,plan,implement`.")
+    for t in tasks:
+        cur = t.current_phase
+        print(f"{t.id:<24} {t.state:<8} {cur.name if cur else '—':<14} {t.title}")
+    return 0
+
+
+def cmd_task_show(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    task = ws.task(ws.resolve_task(args.task))
+    steps = ws.steps(task.id)
+    cps = ws.checkpoints(task.id)
+    if args.json:
+        d = _task_json(ws, task)
+        d["steps"] = [
+            {
+                "id": s.id,
+                "text": s.text,
+                "state": s.state,
+                "phase": s.phase,
+                "updated_at": s.updated_at,
+            }
+            for s in steps
+        ]
+        d["checkpoints"] = [c.to_json(with_content=False) for c, _ in cps]
+        emit_json(d)
+        return 0
+    print(f"{task.id}: {task.title or task.id}  [{task.state}]")
+    for p in task.phases:
+        gate = " (gated)" if p.gated else ""
+        print(
+            f"  {p.icon} {p.position}. {p.name}{gate}  {p.state}"
+            + (f": {p.error.strip().splitlines()[-1]}" if p.error else "")
+        )
+    print(f"Next action: {task.next_action or '—'}")
+    for s in steps[-20:]:
+        print(f"  {s.icon} {s.text}")
+    for c, n in cps:
+        print(f"  {c.path}  {c.kind} v{n}  {c.created_at}")
+    return 0
+
+
+def cmd_task_add_phase(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    task = ws.add_phases(args.task, args.phases)
+    print(f"{task.id}: phases {', '.join(p.name for p in task.phases)}")
+    return 0
+
+
+def cmd_phase_start(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    task_id, (phase,) = split_task(args.args, 1, "[TASK] PHASE")
+    task = ws.start_phase(
+        ws.resolve_task(task_id), phase, reopen=args.reopen, override=args.override
+    )
+    print(f"{task.id}: phase {phase} active")
+    return 0
+
+
+def cmd_phase_done(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    task_id, (phase,) = split_task(args.args, 1, "[TASK] PHASE")
+    task = ws.finish_phase(ws.resolve_task(task_id), phase)
+    cur = task.current_phase
+    print(
+        f"{task.id}: phase {phase} done"
+        + (f"; next phase: {cur.name}" if cur else "; all phases done")
+    )
+    return 0
+
+
+def cmd_phase_fail(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    task_id, (phase,) = split_task(args.args, 1, "[TASK] PHASE")
+    task = ws.fail_phase(ws.resolve_task(task_id), phase, args.error)
+    print(f"{task.id}: phase {phase} failed")
+    return 0
+
+
+def _read_content(args: argparse.Namespace, ws: Any) -> bytes:
+    if args.file:
+        from .. import names
+
+        path = (
+            names.inside(ws.root, args.file, "--file")
+            if not Path(args.file).is_absolute()
+            else Path(args.file)
+        )
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read --file {args.file}: {exc.strerror}") from exc
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("give the content with --file PATH or on standard input")
+    return sys.stdin.buffer.read()
+
+
+def cmd_cp_write(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    task_id, (kind,) = split_task(args.args, 1, "[TASK] KIND")
+    task_id = ws.resolve_task(task_id)
+    from .. import names
+
+    names.kind(kind)
+    data = _read_content(args, ws)
+    if not data.strip():
+        raise ValidationError("the checkpoint is empty; nothing was written")
+    cp = ws.write_checkpoint(task_id, kind, data, files=args.reload)
+    if args.json:
+        d = cp.to_json(with_content=False)
+        d["schema"] = SCHEMA_CHECKPOINT
+        emit_json(d)
+    else:
+        print(f"{cp.path}: {kind} v{cp.version} ({cp.size} bytes, sha256 {cp.hash[:12]})")
+    return 0
+
+
+def cmd_cp_show(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    task_id, (kind,) = split_task(args.args, 1, "[TASK] KIND")
+    cp = ws.checkpoint(ws.resolve_task(task_id), kind, args.version)
+    if args.json:
+        d = cp.to_json()
+        d["schema"] = SCHEMA_CHECKPOINT
+        emit_json(d)
+    else:
+        sys.stdout.write(cp.content or "")
+        if cp.content and not cp.content.endswith("\n"):
+            sys.stdout.write("\n")
+    return 0
+
+
+def cmd_cp_list(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    task_id = ws.resolve_task(args.task)
+    cps = ws.checkpoints(task_id)
+    if args.json:
+        emit_json(
+            {
+                "schema": SCHEMA_CHECKPOINTS,
+                "task": task_id,
+                "checkpoints": [dict(c.to_json(with_content=False), versions=n) for c, n in cps],
+            }
+        )
+        return 0
+    if not cps:
+        print(
+            f"{task_id}: no checkpoints yet; write one with `cairn checkpoint write {task_id} "
+            "analysis --file notes.md`"
+        )
+    for c, n in cps:
+        print(f"{c.kind:<16} v{n:<4} {c.created_at}  {c.path}  ({c.source})")
+    return 0
+
+
+def cmd_cp_history(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    task_id, (kind,) = split_task(args.args, 1, "[TASK] KIND")
+    hist = ws.history(ws.resolve_task(task_id), kind)
+    if args.json:
+        emit_json(
+            {
+                "schema": SCHEMA_CHECKPOINTS,
+                "task": task_id,
+                "checkpoints": [c.to_json(with_content=False) for c in hist],
+            }
+        )
+        return 0
+    for c in hist:
+        print(f"v{c.version:<4} {c.created_at}  {c.size:>8} B  {c.hash[:12]}  {c.source}")
+    return 0
+
+
+def cmd_cp_template(args: argparse.Namespace) -> int:
+    from ..templates import template
+
+    sys.stdout.write(template(args.kind, args.title))
+    return 0
+
+
+def cmd_progress(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    task_id, (text,) = split_task(args.args, 1, "[TASK] TEXT")
+    step = ws.progress(ws.resolve_task(task_id), text, args.state, phase=args.phase)
+    if args.json:
+        emit_json(
+            {
+                "schema": "cairn.step/1",
+                "id": step.id,
+                "task": step.task_id,
+                "text": step.text,
+                "state": step.state,
+                "phase": step.phase,
+            }
+        )
+    else:
+        print(f"{step.task_id}: {step.icon} {step.text}")
+    return 0
+
+
+def cmd_next(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    task_id, (text,) = split_task(args.args, 1, "[TASK] TEXT")
+    task = ws.set_next(ws.resolve_task(task_id), text)
+    print(f"{task.id}: next action: {task.next_action}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from ..fsutil import atomic_write
+    from ..projection import public_status, render_status_md, status_data
+
+    ws = open_ws(args)
+    data = status_data(ws)
+    md = render_status_md(data)
+    atomic_write(ws.root / ws.config.status_file, md.encode("utf-8"))
+    if args.json:
+        emit_json(public_status(data))
+    else:
+        sys.stdout.write(md)
+    return 0
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    from ..recovery import build_brief, recover
+
+    ws = open_ws(args)
+    if args.no_log:
+        brief = build_brief(
+            ws,
+            task_id=args.task,
+            max_tokens=args.max_tokens,
+            trigger=args.trigger,
+            exact=args.exact,
+        )
+    else:
+        brief = recover(
+            ws,
+            trigger=args.trigger,
+            task_id=args.task,
+            max_tokens=args.max_tokens,
+            exact=args.exact,
+        )
+    if args.json:
+        emit_json(brief.to_json())
+    else:
+        sys.stdout.write(brief.text.rstrip("\n") + "\n")
+    return 0
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    events = ws.events(args.task, limit=args.limit, types=args.types)
+    if args.json:
+        emit_json(
+            {
+                "schema": SCHEMA_LOG,
+                "events": [
+                    {"id": e.id, "ts": e.ts, "task": e.task_id, "type": e.type, "data": e.data}
+                    for e in events
+                ],
+            }
+        )
+        return 0
+    for e in events:
+        detail = ", ".join(f"{k}={v}" for k, v in e.data.items() if k != "hash")
+        print(f"{e.id:>6} {e.ts} {e.task_id or '-':<14} {e.type:<22} {detail[:160]}")
+    return 0

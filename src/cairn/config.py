@@ -1,0 +1,80 @@
+"""Workspace settings from ``.cairn/config.toml``, with the defaults below."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+DEFAULT_CONFIG = """\
+# cairn workspace settings. Every key is optional; the values shown are the defaults.
+
+[checkpoints]
+max_bytes = 5_000_000          # refuse a checkpoint larger than this
+
+[recovery]
+max_tokens = 2000              # bound on the recovery brief
+excerpt_lines = 60             # a long checkpoint is shown as its first lines, path given for the rest
+
+[paths]
+artifacts = "artifacts"
+logs = "logs"
+status = "CURRENT_WORK_STATUS.md"
+reviews = "reviews"
+
+# [reviews]
+# default = "checklist"        # provider:model of the default reviewer, e.g. "openai:gpt-4o"
+"""
+
+
+@dataclass(frozen=True)
+class Config:
+    max_checkpoint_bytes: int = 5_000_000
+    brief_max_tokens: int = 2000
+    excerpt_lines: int = 60
+    artifacts_dir: str = "artifacts"
+    logs_dir: str = "logs"
+    status_file: str = "CURRENT_WORK_STATUS.md"
+    reviews_dir: str = "reviews"
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.raw.get(name, {})
+        return value if isinstance(value, dict) else {}
+
+
+def load_config(path: Path) -> Config:
+    if not path.exists():
+        return Config()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(
+            f"{path} is not valid TOML ({exc}); fix it or delete it for defaults"
+        ) from exc
+    cp = raw.get("checkpoints", {})
+    rc = raw.get("recovery", {})
+    paths = raw.get("paths", {})
+    try:
+        return Config(
+            max_checkpoint_bytes=int(cp.get("max_bytes", 5_000_000)),
+            brief_max_tokens=int(rc.get("max_tokens", 2000)),
+            excerpt_lines=int(rc.get("excerpt_lines", 60)),
+            artifacts_dir=_rel(paths.get("artifacts", "artifacts"), path),
+            logs_dir=_rel(paths.get("logs", "logs"), path),
+            status_file=_rel(paths.get("status", "CURRENT_WORK_STATUS.md"), path),
+            reviews_dir=_rel(paths.get("reviews", "reviews"), path),
+            raw=raw,
+        )
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{path}: a setting has the wrong type ({exc}); see `cairn init`") from exc
+
+
+def _rel(value: object, where: Path) -> str:
+    text = str(value)
+    if not text or text.startswith("/") or ".." in Path(text).parts or "\x00" in text:
+        raise UsageError(f"{where}: path {text!r} must be relative and inside the workspace")
+    return text

@@ -1,0 +1,93 @@
+"""Validation of every name and path that comes from a user or an agent.
+
+Names become parts of file names (``artifacts/<task>_<kind>.md``), so the rules are strict: a short
+ASCII alphabet, no separators, no dot-only names. Uniqueness is case-insensitive so that two tasks can
+never map onto the same file on a case-insensitive filesystem (macOS, Windows).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from .errors import ValidationError
+
+MAX_NAME = 64
+_TASK_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_KIND_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+SEED_KINDS = ("analysis", "plan", "plan_approved", "progress", "complete", "tested")
+
+
+def _show(value: str) -> str:
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    return repr(shown)
+
+
+def _check_common(value: str, what: str) -> None:
+    if not isinstance(value, str) or value == "":
+        raise ValidationError(f"{what} is empty; give a short name such as 'finding4'")
+    if "\x00" in value:
+        raise ValidationError(
+            f"{what} {_show(value)} contains a NUL byte; use letters, digits, . _ -"
+        )
+    if len(value) > MAX_NAME:
+        raise ValidationError(
+            f"{what} is {len(value)} characters long; the limit is {MAX_NAME}, use a shorter name"
+        )
+    if "/" in value or "\\" in value or value.startswith(".") or ".." in value:
+        raise ValidationError(
+            f"{what} {_show(value)} looks like a path; names may hold only letters, digits, . _ - "
+            "and may not start with '.' or contain '..'"
+        )
+
+
+def task_id(value: str) -> str:
+    """Validate a task id; case is kept for display, uniqueness is checked case-insensitively."""
+    _check_common(value, "task id")
+    if not _TASK_RE.fullmatch(value):
+        raise ValidationError(
+            f"task id {_show(value)} has characters outside A-Z a-z 0-9 . _ -; e.g. 'finding4'"
+        )
+    return value
+
+
+def task_key(value: str) -> str:
+    return value.casefold()
+
+
+def kind(value: str, what: str = "checkpoint kind") -> str:
+    """Validate a checkpoint kind or phase name: lower case letters, digits, '_' and '-'."""
+    _check_common(value, what)
+    if not _KIND_RE.fullmatch(value):
+        raise ValidationError(
+            f"{what} {_show(value)} must use lower-case letters, digits, '_' and '-' "
+            f"(e.g. {', '.join(SEED_KINDS[:3])})"
+        )
+    return value
+
+
+def phase_name(value: str) -> str:
+    return kind(value, "phase name")
+
+
+def inside(root: Path, user_path: str | os.PathLike[str], what: str = "path") -> Path:
+    """Resolve ``user_path`` against ``root`` and refuse anything that lands outside it.
+
+    Symlinks are resolved before the check, so a link inside the workspace that points out of it is
+    refused too.
+    """
+    raw = os.fspath(user_path)
+    if "\x00" in raw:
+        raise ValidationError(f"{what} contains a NUL byte")
+    if raw == "":
+        raise ValidationError(f"{what} is empty")
+    root_r = root.resolve()
+    p = Path(raw)
+    candidate = (p if p.is_absolute() else root_r / p).resolve()
+    if candidate != root_r and root_r not in candidate.parents:
+        raise ValidationError(
+            f"{what} {_show(raw)} is outside the workspace {root_r}; use a path inside it"
+        )
+    return candidate

@@ -1,0 +1,360 @@
+"""The readable tree, projected from the store: artifacts, the status file, the recovery log.
+
+Each file is replaced atomically under a lock, always from the store's newest state. A projected
+artifact that someone edited by hand is noticed by its content hash and ingested as a new version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .fsutil import atomic_write, file_lock, remove_stale_temps
+
+if TYPE_CHECKING:
+    from .store import Tx
+    from .workspace import Workspace
+
+SCHEMA_STATUS = "cairn.status/1"
+
+# Sections that other parts of cairn add to the status (workers, reviews, budget). Each takes the
+# workspace and a read transaction and returns (json key, data, markdown) or None.
+StatusSection = Callable[["Workspace", "Tx"], "tuple[str, Any, str] | None"]
+STATUS_SECTIONS: list[StatusSection] = []
+
+
+class Projector:
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.lock_path = ws.cairn_dir / "projection.lock"
+
+    # -- artifacts -------------------------------------------------------------------------------
+    def after_change(self) -> None:
+        self.render_status()
+
+    def after_checkpoint(self, task_id: str, kind: str) -> None:
+        with file_lock(self.lock_path):
+            self._project_artifact(task_id, kind)
+            self._render_status_locked()
+
+    def _project_artifact(self, task_id: str, kind: str) -> None:
+        with self.ws.store.read() as tx:
+            row = tx.one(
+                "SELECT content, hash FROM checkpoints WHERE task_id = ? AND kind = ? "
+                "ORDER BY version DESC LIMIT 1",
+                (task_id, kind),
+            )
+        if row is None:
+            return
+        path = self.ws.root / self.ws.artifact_path(task_id, kind)
+        atomic_write(path, row["content"].encode("utf-8"))
+
+    def reconcile(self, only: tuple[str, str] | None = None) -> list[str]:
+        """Bring artifacts in line with the store; ingest hand edits. Returns the ingested paths."""
+        ingested: list[str] = []
+        stats: list[tuple[int, int, str, str]] = []
+        with file_lock(self.lock_path):
+            with self.ws.store.read() as tx:
+                if only:
+                    rows = tx.execute(
+                        "SELECT * FROM projections WHERE task_id = ? AND kind = ?", only
+                    )
+                else:
+                    rows = tx.execute("SELECT * FROM projections")
+            for row in rows:
+                path = self.ws.root / row["path"]
+                try:
+                    st = os.stat(path)
+                except FileNotFoundError:
+                    self._project_artifact(row["task_id"], row["kind"])
+                    continue
+                if row["mtime_ns"] == st.st_mtime_ns and row["size"] == st.st_size:
+                    continue
+                data = path.read_bytes()
+                digest = hashlib.sha256(data).hexdigest()
+                if digest == row["hash"]:
+                    stats.append((st.st_mtime_ns, st.st_size, row["path"], digest))
+                elif digest == row["prev_hash"]:
+                    # The process that wrote the newest version died before projecting it.
+                    self._project_artifact(row["task_id"], row["kind"])
+                elif self._ingest(row, data):
+                    ingested.append(row["path"])
+            if stats:
+                with self.ws.store.light_transaction() as wtx:
+                    for mtime, size, p, digest in stats:
+                        wtx.execute(
+                            "UPDATE projections SET mtime_ns = ?, size = ? WHERE path = ? AND "
+                            "hash = ?",
+                            (mtime, size, p, digest),
+                        )
+            if ingested:
+                self._render_status_locked()
+        return ingested
+
+    def _ingest(self, row: dict[str, Any], data: bytes) -> bool:
+        from .errors import CairnError
+        from .workspace import now
+
+        try:
+            text, data = self.ws._coerce_content(data)
+        except CairnError as exc:
+            # Keep the person's file as it is; the store keeps its own newest version.
+            self.ws.record_event(
+                row["task_id"], "checkpoint.hand_edit_refused", path=row["path"], reason=str(exc)
+            )
+            return False
+        with self.ws.store.transaction() as tx:
+            current = tx.one("SELECT hash FROM projections WHERE path = ?", (row["path"],))
+            if current is None or current["hash"] != row["hash"]:
+                return False  # another process wrote meanwhile; the next reconcile looks again
+            self.ws._insert_checkpoint(
+                tx, row["task_id"], row["kind"], text, data, (), None, "hand-edit", now()
+            )
+        st = os.stat(self.ws.root / row["path"])
+        with self.ws.store.light_transaction() as wtx:
+            wtx.execute(
+                "UPDATE projections SET mtime_ns = ?, size = ? WHERE path = ?",
+                (st.st_mtime_ns, st.st_size, row["path"]),
+            )
+        return True
+
+    # -- status ----------------------------------------------------------------------------------
+    def render_status(self) -> None:
+        with file_lock(self.lock_path):
+            self._render_status_locked()
+
+    def _render_status_locked(self) -> None:
+        data = status_data(self.ws)
+        atomic_write(
+            self.ws.root / self.ws.config.status_file, render_status_md(data).encode("utf-8")
+        )
+
+    # -- recovery log ----------------------------------------------------------------------------
+    def render_recovery_log(self) -> None:
+        with file_lock(self.lock_path):
+            self._render_recovery_log_locked()
+
+    def _render_recovery_log_locked(self) -> None:
+        from .recovery import render_log
+
+        with self.ws.store.read() as tx:
+            rows = tx.execute("SELECT * FROM recoveries ORDER BY id")
+        path = self.ws.root / self.ws.config.logs_dir / "compaction_recovery.log"
+        atomic_write(path, render_log(rows).encode("utf-8"))
+
+    def refresh_all(self) -> None:
+        for d in (
+            self.ws.cairn_dir,
+            self.ws.root / self.ws.config.artifacts_dir,
+            self.ws.root / self.ws.config.logs_dir,
+            self.ws.root,
+        ):
+            remove_stale_temps(d)
+        self.reconcile()
+        with file_lock(self.lock_path):
+            with self.ws.store.read() as tx:
+                pairs = [
+                    (r["task_id"], r["kind"])
+                    for r in tx.execute("SELECT task_id, kind FROM projections")
+                ]
+            for task_id, kind in pairs:
+                self._project_artifact(task_id, kind)
+            self._render_status_locked()
+            self._render_recovery_log_locked()
+
+
+# -- status data and rendering -------------------------------------------------------------------
+def status_data(ws: Workspace, *, detail_limit: int = 10, list_limit: int = 15) -> dict[str, Any]:
+    from .workspace import now
+
+    with ws.store.read() as tx:
+        counts = {
+            "tasks": tx.scalar("SELECT count(*) FROM tasks") or 0,
+            "checkpoint_versions": tx.scalar("SELECT count(*) FROM checkpoints") or 0,
+        }
+        active_ids = [
+            r["task_id"]
+            for r in tx.execute(
+                "SELECT p.task_id FROM phases p JOIN tasks t ON t.id = p.task_id "
+                "WHERE p.state = 'active' ORDER BY t.updated_at DESC LIMIT ?",
+                (detail_limit,),
+            )
+        ]
+        if not active_ids:
+            # Nothing active: the most recently touched unfinished task is where work resumes.
+            row = tx.one(
+                "SELECT t.id FROM tasks t WHERE EXISTS (SELECT 1 FROM phases p WHERE "
+                "p.task_id = t.id AND p.state != 'done') ORDER BY t.updated_at DESC LIMIT 1"
+            )
+            active_ids = [row["id"]] if row else []
+        detail = [_task_detail(ws, tx, tid) for tid in active_ids]
+        others = tx.execute(
+            "SELECT t.id, t.title, t.updated_at, t.next_action FROM tasks t "
+            "ORDER BY t.updated_at DESC LIMIT ?",
+            (list_limit + len(active_ids),),
+        )
+        other_tasks = []
+        for r in others:
+            if r["id"] in active_ids:
+                continue
+            task = ws._load_task(tx, ws._task_row(tx, r["id"]))
+            cur = task.current_phase
+            other_tasks.append(
+                {
+                    "id": task.id,
+                    "title": task.title,
+                    "state": task.state,
+                    "phase": cur.name if cur else None,
+                    "updated_at": task.updated_at,
+                }
+            )
+        failures = [
+            {"task": r["task_id"], "phase": r["name"], "error": r["error"], "at": r["finished_at"]}
+            for r in tx.execute(
+                "SELECT task_id, name, error, finished_at FROM phases WHERE state = 'failed' "
+                "ORDER BY finished_at DESC LIMIT 5"
+            )
+        ]
+        recoveries = [
+            {
+                "ts": r["ts"],
+                "trigger": r["trigger"],
+                "task": r["task_id"],
+                "phase": r["phase"],
+                "checkpoint": r["checkpoint"],
+                "safe_point": r["safe_point"],
+            }
+            for r in tx.execute("SELECT * FROM recoveries ORDER BY id DESC LIMIT 3")
+        ]
+        extra: dict[str, Any] = {}
+        extra_md: list[str] = []
+        for section in STATUS_SECTIONS:
+            got = section(ws, tx)
+            if got:
+                key, value, md = got
+                extra[key] = value
+                if md:
+                    extra_md.append(md)
+    return {
+        "schema": SCHEMA_STATUS,
+        "generated_at": now(),
+        "workspace": str(ws.root),
+        "counts": counts,
+        "active": detail,
+        "other_tasks": other_tasks,
+        "failures": failures,
+        "recoveries": recoveries,
+        "sections": extra,
+        "_extra_md": extra_md,
+    }
+
+
+def _task_detail(ws: Workspace, tx: Tx, task_id: str) -> dict[str, Any]:
+    task = ws._load_task(tx, ws._task_row(tx, task_id))
+    cur = task.current_phase
+    newest = tx.one(
+        "SELECT kind, version, created_at, files FROM checkpoints WHERE task_id = ? AND kind != "
+        "'progress' ORDER BY seq DESC LIMIT 1",
+        (task_id,),
+    )
+    steps = ws._steps(tx, task_id, limit=8)
+    total_steps = tx.scalar("SELECT count(*) FROM steps WHERE task_id = ?", (task_id,)) or 0
+    return {
+        "id": task.id,
+        "title": task.title,
+        "state": task.state,
+        "phase": cur.name if cur else None,
+        "phase_position": cur.position if cur else None,
+        "phases": [{"name": p.name, "state": p.state, "gated": p.gated} for p in task.phases],
+        "next_action": task.next_action,
+        "newest_checkpoint": None
+        if newest is None
+        else {
+            "kind": newest["kind"],
+            "version": newest["version"],
+            "path": ws.artifact_path(task_id, newest["kind"]),
+            "created_at": newest["created_at"],
+            "files": json.loads(newest["files"]),
+        },
+        "steps": [{"text": s.text, "state": s.state, "phase": s.phase} for s in steps],
+        "steps_total": total_steps,
+        "updated_at": task.updated_at,
+    }
+
+
+def render_status_md(data: dict[str, Any]) -> str:
+    from .model import PHASE_ICONS, STEP_STATES
+
+    out = [
+        "# Current Work Status",
+        "",
+        f"_Generated by cairn at {data['generated_at']} from the store; rewritten after every "
+        "command. Edit checkpoints in artifacts/, not this file._",
+        "",
+    ]
+    if not data["active"]:
+        out += ["**No open task.** Create one with `cairn task new TASK --phases ...`.", ""]
+    for t in data["active"]:
+        icon = "⏳" if t["state"] == "active" else "⏸️"
+        out.append(f"## {icon} {t['id']}: {t['title'] or t['id']} ({t['state']})")
+        out.append("")
+        phases = " · ".join(f"{p['name']} {PHASE_ICONS[p['state']]}" for p in t["phases"])
+        out.append(f"**Phase**: {t['phase']} ({t['phase_position']}/{len(t['phases'])}) — {phases}")
+        out.append(f"**Next action**: {t['next_action'] or '—'}")
+        cp = t["newest_checkpoint"]
+        if cp:
+            out.append(
+                f"**Newest checkpoint**: {cp['path']} ({cp['kind']} v{cp['version']}, "
+                f"{cp['created_at']})"
+            )
+        if t["steps"]:
+            more = t["steps_total"] - len(t["steps"])
+            out += [
+                "",
+                "**Progress**"
+                + (f" (last {len(t['steps'])} of {t['steps_total']})" if more > 0 else "")
+                + ":",
+            ]
+            out += [f"- {STEP_STATES[s['state']]} {s['text']}" for s in t["steps"]]
+        out.append("")
+    if data["failures"]:
+        out += ["## ❌ Failures", ""]
+        for f in data["failures"]:
+            first = (f["error"] or "").strip().splitlines()
+            out.append(
+                f"- {f['task']} / {f['phase']} at {f['at']}: {first[-1] if first else 'failed'}"
+            )
+        out.append("")
+    out.extend(data.get("_extra_md", []))
+    if data["other_tasks"]:
+        out += ["## Other tasks", "", "| task | state | phase | updated |", "|---|---|---|---|"]
+        for t in data["other_tasks"]:
+            out.append(f"| {t['id']} | {t['state']} | {t['phase'] or '—'} | {t['updated_at']} |")
+        shown = len(data["active"]) + len(data["other_tasks"])
+        if data["counts"]["tasks"] > shown:
+            out.append(f"\n_{data['counts']['tasks'] - shown} more; `cairn task list`._")
+        out.append("")
+    if data["recoveries"]:
+        out += ["## Recent recoveries", ""]
+        for r in data["recoveries"]:
+            where = f"{r['task'] or '—'} / {r['phase'] or '—'}"
+            out.append(
+                f"- {r['ts']} ({r['trigger']}) during {where}; loaded "
+                f"{r['checkpoint'] or 'no checkpoint'}"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def public_status(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def safe_unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()

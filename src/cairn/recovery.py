@@ -1,0 +1,383 @@
+"""The recovery brief: everything an agent needs after a compaction, in one bounded read.
+
+The brief always names the task, the phase, the newest checkpoint (its content, or an excerpt that
+says where the rest is), the next action and the files to reload, and fits ``max_tokens`` however
+long the history is: every section is bounded, and the checkpoint excerpt gets what is left.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import UsageError
+from .model import PHASE_ICONS, STEP_STATES
+from .tokens import count_tokens, upper_bound
+
+if TYPE_CHECKING:
+    from .model import Checkpoint, Task
+    from .store import Row
+    from .workspace import Workspace
+
+SCHEMA_BRIEF = "cairn.brief/1"
+TRIGGERS = ("compact", "crash", "manual", "startup", "resume", "clear")
+MIN_TOKENS = 200
+_TRIGGER_WORDS = {
+    "compact": "Compaction happened during",
+    "crash": "Crash recovery during",
+    "manual": "Manual recovery during",
+    "startup": "Session started during",
+    "resume": "Session resumed during",
+    "clear": "Context cleared during",
+}
+_FILES_HEADING = re.compile(
+    r"\*\*(files? (to modify|modified|changed|read|to reload)|inputs?|"
+    r"outputs?)\*\*:?(.*)",
+    re.I,
+)
+_PATHLIKE = re.compile(r"`?([A-Za-z0-9_.\-/]+\.[A-Za-z0-9]{1,8})`?")
+
+
+@dataclass(frozen=True)
+class Brief:
+    text: str
+    tokens: int
+    exact: bool
+    max_tokens: int
+    trigger: str
+    task_id: str | None
+    phase: str | None
+    checkpoint: str | None
+    reloaded: tuple[str, ...]
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_BRIEF,
+            "text": self.text,
+            "tokens": self.tokens,
+            "tokens_exact": self.exact,
+            "max_tokens": self.max_tokens,
+            "trigger": self.trigger,
+            "task": self.task_id,
+            "phase": self.phase,
+            "checkpoint": self.checkpoint,
+            "reloaded": list(self.reloaded),
+            **self.data,
+        }
+
+
+def files_from_content(content: str, limit: int = 20) -> list[str]:
+    """Paths listed under 'Files to modify' / 'Files modified' style headings of a checkpoint."""
+    found: list[str] = []
+    lines = content.splitlines()
+    i = 0
+    while i < len(lines):
+        m = _FILES_HEADING.search(lines[i])
+        if m:
+            chunk = [m.group(3)]
+            j = i + 1
+            while j < len(lines) and lines[j].lstrip().startswith(
+                ("-", "*", "1", "2", "3", "4", "5", "6", "7", "8", "9")
+            ):
+                chunk.append(lines[j])
+                j += 1
+            for part in chunk:
+                for p in _PATHLIKE.findall(part):
+                    if "/" in p or p.count(".") == 1:
+                        found.append(p.strip("`"))
+            i = j
+        else:
+            i += 1
+    return list(dict.fromkeys(found))[:limit]
+
+
+def _pick_task(ws: Workspace, task_id: str | None) -> tuple[Task | None, list[str]]:
+    if task_id is not None:
+        return ws.task(task_id), []
+    active = ws.active_tasks()
+    if active:
+        return active[0], [t.id for t in active[1:]]
+    recent = [t for t in ws.tasks(limit=20) if t.state != "done"]
+    if recent:
+        return recent[0], []
+    done = ws.tasks(limit=1)
+    return (done[0] if done else None), []
+
+
+def _since_last(ws: Workspace, task: Task | None) -> tuple[str | None, list[str]]:
+    with ws.store.read() as tx:
+        last = tx.one("SELECT ts, last_event FROM recoveries ORDER BY id DESC LIMIT 1")
+        after = last["last_event"] if last else 0
+        params: list[Any] = [after]
+        sql = "SELECT type, data, ts FROM events WHERE id > ?"
+        if task is not None:
+            sql += " AND task_id = ?"
+            params.append(task.id)
+        rows = tx.execute(sql + " ORDER BY id DESC LIMIT 500", params)
+        total = tx.scalar(sql.replace("type, data, ts", "count(*)"), params) or 0
+    counts = Counter(r["type"] for r in rows)
+    lines: list[str] = []
+    if counts:
+        summary = ", ".join(f"{n} {t}" for t, n in counts.most_common(8))
+        lines.append(f"- {total} events: {summary}")
+    for r in rows[:5]:
+        d = json.loads(r["data"])
+        what = d.get("text") or d.get("phase") or d.get("kind") or d.get("reason") or ""
+        if r["type"] == "checkpoint.written":
+            what = f"{d.get('kind')} v{d.get('version')} ({d.get('source')})"
+        lines.append(f"- {r['ts']} {r['type']}: {str(what)[:120]}")
+    return (last["ts"] if last else None), lines
+
+
+def build_brief(
+    ws: Workspace,
+    *,
+    task_id: str | None = None,
+    max_tokens: int | None = None,
+    trigger: str = "manual",
+    exact: bool = False,
+) -> Brief:
+    from .workspace import now
+
+    if trigger not in TRIGGERS:
+        raise UsageError(f"trigger {trigger!r} is not one of {', '.join(TRIGGERS)}")
+    bound = max_tokens or ws.config.brief_max_tokens
+    if bound < MIN_TOKENS:
+        raise UsageError(
+            f"--max-tokens {bound} is too small to name task, phase, checkpoint and "
+            f"files; use at least {MIN_TOKENS}"
+        )
+    measure: Callable[[str], int] = count_tokens if exact else upper_bound
+    task, other_active = _pick_task(ws, task_id)
+    ts = now()
+    status_rel = ws.config.status_file
+    if task is None:
+        text = (
+            f"# Recovery brief ({ts}, trigger: {trigger})\n\nNo task yet. Create one with "
+            "`cairn task new TASK --phases analysis,plan,implement,test`.\n"
+        )
+        return Brief(text, measure(text), exact, bound, trigger, None, None, None, (status_rel,))
+
+    cur = task.current_phase
+    newest = ws.newest_checkpoint(task.id)
+    progress_path = ws.artifact_path(task.id, "progress")
+    has_progress = ws.has_checkpoint(task.id, "progress")
+
+    head = [f"# Recovery brief: {task.id} ({ts}, trigger: {trigger})", ""]
+    head.append(f"**Task**: {task.id}: {task.title or task.id} ({task.state})")
+    phases = " · ".join(f"{p.name} {PHASE_ICONS[p.state]}" for p in task.phases) or "none"
+    head.append(f"**Phase**: {cur.name + ' (' + cur.state + ')' if cur else '—'} — {phases}")
+    head.append(f"**Next action**: {task.next_action or '— (set one with `cairn next`)'}")
+    if newest:
+        head.append(
+            f"**Newest checkpoint**: {newest.path} ({newest.kind} v{newest.version}, "
+            f"{newest.created_at})"
+        )
+    else:
+        head.append("**Newest checkpoint**: none yet")
+    if other_active:
+        head.append(f"**Also active**: {', '.join(other_active[:5])}")
+    head.append("")
+
+    reload: list[str] = [status_rel]
+    if newest:
+        reload.append(newest.path)
+    if has_progress:
+        reload.append(progress_path)
+    if newest:
+        reload.extend(newest.files)
+        reload.extend(files_from_content(newest.content or ""))
+    reload = list(dict.fromkeys(reload))[:15]
+    files_md = ["## Files to reload", *[f"- {p}" for p in reload], ""]
+
+    steps = ws.steps(task.id, limit=12)
+    open_first = [s for s in steps if s.state != "done"][-6:]
+    done_tail = [s for s in steps if s.state == "done"][-6:]
+    shown = sorted({s.id: s for s in [*done_tail, *open_first]}.values(), key=lambda s: s.id)
+    steps_md: list[str] = []
+    if shown:
+        steps_md = ["## Progress", *[f"- {STEP_STATES[s.state]} {s.text[:200]}" for s in shown], ""]
+
+    last_ts, since = _since_last(ws, task)
+    since_md = (
+        [f"## Since the last recovery ({last_ts or 'none before'})", *since, ""] if since else []
+    )
+
+    def assemble(cp_block: list[str], with_since: bool = True, with_steps: bool = True) -> str:
+        parts = (
+            head
+            + cp_block
+            + (steps_md if with_steps else [])
+            + files_md
+            + (since_md if with_since else [])
+        )
+        return "\n".join(parts)
+
+    cp_block: list[str] = []
+    checkpoint_info: dict[str, Any] = {}
+    if newest and newest.content is not None:
+        cp_block, checkpoint_info = _fit_checkpoint(
+            newest, assemble, measure, bound, ws.config.excerpt_lines
+        )
+    text = assemble(cp_block)
+    if measure(text) > bound:
+        text = assemble(cp_block, with_since=False)
+    if measure(text) > bound:
+        text = assemble(cp_block, with_since=False, with_steps=False)
+    if measure(text) > bound:
+        text = _hard_cut(text, bound, measure)
+    data = {"newest_checkpoint": checkpoint_info, "other_active": other_active}
+    return Brief(
+        text,
+        measure(text),
+        exact,
+        bound,
+        trigger,
+        task.id,
+        cur.name if cur else None,
+        newest.path if newest else None,
+        tuple(reload),
+        data,
+    )
+
+
+def _fit_checkpoint(
+    cp: Checkpoint,
+    assemble: Callable[[list[str]], str],
+    measure: Callable[[str], int],
+    bound: int,
+    excerpt_lines: int,
+) -> tuple[list[str], dict[str, Any]]:
+    content = cp.content or ""
+    lines = content.rstrip("\n").splitlines()
+    title = f"## Checkpoint {cp.kind} v{cp.version} ({cp.path})"
+
+    def block(n: int, cut_chars: int | None = None) -> list[str]:
+        body = lines[:n]
+        if cut_chars is not None and body:
+            body = [*body[:-1], body[-1][:cut_chars]]
+        out = [title, "", *body]
+        if n < len(lines) or cut_chars is not None:
+            rest = len(lines) - n
+            out.append(
+                f"\n[… excerpt: first {n} of {len(lines)} lines shown"
+                + (f", {rest} more" if rest else "")
+                + f"; read {cp.path} for the rest]"
+            )
+        out.append("")
+        return out
+
+    info = {
+        "path": cp.path,
+        "kind": cp.kind,
+        "version": cp.version,
+        "lines": len(lines),
+        "excerpt": False,
+    }
+    if measure(assemble(block(len(lines)))) <= bound:
+        return block(len(lines)), info
+    # Binary search for the most lines that fit; excerpt_lines is only a starting guess.
+    lo, hi = 0, len(lines)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if measure(assemble(block(mid))) <= bound:
+            lo = mid
+        else:
+            hi = mid - 1
+    info["excerpt"] = True
+    info["lines_shown"] = lo
+    if lo == 0 and lines:
+        # Even one line is too long: show a prefix of it.
+        first = lines[0]
+        a, b = 0, len(first)
+        while a < b:
+            mid = (a + b + 1) // 2
+            if measure(assemble(block(1, mid))) <= bound:
+                a = mid
+            else:
+                b = mid - 1
+        if a > 0:
+            return block(1, a), info
+    return block(lo), info
+
+
+def _hard_cut(text: str, bound: int, measure: Callable[[str], int]) -> str:
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if measure(text[:mid] + "\n[… cut to fit]") <= bound:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo] + "\n[… cut to fit]"
+
+
+def recover(
+    ws: Workspace,
+    *,
+    trigger: str = "manual",
+    task_id: str | None = None,
+    max_tokens: int | None = None,
+    exact: bool = False,
+    safe_point: bool | None = None,
+    note: str | None = None,
+) -> Brief:
+    """Build the brief and log the recovery (store row, event, ``logs/compaction_recovery.log``)."""
+    from .workspace import now
+
+    brief = build_brief(ws, task_id=task_id, max_tokens=max_tokens, trigger=trigger, exact=exact)
+    ts = now()
+    with ws.store.transaction() as tx:
+        last_event = tx.scalar("SELECT max(id) FROM events") or 0
+        tx.insert(
+            "INSERT INTO recoveries (ts, trigger, task_id, phase, checkpoint, reloaded, safe_point, "
+            "note, last_event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                ts,
+                trigger,
+                brief.task_id,
+                brief.phase,
+                brief.checkpoint,
+                json.dumps(list(brief.reloaded)),
+                None if safe_point is None else int(safe_point),
+                note,
+                last_event + 1,
+            ),
+        )
+        ws._event(
+            tx,
+            brief.task_id,
+            "recovery",
+            ts,
+            trigger=trigger,
+            phase=brief.phase,
+            checkpoint=brief.checkpoint,
+            tokens=brief.tokens,
+        )
+    ws.projector.render_recovery_log()
+    ws.projector.render_status()
+    return brief
+
+
+def render_log(rows: list[Row]) -> str:
+    out: list[str] = []
+    for r in rows:
+        during = f"{r['task_id'] or 'no task'}" + (f" / phase {r['phase']}" if r["phase"] else "")
+        extra = ""
+        if r["safe_point"] is not None:
+            extra = ", safe point" if r["safe_point"] else ", SUBOPTIMAL: mid-phase"
+        out.append(
+            f"{r['ts']}: {_TRIGGER_WORDS.get(r['trigger'], 'Recovery during')} {during} "
+            f"(trigger: {r['trigger']}{extra})"
+        )
+        out.append(f"Recovery: Loaded checkpoint from {r['checkpoint'] or '(none yet)'}")
+        out.append(f"Context recovered: {', '.join(json.loads(r['reloaded']))}")
+        if r["note"]:
+            out.append(f"Note: {r['note']}")
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,112 @@
+"""The append-only list of named migrations. Never edit or reorder an entry: add a new one.
+
+Each entry is ``(name, statements)``. The names applied are recorded in ``cairn_migrations``; a
+database holding a name this list does not know was written by a newer cairn and is refused.
+"""
+
+from __future__ import annotations
+
+_APPEND_ONLY = """
+CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;
+CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;
+"""
+
+CORE = (
+    """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts TEXT NOT NULL,
+    task_id TEXT,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX events_task ON events(task_id, id);
+
+CREATE TABLE tasks (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    next_action TEXT,
+    seq INTEGER NOT NULL
+);
+CREATE INDEX tasks_updated ON tasks(updated_at);
+
+CREATE TABLE phases (
+    task_id TEXT NOT NULL REFERENCES tasks(id),
+    name TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    gated INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT,
+    finished_at TEXT,
+    error TEXT,
+    PRIMARY KEY (task_id, name)
+);
+CREATE INDEX phases_state ON phases(state);
+
+CREATE TABLE checkpoints (
+    task_id TEXT NOT NULL REFERENCES tasks(id),
+    kind TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    content TEXT NOT NULL,
+    phase TEXT,
+    source TEXT NOT NULL,
+    files TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (task_id, kind, version)
+);
+CREATE INDEX checkpoints_seq ON checkpoints(task_id, seq);
+
+CREATE TABLE steps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL REFERENCES tasks(id),
+    phase TEXT,
+    text TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX steps_task ON steps(task_id, id);
+
+CREATE TABLE projections (
+    path TEXT PRIMARY KEY,
+    path_key TEXT NOT NULL UNIQUE,
+    task_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    prev_hash TEXT,
+    mtime_ns INTEGER,
+    size INTEGER
+);
+CREATE INDEX projections_task ON projections(task_id, kind);
+
+CREATE TABLE recoveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    task_id TEXT,
+    phase TEXT,
+    checkpoint TEXT,
+    reloaded TEXT NOT NULL,
+    safe_point INTEGER,
+    note TEXT,
+    last_event INTEGER NOT NULL
+);
+"""
+    + _APPEND_ONLY.format(table="events")
+    + _APPEND_ONLY.format(table="checkpoints")
+    + _APPEND_ONLY.format(table="recoveries")
+)
+
+MIGRATIONS: list[tuple[str, str]] = [
+    ("0001_core", CORE),
+]

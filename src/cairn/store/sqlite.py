@@ -1,0 +1,222 @@
+"""The embedded SQLite store: WAL, a busy timeout, immediate write transactions, synced commits."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreError
+from .base import Params, Row
+from .migrations import MIGRATIONS
+
+# A writer waits this long for another process's transaction before giving up. Long on purpose: an
+# agent's write should wait out a busy peer rather than surface "database is locked".
+BUSY_TIMEOUT_MS = 60_000
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
+    return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
+
+
+class _SQLiteTx:
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Params = ()) -> list[Row]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def one(self, sql: str, params: Params = ()) -> Row | None:
+        row: Row | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    def scalar(self, sql: str, params: Params = ()) -> Any:
+        cur = self._conn.execute(sql, params)
+        cur.row_factory = None
+        row = cur.fetchone()
+        return None if row is None else row[0]
+
+    def insert(self, sql: str, params: Params = ()) -> int:
+        cur = self._conn.execute(sql, params)
+        return int(cur.lastrowid or 0)
+
+    def iterate(self, sql: str, params: Params = ()) -> Iterator[Row]:
+        yield from self._conn.execute(sql, params)
+
+
+def _explain(path: Path, exc: BaseException) -> StoreError:
+    msg = str(exc)
+    if "not a database" in msg or "malformed" in msg or "disk I/O" in msg:
+        return StoreError(
+            f"the store {path} is corrupt or truncated ({msg}); nothing was changed. Restore it from "
+            "a backup, or move it aside and run `cairn init` to start a new store (artifacts/ stays "
+            "as it is)"
+        )
+    return StoreError(f"the store {path} cannot be used: {msg}")
+
+
+class SQLiteStore:
+    dialect = "sqlite"
+
+    def __init__(self, path: Path, *, create: bool = False) -> None:
+        self.path = path
+        if not create and not path.exists():
+            raise StoreError(f"no store at {path}; run `cairn init` in the project folder")
+        try:
+            self._conn = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
+            self._conn.row_factory = _dict_row
+            # WAL lets readers (status, recover) run while a writer commits.
+            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            if mode is None or next(iter(mode.values())).lower() != "wal":
+                raise StoreError(f"could not switch {path} to WAL mode (got {mode})")
+            # FULL: a commit is on disk before the call that made it returns.
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate(create)
+        except sqlite3.DatabaseError as exc:
+            raise _explain(path, exc) from exc
+
+    # -- migrations ------------------------------------------------------------------------------
+    def _migrate(self, create: bool) -> None:
+        known = [name for name, _ in MIGRATIONS]
+        has_table = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='cairn_migrations'"
+        ).fetchone()
+        applied: list[str] = []
+        if has_table:
+            applied = [r["name"] for r in self._conn.execute("SELECT name FROM cairn_migrations")]
+        elif not create:
+            tables = self._conn.execute("SELECT count(*) AS n FROM sqlite_master").fetchone()
+            if tables and tables["n"]:
+                raise StoreError(f"{self.path} is an SQLite file but not a cairn store")
+        unknown = [a for a in applied if a not in known]
+        if unknown:
+            raise StoreError(
+                f"the store {self.path} was written by a newer cairn (migration {unknown[-1]!r}); "
+                "upgrade cairn (`pip install -U cairn-agent`) to use it; nothing was changed"
+            )
+        pending = [(n, sql) for n, sql in MIGRATIONS if n not in applied]
+        if not pending:
+            return
+        with self._write(sync=True) as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS cairn_migrations "
+                "(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)"
+            )
+            # Another process may have migrated while we waited for the lock.
+            done = {r["name"] for r in conn.execute("SELECT name FROM cairn_migrations")}
+            for name, sql in pending:
+                if name in done:
+                    continue
+                for statement in _split(sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO cairn_migrations (name, applied_at) VALUES (?, ?)",
+                    (name, datetime.now(UTC).isoformat()),
+                )
+
+    def applied_migrations(self) -> list[str]:
+        rows = self._conn.execute("SELECT name FROM cairn_migrations ORDER BY id").fetchall()
+        return [r["name"] for r in rows]
+
+    # -- transactions ----------------------------------------------------------------------------
+    @contextmanager
+    def _write(self, *, sync: bool) -> Iterator[sqlite3.Connection]:
+        conn = self._conn
+        if not sync:
+            # Derived data (projection bookkeeping) can be rebuilt, so it skips the fsync.
+            conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self._begin_immediate()
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            if not sync:
+                conn.execute("PRAGMA synchronous=FULL")
+
+    def _begin_immediate(self) -> None:
+        # busy_timeout already waits; this loop covers the rare SQLITE_BUSY that SQLite returns
+        # without calling the busy handler (e.g. while a WAL checkpoint restarts the log).
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        delay = 0.001
+        while True:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise StoreError(
+                        f"the store {self.path} stayed locked for {BUSY_TIMEOUT_MS // 1000} s by "
+                        "another process; check for a stuck cairn process and retry"
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SQLiteTx]:
+        try:
+            with self._write(sync=True) as conn:
+                yield _SQLiteTx(conn)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise
+            raise _explain(self.path, exc) from exc
+
+    @contextmanager
+    def light_transaction(self) -> Iterator[_SQLiteTx]:
+        try:
+            with self._write(sync=False) as conn:
+                yield _SQLiteTx(conn)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise
+            raise _explain(self.path, exc) from exc
+
+    @contextmanager
+    def read(self) -> Iterator[_SQLiteTx]:
+        conn = self._conn
+        try:
+            conn.execute("BEGIN")
+            try:
+                yield _SQLiteTx(conn)
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise _explain(self.path, exc) from exc
+
+    def integrity_check(self) -> str:
+        row = self._conn.execute("PRAGMA integrity_check").fetchone()
+        return str(next(iter(row.values()))) if row else "no answer"
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _split(sql: str) -> list[str]:
+    """Split a migration script into statements, keeping trigger bodies whole."""
+    out: list[str] = []
+    buf = ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out

@@ -1,0 +1,102 @@
+"""The seed's checkpoint templates, and the progress file rendered from steps."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import Step, Task
+
+TEMPLATES: dict[str, str] = {
+    "analysis": """# {title} Analysis
+
+**Task**: [What was asked]
+**Findings**:
+- [Finding, with the file and line it comes from]
+**Files read**: [List]
+**Open questions**: [List]
+**Next action**: [What the plan phase should do]
+""",
+    "plan": """# {title} Implementation Plan
+
+**Task**: [Brief description]
+**Files to modify**: [List]
+**Approach**: [Detailed steps]
+**Tests needed**: [List]
+**Estimated time**: [Hours]
+""",
+    "plan_approved": """# {title} Approved Plan
+
+**Reviewer**: [Who approved, and the review id]
+**Recommendation**: [What the reviewer asked for]
+
+[The plan as approved]
+""",
+    "progress": """# {title} Progress
+
+- ✅ Step 1: [What was done]
+- ✅ Step 2: [What was done]
+- ⏳ Step 3: [In progress]
+- ⏸️ Step 4: [Not started]
+
+**Current status**: [Description]
+**Next action**: [What to do next]
+""",
+    "complete": """# {title} Complete
+
+**Files modified**:
+- scripts/foo.py (lines 123-456)
+- scripts/bar.py (lines 78-90)
+
+**Changes**:
+1. Added [feature]
+2. Refactored [component]
+3. Fixed [issue]
+
+**Tests run**: [Results]
+**Ready for**: [Next phase]
+""",
+    "tested": """# {title} Test Results
+
+**Tests run**: [Command and count]
+**Passed**: [N]
+**Failed**: [N, with names]
+**Ready for**: [Next phase or done]
+""",
+}
+
+
+def template(kind: str, title: str = "Finding #{N}") -> str:
+    from .errors import NotFound
+
+    try:
+        return TEMPLATES[kind].format(title=title)
+    except KeyError:
+        raise NotFound(
+            f"no template for kind {kind!r}; templates exist for {', '.join(TEMPLATES)}"
+        ) from None
+
+
+def render_progress(task: Task, steps: list[Step], *, truncated: bool = False) -> str:
+    title = task.title or task.id
+    lines = [f"# {task.id}: {title} Progress", ""]
+    if truncated:
+        lines += ["_(earlier steps omitted: the list passed the checkpoint size limit)_", ""]
+    for s in steps:
+        where = f" [{s.phase}]" if s.phase else ""
+        lines.append(f"- {s.icon} {s.text}{where}")
+    if not steps:
+        lines.append("- (no steps recorded yet)")
+    cur = task.current_phase
+    status = (
+        f"phase {cur.name} {cur.state} ({cur.position}/{len(task.phases)})"
+        if cur
+        else ("all phases done" if task.phases else "no phases")
+    )
+    lines += [
+        "",
+        f"**Current status**: {status}",
+        f"**Next action**: {task.next_action or '—'}",
+        "",
+    ]
+    return "\n".join(lines)
