@@ -22,10 +22,32 @@ if TYPE_CHECKING:
 
 SCHEMA_STATUS = "cairn.status/1"
 
-# Sections that other parts of cairn add to the status (workers, reviews, budget). Each takes the
-# workspace and a read transaction and returns (json key, data, markdown) or None.
+# Sections that other parts of cairn add to the status, as "module:function". Each function takes
+# the workspace and a read transaction and returns (json key, data, markdown) or None. Modules named
+# here must stay light to import: the status is rendered after every command.
 StatusSection = Callable[["Workspace", "Tx"], "tuple[str, Any, str] | None"]
-STATUS_SECTIONS: list[StatusSection] = []
+STATUS_SECTION_PROVIDERS: list[str] = [
+    "cairn.workers:status_section",
+    "cairn.reviews:status_section",
+    "cairn.budget:status_section",
+    "cairn.hooks:status_section",
+]
+
+
+def _status_sections() -> list[StatusSection]:
+    import importlib
+
+    found: list[StatusSection] = []
+    for spec in STATUS_SECTION_PROVIDERS:
+        module_name, func = spec.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # that feature is not part of this build
+                continue
+            raise
+        found.append(getattr(module, func))
+    return found
 
 
 class Projector:
@@ -233,7 +255,7 @@ def status_data(ws: Workspace, *, detail_limit: int = 10, list_limit: int = 15) 
         ]
         extra: dict[str, Any] = {}
         extra_md: list[str] = []
-        for section in STATUS_SECTIONS:
+        for section in _status_sections():
             got = section(ws, tx)
             if got:
                 key, value, md = got

@@ -14,10 +14,16 @@ from collections.abc import Sequence
 
 from ..errors import CairnError
 
-# Each module has ``register(subparsers)``; the order is the order in ``cairn --help``.
-COMMAND_MODULES = [
-    "cairn.cli.core",
-]
+
+def _command_modules() -> list[str]:
+    """Every module in this package with ``register(subparsers)`` and an ``ORDER`` number.
+
+    Discovered from the folder so that a feature adds its commands in a file of its own.
+    """
+    import pkgutil
+
+    names = [m.name for m in pkgutil.iter_modules(__path__) if m.name not in ("common",)]
+    return [f"{__name__}.{n}" for n in names]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,8 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    modules = [importlib.import_module(name) for name in _command_modules()]
+    for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 50), m.__name__)):
+        module.register(sub)
     return parser
 
 

@@ -10,6 +10,8 @@ from typing import Any
 from ..errors import UsageError, ValidationError
 from .common import add_json, emit_json, open_ws, split_task
 
+ORDER = 0
+
 SCHEMA_TASK = "cairn.task/1"
 SCHEMA_TASKS = "cairn.tasks/1"
 SCHEMA_CHECKPOINT = "cairn.checkpoint/1"

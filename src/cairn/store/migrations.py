@@ -6,6 +6,8 @@ database holding a name this list does not know was written by a newer cairn and
 
 from __future__ import annotations
 
+from pathlib import Path
+
 _APPEND_ONLY = """
 CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
 BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;
@@ -107,6 +109,19 @@ CREATE TABLE recoveries (
     + _APPEND_ONLY.format(table="recoveries")
 )
 
+
+def _discover() -> list[tuple[str, str]]:
+    """Migrations after the core one live in ``migrations_sql/NNNN_name.sql``, applied by number.
+
+    Files make it possible for separate features to add their tables without editing a shared
+    list; the name (file stem) is what is recorded in the database.
+    """
+    folder = Path(__file__).with_name("migrations_sql")
+    found = sorted(folder.glob("[0-9][0-9][0-9][0-9]_*.sql")) if folder.is_dir() else []
+    return [(f.stem, f.read_text(encoding="utf-8")) for f in found]
+
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
+    *_discover(),
 ]
