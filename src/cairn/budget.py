@@ -1,0 +1,562 @@
+"""The context budget: per-category allocations for a context window, and a ledger of what entered it.
+
+The seed's allocation for a 1 M-token window (specs 50 k, orchestration 50 k, user communication 20 k,
+subagent summaries 30 k, buffer 850 k) is scaled to the model's window unless ``[budget]`` in
+``.cairn/config.toml`` names amounts. The ledger records, per context, what entered it: category,
+source and tokens, marked exact when counted with the model's own tokenizer or taken from the
+provider's reported usage. A *context* is one window's life: an outside agent's session, one phase of
+the agent runtime, or the span between two compactions. Budgets are measured against the newest one.
+
+"subagent_work" is the subagents' own spend: recorded for the totals, never part of a context.
+
+This module is imported when the status file is rendered, so it stays light (standard library only).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import UsageError, ValidationError
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .store import Tx
+    from .workspace import Workspace
+
+SCHEMA_BUDGET = "cairn.budget/1"
+DEFAULT_WINDOW = 1_000_000
+# The seed's "Context Budget Strategy" for a 1 M window.
+SEED_ALLOCATION: dict[str, int] = {
+    "specs": 50_000,
+    "orchestration": 50_000,
+    "user": 20_000,
+    "subagent_summaries": 30_000,
+    "buffer": 850_000,
+}
+CATEGORIES = tuple(SEED_ALLOCATION)
+OUTSIDE = "subagent_work"  # spent by subagents in their own contexts
+LABELS = {
+    "specs": "specs and documentation",
+    "orchestration": "orchestration and planning",
+    "user": "user communication",
+    "subagent_summaries": "subagent summaries",
+    "buffer": "buffer",
+    OUTSIDE: "subagent work (outside this context)",
+}
+_ALIASES = {
+    "spec": "specs",
+    "docs": "specs",
+    "documentation": "specs",
+    "specs and documentation": "specs",
+    "planning": "orchestration",
+    "orchestration and planning": "orchestration",
+    "user communication": "user",
+    "user_communication": "user",
+    "communication": "user",
+    "subagent summaries": "subagent_summaries",
+    "summaries": "subagent_summaries",
+    "subagent work": OUTSIDE,
+    "subagent-work": OUTSIDE,
+}
+WARN_AT = 0.8
+# Context windows of common models, by name prefix (longest prefix wins). Unknown models: 128 k.
+MODEL_WINDOWS: dict[str, int] = {
+    "gpt-4.1": 1_047_576,
+    "gpt-4o": 128_000,
+    "gpt-4-turbo": 128_000,
+    "gpt-4": 8_192,
+    "gpt-5": 400_000,
+    "o1": 200_000,
+    "o3": 200_000,
+    "o4": 200_000,
+    "claude": 200_000,
+    "gemini": 1_048_576,
+    "scripted": 1_000_000,
+}
+UNKNOWN_WINDOW = 128_000
+
+
+def canonical_category(name: str) -> str:
+    """The canonical category for ``name`` (aliases such as 'user communication' are accepted)."""
+    key = name.strip().lower().replace("-", "_") if name else ""
+    key = _ALIASES.get(name.strip().lower(), key)
+    if key in SEED_ALLOCATION or key == OUTSIDE:
+        return key
+    raise ValidationError(
+        f"budget category {name!r} is not one of {', '.join((*CATEGORIES, OUTSIDE))} "
+        "(aliases: 'user communication', 'subagent summaries', 'subagent work')"
+    )
+
+
+def window_for(model: str | None) -> int:
+    """The context window of ``model`` ("provider:name" or a bare name), or 128 k if unknown."""
+    if not model:
+        return DEFAULT_WINDOW
+    name = model.split(":", 1)[-1].lower() if not model.startswith("scripted") else "scripted"
+    best = ""
+    for prefix in MODEL_WINDOWS:
+        if name.startswith(prefix) and len(prefix) > len(best):
+            best = prefix
+    return MODEL_WINDOWS[best] if best else UNKNOWN_WINDOW
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    """Allocations for one window, and the runtime's compaction thresholds (fractions of it)."""
+
+    window: int
+    allocations: dict[str, int]
+    compact_at: float = 0.75
+    hard_limit: float = 0.90
+    summary_tokens: int = 1_500
+    subagent_tokens: int = 100_000
+    scaled: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "window": self.window,
+            "allocations": dict(self.allocations),
+            "compact_at": self.compact_at,
+            "hard_limit": self.hard_limit,
+            "summary_tokens": self.summary_tokens,
+            "subagent_tokens": self.subagent_tokens,
+            "scaled_from_seed": self.scaled,
+        }
+
+
+def settings(
+    config: Config, *, window: int | None = None, model: str | None = None
+) -> BudgetSettings:
+    """Settings from ``[budget]``: ``window``, per-category amounts, thresholds.
+
+    The window is, in order: the ``window`` argument, ``[budget] window``, the model's known window,
+    1 M. Categories not named in the config get the seed's share of that window; the buffer is what
+    is left when some categories are named.
+    """
+    raw = config.section("budget")
+    try:
+        win = int(window or raw.get("window") or (window_for(model) if model else DEFAULT_WINDOW))
+        compact_at = float(raw.get("compact_at", 0.75))
+        hard_limit = float(raw.get("hard_limit", 0.90))
+        summary = int(raw.get("summary_tokens", 1_500))
+        sub_tokens = int(raw.get("subagent_tokens", 100_000))
+        named = {canonical_category(k): int(v) for k, v in raw.items() if _is_category(k)}
+    except (TypeError, ValueError) as exc:
+        raise UsageError(
+            f"[budget] in .cairn/config.toml has a value of the wrong type ({exc})"
+        ) from exc
+    if win < 1_000:
+        raise UsageError(f"[budget] window = {win} is too small; give the model's window in tokens")
+    if not 0 < compact_at < hard_limit <= 1:
+        raise UsageError(
+            f"[budget] needs 0 < compact_at ({compact_at}) < hard_limit ({hard_limit}) <= 1"
+        )
+    if any(v < 0 for v in named.values()):
+        raise UsageError("[budget] amounts must be zero or more tokens")
+    alloc = {k: v * win // DEFAULT_WINDOW for k, v in SEED_ALLOCATION.items()}
+    alloc.update(named)
+    if named and "buffer" not in named:
+        alloc["buffer"] = max(0, win - sum(v for k, v in alloc.items() if k != "buffer"))
+    if sum(alloc.values()) > win:
+        raise UsageError(
+            f"[budget] allocations add up to {sum(alloc.values()):,} tokens, over the "
+            f"{win:,}-token window; lower some"
+        )
+    return BudgetSettings(win, alloc, compact_at, hard_limit, summary, sub_tokens, not named)
+
+
+def _is_category(key: str) -> bool:
+    try:
+        canonical_category(key)
+    except ValidationError:
+        return False
+    return True
+
+
+# -- ledger ------------------------------------------------------------------------------------------
+def _new_id(prefix: str) -> str:
+    """Sortable ids: milliseconds since the epoch in hex, then random bits."""
+    return f"{prefix}-{int(time.time() * 1000):011x}{secrets.token_hex(3)}"
+
+
+def new_context(
+    ws: Workspace,
+    kind: str = "session",
+    *,
+    task_id: str | None = None,
+    run_id: str | None = None,
+    note: str | None = None,
+) -> str:
+    """Start a new context (after a compaction, for a phase, or a fresh outside session)."""
+    from .workspace import now
+
+    cid = _new_id("ctx")
+    ts = now()
+    with ws.store.transaction() as tx:
+        if task_id is not None:
+            task_id = ws._task_row(tx, task_id)["id"]
+        tx.execute(
+            "INSERT INTO budget_contexts (id, started_at, kind, task_id, run_id, note) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (cid, ts, kind, task_id, run_id, note),
+        )
+        ws._event(tx, task_id, "budget.context", ts, context=cid, kind=kind, note=note)
+    return cid
+
+
+def _current_context(tx: Tx) -> str | None:
+    row = tx.one("SELECT id FROM budget_contexts ORDER BY started_at DESC, rowid DESC LIMIT 1")
+    return str(row["id"]) if row else None
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    ts: str
+    context_id: str
+    task_id: str | None
+    category: str
+    source: str
+    tokens: int
+    exact: bool
+
+
+def record(
+    ws: Workspace,
+    category: str,
+    tokens: int,
+    *,
+    source: str,
+    task_id: str | None = None,
+    context_id: str | None = None,
+    exact: bool = False,
+    render: bool = True,
+) -> Entry:
+    """Record that ``tokens`` entered the context under ``category`` from ``source``."""
+    entries = record_many(
+        ws,
+        [(category, tokens, source, exact)],
+        task_id=task_id,
+        context_id=context_id,
+        render=render,
+    )
+    return entries[0]
+
+
+def record_many(
+    ws: Workspace,
+    items: list[tuple[str, int, str, bool]],
+    *,
+    task_id: str | None = None,
+    context_id: str | None = None,
+    render: bool = True,
+) -> list[Entry]:
+    """Record several ``(category, tokens, source, exact)`` items in one durable transaction."""
+    from .workspace import now
+
+    checked: list[tuple[str, int, str, bool]] = []
+    for category, tokens, source, exact in items:
+        cat = canonical_category(category)
+        if not isinstance(tokens, int) or tokens < 0:
+            raise ValidationError(f"tokens must be a whole number >= 0, not {tokens!r}")
+        src = (source or "").strip()
+        if not src or len(src) > 300 or "\x00" in src:
+            raise ValidationError("--source is one line of 1-300 characters naming what entered")
+        checked.append((cat, tokens, src, exact))
+    ts = now()
+    out: list[Entry] = []
+    with ws.store.transaction() as tx:
+        if task_id is not None:
+            task_id = ws._task_row(tx, task_id)["id"]
+        if context_id is None:
+            context_id = _current_context(tx)
+        if context_id is None:
+            context_id = _new_id("ctx")
+            tx.execute(
+                "INSERT INTO budget_contexts (id, started_at, kind, task_id, run_id, note) "
+                "VALUES (?, ?, 'session', ?, NULL, 'first record')",
+                (context_id, ts, task_id),
+            )
+        elif tx.one("SELECT 1 FROM budget_contexts WHERE id = ?", (context_id,)) is None:
+            raise ValidationError(f"no budget context {context_id!r}; see `cairn budget --json`")
+        for cat, tokens, src, exact in checked:
+            rid = tx.insert(
+                "INSERT INTO budget_ledger (ts, context_id, task_id, category, source, tokens, "
+                "exact) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (ts, context_id, task_id, cat, src, tokens, int(exact)),
+            )
+            out.append(Entry(rid, ts, context_id, task_id, cat, src, tokens, exact))
+        if len(checked) <= 3:
+            for e in out:
+                ws._event(
+                    tx,
+                    task_id,
+                    "budget.recorded",
+                    ts,
+                    category=e.category,
+                    tokens=e.tokens,
+                    source=e.source,
+                    context=context_id,
+                )
+        else:
+            ws._event(
+                tx,
+                task_id,
+                "budget.recorded",
+                ts,
+                entries=len(out),
+                tokens=sum(e.tokens for e in out),
+                context=context_id,
+            )
+    if render:
+        ws.projector.render_status()
+    return out
+
+
+def record_text(
+    ws: Workspace,
+    category: str,
+    text: str,
+    *,
+    source: str,
+    model: str | None = None,
+    task_id: str | None = None,
+    context_id: str | None = None,
+) -> Entry:
+    """Count ``text`` offline with the model's tokenizer (exact for OpenAI models) and record it."""
+    from .tokens import count
+
+    c = count(text, model)
+    return record(
+        ws,
+        category,
+        c.tokens,
+        source=source,
+        task_id=task_id,
+        context_id=context_id,
+        exact=c.exact,
+    )
+
+
+# -- report ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CategoryUse:
+    category: str
+    label: str
+    allocated: int | None
+    used: int
+    exact: bool
+    top_sources: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def fraction(self) -> float:
+        if not self.allocated:
+            return 0.0 if self.used == 0 else float("inf")
+        return self.used / self.allocated
+
+    @property
+    def level(self) -> str:
+        if self.allocated is None:
+            return "ok"
+        if self.fraction >= 1:
+            return "over"
+        if self.fraction >= WARN_AT:
+            return "warn"
+        return "ok"
+
+
+@dataclass(frozen=True)
+class Report:
+    settings: BudgetSettings
+    context_id: str | None
+    scope: str
+    categories: list[CategoryUse]
+    total_in_context: int
+    outside: int
+
+    @property
+    def warnings(self) -> list[str]:
+        out = []
+        for c in self.categories:
+            if c.level == "over":
+                out.append(
+                    f"{c.label}: {c.used:,} of {c.allocated:,} tokens ({c.fraction:.0%}), over "
+                    "its allocation"
+                    + (
+                        "; delegate detail work to subagents and compact at the next checkpoint"
+                        if c.category != "subagent_summaries"
+                        else "; ask subagents for shorter summaries"
+                    )
+                )
+            elif c.level == "warn":
+                out.append(
+                    f"{c.label}: {c.used:,} of {c.allocated:,} tokens ({c.fraction:.0%}), past "
+                    f"{WARN_AT:.0%}"
+                )
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_BUDGET,
+            "context": self.context_id,
+            "scope": self.scope,
+            "settings": self.settings.to_json(),
+            "categories": [
+                {
+                    "category": c.category,
+                    "label": c.label,
+                    "allocated": c.allocated,
+                    "used": c.used,
+                    "fraction": None
+                    if c.allocated is None
+                    else round(c.used / c.allocated, 4)
+                    if c.allocated
+                    else None,
+                    "level": c.level,
+                    "exact": c.exact,
+                    "top_sources": [{"source": s, "tokens": t} for s, t in c.top_sources],
+                }
+                for c in self.categories
+            ],
+            "total_in_context": self.total_in_context,
+            "window_fraction": round(self.total_in_context / self.settings.window, 4),
+            "subagent_work": self.outside,
+            "warnings": self.warnings,
+        }
+
+
+def report(
+    ws: Workspace,
+    *,
+    context_id: str | None = None,
+    all_contexts: bool = False,
+    window: int | None = None,
+    model: str | None = None,
+) -> Report:
+    with ws.store.read() as tx:
+        return _report(
+            tx, ws, context_id=context_id, all_contexts=all_contexts, window=window, model=model
+        )
+
+
+def _report(
+    tx: Tx,
+    ws: Workspace,
+    *,
+    context_id: str | None = None,
+    all_contexts: bool = False,
+    window: int | None = None,
+    model: str | None = None,
+) -> Report:
+    st = settings(ws.config, window=window, model=model)
+    if all_contexts:
+        where, params, scope = "", [], "all"
+        cid = None
+    else:
+        cid = context_id or _current_context(tx)
+        if (
+            context_id
+            and tx.one("SELECT 1 FROM budget_contexts WHERE id = ?", (context_id,)) is None
+        ):
+            raise ValidationError(f"no budget context {context_id!r}; see `cairn budget --json`")
+        where, params, scope = "WHERE context_id = ?", [cid], "context"
+    rows = tx.execute(
+        f"SELECT category, sum(tokens) AS used, min(exact) AS exact FROM budget_ledger {where} "
+        "GROUP BY category",
+        params,
+    )
+    used = {r["category"]: (int(r["used"] or 0), bool(r["exact"])) for r in rows}
+    tops = tx.execute(
+        f"SELECT category, source, sum(tokens) AS t FROM budget_ledger {where} "
+        "GROUP BY category, source ORDER BY t DESC LIMIT 200",
+        params,
+    )
+    by_cat: dict[str, list[tuple[str, int]]] = {}
+    for r in tops:
+        lst = by_cat.setdefault(r["category"], [])
+        if len(lst) < 3:
+            lst.append((r["source"], int(r["t"])))
+    # Subagent work is always counted over the whole task's life, not one context.
+    outside_total = int(
+        tx.scalar("SELECT sum(tokens) FROM budget_ledger WHERE category = ?", (OUTSIDE,)) or 0
+    )
+    cats: list[CategoryUse] = []
+    for cat in CATEGORIES:
+        u, ex = used.get(cat, (0, True))
+        cats.append(CategoryUse(cat, LABELS[cat], st.allocations[cat], u, ex, by_cat.get(cat, [])))
+    total = sum(c.used for c in cats)
+    return Report(st, cid, scope, cats, total, outside_total)
+
+
+def bar(fraction: float, width: int = 24) -> str:
+    filled = min(width, round(min(fraction, 1.0) * width))
+    over = "!" if fraction >= 1 else ""
+    return "[" + "#" * filled + "." * (width - filled) + "]" + over
+
+
+def render_text(rep: Report) -> str:
+    st = rep.settings
+    head = f"Context budget — window {st.window:,} tokens" + (
+        " (seed allocation, scaled)" if st.scaled else " (from .cairn/config.toml)"
+    )
+    scope = "all contexts" if rep.scope == "all" else f"context {rep.context_id or '(none yet)'}"
+    out = [head, f"Measured over: {scope}", ""]
+    wide = max(len(c.label) for c in rep.categories)
+    for c in rep.categories:
+        frac = c.fraction if c.allocated else 0.0
+        mark = {"over": "  OVER", "warn": "  WARN"}.get(c.level, "")
+        approx = "" if c.exact or not c.used else " ~"
+        out.append(
+            f"{c.label:<{wide}}  {bar(frac)} {c.used:>9,}{approx} / {c.allocated or 0:>9,}"
+            f" {frac:>5.0%}{mark}"
+        )
+    out.append("")
+    out.append(
+        f"In context: {rep.total_in_context:,} tokens ({rep.total_in_context / st.window:.1%} of "
+        f"the window); subagent work outside it: {rep.outside:,} tokens"
+    )
+    for w in rep.warnings:
+        out.append(f"warning: {w}")
+    if rep.total_in_context == 0 and rep.outside == 0:
+        out.append(
+            "Nothing recorded yet: `cairn budget record CATEGORY TOKENS --source WHAT` records "
+            "what entered the context."
+        )
+    return "\n".join(out) + "\n"
+
+
+def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
+    """The budget in the status file: shown once something is recorded, with its warnings."""
+    if tx.one("SELECT 1 FROM budget_ledger LIMIT 1") is None:
+        return None
+    try:
+        rep = _report(tx, ws)
+    except UsageError as exc:
+        return "budget", {"error": str(exc)}, f"## Context budget\n\n{exc}\n"
+    data = rep.to_json()
+    md = ["## Context budget", ""]
+    for c in rep.categories:
+        if c.category == "buffer" and not c.used:
+            continue
+        frac = c.fraction if c.allocated else 0.0
+        icon = {"over": "🛑", "warn": "⚠️"}.get(c.level, "")
+        md.append(f"- {c.label}: {c.used:,} / {c.allocated or 0:,} ({frac:.0%}) {icon}".rstrip())
+    md.append(f"- subagent work (outside the context): {rep.outside:,}")
+    for w in rep.warnings:
+        md.append(f"- ⚠️ {w}")
+    subs = tx.execute(
+        "SELECT name, state, partial, transcript FROM subagent_runs ORDER BY started_at DESC "
+        "LIMIT 5"
+    )
+    if subs:
+        md += ["", "**Subagents** (newest first):"]
+        for s in subs:
+            part = " (partial)" if s["partial"] else ""
+            md.append(f"- {s['name']}: {s['state']}{part} — transcript {s['transcript'] or '—'}")
+        data["subagents"] = [dict(s) for s in subs]
+    md.append("")
+    return "budget", json.loads(json.dumps(data)), "\n".join(md)
