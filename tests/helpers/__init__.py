@@ -1,0 +1,1 @@
+"""Helpers shared by the core test files (CLI runner, file snapshots)."""

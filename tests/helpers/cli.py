@@ -1,0 +1,61 @@
+"""Run ``cairn`` in-process through its real entry point and capture what it prints."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cairn.cli import main
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+class _Stdin(io.TextIOWrapper):
+    def isatty(self) -> bool:
+        return False
+
+
+def run(
+    capsys: pytest.CaptureFixture[str],
+    ws: Path | None,
+    *args: str,
+    stdin: bytes | str | None = None,
+) -> Result:
+    """``cairn [-C ws] ARGS`` with ``stdin`` as standard input; returns exit code and output."""
+    argv = (["-C", str(ws)] if ws is not None else []) + list(args)
+    old = sys.stdin
+    if stdin is not None:
+        data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+        sys.stdin = _Stdin(io.BytesIO(data), encoding="utf-8")
+    capsys.readouterr()
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse usage errors
+        code = int(exc.code or 0)
+    finally:
+        sys.stdin = old
+    out, err = capsys.readouterr()
+    return Result(code, out, err)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative path -> bytes), to prove nothing changed."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
