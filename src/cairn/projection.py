@@ -81,28 +81,35 @@ class Projector:
         ingested: list[str] = []
         stats: list[tuple[int, int, str, str]] = []
         with file_lock(self.lock_path):
+            cols = "path, task_id, kind, hash, prev_hash, mtime_ns, size"
             with self.ws.store.read() as tx:
                 if only:
                     rows = tx.execute(
-                        "SELECT * FROM projections WHERE task_id = ? AND kind = ?", only
+                        f"SELECT {cols} FROM projections WHERE task_id = ? AND kind = ?", only
                     )
                 else:
-                    rows = tx.execute("SELECT * FROM projections")
+                    rows = tx.execute(f"SELECT {cols} FROM projections")
+            # Runs before every command over every artifact: plain strings and os.stat keep it
+            # cheap (pathlib objects cost more than the stat itself with thousands of artifacts).
+            prefix = str(self.ws.root) + os.sep
+            stat = os.stat
             for row in rows:
-                path = self.ws.root / row["path"]
+                path = prefix + row["path"]
                 try:
-                    st = os.stat(path)
+                    st = stat(path)
                 except FileNotFoundError:
                     self._project_artifact(row["task_id"], row["kind"])
                     continue
                 if row["mtime_ns"] == st.st_mtime_ns and row["size"] == st.st_size:
                     continue
-                data = path.read_bytes()
+                with open(path, "rb") as fh:
+                    data = fh.read()
                 digest = hashlib.sha256(data).hexdigest()
                 if digest == row["hash"]:
                     stats.append((st.st_mtime_ns, st.st_size, row["path"], digest))
-                elif digest == row["prev_hash"]:
-                    # The process that wrote the newest version died before projecting it.
+                elif digest == row["prev_hash"] or self._is_stored_version(row, digest):
+                    # A stale projection: the process that wrote a newer version died before
+                    # projecting it. Not a hand edit, so it is replaced, not ingested.
                     self._project_artifact(row["task_id"], row["kind"])
                 elif self._ingest(row, data):
                     ingested.append(row["path"])
@@ -117,6 +124,15 @@ class Projector:
             if ingested:
                 self._render_status_locked()
         return ingested
+
+    def _is_stored_version(self, row: dict[str, Any], digest: str) -> bool:
+        """Whether the file holds some stored version (left behind by writers killed in a row)."""
+        with self.ws.store.read() as tx:
+            hit = tx.one(
+                "SELECT 1 FROM checkpoints WHERE task_id = ? AND kind = ? AND hash = ? LIMIT 1",
+                (row["task_id"], row["kind"], digest),
+            )
+        return hit is not None
 
     def _ingest(self, row: dict[str, Any], data: bytes) -> bool:
         from .errors import CairnError

@@ -73,20 +73,28 @@ class SQLiteStore:
                 path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
             )
             self._conn.row_factory = _dict_row
+            self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            # Refuse a foreign or newer store before anything below writes to the file (switching
+            # to WAL rewrites the header).
+            applied = self._check()
             # WAL lets readers (status, recover) run while a writer commits.
             mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()
             if mode is None or next(iter(mode.values())).lower() != "wal":
                 raise StoreError(f"could not switch {path} to WAL mode (got {mode})")
             # FULL: a commit is on disk before the call that made it returns.
             self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             self._conn.execute("PRAGMA foreign_keys=ON")
-            self._migrate(create)
-        except sqlite3.DatabaseError as exc:
+            self._migrate(applied)
+        except (sqlite3.DatabaseError, StoreError) as exc:
+            if hasattr(self, "_conn"):
+                self._conn.close()
+            if isinstance(exc, StoreError):
+                raise
             raise _explain(path, exc) from exc
 
     # -- migrations ------------------------------------------------------------------------------
-    def _migrate(self, create: bool) -> None:
+    def _check(self) -> list[str]:
+        """The migrations applied so far; refuses a foreign store or one from a newer cairn."""
         known = [name for name, _ in MIGRATIONS]
         has_table = self._conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='cairn_migrations'"
@@ -94,7 +102,7 @@ class SQLiteStore:
         applied: list[str] = []
         if has_table:
             applied = [r["name"] for r in self._conn.execute("SELECT name FROM cairn_migrations")]
-        elif not create:
+        else:
             tables = self._conn.execute("SELECT count(*) AS n FROM sqlite_master").fetchone()
             if tables and tables["n"]:
                 raise StoreError(f"{self.path} is an SQLite file but not a cairn store")
@@ -104,6 +112,9 @@ class SQLiteStore:
                 f"the store {self.path} was written by a newer cairn (migration {unknown[-1]!r}); "
                 "upgrade cairn (`pip install -U cairn-agent`) to use it; nothing was changed"
             )
+        return applied
+
+    def _migrate(self, applied: list[str]) -> None:
         pending = [(n, sql) for n, sql in MIGRATIONS if n not in applied]
         if not pending:
             return
