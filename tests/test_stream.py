@@ -178,7 +178,7 @@ def test_sync_policy_parse() -> None:
     assert SyncPolicy.parse("ms:200") == SyncPolicy(interval_ms=200)
     assert SyncPolicy.parse("n:10,ms:50") == SyncPolicy(every=10, interval_ms=50)
     assert SyncPolicy.parse("none") == SyncPolicy()
-    assert DEFAULT_SYNC == SyncPolicy(every=100, interval_ms=200)
+    assert SyncPolicy(every=100, interval_ms=200) == DEFAULT_SYNC
     for bad in ("sometimes", "n:x", "n:0"):
         with pytest.raises(ValidationError):
             SyncPolicy.parse(bad)
