@@ -1,7 +1,10 @@
-"""Review gates: a gated phase starts only once its plan has been approved.
+"""Review gates: a gated phase starts only once its plan has been approved by a review.
 
-The rule: a gated phase needs an approved review of the task's plan, which cairn records as a
-``plan_approved`` checkpoint of that task. ``override`` starts it anyway and the reason is journaled.
+The rule: the newest review of the task's plan (a review whose context held the plan) must be
+approved, for the plan's current version, and the approved plan must be checkpointed as
+``plan_approved``. Otherwise the refusal names the review's state (missing, pending, rejected,
+reviewer failed, or stale after the plan changed) and the command to run next. ``override`` starts
+the phase anyway and the reason is journaled with that state.
 """
 
 from __future__ import annotations
@@ -19,21 +22,29 @@ if TYPE_CHECKING:
 def check_gate(
     ws: Workspace, tx: Tx, task_id: str, phase: str, *, override: str | None, ts: str
 ) -> None:
-    approved = tx.one(
-        "SELECT version, created_at FROM checkpoints WHERE task_id = ? AND kind = 'plan_approved' "
-        "ORDER BY version DESC LIMIT 1",
-        (task_id,),
-    )
-    if approved is not None:
+    from .reviews import gate_message, gate_state
+
+    gs = gate_state(tx, task_id)
+    if gs.open:
         return
     if override:
+        review = gs.review
         tx.insert(
             "INSERT INTO events (ts, task_id, type, data) VALUES (?, ?, ?, ?)",
-            (ts, task_id, "gate.overridden", json.dumps({"phase": phase, "reason": override})),
+            (
+                ts,
+                task_id,
+                "gate.overridden",
+                json.dumps(
+                    {
+                        "phase": phase,
+                        "reason": override,
+                        "review_state": gs.state,
+                        "review": review["id"] if review else None,
+                        "plan_version": gs.plan_version,
+                    }
+                ),
+            ),
         )
         return
-    raise TransitionError(
-        f"phase {phase!r} of {task_id!r} is gated: it needs an approved review of the plan "
-        f"(a plan_approved checkpoint), and there is none. Request one with `cairn review request "
-        f'--task {task_id} ...`, or start anyway with `--override "reason"` (journaled)'
-    )
+    raise TransitionError(gate_message(task_id, phase, gs))

@@ -54,6 +54,30 @@ def count(text: str, model: str | None = None) -> TokenCount:
     return TokenCount(int(_encoder(name).count(text)), name, exact)
 
 
+def truncate(text: str, max_tokens: int, model: str | None = None) -> tuple[str, int, int]:
+    """The longest prefix of ``text`` within ``max_tokens``: ``(prefix, total_tokens, kept_tokens)``.
+
+    The cut falls on a token boundary, moved back to the last line break when one is near, and
+    never inside a UTF-8 character. Callers say that they cut (see ``cairn.reviews``).
+    """
+    if max_tokens < 0:
+        raise ValueError("max_tokens must be >= 0")
+    name, _ = encoding_name(model)
+    if not text:
+        return "", 0, 0
+    enc = _encoder(name)
+    ids = enc.encode(text)
+    total = len(ids)
+    if total <= max_tokens:
+        return text, total, total
+    prefix = bytes(enc.decode_bytes(ids[:max_tokens])).decode("utf-8", "ignore")
+    newline = prefix.rfind("\n")
+    if newline >= len(prefix) * 0.8:
+        prefix = prefix[: newline + 1]
+    kept = int(enc.count(prefix)) if prefix else 0
+    return prefix, total, kept
+
+
 def upper_bound(text: str) -> int:
     """A cheap count meant to be at or above the exact o200k/cl100k count.
 

@@ -1,0 +1,200 @@
+"""Review commands: request, show, list, answer."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from .common import add_json, emit_json, open_ws
+
+if TYPE_CHECKING:
+    from ..reviews import Review
+
+ORDER = 30
+SCHEMA_ROUNDS = "cairn.review_rounds/1"
+
+
+def register(sub: Any) -> None:
+    review = sub.add_parser(
+        "review", help="ask a second model (or a person) to review a plan; gate phases on it"
+    ).add_subparsers(dest="review_cmd", metavar="ACTION", required=True)
+
+    p = review.add_parser("request", help="ask a reviewer and record its verdict")
+    p.add_argument("--task", help="the task (default: the one active task)")
+    p.add_argument("--topic", required=True, help="e.g. finding4_approach; rounds share a topic")
+    p.add_argument("--question", required=True)
+    p.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a file sent by content (repeatable; default: the task's plan)",
+    )
+    p.add_argument("--concern", action="append", default=[], metavar="TEXT", help="repeatable")
+    p.add_argument(
+        "--reviewer",
+        metavar="PROVIDER:MODEL",
+        help="openai:MODEL, anthropic:MODEL, codex[:MODEL], claude[:MODEL], human, file, "
+        "checklist (default: [reviews] default in .cairn/config.toml, else checklist)",
+    )
+    add_json(p)
+    p.set_defaults(func=cmd_request)
+
+    p = review.add_parser("show", help="TOPIC_OR_ID: every round of a topic, with verdicts")
+    p.add_argument("topic_or_id")
+    add_json(p)
+    p.set_defaults(func=cmd_show)
+
+    p = review.add_parser("list", help="reviews, newest first")
+    p.add_argument("--pending", action="store_true", help="only those waiting for an answer")
+    p.add_argument("--task")
+    p.add_argument("--limit", type=int, default=50)
+    add_json(p)
+    p.set_defaults(func=cmd_list)
+
+    p = review.add_parser("answer", help="REVIEW_ID: give the verdict (a person or another agent)")
+    p.add_argument("review_id")
+    verdict = p.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--approve", action="store_true")
+    verdict.add_argument("--reject", action="store_true")
+    p.add_argument("--recommendation", default="", help="required with --reject")
+    p.add_argument("--concern", action="append", default=[], metavar="TEXT")
+    p.add_argument("--reviewer", default="human", help="who answers (default: human)")
+    add_json(p)
+    p.set_defaults(func=cmd_answer)
+
+
+def _print_review(review: Review, *, full: bool = False) -> None:
+    from ..reviews import STATE_ICONS
+
+    state = "reviewer failed" if review.state == "failed" else review.state
+    print(
+        f"{STATE_ICONS[review.state]} {review.id}  {review.topic} round {review.round}  "
+        f"task {review.task_id or '—'}  reviewer {review.reviewer}: {state}"
+    )
+    if full:
+        print(f"   question: {review.question}")
+        for c in review.concerns:
+            print(f"   stated concern: {c}")
+        for doc in review.context:
+            cut = f", truncated to {doc['sent_tokens']}" if doc["truncated"] else ""
+            print(f"   context: {doc['path']} ({doc['tokens']} tokens{cut})")
+        if review.plan_version is not None:
+            print(f"   plan under review: v{review.plan_version}")
+    print(f"   request:  {review.request_path}")
+    for r in review.responses:
+        print(f"   response: {r.path}  ({r.reviewer}{', ' + r.model if r.model else ''})")
+        if r.approved is None:
+            print(f"   reviewer failed, no verdict (not an approval): {r.error}")
+        else:
+            print(f"   verdict: {'approved' if r.approved else 'not approved'}")
+            if r.recommendation:
+                print(f"   recommendation: {r.recommendation}")
+            for c in r.concerns:
+                print(f"   - {c}")
+    if review.state == "pending":
+        print(
+            f"   waiting: answer with `cairn review answer {review.id} --approve|--reject "
+            '--recommendation "..."`'
+        )
+
+
+def cmd_request(args: argparse.Namespace) -> int:
+    from ..reviews import request_review
+
+    ws = open_ws(args)
+    task = ws.resolve_task(args.task)
+    review = request_review(
+        ws, task, args.topic, args.question, args.context, args.concern, args.reviewer
+    )
+    if args.json:
+        emit_json(review.to_json())
+    else:
+        _print_review(review)
+        if review.state == "approved" and review.plan_version is not None:
+            print(
+                f"   plan v{review.plan_version} approved: "
+                f"{ws.artifact_path(task, 'plan_approved')}; gated phases may start"
+            )
+        elif review.state == "rejected":
+            print(
+                f"   next: revise the plan (`cairn checkpoint write {task} plan`), then request "
+                f"round {review.round + 1} with the same --topic"
+            )
+    if review.state == "failed":
+        sys.stderr.write(
+            f"cairn: the reviewer failed on {review.id}; no verdict was recorded and any gate on "
+            "this plan stays closed\n"
+        )
+        return 1
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from ..reviews import gate_state, rounds
+
+    ws = open_ws(args)
+    found = rounds(ws, args.topic_or_id)
+    tasks = sorted({r.task_id for r in found if r.task_id})
+    gates: dict[str, str] = {}
+    with ws.store.read() as tx:
+        for t in tasks:
+            gates[t] = gate_state(tx, t).state
+    if args.json:
+        emit_json(
+            {
+                "schema": SCHEMA_ROUNDS,
+                "topic": found[0].topic,
+                "rounds": [r.to_json() for r in found],
+                "plan_gate": gates,
+            }
+        )
+        return 0
+    print(f"Topic {found[0].topic}: {len(found)} round(s)")
+    for r in found:
+        _print_review(r, full=True)
+    for t, state in gates.items():
+        print(f"Plan gate of {t}: {'open' if state == 'approved' else 'closed'} ({state})")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from ..reviews import SCHEMA_REVIEWS, list_reviews
+
+    ws = open_ws(args)
+    found = list_reviews(ws, pending=args.pending, task_id=args.task, limit=args.limit)
+    if args.json:
+        emit_json({"schema": SCHEMA_REVIEWS, "reviews": [r.to_json() for r in found]})
+        return 0
+    if not found:
+        print(
+            "No reviews" + (" pending." if args.pending else ". Ask with `cairn review request`.")
+        )
+    for r in found:
+        state = "failed" if r.state == "failed" else r.state
+        print(
+            f"{r.id:<15} {state:<9} {r.topic:<28} r{r.round:<3} {r.task_id or '—':<16} {r.reviewer}"
+        )
+    return 0
+
+
+def cmd_answer(args: argparse.Namespace) -> int:
+    from ..reviews import answer_review
+
+    ws = open_ws(args)
+    review = answer_review(
+        ws,
+        args.review_id,
+        approved=bool(args.approve),
+        recommendation=args.recommendation,
+        concerns=args.concern,
+        reviewer=args.reviewer,
+    )
+    if args.json:
+        emit_json(review.to_json())
+    else:
+        _print_review(review)
+        if review.state == "approved" and review.plan_version is not None and review.task_id:
+            print(f"   plan approved: {ws.artifact_path(review.task_id, 'plan_approved')}")
+    return 0

@@ -1,0 +1,149 @@
+"""Ask a model: one interface over hosted APIs, agent CLIs, people and a structural checklist.
+
+Models are addressed as ``provider:model``. Every provider, built in or not, goes through
+:func:`register_provider`, so the path a test's fake model takes is the path ``openai`` takes.
+Vendor SDKs are imported only when a model of theirs is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UsageError
+from .base import (
+    Completion,
+    MissingExtra,
+    Model,
+    ModelError,
+    ModelTimeout,
+    ProviderFactory,
+    redact,
+)
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+DEFAULT_REVIEWER = "checklist"
+
+_REGISTRY: dict[str, ProviderFactory] = {}
+
+# Built-in providers: name -> "module:factory", imported on first use.
+_BUILTINS = {
+    "openai": "cairn.models.openai_provider:create",
+    "anthropic": "cairn.models.anthropic_provider:create",
+    "codex": "cairn.models.cli_provider:create_codex",
+    "claude": "cairn.models.cli_provider:create_claude",
+    "human": "cairn.models.local:create_human",
+    "file": "cairn.models.local:create_file",
+    "checklist": "cairn.models.local:create_checklist",
+}
+
+
+def _lazy(target: str) -> ProviderFactory:
+    module_name, func = target.split(":")
+
+    def factory(model: str, settings: Mapping[str, Any]) -> Model:
+        made: Model = getattr(importlib.import_module(module_name), func)(model, settings)
+        return made
+
+    return factory
+
+
+def register_provider(name: str, factory: ProviderFactory, *, replace: bool = True) -> None:
+    """Make ``name:model`` resolvable. ``factory(model, settings)`` returns a :class:`Model`."""
+    if not name or ":" in name or not name.replace("-", "").replace("_", "").isalnum():
+        raise UsageError(f"provider name {name!r} must be letters, digits, '-' or '_'")
+    if not replace and name in _REGISTRY:
+        raise UsageError(f"provider {name!r} is already registered")
+    _REGISTRY[name] = factory
+
+
+def unregister_provider(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def _ensure_builtins() -> None:
+    for name, target in _BUILTINS.items():
+        if name not in _REGISTRY:
+            register_provider(name, _lazy(target))
+
+
+def providers() -> list[str]:
+    _ensure_builtins()
+    return sorted(_REGISTRY)
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """``"openai:gpt-4o"`` -> ``("openai", "gpt-4o")``; ``"codex"`` -> ``("codex", "")``.
+
+    Only the first ``:`` separates: model names may hold more (``ollama:llama3:8b``).
+    """
+    spec = (spec or "").strip()
+    if not spec or "\x00" in spec or len(spec) > 200:
+        raise UsageError(
+            f"reviewer {spec!r} is not of the form provider:model (e.g. openai:gpt-4o, codex)"
+        )
+    provider, _, model = spec.partition(":")
+    return provider.strip(), model.strip()
+
+
+def _providers_config(config: Config | Mapping[str, Any] | None) -> dict[str, Any]:
+    if config is None:
+        return {}
+    if isinstance(config, Mapping):
+        section = config.get("providers", {})
+    else:
+        section = config.section("providers")
+    return section if isinstance(section, dict) else {}
+
+
+def resolve(spec: str, config: Config | Mapping[str, Any] | None = None) -> Model:
+    """The model for ``provider:model``, with that provider's settings from ``[providers.NAME]``.
+
+    A configured provider may name a built-in one as its ``type``:
+    ``[providers.ollama] type = "openai"  base_url = "http://localhost:11434/v1"`` makes
+    ``ollama:llama3`` an OpenAI-compatible model at that address.
+    """
+    _ensure_builtins()
+    provider, model = parse_spec(spec)
+    section = _providers_config(config)
+    settings = section.get(provider, {})
+    if not isinstance(settings, dict):
+        raise UsageError(f"[providers.{provider}] in config.toml must be a table")
+    if "api_key" in settings:
+        raise UsageError(
+            f"[providers.{provider}] holds api_key; cairn reads keys from the environment only. "
+            "Remove it from config.toml and export the key (e.g. OPENAI_API_KEY), or name the "
+            "variable with api_key_env"
+        )
+    kind = str(settings.get("type", provider))
+    factory = _REGISTRY.get(kind)
+    if factory is None:
+        known = ", ".join(sorted(_REGISTRY))
+        raise UsageError(
+            f"no model provider {kind!r}; known providers: {known}. Configure another under "
+            f'[providers.{provider}] with type = "openai" and a base_url'
+        )
+    made = factory(model, settings)
+    if kind != provider:
+        made.provider = provider
+    return made
+
+
+__all__ = [
+    "DEFAULT_REVIEWER",
+    "Completion",
+    "MissingExtra",
+    "Model",
+    "ModelError",
+    "ModelTimeout",
+    "ProviderFactory",
+    "parse_spec",
+    "providers",
+    "redact",
+    "register_provider",
+    "resolve",
+    "unregister_provider",
+]

@@ -1,0 +1,263 @@
+"""Agent CLIs run headless as reviewers: ``codex exec`` and ``claude -p``.
+
+The prompt goes on stdin and the command is an argv list (no shell, so nothing in a prompt or a
+path is ever interpreted). Each run has a time limit; at the limit the whole process group is
+killed. Output formats:
+
+* ``codex exec --json``: one JSON event a line (``thread.started``, ``turn.started``,
+  ``item.completed`` with ``item.type == "agent_message"``, ``turn.completed`` with ``usage``, or
+  ``turn.failed`` / ``error``); ``--output-last-message FILE`` also writes the final message.
+* ``claude -p --output-format json``: one JSON object, ``{"type": "result", "subtype": "success",
+  "is_error": false, "result": "...", "usage": {...}, "total_cost_usd": ..., "session_id": ...}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .base import Completion, Model, ModelError, ModelTimeout, with_retries
+
+_TRANSIENT = ("429", "rate limit", "rate_limit", "overloaded", "503", "502", "temporarily")
+
+
+class TransientCLIError(ModelError):
+    """A CLI run failed in a way worth retrying (rate limit, overload, 5xx)."""
+
+
+class CLIModel(Model):
+    program = ""
+    install_hint = ""
+
+    def __init__(self, name: str, settings: Mapping[str, Any] | None = None) -> None:
+        super().__init__(name or str((settings or {}).get("model", "")), settings)
+        command = self.settings.get("command", self.program)
+        self.command: list[str] = (
+            [str(c) for c in command] if isinstance(command, list) else [str(command)]
+        )
+        extra = self.settings.get("args", [])
+        if not isinstance(extra, list):
+            raise ModelError(f"[providers.{self.provider}] args must be a list of strings")
+        self.extra_args = [str(a) for a in extra]
+        self.max_retries = int(self.settings.get("max_retries", 2))
+        self.retry_delay = float(self.settings.get("retry_delay", 2.0))
+
+    # -- to implement ----------------------------------------------------------------------------
+    def argv(self, out_file: Path) -> list[str]:
+        raise NotImplementedError
+
+    def parse(self, stdout: str, out_file: Path) -> Completion:
+        raise NotImplementedError
+
+    # -- running ---------------------------------------------------------------------------------
+    def _executable(self) -> str:
+        exe = self.command[0]
+        found = shutil.which(exe)
+        if found is None:
+            raise ModelError(
+                f"{exe!r} is not on PATH, so the {self.provider} reviewer cannot run; "
+                f"{self.install_hint} or set [providers.{self.provider}] command"
+            )
+        return found
+
+    def check(self) -> None:
+        self._executable()
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        system: str | None = None,
+        max_tokens: int = 2000,
+        timeout: float = 600,
+    ) -> Completion:
+        full = f"{system}\n\n{prompt}" if system else prompt
+
+        def once() -> Completion:
+            return self._run(full, timeout)
+
+        return with_retries(
+            once,
+            retries=self.max_retries,
+            retryable=lambda e: isinstance(e, TransientCLIError),
+            base_delay=self.retry_delay,
+        )
+
+    def _run(self, prompt: str, timeout: float) -> Completion:
+        exe = self._executable()
+        with tempfile.TemporaryDirectory(prefix="cairn-review-") as tmp:
+            out_file = Path(tmp) / "last_message.txt"
+            argv = [exe, *self.command[1:], *self.argv(out_file)]
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # its own process group, so a timeout kills every child
+            )
+            try:
+                out, err = proc.communicate(prompt.encode("utf-8"), timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                raise ModelTimeout(
+                    f"{self.spec} ({self.command[0]}) ran past its {timeout:g} s limit and was "
+                    "stopped; raise [reviews] timeout or try later"
+                ) from None
+            stdout = out.decode("utf-8", "replace")
+            stderr = err.decode("utf-8", "replace")
+            if proc.returncode != 0:
+                tail = (stderr.strip() or stdout.strip())[-1500:]
+                cls = (
+                    TransientCLIError if any(t in tail.lower() for t in _TRANSIENT) else ModelError
+                )
+                raise cls(
+                    f"{self.spec} ({self.command[0]}) exited with status {proc.returncode}: {tail}"
+                )
+            return self.parse(stdout, out_file)
+
+
+class CodexModel(CLIModel):
+    provider = "codex"
+    program = "codex"
+    install_hint = "install it (`npm install -g @openai/codex`, then `codex login`)"
+
+    def argv(self, out_file: Path) -> list[str]:
+        args = [
+            "exec",
+            "--json",
+            "--skip-git-repo-check",
+            "--sandbox",
+            "read-only",
+            "--output-last-message",
+            str(out_file),
+        ]
+        if self.name:
+            args += ["--model", self.name]
+        return [*args, *self.extra_args, "-"]  # "-": read the prompt from stdin
+
+    def parse(self, stdout: str, out_file: Path) -> Completion:
+        message: str | None = None
+        usage: dict[str, Any] = {}
+        errors: list[str] = []
+        events: list[dict[str, Any]] = []
+        for line in stdout.splitlines():
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                ev = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if not isinstance(ev, dict):
+                continue
+            events.append(ev)
+            kind = ev.get("type")
+            item = ev.get("item")
+            if kind == "item.completed" and isinstance(item, dict):
+                if item.get("type") in ("agent_message", "assistant_message"):
+                    message = str(item.get("text", ""))
+            elif kind == "turn.completed" and isinstance(ev.get("usage"), dict):
+                usage = ev["usage"]
+            elif kind == "turn.failed":
+                err = ev.get("error")
+                errors.append(str(err.get("message") if isinstance(err, dict) else err))
+            elif kind == "error":
+                errors.append(str(ev.get("message", "error")))
+        if out_file.exists():
+            last = out_file.read_text(encoding="utf-8", errors="replace")
+            if last.strip():
+                message = last
+        if message is None:
+            why = "; ".join(errors) if errors else "no agent_message event and no last message"
+            cls = TransientCLIError if any(t in why.lower() for t in _TRANSIENT) else ModelError
+            raise cls(f"{self.spec} gave no answer: {why[-1500:]}")
+        return Completion(
+            text=message,
+            input_tokens=_int(usage.get("input_tokens")),
+            output_tokens=_int(usage.get("output_tokens")),
+            model=self.name or "codex-default",
+            provider=self.provider,
+            raw={"events": events[-20:]},
+        )
+
+
+class ClaudeModel(CLIModel):
+    provider = "claude"
+    program = "claude"
+    install_hint = "install Claude Code (`npm install -g @anthropic-ai/claude-code`)"
+
+    def argv(self, out_file: Path) -> list[str]:
+        args = ["-p", "--output-format", "json"]
+        if self.name:
+            args += ["--model", self.name]
+        return [*args, *self.extra_args]
+
+    def parse(self, stdout: str, out_file: Path) -> Completion:
+        result: dict[str, Any] | None = None
+        for line in reversed(stdout.strip().splitlines()):
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(obj, dict) and obj.get("type") == "result":
+                result = obj
+                break
+        if result is None:
+            try:
+                obj = json.loads(stdout)
+                result = obj if isinstance(obj, dict) else None
+            except json.JSONDecodeError:
+                result = None
+        if result is None:
+            raise ModelError(
+                f"{self.spec}: `claude -p --output-format json` printed no result object: "
+                f"{stdout.strip()[-500:]!r}"
+            )
+        if result.get("is_error") or result.get("subtype", "success") != "success":
+            text = str(result.get("result", ""))
+            cls = TransientCLIError if any(t in text.lower() for t in _TRANSIENT) else ModelError
+            raise cls(f"{self.spec} ended with {result.get('subtype', 'an error')}: {text[-1500:]}")
+        usage = result.get("usage") if isinstance(result.get("usage"), dict) else {}
+        assert isinstance(usage, dict)
+        inp = _int(usage.get("input_tokens"))
+        if inp is not None:
+            inp += (_int(usage.get("cache_creation_input_tokens")) or 0) + (
+                _int(usage.get("cache_read_input_tokens")) or 0
+            )
+        model_usage = result.get("modelUsage")
+        model = self.name or "claude-default"
+        if isinstance(model_usage, dict) and model_usage:
+            model = str(next(iter(model_usage)))
+        return Completion(
+            text=str(result.get("result", "")),
+            input_tokens=inp,
+            output_tokens=_int(usage.get("output_tokens")),
+            model=model,
+            provider=self.provider,
+            raw=result,
+        )
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def create_codex(model: str, settings: Mapping[str, Any]) -> Model:
+    return CodexModel(model, settings)
+
+
+def create_claude(model: str, settings: Mapping[str, Any]) -> Model:
+    return ClaudeModel(model, settings)
