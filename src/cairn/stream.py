@@ -475,7 +475,12 @@ class Stream:
                 f"stream records are JSON objects (dicts), not {type(record).__name__}: "
                 f"{_excerpt(record)}"
             )
-        k = self._key_of(record, where="record")
+        try:
+            k = self._key(record)
+        except Exception:
+            k = None  # _key_of below raises the explanation
+        if type(k) is not str and type(k) is not int:  # fast path for the common keys
+            k = self._key_of(record, where="record")
         if k in self._keys:
             return False
         try:
