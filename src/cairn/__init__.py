@@ -17,11 +17,32 @@ _LAZY = {
     "count_tokens": "cairn.tokens",
     "build_brief": "cairn.recovery",
     "recover": "cairn.recovery",
+    "open": "cairn.flow",
+    "Project": "cairn.flow",
+    "TaskHandle": "cairn.flow",
+    "PhaseContext": "cairn.flow",
+    "PhaseFailed": "cairn.flow",
+    "WorkflowChanged": "cairn.flow",
+    "RunReport": "cairn.flow",
+    "open_stream": "cairn.stream",
+    "read_jsonl": "cairn.stream",
+    "Worker": "cairn.workers",
+    "spawn_many": "cairn.workers",
 }
 
 if TYPE_CHECKING:
     from .errors import CairnError, UsageError
+    from .flow import (
+        PhaseContext,
+        PhaseFailed,
+        Project,
+        RunReport,
+        TaskHandle,
+        WorkflowChanged,
+        open,
+    )
     from .recovery import build_brief, recover
+    from .stream import open_stream, read_jsonl
     from .tokens import count_tokens
     from .workspace import Workspace, open_workspace
 
@@ -39,11 +60,22 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CairnError",
+    "PhaseContext",
+    "PhaseFailed",
+    "Project",
+    "RunReport",
+    "TaskHandle",
     "UsageError",
+    "Worker",
+    "WorkflowChanged",
     "Workspace",
     "__version__",
     "build_brief",
     "count_tokens",
+    "open",
+    "open_stream",
     "open_workspace",
+    "read_jsonl",
     "recover",
+    "spawn_many",
 ]

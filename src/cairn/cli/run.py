@@ -1,0 +1,127 @@
+"""``cairn run FILE`` (resume a workflow of durable phases) and ``cairn demo`` (the Finding #4 demo)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from .common import add_json, emit_json
+
+ORDER = 20
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run a workflow file of durable phases, resuming where it stopped",
+        description="Load FILE (a Python file that registers phases with @task.phase), then run "
+        "each task it defines: finished phases are skipped, a phase that was running when its "
+        "process died runs again from its start. `task.run()` under "
+        "`if __name__ == '__main__':` is not triggered by loading.",
+    )
+    p.add_argument("file", help="the workflow file, e.g. workflow.py")
+    p.add_argument("--task", metavar="TASK", help="run only this task of the file")
+    p.add_argument(
+        "--reset",
+        metavar="PHASE",
+        help="forget PHASE and the phases after it (their checkpoints stay), then run",
+    )
+    add_json(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "demo",
+        help="the Finding #4 example end to end: phases, workers, a stream, a crash and a resume",
+    )
+    p.add_argument("--dir", metavar="DIR", help="an empty or new folder (default: a temp folder)")
+    p.add_argument("--no-crash", action="store_true", help="skip the SIGKILL and resume")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ..flow.loader import load_workflow
+
+    file = Path(args.file)
+    if not file.is_file():
+        raise UsageError(f"no workflow file {args.file}; give the path of a Python file")
+    shown = args.file
+    if args.workspace:
+        file = file.resolve()
+        os.chdir(args.workspace)
+    handles = load_workflow(file)
+    for h in handles:
+        h.source = shown
+    if args.task:
+        chosen = [h for h in handles if h.id.casefold() == args.task.casefold()]
+        if not chosen:
+            have = ", ".join(h.id for h in handles) or "none"
+            raise UsageError(f"{shown} defines no task {args.task!r} (it defines: {have})")
+        handles = chosen
+    if not handles:
+        raise UsageError(
+            f"{shown} defines no task; create one with `task = cairn.open('.').task('ID')` and "
+            "register phases with @task.phase(NAME)"
+        )
+    if args.reset:
+        if len(handles) > 1:
+            raise UsageError(
+                f"{shown} defines several tasks ({', '.join(h.id for h in handles)}); name the "
+                "one to reset with --task"
+            )
+        gone = handles[0].reset(args.reset)
+        if not args.json:
+            print(f"reset {handles[0].id}: {', '.join(gone)} will run again")
+    reports = []
+    for h in handles:
+        report = h.last_report if h.runs and h.last_report else h.run()
+        reports.append(report)
+        if not args.json:
+            print("\n".join(report.lines()))
+            sys.stdout.flush()
+    if args.json:
+        emit_json({"schema": "cairn.runs/1", "runs": [r.to_json() for r in reports]})
+    return 0
+
+
+def demo_dir() -> Path:
+    """Where the Finding #4 example lives: packaged with cairn, or in the source checkout."""
+    here = Path(__file__).resolve()
+    for candidate in (
+        here.parents[1] / "_examples" / "finding4",
+        here.parents[3] / "examples" / "finding4",
+    ):
+        if (candidate / "demo.py").is_file():
+            return candidate
+    raise UsageError(
+        "the Finding #4 example is not installed with this cairn; run `cairn demo` from a "
+        "source checkout (examples/finding4/)"
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import runpy
+
+    script = demo_dir() / "demo.py"
+    argv = [str(script)]
+    if args.dir:
+        argv += ["--dir", args.dir]
+    if args.no_crash:
+        argv.append("--no-crash")
+    saved = sys.argv
+    sys.argv = argv
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as exc:
+        if exc.code in (None, 0):
+            return 0
+        if isinstance(exc.code, int):
+            return exc.code
+        sys.stderr.write(f"cairn demo: {exc.code}\n")
+        return 1
+    finally:
+        sys.argv = saved
+    return 0

@@ -1,0 +1,28 @@
+"""The Python API for durable, resumable work: ``cairn.open(".").task("id")`` and its phases.
+
+See :mod:`cairn.flow.durable` for the rules (what is skipped, what re-runs, what a phase's return
+value becomes) and :mod:`cairn.flow.loader` for how ``cairn run FILE`` loads a workflow file.
+"""
+
+from __future__ import annotations
+
+from .context import PhaseContext
+from .durable import (
+    PhaseFailed,
+    PhaseOutcome,
+    RunReport,
+    TaskHandle,
+    WorkflowChanged,
+)
+from .project import Project, open
+
+__all__ = [
+    "PhaseContext",
+    "PhaseFailed",
+    "PhaseOutcome",
+    "Project",
+    "RunReport",
+    "TaskHandle",
+    "WorkflowChanged",
+    "open",
+]
