@@ -66,12 +66,8 @@ def run_plain(path: Path, records: list[dict[str, Any]], policy: SyncPolicy) -> 
         for r in records:
             f.write(json.dumps(r) + "\n")
             unsynced += 1
-            if every is not None and unsynced >= every:
-                f.flush()
-                os.fdatasync(f.fileno())
-                unsynced = 0
-                last = time.monotonic()
-            elif interval is not None and time.monotonic() - last >= interval:
+            due = every is not None and unsynced >= every
+            if due or (interval is not None and time.monotonic() - last >= interval):
                 f.flush()
                 os.fdatasync(f.fileno())
                 unsynced = 0
@@ -94,19 +90,15 @@ def throughput(n: int, repeat: int) -> None:
         ws = Workspace.init(d)
         for label, policy, count in policies:
             sub = records[:count]
-            s_times, p_times = [], []
+            s_times: list[float] = []
+            p_times: list[float] = []
             for k in range(repeat):
                 # Alternate the order so neither side always runs on a warmer cache.
-                pair = [
-                    lambda k=k: s_times.append(
-                        run_stream(ws, f"s{label[:4]}{k}.jsonl", sub, policy)
-                    ),
-                    lambda k=k: p_times.append(
-                        run_plain(Path(d) / f"p{label[:4]}{k}.jsonl", sub, policy)
-                    ),
-                ]
-                for fn in pair if k % 2 == 0 else reversed(pair):
-                    fn()
+                for side in ("stream", "plain") if k % 2 == 0 else ("plain", "stream"):
+                    if side == "stream":
+                        s_times.append(run_stream(ws, f"s{label[:4]}{k}.jsonl", sub, policy))
+                    else:
+                        p_times.append(run_plain(Path(d) / f"p{label[:4]}{k}.jsonl", sub, policy))
             s_rate = count / statistics.median(s_times)
             p_rate = count / statistics.median(p_times)
             print(f"{label:<24}{s_rate:>14,.0f}{p_rate:>14,.0f}{s_rate / p_rate:>7.2f}x")
