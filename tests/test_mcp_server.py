@@ -1,0 +1,145 @@
+"""The MCP server through a real stdio client session of the official SDK (a child process)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+pytest.importorskip("mcp")
+
+from mcp import Client, StdioServerParameters  # noqa: E402
+
+from cairn.workspace import Workspace  # noqa: E402
+
+
+def _params(root: Path) -> StdioServerParameters:
+    return StdioServerParameters(
+        command=sys.executable, args=["-m", "cairn", "mcp"], cwd=str(root), env={"HOME": str(root)}
+    )
+
+
+def _text(result: Any) -> str:
+    return "\n".join(getattr(c, "text", "") for c in result.content)
+
+
+def test_stdio_session_tools_errors_and_resources(ws_path: Path) -> None:
+    (ws_path / "notes.py").write_text("x = 1\n")
+
+    async def session() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        async with Client(_params(ws_path), read_timeout_seconds=30) as client:
+            tools = await client.list_tools()
+            out["tools"] = {t.name: t for t in tools.tools}
+
+            r = await client.call_tool(
+                "task_new", {"task": "finding4", "phases": ["analysis", "plan"], "title": "F4"}
+            )
+            out["task_new"] = r
+            out["start"] = await client.call_tool("phase_start", {"phase": "analysis"})
+            out["cp"] = await client.call_tool(
+                "checkpoint_write",
+                {"kind": "analysis", "content": "# Analysis\n\nfound it\n", "reload": ["notes.py"]},
+            )
+            # Bad arguments: a wrong type, a missing required one, a domain error.
+            out["bad_type"] = await client.call_tool("progress", {"text": "x", "state": "maybe"})
+            out["bad_missing"] = await client.call_tool("checkpoint_write", {"kind": "plan"})
+            out["bad_domain"] = await client.call_tool(
+                "checkpoint_read", {"kind": "plan", "task": "finding4"}
+            )
+            out["bad_path"] = await client.call_tool(
+                "checkpoint_write", {"kind": "plan", "content": "p", "reload": ["../../etc/passwd"]}
+            )
+            # ... and the server is still up and answers the next call.
+            out["progress"] = await client.call_tool("progress", {"text": "read the scripts"})
+            out["next"] = await client.call_tool("next_action", {"text": "write the plan"})
+            out["read"] = await client.call_tool("checkpoint_read", {"kind": "analysis"})
+            out["list"] = await client.call_tool("checkpoint_list", {})
+            out["status"] = await client.call_tool("status", {})
+            out["recover"] = await client.call_tool("recover", {"trigger": "compact"})
+            out["done"] = await client.call_tool("phase_done", {"phase": "analysis"})
+            out["show"] = await client.call_tool("task_show", {"task": "finding4"})
+            resources = await client.list_resources()
+            out["resources"] = {str(r.uri) for r in resources.resources}
+            templates = await client.list_resource_templates()
+            out["templates"] = {t.uri_template for t in templates.resource_templates}
+            art = await client.read_resource("cairn://artifacts/finding4/analysis")
+            out["artifact"] = art.contents[0].text  # type: ignore[union-attr]
+            st = await client.read_resource("cairn://status")
+            out["status_res"] = st.contents[0].text  # type: ignore[union-attr]
+        return out
+
+    out = anyio.run(session)
+    expected = {
+        "status",
+        "recover",
+        "task_new",
+        "task_show",
+        "task_list",
+        "phase_start",
+        "phase_done",
+        "phase_fail",
+        "checkpoint_write",
+        "checkpoint_read",
+        "checkpoint_list",
+        "progress",
+        "next_action",
+    }
+    assert expected <= set(out["tools"])
+    schema = out["tools"]["progress"].input_schema
+    assert schema["required"] == ["text"]
+    assert '"enum": ["done", "active", "todo", "failed"]' in json.dumps(
+        schema["properties"]["state"]
+    )
+
+    assert not out["task_new"].is_error
+    assert not out["start"].is_error
+    assert not out["cp"].is_error
+    assert out["cp"].structured_content["path"] == "artifacts/finding4_analysis.md"
+
+    for key in ("bad_type", "bad_missing", "bad_domain", "bad_path"):
+        assert out[key].is_error, key
+    assert "state" in _text(out["bad_type"])
+    assert "content" in _text(out["bad_missing"])
+    assert "no checkpoint 'plan'" in _text(out["bad_domain"])
+    assert "analysis" in _text(out["bad_domain"])  # says what exists instead
+    assert "outside the workspace" in _text(out["bad_path"])
+
+    assert not out["progress"].is_error
+    assert "read the scripts" in _text(out["progress"])
+    assert out["read"].structured_content["content"] == "# Analysis\n\nfound it\n"
+    kinds = {c["kind"] for c in out["list"].structured_content["checkpoints"]}
+    assert kinds == {"analysis", "progress"}
+    assert "finding4" in _text(out["status"])
+    brief = _text(out["recover"])
+    assert "Recovery brief: finding4" in brief and "notes.py" in brief
+    assert "next phase: plan" in _text(out["done"])
+    steps = out["show"].structured_content["steps"]
+    assert [s["text"] for s in steps] == ["read the scripts"]
+
+    assert {"cairn://status", "cairn://recovery-log", "cairn://artifacts"} <= out["resources"]
+    assert "cairn://artifacts/{task}/{kind}" in out["templates"]
+    assert out["artifact"] == "# Analysis\n\nfound it\n"
+    assert "# Current Work Status" in out["status_res"]
+
+    # The tool calls went to the store: the same state through the library.
+    with Workspace.open(ws_path) as ws:
+        assert ws.task("finding4").next_action == "write the plan"
+        assert ws.recoveries()[-1].trigger == "compact"
+        assert (ws_path / "artifacts" / "finding4_analysis.md").exists()
+
+
+def test_server_outside_a_workspace_reports_it_as_a_tool_error(tmp_path: Path) -> None:
+    async def session() -> Any:
+        async with Client(_params(tmp_path), read_timeout_seconds=30) as client:
+            first = await client.call_tool("status", {})
+            second = await client.call_tool("task_list", {})
+            return first, second
+
+    first, second = anyio.run(session)
+    assert first.is_error and "cairn init" in _text(first)
+    assert second.is_error  # still serving
