@@ -12,9 +12,9 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from mcp import Client, StdioServerParameters  # noqa: E402
+from mcp import Client, StdioServerParameters
 
-from cairn.workspace import Workspace  # noqa: E402
+from cairn.workspace import Workspace
 
 
 def _params(root: Path) -> StdioServerParameters:
