@@ -43,6 +43,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from ..flow.durable import PENDING_RESETS
     from ..flow.loader import load_workflow
 
     file = Path(args.file)
@@ -52,36 +53,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.workspace:
         file = file.resolve()
         os.chdir(args.workspace)
-    handles = load_workflow(file)
-    for h in handles:
-        h.source = shown
-    if args.task:
-        chosen = [h for h in handles if h.id.casefold() == args.task.casefold()]
-        if not chosen:
-            have = ", ".join(h.id for h in handles) or "none"
-            raise UsageError(f"{shown} defines no task {args.task!r} (it defines: {have})")
-        handles = chosen
-    if not handles:
-        raise UsageError(
-            f"{shown} defines no task; create one with `task = cairn.open('.').task('ID')` and "
-            "register phases with @task.phase(NAME)"
-        )
     if args.reset:
-        if len(handles) > 1:
+        PENDING_RESETS.clear()
+        PENDING_RESETS[args.task.casefold() if args.task else "*"] = args.reset
+    try:
+        handles = load_workflow(file)
+        for h in handles:
+            h.source = shown
+        if args.task:
+            chosen = [h for h in handles if h.id.casefold() == args.task.casefold()]
+            if not chosen:
+                have = ", ".join(h.id for h in handles) or "none"
+                raise UsageError(f"{shown} defines no task {args.task!r} (it defines: {have})")
+            handles = chosen
+        if not handles:
+            raise UsageError(
+                f"{shown} defines no task; create one with `task = cairn.open('.').task('ID')` "
+                "and register phases with @task.phase(NAME)"
+            )
+        if PENDING_RESETS and len(handles) > 1:
             raise UsageError(
                 f"{shown} defines several tasks ({', '.join(h.id for h in handles)}); name the "
                 "one to reset with --task"
             )
-        gone = handles[0].reset(args.reset)
-        if not args.json:
-            print(f"reset {handles[0].id}: {', '.join(gone)} will run again")
-    reports = []
-    for h in handles:
-        report = h.last_report if h.runs and h.last_report else h.run()
-        reports.append(report)
-        if not args.json:
-            print("\n".join(report.lines()))
-            sys.stdout.flush()
+        reports = []
+        for h in handles:
+            ran_on_load = h.runs and h.last_report and not PENDING_RESETS
+            report = h.last_report if ran_on_load and h.last_report else h.run()
+            reports.append(report)
+            if not args.json:
+                print("\n".join(report.lines()))
+                sys.stdout.flush()
+    finally:
+        PENDING_RESETS.clear()
     if args.json:
         emit_json({"schema": "cairn.runs/1", "runs": [r.to_json() for r in reports]})
     return 0

@@ -55,6 +55,9 @@ PhaseFn = Callable[[PhaseContext], Any]
 RESERVED_PHASES = ("progress",)  # the kind cairn renders the progress steps into
 MAX_ERROR_CHARS = 20_000
 _HELD_LOCKS: set[str] = set()
+# `cairn run FILE --reset PHASE` sets this before loading FILE, so that a file calling task.run() at
+# import time is reset too. Key: task key, or "*" for the first task that runs.
+PENDING_RESETS: dict[str, str] = {}
 
 
 class PhaseFailed(CairnError):
@@ -89,6 +92,7 @@ class RunReport:
     task_id: str
     outcomes: list[PhaseOutcome] = field(default_factory=list)
     recoveries: list[str] = field(default_factory=list)
+    reset: list[str] = field(default_factory=list)
 
     @property
     def results(self) -> dict[str, Any]:
@@ -103,6 +107,8 @@ class RunReport:
 
     def lines(self) -> list[str]:
         out = [f"task {self.task_id}:"]
+        if self.reset:
+            out.append(f"  ↺  reset: {', '.join(self.reset)} will run again")
         out += [f"  ⚠ {r}" for r in self.recoveries]
         for o in self.outcomes:
             where = f" → {o.checkpoint}" if o.checkpoint else ""
@@ -123,6 +129,7 @@ class RunReport:
             "schema": "cairn.run/1",
             "task": self.task_id,
             "recoveries": self.recoveries,
+            "reset": self.reset,
             "phases": [
                 {
                     "phase": o.phase,
@@ -366,12 +373,15 @@ class TaskHandle:
         specs = self._ordered_specs()
         ws = self.workspace
         self.runs += 1
+        report = RunReport(self.id)
+        self.last_report = report
+        pending = PENDING_RESETS.pop(names.task_key(self.id), None) or PENDING_RESETS.pop("*", None)
+        if pending:
+            report.reset = self.reset(pending)
         with run_lock(ws, self.id):
             with ws.store.transaction() as tx:
                 self._sync(tx, specs)
             ws.projector.after_change()
-            report = RunReport(self.id)
-            self.last_report = report
             for spec in specs:
                 report.outcomes.append(self._run_phase(spec, report))
         return report
