@@ -81,6 +81,9 @@ class Projector:
         ingested: list[str] = []
         stats: list[tuple[int, int, str, str]] = []
         with file_lock(self.lock_path):
+            if only is None:
+                # A process killed mid-write leaves its temporary file; the next command clears it.
+                self._remove_stale_temps()
             cols = "path, task_id, kind, hash, prev_hash, mtime_ns, size"
             with self.ws.store.read() as tx:
                 if only:
@@ -185,14 +188,16 @@ class Projector:
         path = self.ws.root / self.ws.config.logs_dir / "compaction_recovery.log"
         atomic_write(path, render_log(rows).encode("utf-8"))
 
-    def refresh_all(self) -> None:
+    def _remove_stale_temps(self) -> None:
         for d in (
             self.ws.cairn_dir,
             self.ws.root / self.ws.config.artifacts_dir,
             self.ws.root / self.ws.config.logs_dir,
-            self.ws.root,
+            (self.ws.root / self.ws.config.status_file).parent,
         ):
             remove_stale_temps(d)
+
+    def refresh_all(self) -> None:
         self.reconcile()
         with file_lock(self.lock_path):
             with self.ws.store.read() as tx:
