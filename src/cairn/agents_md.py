@@ -76,9 +76,9 @@ def remove(path: Path) -> bool:
     start, end = old.find(BEGIN), old.find(END)
     if start == -1 or end < start:
         return False
-    head = old[:start]
-    tail = old[end + len(END) :].removeprefix("\n")
-    if head.endswith("\n\n") and not tail:
-        head = head[:-1]
+    head = old[:start].rstrip("\n")
+    tail = old[end + len(END) :].lstrip("\n")
+    if head:
+        head += "\n\n" if tail else "\n"
     atomic_write(path, (head + tail).encode("utf-8"))
     return True

@@ -277,16 +277,13 @@ def _config(ws: Workspace) -> dict[str, Any]:
     return ws.config.section("hooks")
 
 
-def _int_setting(cfg: dict[str, Any], key: str, default: int) -> int:
+def _num_setting(cfg: dict[str, Any], key: str, default: float) -> float:
     value = cfg.get(key, default)
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         from .errors import UsageError
 
-        raise UsageError(
-            f".cairn/config.toml: [hooks] {key} must be a whole number, not {value!r}"
-        ) from None
+        raise UsageError(f".cairn/config.toml: [hooks] {key} must be a number, not {value!r}")
+    return float(value)
 
 
 def fit_context(text: str, cap: int = CONTEXT_CAP_CHARS) -> str:
@@ -304,8 +301,10 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: str) -> HookRes
     if source not in SOURCES:
         source = "startup"
     cfg = _config(ws)
-    cap = _int_setting(cfg, "context_cap_chars", CONTEXT_CAP_CHARS)
+    cap = int(_num_setting(cfg, "context_cap_chars", CONTEXT_CAP_CHARS))
     max_tokens = cfg.get("brief_max_tokens")
+    if max_tokens is not None:
+        max_tokens = int(_num_setting(cfg, "brief_max_tokens", 0))
     session = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
     comp = _pending_compaction(ws, session) if source == "compact" else None
     with ws.store.read() as tx:
@@ -542,7 +541,7 @@ def stop(ws: Workspace, payload: dict[str, Any], agent: str) -> HookResult:
     if payload.get("stop_hook_active"):
         return HookResult(0, None)  # the agent is already continuing because of a stop hook
     cfg = _config(ws)
-    minutes = _int_setting(cfg, "checkpoint_reminder_minutes", 30)
+    minutes = _num_setting(cfg, "checkpoint_reminder_minutes", 30)
     if minutes <= 0:
         return HookResult(0, None)
     sp = assess_safe_point(ws)
