@@ -20,7 +20,8 @@ from .base import (
     require_module,
 )
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-4-6"
+API_VERSION = "2023-06-01"
 
 
 class AnthropicModel(Model):
@@ -31,6 +32,7 @@ class AnthropicModel(Model):
         self.base_url: str | None = self.settings.get("base_url") or None
         self.key_env = str(self.settings.get("api_key_env", "ANTHROPIC_API_KEY"))
         self.max_retries = int(self.settings.get("max_retries", 3))
+        self.api_version = str(self.settings.get("api_version", API_VERSION))
 
     def _key(self) -> str:
         key = key_from_env(self.key_env)
@@ -65,7 +67,16 @@ class AnthropicModel(Model):
         client = anthropic.Anthropic(
             api_key=key, base_url=self.base_url, timeout=timeout, max_retries=self.max_retries
         )
-        kwargs: dict[str, Any] = {}
+        # cairn speaks the documented protocol whatever the SDK release: the API key in x-api-key
+        # (some releases send it as a bearer token) and a pinned anthropic-version, the one whose
+        # response shape cairn reads ([providers.anthropic] api_version changes it).
+        kwargs: dict[str, Any] = {
+            "extra_headers": {
+                "X-Api-Key": key,
+                "Authorization": anthropic.omit,
+                "anthropic-version": self.api_version,
+            }
+        }
         if system:
             kwargs["system"] = system
         try:
