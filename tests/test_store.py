@@ -1,0 +1,378 @@
+"""The Store conformance suite: what every backend must do. SQLite is the one backend today; a new
+backend adds a factory to ``BACKENDS`` and must pass every test not marked SQLite-only."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cairn.errors import StoreError
+from cairn.store import Store, open_store
+from cairn.store.migrations import MIGRATIONS
+
+BACKENDS: dict[str, Callable[[Path], Store]] = {
+    "sqlite": lambda folder: open_store(folder / "cairn.db", create=True),
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+    opened: list[Store] = []
+
+    def factory() -> Store:
+        s = BACKENDS[request.param](tmp_path)
+        opened.append(s)
+        return s
+
+    yield factory
+    for s in opened:
+        s.close()
+
+
+@pytest.fixture
+def store(make: Callable[[], Store]) -> Store:
+    return make()
+
+
+def _meta(store: Store, key: str) -> str | None:
+    with store.read() as tx:
+        return tx.scalar("SELECT value FROM meta WHERE key = ?", (key,))  # type: ignore[no-any-return]
+
+
+# -- transactions --------------------------------------------------------------------------------
+def test_commit_is_visible_to_other_connections(make: Callable[[], Store]) -> None:
+    a, b = make(), make()
+    with a.transaction() as tx:
+        tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("k", "v"))
+    assert _meta(a, "k") == "v"
+    assert _meta(b, "k") == "v"
+
+
+def test_exception_rolls_back_and_propagates(store: Store) -> None:
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), store.transaction() as tx:
+        tx.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")
+        assert tx.scalar("SELECT value FROM meta WHERE key = 'a'") == "1"  # own write visible
+        raise Boom
+    assert _meta(store, "a") is None
+    with store.transaction() as tx:  # the store is usable afterwards
+        tx.execute("INSERT INTO meta (key, value) VALUES ('a', '2')")
+    assert _meta(store, "a") == "2"
+
+
+def test_light_transaction_commits_and_rolls_back(store: Store) -> None:
+    with store.light_transaction() as tx:
+        tx.execute("INSERT INTO meta (key, value) VALUES ('light', 'yes')")
+    assert _meta(store, "light") == "yes"
+    with pytest.raises(RuntimeError), store.light_transaction() as tx:
+        tx.execute("UPDATE meta SET value = 'no' WHERE key = 'light'")
+        raise RuntimeError
+    assert _meta(store, "light") == "yes"
+
+
+def test_constraint_violation_rolls_back_the_whole_transaction(store: Store) -> None:
+    with pytest.raises(sqlite3.IntegrityError), store.transaction() as tx:
+        tx.execute("INSERT INTO meta (key, value) VALUES ('dup', '1')")
+        tx.execute("INSERT INTO meta (key, value) VALUES ('dup', '2')")
+    assert _meta(store, "dup") is None
+
+
+def test_read_is_a_snapshot(make: Callable[[], Store]) -> None:
+    a, b = make(), make()
+    with a.read() as tx:
+        before = tx.scalar("SELECT count(*) FROM meta")
+        with b.transaction() as wtx:
+            wtx.execute("INSERT INTO meta (key, value) VALUES ('during', 'x')")
+        assert tx.scalar("SELECT count(*) FROM meta") == before
+    assert _meta(a, "during") == "x"
+
+
+def test_row_helpers(store: Store) -> None:
+    with store.transaction() as tx:
+        first = tx.insert(
+            "INSERT INTO events (ts, task_id, type, data) VALUES ('t', NULL, 'x', '{}')"
+        )
+        second = tx.insert(
+            "INSERT INTO events (ts, task_id, type, data) VALUES ('t', 'a', 'y', '{}')"
+        )
+        assert second == first + 1
+    with store.read() as tx:
+        rows = tx.execute("SELECT id, type FROM events ORDER BY id")
+        assert rows == [{"id": first, "type": "x"}, {"id": second, "type": "y"}]
+        assert tx.one("SELECT type FROM events WHERE id = ?", (second,)) == {"type": "y"}
+        assert tx.one("SELECT type FROM events WHERE id = -1") is None
+        assert tx.scalar("SELECT count(*) FROM events") == 2
+        assert tx.scalar("SELECT type FROM events WHERE id = -1") is None
+        assert [r["type"] for r in tx.iterate("SELECT type FROM events ORDER BY id")] == ["x", "y"]
+
+
+def test_writers_wait_for_each_other_instead_of_failing(make: Callable[[], Store]) -> None:
+    """A writer that finds the store locked waits (busy timeout) rather than raising."""
+    a, b = make(), make()
+    holding = threading.Event()
+    errors: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            with a.transaction() as tx:
+                tx.execute("INSERT INTO meta (key, value) VALUES ('first', '1')")
+                holding.set()
+                time.sleep(0.3)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    assert holding.wait(5)
+    start = time.monotonic()
+    with b.transaction() as tx:
+        tx.execute("INSERT INTO meta (key, value) VALUES ('second', '2')")
+    waited = time.monotonic() - start
+    t.join()
+    assert not errors
+    assert waited > 0.1  # it did wait for the first writer
+    assert _meta(b, "first") == "1" and _meta(b, "second") == "2"
+
+
+# -- append-only tables ----------------------------------------------------------------------------
+APPEND_ONLY = {
+    "events": (
+        "INSERT INTO events (ts, task_id, type, data) VALUES ('t', NULL, 'x', '{}')",
+        "UPDATE events SET type = 'changed'",
+        "DELETE FROM events",
+    ),
+    "checkpoints": (
+        "INSERT INTO tasks (id, key, title, created_at, updated_at, seq) VALUES "
+        "('t', 't', '', 't', 't', 1); INSERT INTO checkpoints (task_id, kind, version, hash, size, "
+        "content, phase, source, files, created_at, seq) VALUES ('t', 'plan', 1, 'h', 1, 'x', NULL, "
+        "'write', '[]', 't', 1)",
+        "UPDATE checkpoints SET content = 'rewritten'",
+        "DELETE FROM checkpoints",
+    ),
+    "recoveries": (
+        "INSERT INTO recoveries (ts, trigger, reloaded, last_event) VALUES ('t', 'manual', '[]', 0)",
+        "UPDATE recoveries SET trigger = 'crash'",
+        "DELETE FROM recoveries",
+    ),
+}
+
+
+@pytest.mark.parametrize("table", sorted(APPEND_ONLY))
+def test_append_only_tables_refuse_update_and_delete(table: str, store: Store) -> None:
+    insert, update, delete = APPEND_ONLY[table]
+    with store.transaction() as tx:
+        for statement in insert.split("; "):
+            tx.execute(statement)
+    with store.read() as tx:
+        before = tx.execute(f"SELECT * FROM {table}")
+    for statement in (update, delete):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"), store.transaction() as tx:
+            tx.execute(statement)
+    with store.read() as tx:
+        assert tx.execute(f"SELECT * FROM {table}") == before
+
+
+# -- migrations ------------------------------------------------------------------------------------
+def test_migrations_recorded_in_order(store: Store) -> None:
+    names = [name for name, _ in MIGRATIONS]
+    assert names[0] == "0001_core"
+    assert names == sorted(names), "migrations must be numbered in the order they apply"
+    assert len(set(n[:4] for n in names)) == len(names), "two migrations share a number"
+    assert store.applied_migrations() == names
+
+
+def test_reopening_applies_nothing_twice(make: Callable[[], Store]) -> None:
+    first = make()
+    with first.read() as tx:
+        stamps = tx.execute("SELECT id, name, applied_at FROM cairn_migrations ORDER BY id")
+    second = make()
+    with second.read() as tx:
+        assert tx.execute("SELECT id, name, applied_at FROM cairn_migrations ORDER BY id") == stamps
+
+
+def test_pending_migrations_apply_in_order_to_an_older_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cairn.store.sqlite as backend
+
+    monkeypatch.setattr(backend, "MIGRATIONS", MIGRATIONS[:1])
+    old = open_store(tmp_path / "cairn.db", create=True)
+    with old.transaction() as tx:
+        tx.execute("INSERT INTO meta (key, value) VALUES ('kept', 'yes')")
+    assert old.applied_migrations() == ["0001_core"]
+    old.close()
+    monkeypatch.setattr(backend, "MIGRATIONS", MIGRATIONS)
+    new = open_store(tmp_path / "cairn.db")
+    assert new.applied_migrations() == [n for n, _ in MIGRATIONS]
+    assert _meta(new, "kept") == "yes"
+    new.close()
+
+
+def test_a_store_from_a_newer_version_is_refused_unchanged(tmp_path: Path) -> None:
+    s = open_store(tmp_path / "cairn.db", create=True)
+    with s.transaction() as tx:
+        tx.execute(
+            "INSERT INTO cairn_migrations (name, applied_at) VALUES ('9000_future_feature', 'x')"
+        )
+    s.close()
+    before = (tmp_path / "cairn.db").read_bytes()
+    with pytest.raises(StoreError, match=r"newer cairn.*9000_future_feature"):
+        open_store(tmp_path / "cairn.db")
+    assert (tmp_path / "cairn.db").read_bytes() == before
+
+
+def test_missing_store_says_cairn_init(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="cairn init"):
+        open_store(tmp_path / "absent.db")
+    assert not (tmp_path / "absent.db").exists()
+
+
+def test_postgres_is_reserved(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="PostgreSQL"):
+        open_store("postgresql://localhost/cairn")
+
+
+# The exact schema of the core tables (migration 0001_core). A change to these needs a new
+# migration, never an edit of 0001: this test fails if 0001 is edited.
+CORE_COLUMNS = {
+    "meta": [("key", "TEXT", 0, 1), ("value", "TEXT", 1, 0)],
+    "events": [
+        ("id", "INTEGER", 0, 1),
+        ("ts", "TEXT", 1, 0),
+        ("task_id", "TEXT", 0, 0),
+        ("type", "TEXT", 1, 0),
+        ("data", "TEXT", 1, 0),
+    ],
+    "tasks": [
+        ("id", "TEXT", 0, 1),
+        ("key", "TEXT", 1, 0),
+        ("title", "TEXT", 1, 0),
+        ("created_at", "TEXT", 1, 0),
+        ("updated_at", "TEXT", 1, 0),
+        ("next_action", "TEXT", 0, 0),
+        ("seq", "INTEGER", 1, 0),
+    ],
+    "phases": [
+        ("task_id", "TEXT", 1, 1),
+        ("name", "TEXT", 1, 2),
+        ("position", "INTEGER", 1, 0),
+        ("state", "TEXT", 1, 0),
+        ("gated", "INTEGER", 1, 0),
+        ("started_at", "TEXT", 0, 0),
+        ("finished_at", "TEXT", 0, 0),
+        ("error", "TEXT", 0, 0),
+    ],
+    "checkpoints": [
+        ("task_id", "TEXT", 1, 1),
+        ("kind", "TEXT", 1, 2),
+        ("version", "INTEGER", 1, 3),
+        ("hash", "TEXT", 1, 0),
+        ("size", "INTEGER", 1, 0),
+        ("content", "TEXT", 1, 0),
+        ("phase", "TEXT", 0, 0),
+        ("source", "TEXT", 1, 0),
+        ("files", "TEXT", 1, 0),
+        ("created_at", "TEXT", 1, 0),
+        ("seq", "INTEGER", 1, 0),
+    ],
+    "steps": [
+        ("id", "INTEGER", 0, 1),
+        ("task_id", "TEXT", 1, 0),
+        ("phase", "TEXT", 0, 0),
+        ("text", "TEXT", 1, 0),
+        ("state", "TEXT", 1, 0),
+        ("created_at", "TEXT", 1, 0),
+        ("updated_at", "TEXT", 1, 0),
+    ],
+    "projections": [
+        ("path", "TEXT", 0, 1),
+        ("path_key", "TEXT", 1, 0),
+        ("task_id", "TEXT", 1, 0),
+        ("kind", "TEXT", 1, 0),
+        ("hash", "TEXT", 1, 0),
+        ("prev_hash", "TEXT", 0, 0),
+        ("mtime_ns", "INTEGER", 0, 0),
+        ("size", "INTEGER", 0, 0),
+    ],
+    "recoveries": [
+        ("id", "INTEGER", 0, 1),
+        ("ts", "TEXT", 1, 0),
+        ("trigger", "TEXT", 1, 0),
+        ("task_id", "TEXT", 0, 0),
+        ("phase", "TEXT", 0, 0),
+        ("checkpoint", "TEXT", 0, 0),
+        ("reloaded", "TEXT", 1, 0),
+        ("safe_point", "INTEGER", 0, 0),
+        ("note", "TEXT", 0, 0),
+        ("last_event", "INTEGER", 1, 0),
+    ],
+    "cairn_migrations": [
+        ("id", "INTEGER", 0, 1),
+        ("name", "TEXT", 1, 0),
+        ("applied_at", "TEXT", 1, 0),
+    ],
+}
+
+
+def test_blank_migrated_store_has_exactly_the_core_columns(tmp_path: Path) -> None:
+    s = open_store(tmp_path / "cairn.db", create=True)
+    s.close()
+    conn = sqlite3.connect(tmp_path / "cairn.db")
+    try:
+        for table, expected in CORE_COLUMNS.items():
+            got = [(r[1], r[2], r[3], r[5]) for r in conn.execute(f"PRAGMA table_info({table})")]
+            assert got == expected, table
+        triggers = {
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        }
+        for table in ("events", "checkpoints", "recoveries"):
+            assert {f"{table}_no_update", f"{table}_no_delete"} <= triggers
+        assert conn.execute("SELECT count(*) FROM events").fetchone() == (0,)
+    finally:
+        conn.close()
+
+
+# -- SQLite specifics ----------------------------------------------------------------------------
+def test_sqlite_pragmas(tmp_path: Path) -> None:
+    s = open_store(tmp_path / "cairn.db", create=True)
+    try:
+        with s.read() as tx:
+            assert tx.scalar("PRAGMA journal_mode") == "wal"
+            assert tx.scalar("PRAGMA synchronous") == 2  # FULL: synced before commit returns
+            assert tx.scalar("PRAGMA busy_timeout") >= 5000
+            assert tx.scalar("PRAGMA foreign_keys") == 1
+        with s.light_transaction() as tx:
+            assert tx.scalar("PRAGMA synchronous") == 1  # NORMAL, for rebuildable data only
+        with s.read() as tx:
+            assert tx.scalar("PRAGMA synchronous") == 2  # and back to FULL afterwards
+        assert s.integrity_check() == "ok"
+    finally:
+        s.close()
+
+
+def test_migration_scripts_split_with_trigger_bodies_whole() -> None:
+    from cairn.store.sqlite import _split
+
+    parts = _split(
+        "CREATE TABLE a (x);\nCREATE TRIGGER t BEFORE DELETE ON a\nBEGIN SELECT 1; SELECT 2; "
+        "END;\n-- comment\nCREATE INDEX i ON a(x);\n"
+    )
+    assert len(parts) == 3
+    assert parts[1].startswith("CREATE TRIGGER") and parts[1].endswith("END;")
+
+
+def test_every_migration_file_parses_into_statements() -> None:
+    from cairn.store.sqlite import _split
+
+    for name, sql in MIGRATIONS:
+        statements = _split(sql)
+        assert statements, name
+        for st in statements:
+            assert sqlite3.complete_statement(st), (name, st[:80])
