@@ -1,0 +1,270 @@
+"""The readable tree: artifacts, hand edits, stale and deleted files, the status file."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cairn import projection
+from cairn.workspace import Workspace
+from helpers.cli import run
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    w = Workspace.init(tmp_path)
+    w.create_task("f4", "Best-of-N", ["analysis", "plan", "implement"])
+    w.start_phase("f4", "analysis")
+    yield w
+    w.close()
+    gc.collect()
+
+
+def art(ws: Workspace, kind: str, task: str = "f4") -> Path:
+    return ws.root / "artifacts" / f"{task}_{kind}.md"
+
+
+def sources(ws: Workspace, kind: str, task: str = "f4") -> list[tuple[int, str]]:
+    return [(c.version, c.source) for c in ws.history(task, kind)]
+
+
+def next_command(ws: Workspace, capsys: pytest.CaptureFixture[str], *args: str) -> None:
+    r = run(capsys, ws.root, *(args or ("status",)))
+    assert r.code == 0, r.err
+    gc.collect()
+
+
+def test_artifact_is_the_newest_version(ws: Workspace) -> None:
+    for i in range(5):
+        cp = ws.write_checkpoint("f4", "plan", f"# plan {i}\n")
+        assert cp.version == i + 1
+        assert art(ws, "plan").read_text(encoding="utf-8") == f"# plan {i}\n"
+    assert cp.path == "artifacts/f4_plan.md"
+    assert hashlib.sha256(art(ws, "plan").read_bytes()).hexdigest() == cp.hash
+    assert ws.checkpoint("f4", "plan", 2).content == "# plan 1\n"
+    assert [c.version for c in ws.history("f4", "plan")] == [1, 2, 3, 4, 5]
+
+
+def test_bytes_are_kept_exactly(ws: Workspace) -> None:
+    text = "# 計画\r\n\ttabs, trailing spaces   \n\nno final newline: ☃"
+    ws.write_checkpoint("f4", "plan", text.encode("utf-8"))
+    assert art(ws, "plan").read_bytes() == text.encode("utf-8")
+    assert ws.checkpoint("f4", "plan").content == text
+
+
+def test_hand_edit_is_ingested_not_overwritten(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws.write_checkpoint("f4", "plan", "# plan by the agent\n")
+    edited = "# plan by the agent\n\nA person added this line.\n"
+    art(ws, "plan").write_text(edited, encoding="utf-8")
+    next_command(ws, capsys)
+    assert sources(ws, "plan") == [(1, "write"), (2, "hand-edit")]
+    assert ws.checkpoint("f4", "plan").content == edited
+    assert art(ws, "plan").read_text(encoding="utf-8") == edited
+    next_command(ws, capsys)  # noticed once, not again
+    assert sources(ws, "plan") == [(1, "write"), (2, "hand-edit")]
+    types_ = [e.type for e in ws.events("f4", limit=100)]
+    assert types_.count("checkpoint.written") >= 2
+
+
+def test_hand_edit_before_a_write_is_kept_in_history(ws: Workspace) -> None:
+    ws.write_checkpoint("f4", "plan", "v1\n")
+    art(ws, "plan").write_text("edited by hand, longer\n", encoding="utf-8")
+    cp = ws.write_checkpoint("f4", "plan", "v3 from the agent\n")
+    assert cp.version == 3
+    assert sources(ws, "plan") == [(1, "write"), (2, "hand-edit"), (3, "write")]
+    assert ws.checkpoint("f4", "plan", 2).content == "edited by hand, longer\n"
+    assert art(ws, "plan").read_text(encoding="utf-8") == "v3 from the agent\n"
+
+
+def test_hand_edit_of_the_progress_file_before_progress(ws: Workspace) -> None:
+    ws.progress("f4", "first step")
+    p = art(ws, "progress")
+    p.write_text(p.read_text(encoding="utf-8") + "\nnote from a person\n", encoding="utf-8")
+    ws.progress("f4", "second step")
+    hist = sources(ws, "progress")
+    assert hist == [(1, "progress"), (2, "hand-edit"), (3, "progress")]
+
+
+def test_same_size_hand_edit_with_new_mtime_is_noticed(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws.write_checkpoint("f4", "plan", "aaaa\n")
+    next_command(ws, capsys)  # records size and mtime of the projected file
+    st = os.stat(art(ws, "plan"))
+    art(ws, "plan").write_text("bbbb\n", encoding="utf-8")
+    os.utime(art(ws, "plan"), ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    next_command(ws, capsys)
+    assert sources(ws, "plan")[-1] == (2, "hand-edit")
+
+
+def test_non_utf8_hand_edit_is_refused_and_the_file_left_alone(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws.write_checkpoint("f4", "plan", "good\n")
+    art(ws, "plan").write_bytes(b"caf\xe9\n")
+    next_command(ws, capsys)
+    assert sources(ws, "plan") == [(1, "write")]
+    assert art(ws, "plan").read_bytes() == b"caf\xe9\n"
+    refused = ws.events("f4", types=["checkpoint.hand_edit_refused"])
+    assert refused and "UTF-8" in refused[0].data["reason"]
+
+
+def test_stale_artifact_is_reprojected_not_ingested(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A writer killed between its commit and its projection leaves the previous version."""
+    ws.write_checkpoint("f4", "plan", "version one\n")
+    ws.write_checkpoint("f4", "plan", "version two\n")
+    art(ws, "plan").write_text("version one\n", encoding="utf-8")
+    next_command(ws, capsys)
+    assert art(ws, "plan").read_text(encoding="utf-8") == "version two\n"
+    assert sources(ws, "plan") == [(1, "write"), (2, "write")]
+
+
+def test_artifact_several_versions_behind_is_reprojected(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Writers killed twice in a row: the file is two versions behind, still not a hand edit."""
+    for i in range(4):
+        ws.write_checkpoint("f4", "plan", f"version {i}\n")
+    art(ws, "plan").write_text("version 0\n", encoding="utf-8")
+    next_command(ws, capsys)
+    assert art(ws, "plan").read_text(encoding="utf-8") == "version 3\n"
+    assert all(src == "write" for _, src in sources(ws, "plan"))
+
+
+def test_deleted_artifact_is_regenerated(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    ws.write_checkpoint("f4", "plan", "# plan\n")
+    ws.progress("f4", "a step")
+    art(ws, "plan").unlink()
+    art(ws, "progress").unlink()
+    next_command(ws, capsys)
+    assert art(ws, "plan").read_text(encoding="utf-8") == "# plan\n"
+    assert "a step" in art(ws, "progress").read_text(encoding="utf-8")
+    assert sources(ws, "plan") == [(1, "write")]
+
+
+def test_refresh_rebuilds_the_whole_tree(ws: Workspace) -> None:
+    ws.write_checkpoint("f4", "plan", "# plan\n")
+    ws.progress("f4", "a step")
+    from cairn.recovery import recover
+
+    recover(ws, trigger="compact")
+    for p in (*(ws.root / "artifacts").iterdir(), ws.root / "CURRENT_WORK_STATUS.md"):
+        p.unlink()
+    (ws.root / "logs" / "compaction_recovery.log").unlink()
+    ws.refresh()
+    assert art(ws, "plan").read_text(encoding="utf-8") == "# plan\n"
+    assert art(ws, "progress").exists()
+    assert "f4" in (ws.root / "CURRENT_WORK_STATUS.md").read_text(encoding="utf-8")
+    log = (ws.root / "logs" / "compaction_recovery.log").read_text(encoding="utf-8")
+    assert "Loaded checkpoint from artifacts/f4_plan.md" in log
+
+
+def test_stale_temporary_files_are_cleared_by_the_next_command(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dead = 2**22 + 12345  # above any pid_max default: no such process
+    leftovers = [
+        ws.root / "artifacts" / f".f4_plan.md.{dead}.tmp",
+        ws.root / f".CURRENT_WORK_STATUS.md.{dead}.tmp",
+        ws.root / "logs" / f".compaction_recovery.log.{dead}.tmp",
+    ]
+    for p in leftovers:
+        p.write_text("half a file", encoding="utf-8")
+    mine = ws.root / "artifacts" / "notes.tmp"  # not cairn's pattern: left alone
+    mine.write_text("user file", encoding="utf-8")
+    next_command(ws, capsys)
+    assert not any(p.exists() for p in leftovers)
+    assert mine.exists()
+
+
+# -- the status file ---------------------------------------------------------------------------------
+MUTATIONS: list[tuple[tuple[str, ...], str | None, str]] = [
+    (("task", "new", "t2", "--title", "Second task", "--phases", "a,b"), None, "t2"),
+    (("task", "add-phase", "f4", "review"), None, "review"),
+    (("phase", "start", "t2", "a"), None, "a ⏳"),
+    (("checkpoint", "write", "f4", "plan"), "# the plan\n", "artifacts/f4_plan.md"),
+    (("progress", "f4", "Ranked the samples"), None, "Ranked the samples"),
+    (("next", "f4", "Write the ranking tests"), None, "Write the ranking tests"),
+    (("phase", "fail", "t2", "a", "--error", "flaky tokenizer"), None, "flaky tokenizer"),
+    (("phase", "done", "f4", "analysis"), None, "plan (2/4)"),
+    (("recover", "--trigger", "compact"), None, "(compact)"),
+]
+
+
+def test_status_file_is_rewritten_after_every_mutating_command(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = ws.root / "CURRENT_WORK_STATUS.md"
+    for args, stdin, expect in MUTATIONS:
+        status.unlink()
+        r = run(capsys, ws.root, *args, stdin=stdin)
+        assert r.code == 0, (args, r.err)
+        assert status.exists(), f"`cairn {' '.join(args)}` did not rewrite the status file"
+        text = status.read_text(encoding="utf-8")
+        assert expect in text, (args, text)
+    gc.collect()
+
+
+def test_status_data_and_markdown(ws: Workspace) -> None:
+    ws.write_checkpoint("f4", "analysis", "# a\n", files=["src/x.py"])
+    ws.progress("f4", "did one thing")
+    ws.set_next("f4", "do the next thing")
+    for i in range(30):
+        ws.create_task(f"old{i:02d}", f"Old {i}", ["only"])
+    data = projection.status_data(ws)
+    assert data["schema"] == "cairn.status/1"
+    assert data["counts"]["tasks"] == 31
+    assert [t["id"] for t in data["active"]] == ["f4"]
+    f4 = data["active"][0]
+    assert f4["newest_checkpoint"]["files"] == ["src/x.py"]
+    assert f4["steps_total"] == 1 and f4["next_action"] == "do the next thing"
+    assert len(data["other_tasks"]) == 15
+    md = projection.render_status_md(data)
+    assert md.startswith("# Current Work Status")
+    assert "**Next action**: do the next thing" in md
+    assert "15 more; `cairn task list`" in md
+    assert "_extra_md" not in projection.public_status(data)
+
+
+def test_status_section_providers_are_rendered(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = types.ModuleType("cairn_test_section")
+
+    def section(w: Workspace, tx: Any) -> tuple[str, Any, str]:
+        n = tx.scalar("SELECT count(*) FROM tasks")
+        return "widgets", {"tasks_seen": n}, "## Widgets\n\n- all fine\n"
+
+    module.section = section  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "cairn_test_section", module)
+    monkeypatch.setattr(
+        projection,
+        "STATUS_SECTION_PROVIDERS",
+        [*projection.STATUS_SECTION_PROVIDERS, "cairn_test_section:section"],
+    )
+    data = projection.status_data(ws)
+    assert data["sections"]["widgets"] == {"tasks_seen": 1}
+    assert "## Widgets" in projection.render_status_md(data)
+
+
+def test_no_open_task_status(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path) as w:
+        md = (tmp_path / "CURRENT_WORK_STATUS.md").read_text(encoding="utf-8")
+        assert "No open task" in md and "cairn task new" in md
+        w.create_task("done1", "", ["x"])
+        w.start_phase("done1", "x")
+        w.finish_phase("done1", "x")
+        data = projection.status_data(w)
+        assert data["active"] == [] and data["other_tasks"][0]["state"] == "done"
