@@ -245,6 +245,8 @@ def status_data(ws: Workspace, *, detail_limit: int = 10, list_limit: int = 15) 
         for r in others:
             if r["id"] in active_ids:
                 continue
+            if len(other_tasks) >= list_limit:
+                break
             task = ws._load_task(tx, ws._task_row(tx, r["id"]))
             cur = task.current_phase
             other_tasks.append(
