@@ -259,9 +259,10 @@ def load_context(
                 f"is {max_tokens} tokens ([reviews] context_max_tokens); the rest was not sent]"
             )
             docs.append(ContextDoc(rel, kept_text, total, kept, True))
+            remaining = 0  # the cap is met: files after the cut are named, not sent
         else:
             docs.append(ContextDoc(rel, text, total, total, False))
-        remaining -= kept
+            remaining -= total
     return docs
 
 

@@ -1,0 +1,362 @@
+"""Reviews and the plan gate, through the CLI and the Python API, with a fake model registered like
+a real provider (enqueued replies through the real registry)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cairn.models import Completion, Model, ModelTimeout, register_provider, unregister_provider
+from cairn.reviews import answer_review, list_reviews, request_review, rounds
+from cairn.workspace import Workspace
+from helpers.cli import run
+
+FAKEBIN = Path(__file__).parent / "fakebin"
+
+PLAN = """# Finding #4 Implementation Plan
+
+**Task**: Best-of-N sampling
+**Files to modify**: scripts/generate_preference_pairs_logprob.py
+**Approach**: add k; sample; rank by critic. GPU cost bounded by k <= 4.
+**Tests needed**: tests/test_best_of_n.py
+**Estimated time**: 3 hours
+"""
+APPROVE = json.dumps(
+    {"approved": True, "recommendation": "Proceed.", "concerns": ["log GPU hours"]}
+)
+REJECT = json.dumps(
+    {"approved": False, "recommendation": "Bound k first.", "concerns": ["GPU cost"]}
+)
+
+
+class FakeModel(Model):
+    provider = "fake"
+
+    def __init__(self, name: str, settings: Mapping[str, Any], queue: list[Any]) -> None:
+        super().__init__(name, settings)
+        self.queue = queue
+        self.prompts: list[tuple[str, str | None]] = []
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        system: str | None = None,
+        max_tokens: int = 2000,
+        timeout: float = 600,
+    ) -> Completion:
+        self.prompts.append((prompt, system))
+        reply = self.queue.pop(0)
+        if isinstance(reply, BaseException):
+            raise reply
+        return Completion(reply, 100, 10, self.name or "fake-1", self.provider)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeModel]:
+    queue: list[Any] = []
+    made: list[FakeModel] = []
+
+    def factory(model: str, settings: Mapping[str, Any]) -> Model:
+        m = FakeModel(model, settings, queue)
+        made.append(m)
+        return m
+
+    register_provider("fake", factory)
+    holder = FakeModel("", {}, queue)
+    holder.prompts = _Prompts(made)  # type: ignore[assignment]
+    yield holder
+    unregister_provider("fake")
+
+
+class _Prompts(list[tuple[str, str | None]]):
+    """All prompts any FakeModel instance received, in order."""
+
+    def __init__(self, made: list[FakeModel]) -> None:
+        super().__init__()
+        self.made = made
+
+    def all(self) -> list[tuple[str, str | None]]:
+        return [p for m in self.made for p in m.prompts]
+
+
+@pytest.fixture
+def ws(ws_path: Path) -> Iterator[Workspace]:
+    w = Workspace.open(ws_path)
+    w.create_task("finding4", phases=["plan", "implement", "test"], gates=["implement"])
+    yield w
+    w.close()
+
+
+def _refusal(capsys: pytest.CaptureFixture[str], root: Path) -> str:
+    r = run(capsys, root, "phase", "start", "finding4", "implement")
+    assert r.code == 2, r.out
+    return r.err
+
+
+def test_the_gate_follows_the_review_rounds(
+    capsys: pytest.CaptureFixture[str], ws: Workspace
+) -> None:
+    root = ws.root
+    err = _refusal(capsys, root)
+    assert "has no plan yet" in err and "cairn checkpoint write finding4 plan" in err
+    run(capsys, root, "checkpoint", "write", "finding4", "plan", stdin=PLAN)
+    err = _refusal(capsys, root)
+    assert "review: missing" in err and "cairn review request --task finding4" in err
+
+    r = run(
+        capsys, root, "review", "request", "--task", "finding4", "--topic", "finding4_approach",
+        "--question", "Is this approach sound?", "--context", "artifacts/finding4_plan.md",
+        "--concern", "GPU cost", "--concern", "complexity", "--reviewer", "human", "--json",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    first = r.json()
+    assert first["state"] == "pending" and first["round"] == 1 and first["plan_version"] == 1
+    rid = first["id"]
+    err = _refusal(capsys, root)
+    assert "review: pending" in err and f"cairn review answer {rid}" in err
+    assert (root / first["request_path"]).read_text().count("GPU cost") >= 1
+
+    r = run(capsys, root, "review", "list", "--pending", "--json")
+    assert [x["id"] for x in r.json()["reviews"]] == [rid]
+
+    r = run(
+        capsys, root, "review", "answer", rid, "--reject", "--recommendation", "Bound k first.",
+        "--concern", "GPU cost unbounded",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    err = _refusal(capsys, root)
+    assert "review: rejected" in err and "request round 2" in err
+
+    r = run(capsys, root, "review", "answer", rid, "--approve")
+    assert r.code == 2 and "already rejected" in r.err
+
+    run(capsys, root, "checkpoint", "write", "finding4", "plan", stdin=PLAN + "k <= 4\n")
+    err = _refusal(capsys, root)
+    assert "revised since" in err and "round 2" in err
+    r = run(
+        capsys, root, "review", "request", "--topic", "finding4_approach", "--task", "finding4",
+        "--question", "Revised: sound now?", "--reviewer", "human", "--json",
+    )  # fmt: skip
+    second = r.json()
+    assert second["round"] == 2 and second["plan_version"] == 2  # the plan is sent by default
+    assert second["request_path"].endswith("_finding4_approach_r2.md")
+    r = run(capsys, root, "review", "answer", second["id"], "--approve", "--recommendation", "Go.")
+    assert r.code == 0, r.err
+
+    approved = ws.checkpoint("finding4", "plan_approved")
+    assert approved.source == "review" and "k <= 4" in approved.content  # type: ignore[operator]
+    assert second["id"] in (approved.content or "")
+    assert run(capsys, root, "phase", "start", "finding4", "implement").code == 0
+
+    shown = run(capsys, root, "review", "show", "finding4_approach", "--json").json()
+    assert [x["state"] for x in shown["rounds"]] == ["rejected", "approved"]
+    assert shown["rounds"][0]["verdict"] == {
+        "approved": False,
+        "recommendation": "Bound k first.",
+        "concerns": ["GPU cost unbounded"],
+        "reviewer": "human",
+        "model": None,
+    }
+    assert shown["plan_gate"] == {"finding4": "approved"}
+    text = run(capsys, root, "review", "show", rid).out
+    assert "round 1" in text and "round 2" in text and "Bound k first." in text
+    responses = sorted(p.name for p in (root / "reviews" / "responses").iterdir())
+    assert len(responses) == 2 and all(n.endswith("_human.md") for n in responses)
+    types = [e.type for e in ws.events("finding4", limit=100)]
+    assert types.count("review.requested") == 2
+    assert "review.rejected" in types and "review.approved" in types
+
+
+def test_a_plan_changed_after_approval_closes_the_gate_again(
+    capsys: pytest.CaptureFixture[str], ws: Workspace, fake: FakeModel
+) -> None:
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    fake.queue.append(APPROVE)
+    review = request_review(ws, "finding4", "finding4_approach", "Sound?", reviewer="fake:m")
+    assert review.state == "approved" and review.verdict is not None
+    assert review.verdict.model == "m" and review.verdict.concerns == ("log GPU hours",)
+    ws.write_checkpoint("finding4", "plan", PLAN + "\nmore\n")
+    err = _refusal(capsys, ws.root)
+    assert "review: stale" in err and "plan is now v2" in err
+
+
+def test_an_invalid_reply_is_repaired_once(ws: Workspace, fake: FakeModel) -> None:
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    fake.queue += ["Looks fine to me, approved!", "```json\n" + APPROVE + "\n```"]
+    review = request_review(ws, "finding4", "finding4_approach", "Sound?", reviewer="fake")
+    assert review.state == "approved"
+    resp = review.verdict
+    assert resp is not None and resp.attempts == 2 and len(resp.raw) == 2
+    prompts = fake.prompts.all()  # type: ignore[attr-defined]
+    assert "could not be read as a review verdict" in prompts[1][0]
+    assert "Looks fine to me, approved!" in prompts[1][0]
+    assert prompts[1][0].startswith(prompts[0][0])  # the repair keeps the original request
+
+
+def test_two_invalid_replies_are_a_failed_reviewer_never_an_approval(
+    capsys: pytest.CaptureFixture[str], ws: Workspace, fake: FakeModel
+) -> None:
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    fake.queue += ["approved", '{"approved": "true", "recommendation": "ok", "concerns": []}']
+    r = run(
+        capsys, ws.root, "review", "request", "--task", "finding4", "--topic", "t1",
+        "--question", "Sound?", "--reviewer", "fake", "--json",
+    )  # fmt: skip
+    assert r.code == 1 and "no verdict" in r.err
+    data = r.json()
+    assert data["state"] == "failed" and data["verdict"] is None
+    (resp,) = data["responses"]
+    assert resp["approved"] is None and resp["outcome"] == "failed"
+    assert resp["raw"] == [
+        "approved",
+        '{"approved": "true", "recommendation": "ok", "concerns": []}',
+    ]
+    assert "no valid verdict after a repair prompt" in resp["error"]
+    text = (ws.root / resp["path"]).read_text()
+    assert "REVIEWER FAILED" in text and "not an approval" in text
+    assert '{"approved": "true"' in text  # the raw reply is kept
+    assert not ws.has_checkpoint("finding4", "plan_approved")
+    err = _refusal(capsys, ws.root)
+    assert "reviewer failed" in err and "cairn review answer" in err
+    # A person may step in on a failed review.
+    answer_review(ws, data["id"], approved=True, recommendation="Checked by hand.")
+    assert run(capsys, ws.root, "phase", "start", "finding4", "implement").code == 0
+
+
+def test_a_timeout_leaves_the_gate_closed_and_says_so(
+    capsys: pytest.CaptureFixture[str], ws: Workspace, fake: FakeModel
+) -> None:
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    fake.queue.append(ModelTimeout("fake:m did not answer within 600 s"))
+    review = request_review(ws, "finding4", "finding4_approach", "Sound?", reviewer="fake:m")
+    assert review.state == "failed"
+    assert review.verdict is not None and "did not answer within" in (review.verdict.error or "")
+    fake.queue.append(RuntimeError("boom"))
+    review = request_review(ws, "finding4", "finding4_approach", "Sound?", reviewer="fake:m")
+    assert review.state == "failed" and "RuntimeError: boom" in (review.verdict.error or "")  # type: ignore[union-attr]
+    assert "reviewer failed" in _refusal(capsys, ws.root)
+
+
+def test_context_is_capped_in_tokens_with_a_stated_cut(ws: Workspace, fake: FakeModel) -> None:
+    cfg = ws.root / ".cairn" / "config.toml"
+    cfg.write_text(cfg.read_text() + "\n[reviews]\ncontext_max_tokens = 60\n")
+    ws = Workspace.open(ws.root)
+    (ws.root / "big.md").write_text("".join(f"line {i} of the analysis\n" for i in range(200)))
+    (ws.root / "later.md").write_text("never sent\n")
+    fake.queue.append(APPROVE)
+    review = request_review(
+        ws, "finding4", "midpoint", "Continue?", ["big.md", "later.md"], ["scope"], "fake"
+    )
+    big, later = review.context
+    assert big["truncated"] and big["sent_tokens"] <= 60 < big["tokens"]
+    assert later["truncated"] and later["sent_tokens"] == 0
+    prompt = fake.prompts.all()[0][0]  # type: ignore[attr-defined]
+    assert (
+        f"cairn cut big.md here: sent {big['sent_tokens']} of its {big['tokens']} tokens" in prompt
+    )
+    assert "cairn did not send later.md" in prompt and "never sent" not in prompt
+    assert "line 199" not in prompt
+    request = (ws.root / review.request_path).read_text()
+    assert "truncated: sent" in request
+    assert review.plan_version is None  # a midpoint review of other files is not a plan review
+    ws.close()
+
+
+@pytest.mark.parametrize("bad", ["../outside.md", "/etc/hostname", "link.md"])
+def test_context_paths_must_stay_inside_the_workspace(
+    capsys: pytest.CaptureFixture[str], ws: Workspace, bad: str
+) -> None:
+    (ws.root.parent / "outside.md").write_text("secret")
+    os.symlink(ws.root.parent / "outside.md", ws.root / "link.md")
+    r = run(
+        capsys, ws.root, "review", "request", "--task", "finding4", "--topic", "t",
+        "--question", "q", "--context", bad,
+    )  # fmt: skip
+    assert r.code == 2 and "outside the workspace" in r.err
+    assert list_reviews(ws) == []
+
+
+def test_override_is_journaled_with_the_review_state(
+    capsys: pytest.CaptureFixture[str], ws: Workspace
+) -> None:
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    request_review(ws, "finding4", "finding4_approach", "Sound?", reviewer="human")
+    r = run(capsys, ws.root, "phase", "start", "finding4", "implement", "--override", "demo day")
+    assert r.code == 0, r.err
+    (ev,) = ws.events("finding4", types=["gate.overridden"])
+    assert ev.data["reason"] == "demo day" and ev.data["review_state"] == "pending"
+
+
+def test_the_checklist_is_the_default_reviewer(
+    capsys: pytest.CaptureFixture[str], ws: Workspace
+) -> None:
+    run(capsys, ws.root, "checkpoint", "template", "plan")
+    ws.write_checkpoint("finding4", "plan", "# Plan\n**Task**: [Brief description]\n")
+    bare = request_review(ws, "finding4", "finding4_approach", "Sound?")
+    assert bare.reviewer == "checklist" and bare.state == "rejected"
+    assert bare.verdict is not None and "Structural check only" in (
+        bare.verdict.recommendation or ""
+    )
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    good = request_review(ws, "finding4", "finding4_approach", "Sound?", concerns=["GPU cost"])
+    assert good.state == "approved" and good.round == 2
+    assert ws.has_checkpoint("finding4", "plan_approved")
+
+
+def test_codex_reviews_through_its_cli(
+    capsys: pytest.CaptureFixture[str], ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", f"{FAKEBIN}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_REPLY", REJECT)
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    r = run(
+        capsys, ws.root, "review", "request", "--task", "finding4", "--topic",
+        "finding4_approach", "--question", "Sound?", "--reviewer", "codex",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    assert "not approved" in r.out and "Bound k first." in r.out
+    (resp,) = list((ws.root / "reviews" / "responses").iterdir())
+    assert resp.name.endswith("_finding4_approach_codex.md")
+    assert "**Tokens**: 1234 in, 56 out" in resp.read_text()
+
+
+def test_status_file_lists_open_reviews(ws: Workspace) -> None:
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    review = request_review(ws, "finding4", "finding4_approach", "Sound?", reviewer="human")
+    status = (ws.root / "CURRENT_WORK_STATUS.md").read_text()
+    assert "## Reviews" in status and f"cairn review answer {review.id}" in status
+    answer_review(ws, review.id, approved=True, recommendation="ok")
+    status = (ws.root / "CURRENT_WORK_STATUS.md").read_text()
+    assert f"✅ {review.id}" in status
+
+
+def test_rounds_accept_an_id_or_a_topic(ws: Workspace) -> None:
+    a = request_review(ws, "finding4", "topic_a", "q1", reviewer="human")
+    b = request_review(ws, "finding4", "topic_a", "q2", reviewer="human")
+    assert [x.id for x in rounds(ws, a.id)] == [a.id, b.id] == [x.id for x in rounds(ws, "topic_a")]
+    with pytest.raises(Exception, match="no review or topic"):
+        rounds(ws, "nope")
+
+
+def test_migration_creates_the_review_tables(ws: Workspace) -> None:
+    with ws.store.read() as tx:
+        cols = {
+            t: [r["name"] for r in tx.execute(f"PRAGMA table_info({t})")]
+            for t in ("reviews", "review_responses")
+        }
+    assert cols["reviews"] == [
+        "id", "task_id", "topic", "round", "question", "concerns", "context", "reviewer",
+        "plan_version", "prompt", "state", "request_path", "created_at", "updated_at",
+    ]  # fmt: skip
+    assert cols["review_responses"] == [
+        "id", "review_id", "reviewer", "provider", "model", "outcome", "approved",
+        "recommendation", "concerns", "error", "raw", "attempts", "input_tokens",
+        "output_tokens", "response_path", "created_at",
+    ]  # fmt: skip
+    assert "0002_reviews" in ws.store.applied_migrations()
