@@ -362,6 +362,9 @@ def _child_main(root: str, plan: _Plan, run_id: str, offset: int) -> None:
     os.close(log_fd)
     sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
+    import faulthandler
+
+    faulthandler.enable(file=sys.stderr)  # a hard crash (SIGSEGV...) leaves its stack in the log
     started = time.monotonic()
     w = plan.worker
     from .workspace import Workspace
