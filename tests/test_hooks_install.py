@@ -12,6 +12,7 @@ import pytest
 
 from cairn import agents_md
 from cairn.cli import main
+from cairn.hooks_install import is_cairn_handler
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hooks"
 
@@ -51,9 +52,7 @@ def backups(path: Path) -> list[Path]:
 
 def cairn_groups(settings: dict[str, Any], event: str) -> list[dict[str, Any]]:
     return [
-        g
-        for g in settings["hooks"].get(event, [])
-        if any(" hook " in h["command"] and "cairn" in h["command"] for h in g["hooks"])
+        g for g in settings["hooks"].get(event, []) if any(is_cairn_handler(h) for h in g["hooks"])
     ]
 
 
@@ -72,7 +71,7 @@ def test_claude_project_install_merges_is_idempotent_and_uninstalls(ws_path: Pat
     (start,) = cairn_groups(s, "SessionStart")
     assert start["matcher"] == "startup|resume|clear|compact"
     assert start["hooks"][0]["type"] == "command" and start["hooks"][0]["timeout"] > 0
-    assert start["hooks"][0]["command"].endswith("-m cairn hook session-start")
+    assert start["hooks"][0]["command"].endswith("-m cairn.hooks session-start")
     assert cairn_groups(s, "PreCompact")[0]["matcher"] == "manual|auto"
     assert cairn_groups(s, "PostCompact")[0]["matcher"] == "manual|auto"
     assert "matcher" not in cairn_groups(s, "Stop")[0]
@@ -106,6 +105,17 @@ def test_installed_command_runs_the_hook(ws_path: Path) -> None:
     out = json.loads(proc.stdout)
     assert "No task yet" in out["hookSpecificOutput"]["additionalContext"]
     assert not (ws_path / ".mcp.json").exists()
+
+
+def test_custom_command_replaces_the_default_entries(ws_path: Path) -> None:
+    assert cli(ws_path, "hooks", "install", "claude") == 0
+    assert cli(ws_path, "hooks", "install", "claude", "--command", "/opt/bin/cairn") == 0
+    s = load(ws_path / ".claude" / "settings.json")
+    for event in ("SessionStart", "PreCompact", "PostCompact", "Stop"):
+        (group,) = cairn_groups(s, event)
+        assert group["hooks"][0]["command"].startswith("/opt/bin/cairn hook ")
+    assert load(ws_path / ".mcp.json")["mcpServers"]["cairn"]["command"] == "/opt/bin/cairn"
+    assert load(ws_path / ".mcp.json")["mcpServers"]["cairn"]["args"] == ["mcp"]
 
 
 def test_invalid_json_is_reported_not_overwritten(
@@ -159,7 +169,7 @@ def test_codex_install_keeps_toml_comments_and_other_servers(
     assert cfg["mcp_servers"]["cairn"]["args"][-2:] == ["cairn", "mcp"]
     hooks = load(codex / "hooks.json")
     cmd = cairn_groups(hooks, "PreCompact")[0]["hooks"][0]["command"]
-    assert cmd.endswith("hook pre-compact --agent codex")
+    assert cmd.endswith("-m cairn.hooks pre-compact --agent codex")
 
     assert cli(ws_path, "hooks", "install", "codex") == 0
     assert (codex / "config.toml").read_text() == text

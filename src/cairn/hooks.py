@@ -629,20 +629,21 @@ def run_hook(
 
 
 def _open_workspace(workspace: str | None, payload: dict[str, Any]) -> Workspace | None:
-    from pathlib import Path
-
-    from .errors import NotAWorkspace
-    from .workspace import ENV_WORKSPACE, Workspace, find_root
-
-    start = workspace or os.environ.get(ENV_WORKSPACE)
+    start = workspace or os.environ.get("CAIRN_WORKSPACE")
     cwd = payload.get("cwd")
     if not start and isinstance(cwd, str) and cwd and "\x00" not in cwd:
         start = cwd
-    try:
-        root = find_root(Path(start) if start else None)
-    except NotAWorkspace:
-        return None
-    return Workspace.open(root, search=False)
+    # Look for .cairn/cairn.db (as workspace.find_root does) before importing the store, so that a
+    # hook installed for every project costs little in the projects that do not use cairn.
+    folder = os.path.abspath(start or os.getcwd())
+    while not os.path.exists(os.path.join(folder, ".cairn", "cairn.db")):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+    from .workspace import Workspace
+
+    return Workspace.open(folder, search=False)
 
 
 # -- reading compactions -------------------------------------------------------------------------
@@ -702,3 +703,29 @@ def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
     md.append("")
     data = {"schema": SCHEMA_COMPACTIONS, "total": total, "suboptimal": bad, "recent": recent}
     return "compactions", data, "\n".join(md)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m cairn.hooks EVENT [--agent claude|codex] [-C DIR]``: the installed hook command.
+
+    The same as ``cairn hook EVENT`` without building the whole CLI parser, which keeps the start-up
+    of a hook process small however many command groups cairn grows.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    agent, workspace, rest = "claude", None, []
+    while args:
+        a = args.pop(0)
+        if a == "--agent" and args:
+            agent = args.pop(0)
+        elif a in ("-C", "--workspace") and args:
+            workspace = args.pop(0)
+        else:
+            rest.append(a)
+    if len(rest) != 1:
+        sys.stderr.write("usage: python -m cairn.hooks EVENT [--agent claude|codex] [-C DIR]\n")
+        return 0
+    return run_hook(rest[0], agent=agent, workspace=workspace)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

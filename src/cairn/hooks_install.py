@@ -39,7 +39,10 @@ HOOK_SPECS: tuple[tuple[str, str | None, str, int], ...] = (
     ("PostCompact", "manual|auto", "post-compact", 15),
     ("Stop", None, "stop", 10),
 )
-_CAIRN_CMD = re.compile(r"(?:^|[\s/\\\"'])(?:-m\s+)?cairn(?:\.exe)?[\"']?\s+(?:-C\s+\S+\s+)?hook\s")
+_CAIRN_CMD = re.compile(
+    r"(?:-m\s+cairn\.hooks\s)|"
+    r"(?:(?:^|[\s/\\\"'])(?:-m\s+)?cairn(?:\.exe)?[\"']?\s+(?:-C\s+\S+\s+)?hook\s)"
+)
 SERVER_NAME = "cairn"
 
 
@@ -63,7 +66,11 @@ def base_command() -> list[str]:
 
 
 def hook_command(base: list[str], event: str, agent: str) -> str:
-    parts = [*base, "hook", event]
+    """The command line for one hook; the default base uses the lean ``-m cairn.hooks`` entry."""
+    if base == base_command():
+        parts = [sys.executable, "-m", "cairn.hooks", event]
+    else:
+        parts = [*base, "hook", event]
     if agent == "codex":
         parts += ["--agent", "codex"]
     return " ".join(shlex.quote(p) for p in parts)
