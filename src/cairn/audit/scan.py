@@ -1,0 +1,327 @@
+"""Find transcripts under the given paths, stream each one through its reader, build the report.
+
+Files are read line by line in binary mode; only one line is held at a time, whatever the file's
+size. A line that is not JSON (a crash mid-write leaves a half line) is reported with its number and
+skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import NotFound, UsageError
+from .analysis import CATEGORIES, SessionAnalyzer
+from .claude import ClaudeReader, looks_like_claude
+from .codex import CodexReader, looks_like_codex
+from .estimate import Estimator
+
+SCHEMA = "cairn.audit/1"
+_DETECT_RECORDS = 50  # records looked at before falling back to the file name
+
+
+@dataclass
+class FileGroup:
+    """A session file and the subagent files that belong to it (or a lone subagent file)."""
+
+    main: Path
+    subagents: list[Path] = field(default_factory=list)
+
+
+def _is_agent_file(p: Path) -> bool:
+    return p.name.startswith("agent-") and p.suffix == ".jsonl"
+
+
+def _agent_id_from_name(p: Path) -> str:
+    return p.stem[len("agent-") :]
+
+
+def _first_session_id(p: Path, limit: int = 20) -> str | None:
+    try:
+        with p.open("rb") as f:
+            for i, raw in enumerate(f):
+                if i >= limit:
+                    break
+                try:
+                    rec = json.loads(raw)
+                except ValueError:
+                    continue
+                if isinstance(rec, dict) and isinstance(rec.get("sessionId"), str):
+                    return str(rec["sessionId"])
+    except OSError:
+        return None
+    return None
+
+
+def _collect(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        if "\x00" in raw:
+            raise UsageError("a transcript path contains a NUL byte")
+        p = Path(raw).expanduser()
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*.jsonl") if q.is_file())
+        elif p.is_file():
+            found = [p]
+        else:
+            raise NotFound(
+                f"{raw!r}: no such file or folder; give a transcript (.jsonl) or a folder such as "
+                "~/.claude/projects/<project> or ~/.codex/sessions"
+            )
+        for q in found:
+            r = q.resolve()
+            if r not in seen:
+                seen.add(r)
+                files.append(q)
+    return files
+
+
+def discover(paths: list[str]) -> list[FileGroup]:
+    """Group the transcripts under ``paths``: each main session with its subagent files.
+
+    A session file named explicitly brings its own subagents along
+    (``<session>/subagents/agent-*.jsonl``, or ``agent-*.jsonl`` beside it with its session id).
+    """
+    files = _collect(paths)
+    mains: dict[Path, FileGroup] = {}
+    order: list[FileGroup] = []
+    agents: list[Path] = []
+    for f in files:
+        if _is_agent_file(f):
+            agents.append(f)
+        else:
+            g = FileGroup(main=f)
+            mains[f.resolve()] = g
+            order.append(g)
+    attached: set[Path] = set()
+    for g in order:  # subagents of the sessions, even when only the session file was named
+        folder = g.main.with_suffix("") / "subagents"
+        if folder.is_dir():
+            for a in sorted(folder.glob("agent-*.jsonl")):
+                g.subagents.append(a)
+                attached.add(a.resolve())
+    by_session: dict[str, list[Path]] = {}
+    loose = [a for a in agents if a.resolve() not in attached]
+    parents_dirs = {g.main.parent.resolve() for g in order}
+    extra: list[Path] = []
+    for d in parents_dirs:  # 2.0 layout: agent-*.jsonl beside the session files
+        extra.extend(sorted(d.glob("agent-*.jsonl")))
+    for a in [*loose, *extra]:
+        r = a.resolve()
+        if r in attached:
+            continue
+        attached.add(r)
+        if a.parent.name == "subagents":
+            sid: str | None = a.parent.parent.name
+        else:
+            sid = _first_session_id(a)
+        by_session.setdefault(sid or "", []).append(a)
+    lone: list[FileGroup] = []
+    named = {x.resolve() for x in agents}
+    for sid, group_agents in by_session.items():
+        for a in group_agents:
+            parent = mains.get((a.parent / f"{sid}.jsonl").resolve()) if sid else None
+            if parent is None and a.parent.name == "subagents":
+                parent = mains.get((a.parent.parent.parent / f"{sid}.jsonl").resolve())
+            if parent is not None:
+                parent.subagents.append(a)
+            elif a.resolve() in named:
+                lone.append(FileGroup(main=a))
+    return order + lone
+
+
+def _detect(rec: dict[str, Any]) -> str | None:
+    if looks_like_codex(rec):
+        return "codex"
+    if looks_like_claude(rec):
+        return "claude"
+    return None
+
+
+def analyze_file(
+    path: Path,
+    estimator: Estimator,
+    *,
+    window: int,
+    max_points: int,
+    is_subagent: bool = False,
+) -> SessionAnalyzer:
+    """Stream one transcript file through the reader for its format."""
+    an = SessionAnalyzer(
+        str(path), estimator, window=window, max_points=max_points, is_subagent=is_subagent
+    )
+    if is_subagent and _is_agent_file(path):
+        an.agent_id = None  # the records' agentId first; the file name below if they have none
+
+    def new_side(key: str) -> SessionAnalyzer:
+        return SessionAnalyzer(
+            f"{path}#{key}", estimator, window=window, max_points=max_points, is_subagent=True
+        )
+
+    reader: ClaudeReader | CodexReader | None = None
+    pending: list[tuple[dict[str, Any], int]] = []
+
+    def choose(fmt: str) -> ClaudeReader | CodexReader:
+        if fmt == "codex":
+            return CodexReader(an)
+        return ClaudeReader(an, new_side)
+
+    try:
+        f = path.open("rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}; check the path") from exc
+    with f:
+        lineno = 0
+        for raw in f:
+            lineno += 1
+            if not raw.strip():
+                continue
+            try:
+                rec = json.loads(raw)
+            except (ValueError, RecursionError) as exc:
+                an.bad_line(lineno, _short_error(exc))
+                continue
+            if not isinstance(rec, dict):
+                an.bad_line(lineno, f"a JSON {type(rec).__name__}, not an object")
+                continue
+            an.records += 1
+            if reader is None:
+                fmt = _detect(rec)
+                if fmt is None and len(pending) < _DETECT_RECORDS:
+                    pending.append((rec, lineno))
+                    continue
+                reader = choose(fmt or ("codex" if path.name.startswith("rollout-") else "claude"))
+                for prec, pline in pending:
+                    reader.handle(prec, pline)
+                pending.clear()
+            reader.handle(rec, lineno)
+        an.lines = lineno
+    if reader is None:
+        reader = choose("codex" if path.name.startswith("rollout-") else "claude")
+        for prec, pline in pending:
+            reader.handle(prec, pline)
+    reader.finish()
+    if is_subagent and an.agent_id is None and _is_agent_file(path):
+        an.agent_id = _agent_id_from_name(path)
+    return an
+
+
+def _short_error(exc: BaseException) -> str:
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return msg[:160]
+
+
+def audit_paths(
+    paths: list[str],
+    *,
+    estimate: str = "calibrated",
+    window: int = 5,
+    max_points: int = 2000,
+) -> dict[str, Any]:
+    """Audit every transcript under ``paths``; returns the ``cairn.audit/1`` document."""
+    if not paths:
+        raise UsageError("give at least one transcript file or folder")
+    if window < 0:
+        raise UsageError("--window must be 0 or more turns")
+    if max_points < 2:
+        raise UsageError("--points must be at least 2")
+    estimator = Estimator(estimate)
+    groups = discover(paths)
+    if not groups:
+        raise NotFound(
+            f"no transcripts (*.jsonl) under {', '.join(paths)}; Claude Code keeps them in "
+            "~/.claude/projects/<project>/, Codex in ~/.codex/sessions/YYYY/MM/DD/"
+        )
+    sessions: list[SessionAnalyzer] = []
+    subagent_files = 0
+    for g in groups:
+        lone_agent = _is_agent_file(g.main)
+        an = analyze_file(
+            g.main, estimator, window=window, max_points=max_points, is_subagent=lone_agent
+        )
+        for sub_path in g.subagents:
+            subagent_files += 1
+            sub = analyze_file(
+                sub_path, estimator, window=window, max_points=max_points, is_subagent=True
+            )
+            an.merge_subagent(
+                sub.as_subagent(sub.agent_id or _agent_id_from_name(sub_path), "file")
+            )
+            _fold_problems(an, sub)
+        sessions.append(an)
+    sessions = _attach_codex_subagents(sessions)
+    docs = [s.to_json() for s in sessions]
+    return {
+        "schema": SCHEMA,
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "estimate": estimator.describe(),
+        "safe_window_turns": window,
+        "paths": [os.fspath(p) for p in paths],
+        "files": len(groups) + subagent_files,
+        "sessions": docs,
+        "totals": _totals(docs, subagent_files),
+    }
+
+
+def _fold_problems(parent: SessionAnalyzer, sub: SessionAnalyzer) -> None:
+    """A subagent file's malformed lines and unknown records show up on its session."""
+    for m in sub.malformed:
+        if len(parent.malformed) < 50:
+            parent.malformed.append({"path": sub.path, **m})
+    parent.malformed_count += sub.malformed_count
+    for k, v in sub.unknown.items():
+        parent.unknown[k] += v
+
+
+def _attach_codex_subagents(sessions: list[SessionAnalyzer]) -> list[SessionAnalyzer]:
+    by_id = {s.session_id: s for s in sessions if s.session_id and not s.is_subagent}
+    out: list[SessionAnalyzer] = []
+    for s in sessions:
+        parent = by_id.get(s.parent_session_id) if s.parent_session_id else None
+        if s.format == "codex" and s.is_subagent and parent is not None:
+            parent.merge_subagent(s.as_subagent(s.session_id or s.path, "file"))
+            _fold_problems(parent, s)
+        else:
+            out.append(s)
+    return out
+
+
+def _totals(docs: list[dict[str, Any]], subagent_files: int) -> dict[str, Any]:
+    by_kind: Counter[str] = Counter()
+    cats = {c: 0 for c in CATEGORIES}
+    safe = total = 0
+    for d in docs:
+        for c in d["compactions"]:
+            by_kind[c["kind"]] += 1
+            total += 1
+            safe += c["placement"] == "safe"
+        for c, v in d["context_by_category"].items():
+            cats[c] += v["tokens"]
+    return {
+        "sessions": len(docs),
+        "subagent_files": subagent_files,
+        "lines": sum(d["lines"] for d in docs),
+        "records": sum(d["records"] for d in docs),
+        "malformed": sum(d["malformed_count"] for d in docs),
+        "unknown": sum(d["unknown_count"] for d in docs),
+        "turns": sum(d["turns"] for d in docs),
+        "peak_context": max((d["peak_context"] for d in docs), default=0),
+        "compactions": {
+            "total": total,
+            "safe": safe,
+            "mid_phase": total - safe,
+            "by_kind": dict(sorted(by_kind.items())),
+        },
+        "context_by_category": cats,
+        "subagents": {
+            "count": sum(d["subagents"]["count"] for d in docs),
+            "spend_tokens": sum(d["subagents"]["spend_tokens"] for d in docs),
+            "returned_tokens": sum(d["subagents"]["returned_tokens"] for d in docs),
+        },
+    }
