@@ -78,17 +78,21 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         reports = []
         for h in handles:
-            ran_on_load = h.runs and h.last_report and not PENDING_RESETS
-            report = h.last_report if ran_on_load and h.last_report else h.run()
-            reports.append(report)
-            if not args.json:
-                print("\n".join(report.lines()))
-                sys.stdout.flush()
+            if h.runs and h.last_report and not PENDING_RESETS:  # the file ran it while loading
+                reports.append(h.last_report)
+                if not args.json:
+                    print("\n".join(h.last_report.lines()), flush=True)
+                continue
+            reports.append(h.run(echo=None if args.json else _echo))
     finally:
         PENDING_RESETS.clear()
     if args.json:
         emit_json({"schema": "cairn.runs/1", "runs": [r.to_json() for r in reports]})
     return 0
+
+
+def _echo(line: str) -> None:
+    print(line, flush=True)
 
 
 def demo_dir() -> Path:

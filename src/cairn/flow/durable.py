@@ -109,19 +109,8 @@ class RunReport:
         out = [f"task {self.task_id}:"]
         if self.reset:
             out.append(f"  ↺  reset: {', '.join(self.reset)} will run again")
-        out += [f"  ⚠ {r}" for r in self.recoveries]
-        for o in self.outcomes:
-            where = f" → {o.checkpoint}" if o.checkpoint else ""
-            if o.action == "skipped":
-                out.append(f"  ⏭  {o.phase}: done in an earlier run, skipped{where}")
-            elif o.action == "rerun":
-                out.append(
-                    f"  🔁 {o.phase}: ran again from its start (attempt {o.attempt}, "
-                    f"{o.earlier_steps} earlier step(s) visible) in {o.seconds:.2f} s{where}"
-                )
-            else:
-                again = f" (attempt {o.attempt})" if o.attempt > 1 else ""
-                out.append(f"  ✅ {o.phase}: ran{again} in {o.seconds:.2f} s{where}")
+        out += [f"  ⚠  {r}" for r in self.recoveries]
+        out += [outcome_line(o) for o in self.outcomes]
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -142,6 +131,19 @@ class RunReport:
                 for o in self.outcomes
             ],
         }
+
+
+def outcome_line(o: PhaseOutcome) -> str:
+    where = f" → {o.checkpoint}" if o.checkpoint else ""
+    if o.action == "skipped":
+        return f"  ⏭  {o.phase}: done in an earlier run, skipped{where}"
+    if o.action == "rerun":
+        return (
+            f"  🔁 {o.phase}: ran again from its start (attempt {o.attempt}, "
+            f"{o.earlier_steps} earlier step(s) visible) in {o.seconds:.2f} s{where}"
+        )
+    again = f" (attempt {o.attempt})" if o.attempt > 1 else ""
+    return f"  ✅ {o.phase}: ran{again} in {o.seconds:.2f} s{where}"
 
 
 @dataclass(frozen=True)
@@ -368,22 +370,31 @@ class TaskHandle:
         return spawn_task_workers(self.workspace, self.id, workers, max_parallel=max_parallel)
 
     # -- running ---------------------------------------------------------------------------------
-    def run(self) -> RunReport:
-        """Run the phases in order, skipping those done; return what each one returned."""
+    def run(self, *, echo: Callable[[str], None] | None = None) -> RunReport:
+        """Run the phases in order, skipping those done; return what each one returned.
+
+        ``echo`` (e.g. ``print``) receives the report's lines as they happen, plus a line when a
+        phase starts.
+        """
         specs = self._ordered_specs()
         ws = self.workspace
         self.runs += 1
         report = RunReport(self.id)
         self.last_report = report
+        say = echo or (lambda line: None)
+        say(f"task {self.id}:")
         pending = PENDING_RESETS.pop(names.task_key(self.id), None) or PENDING_RESETS.pop("*", None)
         if pending:
             report.reset = self.reset(pending)
+            say(f"  ↺  reset: {', '.join(report.reset)} will run again")
         with run_lock(ws, self.id):
             with ws.store.transaction() as tx:
                 self._sync(tx, specs)
             ws.projector.after_change()
             for spec in specs:
-                report.outcomes.append(self._run_phase(spec, report))
+                outcome = self._run_phase(spec, report, say)
+                report.outcomes.append(outcome)
+                say(outcome_line(outcome))
         return report
 
     def reset(self, phase: str) -> list[str]:
@@ -548,7 +559,9 @@ class TaskHandle:
                     f"`{self.command} --reset {need}`"
                 )
 
-    def _run_phase(self, spec: PhaseSpec, report: RunReport) -> PhaseOutcome:
+    def _run_phase(
+        self, spec: PhaseSpec, report: RunReport, say: Callable[[str], None]
+    ) -> PhaseOutcome:
         from ..workspace import now
 
         ws = self.workspace
@@ -636,9 +649,11 @@ class TaskHandle:
             )
             recover(ws, trigger="crash", task_id=task_id, safe_point=False, note=note)
             report.recoveries.append(f"crash detected: {note}; crash recovery logged")
+            say(f"  ⚠  {report.recoveries[-1]}")
         else:
             ws.projector.after_change()
         ctx = PhaseContext(ws, task_id, name, attempt, self.result)
+        say(f"  ▶  {name}: running (attempt {attempt})")
         t0 = time.perf_counter()
         try:
             value = spec.fn(ctx)
