@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up cairn in ./.venv (idempotent) and run the main job: the scripted demo session.
+# Set up cairn in ./.venv (idempotent) and run the main job: `cairn demo` (Finding #4 end to end).
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
@@ -7,4 +7,4 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
-exec .venv/bin/python examples/scripted_session.py "$@"
+exec .venv/bin/cairn demo "$@"
