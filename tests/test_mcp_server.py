@@ -143,3 +143,62 @@ def test_server_outside_a_workspace_reports_it_as_a_tool_error(tmp_path: Path) -
     first, second = anyio.run(session)
     assert first.is_error and "cairn init" in _text(first)
     assert second.is_error  # still serving
+
+
+def test_review_budget_and_advise_tools(ws_path: Path) -> None:
+    async def session() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        async with Client(_params(ws_path), read_timeout_seconds=60) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            out["names"] = names
+            await client.call_tool("task_new", {"task": "f4", "phases": ["plan", "implement"]})
+            await client.call_tool("phase_start", {"phase": "plan"})
+            await client.call_tool(
+                "checkpoint_write", {"kind": "plan", "content": "# Plan\n\n**Approach**: k\n"}
+            )
+            out["advise"] = await client.call_tool("advise", {"read_lines": 900})
+            out["advise_bad"] = await client.call_tool("advise", {"read_lines": -1})
+            out["rec"] = await client.call_tool(
+                "budget_record", {"category": "specs", "source": "docs/spec.md", "tokens": 1200}
+            )
+            out["rec_text"] = await client.call_tool(
+                "budget_record", {"category": "user", "source": "chat", "text": "hello there"}
+            )
+            out["rec_bad"] = await client.call_tool(
+                "budget_record", {"category": "specs", "source": "x"}
+            )
+            out["show"] = await client.call_tool("budget_show", {})
+            out["review"] = await client.call_tool(
+                "review_request",
+                {
+                    "topic": "f4_approach",
+                    "question": "Is this approach sound?",
+                    "task": "f4",
+                    "reviewer": "human",
+                },
+            )
+            out["list"] = await client.call_tool("review_show", {"pending": True})
+        return out
+
+    out = anyio.run(session)
+    assert {
+        "review_request",
+        "review_answer",
+        "review_show",
+        "budget_record",
+        "budget_show",
+        "advise",
+    } <= out["names"]
+    assert not out["advise"].is_error
+    advice = out["advise"].structured_content
+    assert advice["decision"] == "delegate" and advice["rule"] == "read-lines"
+    assert advice["text"].startswith("Delegate to a subagent")
+    assert out["advise_bad"].is_error and "read_lines" in _text(out["advise_bad"])
+    assert out["rec"].structured_content["tokens"] == 1200
+    assert out["rec_text"].structured_content["tokens"] > 0
+    assert out["rec_bad"].is_error and "tokens or text" in _text(out["rec_bad"])
+    assert "specs" in _text(out["show"])
+    assert not out["review"].is_error, _text(out["review"])
+    review = out["review"].structured_content
+    assert review["state"] == "pending" and review["topic"] == "f4_approach"
+    assert [r["id"] for r in out["list"].structured_content["reviews"]] == [review["id"]]

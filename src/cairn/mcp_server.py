@@ -88,6 +88,7 @@ def build_server(workspace: str | None = None) -> MCPServer[Any]:
     app = CairnMCP(workspace)
     server = MCPServer("cairn", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
     _core_tools(server, app)
+    _optional_tools(server, app)
     _resources(server, app)
     return server
 
@@ -259,6 +260,173 @@ def _core_tools(server: MCPServer[Any], app: CairnMCP) -> None:
         return app.call(
             lambda ws: f"{ws.set_next(ws.resolve_task(task), text).id}: next action: {text}"
         )
+
+
+def _has(module: str) -> bool:
+    """Whether an optional part of cairn (reviews, budget, advise) is in this build."""
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _optional_tools(server: MCPServer[Any], app: CairnMCP) -> None:
+    if _has("cairn.reviews"):
+        _review_tools(server, app)
+    if _has("cairn.budget"):
+        _budget_tools(server, app)
+    if _has("cairn.advise"):
+        _advise_tool(server, app)
+
+
+def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
+    from . import reviews
+
+    @server.tool()
+    def review_request(
+        topic: Annotated[str, Field(description="short topic, e.g. finding4_approach")],
+        question: str,
+        task: TaskArg = None,
+        context_files: Annotated[
+            list[str] | None, Field(description="workspace files the reviewer should read")
+        ] = None,
+        concerns: list[str] | None = None,
+        reviewer: Annotated[
+            str | None, Field(description="provider:model, human, file or checklist")
+        ] = None,
+    ) -> dict[str, Any]:
+        """Ask for a methodology review (e.g. before a gated phase); returns the verdict, or a
+        pending review when a person answers it."""
+
+        def run(ws: Workspace) -> dict[str, Any]:
+            tid = ws.resolve_task(task) if task is not None else None
+            r = reviews.request_review(
+                ws, tid, topic, question, context_files or (), concerns or (), reviewer
+            )
+            return r.to_json()
+
+        return app.call(run)
+
+    @server.tool()
+    def review_answer(
+        review_id: str,
+        approved: bool,
+        recommendation: str = "",
+        concerns: list[str] | None = None,
+        reviewer: str = "human",
+    ) -> dict[str, Any]:
+        """Record the verdict for a pending review (given by a person or another agent)."""
+        return app.call(
+            lambda ws: reviews.answer_review(
+                ws,
+                review_id,
+                approved=approved,
+                recommendation=recommendation,
+                concerns=concerns or (),
+                reviewer=reviewer,
+            ).to_json()
+        )
+
+    @server.tool()
+    def review_show(
+        review: Annotated[
+            str | None, Field(description="review id or topic; omit to list recent reviews")
+        ] = None,
+        pending: bool = False,
+    ) -> dict[str, Any]:
+        """A review with every round (by id or topic), or the list of recent reviews."""
+
+        def run(ws: Workspace) -> dict[str, Any]:
+            if review is None:
+                found = reviews.list_reviews(ws, pending=pending, limit=50)
+                return {"reviews": [r.to_json() for r in found]}
+            return {"rounds": [r.to_json() for r in reviews.rounds(ws, review)]}
+
+        return app.call(run)
+
+
+def _budget_tools(server: MCPServer[Any], app: CairnMCP) -> None:
+    from . import budget
+
+    @server.tool()
+    def budget_record(
+        category: Annotated[
+            str, Field(description="specs, orchestration, user, subagents, buffer or custom")
+        ],
+        source: Annotated[str, Field(description="what entered the context, e.g. a file path")],
+        tokens: Annotated[int | None, Field(ge=0)] = None,
+        text: Annotated[str | None, Field(description="count these tokens offline")] = None,
+        task: TaskArg = None,
+    ) -> dict[str, Any]:
+        """Record what entered the context window, by tokens or by the text itself."""
+        from .errors import UsageError
+
+        def run(ws: Workspace) -> dict[str, Any]:
+            tid = ws.resolve_task(task) if task is not None else None
+            if text is not None:
+                e = budget.record_text(ws, category, text, source=source, task_id=tid)
+            elif tokens is not None:
+                e = budget.record(ws, category, tokens, source=source, task_id=tid)
+            else:
+                raise UsageError("give tokens or text to count")
+            return {
+                "category": e.category,
+                "tokens": e.tokens,
+                "exact": e.exact,
+                "context": e.context_id,
+                "source": e.source,
+            }
+
+        return app.call(run)
+
+    @server.tool()
+    def budget_show(all_contexts: bool = False, as_json: bool = False) -> str:
+        """Context budget: each category's allocation, use and warnings for the current context."""
+        import json
+
+        def run(ws: Workspace) -> str:
+            rep = budget.report(ws, all_contexts=all_contexts)
+            if as_json:
+                return json.dumps(rep.to_json(), ensure_ascii=False, default=str)
+            return budget.render_text(rep)
+
+        return app.call(run)
+
+
+def _advise_tool(server: MCPServer[Any], app: CairnMCP) -> None:
+    from . import advise as advise_mod
+
+    @server.tool()
+    def advise(
+        read_lines: Annotated[int, Field(ge=0)] = 0,
+        write_lines: Annotated[int, Field(ge=0)] = 0,
+        rounds: Annotated[int, Field(ge=0)] = 0,
+        sequential: bool = False,
+        need_details: bool = False,
+        minutes: Annotated[float | None, Field(ge=0)] = None,
+        debugging: bool = False,
+        multi_step: bool = False,
+        edit_lines: Annotated[int | None, Field(ge=0)] = None,
+    ) -> dict[str, Any]:
+        """Should this piece of work go to a subagent or be done here with checkpoints?
+        Applies the strategy's rules (reads >500 lines, writes >100 lines, several rounds of
+        analysis, debugging, multi-step work → subagent; small edits, quick or sequential work,
+        or when you need to see the details → directly)."""
+
+        def run(ws: Workspace) -> dict[str, Any]:
+            a = advise_mod.advise(
+                read_lines=read_lines,
+                write_lines=write_lines,
+                rounds=rounds,
+                sequential=sequential,
+                need_details=need_details,
+                minutes=minutes,
+                debugging=debugging,
+                multi_step=multi_step,
+                edit_lines=edit_lines,
+            )
+            return {**a.to_json(), "text": a.text()}
+
+        return app.call(run)
 
 
 def _resources(server: MCPServer[Any], app: CairnMCP) -> None:
