@@ -18,9 +18,9 @@ from cairn.workers import (
     WorkerResult,
     _alive,
     cap_summary,
-    results,
     spawn,
     spawn_many,
+    stored_results,
 )
 from cairn.workspace import Workspace
 
@@ -205,7 +205,7 @@ def test_missing_inputs_refused_before_anything_starts(ws: Workspace) -> None:
                 Worker("b", fn=lambda: "b", inputs=["data/none.jsonl"]),
             ],
         )
-    assert results(ws, "t1") == []
+    assert stored_results(ws, "t1") == []
 
 
 def test_missing_outputs_fail_the_worker(ws: Workspace) -> None:

@@ -8,6 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from cairn.errors import CairnError
 from cairn.workers import Worker, _alive, spawn_many
 from cairn.workspace import Workspace
 
@@ -118,6 +121,9 @@ def test_stale_running_row_shown_in_status(ws_path: Path) -> None:
         finally:
             os._exit(0)
     rows = _wait_for(ws_path, lambda r: r.get("sleepy", {}).get("pid"), "sleepy to start")
+    # While its orchestrator lives, a second orchestrator may not take the worker over.
+    with pytest.raises(CairnError, match=rf"running under another orchestrator \(process {pid}\)"):
+        spawn_many(ws, "t1", [Worker("sleepy", fn=lambda: time.sleep(60))])
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     os.killpg(rows["sleepy"]["pid"], signal.SIGKILL)  # both gone: the row still says running

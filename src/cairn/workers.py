@@ -38,13 +38,11 @@ died is killed if it still runs (its process group) and is run again.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import signal
 import sys
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,6 +176,8 @@ def _prepare(ws: Workspace, task_id: str, w: Worker) -> _Plan:
         what, kind = list(w.cmd or []), "cmd"
     spec_doc = {"kind": kind, "run": what, "inputs": sorted(w.inputs), "outputs": sorted(outputs)}
     spec = json.dumps(spec_doc, sort_keys=True)
+    import hashlib
+
     return _Plan(
         w,
         task_id,
@@ -470,6 +470,8 @@ class _Run:
 
 
 def _start(ws: Workspace, plan: _Plan, ctx: Any) -> _Run:
+    import uuid
+
     w = plan.worker
     run_id = uuid.uuid4().hex
     ts = _now()
@@ -720,7 +722,7 @@ def spawn(ws: Workspace, task_id: str, worker: Worker) -> WorkerResult:
     return spawn_many(ws, task_id, [worker], max_parallel=1)[0]
 
 
-def results(ws: Workspace, task_id: str) -> list[WorkerResult]:
+def stored_results(ws: Workspace, task_id: str) -> list[WorkerResult]:
     """The stored result of every worker of a task (the newest run of each)."""
     task_id = ws.resolve_task(task_id)
     with ws.store.read() as tx:
@@ -787,8 +789,8 @@ __all__ = [
     "Worker",
     "WorkerResult",
     "cap_summary",
-    "results",
     "spawn",
     "spawn_many",
     "status_section",
+    "stored_results",
 ]
