@@ -257,3 +257,35 @@ def test_forked_child_does_not_inherit_the_stream(ws: Workspace) -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     os.close(r)
     os.close(w)
+
+
+def test_progress_bar_on_a_terminal(ws: Workspace) -> None:
+    import pty
+    import sys
+
+    script = (
+        "import sys\n"
+        "from cairn.workspace import Workspace\n"
+        "from cairn.stream import open_stream\n"
+        "ws = Workspace.open(sys.argv[1], search=False)\n"
+        "with open_stream(ws, 'p.jsonl', lambda r: r['id'], total=40) as out:\n"
+        "    for i in range(40):\n"
+        "        out.write({'id': i})\n"
+        "    print('bar', out._progress is not None)\n"
+    )
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child execs
+        os.execv(sys.executable, [sys.executable, "-c", script, str(ws.root)])
+    out = b""
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+    os.waitpid(pid, 0)
+    os.close(fd)
+    text = out.decode("utf-8", "replace")
+    assert "bar True" in text and "40/40" in text, text[-500:]
