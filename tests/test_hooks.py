@@ -392,3 +392,26 @@ def test_count_tool_calls_reads_only_the_tail(tmp_path: Path) -> None:
         f.write(json.dumps(big) + "\n")
         f.write("not json at all\n")
     assert count_tool_calls_since(path, pivot) == (5, True)
+
+
+def test_compactions_in_status_json_and_listing(
+    active_ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cairn.cli import main
+
+    run_hook("pre-compact", fixture("claude_pre_compact_auto", active_ws))
+    with Workspace.open(active_ws) as ws:
+        ws.write_checkpoint("finding4", "analysis", "# A\n")
+    run_hook("pre-compact", fixture("claude_pre_compact_manual", active_ws))
+    assert main(["-C", str(active_ws), "status", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    comp = data["sections"]["compactions"]
+    assert comp["schema"] == "cairn.compactions/1"
+    assert (comp["total"], comp["suboptimal"]) == (2, 1)
+    assert [c["safe_point"] for c in comp["recent"]] == [True, False]  # newest first
+    assert main(["-C", str(active_ws), "hooks", "compactions"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "SUBOPTIMAL" in lines[0] and "safe" in lines[1]
+    assert main(["-C", str(active_ws), "hooks", "compactions", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["compactions"]
+    assert [r["trigger"] for r in rows] == ["auto", "manual"]
