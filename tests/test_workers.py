@@ -133,11 +133,14 @@ def test_crashes_and_non_zero_exits_report_their_log_tail(ws: Workspace) -> None
             Worker("exits", cmd=exits),
             Worker("missing", cmd=["no-such-program-xyz"]),
             Worker("fine", fn=lambda: "fine"),
+            Worker("sysexit", fn=lambda: sys.exit(4)),
+            Worker("sysexit0", fn=lambda: sys.exit(0)),
         ],
         max_parallel=3,
     )
     by = {r.name: r for r in res}
-    assert by["fine"].state == "done"
+    assert by["fine"].state == "done" and by["sysexit0"].state == "done"
+    assert (by["sysexit"].state, by["sysexit"].exit_code) == ("failed", 4)
     r = by["raises"]
     assert r.state == "failed" and r.exit_code == 1
     assert r.summary.startswith("raised RuntimeError: bad data at row 30")

@@ -418,7 +418,9 @@ def _child_main(root: str, plan: _Plan, run_id: str, offset: int) -> None:
         # Leave out this frame: the worker's own code is what the log should show.
         tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
         traceback.print_exception(type(exc), exc, tb)
-        state, exit_code = "failed", 1
+        state = "failed"
+        code = exc.code if isinstance(exc, SystemExit) else 1
+        exit_code = code if isinstance(code, int) else 1
         reason = f"raised {type(exc).__name__}: {exc}"
     sys.stdout.flush()
     sys.stderr.flush()
