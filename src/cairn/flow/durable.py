@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from .. import names
 from ..errors import CairnError, NotFound, TransitionError, UsageError, ValidationError
+from ..fsutil import file_lock
 from ..model import Checkpoint
 from .context import PhaseContext, open_task_stream, spawn_task_workers
 
@@ -266,6 +267,7 @@ class TaskHandle:
         self.source: str | None = None  # the workflow file, for the hints in error messages
         self.runs = 0
         self.last_report: RunReport | None = None
+        self._status_stale = False
 
     def __repr__(self) -> str:
         return f"TaskHandle({self.id!r}, phases={self.phase_names})"
@@ -389,12 +391,18 @@ class TaskHandle:
             say(f"  ↺  reset: {', '.join(report.reset)} will run again")
         with run_lock(ws, self.id):
             with ws.store.transaction() as tx:
-                self._sync(tx, specs)
-            ws.projector.after_change()
-            for spec in specs:
-                outcome = self._run_phase(spec, report, say)
-                report.outcomes.append(outcome)
-                say(outcome_line(outcome))
+                # The status file is rendered once per phase boundary (when the next phase has
+                # started, or at the end), not after every transaction: see _run_phase.
+                self._status_stale = self._sync(tx, specs)
+            try:
+                for spec in specs:
+                    outcome = self._run_phase(spec, report, say)
+                    report.outcomes.append(outcome)
+                    say(outcome_line(outcome))
+            finally:
+                if self._status_stale:
+                    ws.projector.after_change()
+                    self._status_stale = False
         return report
 
     def reset(self, phase: str) -> list[str]:
@@ -461,8 +469,11 @@ class TaskHandle:
         return self._recorded(phase)[0]
 
     # -- internals -------------------------------------------------------------------------------
-    def _sync(self, tx: Tx, specs: list[PhaseSpec]) -> None:
-        """Check the recorded phases against the registered ones; add new phases; fix positions."""
+    def _sync(self, tx: Tx, specs: list[PhaseSpec]) -> bool:
+        """Check the recorded phases against the registered ones; add new phases; fix positions.
+
+        Returns whether anything changed.
+        """
         from ..workspace import now
 
         ws = self.workspace
@@ -477,8 +488,10 @@ class TaskHandle:
         started = [r["name"] for r in rows if r["state"] != "pending"]
         check_order(task_id, started, registered, self.command)
         existing = {r["name"]: r for r in rows}
+        changed = False
         for spec in specs:
             row = existing.get(spec.name)
+            changed = changed or row is None or bool(row["gated"]) != spec.gated
             if row is None:
                 tx.execute(
                     "INSERT INTO phases (task_id, name, position, state, gated) "
@@ -495,6 +508,7 @@ class TaskHandle:
         # ever looking done, so they go (journaled).
         for r in rows:
             if r["name"] not in registered and r["state"] == "pending":
+                changed = True
                 tx.execute(
                     "DELETE FROM phases WHERE task_id = ? AND name = ?", (task_id, r["name"])
                 )
@@ -502,10 +516,12 @@ class TaskHandle:
         for pos, name in enumerate(registered, 1):
             row = existing.get(name)
             if row is None or row["position"] != pos:
+                changed = True
                 tx.execute(
                     "UPDATE phases SET position = ? WHERE task_id = ? AND name = ?",
                     (pos, task_id, name),
                 )
+        return changed
 
     def _recorded(self, phase: str) -> tuple[Any, str | None]:
         """(result, artifact path) of a done phase, from its last finished run."""
@@ -568,7 +584,11 @@ class TaskHandle:
         name = spec.name
         ts = now()
         crashed: Row | None = None
-        with ws.store.transaction() as tx:
+        # The start marker skips the fsync: it only tells a later run that this phase was running
+        # when its process died. It survives a killed process (the WAL frames are written); a
+        # power loss may drop it, and then the phase simply looks pending and runs again from its
+        # start, which is what a crash recovery does too. The next synced commit makes it durable.
+        with ws.store.light_transaction() as tx:
             task_id = ws._task_row(tx, self.id)["id"]
             state = tx.scalar(
                 "SELECT state FROM phases WHERE task_id = ? AND name = ?", (task_id, name)
@@ -651,7 +671,8 @@ class TaskHandle:
             report.recoveries.append(f"crash detected: {note}; crash recovery logged")
             say(f"  ⚠  {report.recoveries[-1]}")
         else:
-            ws.projector.after_change()
+            ws.projector.after_change()  # shows the previous phase done and this one active
+        self._status_stale = False
         ctx = PhaseContext(ws, task_id, name, attempt, self.result)
         say(f"  ▶  {name}: running (attempt {attempt})")
         t0 = time.perf_counter()
@@ -722,9 +743,9 @@ class TaskHandle:
                 (ts, enc.type, kind, version, enc.json, run_id),
             )
         if enc.text is not None:
-            ws.projector.after_checkpoint(task_id, name)
-        else:
-            ws.projector.after_change()
+            with file_lock(ws.projector.lock_path):
+                ws.projector._project_artifact(task_id, name)
+        self._status_stale = True  # rendered when the next phase starts, or at the end of run()
         return path
 
     def _fail(self, task_id: str, name: str, run_id: int, error: str) -> None:
