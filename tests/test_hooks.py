@@ -17,9 +17,18 @@ from cairn.workspace import Workspace
 FIXTURES = Path(__file__).parent / "fixtures" / "hooks"
 
 
-def fixture(name: str, cwd: Path, transcript: Path | str = "/nonexistent/t.jsonl") -> str:
-    text = (FIXTURES / f"{name}.json").read_text()
-    return text.replace("__CWD__", str(cwd)).replace("__TRANSCRIPT__", str(transcript))
+def fixture(
+    name: str,
+    cwd: Path,
+    transcript: Path | str = "/nonexistent/t.jsonl",
+    session: str | None = None,
+) -> str:
+    data = json.loads((FIXTURES / f"{name}.json").read_text())
+    data["cwd"] = str(cwd)
+    data["transcript_path"] = str(transcript)
+    if session is not None:
+        data["session_id"] = session
+    return json.dumps(data)
 
 
 def run_hook(
@@ -236,7 +245,9 @@ def test_safe_point_after_checkpoint_then_unsafe_after_a_step_begins(
 ) -> None:
     with Workspace.open(active_ws) as ws:
         ws.write_checkpoint("finding4", "analysis", "# Analysis\n")
-    code, out, _ = run_hook("pre-compact", fixture("claude_pre_compact_manual", active_ws))
+    code, out, _ = run_hook(
+        "pre-compact", fixture("claude_pre_compact_manual", active_ws, session="s1")
+    )
     assert (code, out) == (0, None)  # safe: nothing to say
     row = compaction_rows(active_ws)[-1]
     assert row["safe_point"] == 1 and row["trigger"] == "manual"
@@ -246,20 +257,29 @@ def test_safe_point_after_checkpoint_then_unsafe_after_a_step_begins(
 
     with Workspace.open(active_ws) as ws:
         ws.progress("finding4", "implement ranking", "active")  # a step begins ⏳
-    run_hook("pre-compact", fixture("claude_pre_compact_auto", active_ws))
+    run_hook("pre-compact", fixture("claude_pre_compact_auto", active_ws, session="s2"))
     row = compaction_rows(active_ws)[-1]
     assert row["safe_point"] == 0 and "step ⏳ 'implement ranking' began" in row["reason"]
 
     with Workspace.open(active_ws) as ws:
         ws.progress("finding4", "implement ranking", "done")  # ... and ends ✅
-    run_hook("pre-compact", fixture("claude_pre_compact_auto", active_ws))
+    run_hook("pre-compact", fixture("claude_pre_compact_auto", active_ws, session="s3"))
     assert compaction_rows(active_ws)[-1]["safe_point"] == 1
 
     with Workspace.open(active_ws) as ws:
         ws.finish_phase("finding4", "analysis")  # between phases
-    run_hook("pre-compact", fixture("claude_pre_compact_auto", active_ws))
+    run_hook("pre-compact", fixture("claude_pre_compact_auto", active_ws, session="s4"))
     row = compaction_rows(active_ws)[-1]
     assert row["safe_point"] == 1 and row["phase"] is None
+
+
+def test_repeated_pre_compact_of_one_compaction_is_recorded_once(active_ws: Path) -> None:
+    for _ in range(3):
+        assert run_hook("pre-compact", fixture("claude_pre_compact_auto", active_ws))[0] == 0
+    assert len(compaction_rows(active_ws)) == 1
+    run_hook("session-start", fixture("claude_session_start_compact", active_ws))
+    run_hook("pre-compact", fixture("claude_pre_compact_auto", active_ws))  # the next one
+    assert len(compaction_rows(active_ws)) == 2
 
 
 def test_codex_fixtures_count_rollout_calls(active_ws: Path, tmp_path: Path) -> None:
@@ -399,10 +419,10 @@ def test_compactions_in_status_json_and_listing(
 ) -> None:
     from cairn.cli import main
 
-    run_hook("pre-compact", fixture("claude_pre_compact_auto", active_ws))
+    run_hook("pre-compact", fixture("claude_pre_compact_auto", active_ws, session="a"))
     with Workspace.open(active_ws) as ws:
         ws.write_checkpoint("finding4", "analysis", "# A\n")
-    run_hook("pre-compact", fixture("claude_pre_compact_manual", active_ws))
+    run_hook("pre-compact", fixture("claude_pre_compact_manual", active_ws, session="b"))
     assert main(["-C", str(active_ws), "status", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     comp = data["sections"]["compactions"]

@@ -379,8 +379,23 @@ def _compaction_note(row: Row) -> str:
     )
 
 
+DEBOUNCE_SECONDS = 30.0
+
+
 def pre_compact(ws: Workspace, payload: dict[str, Any], agent: str) -> HookResult:
     now = _now()
+    session = payload.get("session_id")
+    if isinstance(session, str) and session:
+        # One compaction can fire PreCompact more than once; keep the first record.
+        with ws.store.read() as tx:
+            last = tx.one(
+                "SELECT ts FROM compactions WHERE session_id = ? AND summary_at IS NULL AND "
+                "recovered_at IS NULL ORDER BY id DESC LIMIT 1",
+                (session,),
+            )
+        last_ts = parse_ts(last["ts"]) if last else None
+        if last_ts is not None and 0 <= (now - last_ts).total_seconds() < DEBOUNCE_SECONDS:
+            return HookResult(0, None)
     sp = assess_safe_point(ws)
     seconds = sp.seconds_since_checkpoint(now)
     calls: int | None = None
