@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +187,8 @@ def test_checkpoint_recognisers() -> None:
     assert is_cairn_checkpoint_tool("mcp__cairn__checkpoint_write")
     assert is_cairn_checkpoint_tool("mcp__cairn__progress")
     assert is_cairn_checkpoint_tool("cairn__phase_done")
+    assert not is_cairn_checkpoint_tool("mcp__cairn__phase_start")
+    assert not is_cairn_checkpoint_tool("mcp__cairn__status")
     assert not is_cairn_checkpoint_tool("mcp__cairn__checkpoint_read")
     assert not is_cairn_checkpoint_tool("mcp__cairn__checkpoint_list")
     assert not is_cairn_checkpoint_tool("mcp__other__checkpoint_write")
@@ -233,11 +237,14 @@ def test_context_by_category_codex() -> None:
 
 
 def test_estimate_methods_are_labelled() -> None:
-    cal = _one(CLAUDE_21)
-    upper = _one(CLAUDE_21, estimate="upper")
-    assert _cats(upper)["file_reads"] > _cats(cal)["file_reads"]
+    upper = audit_paths([str(CLAUDE_21)], estimate="upper")
     doc = audit_paths([str(CLAUDE_21)], estimate="exact")
     assert doc["estimate"]["method"] == "exact" and "o200k" in doc["estimate"]["label"]
+    assert upper["estimate"]["method"] == "upper" and "upper_bound" in upper["estimate"]["label"]
+    exact_cats = _cats(doc["sessions"][0])
+    for cat, n in _cats(upper["sessions"][0]).items():
+        assert n >= exact_cats[cat], cat
+    assert exact_cats["file_reads"] != _cats(_one(CLAUDE_21))["file_reads"]
     assert Estimator("calibrated")("x" * 36) == 10
     assert Estimator("calibrated")("é" * 18) == 10  # bytes, not characters
 
@@ -348,6 +355,8 @@ def test_html_is_self_contained_with_an_svg_chart() -> None:
     assert 'class="compaction"' in page
     assert "#2e7d32" in page and "#d84315" in page  # safe and mid-phase markers
     assert "<polyline" in page
+    for svg in re.findall(r"<svg.*?</svg>", page, re.S):
+        ET.fromstring(svg)  # well-formed SVG
 
 
 @pytest.mark.parametrize("bad", ["<script>alert(1)</script>"])

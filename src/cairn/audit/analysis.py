@@ -50,18 +50,22 @@ MAX_VERSIONS = 20
 _CAIRN_CMD = re.compile(
     r"\bcairn\b[^|;&\n]*?\b(checkpoint\s+write|progress|phase\s+done)\b", re.IGNORECASE
 )
-_CAIRN_TOOL_WORDS = ("checkpoint", "progress", "phase")
 _CAIRN_TOOL_READS = ("read", "list", "show", "history", "get", "template")
+_PHASE_END = ("done", "finish", "complete")
 _ARTIFACT_PATH = re.compile(r"(?:^|[/\\\s>'\"])artifacts[/\\]")
 
 
 def is_cairn_checkpoint_tool(name: str) -> bool:
-    """An MCP tool of cairn's that writes state (checkpoint write, progress, phase transitions)."""
+    """An MCP tool of cairn's that saves work: a checkpoint write, a progress step, a phase done."""
     low = name.lower()
-    if "cairn" not in low or not any(w in low for w in _CAIRN_TOOL_WORDS):
+    if "cairn" not in low:
         return False
     tail = low.rsplit("cairn", 1)[-1]
-    return not any(w in tail for w in _CAIRN_TOOL_READS)
+    if any(w in tail for w in _CAIRN_TOOL_READS):
+        return False
+    if "checkpoint" in tail or "progress" in tail:
+        return True
+    return "phase" in tail and any(w in tail for w in _PHASE_END)
 
 
 def cairn_command(command: str) -> str | None:

@@ -157,8 +157,12 @@ class ClaudeReader:
             return
         mid = msg.get("id") or rec.get("requestId") or rec.get("uuid") or f"line{line}"
         usage = as_dict(msg.get("usage"))
-        an.note_model(msg.get("model"))
-        if mid != self._mid:
+        synthetic = msg.get("model") == "<synthetic>"  # written by Claude Code, not a model call
+        if synthetic:
+            an.ignored["assistant:synthetic"] += 1
+        else:
+            an.note_model(msg.get("model"))
+        if mid != self._mid and not synthetic:
             self._flush_output()
             self._mid = str(mid)
             an.begin_turn()

@@ -5,8 +5,8 @@ Three methods, each labelled in the report:
 - ``calibrated`` (default): UTF-8 bytes / 3.6. Measured with o200k on this repository's code, its
   design notes and command output (git log -p, ls -la): 2.3-4.5 bytes a token, 3.46 overall. Good to
   about ±20 % on mixed tool output, no vocabulary loaded.
-- ``upper``: :func:`cairn.tokens.upper_bound`, about 1.4x the exact count; never below it on
-  ordinary text.
+- ``upper``: :func:`cairn.tokens.upper_bound`, 1.3-2.1x the exact count and never below it on
+  ordinary text; slower (it walks the pre-tokenizer's pieces).
 - ``exact``: the o200k vocabulary via :func:`cairn.tokens.count` (loaded once, ~0.3 s). Exact for
   OpenAI models; for Claude it is still an estimate, as Claude's tokenizer is not public.
 
@@ -25,7 +25,7 @@ IMAGE_TOKENS = 1600
 
 _LABELS = {
     "calibrated": "estimate: UTF-8 bytes / 3.6 (calibrated on o200k, about ±20%)",
-    "upper": "upper bound: cairn.tokens.upper_bound (about 1.4x the exact count)",
+    "upper": "upper bound: cairn.tokens.upper_bound (1.3-2.1x the exact count)",
     "exact": "o200k count (exact for OpenAI models, an estimate for Claude)",
 }
 

@@ -35,11 +35,7 @@ def chart_svg(s: dict[str, Any]) -> str:
     pts = s["timeline"]
     comps = s["compactions"]
     max_turn: int = max([p["turn"] for p in pts] + [c["turn"] for c in comps] + [s["turns"], 1])
-    top: int = max(
-        [p["context"] for p in pts]
-        + [c["pre_tokens"] or 0 for c in comps]
-        + [s["context_window"] or 0, 1000]
-    )
+    top: int = max([p["context"] for p in pts] + [s["context_window"] or 0, 1000])
     top = int(top * 1.08)
     iw, ih = _W - _PAD_L - _PAD_R, _H - _PAD_T - _PAD_B
 
