@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
 from .model import PHASE_ICONS, STEP_STATES
-from .tokens import count_tokens, upper_bound
+from .tokens import count_tokens, guaranteed_upper_bound
 
 if TYPE_CHECKING:
     from .model import Checkpoint, Task
@@ -152,7 +152,9 @@ def build_brief(
             f"--max-tokens {bound} is too small to name task, phase, checkpoint and "
             f"files; use at least {MIN_TOKENS}"
         )
-    measure: Callable[[str], int] = count_tokens if exact else upper_bound
+    # Without --exact: a cheap count that is provably never below the exact one, so the brief
+    # still fits the bound on any content (hashes, base64, rare scripts).
+    measure: Callable[[str], int] = count_tokens if exact else guaranteed_upper_bound
     task, other_active = _pick_task(ws, task_id)
     ts = now()
     status_rel = ws.config.status_file

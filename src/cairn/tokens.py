@@ -9,9 +9,12 @@ labelled estimates (``TokenCount.exact`` is False): Anthropic's tokenizer is not
 
 from __future__ import annotations
 
+import os
 import re
+import struct
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 DEFAULT_ENCODING = "o200k_base"
@@ -122,3 +125,94 @@ def upper_bound(text: str) -> int:
         elif kind == "u":
             total += 1 + len(piece.encode("utf-8", "surrogatepass")) - n
     return total
+
+
+# -- a fast count that is provably never below the exact o200k count ---------------------------------
+# BPE applies merges in rank order. A vocabulary cut to the first BOUND_RANKS ranks (plus every single
+# byte) makes exactly the same merges as the full one until the full one would merge a pair ranked
+# BOUND_RANKS or later, then stops: so its count is never below the full count, however odd the text
+# (hashes, base64, rare scripts). It loads in ~0.03 s instead of ~0.45 s, and on prose and code it is
+# within ~1.2x of the exact count. ``cairn recover`` uses it to keep the brief within its bound.
+BOUND_RANKS = 32_768
+
+
+def guaranteed_upper_bound(text: str) -> int:
+    """A token count never below ``count_tokens(text)`` (o200k), cheap to load; see above."""
+    if not text:
+        return 0
+    enc = _bound_encoder()
+    return int((enc if enc is not None else _encoder(DEFAULT_ENCODING)).count(text))
+
+
+def _cache_root() -> Path:
+    env = os.environ.get("CAIRN_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "cairn"
+
+
+@lru_cache(maxsize=1)
+def _bound_encoder() -> Any:
+    """The cut o200k vocabulary, built once into the user cache; None if that is impossible (the
+    caller then counts exactly, which is slower but still within the bound)."""
+    import quicktok
+
+    folder = _cache_root() / f"o200k-top{BOUND_RANKS}-quicktok{quicktok.__version__}"
+    try:
+        if not (folder / "o200k.vocab").is_file():
+            _build_bound_vocab(folder)
+        return quicktok.Tokenizer("o200k_base", str(folder))
+    except (OSError, ValueError, RuntimeError, struct.error):
+        return None
+
+
+def _build_bound_vocab(folder: Path) -> None:
+    import shutil
+    import tempfile
+
+    import quicktok
+
+    data = Path(quicktok.__file__).parent / "data"
+    raw = (data / "o200k.vocab").read_bytes()
+    # Layout: u32 entry count, then per entry u16 length, the token's bytes, u32 rank.
+    (n,) = struct.unpack_from("<I", raw, 0)
+    off, parts, kept = 4, [b""], 0
+    for _ in range(n):
+        (length,) = struct.unpack_from("<H", raw, off)
+        end = off + 2 + length + 4
+        (rank,) = struct.unpack_from("<I", raw, end - 4)
+        if rank < BOUND_RANKS or length == 1:
+            parts.append(raw[off:end])
+            kept += 1
+        off = end
+    if off != len(raw) or kept < 256:
+        raise ValueError("unexpected o200k vocabulary layout")
+    parts[0] = struct.pack("<I", kept)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=folder.parent))
+    try:
+        for f in data.iterdir():
+            if f.is_file() and not f.name.endswith(".vocab"):
+                shutil.copyfile(f, tmp / f.name)
+        (tmp / "o200k.vocab").write_bytes(b"".join(parts))
+        # Check before first use that the cut vocabulary counts at or above the real one.
+        cut = quicktok.Tokenizer("o200k_base", str(tmp))
+        full = _encoder(DEFAULT_ENCODING)
+        for probe in _BOUND_PROBES:
+            if cut.count(probe) < full.count(probe):
+                raise ValueError("the cut vocabulary counted below the exact count")
+        try:
+            os.rename(tmp, folder)
+        except OSError:
+            if not (folder / "o200k.vocab").is_file():  # not a concurrent build that won
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+_BOUND_PROBES = (
+    "The quick brown fox jumps over the lazy dog. def f(x):\n    return x ** 2\n" * 20,
+    "敏捷的棕色狐狸跳过了懒狗。Быстрая коричневая лиса. 🧱✅⏳ 0123456789abcdef" * 20,
+    "".join(chr(c) for c in range(32, 0x3000, 7)),
+)
