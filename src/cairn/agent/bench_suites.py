@@ -1,0 +1,954 @@
+"""Five task suites modelled on the seed's session, for ``bench/strategy_bench.py`` and the tests.
+
+Each task has input files (made deterministically by ``setup``), instructions, and a verifier that
+inspects the files produced. It can be run two ways with the scripted model:
+
+* ``direct`` — one phase, one context: the orchestrator reads and writes everything itself.
+* cairn — a ``plan`` phase (read the spec, checkpoint a plan), then one phase per *wave* of work,
+  each spawning subagents in parallel for the detail work and checkpointing their summaries.
+
+Both ways run the same units of work (the same reads and writes), so what differs is only where the
+tokens land: in the orchestrator's context, or in subagents' contexts that end with a summary.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import random
+import re
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .scripted import Call, Script, Suite, Unit, register
+
+SUBAGENT_BUDGET = 600_000
+
+
+@dataclass(frozen=True)
+class Batch:
+    name: str
+    task: str
+    units: tuple[Unit, ...]
+    inputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Wave:
+    phase: str
+    batches: tuple[Batch, ...]
+
+
+@dataclass(frozen=True)
+class TaskDef:
+    name: str
+    title: str
+    spec_path: str
+    spec: str
+    waves: tuple[Wave, ...]
+    setup: Callable[[Path], None]
+    verify: Callable[[Path], tuple[bool, str]]
+
+
+def _outputs(units: tuple[Unit, ...] | list[Unit]) -> tuple[str, ...]:
+    return tuple(o for u in units for o in u.outputs)
+
+
+def _spawn_args(wave: Wave) -> dict[str, Any]:
+    return {
+        "tasks": [
+            {
+                "name": b.name,
+                "task": b.task,
+                "inputs": list(b.inputs),
+                "outputs": list(_outputs(b.units)),
+                "budget_tokens": SUBAGENT_BUDGET,
+            }
+            for b in wave.batches
+        ]
+    }
+
+
+def _checkpoint_after(wave: Wave) -> Callable[[list[str]], dict[str, Any]]:
+    def make(prev: list[str]) -> dict[str, Any]:
+        return {
+            "kind": wave.phase,
+            "content": f"# {wave.phase} complete\n\n**Subagent reports**:\n\n{prev[0]}\n\n"
+            f"**Files modified**:\n"
+            + "\n".join(f"- {o}" for b in wave.batches for o in _outputs(b.units)[:20]),
+        }
+
+    return make
+
+
+def build_suite(t: TaskDef) -> Suite:
+    """Scripts for both strategies and for every subagent of the cairn one."""
+    scripts: dict[str, Script] = {}
+    all_units = tuple(u for w in t.waves for b in w.batches for u in b.units)
+    read_spec = Unit("spec", (Call("read_file", {"path": t.spec_path}),))
+    scripts["direct"] = Script(
+        (read_spec, *all_units), final=f"{t.title}: done directly ({len(all_units)} units)."
+    )
+    plan_body = "\n".join(
+        f"- Phase {w.phase}: "
+        + ", ".join(f"subagent {b.name} ({len(b.units)} units)" for b in w.batches)
+        for w in t.waves
+    )
+    scripts["plan"] = Script(
+        (
+            Unit(
+                "plan",
+                (
+                    Call("read_file", {"path": t.spec_path}),
+                    Call(
+                        "checkpoint",
+                        {
+                            "kind": "plan",
+                            "content": f"# {t.title}: plan\n\n**Approach**:\n{plan_body}\n\n"
+                            f"**Next action**: start phase {t.waves[0].phase}\n",
+                            "files": [t.spec_path],
+                        },
+                        say="Planning the waves of subagents.",
+                    ),
+                ),
+            ),
+        ),
+        final="Plan written.",
+    )
+    for w in t.waves:
+        outs = tuple(o for b in w.batches for o in _outputs(b.units))
+        scripts[w.phase] = Script(
+            (
+                Unit(
+                    f"wave-{w.phase}",
+                    (
+                        Call("spawn_subagents", _spawn_args(w), say=f"Delegating {w.phase}."),
+                        Call("checkpoint", _checkpoint_after(w)),
+                    ),
+                    outs,
+                ),
+            ),
+            final=f"Phase {w.phase} done by {len(w.batches)} subagent(s).",
+        )
+        for b in w.batches:
+            outs_b = _outputs(b.units)
+            scripts[f"sub:{b.name}"] = Script(
+                b.units,
+                final=f"✅ {b.name}: {len(b.units)} units done; wrote {len(outs_b)} files"
+                + (f" ({outs_b[0]} … {outs_b[-1]})" if outs_b else ""),
+            )
+    instructions = (
+        f"{t.title}. The spec is {t.spec_path}; read it first.\n\n"
+        "Phases: plan (read the spec, checkpoint a plan), then "
+        + ", ".join(f"{w.phase} ({'; '.join(b.task for b in w.batches)[:300]})" for w in t.waves)
+        + ". Delegate the detail work of each phase to subagents when you can."
+    )
+    return Suite(
+        t.name,
+        scripts,
+        phases=("plan", *(w.phase for w in t.waves)),
+        instructions=instructions,
+        setup=t.setup,
+        verify=t.verify,
+    )
+
+
+def _chunks(items: list[Any], n: int) -> list[list[Any]]:
+    size = -(-len(items) // n)
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+# -- 1. fix data-quality issues across many files ------------------------------------------------------
+DQ_SHARDS = 12
+DQ_ROWS = 90
+_WORDS = [
+    "model",
+    "data",
+    "train",
+    "eval",
+    "shard",
+    "token",
+    "context",
+    "budget",
+    "phase",
+    "checkpoint",
+    "summary",
+    "review",
+    "plan",
+    "agent",
+    "compaction",
+    "recovery",
+    "window",
+    "file",
+    "write",
+    "read",
+    "note",
+    "metric",
+    "loss",
+    "accuracy",
+    "sample",
+    "batch",
+    "label",
+    "clean",
+    "repair",
+    "filter",
+    "dedupe",
+    "sentinel",
+    "gate",
+    "approve",
+    "verify",
+    "test",
+    "result",
+    "report",
+]
+
+
+def _sentence(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(_WORDS) for _ in range(n))
+
+
+def _dq_setup(root: Path) -> None:
+    rng = random.Random(4)
+    (root / "data" / "raw").mkdir(parents=True, exist_ok=True)
+    (root / "docs").mkdir(exist_ok=True)
+    for i in range(DQ_SHARDS):
+        rows: list[str] = []
+        for k in range(DQ_ROWS):
+            rec = {
+                "id": f"s{i:02d}_{k:03d}",
+                "instruction": _sentence(rng, 12),
+                "output": _sentence(rng, 18),
+                "label": rng.choice(["pos", "neg"]),
+            }
+            r = rng.random()
+            if r < 0.06:
+                rec["output"] = ""
+            elif r < 0.12:
+                rec["label"] = rec["label"].upper()
+            elif r < 0.18:
+                rec["instruction"] = "  " + rec["instruction"] + " "
+            rows.append(json.dumps(rec))
+            if rng.random() < 0.08:
+                dup = dict(rec, id=rec["id"] + "d")
+                rows.append(json.dumps(dup))
+        (root / "data" / "raw" / f"shard_{i:02d}.jsonl").write_text("\n".join(rows) + "\n")
+    spec = [
+        "# Data quality findings (review of stage-1 SFT data)",
+        "",
+        "Fix in every shard of data/raw/, writing data/clean/shard_NN.jsonl:",
+        "1. Drop records whose output is empty.",
+        "2. Trim whitespace around instruction and output.",
+        "3. Labels must be lower case: pos or neg.",
+        "4. Drop duplicates: same instruction and output as an earlier record (keep the first).",
+        "Then write data/clean/SUMMARY.md: one line `shard_NN: N clean` per shard and `total: N`.",
+    ]
+    (root / "docs" / "data_quality_findings.md").write_text("\n".join(spec) + "\n")
+
+
+def dq_clean(text: str) -> str:
+    seen: set[tuple[str, str]] = set()
+    out: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        rec = json.loads(line)
+        rec["instruction"] = rec["instruction"].strip()
+        rec["output"] = rec["output"].strip()
+        rec["label"] = rec["label"].lower()
+        key = (rec["instruction"], rec["output"])
+        if not rec["output"] or key in seen:
+            continue
+        seen.add(key)
+        out.append(json.dumps(rec))
+    return "\n".join(out) + "\n"
+
+
+def _dq_summary(prev: list[str]) -> dict[str, Any]:
+    lines, total = [], 0
+    for row in prev[0].splitlines():
+        parts = row.split("\t")
+        m = re.search(r"(shard_\d+)\.jsonl$", parts[0])
+        if m and len(parts) > 1:
+            n = int(parts[1].split()[0])
+            total += n
+            lines.append(f"{m.group(1)}: {n} clean")
+    return {"path": "data/clean/SUMMARY.md", "content": "\n".join([*lines, f"total: {total}"])}
+
+
+def _dq_verify(root: Path) -> tuple[bool, str]:
+    total = 0
+    problems: list[str] = []
+    for i in range(DQ_SHARDS):
+        raw = (root / "data" / "raw" / f"shard_{i:02d}.jsonl").read_text().splitlines()
+        expected: dict[tuple[str, str], None] = {}
+        for line in raw:
+            r = json.loads(line)
+            ins, out = r["instruction"].strip(), r["output"].strip()
+            if out:
+                expected.setdefault((ins, out), None)
+        p = root / "data" / "clean" / f"shard_{i:02d}.jsonl"
+        if not p.exists():
+            problems.append(f"{p.name} missing")
+            continue
+        got = [json.loads(x) for x in p.read_text().splitlines() if x.strip()]
+        keys = [(r["instruction"], r["output"]) for r in got]
+        if keys != list(expected):
+            problems.append(f"{p.name}: records differ from the expected clean set")
+        if any(r["label"] not in ("pos", "neg") for r in got):
+            problems.append(f"{p.name}: bad labels remain")
+        total += len(expected)
+    summary = root / "data" / "clean" / "SUMMARY.md"
+    if not summary.exists() or f"total: {total}" not in summary.read_text():
+        problems.append("SUMMARY.md missing or its total is wrong")
+    return (not problems, "; ".join(problems[:3]) or f"{DQ_SHARDS} shards clean, {total} records")
+
+
+def _dq_writer(dst: str) -> Callable[[list[str]], dict[str, Any]]:
+    def make(prev: list[str]) -> dict[str, Any]:
+        return {"path": dst, "content": dq_clean(prev[0])}
+
+    return make
+
+
+def _dq() -> TaskDef:
+    def unit(i: int) -> Unit:
+        src, dst = f"data/raw/shard_{i:02d}.jsonl", f"data/clean/shard_{i:02d}.jsonl"
+        return Unit(
+            f"clean{i:02d}",
+            (
+                Call("read_file", {"path": src}),
+                Call(
+                    "write_file",
+                    _dq_writer(dst),
+                    say=f"Cleaning {src}: empty outputs, whitespace, labels, duplicates.",
+                ),
+            ),
+            (dst,),
+        )
+
+    units = [unit(i) for i in range(DQ_SHARDS)]
+    batches = tuple(
+        Batch(
+            f"fix_{g}",
+            "Apply the four fixes of docs/data_quality_findings.md to these shards",
+            tuple(us),
+            tuple(f"data/raw/{u.outputs[0].rsplit('/', 1)[-1]}" for u in us),
+        )
+        for g, us in enumerate(_chunks(units, 3))
+    )
+    summary = Unit(
+        "summary",
+        (
+            Call("list_files", {"path": "data/clean", "pattern": "shard_*", "details": True}),
+            Call("write_file", _dq_summary),
+        ),
+        ("data/clean/SUMMARY.md",),
+    )
+    return TaskDef(
+        "dataquality",
+        "Fix the data-quality findings across the SFT shards",
+        "docs/data_quality_findings.md",
+        "",
+        (
+            Wave("fix", batches),
+            Wave("summarize", (Batch("summarize", "Write data/clean/SUMMARY.md", (summary,), ()),)),
+        ),
+        _dq_setup,
+        _dq_verify,
+    )
+
+
+# -- 2. expand an eval set ---------------------------------------------------------------------------
+EVAL_TARGET = 343
+_TEMPLATES = [
+    "Explain how {t} works to a new engineer.",
+    "List three risks of {t} and how to reduce them.",
+    "Write a short test plan for {t}.",
+    "Compare {t} with a simpler alternative.",
+    "Summarise the main failure modes of {t}.",
+    "Give a worked example of {t}.",
+    "What metrics would show that {t} is healthy?",
+    "Describe how to debug a problem in {t}.",
+    "Draft a checklist before changing {t}.",
+    "Write a one-paragraph design note on {t}.",
+    "Which assumptions does {t} rely on?",
+    "How would you roll back a bad change to {t}?",
+]
+_TOPICS = [
+    f"{a} {b}"
+    for a in ("context", "checkpoint", "shard", "eval", "review", "budget", "subagent", "recovery")
+    for b in ("compaction", "storage", "scheduling", "validation", "logging", "caching")
+]
+
+
+def _ev_setup(root: Path) -> None:
+    rng = random.Random(7)
+    (root / "evals").mkdir(exist_ok=True)
+    (root / "data").mkdir(exist_ok=True)
+    (root / "docs").mkdir(exist_ok=True)
+    cands = [tpl.format(t=t) for t in _TOPICS for tpl in _TEMPLATES]
+    seed = rng.sample(cands, 40)
+    (root / "evals" / "seed.jsonl").write_text(
+        "\n".join(json.dumps({"id": f"seed_{i:03d}", "instruction": s}) for i, s in enumerate(seed))
+        + "\n"
+    )
+    train = rng.sample([c for c in cands if c not in seed], 150)
+    train += [_sentence(rng, 14) + "?" for _ in range(750)]
+    rng.shuffle(train)
+    (root / "data" / "train_instructions.txt").write_text("\n".join(train) + "\n")
+    spec = [
+        "# Eval set expansion",
+        "",
+        f"Expand evals/seed.jsonl to {EVAL_TARGET} new test instructions in "
+        "evals/expanded.jsonl, one JSON object a line with id eval_NNNN and instruction.",
+        "Generate candidates from every template below for every topic (topics in order, "
+        "templates in order); skip any that is in the seed set or in "
+        "data/train_instructions.txt (no train/test overlap); keep the first "
+        f"{EVAL_TARGET}.",
+        "Then check the set and write evals/check.md: count, duplicates, overlap with train.",
+        "",
+        "## Templates",
+        *[f"- {t}" for t in _TEMPLATES],
+        "",
+        "## Topics",
+        *[f"- {t}" for t in _TOPICS],
+    ]
+    (root / "docs" / "eval_spec.md").write_text("\n".join(spec) + "\n")
+
+
+def _ev_expand(prev: list[str]) -> dict[str, Any]:
+    seed = {json.loads(x)["instruction"] for x in prev[0].splitlines() if x.startswith("{")}
+    train = set(prev[1].splitlines())
+    out: list[str] = []
+    for t in _TOPICS:
+        for tpl in _TEMPLATES:
+            c = tpl.format(t=t)
+            if c not in seed and c not in train and len(out) < EVAL_TARGET:
+                out.append(json.dumps({"id": f"eval_{len(out):04d}", "instruction": c}))
+    return {"path": "evals/expanded.jsonl", "content": "\n".join(out) + "\n"}
+
+
+def _ev_check(prev: list[str]) -> dict[str, Any]:
+    rows = [json.loads(x)["instruction"] for x in prev[0].splitlines() if x.startswith("{")]
+    train = set(prev[1].splitlines())
+    overlap = sum(r in train for r in rows)
+    return {
+        "path": "evals/check.md",
+        "content": f"# Eval set check\n\ncount: {len(rows)}\nduplicates: "
+        f"{len(rows) - len(set(rows))}\noverlap with train: {overlap}\n",
+    }
+
+
+def _ev_verify(root: Path) -> tuple[bool, str]:
+    p = root / "evals" / "expanded.jsonl"
+    if not p.exists():
+        return False, "evals/expanded.jsonl missing"
+    rows = [json.loads(x) for x in p.read_text().splitlines() if x.strip()]
+    ins = [r["instruction"] for r in rows]
+    train = set((root / "data" / "train_instructions.txt").read_text().splitlines())
+    seed = {
+        json.loads(x)["instruction"]
+        for x in (root / "evals" / "seed.jsonl").read_text().splitlines()
+        if x.strip()
+    }
+    problems = []
+    if len(rows) != EVAL_TARGET:
+        problems.append(f"{len(rows)} rows, want {EVAL_TARGET}")
+    if len(set(ins)) != len(ins):
+        problems.append("duplicates")
+    if set(ins) & (train | seed):
+        problems.append("overlap with train or seed")
+    check = root / "evals" / "check.md"
+    if not check.exists() or "overlap with train: 0" not in check.read_text():
+        problems.append("evals/check.md missing or wrong")
+    return (not problems, "; ".join(problems) or f"{len(rows)} new eval instructions, no overlap")
+
+
+def _ev() -> TaskDef:
+    expand = Unit(
+        "expand",
+        (
+            Call("read_file", {"path": "evals/seed.jsonl"}),
+            Call("read_file", {"path": "data/train_instructions.txt"}),
+            Call("write_file", _ev_expand, say="Generating candidates, filtering overlap."),
+        ),
+        ("evals/expanded.jsonl",),
+    )
+    check = Unit(
+        "check",
+        (
+            Call("read_file", {"path": "evals/expanded.jsonl"}),
+            Call("read_file", {"path": "data/train_instructions.txt"}),
+            Call("write_file", _ev_check),
+        ),
+        ("evals/check.md",),
+    )
+    return TaskDef(
+        "evalset",
+        "Expand the eval set without train/test overlap",
+        "docs/eval_spec.md",
+        "",
+        (
+            Wave(
+                "expand",
+                (
+                    Batch(
+                        "expand",
+                        "Generate evals/expanded.jsonl per docs/eval_spec.md",
+                        (expand,),
+                        ("docs/eval_spec.md", "evals/seed.jsonl", "data/train_instructions.txt"),
+                    ),
+                ),
+            ),
+            Wave(
+                "check",
+                (
+                    Batch(
+                        "check",
+                        "Check evals/expanded.jsonl and write evals/check.md",
+                        (check,),
+                        ("evals/expanded.jsonl", "data/train_instructions.txt"),
+                    ),
+                ),
+            ),
+        ),
+        _ev_setup,
+        _ev_verify,
+    )
+
+
+# -- 3. generate shards ------------------------------------------------------------------------------
+SH_SHARDS = 8
+SH_PER = 50
+
+
+def _sh_setup(root: Path) -> None:
+    rng = random.Random(11)
+    (root / "prompts").mkdir(exist_ok=True)
+    (root / "docs").mkdir(exist_ok=True)
+    prompts = [_sentence(rng, 16) for _ in range(SH_SHARDS * SH_PER)]
+    (root / "prompts" / "prompts.txt").write_text("\n".join(prompts) + "\n")
+    (root / "docs" / "shard_spec.md").write_text(
+        "# Shard generation\n\nFor k in 0..7, shard k takes prompts lines 50k+1..50k+50 of "
+        "prompts/prompts.txt and writes out/shards/shard_k.jsonl: one object a line with "
+        "prompt, response (the prompt's words reversed, then ' [k]'), shard.\nThen write "
+        "out/shards/manifest.json: {shard file: line count}.\n"
+    )
+
+
+def sh_response(prompt: str, k: int) -> str:
+    return " ".join(reversed(prompt.split())) + f" [{k}]"
+
+
+def _sh_write(k: int) -> Callable[[list[str]], dict[str, Any]]:
+    def make(prev: list[str]) -> dict[str, Any]:
+        lines = [x for x in prev[0].splitlines() if x and not x.startswith("[lines ")]
+        recs = [json.dumps({"prompt": p, "response": sh_response(p, k), "shard": k}) for p in lines]
+        return {"path": f"out/shards/shard_{k}.jsonl", "content": "\n".join(recs) + "\n"}
+
+    return make
+
+
+def _sh_manifest(prev: list[str]) -> dict[str, Any]:
+    manifest = {}
+    for row in prev[0].splitlines():
+        parts = row.split("\t")
+        if len(parts) > 1 and parts[0].endswith(".jsonl"):
+            manifest[parts[0].rsplit("/", 1)[-1]] = int(parts[1].split()[0])
+    return {"path": "out/shards/manifest.json", "content": json.dumps(manifest, sort_keys=True)}
+
+
+def _sh_verify(root: Path) -> tuple[bool, str]:
+    prompts = (root / "prompts" / "prompts.txt").read_text().splitlines()
+    problems = []
+    for k in range(SH_SHARDS):
+        p = root / "out" / "shards" / f"shard_{k}.jsonl"
+        if not p.exists():
+            problems.append(f"shard_{k} missing")
+            continue
+        got = [json.loads(x) for x in p.read_text().splitlines() if x.strip()]
+        want = prompts[k * SH_PER : (k + 1) * SH_PER]
+        if [g["prompt"] for g in got] != want or any(
+            g["response"] != sh_response(g["prompt"], k) for g in got
+        ):
+            problems.append(f"shard_{k} wrong")
+    m = root / "out" / "shards" / "manifest.json"
+    want_m = {f"shard_{k}.jsonl": SH_PER for k in range(SH_SHARDS)}
+    if not m.exists() or json.loads(m.read_text()) != want_m:
+        problems.append("manifest wrong")
+    return (not problems, "; ".join(problems) or f"{SH_SHARDS} shards and manifest right")
+
+
+def _sh() -> TaskDef:
+    units = [
+        Unit(
+            f"shard{k}",
+            (
+                Call(
+                    "read_file",
+                    {
+                        "path": "prompts/prompts.txt",
+                        "start_line": k * SH_PER + 1,
+                        "max_lines": SH_PER,
+                    },
+                ),
+                Call("write_file", _sh_write(k), say=f"Generating shard {k}."),
+            ),
+            (f"out/shards/shard_{k}.jsonl",),
+        )
+        for k in range(SH_SHARDS)
+    ]
+    manifest = Unit(
+        "manifest",
+        (
+            Call("list_files", {"path": "out/shards", "pattern": "shard_*", "details": True}),
+            Call("write_file", _sh_manifest),
+        ),
+        ("out/shards/manifest.json",),
+    )
+    batches = tuple(
+        Batch(
+            f"gen_{g}",
+            "Generate these shards per docs/shard_spec.md",
+            tuple(us),
+            ("prompts/prompts.txt",),
+        )
+        for g, us in enumerate(_chunks(units, 4))
+    )
+    return TaskDef(
+        "shards",
+        "Generate the additional training shards and their manifest",
+        "docs/shard_spec.md",
+        "",
+        (
+            Wave("generate", batches),
+            Wave("manifest", (Batch("manifest", "Write the manifest", (manifest,), ()),)),
+        ),
+        _sh_setup,
+        _sh_verify,
+    )
+
+
+# -- 4. review, then implement -----------------------------------------------------------------------
+_FILLER_FN = '''
+def helper_{i}(values):
+    """Helper {i}: scale, clip and round a list of scores (legacy; keep as is)."""
+    out = []
+    for v in values:
+        v = v * {a} / {b}
+        if v > {c}:
+            v = {c}
+        out.append(round(v, 3))
+    return out
+'''
+_OLD_SELECT = '''
+def select_best(candidates):
+    """Return the candidate with the highest score."""
+    return max(candidates, key=lambda c: c["score"])
+'''
+_NEW_SELECT = '''
+def select_best(candidates, k=1):
+    """Return the k candidates with the highest scores, best first (ties keep input order).
+
+    k=1 returns a single candidate, as before.
+    """
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    ranked = sorted(candidates, key=lambda c: -c["score"])
+    return ranked[0] if k == 1 else ranked[:k]
+'''
+
+
+def _rv_setup(root: Path) -> None:
+    (root / "src").mkdir(exist_ok=True)
+    (root / "docs").mkdir(exist_ok=True)
+    parts = ['"""Preference-pair pipeline."""\n']
+    for i in range(40):
+        parts.append(_FILLER_FN.format(i=i, a=i + 2, b=i + 3, c=10 + i))
+        if i == 20:
+            parts.append(_OLD_SELECT)
+    (root / "src" / "pipeline.py").write_text("".join(parts))
+    (root / "docs" / "finding4.md").write_text(
+        "# Finding 4: Best-of-N\n\nselect_best(candidates) must take k (default 1) and return "
+        "the k best candidates by score, best first, ties in input order; k=1 keeps returning "
+        "one candidate. Write the analysis to notes/finding4_analysis.md, ask for a review "
+        "(reviews/responses/finding4_review.md, verdict approved) before implementing, then "
+        "change src/pipeline.py and add tests/test_select_best.py.\n"
+    )
+
+
+def _rv_verify(root: Path) -> tuple[bool, str]:
+    problems = []
+    review = root / "reviews" / "responses" / "finding4_review.md"
+    if not review.exists() or "Verdict: approved" not in review.read_text():
+        problems.append("no approved review")
+    src = (root / "src" / "pipeline.py").read_text()
+    ns: dict[str, Any] = {}
+    exec(compile(src, "pipeline.py", "exec"), ns)
+    cands = [{"id": i, "score": s} for i, s in enumerate([0.2, 0.9, 0.5, 0.9, 0.1])]
+    try:
+        ok = (
+            ns["select_best"](cands)["id"] == 1
+            and [c["id"] for c in ns["select_best"](cands, k=3)] == [1, 3, 2]
+            and "helper_39" in ns
+        )
+    except Exception as exc:
+        ok, problems = False, [*problems, f"select_best fails: {exc}"]
+    if not ok:
+        problems.append("select_best(k) wrong")
+    if not (root / "tests" / "test_select_best.py").exists():
+        problems.append("no test file")
+    return (not problems, "; ".join(problems) or "reviewed, implemented, tested")
+
+
+def _rv() -> TaskDef:
+    analyze = Unit(
+        "analyze",
+        (
+            Call("read_file", {"path": "docs/finding4.md"}),
+            Call("read_file", {"path": "src/pipeline.py"}),
+            Call(
+                "write_file",
+                lambda prev: {
+                    "path": "notes/finding4_analysis.md",
+                    "content": "# Finding 4 analysis\n\n- select_best is at line "
+                    f"{prev[1].splitlines().index('def select_best(candidates):') + 1} of "
+                    f"src/pipeline.py ({len(prev[1].splitlines())} lines)\n- change: add k, sort "
+                    "by score descending (stable), k=1 returns one candidate\n- tests: k=1, k=3, "
+                    "ties\n",
+                },
+            ),
+        ),
+        ("notes/finding4_analysis.md",),
+    )
+    review = Unit(
+        "review",
+        (
+            Call("read_file", {"path": "notes/finding4_analysis.md"}),
+            Call("read_file", {"path": "docs/finding4.md"}),
+            Call(
+                "write_file",
+                {
+                    "path": "reviews/responses/finding4_review.md",
+                    "content": "# Review: finding 4 approach\n\nVerdict: approved\n\n"
+                    "Recommendation: keep k=1 returning a single candidate; test ties.\n",
+                },
+            ),
+        ),
+        ("reviews/responses/finding4_review.md",),
+    )
+    implement = Unit(
+        "implement",
+        (
+            Call("read_file", {"path": "reviews/responses/finding4_review.md"}),
+            Call("read_file", {"path": "src/pipeline.py"}),
+            Call(
+                "write_file",
+                lambda prev: {
+                    "path": "src/pipeline.py",
+                    "content": re.sub(r"\[lines \d+-\d+ of \d+.*\]\n?$", "", prev[1]).replace(
+                        _OLD_SELECT.strip(), _NEW_SELECT.strip()
+                    )
+                    + "\n",
+                },
+                say="Implementing select_best(k).",
+            ),
+            Call(
+                "write_file",
+                {
+                    "path": "tests/test_select_best.py",
+                    "content": "from pipeline import select_best\n\n\ndef test_k():\n    c = "
+                    "[{'score': 1}, {'score': 3}, {'score': 3}]\n    assert select_best(c) is "
+                    "c[1]\n    assert select_best(c, k=2) == [c[1], c[2]]\n",
+                },
+            ),
+        ),
+        ("tests/test_select_best.py",),
+    )
+    return TaskDef(
+        "review",
+        "Review, then implement finding 4 (Best-of-N select_best)",
+        "docs/finding4.md",
+        "",
+        (
+            Wave(
+                "analysis",
+                (
+                    Batch(
+                        "analyze",
+                        "Analyse finding 4 in src/pipeline.py",
+                        (analyze,),
+                        ("docs/finding4.md", "src/pipeline.py"),
+                    ),
+                ),
+            ),
+            Wave(
+                "review",
+                (
+                    Batch(
+                        "reviewer",
+                        "Review the approach in the analysis",
+                        (review,),
+                        ("notes/finding4_analysis.md",),
+                    ),
+                ),
+            ),
+            Wave(
+                "implement",
+                (
+                    Batch(
+                        "implement",
+                        "Implement the approved approach",
+                        (implement,),
+                        ("src/pipeline.py",),
+                    ),
+                ),
+            ),
+        ),
+        _rv_setup,
+        _rv_verify,
+    )
+
+
+# -- 5. a long analysis ------------------------------------------------------------------------------
+AN_RUNS = 30
+AN_ROWS = 160
+
+
+def _an_setup(root: Path) -> None:
+    rng = random.Random(19)
+    (root / "metrics").mkdir(exist_ok=True)
+    (root / "docs").mkdir(exist_ok=True)
+    for r in range(AN_RUNS):
+        base = 2.5 + rng.random()
+        rows = ["step,loss,acc,lr"]
+        for s in range(AN_ROWS):
+            loss = base * (0.985**s) + rng.random() * 0.05
+            acc = min(0.99, 0.3 + s * 0.004 + rng.random() * 0.02)
+            rows.append(f"{s},{loss:.4f},{acc:.4f},{0.001 * (0.99**s):.6f}")
+        (root / "metrics" / f"run_{r:02d}.csv").write_text("\n".join(rows) + "\n")
+    (root / "docs" / "analysis_spec.md").write_text(
+        "# Training-run analysis\n\nFor each metrics/run_NN.csv write analysis/run_NN.md with "
+        "`mean loss: X` and `final acc: Y` (4 decimals). Then write analysis/REPORT.md: a table "
+        "of every run and `best run: run_NN` (lowest mean loss).\n"
+    )
+
+
+def an_stats(csv: str) -> tuple[float, float]:
+    rows = [r.split(",") for r in csv.splitlines()[1:] if r and r[0].isdigit()]
+    return statistics.fmean(float(r[1]) for r in rows), float(rows[-1][2])
+
+
+def _an_unit(r: int) -> Unit:
+    def write(prev: list[str]) -> dict[str, Any]:
+        mean, acc = an_stats(prev[0])
+        return {
+            "path": f"analysis/run_{r:02d}.md",
+            "content": f"# run_{r:02d}\n\nmean loss: {mean:.4f}\nfinal acc: {acc:.4f}\n",
+        }
+
+    return Unit(
+        f"run{r:02d}",
+        (
+            Call("read_file", {"path": f"metrics/run_{r:02d}.csv"}),
+            Call("write_file", write, say=f"Stats of run {r:02d}."),
+        ),
+        (f"analysis/run_{r:02d}.md",),
+    )
+
+
+def _an_report(prev: list[str]) -> dict[str, Any]:
+    rows = []
+    for text in prev:
+        name = re.search(r"# (run_\d+)", text)
+        mean = re.search(r"mean loss: ([\d.]+)", text)
+        acc = re.search(r"final acc: ([\d.]+)", text)
+        if name and mean and acc:
+            rows.append((name.group(1), float(mean.group(1)), float(acc.group(1))))
+    best = min(rows, key=lambda x: x[1])[0] if rows else "none"
+    table = "\n".join(f"| {n} | {m:.4f} | {a:.4f} |" for n, m, a in rows)
+    return {
+        "path": "analysis/REPORT.md",
+        "content": f"# Report\n\n| run | mean loss | final acc |\n|---|---|---|\n{table}\n\n"
+        f"best run: {best}\n",
+    }
+
+
+def _an_verify(root: Path) -> tuple[bool, str]:
+    problems, means = [], {}
+    for r in range(AN_RUNS):
+        mean, _acc = an_stats((root / "metrics" / f"run_{r:02d}.csv").read_text())
+        means[f"run_{r:02d}"] = mean
+        p = root / "analysis" / f"run_{r:02d}.md"
+        if not p.exists() or f"mean loss: {mean:.4f}" not in p.read_text():
+            problems.append(f"run_{r:02d}.md wrong")
+    rep = root / "analysis" / "REPORT.md"
+    best = min(means, key=lambda k: means[k])
+    if not rep.exists() or f"best run: {best}" not in rep.read_text():
+        problems.append("REPORT.md wrong")
+    return (not problems, "; ".join(problems[:3]) or f"{AN_RUNS} runs analysed, best {best}")
+
+
+def _an() -> TaskDef:
+    units = [_an_unit(r) for r in range(AN_RUNS)]
+    report = Unit(
+        "report",
+        (
+            *(Call("read_file", {"path": f"analysis/run_{r:02d}.md"}) for r in range(AN_RUNS)),
+            Call("write_file", _an_report),
+        ),
+        ("analysis/REPORT.md",),
+    )
+    batches = tuple(
+        Batch(
+            f"analyze_{g}",
+            "Analyse these runs per docs/analysis_spec.md",
+            tuple(us),
+            tuple(f"metrics/{u.outputs[0].rsplit('/', 1)[-1][:-3]}.csv" for u in us),
+        )
+        for g, us in enumerate(_chunks(units, 5))
+    )
+    return TaskDef(
+        "analysis",
+        "Analyse all training runs and report the best",
+        "docs/analysis_spec.md",
+        "",
+        (
+            Wave("analyze", batches),
+            Wave(
+                "report",
+                (
+                    Batch(
+                        "report", "Merge the per-run notes into analysis/REPORT.md", (report,), ()
+                    ),
+                ),
+            ),
+        ),
+        _an_setup,
+        _an_verify,
+    )
+
+
+TASKS: dict[str, Callable[[], TaskDef]] = {
+    "dataquality": _dq,
+    "evalset": _ev,
+    "shards": _sh,
+    "review": _rv,
+    "analysis": _an,
+}
+
+
+def _register_all() -> None:
+    for name, make in TASKS.items():
+        register(name)(functools.partial(_suite_of, make))
+
+
+def _suite_of(make: Callable[[], TaskDef]) -> Suite:
+    return build_suite(make())
+
+
+_register_all()

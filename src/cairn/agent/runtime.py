@@ -1,0 +1,406 @@
+"""Run a task's phases with a model: each phase in a fresh context built from the recovery brief.
+
+A phase is one pydantic-ai agent run. It starts from the phase prompt (task, phase, instructions,
+the recovery brief), works with the tools, and ends when the model answers without a tool call.
+The history processor (:mod:`cairn.agent.compaction`) keeps the context inside its window. When the
+phase ends the runtime makes sure it left a checkpoint, marks it done and goes on to the next phase
+in a fresh context.
+
+Faults: a provider that keeps failing (after retries) or a run that breaks its limits fails the
+phase cleanly (``cairn phase`` state ``failed``, the error kept, progress steps untouched), and the
+run stops. A runtime killed mid-phase leaves its run ``running`` with a dead pid; the next run marks
+it crashed, logs a crash recovery and resumes the phase from the newest checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import TransitionError, UsageError
+from .state import AgentState, Stats
+
+if TYPE_CHECKING:
+    from pydantic_ai.models import Model
+
+    from ..workspace import Workspace
+
+SCHEMA_RUN = "cairn.agent_run/1"
+
+SYSTEM_PROMPT = """\
+You are an autonomous agent working inside a cairn workspace, one phase at a time. Your context will
+be compacted when it fills up; anything that lives only in your context can be lost. So:
+- Load only what the phase needs. Prefer files over memory: write results to files as you go.
+- Record each finished step with `progress` and write the phase's result with `checkpoint` (kinds
+  such as analysis, plan, progress, complete, tested). Right after a checkpoint is a safe point for
+  compaction; after a compaction you get a recovery brief: continue from it, do not start over.
+- For work that needs reading more than 500 lines, writing more than 100, several rounds of
+  inspection, debugging or many steps, use `spawn_subagents` (when offered): give each a task spec,
+  inputs, expected outputs and a token budget; you get back only short summaries.
+- Paths are relative to the workspace; nothing outside it can be touched.
+- When the phase's work is done and checkpointed, answer with a short summary and no tool call.
+"""
+
+
+@dataclass
+class RunOptions:
+    model: str | Model
+    phases: Sequence[str] | None = None
+    window: int | None = None
+    instructions: str | None = None
+    subagents: bool = True
+    subagent_model: str | None = None  # default: the same model
+    retries: int | None = None
+    retry_delay: float | None = None
+    request_timeout: float | None = None
+    request_limit: int = 300  # model requests per phase
+    summary_tokens: int | None = None
+
+
+@dataclass
+class PhaseResult:
+    phase: str
+    state: str  # done | failed | blocked
+    summary: str = ""
+    error: str | None = None
+    resumed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    task_id: str
+    model: str
+    state: str  # done | failed
+    phases: list[PhaseResult] = field(default_factory=list)
+    stats: Stats = field(default_factory=Stats)
+    crash_recovered: list[str] = field(default_factory=list)  # ids of crashed runs picked up
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_RUN,
+            "run": self.run_id,
+            "task": self.task_id,
+            "model": self.model,
+            "state": self.state,
+            "phases": [p.to_json() for p in self.phases],
+            "stats": self.stats.to_json(),
+            "crash_recovered": self.crash_recovered,
+        }
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _agent_config(ws: Workspace) -> dict[str, Any]:
+    return ws.config.section("agent")
+
+
+def run_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
+    """Run the task's open phases (or ``options.phases``) with the model; see the module doc."""
+    return asyncio.run(arun_task(ws, task_id, options))
+
+
+async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
+    from ..budget import _new_id, settings
+    from ..workspace import now
+    from .models import resolve_model
+
+    task = ws.task(task_id)
+    task_id = task.id
+    model_name = options.model if isinstance(options.model, str) else str(options.model.model_name)
+    model = resolve_model(options.model)
+    cfg = _agent_config(ws)
+    st_settings = settings(ws.config, window=options.window, model=model_name)
+    if options.summary_tokens:
+        from dataclasses import replace
+
+        st_settings = replace(st_settings, summary_tokens=options.summary_tokens)
+
+    # Crash detection: a run of this task still marked running, whose process is gone.
+    crashed: list[str] = []
+    with ws.store.transaction() as tx:
+        for r in tx.execute(
+            "SELECT id, pid FROM agent_runs WHERE task_id = ? AND state = 'running'", (task_id,)
+        ):
+            if _pid_alive(r["pid"]) and r["pid"] != os.getpid():
+                raise UsageError(
+                    f"agent run {r['id']} (pid {r['pid']}) is still working on {task_id}; wait "
+                    "for it or stop it first"
+                )
+            tx.execute(
+                "UPDATE agent_runs SET state = 'crashed', finished_at = ?, error = ? WHERE id = ?",
+                (now(), "the runtime died mid-run (found by the next run)", r["id"]),
+            )
+            crashed.append(r["id"])
+        run_id = _new_id("run")
+        tx.execute(
+            "INSERT INTO agent_runs (id, task_id, model, started_at, state, pid) "
+            "VALUES (?, ?, ?, ?, 'running', ?)",
+            (run_id, task_id, model_name, now(), os.getpid()),
+        )
+        ws._event(
+            tx, task_id, "agent.run_started", now(), run=run_id, model=model_name, crashed=crashed
+        )
+
+    phases = _pick_phases(ws, task_id, options.phases)
+    result = RunResult(run_id, task_id, model_name, "done", crash_recovered=crashed)
+    stats = result.stats
+    instructions = options.instructions or _instructions(ws, task_id)
+    try:
+        for name in phases:
+            pr = await _run_phase(
+                ws,
+                task_id,
+                name,
+                model,
+                model_name,
+                options,
+                cfg,
+                st_settings,
+                stats,
+                run_id,
+                instructions,
+                crashed=bool(crashed),
+            )
+            result.phases.append(pr)
+            if pr.state != "done":
+                result.state = "failed"
+                break
+    except BaseException as exc:
+        result.state = "failed"
+        _finish_run(ws, run_id, "failed", stats, f"{type(exc).__name__}: {exc}")
+        raise
+    _finish_run(
+        ws,
+        run_id,
+        result.state,
+        stats,
+        None if result.state == "done" else (result.phases[-1].error if result.phases else None),
+    )
+    return result
+
+
+def _finish_run(ws: Workspace, run_id: str, state: str, stats: Stats, error: str | None) -> None:
+    from ..workspace import now
+
+    with ws.store.transaction() as tx:
+        row = tx.one("SELECT task_id FROM agent_runs WHERE id = ?", (run_id,))
+        tx.execute(
+            "UPDATE agent_runs SET state = ?, finished_at = ?, usage = ?, error = ? WHERE id = ?",
+            (state, now(), json.dumps(stats.to_json()), error, run_id),
+        )
+        ws._event(
+            tx,
+            row["task_id"] if row else None,
+            "agent.run_finished",
+            now(),
+            run=run_id,
+            state=state,
+            **{k: v for k, v in stats.to_json().items() if v},
+        )
+    ws.projector.render_status()
+
+
+def _pick_phases(ws: Workspace, task_id: str, wanted: Sequence[str] | None) -> list[str]:
+    task = ws.task(task_id)
+    if wanted:
+        known = {p.name for p in task.phases}
+        unknown = [p for p in wanted if p not in known]
+        if unknown:
+            raise UsageError(
+                f"task {task_id} has no phase {', '.join(unknown)}; its phases are "
+                f"{', '.join(p.name for p in task.phases) or '(none)'}"
+            )
+        return list(wanted)
+    if not task.phases:
+        raise UsageError(
+            f"task {task_id} has no phases; add some with `cairn task add-phase {task_id} ...`"
+        )
+    out = [p.name for p in task.phases if p.state in ("pending", "active", "failed")]
+    if not out:
+        raise UsageError(f"every phase of {task_id} is done; name one with --phase to redo it")
+    return out
+
+
+def _instructions(ws: Workspace, task_id: str) -> str:
+    """The task's own instructions: its ``spec`` checkpoint if there is one, else its title."""
+    if ws.has_checkpoint(task_id, "spec"):
+        return ws.checkpoint(task_id, "spec").content or ""
+    task = ws.task(task_id)
+    return task.title or f"Work on task {task_id}."
+
+
+def _make_prompt_fn(ws: Workspace, task_id: str, phase: str, instructions: str) -> Any:
+    task = ws.task(task_id)
+    names = [p.name for p in task.phases]
+    pos = names.index(phase) + 1 if phase in names else 0
+
+    def make(brief: str, resumed: bool) -> str:
+        return "\n".join(
+            [
+                f"# Task {task.id}: {task.title or task.id}",
+                f"## Phase: {phase}",
+                f"Phase {pos} of {len(names)} ({', '.join(names)}).",
+                f"Resumed: {'yes' if resumed else 'no'}",
+                "",
+                "### Instructions",
+                instructions.strip(),
+                "",
+                "### Where the work stands",
+                brief.strip(),
+                "",
+                f"Work on phase {phase} only. Checkpoint its result, then answer with a short "
+                "summary.",
+            ]
+        )
+
+    return make
+
+
+async def _run_phase(
+    ws: Workspace,
+    task_id: str,
+    phase: str,
+    model: Model,
+    model_name: str,
+    options: RunOptions,
+    cfg: dict[str, Any],
+    st_settings: Any,
+    stats: Stats,
+    run_id: str,
+    instructions: str,
+    *,
+    crashed: bool,
+) -> PhaseResult:
+    from pydantic_ai import Agent
+    from pydantic_ai.capabilities import ProcessHistory
+    from pydantic_ai.exceptions import AgentRunError
+    from pydantic_ai.usage import UsageLimits
+
+    from ..budget import new_context
+    from ..recovery import MIN_TOKENS, build_brief, recover
+    from .compaction import process_history
+    from .meter import Meter
+    from .models import ResilientModel
+    from .tools import build_tools
+
+    task = ws.task(task_id)
+    state = next(p.state for p in task.phases if p.name == phase)
+    resumed = state == "active"
+    bound = max(MIN_TOKENS, min(ws.config.brief_max_tokens, st_settings.window // 10))
+    if resumed:
+        brief = recover(
+            ws,
+            max_tokens=bound,
+            trigger="crash" if crashed else "resume",
+            task_id=task_id,
+            safe_point=False if crashed else None,
+            note=(
+                f"the agent runtime died mid-phase {phase}; run {run_id} resumes it from the "
+                "newest checkpoint"
+                if crashed
+                else f"phase {phase} was left active; run {run_id} resumes it"
+            ),
+        )
+    else:
+        try:
+            ws.start_phase(task_id, phase, reopen=state == "done")
+        except TransitionError as exc:
+            return PhaseResult(phase, "blocked", error=str(exc))
+        brief = build_brief(ws, task_id=task_id, trigger="startup", max_tokens=bound)
+    context_id = new_context(ws, "agent-phase", task_id=task_id, run_id=run_id, note=phase)
+    make_prompt = _make_prompt_fn(ws, task_id, phase, instructions)
+    allow = tuple(str(c) for c in cfg.get("commands", []) or [])
+    st = AgentState(
+        ws=ws,
+        task_id=task_id,
+        phase=phase,
+        run_id=run_id,
+        model_name=model_name,
+        settings=st_settings,
+        meter=Meter(model_name),
+        context_id=context_id,
+        stats=stats,
+        make_prompt=make_prompt,
+        allow_commands=allow,
+        command_timeout=float(cfg.get("command_timeout", 60)),
+        subagent_model=(options.subagent_model or model_name) if options.subagents else None,
+        subagent_timeout=float(cfg.get("subagent_timeout", 600)),
+    )
+    tools = build_tools(st, orchestrator=True)
+    st.overhead = st.meter.text(SYSTEM_PROMPT) + 60 * len(tools)
+
+    def on_retry(attempt: int, what: str) -> None:
+        stats.provider_retries += 1
+        ws.record_event(
+            task_id,
+            "agent.provider_retry",
+            run=run_id,
+            phase=phase,
+            attempt=attempt,
+            error=what[:300],
+        )
+
+    wrapped = ResilientModel(
+        model,
+        retries=int(options.retries if options.retries is not None else cfg.get("retries", 3)),
+        base_delay=float(
+            options.retry_delay if options.retry_delay is not None else cfg.get("retry_delay", 1.0)
+        ),
+        timeout=float(options.request_timeout or cfg.get("request_timeout", 300)),
+        on_retry=on_retry,
+    )
+    agent: Agent[AgentState, str] = Agent(
+        wrapped,
+        deps_type=AgentState,
+        instructions=SYSTEM_PROMPT,
+        tools=tools,
+        capabilities=[ProcessHistory(process_history)],
+        retries=3,
+    )
+    prompt = make_prompt(brief.text, resumed)
+    try:
+        result = await agent.run(
+            prompt,
+            deps=st,
+            usage_limits=UsageLimits(request_limit=options.request_limit),
+        )
+    except (AgentRunError, TimeoutError) as exc:
+        st.flush()
+        error = f"{type(exc).__name__}: {exc}"
+        ws.fail_phase(task_id, phase, f"agent run {run_id}: {error}"[:2000])
+        return PhaseResult(phase, "failed", error=error, resumed=resumed)
+    # The final answer enters the ledger too (the processor saw everything before it).
+    st.account(result.all_messages())
+    st.flush()
+    summary = str(result.output).strip()
+    if st.checkpoints_written == 0:
+        # Every phase leaves a checkpoint, so the next one (and any recovery) can start from it.
+        from ..names import kind as check_kind
+
+        kind = check_kind(phase) if len(phase) <= 64 else "complete"
+        ws.write_checkpoint(
+            task_id,
+            kind,
+            f"# Phase {phase} complete\n\n{summary or '(no summary)'}\n",
+            phase=phase,
+        )
+    ws.finish_phase(task_id, phase)
+    return PhaseResult(phase, "done", summary=summary[:2000], resumed=resumed)

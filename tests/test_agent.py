@@ -1,0 +1,165 @@
+"""The agent runtime with the scripted model: phases, tools, ledger, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cairn import budget
+from cairn.agent import RunOptions, run_task
+from cairn.agent.scripted import Call, Script, Suite, Unit, get_suite, register
+from cairn.cli import main
+from cairn.workspace import Workspace
+
+
+def _demo_ws(root: Path, phases: tuple[str, ...] = ("analysis", "implement")) -> Workspace:
+    ws = Workspace.open(root)
+    get_suite("demo").setup(root)  # type: ignore[misc]
+    ws.create_task("demo", "Demo sums", phases=phases)
+    return ws
+
+
+def test_runs_all_phases_and_verifies(ws_path: Path) -> None:
+    with _demo_ws(ws_path) as ws:
+        res = run_task(ws, "demo", RunOptions(model="scripted:demo"))
+        assert res.state == "done"
+        assert [p.state for p in res.phases] == ["done", "done"]
+        ok, why = get_suite("demo").verify(ws_path)  # type: ignore[misc]
+        assert ok, why
+        task = ws.task("demo")
+        assert [p.state for p in task.phases] == ["done", "done"]
+        # The analysis phase wrote its own checkpoint; implement got one from the runtime.
+        assert "sum" in (ws.checkpoint("demo", "analysis").content or "")
+        assert "Phase implement complete" in (ws.checkpoint("demo", "implement").content or "")
+        assert [s.text for s in ws.steps("demo")] == [f"wrote out/sum_{i}.txt" for i in range(3)]
+        # Each phase is its own context; everything that entered is in the ledger.
+        rep = budget.report(ws, all_contexts=True)
+        by = {c.category: c.used for c in rep.categories}
+        assert by["specs"] > 0 and by["orchestration"] > 0
+        assert rep.total_in_context == res.stats.entered
+        with ws.store.read() as tx:
+            n = tx.scalar("SELECT count(*) FROM budget_contexts WHERE kind = 'agent-phase'")
+            run = tx.one("SELECT * FROM agent_runs")
+        assert n == 2
+        assert run is not None and run["state"] == "done"
+        assert json.loads(run["usage"])["requests"] == res.stats.requests
+        assert res.stats.compactions == 0 and res.stats.tool_errors == 0
+
+
+def test_phase_prompt_starts_from_brief_and_rerun_only_named_phase(ws_path: Path) -> None:
+    seen: list[str] = []
+
+    @register("t-echo")
+    def _suite() -> Suite:
+        def grab(prev: list[str]) -> dict[str, str]:
+            return {"path": "artifacts/demo_analysis.md"}
+
+        return Suite("t-echo", {"implement": Script((Unit("r", (Call("read_file", grab),)),))})
+
+    with _demo_ws(ws_path) as ws:
+        run_task(ws, "demo", RunOptions(model="scripted:demo", phases=["analysis"]))
+        assert ws.task("demo").phases[1].state == "pending"
+
+        from pydantic_ai.messages import ModelRequest, UserPromptPart
+
+        from cairn.agent.scripted import scripted_model
+
+        inner = scripted_model("t-echo")
+        orig = inner.function  # type: ignore[attr-defined]
+
+        async def spy(messages, info):  # type: ignore[no-untyped-def]
+            for m in messages:
+                if isinstance(m, ModelRequest):
+                    seen.extend(str(p.content) for p in m.parts if isinstance(p, UserPromptPart))
+            return await orig(messages, info)
+
+        inner.function = spy  # type: ignore[attr-defined]
+        res = run_task(ws, "demo", RunOptions(model=inner, phases=["implement"], subagents=False))
+        assert res.state == "done"
+    prompt = seen[0]
+    assert "## Phase: implement" in prompt and "Resumed: no" in prompt
+    assert "Recovery brief: demo" in prompt and "artifacts/demo_analysis.md" in prompt
+
+
+@register("t-bad")
+def _bad_suite() -> Suite:
+    return Suite(
+        "t-bad",
+        {
+            "work": Script(
+                (
+                    Unit("u1", (Call("no_such_tool", {"x": 1}),)),
+                    Unit("u2", (Call("read_file", {"path": 5, "bogus": True}),)),
+                    Unit("u3", (Call("read_file", {"path": "../../etc/passwd"}),)),
+                    Unit(
+                        "u4", (Call("write_file", {"path": "/tmp/x_cairn_evil", "content": "x"}),)
+                    ),
+                    Unit("u5", (Call("write_file", {"path": ".cairn/cairn.db", "content": "x"}),)),
+                    Unit("u6", (Call("read_file", {"path": "missing.txt"}),)),
+                    Unit("u7", (Call("write_file", {"path": "ok.txt", "content": "fine"}),)),
+                )
+            )
+        },
+    )
+
+
+def test_bad_tool_calls_go_back_to_the_model_and_are_counted(ws_path: Path) -> None:
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("bad", phases=["work"])
+        res = run_task(ws, "bad", RunOptions(model="scripted:t-bad"))
+        assert res.state == "done", res.phases
+        # unknown tool, bad arguments, missing file: returned to the model and counted
+        assert res.stats.tool_errors == 3
+        # outside the workspace (read and write) and into .cairn/: refused
+        assert res.stats.refused == 3
+        assert not Path("/tmp/x_cairn_evil").exists()
+        assert (ws_path / "ok.txt").read_text() == "fine"
+        assert ws.task("bad").phases[0].state == "done"
+
+
+def test_command_tool_is_off_unless_allowed(ws_path: Path) -> None:
+    @register("t-cmd")
+    def _suite() -> Suite:
+        return Suite(
+            "t-cmd",
+            {
+                "work": Script(
+                    (
+                        Unit("a", (Call("run_command", {"argv": ["echo", "hi"]}),)),
+                        Unit("b", (Call("run_command", {"argv": ["rm", "-rf", "x"]}),)),
+                    )
+                )
+            },
+        )
+
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("c", phases=["work"])
+        res = run_task(ws, "c", RunOptions(model="scripted:t-cmd"))
+        assert res.stats.tool_errors == 2  # the tool does not exist: both calls are unknown tools
+    cfg = ws_path / ".cairn" / "config.toml"
+    cfg.write_text(cfg.read_text() + '\n[agent]\ncommands = ["echo"]\ncommand_timeout = 5\n')
+    (ws_path / "x").mkdir()
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("c2", phases=["work"])
+        res = run_task(ws, "c2", RunOptions(model="scripted:t-cmd"))
+        assert res.stats.refused == 1 and res.stats.tool_errors == 0
+        assert (ws_path / "x").exists()
+
+
+def test_cli_agent_run_and_runs(ws_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    get_suite("demo").setup(ws_path)  # type: ignore[misc]
+    assert main(["-C", str(ws_path), "task", "new", "demo", "--phases", "analysis,implement"]) == 0
+    capsys.readouterr()
+    code = main(["-C", str(ws_path), "agent", "run", "demo", "--model", "scripted:demo"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "scripted model" in out and "implement: done" in out and "0 suboptimal" in out
+    code = main(["-C", str(ws_path), "agent", "runs", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["runs"][0]["state"] == "done"
+    code = main(["-C", str(ws_path), "agent", "run", "demo", "--model", "nonsense"])
+    assert code == 2 and "provider:model" in capsys.readouterr().err
+    code = main(["-C", str(ws_path), "agent", "run", "demo", "--model", "scripted:nope"])
+    assert code == 2 and "no scripted suite" in capsys.readouterr().err
