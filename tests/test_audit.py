@@ -46,8 +46,8 @@ def _make_module() -> Any:
 
 def test_fixtures_are_what_the_builder_makes(tmp_path: Path) -> None:
     _make_module().build(tmp_path)
-    built = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.jsonl"))
-    stored = sorted(p.relative_to(FIX) for p in FIX.rglob("*.jsonl"))
+    built = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.json*"))
+    stored = sorted(p.relative_to(FIX) for p in FIX.rglob("*.json*"))
     assert built == stored
     for rel in built:
         assert (tmp_path / rel).read_bytes() == (FIX / rel).read_bytes(), rel
@@ -260,6 +260,7 @@ def test_subagent_file_in_subagents_folder() -> None:
     assert a["returned_tokens"] == 200 and a["returned_from"] == "tool_result"
     assert a["reported_total_tokens"] == 42000 and a["tool_uses"] == 6
     assert a["path"].endswith("subagents/agent-a1b2c3d.jsonl")
+    assert a["agent_type"] == "general-purpose" and a["description"] == "Task survey tests"
 
 
 def test_subagent_file_beside_the_session_and_inline_sidechains() -> None:
@@ -289,7 +290,15 @@ def test_codex_subagent_rollout_attaches_to_its_parent(tmp_path: Path) -> None:
             "type": "token_count", "info": {"last_token_usage": {"total_tokens": n},
                                             "total_token_usage": {"input_tokens": n}}}})  # fmt: skip
 
-    (tmp_path / "rollout-a-parent.jsonl").write_text(meta("P", "cli") + "\n" + tc(5000) + "\n")
+    def item(payload: dict[str, Any]) -> str:
+        return json.dumps({"timestamp": "t", "type": "response_item", "payload": payload})
+
+    spawn = item({"type": "function_call", "name": "spawn_agent", "call_id": "k1",
+                  "arguments": json.dumps({"message": "survey the tests"})})  # fmt: skip
+    waited = item({"type": "function_call_output", "call_id": "k1", "output": "w" * 360})
+    (tmp_path / "rollout-a-parent.jsonl").write_text(
+        "\n".join([meta("P", "cli"), spawn, waited, tc(5000)]) + "\n"
+    )
     child_src = {"subagent": {"thread_spawn": {"parent_thread_id": "P", "depth": 1}}}
     (tmp_path / "rollout-b-child.jsonl").write_text(
         "\n".join([meta("C", child_src), tc(700), tc(900)]) + "\n"
@@ -298,7 +307,9 @@ def test_codex_subagent_rollout_attaches_to_its_parent(tmp_path: Path) -> None:
     [parent] = doc["sessions"]
     assert parent["session_id"] == "P"
     [a] = parent["subagents"]["agents"]
-    assert a["agent_id"] == "C" and a["peak_context"] == 900
+    assert a["agent_id"] == "C" and a["peak_context"] == 900 and a["source"] == "file"
+    assert parent["subagents"]["calls"] == 1
+    assert parent["context_by_category"]["subagent_results"]["tokens"] == 100
 
 
 # -- robustness ----------------------------------------------------------------------------------

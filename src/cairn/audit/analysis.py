@@ -133,6 +133,7 @@ class SubagentStat:
     tool_uses: int | None = None
     compactions: int = 0
     description: str | None = None
+    agent_type: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -140,6 +141,7 @@ class SubagentStat:
             "source": self.source,
             "path": self.path,
             "description": self.description,
+            "agent_type": self.agent_type,
             "turns": self.turns,
             "spend_tokens": self.spend_tokens,
             "peak_context": self.peak_context,
@@ -187,6 +189,7 @@ class PendingCall:
     category: str
     label: str
     is_subagent: bool = False
+    agent_type: str | None = None
 
 
 class SessionAnalyzer:
@@ -367,6 +370,8 @@ class SessionAnalyzer:
         have.spend_tokens = stat.spend_tokens
         have.peak_context = stat.peak_context
         have.compactions = stat.compactions
+        have.agent_type = have.agent_type or stat.agent_type
+        have.description = have.description or stat.description
         if have.returned_tokens is None:
             have.returned_tokens = stat.returned_tokens
             have.returned_from = stat.returned_from

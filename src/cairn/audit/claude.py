@@ -216,7 +216,10 @@ class ClaudeReader:
         label = shorten(label)
         text = "".join(_strings(inp))
         an.add_text("edits" if cat == "edits" else "assistant", text, line, f"{label} (call)")
-        an.remember_call(block.get("id"), PendingCall(name, cat, label, name in SUBAGENT_TOOLS))
+        agent_type = as_str(inp.get("subagent_type")) or None
+        an.remember_call(
+            block.get("id"), PendingCall(name, cat, label, name in SUBAGENT_TOOLS, agent_type)
+        )
         if name in SUBAGENT_TOOLS:
             an.subagent_calls += 1
             prompt = inp.get("prompt")
@@ -288,10 +291,15 @@ class ClaudeReader:
                     n += IMAGE_TOKENS
         an.add(cat, n, line, label)
         if pending is not None and pending.is_subagent:
-            self._subagent_result(str(call_id), tur, n, label)
+            self._subagent_result(str(call_id), tur, n, label, pending.agent_type)
 
     def _subagent_result(
-        self, call_id: str, tur: dict[str, Any] | None, returned: int, label: str
+        self,
+        call_id: str,
+        tur: dict[str, Any] | None,
+        returned: int,
+        label: str,
+        agent_type: str | None,
     ) -> None:
         from .analysis import SubagentStat
 
@@ -312,6 +320,9 @@ class ClaudeReader:
         stat.returned_tokens = returned
         stat.returned_from = "tool_result"
         stat.description = label
+        if tur is not None and isinstance(tur.get("agentType"), str):
+            agent_type = tur["agentType"]
+        stat.agent_type = stat.agent_type or agent_type
         if tur is not None:
             total = tur.get("totalTokens")
             if isinstance(total, int):

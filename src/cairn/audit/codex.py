@@ -58,6 +58,7 @@ RESPONSE_TYPES = frozenset(
 _ASSISTANT_ITEMS = frozenset(
     {"reasoning", "function_call", "custom_tool_call", "local_shell_call", "web_search_call"}
 )
+SUBAGENT_TOOLS = frozenset({"spawn_agent", "wait", "send_input"})  # Codex multi-agent tools
 SHELL_TOOLS = frozenset({"shell", "container.exec", "exec_command", "shell_command", "local_shell"})
 _READ_PROGRAMS = frozenset({"cat", "head", "tail", "nl", "less", "more", "bat", "sed"})
 _MERGE_LINES = 5  # a compacted item and a context_compacted event this close are one compaction
@@ -265,6 +266,10 @@ class CodexReader:
         elif command:
             cat = "file_reads" if _reads_file(command) else "command_output"
             label = f"$ {command}"
+        elif name in SUBAGENT_TOOLS:
+            cat, label = "subagent_results", name
+            if name == "spawn_agent":
+                an.subagent_calls += 1
         else:
             cat, label = "other_tools", name or str(it)
         label = shorten(label)

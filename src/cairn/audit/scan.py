@@ -212,6 +212,19 @@ def analyze_file(
     return an
 
 
+def _agent_type(agent_file: Path) -> str | None:
+    """``agent-<id>.meta.json`` beside a 2.1 subagent transcript: ``{"agentType": ...}``."""
+    meta = agent_file.with_suffix(".meta.json")
+    try:
+        if meta.stat().st_size > 65536:
+            return None
+        data = json.loads(meta.read_bytes())
+    except (OSError, ValueError):
+        return None
+    value = data.get("agentType") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def _short_error(exc: BaseException) -> str:
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return msg[:160]
@@ -250,9 +263,9 @@ def audit_paths(
             sub = analyze_file(
                 sub_path, estimator, window=window, max_points=max_points, is_subagent=True
             )
-            an.merge_subagent(
-                sub.as_subagent(sub.agent_id or _agent_id_from_name(sub_path), "file")
-            )
+            stat = sub.as_subagent(sub.agent_id or _agent_id_from_name(sub_path), "file")
+            stat.agent_type = _agent_type(sub_path)
+            an.merge_subagent(stat)
             _fold_problems(an, sub)
         sessions.append(an)
     sessions = _attach_codex_subagents(sessions)
