@@ -360,3 +360,20 @@ def test_migration_creates_the_review_tables(ws: Workspace) -> None:
         "output_tokens", "response_path", "created_at",
     ]  # fmt: skip
     assert "0002_reviews" in ws.store.applied_migrations()
+
+
+def test_a_verdict_file_is_read_strictly(capsys: pytest.CaptureFixture[str], ws: Workspace) -> None:
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    review = request_review(ws, "finding4", "finding4_approach", "Sound?", reviewer="file")
+    assert review.state == "pending"
+    (ws.root / "reply.md").write_text("I'd say yes, approved.")
+    r = run(capsys, ws.root, "review", "answer", review.id, "--verdict-file", "reply.md")
+    assert r.code == 2 and "holds no valid verdict" in r.err
+    (ws.root / "reply.md").write_text("Codex says:\n```json\n" + REJECT + "\n```\n")
+    r = run(capsys, ws.root, "review", "answer", review.id, "--verdict-file", "reply.md", "--json")
+    assert r.code == 0, r.err
+    data = r.json()
+    assert data["state"] == "rejected" and data["verdict"]["reviewer"] == "file"
+    assert data["responses"][0]["raw"] == ["Codex says:\n```json\n" + REJECT + "\n```\n"]
+    r = run(capsys, ws.root, "review", "answer", review.id, "--verdict-file", "../x.md")
+    assert r.code == 2

@@ -633,6 +633,39 @@ def answer_review(
     )
 
 
+def answer_from_file(ws: Workspace, review_id: str, path: str, *, reviewer: str = "file") -> Review:
+    """Record the verdict held in a file (a reply saved from a model run by hand, or written by a
+    person): read with the same strict parser as a model's reply, and kept raw in the response.
+    A file without a valid verdict is refused and nothing is recorded."""
+    from .models.verdict import InvalidVerdict, parse_verdict
+
+    names.kind(reviewer, "reviewer name")
+    p = names.inside(ws.root, path, "verdict file")
+    if not p.is_file():
+        raise NotFound(f"verdict file {path!r} does not exist; give the file with the reply")
+    text = p.read_text(encoding="utf-8", errors="replace")
+    try:
+        verdict = parse_verdict(text)
+    except InvalidVerdict as exc:
+        raise ValidationError(
+            f"{path} holds no valid verdict ({exc}); it needs one JSON object "
+            '{"approved": true|false, "recommendation": "...", "concerns": ["..."]}'
+        ) from None
+    return _record(
+        ws,
+        review_id,
+        reviewer=reviewer,
+        provider=reviewer,
+        model_name=None,
+        verdict=verdict,
+        error=None,
+        raws=[text],
+        attempts=1,
+        usage=(None, None),
+        secrets=[],
+    )
+
+
 def _record(
     ws: Workspace,
     review_id: str,

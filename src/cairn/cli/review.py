@@ -58,9 +58,14 @@ def register(sub: Any) -> None:
     verdict = p.add_mutually_exclusive_group(required=True)
     verdict.add_argument("--approve", action="store_true")
     verdict.add_argument("--reject", action="store_true")
+    verdict.add_argument(
+        "--verdict-file",
+        metavar="FILE",
+        help="read the verdict JSON from a file (e.g. a reply saved from a model run by hand)",
+    )
     p.add_argument("--recommendation", default="", help="required with --reject")
     p.add_argument("--concern", action="append", default=[], metavar="TEXT")
-    p.add_argument("--reviewer", default="human", help="who answers (default: human)")
+    p.add_argument("--reviewer", help="who answers (default: human, or file with --verdict-file)")
     add_json(p)
     p.set_defaults(func=cmd_answer)
 
@@ -180,17 +185,22 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_answer(args: argparse.Namespace) -> int:
-    from ..reviews import answer_review
+    from ..reviews import answer_from_file, answer_review
 
     ws = open_ws(args)
-    review = answer_review(
-        ws,
-        args.review_id,
-        approved=bool(args.approve),
-        recommendation=args.recommendation,
-        concerns=args.concern,
-        reviewer=args.reviewer,
-    )
+    if args.verdict_file:
+        review = answer_from_file(
+            ws, args.review_id, args.verdict_file, reviewer=args.reviewer or "file"
+        )
+    else:
+        review = answer_review(
+            ws,
+            args.review_id,
+            approved=bool(args.approve),
+            recommendation=args.recommendation,
+            concerns=args.concern,
+            reviewer=args.reviewer or "human",
+        )
     if args.json:
         emit_json(review.to_json())
     else:
