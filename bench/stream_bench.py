@@ -77,7 +77,7 @@ def run_plain(path: Path, records: list[dict[str, Any]], policy: SyncPolicy) -> 
     return time.perf_counter() - t
 
 
-def throughput(n: int, repeat: int) -> None:
+def throughput(n: int, repeat: int, where: str | None) -> None:
     records = [make_record(i) for i in range(n)]
     policies = [
         ("default (n:100,ms:200)", DEFAULT_SYNC, n),
@@ -86,7 +86,7 @@ def throughput(n: int, repeat: int) -> None:
     ]
     print(f"== append throughput, {n:,} records of ~{len(json.dumps(records[0]))} bytes ==")
     print(f"{'policy':<24}{'stream rec/s':>14}{'plain rec/s':>14}{'ratio':>8}")
-    with tempfile.TemporaryDirectory(dir=ROOT) as d:
+    with tempfile.TemporaryDirectory(dir=where) as d:
         ws = Workspace.init(d)
         for label, policy, count in policies:
             sub = records[:count]
@@ -149,13 +149,13 @@ def _child(root: Path, rel: str, policy: str | None, kill_after: float | None) -
     return {int(x) for x in data.split()}
 
 
-def kill_test(trials: int, seed: int) -> bool:
+def kill_test(trials: int, seed: int, where: str | None) -> bool:
     rng = random.Random(seed)
     policies: list[str | None] = [None, "every", "none", "n:10", "ms:5"]
     lost = dup = torn = extra_total = repairs = bad_content = 0
     per_round = 5
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(dir=ROOT) as d:
+    with tempfile.TemporaryDirectory(dir=where) as d:
         root = Path(d)
         ws = Workspace.init(root)
         done = 0
@@ -213,12 +213,13 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--trials", type=int, default=1000, help="kill-test trials (0 to skip)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--dir", help="folder for the test files (default: the system temp folder)")
     args = ap.parse_args()
-    throughput(args.records, args.repeat)
+    throughput(args.records, args.repeat, args.dir)
     ok = True
     if args.trials:
         print()
-        ok = kill_test(args.trials, args.seed)
+        ok = kill_test(args.trials, args.seed, args.dir)
     return 0 if ok else 1
 
 
