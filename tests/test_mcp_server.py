@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,45 @@ def _text(result: Any) -> str:
     return "\n".join(getattr(c, "text", "") for c in result.content)
 
 
+def _server_inet_sockets() -> list[str] | None:
+    """TCP/UDP sockets held by our `cairn mcp` child, from /proc (None where there is no /proc)."""
+    proc = Path("/proc")
+    if not (proc / "net" / "tcp").exists():
+        return None
+    me = str(os.getpid())
+    pids = []
+    for d in proc.iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().split(b"\0")
+            ppid = (d / "stat").read_text().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            continue
+        if ppid == me and b"mcp" in cmd and b"cairn" in cmd:
+            pids.append(d)
+    assert pids, "the server child process was not found"
+    inodes = set()
+    for d in pids:
+        for fd in (d / "fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    found = []
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        path = proc / "net" / table
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            cols = line.split()
+            if len(cols) > 9 and cols[9] in inodes:
+                found.append(f"{table} {cols[1]} state {cols[3]}")
+    return found
+
+
 def test_stdio_session_tools_errors_and_resources(ws_path: Path) -> None:
     (ws_path / "notes.py").write_text("x = 1\n")
 
@@ -40,6 +80,7 @@ def test_stdio_session_tools_errors_and_resources(ws_path: Path) -> None:
                 "task_new", {"task": "finding4", "phases": ["analysis", "plan"], "title": "F4"}
             )
             out["task_new"] = r
+            out["inet"] = _server_inet_sockets()
             out["start"] = await client.call_tool("phase_start", {"phase": "analysis"})
             out["cp"] = await client.call_tool(
                 "checkpoint_write",
@@ -97,6 +138,7 @@ def test_stdio_session_tools_errors_and_resources(ws_path: Path) -> None:
     )
 
     assert not out["task_new"].is_error
+    assert out["inet"] in (None, [])  # stdio only: no TCP or UDP socket at all
     assert not out["start"].is_error
     assert not out["cp"].is_error
     assert out["cp"].structured_content["path"] == "artifacts/finding4_analysis.md"
