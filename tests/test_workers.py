@@ -282,3 +282,17 @@ def test_status_file_shows_worker_states(ws: Workspace) -> None:
     assert "| look | t1 | ✅ done |" in text
     assert "| bad | t1 | ❌ failed |" in text
     assert isinstance(res[0], WorkerResult)
+
+
+def test_worker_may_use_the_orchestrators_workspace(ws: Workspace) -> None:
+    parent_store = ws.store
+
+    def record() -> str:
+        assert ws.store is not parent_store  # its own connection in this process
+        ws.progress("t1", "cleaned the pairs in a worker", state="done")
+        return "recorded"
+
+    r = spawn(ws, "t1", Worker("rec", fn=record))
+    assert (r.state, r.summary) == ("done", "recorded"), r.summary
+    assert ws.store is parent_store
+    assert [s.text for s in ws.steps("t1")] == ["cleaned the pairs in a worker"]

@@ -13,7 +13,8 @@ How a worker runs
   a workflow script work) that starts its own session and process group, with the workspace root as
   its working directory. A ``fn`` runs in that child; a ``cmd`` (an argv list, no shell) runs as a
   subprocess of it. ``CAIRN_WORKSPACE``, ``CAIRN_TASK`` and ``CAIRN_WORKER`` are set for it. A
-  worker function must open its own workspace (``Workspace.open()``) rather than use the parent's.
+  workspace object the worker inherits from the orchestrator is given its own store connection in
+  the worker (an SQLite connection must not cross a fork), so a function may use it.
 - Its stdout and stderr go to its own log, ``<logs>/workers/<task>/<name>.log`` (appended, one
   header line per run).
 - The summary: for ``fn`` its return value (a str as is; a dict or list as compact JSON; ``None``
@@ -350,6 +351,27 @@ def _finish(
 
 
 # -- the worker process --------------------------------------------------------------------------
+_INHERITED_STORES: list[Any] = []
+
+
+def _reconnect_inherited() -> None:
+    """Give every Workspace copied from the orchestrator a store connection of this process.
+
+    An SQLite connection must not be used across ``fork``; a worker function that closes over the
+    orchestrator's workspace (or a phase context holding it) would otherwise share one. The old
+    connections are kept referenced and never closed here, so nothing of the parent's is touched.
+    """
+    import gc
+
+    from .store import open_store
+    from .workspace import DB_NAME, Workspace
+
+    for obj in gc.get_objects():
+        if isinstance(obj, Workspace):
+            _INHERITED_STORES.append(obj.store)
+            obj.store = open_store(obj.cairn_dir / DB_NAME)
+
+
 def _child_main(root: str, plan: _Plan, run_id: str, offset: int) -> None:
     """Runs in the forked worker process. Records its own end in the store."""
     os.setsid()  # its own process group: a timeout kills it and everything it started
@@ -369,6 +391,7 @@ def _child_main(root: str, plan: _Plan, run_id: str, offset: int) -> None:
     w = plan.worker
     from .workspace import Workspace
 
+    _reconnect_inherited()
     ws = Workspace.open(root, search=False)
     with ws.store.transaction() as tx:
         tx.execute(
