@@ -435,3 +435,23 @@ def test_compactions_in_status_json_and_listing(
     assert main(["-C", str(active_ws), "hooks", "compactions", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["compactions"]
     assert [r["trigger"] for r in rows] == ["auto", "manual"]
+
+
+def test_session_start_uses_only_a_recent_record_of_another_session(active_ws: Path) -> None:
+    old = iso(datetime.now(UTC) - timedelta(hours=2))
+    with Workspace.open(active_ws) as ws, ws.store.transaction() as tx:
+        tx.execute(
+            "INSERT INTO compactions (ts, agent, session_id, trigger, safe_point, reason) "
+            "VALUES (?, 'claude', 'other', 'auto', 0, 'old one')",
+            (old,),
+        )
+    run_hook("session-start", fixture("claude_session_start_compact", active_ws, session="new"))
+    with Workspace.open(active_ws) as ws:
+        assert ws.recoveries()[-1].safe_point is None
+    assert compaction_rows(active_ws)[0]["recovered_at"] is None
+    # A recent record of another session id (e.g. the agent changed it) is taken.
+    run_hook("pre-compact", fixture("claude_pre_compact_auto", active_ws, session="x"))
+    run_hook("session-start", fixture("claude_session_start_compact", active_ws, session="y"))
+    with Workspace.open(active_ws) as ws:
+        assert ws.recoveries()[-1].safe_point is False
+    assert compaction_rows(active_ws)[1]["recovered_at"] is not None

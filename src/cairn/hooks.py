@@ -358,9 +358,14 @@ def _pending_compaction(ws: Workspace, session: str | None) -> Row | None:
             )
             if row is not None:
                 return row
-        return tx.one(
+        row = tx.one(
             "SELECT * FROM compactions WHERE recovered_at IS NULL ORDER BY id DESC LIMIT 1"
         )
+    # Another session's record only if it is recent: an old one was never recovered, not this one.
+    ts = parse_ts(row["ts"]) if row else None
+    if row is None or ts is None or (_now() - ts).total_seconds() > 3600:
+        return None
+    return row
 
 
 def _compaction_note(row: Row) -> str:

@@ -278,6 +278,17 @@ def install(
             plan.changes.append(_write(mcp_path, _dump(new), "MCP server"))
         else:
             plan.changes.append(_codex_mcp(mcp_path, base))
+    if agent == "claude":
+        plan.notes.append(
+            "Claude Code reads hooks when a session starts: restart it (review them with /hooks)."
+        )
+        if mcp and scope == "project":
+            plan.notes.append("Claude Code asks you to approve the project's .mcp.json server.")
+        if mcp and scope == "user":
+            plan.notes.append(
+                "~/.claude.json is also written by a running Claude Code; install while it is "
+                "closed, or add the server with `claude mcp add --scope user`."
+            )
     if agent == "codex":
         plan.notes.append(
             "Codex runs hooks from hooks.json when its hooks feature is on (the default in "
