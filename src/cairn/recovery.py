@@ -170,11 +170,16 @@ def build_brief(
     progress_path = ws.artifact_path(task.id, "progress")
     has_progress = ws.has_checkpoint(task.id, "progress")
 
+    # Free text in the head is clipped to a share of the bound, so that a long title or next
+    # action can never push the task, phase, checkpoint and files out of a small brief.
+    title = _clip(task.title or task.id, max(10, bound // 20), measure)
     head = [f"# Recovery brief: {task.id} ({ts}, trigger: {trigger})", ""]
-    head.append(f"**Task**: {task.id}: {task.title or task.id} ({task.state})")
+    head.append(f"**Task**: {task.id}: {title} ({task.state})")
     phases = " · ".join(f"{p.name} {PHASE_ICONS[p.state]}" for p in task.phases) or "none"
+    phases = _clip(phases, max(20, bound // 10), measure)
     head.append(f"**Phase**: {cur.name + ' (' + cur.state + ')' if cur else '—'} — {phases}")
-    head.append(f"**Next action**: {task.next_action or '— (set one with `cairn next`)'}")
+    next_action = _clip(task.next_action, max(25, bound // 6), measure) if task.next_action else ""
+    head.append(f"**Next action**: {next_action or '— (set one with `cairn next`)'}")
     if newest:
         head.append(
             f"**Newest checkpoint**: {newest.path} ({newest.kind} v{newest.version}, "
@@ -281,10 +286,21 @@ def _fit_checkpoint(
         "lines": len(lines),
         "excerpt": False,
     }
-    if measure(assemble(block(len(lines)))) <= bound:
-        return block(len(lines)), info
-    # Binary search for the most lines that fit; excerpt_lines is only a starting guess.
-    lo, hi = 0, len(lines)
+    # Gallop from excerpt_lines (doubling) and then binary-search, so that a multi-megabyte
+    # checkpoint is measured in pieces near the size that fits, never whole over and over.
+    total = len(lines)
+    lo, hi, probe = 0, total, max(1, min(excerpt_lines, total))
+    while True:
+        if probe >= total:
+            if measure(assemble(block(total))) <= bound:
+                return block(total), info
+            hi = total - 1
+            break
+        if measure(assemble(block(probe))) <= bound:
+            lo, probe = probe, probe * 2
+        else:
+            hi = probe - 1
+            break
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if measure(assemble(block(mid))) <= bound:
@@ -306,6 +322,20 @@ def _fit_checkpoint(
         if a > 0:
             return block(1, a), info
     return block(lo), info
+
+
+def _clip(text: str, budget: int, measure: Callable[[str], int]) -> str:
+    """``text``, or its longest prefix that fits ``budget`` tokens followed by '…'."""
+    if measure(text) <= budget:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if measure(text[:mid] + "…") <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo] + "…"
 
 
 def _hard_cut(text: str, bound: int, measure: Callable[[str], int]) -> str:
