@@ -318,13 +318,14 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: str) -> HookRes
         if comp is not None:
             safe = None if comp["safe_point"] is None else bool(comp["safe_point"])
             note = _compaction_note(comp)
+        brief = recover(ws, trigger=source, safe_point=safe, note=note, max_tokens=max_tokens)
         if comp is not None:
             with ws.store.transaction() as wtx:
                 wtx.execute(
                     "UPDATE compactions SET recovered_at = ?, recovery_trigger = ? WHERE id = ?",
                     (_iso(_now()), source, comp["id"]),
                 )
-        brief = recover(ws, trigger=source, safe_point=safe, note=note, max_tokens=max_tokens)
+            ws.projector.render_status()
         if source == "compact":
             lead.append(
                 "cairn: the context was just compacted. Below is the recovery brief from the "
