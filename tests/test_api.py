@@ -318,3 +318,31 @@ def test_report_json_and_lines(tmp_path: Path) -> None:
     assert json.dumps(data)
     assert "skipped" in "\n".join(report.lines())
     assert report["a"] == [1, 2]
+
+
+def test_status_file_shows_a_long_phase_as_active(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from cairn.flow import refresh
+
+    monkeypatch.setattr(refresh, "STATUS_DELAY_S", 0.05)
+    task = cairn.open(tmp_path).task("t")
+    seen: list[str] = []
+    status = tmp_path / "CURRENT_WORK_STATUS.md"
+
+    @task.phase
+    def slow(ctx: PhaseContext) -> str:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            text = status.read_text()
+            if "(active)" in text and "slow ⏳" in text:
+                seen.append(text)
+                break
+            time.sleep(0.01)
+        return "done"
+
+    task.run()
+    assert seen, "the status file never showed the running phase"
+    assert "| t | done |" in status.read_text()

@@ -47,6 +47,7 @@ from ..errors import CairnError, NotFound, TransitionError, UsageError, Validati
 from ..fsutil import file_lock
 from ..model import Checkpoint
 from .context import PhaseContext, open_task_stream, spawn_task_workers
+from .refresh import StatusRefresher
 
 if TYPE_CHECKING:
     from ..store import Row, Tx
@@ -267,7 +268,7 @@ class TaskHandle:
         self.source: str | None = None  # the workflow file, for the hints in error messages
         self.runs = 0
         self.last_report: RunReport | None = None
-        self._status_stale = False
+        self._refresher = StatusRefresher(ws.root)
 
     def __repr__(self) -> str:
         return f"TaskHandle({self.id!r}, phases={self.phase_names})"
@@ -391,18 +392,18 @@ class TaskHandle:
             say(f"  ↺  reset: {', '.join(report.reset)} will run again")
         with run_lock(ws, self.id):
             with ws.store.transaction() as tx:
-                # The status file is rendered once per phase boundary (when the next phase has
-                # started, or at the end), not after every transaction: see _run_phase.
-                self._status_stale = self._sync(tx, specs)
+                self._sync(tx, specs)
+            # The status file is rendered when a phase has run for a while (see refresh.py) and
+            # at the end of the run, not at every phase boundary.
+            self._refresher = StatusRefresher(ws.root)
             try:
                 for spec in specs:
                     outcome = self._run_phase(spec, report, say)
                     report.outcomes.append(outcome)
                     say(outcome_line(outcome))
             finally:
-                if self._status_stale:
-                    ws.projector.after_change()
-                    self._status_stale = False
+                self._refresher.close()
+                ws.projector.after_change()
         return report
 
     def reset(self, phase: str) -> list[str]:
@@ -670,9 +671,7 @@ class TaskHandle:
             recover(ws, trigger="crash", task_id=task_id, safe_point=False, note=note)
             report.recoveries.append(f"crash detected: {note}; crash recovery logged")
             say(f"  ⚠  {report.recoveries[-1]}")
-        else:
-            ws.projector.after_change()  # shows the previous phase done and this one active
-        self._status_stale = False
+        self._refresher.arm()
         ctx = PhaseContext(ws, task_id, name, attempt, self.result)
         say(f"  ▶  {name}: running (attempt {attempt})")
         t0 = time.perf_counter()
@@ -745,7 +744,7 @@ class TaskHandle:
         if enc.text is not None:
             with file_lock(ws.projector.lock_path):
                 ws.projector._project_artifact(task_id, name)
-        self._status_stale = True  # rendered when the next phase starts, or at the end of run()
+        self._refresher.disarm()
         return path
 
     def _fail(self, task_id: str, name: str, run_id: int, error: str) -> None:
