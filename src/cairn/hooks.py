@@ -318,14 +318,14 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: str) -> HookRes
         if comp is not None:
             safe = None if comp["safe_point"] is None else bool(comp["safe_point"])
             note = _compaction_note(comp)
-        brief = recover(ws, trigger=source, safe_point=safe, note=note, max_tokens=max_tokens)
         if comp is not None:
-            with ws.store.transaction() as wtx:
-                wtx.execute(
-                    "UPDATE compactions SET recovered_at = ?, recovery_trigger = ? WHERE id = ?",
-                    (_iso(_now()), source, comp["id"]),
-                )
-            ws.projector.render_status()
+            _mark_recovered(ws, comp["id"], _iso(_now()), source)
+        try:
+            brief = recover(ws, trigger=source, safe_point=safe, note=note, max_tokens=max_tokens)
+        except BaseException:
+            if comp is not None:  # not recovered after all: leave it for the next session start
+                _mark_recovered(ws, comp["id"], None, None)
+            raise
         if source == "compact":
             lead.append(
                 "cairn: the context was just compacted. Below is the recovery brief from the "
@@ -343,6 +343,14 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: str) -> HookRes
         0,
         {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": text}},
     )
+
+
+def _mark_recovered(ws: Workspace, row_id: int, ts: str | None, trigger: str | None) -> None:
+    with ws.store.transaction() as tx:
+        tx.execute(
+            "UPDATE compactions SET recovered_at = ?, recovery_trigger = ? WHERE id = ?",
+            (ts, trigger, row_id),
+        )
 
 
 def _iso(ts: datetime) -> str:
