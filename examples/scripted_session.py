@@ -30,8 +30,16 @@ def main() -> None:
     ws = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="cairn-demo-"))
     ws.mkdir(parents=True, exist_ok=True)
     run(ws, "init")
-    run(ws, "task", "new", "finding4", "--title", "Best-of-N sampling",
-        "--phases", "analysis,plan,implement,test")
+    run(
+        ws,
+        "task",
+        "new",
+        "finding4",
+        "--title",
+        "Best-of-N sampling",
+        "--phases",
+        "analysis,plan,implement,test",
+    )
     run(ws, "phase", "start", "finding4", "analysis")
     notes = ws / "notes.md"
     notes.write_text(

@@ -54,4 +54,3 @@ def ws_path(tmp_path: Path) -> Path:
 
     Workspace.init(tmp_path).close()
     return tmp_path
-
