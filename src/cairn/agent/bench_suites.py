@@ -84,6 +84,19 @@ def _checkpoint_after(wave: Wave) -> Callable[[list[str]], dict[str, Any]]:
     return make
 
 
+def _report(b: Batch, outs: tuple[str, ...]) -> Callable[[dict[str, str]], str]:
+    """A subagent's summary: one line per unit, from what its last tool call reported."""
+
+    def make(results: dict[str, str]) -> str:
+        lines = [f"✅ {b.name}: {len(b.units)} units done, {len(outs)} files written."]
+        for u in b.units:
+            last = results.get(f"{u.id}#{len(u.calls) - 1}", "(done before a restart)")
+            lines.append(f"- {u.id}: {last.splitlines()[0][:160] if last else ''}")
+        return "\n".join(lines)
+
+    return make
+
+
 def build_suite(t: TaskDef) -> Suite:
     """Scripts for both strategies and for every subagent of the cairn one."""
     scripts: dict[str, Script] = {}
@@ -135,11 +148,7 @@ def build_suite(t: TaskDef) -> Suite:
         )
         for b in w.batches:
             outs_b = _outputs(b.units)
-            scripts[f"sub:{b.name}"] = Script(
-                b.units,
-                final=f"✅ {b.name}: {len(b.units)} units done; wrote {len(outs_b)} files"
-                + (f" ({outs_b[0]} … {outs_b[-1]})" if outs_b else ""),
-            )
+            scripts[f"sub:{b.name}"] = Script(b.units, final=_report(b, outs_b))
     instructions = (
         f"{t.title}. The spec is {t.spec_path}; read it first.\n\n"
         "Phases: plan (read the spec, checkpoint a plan), then "

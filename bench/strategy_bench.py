@@ -1,0 +1,203 @@
+"""Does the seed's strategy pay? Five tasks, each run directly in one context and the cairn way.
+
+    .venv/bin/python bench/strategy_bench.py [--window 128000] [--tasks a,b] [--json]
+
+Baseline: ``direct`` — one phase, one context; the orchestrator reads and writes everything itself.
+Strategy: ``cairn`` — a plan phase, then phases whose detail work goes to subagents in parallel, with
+checkpoints between phases (safe points) and the orchestrator keeping only capped summaries.
+
+Figures per run: tokens that entered the orchestrator's context (summed over its contexts), the
+largest the context got, total tokens billed (every request's input and output, subagents included),
+compactions (and how many were suboptimal: forced mid-phase by the hard limit), and success, decided
+by a verifier that inspects the files produced. Ratios are direct / cairn.
+
+The model is cairn's SCRIPTED model (``scripted:<task>``): a deterministic program that follows each
+task's plan through the real tools, standing in for an LLM. Its token counts are real counts of the
+real messages (o200k tokenizer), but its behaviour is scripted. Set ``CAIRN_BENCH_MODEL`` (e.g.
+``openai:gpt-4o-mini``, with its API key in the environment) to run the same tasks with a real model
+as well; its table is printed separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from cairn.agent import RunOptions, run_task
+from cairn.agent.bench_suites import TASKS
+from cairn.agent.scripted import get_suite
+from cairn.workspace import Workspace
+
+DIRECT_NOTE = (
+    "\n\nWork in this single phase, directly: read and write everything yourself, without "
+    "subagents, and answer with a short summary when all of it is done."
+)
+
+
+@dataclass
+class Row:
+    task: str
+    mode: str
+    ok: bool
+    why: str
+    orchestrator: int
+    peak: int
+    total: int
+    compactions: int
+    suboptimal: int
+    subagents: int
+    seconds: float
+
+
+def run_one(task: str, mode: str, model: str, window: int, keep: Path | None) -> Row:
+    suite = get_suite(task)
+    assert suite.setup is not None and suite.verify is not None
+    root = Path(tempfile.mkdtemp(prefix=f"cairn-bench-{task}-{mode}-"))
+    try:
+        ws = Workspace.init(root)
+        suite.setup(root)
+        phases = ("direct",) if mode == "direct" else suite.phases
+        ws.create_task(task, suite.name, phases=phases)
+        instructions = suite.instructions + (DIRECT_NOTE if mode == "direct" else "")
+        t0 = time.perf_counter()
+        try:
+            res = run_task(
+                ws,
+                task,
+                RunOptions(
+                    model=model,
+                    window=window,
+                    instructions=instructions,
+                    subagents=mode != "direct",
+                ),
+            )
+            state, error = res.state, (res.phases[-1].error if res.phases else None)
+            s = res.stats
+        except Exception as exc:  # a real provider may fail: report it, go on
+            state, error = "failed", f"{type(exc).__name__}: {exc}"
+            from cairn.agent.state import Stats
+
+            s = Stats()
+        secs = time.perf_counter() - t0
+        ok, why = suite.verify(root)
+        if state != "done":
+            ok, why = False, f"run {state}: {error}; verifier: {why}"
+        ws.close()
+        return Row(
+            task,
+            mode,
+            ok,
+            why,
+            s.entered,
+            s.peak,
+            s.total_tokens,
+            s.compactions,
+            s.suboptimal,
+            s.subagents,
+            secs,
+        )
+    finally:
+        if keep is not None:
+            dest = keep / f"{task}-{mode}"
+            shutil.rmtree(dest, ignore_errors=True)
+            shutil.copytree(root, dest)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def table(rows: list[Row], title: str) -> str:
+    out = [title, ""]
+    head = (
+        f"{'task':<12} {'mode':<7} {'ok':<3} {'orch ctx':>9} {'peak':>8} {'total':>10} "
+        f"{'compact':>7} {'subopt':>6} {'subs':>4} {'sec':>5}"
+    )
+    out += [head, "-" * len(head)]
+    by_task: dict[str, dict[str, Row]] = {}
+    for r in rows:
+        by_task.setdefault(r.task, {})[r.mode] = r
+        out.append(
+            f"{r.task:<12} {r.mode:<7} {'yes' if r.ok else 'NO':<3} {r.orchestrator:>9,} "
+            f"{r.peak:>8,} {r.total:>10,} {r.compactions:>7} {r.suboptimal:>6} "
+            f"{r.subagents:>4} {r.seconds:>5.1f}"
+        )
+    out += ["", f"{'task':<12} {'orch ctx direct/cairn':>22} {'total direct/cairn':>19}  success"]
+    ratios = []
+    for t, m in by_task.items():
+        if "direct" in m and "cairn" in m:
+            d, c = m["direct"], m["cairn"]
+            rc = d.orchestrator / max(1, c.orchestrator)
+            rt = d.total / max(1, c.total)
+            ratios.append((rc, rt))
+            same = "same" if d.ok == c.ok else "DIFFERENT"
+            out.append(f"{t:<12} {rc:>21.1f}× {rt:>18.1f}×  {same} ({'ok' if c.ok else 'failed'})")
+    if ratios:
+        import statistics
+
+        sums = (
+            sum(r.orchestrator for r in rows if r.mode == "direct"),
+            sum(r.orchestrator for r in rows if r.mode == "cairn"),
+        )
+        out.append(
+            f"{'all':<12} {sums[0] / max(1, sums[1]):>21.1f}× "
+            f"{sum(r.total for r in rows if r.mode == 'direct') / max(1, sum(r.total for r in rows if r.mode == 'cairn')):>18.1f}×"
+            f"  (median per task: {statistics.median(r[0] for r in ratios):.1f}× orchestrator "
+            "context)"
+        )
+    failures = [r for r in rows if not r.ok]
+    for r in failures:
+        out.append(f"FAILED {r.task}/{r.mode}: {r.why}")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--window", type=int, default=128_000, help="context window (default 128 k)")
+    ap.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
+    ap.add_argument("--keep", type=Path, help="copy each run's workspace here")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    tasks = [t for t in args.tasks.split(",") if t]
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    rows = [
+        run_one(t, mode, f"scripted:{t}", args.window, args.keep)
+        for t in tasks
+        for mode in ("direct", "cairn")
+    ]
+    results: dict[str, Any] = {"window": args.window, "scripted": [r.__dict__ for r in rows]}
+    text = [
+        table(
+            rows,
+            f"SCRIPTED MODEL (deterministic plans, not an LLM; window {args.window:,} tokens; "
+            "baseline: direct, one context)",
+        )
+    ]
+    real = os.environ.get("CAIRN_BENCH_MODEL")
+    if real:
+        real_rows = [
+            run_one(t, mode, real, args.window, args.keep)
+            for t in tasks
+            for mode in ("direct", "cairn")
+        ]
+        results["real"] = {"model": real, "rows": [r.__dict__ for r in real_rows]}
+        text.append(table(real_rows, f"REAL MODEL {real} (window {args.window:,} tokens)"))
+    else:
+        text.append("(no real provider run: set CAIRN_BENCH_MODEL=provider:model to add one)")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print("\n\n".join(text))
+    return 0 if all(r.ok for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
