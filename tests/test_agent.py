@@ -163,3 +163,41 @@ def test_cli_agent_run_and_runs(ws_path: Path, capsys: pytest.CaptureFixture[str
     assert code == 2 and "provider:model" in capsys.readouterr().err
     code = main(["-C", str(ws_path), "agent", "run", "demo", "--model", "scripted:nope"])
     assert code == 2 and "no scripted suite" in capsys.readouterr().err
+
+
+def test_review_request_tool_records_a_review(ws_path: Path) -> None:
+    @register("t-review")
+    def _suite() -> Suite:
+        plan = "# Plan\n\n**Approach**: add k.\n\n**Tests needed**: k=1, k=3\n"
+        return Suite(
+            "t-review",
+            {
+                "plan": Script(
+                    (
+                        Unit("p", (Call("checkpoint", {"kind": "plan", "content": plan}),)),
+                        Unit(
+                            "r",
+                            (
+                                Call(
+                                    "request_review",
+                                    {
+                                        "topic": "finding4_approach",
+                                        "question": "Is this approach sound?",
+                                        "concerns": ["GPU cost"],
+                                    },
+                                ),
+                            ),
+                        ),
+                    )
+                )
+            },
+        )
+
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("f4", phases=["plan"])
+        res = run_task(ws, "f4", RunOptions(model="scripted:t-review"))
+        assert res.state == "done" and res.stats.tool_errors == 0
+        with ws.store.read() as tx:
+            row = tx.one("SELECT topic, state FROM reviews")
+        assert row is not None and row["topic"] == "finding4_approach"
+        assert list((ws_path / "reviews" / "requests").iterdir())

@@ -220,7 +220,7 @@ async def request_review(
         reviews = importlib.import_module("cairn.reviews")
     except ModuleNotFoundError:
         return "error: reviews are not available in this cairn build"
-    result = await asyncio.to_thread(
+    review = await asyncio.to_thread(
         reviews.request_review,
         st.ws,
         st.task_id,
@@ -229,11 +229,19 @@ async def request_review(
         list(context_files or []),
         list(concerns or []),
     )
-    approved = getattr(result, "approved", None)
-    rec = getattr(result, "recommendation", "") or ""
-    path = getattr(result, "response_path", None) or getattr(result, "path", None)
-    return f"review {'approved' if approved else 'not approved'}: {str(rec)[:1500]}" + (
-        f" (full response: {path})" if path else ""
+    if not review.responses:
+        return (
+            f"review {review.id} is {review.state}: waiting for a person's answer "
+            f"({review.request_path}); checkpoint your work and end the phase"
+        )
+    resp = review.responses[-1]
+    if resp.approved is None:
+        return f"review {review.id}: the reviewer failed ({resp.error}); see {resp.path}"
+    verdict = "approved" if resp.approved else "not approved"
+    concerns_text = "; ".join(resp.concerns[:10]) or "none"
+    return (
+        f"review {review.id}: {verdict}. Recommendation: {(resp.recommendation or '-')[:1500]}. "
+        f"Concerns: {concerns_text[:1000]}. Full response: {resp.path}"
     )
 
 
