@@ -118,6 +118,9 @@ def _check_request(seen: Seen, fixture: dict[str, Any]) -> None:
     for name, value in want["headers"].items():
         assert seen.headers.get(name) == value.replace("${API_KEY}", KEY), name
     assert seen.body == want["json"]
+    # One credential header, the documented one.
+    other = "x-api-key" if "authorization" in want["headers"] else "authorization"
+    assert other not in seen.headers
 
 
 def test_openai_request_and_response_match_the_api_reference(

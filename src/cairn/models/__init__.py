@@ -3,6 +3,29 @@
 Models are addressed as ``provider:model``. Every provider, built in or not, goes through
 :func:`register_provider`, so the path a test's fake model takes is the path ``openai`` takes.
 Vendor SDKs are imported only when a model of theirs is used.
+
+Settings, in ``.cairn/config.toml`` (API keys come from the environment only; a key in the file is
+refused)::
+
+    [reviews]
+    default = "codex"                  # or "openai:gpt-4o", "anthropic:claude-sonnet-4-6", "human";
+                                       # $CAIRN_REVIEWER overrides it; "checklist" when unset
+    context_max_tokens = 24000         # cap on the context files sent, in tokens, with a stated cut
+    timeout = 600                      # seconds a reviewer may take
+    max_tokens = 2000                  # reply length asked for
+
+    [providers.openai]                 # OPENAI_API_KEY; OPENAI_BASE_URL also read
+    base_url = "http://localhost:8000/v1"   # vLLM, Ollama, llama.cpp server, LM Studio
+    api_key_env = "OPENAI_API_KEY"     # the variable holding the key
+    max_retries = 3                    # the SDK's retries on 429, 408, 409, 5xx, timeouts
+
+    [providers.ollama]                 # any name: an OpenAI-compatible server as its own provider
+    type = "openai"
+    base_url = "http://localhost:11434/v1"
+
+    [providers.anthropic]              # ANTHROPIC_API_KEY; base_url, api_version, max_retries
+    [providers.codex]                  # command = "codex", args = [...], max_retries, retry_delay
+    [providers.claude]                 # command = "claude", args = [...], max_retries, retry_delay
 """
 
 from __future__ import annotations
