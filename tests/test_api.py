@@ -346,3 +346,13 @@ def test_status_file_shows_a_long_phase_as_active(
     task.run()
     assert seen, "the status file never showed the running phase"
     assert "| t | done |" in status.read_text()
+
+
+def test_run_heals_an_artifact_lost_between_commit_and_projection(tmp_path: Path) -> None:
+    task = _make(tmp_path, ("analysis",))
+    task.run()
+    art = tmp_path / "artifacts" / "finding4_analysis.md"
+    art.unlink()  # as if the process died right after the commit
+    assert task.run().skipped == ["analysis"]
+    assert art.read_text() == "# analysis\nresult of analysis\n"
+    assert _calls(tmp_path, "analysis") == 1

@@ -391,6 +391,9 @@ class TaskHandle:
             report.reset = self.reset(pending)
             say(f"  ↺  reset: {', '.join(report.reset)} will run again")
         with run_lock(ws, self.id):
+            # Heal the readable tree first: a process killed between a commit and its projection
+            # left an artifact missing or stale; a hand edit made meanwhile is ingested.
+            ws.projector.reconcile()
             with ws.store.transaction() as tx:
                 self._sync(tx, specs)
             # The status file is rendered when a phase has run for a while (see refresh.py) and
