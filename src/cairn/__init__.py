@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from .recovery import build_brief, recover
     from .stream import open_stream, read_jsonl
     from .tokens import count_tokens
+    from .workers import Worker, spawn_many
     from .workspace import Workspace, open_workspace
 
 
