@@ -7,6 +7,7 @@ long the history is: every section is bounded, and the checkpoint excerpt gets w
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
@@ -225,17 +226,24 @@ def build_brief(
         )
         return "\n".join(parts)
 
-    cp_block: list[str] = []
+    # The checkpoint matters more than what changed since the last recovery, and more than the
+    # progress list: each of those is dropped, in that order, when the checkpoint would not fit
+    # whole with it (the progress list is kept if an excerpt of the checkpoint fits beside it).
+    text = ""
     checkpoint_info: dict[str, Any] = {}
-    if newest and newest.content is not None:
-        cp_block, checkpoint_info = _fit_checkpoint(
-            newest, assemble, measure, bound, ws.config.excerpt_lines
-        )
-    text = assemble(cp_block)
-    if measure(text) > bound:
-        text = assemble(cp_block, with_since=False)
-    if measure(text) > bound:
-        text = assemble(cp_block, with_since=False, with_steps=False)
+    for with_since, with_steps in ((True, True), (False, True), (False, False)):
+        fitted = functools.partial(assemble, with_since=with_since, with_steps=with_steps)
+        cp_block: list[str] = []
+        if newest and newest.content is not None:
+            cp_block, checkpoint_info = _fit_checkpoint(
+                newest, fitted, measure, bound, ws.config.excerpt_lines
+            )
+        text = fitted(cp_block)
+        if measure(text) <= bound and (
+            not checkpoint_info.get("excerpt")
+            or (not with_since and checkpoint_info.get("lines_shown", 0) > 0)
+        ):
+            break
     if measure(text) > bound:
         text = _hard_cut(text, bound, measure)
     data = {"newest_checkpoint": checkpoint_info, "other_active": other_active}

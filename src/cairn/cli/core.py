@@ -345,7 +345,8 @@ def cmd_cp_list(args: argparse.Namespace) -> int:
 def cmd_cp_history(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     task_id, (kind,) = split_task(args.args, 1, "[TASK] KIND")
-    hist = ws.history(ws.resolve_task(task_id), kind)
+    task_id = ws.resolve_task(task_id)
+    hist = ws.history(task_id, kind)
     if args.json:
         emit_json(
             {
