@@ -217,6 +217,7 @@ def test_session_every_command(ws: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert by_kind["progress"]["versions"] == 5  # 4 steps + next action
     hist = ok(run(capsys, ws, "checkpoint", "history", "analysis", "--json")).json()
     assert [c["version"] for c in hist["checkpoints"]] == [1, 2]
+    assert hist["schema"] == "cairn.checkpoints/1" and hist["task"] == "finding4"
     assert "v1" in ok(run(capsys, ws, "checkpoint", "list")).out
 
     tl = ok(run(capsys, ws, "task", "list", "--json")).json()

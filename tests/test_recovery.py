@@ -295,3 +295,19 @@ def test_recover_cli_no_log_and_json(ws: Workspace, capsys: pytest.CaptureFixtur
     d = r.json()
     assert d["tokens_exact"] is True and d["tokens"] == count_tokens(d["text"]) <= 300
     assert len(ws.recoveries()) == 1 and "f4" in log.read_text(encoding="utf-8")
+
+
+def test_checkpoint_wins_over_the_since_section(ws: Workspace) -> None:
+    """A short checkpoint is shown whole; the list of recent events gives way to it."""
+    ws.create_task("f4", "", ["analysis"])
+    ws.start_phase("f4", "analysis")
+    for i in range(40):
+        ws.progress("f4", f"step number {i} with a fairly long description of what was done")
+    ws.write_checkpoint("f4", "analysis", "# Analysis\n**Files to modify**: src/rank.py\n")
+    roomy = build_brief(ws, max_tokens=4000)
+    assert "## Since the last recovery" in roomy.text
+    tight = build_brief(ws, max_tokens=400)
+    assert count_tokens(tight.text) <= 400
+    assert "# Analysis\n**Files to modify**: src/rank.py" in tight.text
+    assert tight.data["newest_checkpoint"]["excerpt"] is False
+    assert "## Since the last recovery" not in tight.text
