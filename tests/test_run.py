@@ -217,3 +217,23 @@ def test_failing_phase_through_the_cli_shows_in_status(tmp_path: Path) -> None:
     assert out.stderr.count("\n") == 1 and "ValueError: invalid literal" in out.stderr
     status = _cairn(tmp_path, "status")
     assert "❌ Failures" in status.stdout and "ValueError: invalid literal" in status.stdout
+
+
+def test_run_with_workspace_option_from_elsewhere(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (tmp_path / "wf.py").write_text(
+        "import cairn\ntask = cairn.open('.').task('t')\ntask.phase('a')(lambda ctx: 'hello')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "cairn", "-C", str(ws), "run", "wf.py", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["runs"][0]["phases"][0]["action"] == "ran"
+    assert (ws / "artifacts" / "t_a.md").read_text() == "hello"
+    assert not (tmp_path / ".cairn").exists()
