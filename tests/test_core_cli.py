@@ -614,3 +614,18 @@ def test_bad_config_is_a_one_line_usage_error(ws: Path, capsys: pytest.CaptureFi
     assert "not valid TOML" in one_line_error(run(capsys, ws, "status"), 2)
     (ws / ".cairn/config.toml").write_text('[paths]\nartifacts = "../out"\n', encoding="utf-8")
     assert "inside the workspace" in one_line_error(run(capsys, ws, "status"), 2)
+
+
+def test_every_core_json_schema_is_documented() -> None:
+    import re as _re
+
+    from cairn import projection, recovery
+    from cairn.cli import core
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "json.md").read_text(encoding="utf-8")
+    source = Path(core.__file__).read_text(encoding="utf-8")
+    schemas = set(_re.findall(r'"(cairn\.[a-z_]+/\d+)"', source))
+    schemas |= {projection.SCHEMA_STATUS, recovery.SCHEMA_BRIEF}
+    assert len(schemas) >= 8
+    for schema in schemas:
+        assert f"`{schema}`" in doc, f"{schema} is not documented in docs/json.md"
