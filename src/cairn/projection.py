@@ -116,7 +116,9 @@ class Projector:
                     self._project_artifact(row["task_id"], row["kind"])
                 elif self._ingest(row, data):
                     ingested.append(row["path"])
-            if stats:
+            # Record size and mtime so later full passes skip hashing; not worth a write
+            # transaction when checking the one artifact a write is about to replace.
+            if stats and only is None:
                 with self.ws.store.light_transaction() as wtx:
                     for mtime, size, p, digest in stats:
                         wtx.execute(
