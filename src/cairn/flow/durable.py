@@ -293,8 +293,8 @@ class TaskHandle:
         """Register a phase: ``@task.phase``, ``@task.phase("plan", needs=["analysis"])``.
 
         Phases run in the order they are registered (or the ``phases=`` order given to
-        ``task()``). ``gated=True`` makes the phase wait for an approved plan (a ``plan_approved``
-        checkpoint), as ``cairn task new --gate`` does.
+        ``task()``). ``gated=True`` makes the phase wait for an approved review of the plan (the
+        rule in :mod:`cairn.gates`), as ``cairn task new --gate`` does.
         """
         if callable(name):
             return self._register(name.__name__, name, needs, gated)
