@@ -13,9 +13,10 @@ by a verifier that inspects the files produced. Ratios are direct / cairn.
 
 The model is cairn's SCRIPTED model (``scripted:<task>``): a deterministic program that follows each
 task's plan through the real tools, standing in for an LLM. Its token counts are real counts of the
-real messages (o200k tokenizer), but its behaviour is scripted. Set ``CAIRN_BENCH_MODEL`` (e.g.
-``openai:gpt-4o-mini``, with its API key in the environment) to run the same tasks with a real model
-as well; its table is printed separately.
+real messages (o200k tokenizer), but its behaviour is scripted. With a provider configured in the
+environment (``CAIRN_BENCH_MODEL=provider:model``, or else an ``OPENAI_API_KEY`` → openai:gpt-4o-mini
+or ``ANTHROPIC_API_KEY`` → anthropic:claude-3-5-haiku-latest) the same tasks also run with that
+real model; its table is printed separately.
 """
 
 from __future__ import annotations
@@ -182,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     ]
     real = os.environ.get("CAIRN_BENCH_MODEL")
+    if not real and os.environ.get("OPENAI_API_KEY"):
+        real = "openai:gpt-4o-mini"
+    elif not real and os.environ.get("ANTHROPIC_API_KEY"):
+        real = "anthropic:claude-3-5-haiku-latest"
     if real:
         real_rows = [
             run_one(t, mode, real, args.window, args.keep)
@@ -191,7 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         results["real"] = {"model": real, "rows": [r.__dict__ for r in real_rows]}
         text.append(table(real_rows, f"REAL MODEL {real} (window {args.window:,} tokens)"))
     else:
-        text.append("(no real provider run: set CAIRN_BENCH_MODEL=provider:model to add one)")
+        text.append(
+            "(no real provider run: no CAIRN_BENCH_MODEL=provider:model, OPENAI_API_KEY or "
+            "ANTHROPIC_API_KEY in the environment)"
+        )
     if args.json:
         print(json.dumps(results, indent=2))
     else:

@@ -254,8 +254,13 @@ def record_many(
     task_id: str | None = None,
     context_id: str | None = None,
     render: bool = True,
+    journal: bool = True,
 ) -> list[Entry]:
-    """Record several ``(category, tokens, source, exact)`` items in one durable transaction."""
+    """Record several ``(category, tokens, source, exact)`` items in one durable transaction.
+
+    ``journal=False`` skips the event journal: the runtime records after every model request, and
+    the ledger is its own append-only record, so the journal (and recovery briefs) stay readable.
+    """
     from .workspace import now
 
     checked: list[tuple[str, int, str, bool]] = []
@@ -290,7 +295,9 @@ def record_many(
                 (ts, context_id, task_id, cat, src, tokens, int(exact)),
             )
             out.append(Entry(rid, ts, context_id, task_id, cat, src, tokens, exact))
-        if len(checked) <= 3:
+        if not journal:
+            pass
+        elif len(checked) <= 3:
             for e in out:
                 ws._event(
                     tx,

@@ -253,6 +253,7 @@ def _make_prompt_fn(ws: Workspace, task_id: str, phase: str, instructions: str) 
     pos = names.index(phase) + 1 if phase in names else 0
 
     def make(brief: str, resumed: bool) -> str:
+        cps = [f"{cp.path} ({cp.kind} v{n})" for cp, n in ws.checkpoints(task_id)][-15:]
         return "\n".join(
             [
                 f"# Task {task.id}: {task.title or task.id}",
@@ -265,6 +266,9 @@ def _make_prompt_fn(ws: Workspace, task_id: str, phase: str, instructions: str) 
                 "",
                 "### Where the work stands",
                 brief.strip(),
+                "",
+                "Checkpoints of this task (read those this phase needs): "
+                + (", ".join(cps) or "none yet"),
                 "",
                 f"Work on phase {phase} only. Checkpoint its result, then answer with a short "
                 "summary.",

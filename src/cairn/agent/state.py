@@ -175,4 +175,5 @@ class AgentState:
             task_id=self.task_id,
             context_id=self.context_id,
             render=False,
+            journal=False,
         )
