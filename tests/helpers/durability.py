@@ -33,7 +33,8 @@ _STEP_LINE = re.compile(r"^- ((✅|⏳|⏸️|❌) .+|\(no steps recorded yet\))
 @dataclass
 class Tally:
     trials: int = 0
-    acknowledged: int = 0
+    acknowledged: int = 0  # acknowledgements checked, summed over checks (each check sees all)
+    unique_writes: dict[str, int] = field(default_factory=dict)  # workspace -> acknowledged writes
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
     torn: list[str] = field(default_factory=list)
@@ -49,7 +50,8 @@ class Tally:
 
     def summary(self) -> str:
         return (
-            f"{self.trials} trials, {self.acknowledged} acknowledged writes checked: "
+            f"{self.trials} trials, {sum(self.unique_writes.values())} acknowledged writes "
+            f"({self.acknowledged} checks): "
             f"lost {len(self.lost)}, duplicated {len(self.duplicated)}, torn {len(self.torn)}, "
             f"other problems {len(self.problems)}; kills that left a stale artifact "
             f"{self.stale_artifacts}, a temporary file {self.temp_files}"
@@ -99,9 +101,29 @@ def new_workspace(root: Path) -> tuple[Path, Path]:
 
 
 def kill_trial(zygote: Zygote, ws: Path, ack: Path, rng: Random, max_delay: float, n: int) -> str:
-    """Fork a writer, SIGKILL it after a random delay; returns how it ended."""
+    """Fork a writer and SIGKILL it at a random instant; returns how it ended.
+
+    One trial in ten kills it while it starts (opening the store); the others wait until it has
+    acknowledged a random number (0-8) of writes and then kill it a random 0-``max_delay`` s later,
+    so the kill lands at a random point of a write whatever the machine's load.
+    """
+    start = ack.stat().st_size if ack.exists() else 0
     pid = zygote.spawn(ws, ack, rng.randrange(1 << 30), f"t{n}")
-    time.sleep(rng.uniform(0, max_delay))
+    if rng.random() < 0.1:
+        time.sleep(rng.uniform(0, 0.01))
+    else:
+        want = rng.randint(0, 8) + 1  # + its "ready" line
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with ack.open("rb") as fh:
+                    fh.seek(start)
+                    if fh.read().count(b"\n") >= want:
+                        break
+            except FileNotFoundError:
+                pass
+            time.sleep(0.0005)
+        time.sleep(rng.uniform(0, max_delay))
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     status = zygote.reap(pid)
@@ -166,7 +188,9 @@ def check(ws: Path, ack: Path, tally: Tally) -> None:
     tally.duplicated += [f"step {t!r} stored {n} times" for t, n in step_rows.items() if n > 1]
     step_state = {r["text"]: r["state"] for r in steps}
 
-    for line in ack.read_text(encoding="utf-8").splitlines() if ack.exists() else []:
+    lines = ack.read_text(encoding="utf-8").splitlines() if ack.exists() else []
+    tally.unique_writes[str(ws)] = sum(1 for ln in lines if not ln.startswith("ready "))
+    for line in lines:
         what, _, rest = line.partition(" ")
         if what == "ready":
             continue
@@ -250,7 +274,7 @@ def run_kill_trials(
     trials: int,
     *,
     seed: int = 0,
-    max_delay: float = 0.06,
+    max_delay: float = 0.004,
     trials_per_workspace: int = 25,
     tally: Tally | None = None,
 ) -> Tally:
