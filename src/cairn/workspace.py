@@ -712,6 +712,8 @@ class Workspace:
         text = text.strip()
         if not text or "\x00" in text or len(text) > 2000:
             raise ValidationError("the next action is one line of 1-2000 characters, without NUL")
+        # The next action is rendered into the progress file: ingest a hand edit of it first.
+        self.projector.reconcile(only=(task_id, "progress"))
         ts = now()
         with self.store.transaction() as tx:
             task_id = self._task_row(tx, task_id)["id"]
