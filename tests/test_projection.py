@@ -268,3 +268,12 @@ def test_no_open_task_status(tmp_path: Path) -> None:
         w.finish_phase("done1", "x")
         data = projection.status_data(w)
         assert data["active"] == [] and data["other_tasks"][0]["state"] == "done"
+
+
+def test_hand_edit_of_the_progress_file_before_next(ws: Workspace) -> None:
+    ws.progress("f4", "first step")
+    p = art(ws, "progress")
+    p.write_text(p.read_text(encoding="utf-8") + "\nnote from a person\n", encoding="utf-8")
+    ws.set_next("f4", "carry on")
+    assert sources(ws, "progress") == [(1, "progress"), (2, "hand-edit"), (3, "progress")]
+    assert "note from a person" in (ws.checkpoint("f4", "progress", 2).content or "")
