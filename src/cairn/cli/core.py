@@ -397,13 +397,16 @@ def cmd_next(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from ..fsutil import atomic_write
+    from ..fsutil import atomic_write, file_lock
     from ..projection import public_status, render_status_md, status_data
 
     ws = open_ws(args)
-    data = status_data(ws)
-    md = render_status_md(data)
-    atomic_write(ws.root / ws.config.status_file, md.encode("utf-8"))
+    # Under the projection lock, like every other writer of the file: a concurrent command
+    # cannot then replace a newer status with an older one.
+    with file_lock(ws.projector.lock_path):
+        data = status_data(ws)
+        md = render_status_md(data)
+        atomic_write(ws.root / ws.config.status_file, md.encode("utf-8"))
     if args.json:
         emit_json(public_status(data))
     else:
