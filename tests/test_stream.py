@@ -236,6 +236,7 @@ def test_forked_child_does_not_inherit_the_stream(ws: Workspace) -> None:
     out = open_stream(ws, "s.jsonl", _key)
     out.write({"id": 1})
     r, w = os.pipe()
+    r2, w2 = os.pipe()
     pid = os.fork()
     if pid == 0:
         code = 1
@@ -246,17 +247,18 @@ def test_forked_child_does_not_inherit_the_stream(ws: Workspace) -> None:
                 code = 0 if "belongs to the process" in str(exc) else 2
         finally:
             os.write(w, b"x")
-            time.sleep(0.5)  # stay alive while the parent reopens
+            os.read(r2, 1)  # stay alive until the parent has reopened the stream
             os._exit(code)
     os.read(r, 1)
     out.close()
     # The child still runs, yet the lock went away with the parent's close.
     with open_stream(ws, "s.jsonl", _key) as again:
         assert again.keys() == {1}
+    os.write(w2, b"x")
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    os.close(r)
-    os.close(w)
+    for fd in (r, w, r2, w2):
+        os.close(fd)
 
 
 def test_progress_bar_on_a_terminal(ws: Workspace) -> None:
