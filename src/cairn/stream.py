@@ -49,7 +49,6 @@ from .errors import CairnError, UsageError, ValidationError
 if TYPE_CHECKING:
     from .workspace import Workspace
 
-SCHEMA_STREAM_EVENT = "cairn.stream/1"
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 _CHUNK = 1 << 20
 
