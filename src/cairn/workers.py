@@ -393,7 +393,8 @@ def _child_main(root: str, plan: _Plan, run_id: str, offset: int) -> None:
 
     _reconnect_inherited()
     ws = Workspace.open(root, search=False)
-    with ws.store.transaction() as tx:
+    # Only a crash of the whole machine could lose this, and then the process is gone too.
+    with ws.store.light_transaction() as tx:
         tx.execute(
             "UPDATE workers SET pid = ?, pid_start = ? WHERE run_id = ?",
             (os.getpid(), _start_marker(os.getpid()), run_id),
