@@ -169,3 +169,34 @@ def test_bad_subagent_specs_are_refused(ws_path: Path) -> None:
         assert res.state == "done"
         assert res.stats.refused == 1 and res.stats.tool_errors == 1
         assert res.stats.subagents == 0
+
+
+@register("t-sub-window")
+def _sub_window() -> Suite:
+    reads = tuple(Unit(f"r{i}", (Call("read_file", {"path": f"big{i}.txt"}),)) for i in range(6))
+    return Suite(
+        "t-sub-window",
+        {
+            "work": Script(
+                (Unit("s", (Call("spawn_subagents", {"tasks": [_task("reader", [])]}),)),)
+            ),
+            "sub:reader": Script(
+                (*reads, Unit("w", (Call("write_file", {"path": "read.txt", "content": "ok"}),))),
+                final="read all six",
+            ),
+        },
+    )
+
+
+def test_subagent_masks_old_outputs_to_stay_inside_the_window(ws_path: Path) -> None:
+    for i in range(6):
+        (ws_path / f"big{i}.txt").write_text(f"line {i} " * 700)
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("s", phases=["work"])
+        res = run_task(ws, "s", RunOptions(model="scripted:t-sub-window", window=10_000))
+        assert res.state == "done" and res.stats.subagent_partial == 0
+        assert (ws_path / "read.txt").read_text() == "ok"
+        with ws.store.read() as tx:
+            row = tx.one("SELECT transcript, summary FROM subagent_runs")
+        assert row is not None and row["summary"] == "read all six"
+        assert "[masked after compaction" in (ws_path / row["transcript"]).read_text()

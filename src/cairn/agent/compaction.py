@@ -51,6 +51,10 @@ async def process_history(
     if safe:
         st.entered_at_checkpoint = st.stats.entered
     if st.role != "orchestrator" or st.make_prompt is None:
+        # A subagent has no phases to recover from: past the soft limit its old tool outputs are
+        # masked (it reads again what it still needs), so it can finish inside its window.
+        if tokens >= st.settings.compact_at * st.window and st.responses_since_compaction:
+            return mask_old_outputs(st, messages)
         return messages
     if st.responses_since_compaction == 0:
         return messages  # nothing new since the last compaction: compacting again cannot help
@@ -63,6 +67,35 @@ async def process_history(
     if soft:
         st.pending_compaction = True
     return messages
+
+
+def mask_old_outputs(st: AgentState, messages: list[Any]) -> list[Any]:
+    """Mask tool outputs over 200 tokens in all but the last exchange."""
+    from pydantic_ai.messages import ModelRequest, ToolReturnPart
+
+    out: list[Any] = []
+    for i, m in enumerate(messages):
+        if i >= len(messages) - 2 or not isinstance(m, ModelRequest):
+            out.append(m)
+            continue
+        parts: list[Any] = []
+        changed = False
+        for part in m.parts:
+            q: Any = part
+            if isinstance(q, ToolReturnPart):
+                n = st.meter.text(q.model_response_str())
+                if n > 200:
+                    q = dataclasses.replace(
+                        q, content=_mask_text("", f"output of {q.tool_name}", n)
+                    )
+                    changed = True
+            parts.append(q)
+        out.append(dataclasses.replace(m, parts=parts) if changed else m)
+    st.replayed.update(id(m) for m in out if not any(m is x for x in messages))
+    st.stats.compactions += 1
+    st.responses_since_compaction = 0
+    st.last_messages = list(out)
+    return out
 
 
 def _mask_text(text: str, what: str, n: int) -> str:
