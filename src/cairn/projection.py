@@ -243,7 +243,7 @@ def status_data(ws: Workspace, *, detail_limit: int = 10, list_limit: int = 15) 
             "ORDER BY t.updated_at DESC LIMIT ?",
             (list_limit + len(active_ids),),
         )
-        other_tasks = []
+        other_tasks: list[dict[str, Any]] = []
         for r in others:
             if r["id"] in active_ids:
                 continue
