@@ -79,6 +79,7 @@ def server(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> I
     monkeypatch.setenv("OPENAI_BASE_URL", srv.url)
     yield srv
     srv.httpd.shutdown()
+    srv.httpd.server_close()
 
 
 def test_openai_model_runs_a_phase_with_the_tools(ws_path: Path, server: _Server) -> None:

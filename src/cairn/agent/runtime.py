@@ -164,25 +164,27 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
     stats = result.stats
     instructions = options.instructions or _instructions(ws, task_id)
     try:
-        for name in phases:
-            pr = await _run_phase(
-                ws,
-                task_id,
-                name,
-                model,
-                model_name,
-                options,
-                cfg,
-                st_settings,
-                stats,
-                run_id,
-                instructions,
-                crashed=bool(crashed),
-            )
-            result.phases.append(pr)
-            if pr.state != "done":
-                result.state = "failed"
-                break
+        # Entering the model owns its HTTP client, which is closed when the run ends.
+        async with model:
+            for name in phases:
+                pr = await _run_phase(
+                    ws,
+                    task_id,
+                    name,
+                    model,
+                    model_name,
+                    options,
+                    cfg,
+                    st_settings,
+                    stats,
+                    run_id,
+                    instructions,
+                    crashed=bool(crashed),
+                )
+                result.phases.append(pr)
+                if pr.state != "done":
+                    result.state = "failed"
+                    break
     except BaseException as exc:
         result.state = "failed"
         _finish_run(ws, run_id, "failed", stats, f"{type(exc).__name__}: {exc}")

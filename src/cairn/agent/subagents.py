@@ -198,14 +198,15 @@ async def _run_one(
     messages: list[Any] = []
     summary = ""
     try:
-        result = await asyncio.wait_for(
-            agent.run(
-                prompt,
-                deps=st,
-                usage_limits=UsageLimits(total_tokens_limit=budget, request_limit=500),
-            ),
-            parent.subagent_timeout,
-        )
+        async with model:  # closes the provider's HTTP client when the subagent ends
+            result = await asyncio.wait_for(
+                agent.run(
+                    prompt,
+                    deps=st,
+                    usage_limits=UsageLimits(total_tokens_limit=budget, request_limit=500),
+                ),
+                parent.subagent_timeout,
+            )
         summary = str(result.output)
         messages = result.all_messages()
     except UsageLimitExceeded as exc:
