@@ -84,7 +84,11 @@ class Projector:
             if only is None:
                 # A process killed mid-write leaves its temporary file; the next command clears it.
                 self._remove_stale_temps()
-            cols = "path, task_id, kind, hash, prev_hash, mtime_ns, size"
+            # Runs before every command over every artifact, so the first pass reads only what
+            # the stat comparison needs, with plain strings (pathlib objects and wide rows cost
+            # more than the stat itself with thousands of artifacts); the rare changed or missing
+            # file is then looked at in full.
+            cols = "path, mtime_ns, size"
             with self.ws.store.read() as tx:
                 if only:
                     rows = tx.execute(
@@ -92,30 +96,40 @@ class Projector:
                     )
                 else:
                     rows = tx.execute(f"SELECT {cols} FROM projections")
-            # Runs before every command over every artifact: plain strings and os.stat keep it
-            # cheap (pathlib objects cost more than the stat itself with thousands of artifacts).
             prefix = str(self.ws.root) + os.sep
             stat = os.stat
+            suspects: list[tuple[str, os.stat_result | None]] = []
             for row in rows:
-                path = prefix + row["path"]
                 try:
-                    st = stat(path)
+                    st = stat(prefix + row["path"])
                 except FileNotFoundError:
-                    self._project_artifact(row["task_id"], row["kind"])
+                    suspects.append((row["path"], None))
                     continue
-                if row["mtime_ns"] == st.st_mtime_ns and row["size"] == st.st_size:
+                if row["mtime_ns"] != st.st_mtime_ns or row["size"] != st.st_size:
+                    suspects.append((row["path"], st))
+            for rel, seen in suspects:
+                with self.ws.store.read() as tx:
+                    full = tx.one(
+                        "SELECT path, task_id, kind, hash, prev_hash FROM projections "
+                        "WHERE path = ?",
+                        (rel,),
+                    )
+                if full is None:
                     continue
-                with open(path, "rb") as fh:
+                if seen is None:
+                    self._project_artifact(full["task_id"], full["kind"])
+                    continue
+                with open(prefix + rel, "rb") as fh:
                     data = fh.read()
                 digest = hashlib.sha256(data).hexdigest()
-                if digest == row["hash"]:
-                    stats.append((st.st_mtime_ns, st.st_size, row["path"], digest))
-                elif digest == row["prev_hash"] or self._is_stored_version(row, digest):
+                if digest == full["hash"]:
+                    stats.append((seen.st_mtime_ns, seen.st_size, rel, digest))
+                elif digest == full["prev_hash"] or self._is_stored_version(full, digest):
                     # A stale projection: the process that wrote a newer version died before
                     # projecting it. Not a hand edit, so it is replaced, not ingested.
-                    self._project_artifact(row["task_id"], row["kind"])
-                elif self._ingest(row, data):
-                    ingested.append(row["path"])
+                    self._project_artifact(full["task_id"], full["kind"])
+                elif self._ingest(full, data):
+                    ingested.append(rel)
             # Record size and mtime so later full passes skip hashing; not worth a write
             # transaction when checking the one artifact a write is about to replace.
             if stats and only is None:
