@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -114,15 +115,23 @@ def payload(event: str, cwd: Path, transcript: Path, **extra: Any) -> bytes:
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def measure(cmd: list[str], stdin: bytes, runs: int, cwd: Path) -> list[float]:
-    times = []
+def _child_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def measure(cmd: list[str], stdin: bytes, runs: int, cwd: Path) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU (user + system) milliseconds of each fresh process."""
+    times, cpu = [], []
     for _ in range(runs):
+        c0 = _child_cpu()
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, input=stdin, capture_output=True, cwd=cwd, env=ENV)
         times.append((time.perf_counter() - t0) * 1000)
+        cpu.append((_child_cpu() - c0) * 1000)
         if proc.returncode != 0 or proc.stderr:
             raise SystemExit(f"{cmd} failed: {proc.returncode} {proc.stderr.decode()[:300]}")
-    return times
+    return times, cpu
 
 
 def main() -> None:
@@ -187,15 +196,23 @@ def main() -> None:
             f"{size_mb:.0f} MB with {args.tail_calls} tool calls after the last checkpoint; "
             f"{args.runs} fresh processes per command"
         )
-        print(f"{'command':<30} {'median ms':>10} {'p90 ms':>8} {'x baseline':>11}")
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        print(
+            f"{'command':<30} {'median ms':>10} {'p90 ms':>8} {'x baseline':>11} "
+            f"{'CPU ms (median)':>16}"
+        )
         base = None
         for name, cmd, stdin, cwd in cases:
             measure(cmd, stdin, 2, cwd)  # warm the page cache and .pyc files
-            times = sorted(measure(cmd, stdin, args.runs, cwd))
-            med = statistics.median(times)
-            p90 = times[int(0.9 * (len(times) - 1))]
+            wall, cpu = measure(cmd, stdin, args.runs, cwd)
+            wall.sort()
+            med = statistics.median(wall)
+            p90 = wall[int(0.9 * (len(wall) - 1))]
             base = base or med
-            print(f"{name:<30} {med:>10.1f} {p90:>8.1f} {med / base:>10.1f}x")
+            print(
+                f"{name:<30} {med:>10.1f} {p90:>8.1f} {med / base:>10.1f}x "
+                f"{statistics.median(cpu):>16.1f}"
+            )
 
 
 if __name__ == "__main__":
