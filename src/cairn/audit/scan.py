@@ -272,7 +272,7 @@ def audit_paths(
     docs = [s.to_json() for s in sessions]
     return {
         "schema": SCHEMA,
-        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generated_at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "estimate": estimator.describe(),
         "safe_window_turns": window,
         "paths": [os.fspath(p) for p in paths],
