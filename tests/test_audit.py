@@ -341,6 +341,31 @@ def test_garbage_does_not_stop_the_audit(tmp_path: Path) -> None:
     assert s["records"] == 2 and s["turns"] == 1 and s["timeline"] == []
 
 
+def test_an_unreadable_file_is_reported_and_the_rest_audited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.jsonl").write_text(CLAUDE_1.read_text())
+    locked = tmp_path / "b.jsonl"
+    locked.write_text(CLAUDE_1.read_text())
+    real_open = Path.open
+
+    def fake_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self.name == "b.jsonl":
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", fake_open)
+    a, b = audit_paths([str(tmp_path)])["sessions"]
+    assert a["turns"] == 3 and a["malformed_count"] == 0
+    assert b["malformed"] == [{"line": 0, "error": "cannot read the file: Permission denied"}]
+
+
+def test_a_folder_instead_of_a_file_inside_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "dir.jsonl").mkdir()
+    (tmp_path / "s.jsonl").write_text(CLAUDE_1.read_text())
+    assert audit_paths([str(tmp_path)])["totals"]["sessions"] == 1
+
+
 def test_whole_folders_group_sessions_and_subagents() -> None:
     doc = audit_paths([str(FIX)])
     assert doc["totals"]["sessions"] == 5 and doc["totals"]["subagent_files"] == 2

@@ -161,7 +161,8 @@ def _session_text(s: dict[str, Any], window: int) -> list[str]:
         out.extend(_table(rows, right={2, 3, 4, 5, 6}))
     if s["malformed_count"]:
         shown = ", ".join(str(m["line"]) for m in s["malformed"][:10])
-        out.append(f"  Malformed lines: {s['malformed_count']} (line {shown})")
+        first = s["malformed"][0]["error"] if s["malformed"] else ""
+        out.append(f"  Malformed lines: {s['malformed_count']} (line {shown}); first: {first}")
     if s["unknown_count"]:
         kinds = ", ".join(f"{k} ×{v}" for k, v in list(s["unknown"].items())[:8])
         out.append(f"  Unknown records skipped: {s['unknown_count']} ({kinds})")

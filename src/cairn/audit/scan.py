@@ -172,44 +172,47 @@ def analyze_file(
             return CodexReader(an)
         return ClaudeReader(an, new_side)
 
+    lineno = 0
     try:
-        f = path.open("rb")
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}; check the path") from exc
-    with f:
-        lineno = 0
-        for raw in f:
-            lineno += 1
-            if not raw.strip():
-                continue
-            try:
-                rec = json.loads(raw)
-            except (ValueError, RecursionError) as exc:
-                an.bad_line(lineno, _short_error(exc))
-                continue
-            if not isinstance(rec, dict):
-                an.bad_line(lineno, f"a JSON {type(rec).__name__}, not an object")
-                continue
-            an.records += 1
-            if reader is None:
-                fmt = _detect(rec)
-                if fmt is None and len(pending) < _DETECT_RECORDS:
-                    pending.append((rec, lineno))
+        with path.open("rb") as f:
+            for raw in f:
+                lineno += 1
+                if not raw.strip():
                     continue
-                reader = choose(fmt or ("codex" if path.name.startswith("rollout-") else "claude"))
-                for prec, pline in pending:
-                    reader.handle(prec, pline)
-                pending.clear()
-            reader.handle(rec, lineno)
-        an.lines = lineno
+                try:
+                    rec = json.loads(raw)
+                except (ValueError, RecursionError) as exc:
+                    an.bad_line(lineno, _short_error(exc))
+                    continue
+                if not isinstance(rec, dict):
+                    an.bad_line(lineno, f"a JSON {type(rec).__name__}, not an object")
+                    continue
+                an.records += 1
+                if reader is None:
+                    fmt = _detect(rec)
+                    if fmt is None and len(pending) < _DETECT_RECORDS:
+                        pending.append((rec, lineno))
+                        continue
+                    reader = choose(fmt or _fallback_format(path))
+                    for prec, pline in pending:
+                        reader.handle(prec, pline)
+                    pending.clear()
+                reader.handle(rec, lineno)
+    except OSError as exc:  # unreadable: reported on the file, the other files are still audited
+        an.bad_line(lineno, f"cannot read the file: {exc.strerror or exc}")
+    an.lines = lineno
     if reader is None:
-        reader = choose("codex" if path.name.startswith("rollout-") else "claude")
+        reader = choose(_fallback_format(path))
         for prec, pline in pending:
             reader.handle(prec, pline)
     reader.finish()
     if is_subagent and an.agent_id is None and _is_agent_file(path):
         an.agent_id = _agent_id_from_name(path)
     return an
+
+
+def _fallback_format(path: Path) -> str:
+    return "codex" if path.name.startswith("rollout-") else "claude"
 
 
 def _agent_type(agent_file: Path) -> str | None:
