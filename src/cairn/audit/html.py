@@ -39,7 +39,7 @@ def chart_svg(s: dict[str, Any]) -> str:
     top = int(top * 1.08)
     iw, ih = _W - _PAD_L - _PAD_R, _H - _PAD_T - _PAD_B
 
-    def x(turn: int) -> float:
+    def x(turn: float) -> float:
         return _PAD_L + iw * turn / max_turn
 
     def y(v: int) -> float:
@@ -83,7 +83,7 @@ def chart_svg(s: dict[str, Any]) -> str:
     for i, c in enumerate(comps, 1):
         colour = SAFE if c["placement"] == "safe" else MID
         dash = ' stroke-dasharray="3 3"' if c["kind"] == "microcompact" else ""
-        xx = x(c["turn"])
+        xx = x(min(c["turn"] + 0.5, max_turn))  # after the turn it followed
         tip = (
             f"#{i} {c['kind']} at turn {c['turn']} (line {c['line']}), trigger "
             f"{c['trigger'] or '?'}, pre-tokens {_n(c['pre_tokens'])}: "
