@@ -202,6 +202,47 @@ def test_checkpoint_recognisers() -> None:
     assert not is_artifact_path("/home/u/p/src/my_artifacts.py")
 
 
+def _continuation_pair(tmp_path: Path, checkpoint: bool) -> tuple[Path, Path]:
+    make = _make_module()
+    parent = make.Claude("aaaa0000-0000-4000-8000-000000000001", "2.1.235")
+    parent.user("Refactor the store")
+    for i in range(4):
+        cmd = "cairn checkpoint write t1 progress" if checkpoint and i == 2 else "pytest -q"
+        [t] = parent.assistant([make._tool("Bash", command=cmd)], (2, 100, 50000 + 1000 * i, 10))
+        parent.tool_result(t, "ok")
+    child = make.Claude("bbbb0000-0000-4000-8000-000000000002", "2.1.235")
+    child.system(
+        "compact_boundary",
+        logicalParentUuid=parent.parent,
+        compactMetadata={"trigger": "auto"},
+    )
+    child.user(make.SUMMARY_TEXT, isCompactSummary=True)
+    child.assistant([make._text("Continuing.")], (2, 9000, 0, 10))
+    a, b = tmp_path / "aaaa.jsonl", tmp_path / "bbbb.jsonl"
+    parent.write(a)
+    child.write(b)
+    return a, b
+
+
+def test_a_compaction_opening_a_new_file_is_judged_by_the_file_before(tmp_path: Path) -> None:
+    _, child = _continuation_pair(tmp_path, checkpoint=True)
+    doc = audit_paths([str(tmp_path)])
+    [c] = next(s for s in doc["sessions"] if s["path"] == str(child))["compactions"]
+    assert c["turn"] == 0 and c["placement"] == "safe" and c["turns_since_checkpoint"] == 1
+    assert c["checkpoint"]["what"] == "cairn checkpoint write (in aaaa.jsonl)"
+    assert c["pre_tokens"] == 2 + 100 + 53000 and c["pre_tokens_from"] == "last_usage"
+    alone = _one(child)["compactions"][0]  # without the file before it: nothing to judge by
+    assert alone["placement"] == "mid_phase" and alone["checkpoint"] is None
+
+
+def test_a_continuation_after_no_checkpoint_stays_mid_phase(tmp_path: Path) -> None:
+    _continuation_pair(tmp_path, checkpoint=False)
+    sessions = audit_paths([str(tmp_path)])["sessions"]
+    [c] = [c for s in sessions for c in s["compactions"]]
+    assert c["placement"] == "mid_phase" and c["checkpoint"] is None
+    assert c["pre_tokens"] == 53102
+
+
 # -- where the context went ---------------------------------------------------------------------
 def _cats(s: dict[str, Any]) -> dict[str, int]:
     return {k: v["tokens"] for k, v in s["context_by_category"].items()}

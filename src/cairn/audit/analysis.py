@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,7 @@ MAX_MALFORMED = 50
 MAX_TOP_ITEMS = 10
 MAX_PENDING = 20_000
 MAX_VERSIONS = 20
+TAIL_UUIDS = 32  # the last record ids of a file, to find the file a continuation follows
 
 # A cairn checkpoint written through the CLI: `cairn [opts] checkpoint write`, `cairn progress`,
 # `cairn phase done`, also via `python -m cairn`.
@@ -85,9 +86,8 @@ def shorten(text: str, limit: int = 80) -> str:
 
 @dataclass
 class Compaction:
-    kind: (
-        str  # compact | microcompact | compact_summary | codex_compacted | codex_context_compacted
-    )
+    # compact | microcompact | compact_summary | codex_compacted | codex_context_compacted
+    kind: str
     sources: list[str]
     line: int
     ts: str | None
@@ -100,6 +100,7 @@ class Compaction:
     safe: bool = False
     checkpoint: dict[str, Any] | None = None
     turns_since_checkpoint: int | None = None
+    link: str | None = None  # the record it continues (logicalParentUuid), maybe in another file
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -236,6 +237,7 @@ class SessionAnalyzer:
         self.subagents: dict[str, SubagentStat] = {}
         self.subagent_calls = 0
         self.last_assistant_text_tokens: int | None = None
+        self.tail_uuids: deque[str] = deque(maxlen=TAIL_UUIDS)
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def note_version(self, version: Any) -> None:
@@ -333,6 +335,19 @@ class SessionAnalyzer:
             c.safe = c.turns_since_checkpoint <= self.window
         self.compactions.append(c)
         return c
+
+    def continues(self, c: Compaction, parent: SessionAnalyzer) -> None:
+        """``c`` opens this file and follows ``parent``'s last records (a new session file after an
+        auto-compaction): judge it by the checkpoints written at the end of ``parent``."""
+        cp = parent.last_checkpoint
+        if c.pre_tokens is None and parent.last_context is not None:
+            c.pre_tokens, c.pre_tokens_from = parent.last_context, "last_usage"
+        if cp is None:
+            return
+        name = parent.path.rsplit("/", 1)[-1]
+        c.checkpoint = dict(cp, what=f"{cp['what']} (in {name})")
+        c.turns_since_checkpoint = parent.turn - int(cp["turn"]) + c.turn
+        c.safe = c.turns_since_checkpoint <= self.window
 
     # -- results -------------------------------------------------------------------------------
     @property

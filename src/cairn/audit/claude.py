@@ -126,6 +126,8 @@ class ClaudeReader:
         if an.is_subagent and an.agent_id is None and isinstance(rec.get("agentId"), str):
             an.agent_id = rec["agentId"]
         an.note_version(rec.get("version"))
+        if isinstance(rec.get("uuid"), str):
+            an.tail_uuids.append(rec["uuid"])
         ts = rec.get("timestamp") if isinstance(rec.get("timestamp"), str) else None
         if t == "assistant":
             self._assistant(rec, line, ts)
@@ -245,7 +247,8 @@ class ClaudeReader:
             )
             near = self._last_boundary_line
             if near is None or line - near > _SUMMARY_AFTER_BOUNDARY:
-                an.compaction("compact_summary", line, ts, source="isCompactSummary")
+                c = an.compaction("compact_summary", line, ts, source="isCompactSummary")
+                c.link = _link(rec)
             return
         injected = rec.get("isMeta") is True
         if isinstance(content, str):
@@ -337,7 +340,7 @@ class ClaudeReader:
         if sub == "compact_boundary":
             meta = rec.get("compactMetadata")
             meta = meta if isinstance(meta, dict) else {}
-            an.compaction(
+            c = an.compaction(
                 "compact",
                 line,
                 ts,
@@ -346,6 +349,7 @@ class ClaudeReader:
                 pre_tokens=meta.get("preTokens"),
                 post_tokens=meta.get("postTokens"),
             )
+            c.link = _link(rec)
             self._last_boundary_line = line
         elif sub == "microcompact_boundary":
             meta = rec.get("microcompactMetadata")
@@ -388,6 +392,13 @@ class ClaudeReader:
         side, reader = entry
         side.records += 1
         reader.handle(rec, line)
+
+
+def _link(rec: dict[str, Any]) -> str | None:
+    for key in ("logicalParentUuid", "parentUuid"):
+        if isinstance(rec.get(key), str):
+            return str(rec[key])
+    return None
 
 
 def _num(v: Any) -> int:

@@ -272,6 +272,7 @@ def audit_paths(
             _fold_problems(an, sub)
         sessions.append(an)
     sessions = _attach_codex_subagents(sessions)
+    _link_continuations(sessions)
     docs = [s.to_json() for s in sessions]
     return {
         "schema": SCHEMA,
@@ -306,6 +307,26 @@ def _attach_codex_subagents(sessions: list[SessionAnalyzer]) -> list[SessionAnal
         else:
             out.append(s)
     return out
+
+
+def _link_continuations(sessions: list[SessionAnalyzer]) -> None:
+    """A compaction that opens a new session file is judged by the end of the file it follows.
+
+    Claude Code can continue after an auto-compaction in a new session file; its boundary names the
+    last record before it (``logicalParentUuid``). Only compactions with no checkpoint before them
+    in their own file are looked up.
+    """
+    by_uuid: dict[str, SessionAnalyzer] = {}
+    for s in sessions:
+        for u in s.tail_uuids:
+            by_uuid[u] = s
+    if not by_uuid:
+        return
+    for s in sessions:
+        for c in s.compactions:
+            parent = by_uuid.get(c.link) if c.link else None
+            if parent is not None and parent is not s and c.checkpoint is None:
+                s.continues(c, parent)
 
 
 def _totals(docs: list[dict[str, Any]], subagent_files: int) -> dict[str, Any]:
