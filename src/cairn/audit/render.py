@@ -80,11 +80,14 @@ def render_text(doc: dict[str, Any]) -> str:
 def _session_text(s: dict[str, Any], window: int) -> list[str]:
     out = [_session_title(s), f"  {s['path']}"]
     win = f" of {_n(s['context_window'])}" if s["context_window"] else ""
-    out.append(
-        f"  turns {_n(s['turns'])} · peak context {_n(s['peak_context'])}{win} (turn "
-        f"{s['peak_turn']}) · final {_n(s['final_context'])} · checkpoint writes "
-        f"{s['checkpoint_writes']}"
-    )
+    if s["timeline"]:
+        ctx = (
+            f"peak context {_n(s['peak_context'])}{win} (turn {s['peak_turn']}) · final "
+            f"{_n(s['final_context'])}"
+        )
+    else:
+        ctx = "no token usage recorded"
+    out.append(f"  turns {_n(s['turns'])} · {ctx} · checkpoint writes {s['checkpoint_writes']}")
     values = [p["context"] for p in s["timeline"]]
     if values:
         out.append(f"  context  {sparkline(values)}")
