@@ -153,3 +153,58 @@ def test_sigkill_mid_phase_resumes_from_the_newest_checkpoint(ws_path: Path) -> 
     log = (ws_path / "logs" / "compaction_recovery.log").read_text()
     assert "Crash recovery during demo / phase implement" in log
     assert get_suite("demo-slow").verify(ws_path)[0]  # type: ignore[misc]
+
+
+def _running_subagents(root: Path) -> int:
+    try:
+        with Workspace.open(root) as ws, ws.store.read() as tx:
+            return int(tx.scalar("SELECT count(*) FROM subagent_runs WHERE state = 'running'"))
+    except Exception:
+        return 0
+
+
+def test_sigkill_while_subagents_run(ws_path: Path) -> None:
+    get_suite("demo-subagents").setup(ws_path)  # type: ignore[misc]
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("demo", phases=["work"])
+    env = {**os.environ, "CAIRN_WORKSPACE": str(ws_path)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cairn",
+            "agent",
+            "run",
+            "demo",
+            "--model",
+            "scripted:demo-subagents",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        # Kill between the left subagent's two files: it is certainly still running then.
+        out = ws_path / "out"
+        while not ((out / "sum_0.txt").exists() and _running_subagents(ws_path) >= 1):
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the subagents made no progress"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not (out / "sum_1.txt").exists() or _running_subagents(ws_path) >= 1
+    code = main(["-C", str(ws_path), "agent", "run", "demo", "--model", "scripted:demo-subagents"])
+    assert code == 0
+    with Workspace.open(ws_path) as ws, ws.store.read() as tx:
+        rows = tx.execute("SELECT name, state, partial, run_id FROM subagent_runs ORDER BY rowid")
+    crashed = [r for r in rows if r["state"] == "crashed"]
+    assert "left" in {r["name"] for r in crashed}
+    assert all(r["partial"] == 1 for r in crashed)
+    assert {r["name"] for r in rows if r["state"] == "done"} == {"left", "right"}
+    assert get_suite("demo-subagents").verify(ws_path)[0]  # type: ignore[misc]
+    log = (ws_path / "logs" / "compaction_recovery.log").read_text()
+    assert "Crash recovery during demo / phase work" in log

@@ -148,6 +148,12 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
                 "UPDATE agent_runs SET state = 'crashed', finished_at = ?, error = ? WHERE id = ?",
                 (now(), "the runtime died mid-run (found by the next run)", r["id"]),
             )
+            # Its subagents died with it: their results are partial at best.
+            tx.execute(
+                "UPDATE subagent_runs SET state = 'crashed', partial = 1, finished_at = ?, "
+                "error = ? WHERE run_id = ? AND state = 'running'",
+                (now(), "the runtime died while this subagent ran", r["id"]),
+            )
             crashed.append(r["id"])
         run_id = _new_id("run")
         tx.execute(

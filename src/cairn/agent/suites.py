@@ -93,3 +93,45 @@ def demo() -> Suite:
 def demo_slow() -> Suite:
     """The demo at 0.25 s a response: long enough to kill the runtime mid-phase."""
     return _demo(0.25, "demo-slow")
+
+
+@register("demo-subagents")
+def demo_subagents() -> Suite:
+    """Two slow subagents (0.3 s a response) that each sum half of the demo's files."""
+    halves = {"left": [0, 1], "right": [2]}
+    subs: dict[str, Script] = {}
+    tasks = []
+    for name, idx in halves.items():
+        units = tuple(
+            Unit(
+                f"sum{i}",
+                (
+                    Call("read_file", {"path": f"data/in_{i}.txt"}),
+                    Call("write_file", _writer(f"out/sum_{i}.txt")),
+                ),
+                (f"out/sum_{i}.txt",),
+            )
+            for i in idx
+        )
+        subs[f"sub:{name}"] = Script(units, final=f"✅ {name}: sums of {idx} written", delay=0.3)
+        tasks.append(
+            {
+                "name": name,
+                "task": f"Sum data/in_N.txt into out/sum_N.txt for N in {idx}",
+                "inputs": [f"data/in_{i}.txt" for i in idx],
+                "outputs": [f"out/sum_{i}.txt" for i in idx],
+            }
+        )
+    outs = tuple(f"out/sum_{i}.txt" for i in range(DEMO_FILES))
+    work = Script(
+        (Unit("spawn", (Call("spawn_subagents", {"tasks": tasks}),), outs),),
+        final="Both halves done.",
+    )
+    return Suite(
+        "demo-subagents",
+        {"work": work, **subs},
+        phases=("work",),
+        instructions="Sum each data/in_N.txt into out/sum_N.txt, with two subagents.",
+        setup=_demo_setup,
+        verify=_demo_verify,
+    )

@@ -220,15 +220,18 @@ async def request_review(
         reviews = importlib.import_module("cairn.reviews")
     except ModuleNotFoundError:
         return "error: reviews are not available in this cairn build"
-    review = await asyncio.to_thread(
-        reviews.request_review,
-        st.ws,
-        st.task_id,
-        topic,
-        question,
-        list(context_files or []),
-        list(concerns or []),
-    )
+
+    def ask() -> Any:
+        # The reviewer may take minutes: it runs in a thread, on a connection of its own, while
+        # the event loop (and any subagents) go on using the run's connection.
+        from ..workspace import Workspace
+
+        with Workspace.open(st.ws.root, search=False) as ws2:
+            return reviews.request_review(
+                ws2, st.task_id, topic, question, list(context_files or []), list(concerns or [])
+            )
+
+    review = await asyncio.to_thread(ask)
     if not review.responses:
         return (
             f"review {review.id} is {review.state}: waiting for a person's answer "
