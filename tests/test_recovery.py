@@ -311,3 +311,37 @@ def test_checkpoint_wins_over_the_since_section(ws: Workspace) -> None:
     assert "# Analysis\n**Files to modify**: src/rank.py" in tight.text
     assert tight.data["newest_checkpoint"]["excerpt"] is False
     assert "## Since the last recovery" not in tight.text
+
+
+def test_cut_vocabulary_is_built_into_the_cache_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cairn import tokens
+
+    monkeypatch.setenv("CAIRN_CACHE_DIR", str(tmp_path / "cache"))
+    tokens._bound_encoder.cache_clear()
+    try:
+        text = HUGE["hashes"][:50_000] + CJK
+        assert tokens.guaranteed_upper_bound(text) >= count_tokens(text)
+        built = list((tmp_path / "cache").glob("o200k-top*/o200k.vocab"))
+        assert len(built) == 1 and built[0].stat().st_size > 100_000
+        assert not list((tmp_path / "cache").glob(".build-*"))  # no half-built folder left
+    finally:
+        tokens._bound_encoder.cache_clear()
+
+
+def test_unwritable_cache_falls_back_to_exact_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cairn import tokens
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x", encoding="utf-8")
+    monkeypatch.setenv("CAIRN_CACHE_DIR", str(blocker / "cache"))
+    tokens._bound_encoder.cache_clear()
+    try:
+        assert tokens._bound_encoder() is None
+        text = "fallback: " + CJK * 3
+        assert tokens.guaranteed_upper_bound(text) == count_tokens(text)
+    finally:
+        tokens._bound_encoder.cache_clear()
