@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,7 @@ def test_command_tool_is_off_unless_allowed(ws_path: Path) -> None:
                     (
                         Unit("a", (Call("run_command", {"argv": ["echo", "hi"]}),)),
                         Unit("b", (Call("run_command", {"argv": ["rm", "-rf", "x"]}),)),
+                        Unit("c", (Call("run_command", {"argv": ["sleep", "5"]}),)),
                     )
                 )
             },
@@ -137,14 +139,19 @@ def test_command_tool_is_off_unless_allowed(ws_path: Path) -> None:
     with Workspace.open(ws_path) as ws:
         ws.create_task("c", phases=["work"])
         res = run_task(ws, "c", RunOptions(model="scripted:t-cmd"))
-        assert res.stats.tool_errors == 2  # the tool does not exist: both calls are unknown tools
+        assert res.stats.tool_errors == 3  # the tool does not exist: every call is an unknown tool
     cfg = ws_path / ".cairn" / "config.toml"
-    cfg.write_text(cfg.read_text() + '\n[agent]\ncommands = ["echo"]\ncommand_timeout = 5\n')
+    cfg.write_text(
+        cfg.read_text() + '\n[agent]\ncommands = ["echo", "sleep"]\ncommand_timeout = 0.3\n'
+    )
     (ws_path / "x").mkdir()
     with Workspace.open(ws_path) as ws:
         ws.create_task("c2", phases=["work"])
+        t0 = time.monotonic()
         res = run_task(ws, "c2", RunOptions(model="scripted:t-cmd"))
-        assert res.stats.refused == 1 and res.stats.tool_errors == 0
+        assert time.monotonic() - t0 < 4  # sleep 5 was killed at its time limit
+        assert res.stats.refused == 1  # rm is not on the allowlist
+        assert res.stats.tool_errors == 1  # sleep ran past its limit
         assert (ws_path / "x").exists()
 
 
