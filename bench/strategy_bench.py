@@ -52,6 +52,7 @@ class Row:
     ok: bool
     why: str
     orchestrator: int
+    work: int  # orchestrator tokens without the per-context system prompt and tool definitions
     peak: int
     total: int
     compactions: int
@@ -100,6 +101,7 @@ def run_one(task: str, mode: str, model: str, window: int, keep: Path | None) ->
             ok,
             why,
             s.entered,
+            s.entered - s.fixed,
             s.peak,
             s.total_tokens,
             s.compactions,
@@ -115,11 +117,15 @@ def run_one(task: str, mode: str, model: str, window: int, keep: Path | None) ->
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _ratio(a: int, b: int) -> float:
+    return a / max(1, b)
+
+
 def table(rows: list[Row], title: str) -> str:
     out = [title, ""]
     head = (
-        f"{'task':<12} {'mode':<7} {'ok':<3} {'orch ctx':>9} {'peak':>8} {'total':>10} "
-        f"{'compact':>7} {'subopt':>6} {'subs':>4} {'sec':>5}"
+        f"{'task':<12} {'mode':<7} {'ok':<3} {'orch ctx':>9} {'of which work':>13} {'peak':>8} "
+        f"{'total':>10} {'compact':>7} {'subopt':>6} {'subs':>4} {'sec':>5}"
     )
     out += [head, "-" * len(head)]
     by_task: dict[str, dict[str, Row]] = {}
@@ -127,35 +133,42 @@ def table(rows: list[Row], title: str) -> str:
         by_task.setdefault(r.task, {})[r.mode] = r
         out.append(
             f"{r.task:<12} {r.mode:<7} {'yes' if r.ok else 'NO':<3} {r.orchestrator:>9,} "
-            f"{r.peak:>8,} {r.total:>10,} {r.compactions:>7} {r.suboptimal:>6} "
+            f"{r.work:>13,} {r.peak:>8,} {r.total:>10,} {r.compactions:>7} {r.suboptimal:>6} "
             f"{r.subagents:>4} {r.seconds:>5.1f}"
         )
-    out += ["", f"{'task':<12} {'orch ctx direct/cairn':>22} {'total direct/cairn':>19}  success"]
-    ratios = []
+    out += [
+        "",
+        "orch ctx: every token that entered the orchestrator's contexts, including the system "
+        "prompt and tool definitions each new context (phase, compaction) starts with; of which "
+        "work: the rest, the seed's way of counting.",
+        "",
+        f"{'ratio direct/cairn':<19} {'orch ctx':>9} {'work':>7} {'total':>7}  success",
+    ]
     for t, m in by_task.items():
         if "direct" in m and "cairn" in m:
             d, c = m["direct"], m["cairn"]
-            rc = d.orchestrator / max(1, c.orchestrator)
-            rt = d.total / max(1, c.total)
-            ratios.append((rc, rt))
             same = "same" if d.ok == c.ok else "DIFFERENT"
-            out.append(f"{t:<12} {rc:>21.1f}× {rt:>18.1f}×  {same} ({'ok' if c.ok else 'failed'})")
-    if ratios:
-        import statistics
+            out.append(
+                f"{t:<19} {_ratio(d.orchestrator, c.orchestrator):>8.1f}× "
+                f"{_ratio(d.work, c.work):>6.1f}× {_ratio(d.total, c.total):>6.1f}×  {same} "
+                f"({'ok' if c.ok else 'failed'})"
+            )
+    pairs = [m for m in by_task.values() if "direct" in m and "cairn" in m]
+    if pairs:
 
-        sums = (
-            sum(r.orchestrator for r in rows if r.mode == "direct"),
-            sum(r.orchestrator for r in rows if r.mode == "cairn"),
-        )
+        def tot(mode: str, attr: str) -> int:
+            return sum(int(getattr(m[mode], attr)) for m in pairs)
+
         out.append(
-            f"{'all':<12} {sums[0] / max(1, sums[1]):>21.1f}× "
-            f"{sum(r.total for r in rows if r.mode == 'direct') / max(1, sum(r.total for r in rows if r.mode == 'cairn')):>18.1f}×"
-            f"  (median per task: {statistics.median(r[0] for r in ratios):.1f}× orchestrator "
-            "context)"
+            f"{'all tasks':<19} {_ratio(tot('direct', 'orchestrator'), tot('cairn', 'orchestrator')):>8.1f}× "
+            f"{_ratio(tot('direct', 'work'), tot('cairn', 'work')):>6.1f}× "
+            f"{_ratio(tot('direct', 'total'), tot('cairn', 'total')):>6.1f}×  "
+            f"{sum(m['cairn'].ok for m in pairs)}/{len(pairs)} cairn, "
+            f"{sum(m['direct'].ok for m in pairs)}/{len(pairs)} direct verified"
         )
-    failures = [r for r in rows if not r.ok]
-    for r in failures:
-        out.append(f"FAILED {r.task}/{r.mode}: {r.why}")
+    for r in rows:
+        if not r.ok:
+            out.append(f"FAILED {r.task}/{r.mode}: {r.why}")
     return "\n".join(out)
 
 

@@ -224,6 +224,7 @@ def compact(st: AgentState, messages: list[Any], tokens: int, *, safe_point: boo
     st.meter.forget(new)
     st.replayed.update(id(m) for m in tail)
     # What is in the new context enters the ledger of the new context.
+    st.enter_overhead()
     st.account(new)
     st.last_messages = list(new)
     return new

@@ -61,3 +61,16 @@ class Meter:
     def forget(self, keep: list[Any]) -> None:
         ids = {id(m) for m in keep}
         self._cache = {k: v for k, v in self._cache.items() if k in ids}
+
+
+def overhead_tokens(meter: Meter, system: str, tools: list[Any]) -> int:
+    """Tokens of the system prompt and the tools' definitions, sent with every request."""
+    defs = [
+        {
+            "name": t.tool_def.name,
+            "description": t.tool_def.description,
+            "parameters": t.tool_def.parameters_json_schema,
+        }
+        for t in tools
+    ]
+    return meter.text(system) + meter.text(json.dumps(defs))

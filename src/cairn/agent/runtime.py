@@ -309,7 +309,7 @@ async def _run_phase(
     from ..budget import new_context
     from ..recovery import MIN_TOKENS, build_brief, recover
     from .compaction import process_history
-    from .meter import Meter
+    from .meter import Meter, overhead_tokens
     from .models import ResilientModel
     from .tools import build_tools
 
@@ -357,7 +357,9 @@ async def _run_phase(
         subagent_timeout=float(cfg.get("subagent_timeout", 600)),
     )
     tools = build_tools(st, orchestrator=True)
-    st.overhead = st.meter.text(SYSTEM_PROMPT) + 60 * len(tools)
+    st.overhead = overhead_tokens(st.meter, SYSTEM_PROMPT, tools)
+    # The system prompt and the tool definitions are part of every context too.
+    st.enter_overhead()
 
     def on_retry(attempt: int, what: str) -> None:
         stats.provider_retries += 1

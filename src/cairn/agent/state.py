@@ -20,6 +20,7 @@ class Stats:
 
     requests: int = 0
     entered: int = 0  # tokens that entered this agent's context(s), summed over the run
+    fixed: int = 0  # of which: system prompt and tool definitions, once per context
     peak: int = 0  # the largest the context got, in tokens
     input_tokens: int = 0  # billed by the provider (or the scripted model's own count)
     output_tokens: int = 0
@@ -158,6 +159,17 @@ class AgentState:
             return  # a subagent's spend is recorded once, as subagent work, when it ends
         self.ledger_batch.extend(items)
         self.flush()
+
+    def enter_overhead(self) -> None:
+        """Record that a new context starts with the system prompt and the tool definitions."""
+        if not self.overhead:
+            return
+        self.stats.entered += self.overhead
+        self.stats.fixed += self.overhead
+        if self.role == "orchestrator":
+            self.ledger_batch.append(
+                ("specs", self.overhead, "system prompt and tool definitions", self.meter.exact)
+            )
 
     def flush(self) -> None:
         from ..budget import record_many

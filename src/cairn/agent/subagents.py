@@ -127,7 +127,7 @@ async def _run_one(
     from ..budget import _new_id, record
     from ..workspace import now
     from .compaction import process_history
-    from .meter import Meter
+    from .meter import Meter, overhead_tokens
     from .models import ResilientModel, resolve_model
     from .tools import build_tools
 
@@ -169,12 +169,15 @@ async def _run_one(
         allow_commands=parent.allow_commands,
         command_timeout=parent.command_timeout,
     )
+    tools = build_tools(st, orchestrator=False)
+    st.overhead = overhead_tokens(st.meter, SUBAGENT_SYSTEM.format(cap=cap), tools)
+    st.enter_overhead()
     model = ResilientModel(resolve_model(parent.subagent_model))
     agent: Agent[AgentState, str] = Agent(
         model,
         deps_type=AgentState,
         instructions=SUBAGENT_SYSTEM.format(cap=cap),
-        tools=build_tools(st, orchestrator=False),
+        tools=tools,
         capabilities=[ProcessHistory(process_history)],
         retries=3,
     )
