@@ -78,6 +78,8 @@ def test_provider_that_keeps_failing_fails_the_phase_cleanly(ws_path: Path) -> N
     with Workspace.open(ws_path) as ws:
         res = run_task(ws, "demo", RunOptions(model="scripted:demo"))
         assert res.state == "done" and [p.phase for p in res.phases] == ["implement"]
+        assert res.phases[0].resumed
+        assert ws.recoveries()[-1].trigger == "resume"
         texts = [s.text for s in ws.steps("demo")]
         assert len(texts) == len(set(texts)) == 3
         assert get_suite("demo").verify(ws_path)[0]  # type: ignore[misc]

@@ -336,7 +336,18 @@ async def _run_phase(
             ws.start_phase(task_id, phase, reopen=state == "done")
         except TransitionError as exc:
             return PhaseResult(phase, "blocked", error=str(exc))
-        brief = build_brief(ws, task_id=task_id, trigger="startup", max_tokens=bound)
+        if state == "failed":
+            # A failed phase (the provider gave up, a limit was hit) is picked up where it stopped.
+            resumed = True
+            brief = recover(
+                ws,
+                max_tokens=bound,
+                trigger="resume",
+                task_id=task_id,
+                note=f"phase {phase} had failed; run {run_id} resumes it from the newest checkpoint",
+            )
+        else:
+            brief = build_brief(ws, task_id=task_id, trigger="startup", max_tokens=bound)
     context_id = new_context(ws, "agent-phase", task_id=task_id, run_id=run_id, note=phase)
     make_prompt = _make_prompt_fn(ws, task_id, phase, instructions)
     allow = tuple(str(c) for c in cfg.get("commands", []) or [])
