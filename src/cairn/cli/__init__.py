@@ -33,7 +33,27 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The sub-command named in ``argv`` (after the global options), or None."""
+    args = iter(argv)
+    for arg in args:
+        if arg in ("-C", "--workspace"):
+            next(args, None)
+        elif arg.startswith(("--workspace=", "-C")):
+            continue
+        elif arg.startswith("-"):
+            return None  # --help and the like: the full parser
+        else:
+            return arg
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; given the sub-command about to run, only what is needed to parse it.
+
+    The core commands (``core.COMMANDS``) are what hooks call, often: for them the other command
+    modules are neither imported nor registered, which keeps start-up short.
+    """
     parser = _Parser(
         prog="cairn",
         description="Durable checkpoints, status and recovery for long-running agents.",
@@ -47,14 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    modules = [importlib.import_module(name) for name in _command_modules()]
+    names = _command_modules()
+    if command is not None:
+        from . import core
+
+        if command in core.COMMANDS:
+            names = [core.__name__]
+    modules = [importlib.import_module(name) for name in names]
     for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 50), m.__name__)):
         module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_command_word(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     try:
         code = args.func(args)

@@ -11,6 +11,8 @@ from ..errors import UsageError, ValidationError
 from .common import add_json, emit_json, open_ws, split_task
 
 ORDER = 0
+# The top-level commands registered below; `cairn <one of these>` loads no other command module.
+COMMANDS = ("init", "task", "phase", "checkpoint", "progress", "next", "status", "recover", "log")
 
 SCHEMA_TASK = "cairn.task/1"
 SCHEMA_TASKS = "cairn.tasks/1"
