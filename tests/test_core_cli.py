@@ -629,3 +629,30 @@ def test_every_core_json_schema_is_documented() -> None:
     assert len(schemas) >= 8
     for schema in schemas:
         assert f"`{schema}`" in doc, f"{schema} is not documented in docs/json.md"
+
+
+def test_core_commands_list_matches_what_core_registers() -> None:
+    import argparse
+
+    from cairn.cli import _command_word, build_parser, core
+
+    parser = build_parser("status")
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == set(core.COMMANDS)
+    full = build_parser()
+    sub_full = next(a for a in full._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(core.COMMANDS) <= set(sub_full.choices)
+    assert _command_word(["-C", "dir", "status", "--json"]) == "status"
+    assert _command_word(["--workspace=dir", "recover"]) == "recover"
+    assert _command_word(["--help"]) is None and _command_word([]) is None
+
+
+def test_core_commands_start_without_the_other_command_modules(ws: Path) -> None:
+    code = (
+        "import sys; from cairn.cli import main; main(['-C', sys.argv[1], 'status']); "
+        "print(sorted(m for m in sys.modules if m.startswith('cairn.cli.')), file=sys.stderr)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(ws)], capture_output=True, text=True, check=True
+    )
+    assert r.stderr.strip() == "['cairn.cli.common', 'cairn.cli.core']"
