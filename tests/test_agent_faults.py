@@ -210,3 +210,38 @@ def test_sigkill_while_subagents_run(ws_path: Path) -> None:
     assert get_suite("demo-subagents").verify(ws_path)[0]  # type: ignore[misc]
     log = (ws_path / "logs" / "compaction_recovery.log").read_text()
     assert "Crash recovery during demo / phase work" in log
+
+
+def _fake_running(ws: Workspace, pid: int) -> None:
+    with ws.store.transaction() as tx:
+        tx.execute(
+            "INSERT INTO agent_runs (id, task_id, model, started_at, state, pid) "
+            "VALUES ('run-old', 'demo', 'scripted:demo', '2026-01-01T00:00:00.000Z', 'running', ?)",
+            (pid,),
+        )
+
+
+def test_a_live_runtime_is_not_taken_over_but_a_reused_pid_is(ws_path: Path) -> None:
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with _demo(ws_path) as ws:
+            _fake_running(ws, other.pid)
+            try:
+                run_task(ws, "demo", RunOptions(model="scripted:demo"))
+            except Exception as exc:
+                assert "still working on demo" in str(exc)
+            else:
+                raise AssertionError("a second runtime started on a task being worked on")
+    finally:
+        other.kill()
+        other.wait()
+    sleeper = subprocess.Popen(["sleep", "30"])  # a live pid that is not a cairn runtime
+    try:
+        with Workspace.open(ws_path) as ws:
+            with ws.store.transaction() as tx:
+                tx.execute("UPDATE agent_runs SET pid = ? WHERE id = 'run-old'", (sleeper.pid,))
+            res = run_task(ws, "demo", RunOptions(model="scripted:demo"))
+            assert res.state == "done" and res.crash_recovered == ["run-old"]
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -97,6 +97,7 @@ class RunResult:
 
 
 def _pid_alive(pid: int | None) -> bool:
+    """Whether a process with this pid runs and could be a cairn runtime (not a reused pid)."""
     if not pid:
         return False
     try:
@@ -105,7 +106,12 @@ def _pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+    except OSError:
+        return True  # no /proc (macOS): trust the pid
+    return any(word in cmdline for word in (b"cairn", b"python", b"pytest"))
 
 
 def _agent_config(ws: Workspace) -> dict[str, Any]:
