@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cairn.advise import RULES, advise
 from cairn.cli import main
@@ -64,3 +66,49 @@ def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["decision"] == "direct" and data["rule"] == "sequential"
     assert data["fired"] == ["sequential", "read-lines"]
     assert data["precedence"][0] == "need-details"
+
+
+@given(
+    read=st.integers(0, 3000),
+    write=st.integers(0, 500),
+    rounds=st.integers(0, 6),
+    sequential=st.booleans(),
+    details=st.booleans(),
+    minutes=st.none() | st.floats(0, 120),
+    debugging=st.booleans(),
+    multi=st.booleans(),
+    edit=st.none() | st.integers(0, 200),
+)
+def test_first_fired_rule_decides(
+    read: int,
+    write: int,
+    rounds: int,
+    sequential: bool,
+    details: bool,
+    minutes: float | None,
+    debugging: bool,
+    multi: bool,
+    edit: int | None,
+) -> None:
+    a = advise(
+        read_lines=read,
+        write_lines=write,
+        rounds=rounds,
+        sequential=sequential,
+        need_details=details,
+        minutes=minutes,
+        debugging=debugging,
+        multi_step=multi,
+        edit_lines=edit,
+    )
+    decisions = {r: d for r, d, _ in RULES}
+    order = [r for r, _, _ in RULES]
+    assert a.rule == a.fired[0]
+    assert a.decision == decisions[a.rule]
+    assert [order.index(r) for r in a.fired] == sorted(order.index(r) for r in a.fired)
+    if details:
+        assert (a.decision, a.rule) == ("direct", "need-details")
+    elif not sequential and (read > 500 or write > 100 or rounds >= 2 or debugging or multi):
+        assert a.decision == "delegate"
+    else:
+        assert a.decision == "direct"
