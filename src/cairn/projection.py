@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .workspace import Workspace
 
 SCHEMA_STATUS = "cairn.status/1"
+RECOVERY_LOG_ENTRIES = 1000
 
 # Sections that other parts of cairn add to the status, as "module:function". Each function takes
 # the workspace and a read transaction and returns (json key, data, markdown) or None. Modules named
@@ -199,10 +200,26 @@ class Projector:
     def _render_recovery_log_locked(self) -> None:
         from .recovery import render_log
 
+        # The file holds the most recent RECOVERY_LOG_ENTRIES recoveries, so that rewriting it
+        # after each recovery stays cheap after months of them; all are kept in the store.
         with self.ws.store.read() as tx:
-            rows = tx.execute("SELECT * FROM recoveries ORDER BY id")
+            rows = tx.execute(
+                "SELECT * FROM (SELECT * FROM recoveries ORDER BY id DESC LIMIT ?) ORDER BY id",
+                (RECOVERY_LOG_ENTRIES,),
+            )
+            earlier = (
+                tx.scalar("SELECT count(*) FROM recoveries WHERE id < ?", (rows[0]["id"],))
+                if len(rows) == RECOVERY_LOG_ENTRIES
+                else 0
+            )
+        text = render_log(rows)
+        if earlier:
+            text = (
+                f"({earlier} earlier recoveries are in the store: "
+                "`cairn log --type recovery --limit N`)\n\n" + text
+            )
         path = self.ws.root / self.ws.config.logs_dir / "compaction_recovery.log"
-        atomic_write(path, render_log(rows).encode("utf-8"))
+        atomic_write(path, text.encode("utf-8"))
 
     def _remove_stale_temps(self) -> None:
         for d in (
