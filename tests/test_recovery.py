@@ -345,3 +345,23 @@ def test_unwritable_cache_falls_back_to_exact_counts(
         assert tokens.guaranteed_upper_bound(text) == count_tokens(text)
     finally:
         tokens._bound_encoder.cache_clear()
+
+
+def test_recovery_log_keeps_the_most_recent_entries(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cairn import projection
+
+    monkeypatch.setattr(projection, "RECOVERY_LOG_ENTRIES", 3)
+    ws.create_task("f4", "", ["analysis"])
+    ws.start_phase("f4", "analysis")
+    for note in ("one", "two", "three", "four", "five"):
+        recover(ws, trigger="compact", note=note)
+    log = (ws.root / "logs" / "compaction_recovery.log").read_text(encoding="utf-8")
+    assert log.startswith("(2 earlier recoveries are in the store")
+    assert [ln for ln in log.splitlines() if ln.startswith("Note: ")] == [
+        "Note: three",
+        "Note: four",
+        "Note: five",
+    ]
+    assert len(ws.recoveries(limit=100)) == 5
