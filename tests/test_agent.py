@@ -156,12 +156,10 @@ def test_command_tool_is_off_unless_allowed(ws_path: Path) -> None:
 
 
 def test_cli_agent_run_and_runs(ws_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    get_suite("demo").setup(ws_path)  # type: ignore[misc]
-    assert main(["-C", str(ws_path), "task", "new", "demo", "--phases", "analysis,implement"]) == 0
-    capsys.readouterr()
-    code = main(["-C", str(ws_path), "agent", "run", "demo", "--model", "scripted:demo"])
+    code = main(["-C", str(ws_path), "agent", "run", "demo", "--model", "scripted:demo", "--setup"])
     out = capsys.readouterr().out
     assert code == 0
+    assert get_suite("demo").verify(ws_path)[0]  # type: ignore[misc]
     assert "scripted model" in out and "implement: done" in out and "0 suboptimal" in out
     code = main(["-C", str(ws_path), "agent", "runs", "--json"])
     data = json.loads(capsys.readouterr().out)

@@ -34,6 +34,12 @@ def register(sub: Any) -> None:
     p.add_argument("--instructions-file", metavar="PATH")
     p.add_argument("--retries", type=int, help="retries of a failing provider (default 3)")
     p.add_argument("--request-timeout", type=float, help="seconds per model request (300)")
+    p.add_argument(
+        "--setup",
+        action="store_true",
+        help="scripted models only: first write the suite's input files and create TASK with "
+        "the suite's phases",
+    )
     add_json(p)
     p.set_defaults(func=cmd_agent_run)
 
@@ -60,6 +66,16 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"the agent runtime needs pydantic-ai ({exc}); pip install 'cairn-agent[agent]'"
         ) from exc
+    if args.setup:
+        if not args.model.startswith("scripted:"):
+            raise UsageError("--setup is for scripted models (scripted:SUITE) only")
+        from ..agent.scripted import get_suite
+
+        suite = get_suite(args.model.split(":", 1)[1])
+        if suite.setup is not None:
+            suite.setup(ws.root)
+        ws.create_task(args.task, suite.instructions[:200], suite.phases, exist_ok=True)
+        instructions = instructions or suite.instructions
     result = run_task(
         ws,
         args.task,
