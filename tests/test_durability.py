@@ -14,6 +14,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from cairn.workspace import Workspace
@@ -75,24 +76,25 @@ def test_the_checker_notices_damage(tmp_path: Path) -> None:
 def test_four_processes_write_the_same_task_at_once(tmp_path: Path) -> None:
     ws, ack = new_workspace(tmp_path / "ws")
     n = 80
+    barrier = tmp_path / "go"
+    env = dict(os.environ, CAIRN_TEST_BARRIER=str(barrier))
+    cmd = [sys.executable, str(KILL_CHILD), "run", str(ws), str(ack)]
     procs = [
         subprocess.Popen(
-            [
-                sys.executable,
-                str(KILL_CHILD),
-                "run",
-                str(ws),
-                str(ack),
-                str(seed),
-                f"w{seed}",
-                str(n),
-            ],
+            [*cmd, str(seed), f"w{seed}", str(n)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env=env,
         )
         for seed in range(4)
     ]
+    deadline = time.monotonic() + 60
+    while not ack.exists() or ack.read_text(encoding="utf-8").count("ready ") < 4:
+        assert time.monotonic() < deadline, "the writers did not start"
+        assert all(p.poll() is None for p in procs), "a writer died before starting"
+        time.sleep(0.01)
+    barrier.touch()  # all four start writing at the same instant
     results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
     for code, out, err in results:
         assert code == 0 and err == "", err

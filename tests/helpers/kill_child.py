@@ -18,6 +18,7 @@ import hashlib
 import os
 import random
 import sys
+import time
 
 KINDS = ("plan", "analysis", "notes")
 TASK = "durable"
@@ -62,6 +63,10 @@ def writer(ws_path: str, ack_path: str, seed: int, worker: str, n: int | None) -
 
     ws = Workspace.open(ws_path)
     acknowledge(f"ready {worker}")
+    barrier = os.environ.get("CAIRN_TEST_BARRIER")
+    if barrier:  # start together with the other writers
+        while not os.path.exists(barrier):
+            time.sleep(0.001)
     i = 0
     while n is None or i < n:
         op = rng.random()
