@@ -41,6 +41,7 @@ def load_workflow(path: str | Path) -> list[TaskHandle]:
     before = len(project._CREATED)
     folder = str(file.resolve().parent)
     sys.path.insert(0, folder)
+    project.LOADING += 1
     try:
         runpy.run_path(str(file), run_name=RUN_NAME)
     except CairnError:
@@ -53,8 +54,10 @@ def load_workflow(path: str | Path) -> list[TaskHandle]:
             f"{shown}{line}: {type(exc).__name__}: {exc} while loading the workflow; fix the "
             "file and run again"
         ) from exc
-    handles = project._CREATED[before:]
-    del project._CREATED[before:]
+    finally:
+        project.LOADING -= 1
+        handles = project._CREATED[before:]
+        del project._CREATED[before:]
     for h in handles:
         h.source = shown
     return handles

@@ -10,8 +10,10 @@ from .. import names
 from ..workspace import Workspace, open_workspace
 from .durable import TaskHandle
 
-# Task handles created while `cairn run` loads a workflow file; the loader finds them here.
+# Task handles created while `cairn run` loads a workflow file (LOADING > 0); the loader finds
+# them here. Outside a load nothing is kept, so a long-lived process does not accumulate handles.
 _CREATED: list[TaskHandle] = []
+LOADING = 0
 
 
 class Project:
@@ -46,7 +48,8 @@ class Project:
         self.workspace.create_task(task_id, title, exist_ok=True)
         handle = TaskHandle(self.workspace, task_id, order=phases)
         self._tasks[key] = handle
-        _CREATED.append(handle)
+        if LOADING:
+            _CREATED.append(handle)
         return handle
 
     def close(self) -> None:
