@@ -346,7 +346,8 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: str) -> HookRes
 
 
 def _mark_recovered(ws: Workspace, row_id: int, ts: str | None, trigger: str | None) -> None:
-    with ws.store.transaction() as tx:
+    # A marker, not a record: it need not wait for the disk (the recovery itself is synced).
+    with ws.store.light_transaction() as tx:
         tx.execute(
             "UPDATE compactions SET recovered_at = ?, recovery_trigger = ? WHERE id = ?",
             (ts, trigger, row_id),
