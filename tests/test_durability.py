@@ -125,3 +125,37 @@ def test_four_processes_write_the_same_task_at_once(tmp_path: Path) -> None:
         if next_events:
             assert w.task(TASK).next_action == next_events[-1].data["text"]
         assert w.store.integrity_check() == "ok"
+
+
+def test_four_cli_processes_at_once(tmp_path: Path) -> None:
+    """The same through the command line: every command exits 0, none says "locked"."""
+    ws, ack = new_workspace(tmp_path / "ws")
+    barrier = tmp_path / "go"
+    env = dict(os.environ, CAIRN_TEST_BARRIER=str(barrier))
+    n = 25
+    cli = [sys.executable, str(KILL_CHILD), "cli", str(ws), str(ack)]
+    procs = [
+        subprocess.Popen(
+            [*cli, str(seed), f"c{seed}", str(n)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for seed in range(4)
+    ]
+    deadline = time.monotonic() + 60
+    while not ack.exists() or ack.read_text(encoding="utf-8").count("ready ") < 4:
+        assert time.monotonic() < deadline, "the writers did not start"
+        assert all(p.poll() is None for p in procs), "a writer died before starting"
+        time.sleep(0.01)
+    barrier.touch()
+    for p in procs:
+        code = p.wait(timeout=120)
+        out, err = p.communicate()
+        assert code == 0 and err == "", err
+        assert "locked" not in out + err
+    tally = Tally()
+    check(ws, ack, tally)
+    assert tally.clean, (tally.summary(), tally.lost, tally.duplicated, tally.torn, tally.problems)
+    assert tally.unique_writes[str(ws)] == 4 * n

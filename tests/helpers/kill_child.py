@@ -6,6 +6,7 @@ store after any kill; the checker in ``durability.py`` verifies that.
 
 Modes:
   ``run WS ACK SEED WORKER [N]``  write N operations (default: until killed), then exit 0.
+  ``cli WS ACK SEED WORKER N``    the same through ``cairn.cli.main`` (checkpoint write, progress).
   ``serve``                      a zygote: imports cairn once, then for each stdin line
                                  ``run WS ACK SEED WORKER`` forks a writer and prints its pid;
                                  ``reap PID`` waits for it and prints its exit status. Lets a test
@@ -89,6 +90,44 @@ def writer(ws_path: str, ack_path: str, seed: int, worker: str, n: int | None) -
     os.close(ack)
 
 
+def cli_writer(ws_path: str, ack_path: str, seed: int, worker: str, n: int) -> None:
+    """Like ``writer`` but through the command line's entry point, one command at a time."""
+    import contextlib
+    import io
+
+    from cairn.cli import main
+
+    rng = random.Random(seed)
+    ack = os.open(ack_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.write(ack, f"ready {worker}\n".encode())
+    barrier = os.environ.get("CAIRN_TEST_BARRIER")
+    while barrier and not os.path.exists(barrier):
+        time.sleep(0.001)
+    notes = os.path.join(ws_path, f"notes-{worker}.md")
+    for i in range(n):
+        out, err = io.StringIO(), io.StringIO()
+        if rng.random() < 0.5:
+            kind = rng.choice(KINDS)
+            with open(notes, "w", encoding="utf-8") as fh:
+                fh.write(make_content(worker, i, rng))
+            args = ["checkpoint", "write", TASK, kind, "--file", notes, "--json"]
+        else:
+            args = ["progress", TASK, f"{worker} step {i}", "--state", "done"]
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["-C", ws_path, *args])
+        if code != 0:
+            sys.stderr.write(f"cairn {' '.join(args)} exited {code}: {err.getvalue()}")
+            sys.exit(1)
+        if args[0] == "checkpoint":
+            import json
+
+            d = json.loads(out.getvalue())
+            line = f"checkpoint {d['kind']} {d['version']} {d['hash']}"
+        else:
+            line = f"step done {worker} step {i}"
+        os.write(ack, (line + "\n").encode("utf-8"))
+
+
 def serve() -> None:
     import cairn.workspace  # noqa: F401  (loaded once, inherited by every fork)
 
@@ -121,6 +160,9 @@ def main() -> None:
         ws_path, ack_path, seed, worker = sys.argv[2:6]
         n = int(sys.argv[6]) if len(sys.argv) > 6 else None
         writer(ws_path, ack_path, int(seed), worker, n)
+    elif sys.argv[1] == "cli":
+        ws_path, ack_path, seed, worker, n = sys.argv[2:7]
+        cli_writer(ws_path, ack_path, int(seed), worker, int(n))
     elif sys.argv[1] == "setup":
         ensure_task(sys.argv[2])
 
