@@ -246,6 +246,7 @@ class Projector:
 
 # -- status data and rendering -------------------------------------------------------------------
 def status_data(ws: Workspace, *, detail_limit: int = 10, list_limit: int = 15) -> dict[str, Any]:
+    from .model import Phase, Task
     from .workspace import now
 
     with ws.store.read() as tx:
@@ -269,18 +270,44 @@ def status_data(ws: Workspace, *, detail_limit: int = 10, list_limit: int = 15) 
             )
             active_ids = [row["id"]] if row else []
         detail = [_task_detail(ws, tx, tid) for tid in active_ids]
-        others = tx.execute(
-            "SELECT t.id, t.title, t.updated_at, t.next_action FROM tasks t "
-            "ORDER BY t.updated_at DESC LIMIT ?",
-            (list_limit + len(active_ids),),
-        )
+        others = [
+            r
+            for r in tx.execute(
+                "SELECT t.id, t.title, t.created_at, t.updated_at, t.next_action FROM tasks t "
+                "ORDER BY t.updated_at DESC LIMIT ?",
+                (list_limit + len(active_ids),),
+            )
+            if r["id"] not in active_ids
+        ][:list_limit]
+        # One query for the phases of all listed tasks (this runs after every command).
+        phases: dict[str, list[Phase]] = {r["id"]: [] for r in others}
+        if others:
+            marks = ",".join("?" * len(others))
+            for p in tx.execute(
+                f"SELECT * FROM phases WHERE task_id IN ({marks}) ORDER BY task_id, position",
+                [r["id"] for r in others],
+            ):
+                phases[p["task_id"]].append(
+                    Phase(
+                        p["name"],
+                        p["position"],
+                        p["state"],
+                        bool(p["gated"]),
+                        p["started_at"],
+                        p["finished_at"],
+                        p["error"],
+                    )
+                )
         other_tasks: list[dict[str, Any]] = []
         for r in others:
-            if r["id"] in active_ids:
-                continue
-            if len(other_tasks) >= list_limit:
-                break
-            task = ws._load_task(tx, ws._task_row(tx, r["id"]))
+            task = Task(
+                r["id"],
+                r["title"],
+                r["created_at"],
+                r["updated_at"],
+                r["next_action"],
+                tuple(phases[r["id"]]),
+            )
             cur = task.current_phase
             other_tasks.append(
                 {
