@@ -206,3 +206,42 @@ def test_review_request_tool_records_a_review(ws_path: Path) -> None:
             row = tx.one("SELECT topic, state FROM reviews")
         assert row is not None and row["topic"] == "finding4_approach"
         assert list((ws_path / "reviews" / "requests").iterdir())
+
+
+def test_reads_are_bounded(ws_path: Path) -> None:
+    (ws_path / "wide.txt").write_text(("x" * 1000 + "\n") * 500)
+    (ws_path / "one.txt").write_text("y" * 300_000)
+    got: list[str] = []
+
+    @register("t-read")
+    def _suite() -> Suite:
+        def keep(prev: list[str]) -> dict[str, str]:
+            got.extend(prev)
+            return {"path": "done.txt", "content": "ok"}
+
+        return Suite(
+            "t-read",
+            {
+                "work": Script(
+                    (
+                        Unit(
+                            "r",
+                            (
+                                Call("read_file", {"path": "wide.txt"}),
+                                Call("read_file", {"path": "one.txt"}),
+                                Call("read_file", {"path": "wide.txt", "start_line": 490}),
+                                Call("write_file", keep),
+                            ),
+                        ),
+                    )
+                )
+            },
+        )
+
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("r", phases=["work"])
+        assert run_task(ws, "r", RunOptions(model="scripted:t-read")).state == "done"
+    wide, one, tail = got
+    assert len(wide) < 201_000 and wide.endswith("read on with start_line=200]")
+    assert len(one) < 201_000 and "line 1 is longer than 200,000 characters" in one
+    assert tail.endswith("[lines 490-500 of 500; read on with start_line=501]")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from pydantic_ai.tools import Tool
 
 MAX_READ_LINES = 2_000
+MAX_READ_CHARS = 200_000  # ~50 k tokens: one read never floods the context
 MAX_LIST = 500
 MAX_OUTPUT_CHARS = 20_000
 
@@ -95,6 +96,20 @@ async def read_file(
     chunk = lines[start - 1 : start - 1 + count]
     text = "\n".join(chunk)
     end = start + len(chunk) - 1
+    if len(text) > MAX_READ_CHARS:
+        # Very long lines: cut at a line boundary where possible, and say where to go on.
+        cut = text.rfind("\n", 0, MAX_READ_CHARS)
+        if cut <= 0:
+            return text[:MAX_READ_CHARS] + (
+                f"\n[line {start} is longer than {MAX_READ_CHARS:,} characters; the rest of it "
+                f"is not shown; the next line is start_line={start + 1} of {len(lines)}]"
+            )
+        shown = text[:cut]
+        end = start + shown.count("\n")
+        return shown + (
+            f"\n[cut at {len(shown):,} characters: lines {start}-{end} of {len(lines)}; read on "
+            f"with start_line={end + 1}]"
+        )
     if start > 1 or end < len(lines):
         text += f"\n[lines {start}-{end} of {len(lines)}; read on with start_line={end + 1}]"
     return text
