@@ -74,7 +74,31 @@ class Projector:
             )
         if row is None:
             return
-        path = self.ws.root / self.ws.artifact_path(task_id, kind)
+        rel = self.ws.artifact_path(task_id, kind)
+        path = self.ws.root / rel
+        try:
+            with open(path, "rb") as fh:
+                current: bytes | None = fh.read()
+        except FileNotFoundError:
+            current = None
+        if current is not None:
+            digest = hashlib.sha256(current).hexdigest()
+            if digest == row["hash"]:
+                return  # already the newest version
+            with self.ws.store.read() as tx:
+                prow = tx.one(
+                    "SELECT path, task_id, kind, hash, prev_hash FROM projections WHERE path = ?",
+                    (rel,),
+                )
+            if (
+                prow is not None
+                and digest != prow["prev_hash"]
+                and not self._is_stored_version(prow, digest)
+                and self._ingest(prow, current)
+            ):
+                # Edited by hand after the last check (e.g. while a write committed): the edit
+                # is now the newest version, kept as it is rather than overwritten.
+                return
         atomic_write(path, row["content"].encode("utf-8"))
 
     def reconcile(self, only: tuple[str, str] | None = None) -> list[str]:
