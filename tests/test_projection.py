@@ -277,3 +277,14 @@ def test_hand_edit_of_the_progress_file_before_next(ws: Workspace) -> None:
     ws.set_next("f4", "carry on")
     assert sources(ws, "progress") == [(1, "progress"), (2, "hand-edit"), (3, "progress")]
     assert "note from a person" in (ws.checkpoint("f4", "progress", 2).content or "")
+
+
+def test_hand_edit_racing_a_write_is_kept(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit made after the write's own check (while it commits) is still not overwritten."""
+    ws.write_checkpoint("f4", "plan", "v1 by the agent\n")
+    monkeypatch.setattr(ws.projector, "reconcile", lambda only=None: [])  # the edit comes later
+    art(ws, "plan").write_text("edited by a person meanwhile\n", encoding="utf-8")
+    ws.write_checkpoint("f4", "plan", "v2 by the agent\n")
+    assert sources(ws, "plan") == [(1, "write"), (2, "write"), (3, "hand-edit")]
+    assert art(ws, "plan").read_text(encoding="utf-8") == "edited by a person meanwhile\n"
+    assert ws.checkpoint("f4", "plan", 2).content == "v2 by the agent\n"
