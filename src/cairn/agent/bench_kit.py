@@ -31,7 +31,6 @@ class TaskDef:
     name: str
     title: str
     spec_path: str
-    spec: str
     waves: tuple[Wave, ...]
     setup: Callable[[Path], None]
     verify: Callable[[Path], tuple[bool, str]]

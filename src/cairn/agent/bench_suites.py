@@ -219,7 +219,6 @@ def _dq() -> TaskDef:
         "dataquality",
         "Fix the data-quality findings across the SFT shards",
         "docs/data_quality_findings.md",
-        "",
         (
             Wave("fix", batches),
             Wave("summarize", (Batch("summarize", "Write data/clean/SUMMARY.md", (summary,), ()),)),
@@ -358,7 +357,6 @@ def _ev() -> TaskDef:
         "evalset",
         "Expand the eval set without train/test overlap",
         "docs/eval_spec.md",
-        "",
         (
             Wave(
                 "expand",
@@ -490,7 +488,6 @@ def _sh() -> TaskDef:
         "shards",
         "Generate the additional training shards and their manifest",
         "docs/shard_spec.md",
-        "",
         (
             Wave("generate", batches),
             Wave("manifest", (Batch("manifest", "Write the manifest", (manifest,), ()),)),

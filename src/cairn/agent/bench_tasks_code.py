@@ -151,7 +151,6 @@ def review_task() -> TaskDef:
         "review",
         "Review, then implement finding 4 (Best-of-N select_best)",
         "docs/finding4.md",
-        "",
         (
             Wave(
                 "analysis",
@@ -294,7 +293,6 @@ def analysis_task() -> TaskDef:
         "analysis",
         "Analyse all training runs and report the best",
         "docs/analysis_spec.md",
-        "",
         (
             Wave("analyze", batches),
             Wave(

@@ -57,7 +57,9 @@ class RunOptions:
     retries: int | None = None
     retry_delay: float | None = None
     request_timeout: float | None = None
-    request_limit: int = 300  # model requests per phase
+    request_limit: int | None = (
+        None  # model requests per phase (default [agent] request_limit, 300)
+    )
     summary_tokens: int | None = None
 
 
@@ -411,7 +413,9 @@ async def _run_phase(
         result = await agent.run(
             prompt,
             deps=st,
-            usage_limits=UsageLimits(request_limit=options.request_limit),
+            usage_limits=UsageLimits(
+                request_limit=options.request_limit or int(cfg.get("request_limit", 300))
+            ),
         )
     except (AgentRunError, TimeoutError) as exc:
         st.flush()
