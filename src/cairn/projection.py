@@ -56,6 +56,21 @@ class Projector:
         self.ws = ws
         self.lock_path = ws.cairn_dir / "projection.lock"
 
+    def target(self, rel: str) -> Path:
+        """The file a projection writes, refused if a symlinked folder would put it outside the
+        workspace (a final symlink is harmless: the atomic rename replaces the link itself)."""
+        from .errors import ValidationError
+
+        root = self.ws.root.resolve()
+        folder = (root / rel).parent.resolve()
+        if folder != root and root not in folder.parents:
+            raise ValidationError(
+                f"{rel} would be written to {folder}, outside the workspace {root} (a symlinked "
+                "folder?); make it a plain folder inside the workspace. The store is unchanged "
+                "and `cairn status` rewrites the file once it is"
+            )
+        return folder / Path(rel).name
+
     # -- artifacts -------------------------------------------------------------------------------
     def after_change(self) -> None:
         self.render_status()
@@ -75,7 +90,7 @@ class Projector:
         if row is None:
             return
         rel = self.ws.artifact_path(task_id, kind)
-        path = self.ws.root / rel
+        path = self.target(rel)
         try:
             with open(path, "rb") as fh:
                 current: bytes | None = fh.read()
@@ -213,7 +228,7 @@ class Projector:
     def _render_status_locked(self) -> None:
         data = status_data(self.ws)
         atomic_write(
-            self.ws.root / self.ws.config.status_file, render_status_md(data).encode("utf-8")
+            self.target(self.ws.config.status_file), render_status_md(data).encode("utf-8")
         )
 
     # -- recovery log ----------------------------------------------------------------------------
@@ -242,7 +257,7 @@ class Projector:
                 f"({earlier} earlier recoveries are in the store: "
                 "`cairn log --type recovery --limit N`)\n\n" + text
             )
-        path = self.ws.root / self.ws.config.logs_dir / "compaction_recovery.log"
+        path = self.target(f"{self.ws.config.logs_dir}/compaction_recovery.log")
         atomic_write(path, text.encode("utf-8"))
 
     def _remove_stale_temps(self) -> None:

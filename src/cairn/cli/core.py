@@ -408,7 +408,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     with file_lock(ws.projector.lock_path):
         data = status_data(ws)
         md = render_status_md(data)
-        atomic_write(ws.root / ws.config.status_file, md.encode("utf-8"))
+        atomic_write(ws.projector.target(ws.config.status_file), md.encode("utf-8"))
     if args.json:
         emit_json(public_status(data))
     else:
