@@ -288,3 +288,41 @@ def test_hand_edit_racing_a_write_is_kept(ws: Workspace, monkeypatch: pytest.Mon
     assert sources(ws, "plan") == [(1, "write"), (2, "write"), (3, "hand-edit")]
     assert art(ws, "plan").read_text(encoding="utf-8") == "edited by a person meanwhile\n"
     assert ws.checkpoint("f4", "plan", 2).content == "v2 by the agent\n"
+
+
+def test_a_symlinked_artifacts_folder_cannot_take_writes_outside(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "proj"
+    root.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with Workspace.init(root) as w:
+        w.create_task("f4", "", ["a"])
+        w.write_checkpoint("f4", "plan", "v1\n")
+    for p in (root / "artifacts").iterdir():
+        p.unlink()
+    (root / "artifacts").rmdir()
+    (root / "artifacts").symlink_to(elsewhere)
+    r = run(capsys, root, "checkpoint", "write", "f4", "plan", stdin="v2\n")
+    assert r.code == 2 and "outside the workspace" in r.err and "\n" not in r.err.strip()
+    assert list(elsewhere.iterdir()) == []
+    gc.collect()
+    (root / "artifacts").unlink()  # the fix the message asks for
+    (root / "artifacts").mkdir()
+    assert run(capsys, root, "status").code == 0
+    assert (root / "artifacts" / "f4_plan.md").read_text(encoding="utf-8") == "v1\n"
+    gc.collect()
+
+
+def test_a_symlinked_artifact_file_is_replaced_not_followed(ws: Workspace, tmp_path: Path) -> None:
+    ws.write_checkpoint("f4", "plan", "v1\n")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.md"
+    outside.write_text("v1\n", encoding="utf-8")  # same content: not a hand edit
+    art(ws, "plan").unlink()
+    art(ws, "plan").symlink_to(outside)
+    ws.write_checkpoint("f4", "plan", "v2\n")
+    assert outside.read_text(encoding="utf-8") == "v1\n"
+    assert not art(ws, "plan").is_symlink()
+    assert art(ws, "plan").read_text(encoding="utf-8") == "v2\n"
+    outside.unlink()
