@@ -213,8 +213,18 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
     return result
 
 
+def scrub(text: str) -> str:
+    """``text`` with every credential from the environment masked: providers echo keys in errors,
+    and nothing cairn writes may hold one."""
+    from ..models import env_secrets, redact
+
+    return redact(text, env_secrets())
+
+
 def _finish_run(ws: Workspace, run_id: str, state: str, stats: Stats, error: str | None) -> None:
     from ..workspace import now
+
+    error = None if error is None else scrub(error)
 
     with ws.store.transaction() as tx:
         row = tx.one("SELECT task_id FROM agent_runs WHERE id = ?", (run_id,))
@@ -388,7 +398,7 @@ async def _run_phase(
             run=run_id,
             phase=phase,
             attempt=attempt,
-            error=what[:300],
+            error=scrub(what)[:300],
         )
 
     wrapped = ResilientModel(
@@ -419,7 +429,7 @@ async def _run_phase(
         )
     except (AgentRunError, TimeoutError) as exc:
         st.flush()
-        error = f"{type(exc).__name__}: {exc}"
+        error = scrub(f"{type(exc).__name__}: {exc}")
         ws.fail_phase(task_id, phase, f"agent run {run_id}: {error}"[:2000])
         return PhaseResult(phase, "failed", error=error, resumed=resumed)
     # The final answer enters the ledger too (the processor saw everything before it).

@@ -217,7 +217,9 @@ async def _run_one(
     except TimeoutError:
         state, error = "partial", f"stopped: past its time limit of {parent.subagent_timeout:g} s"
     except AgentRunError as exc:
-        state, error = "failed", f"{type(exc).__name__}: {exc}"
+        from .runtime import scrub
+
+        state, error = "failed", scrub(f"{type(exc).__name__}: {exc}")
     if not messages:
         messages = list(st.last_messages)
     present = tuple(p for p in outputs if (ws.root / p).exists())

@@ -42,6 +42,7 @@ from .base import (
     ModelError,
     ModelTimeout,
     ProviderFactory,
+    env_secrets,
     redact,
 )
 
@@ -163,6 +164,7 @@ __all__ = [
     "ModelError",
     "ModelTimeout",
     "ProviderFactory",
+    "env_secrets",
     "parse_spec",
     "providers",
     "redact",

@@ -7,6 +7,7 @@ format. Models are addressed as ``provider:model`` (``openai:gpt-4o``, ``codex``
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -104,6 +105,15 @@ def redact(text: str, secrets: Iterable[str]) -> str:
             if len(s) > n:
                 text = text.replace(s[:n], "***").replace(s[-n:], "***")
     return text
+
+
+_SECRET_VAR = re.compile(r"(API_KEY|_TOKEN|_SECRET|SECRET_ACCESS_KEY)$")
+
+
+def env_secrets() -> list[str]:
+    """The values of environment variables that hold credentials (``*_API_KEY``, ``*_TOKEN``, ...):
+    what the agent runtime's providers read their keys from, so what an echoing server may quote."""
+    return [v for k, v in os.environ.items() if _SECRET_VAR.search(k.upper()) and len(v) >= 8]
 
 
 def key_from_env(var: str) -> str | None:
