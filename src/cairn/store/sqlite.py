@@ -68,6 +68,13 @@ class SQLiteStore:
         self.path = path
         if not create and not path.exists():
             raise StoreError(f"no store at {path}; run `cairn init` in the project folder")
+        if not create and path.stat().st_size == 0:
+            # `cairn init` writes the header at once, so an empty file is a truncated store;
+            # opening it would silently start a new, empty one.
+            raise StoreError(
+                f"the store {path} is empty (0 bytes: truncated?); nothing was changed. Restore "
+                "it from a backup, or move it aside and run `cairn init` to start a new store"
+            )
         try:
             self._conn = sqlite3.connect(
                 path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False

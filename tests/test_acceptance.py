@@ -1,0 +1,87 @@
+"""Acceptance gaps of the core and durable-phase issues, each pinned by a test that failed before
+its fix: documented JSON shapes, bad input that must be a one-line error with nothing lost."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from helpers.cli import Result, run, snapshot
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def ws(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir()
+    assert run(capsys, None, "init", str(root)).code == 0
+    r = run(capsys, root, "task", "new", "finding4", "--phases", "analysis,plan")
+    assert r.code == 0, r.err
+    assert run(capsys, root, "phase", "start", "analysis").code == 0
+    assert run(capsys, root, "checkpoint", "write", "analysis", stdin="notes\n").code == 0
+    return root
+
+
+def one_line_error(r: Result, code: int) -> str:
+    assert r.code == code, (r.out, r.err)
+    lines = r.err.rstrip("\n").split("\n")
+    assert len(lines) == 1 and lines[0].startswith("cairn: error: "), r.err
+    return lines[0]
+
+
+def test_every_json_schema_in_the_package_is_documented() -> None:
+    doc = (ROOT / "docs" / "json.md").read_text(encoding="utf-8")
+    schemas: set[str] = set()
+    for path in (ROOT / "src" / "cairn").rglob("*.py"):
+        schemas |= set(re.findall(r'"(cairn\.[a-z_]+/\d+)"', path.read_text(encoding="utf-8")))
+    assert {"cairn.run/1", "cairn.runs/1", "cairn.workers/1", "cairn.status/1"} <= schemas
+    missing = sorted(s for s in schemas if f"`{s}`" not in doc)
+    assert not missing, f"not documented in docs/json.md: {missing}"
+
+
+def test_issue3_event_types_are_documented() -> None:
+    doc = (ROOT / "docs" / "json.md").read_text(encoding="utf-8")
+    types: set[str] = set()
+    for name in ("workers.py", "stream.py", "flow/durable.py"):
+        text = (ROOT / "src" / "cairn" / name).read_text(encoding="utf-8")
+        types |= set(re.findall(r'"((?:phase|worker|stream)\.[a-z_]+)"', text))
+    assert {"phase.restarted", "worker.started", "stream.repaired"} <= types
+    missing = sorted(t for t in types if f"`{t}`" not in doc)
+    assert not missing, f"event types not documented in docs/json.md: {missing}"
+
+
+def test_an_emptied_store_is_refused_not_replaced_by_a_new_one(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A store truncated to 0 bytes is a corrupt store: opening it must not start a new, empty
+    one (and rewrite the status file as if there were no tasks)."""
+    db = ws / ".cairn" / "cairn.db"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    db.write_bytes(b"")
+    before = snapshot(ws)
+    for args in (["status"], ["recover"], ["progress", "x"], ["task", "list"]):
+        msg = one_line_error(run(capsys, ws, *args), 1)
+        assert "empty" in msg and "cairn init" in msg, msg
+    assert snapshot(ws) == before
+    assert db.stat().st_size == 0
+
+
+def test_non_utf8_argument_is_a_one_line_usage_error(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape)."""
+    before = snapshot(ws)
+    bad = b"Added \xff k".decode("utf-8", "surrogateescape")
+    for args in (
+        ["progress", bad],
+        ["next", bad],
+        ["phase", "fail", "analysis", "--error", bad],
+        ["task", "new", "t2", "--title", bad],
+    ):
+        msg = one_line_error(run(capsys, ws, *args), 2)
+        assert "UTF-8" in msg and "0xff" in msg, msg
+    assert snapshot(ws) == before
