@@ -79,8 +79,31 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _not_utf8(argv: Sequence[str]) -> str | None:
+    """The error for the first argument that was not valid UTF-8, or None.
+
+    Such bytes reach Python as lone surrogates (surrogateescape) and could not be stored.
+    """
+    for n, arg in enumerate(argv, 1):
+        bad = next((ch for ch in arg if "\udc80" <= ch <= "\udcff"), None)
+        if bad is not None:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            if len(shown) > 60:
+                shown = shown[:57] + "..."
+            return (
+                f"argument {n} ('{shown}') is not valid UTF-8 (byte 0x{ord(bad) - 0xDC00:02x}); "
+                "pass UTF-8 text (convert it, e.g. with `iconv -t UTF-8`; rename such a file)"
+            )
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(_command_word(sys.argv[1:] if argv is None else argv))
+    args_in = sys.argv[1:] if argv is None else argv
+    problem = _not_utf8(args_in)
+    if problem is not None:
+        sys.stderr.write(f"cairn: error: {problem}\n")
+        return 2
+    parser = build_parser(_command_word(args_in))
     args = parser.parse_args(argv)
     try:
         code = args.func(args)
