@@ -377,3 +377,36 @@ def test_a_verdict_file_is_read_strictly(capsys: pytest.CaptureFixture[str], ws:
     assert data["responses"][0]["raw"] == ["Codex says:\n```json\n" + REJECT + "\n```\n"]
     r = run(capsys, ws.root, "review", "answer", review.id, "--verdict-file", "../x.md")
     assert r.code == 2
+
+
+def test_a_superseded_round_is_closed_to_answers_and_leaves_the_open_lists(
+    capsys: pytest.CaptureFixture[str], ws: Workspace
+) -> None:
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    old = request_review(ws, "finding4", "finding4_approach", "Sound?", reviewer="human")
+    ws.write_checkpoint("finding4", "plan", PLAN + "\nRevised: k <= 2.\n")
+    new = request_review(ws, "finding4", "finding4_approach", "Sound now?", reviewer="checklist")
+    assert new.state == "approved" and new.round == 2
+    # The late answer to round 1 would otherwise overwrite plan_approved with plan v1.
+    r = run(
+        capsys, ws.root, "review", "answer", old.id, "--approve", "--recommendation", "late",
+    )  # fmt: skip
+    assert r.code == 2 and "superseded by round 2" in r.err and new.id in r.err
+    assert "Revised: k <= 2." in ws.checkpoint("finding4", "plan_approved").content
+    assert list_reviews(ws, pending=True) == []
+    status = (ws.root / "CURRENT_WORK_STATUS.md").read_text()
+    assert f"cairn review answer {old.id}" not in status
+
+
+def test_a_late_approval_of_an_older_plan_review_does_not_replace_the_approved_plan(
+    ws: Workspace,
+) -> None:
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    old = request_review(ws, "finding4", "topic_a", "Sound?", reviewer="human")
+    ws.write_checkpoint("finding4", "plan", PLAN + "\nRevised: k <= 2.\n")
+    request_review(ws, "finding4", "topic_b", "Sound now?", reviewer="checklist")
+    answered = answer_review(ws, old.id, approved=True, recommendation="v1 was fine")
+    assert answered.state == "approved"  # the verdict is kept in the history
+    approved = ws.checkpoints("finding4")
+    assert "Revised: k <= 2." in ws.checkpoint("finding4", "plan_approved").content
+    assert [c.version for c in ws.history("finding4", "plan_approved")] == [1], approved

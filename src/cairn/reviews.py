@@ -334,6 +334,13 @@ def rounds(ws: Workspace, topic_or_id: str) -> list[Review]:
         return [_row_to_review(tx, r) for r in rows]
 
 
+# A round waits for an answer only while no newer round of its topic exists.
+_NOT_SUPERSEDED = (
+    "NOT EXISTS (SELECT 1 FROM reviews AS n "
+    "WHERE n.topic = reviews.topic AND n.round > reviews.round)"
+)
+
+
 def list_reviews(
     ws: Workspace, *, pending: bool = False, task_id: str | None = None, limit: int = 100
 ) -> list[Review]:
@@ -341,7 +348,7 @@ def list_reviews(
     params: list[Any] = []
     with ws.store.read() as tx:
         if pending:
-            sql += " AND state = 'pending'"
+            sql += " AND state = 'pending' AND " + _NOT_SUPERSEDED
         if task_id is not None:
             task_id = ws._task_row(tx, task_id)["id"]
             sql += " AND task_id = ?"
@@ -697,6 +704,16 @@ def _record(
                 f"review {review_id} is already {row['state']}; a new verdict needs a new round: "
                 f"`cairn review request --task {row['task_id']} --topic {row['topic']} ...`"
             )
+        newer = tx.one(
+            "SELECT id, round FROM reviews WHERE topic = ? AND round > ? ORDER BY round DESC LIMIT 1",
+            (row["topic"], row["round"]),
+        )
+        if newer is not None:
+            raise UsageError(
+                f"review {review_id} (round {row['round']} of {row['topic']}) was superseded by "
+                f"round {newer['round']} ({newer['id']}); answer that one instead: "
+                f"`cairn review answer {newer['id']} --approve|--reject --recommendation ...`"
+            )
         stem = _file_stem(row["topic"], row["round"], row["created_at"])
         who = re.sub(r"[^A-Za-z0-9_-]", "-", reviewer)
         path = f"{ws.config.reviews_dir}/responses/{stem}_{who}.md"
@@ -745,7 +762,19 @@ def _record(
             **({"error": error} if error else {}),
             path=path,
         )
-        if verdict is not None and verdict.approved and row["plan_version"] is not None:
+        newest_plan_review = tx.scalar(
+            "SELECT id FROM reviews WHERE task_id = ? AND plan_version IS NOT NULL "
+            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            (row["task_id"],),
+        )
+        # Only the review the gate reads may replace the approved plan: a late approval of an
+        # older plan is kept in the history, not checkpointed over a newer plan.
+        if (
+            verdict is not None
+            and verdict.approved
+            and row["plan_version"] is not None
+            and newest_plan_review == review_id
+        ):
             plan = tx.one(
                 "SELECT content FROM checkpoints WHERE task_id = ? AND kind = 'plan' AND version = ?",
                 (row["task_id"], row["plan_version"]),
@@ -874,7 +903,7 @@ def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
     """Open reviews (pending, reviewer failed) and the latest verdicts, for the status file."""
     open_rows = tx.execute(
         "SELECT id, task_id, topic, round, reviewer, state, created_at, updated_at FROM reviews "
-        "WHERE state IN ('pending', 'failed') ORDER BY created_at DESC LIMIT 5"
+        f"WHERE state IN ('pending', 'failed') AND {_NOT_SUPERSEDED} ORDER BY created_at DESC LIMIT 5"
     )
     recent = tx.execute(
         "SELECT id, task_id, topic, round, reviewer, state, created_at, updated_at FROM reviews "
