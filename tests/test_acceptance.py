@@ -85,3 +85,43 @@ def test_non_utf8_argument_is_a_one_line_usage_error(
         msg = one_line_error(run(capsys, ws, *args), 2)
         assert "UTF-8" in msg and "0xff" in msg, msg
     assert snapshot(ws) == before
+
+
+def test_multi_line_step_and_next_action_are_kept_on_one_line(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A step or next action is one line: a newline in it would break the progress file, the
+    status file and the brief (a second line that looks like something else)."""
+    assert run(capsys, ws, "progress", "Added k\nparameter\r\n  to sampler").code == 0
+    assert run(capsys, ws, "next", "Implement\nranking").code == 0
+    shown = run(capsys, ws, "task", "show", "--json").json()
+    assert [s["text"] for s in shown["steps"]] == ["Added k parameter to sampler"]
+    assert shown["next_action"] == "Implement ranking"
+    progress = (ws / "artifacts" / "finding4_progress.md").read_text(encoding="utf-8")
+    assert "- ✅ Added k parameter to sampler" in progress
+    assert "Implement ranking" in progress
+
+
+def test_missing_version_names_the_versions_there_are(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, ws, "checkpoint", "write", "analysis", stdin="more\n").code == 0
+    msg = one_line_error(run(capsys, ws, "checkpoint", "show", "analysis", "--version", "9"), 2)
+    assert "no version 9" in msg and "versions 1-2" in msg, msg
+
+
+def test_history_of_an_unknown_kind_is_an_error(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    msg = one_line_error(run(capsys, ws, "checkpoint", "history", "plann"), 2)
+    assert "no checkpoint 'plann'" in msg and "analysis" in msg, msg
+
+
+def test_done_phase_hint_is_a_command_that_works(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, ws, "phase", "done", "analysis").code == 0
+    msg = one_line_error(run(capsys, ws, "phase", "done", "analysis"), 2)
+    hint = re.findall(r"`([^`]+)`", msg)
+    assert hint == ["cairn phase start finding4 analysis --reopen"], msg
+    assert run(capsys, ws, "phase", "start", *hint[0].split()[3:]).code == 0

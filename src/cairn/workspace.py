@@ -46,6 +46,14 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _one_line(text: str) -> str:
+    """A step or next action is one line: line breaks (and the blanks around them) become a space,
+    so a pasted multi-line text cannot break the progress file, the status file or the brief."""
+    if "\n" not in text and "\r" not in text:
+        return text
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -419,8 +427,8 @@ class Workspace:
                 raise TransitionError(
                     f"phase {phase!r} of {task_id!r} is {row['state']}, not active; only an "
                     f"active phase can become {new}. Start it with "
-                    f"`cairn phase start {task_id} {phase}`"
-                    + (" --reopen" if row["state"] == "done" else "")
+                    f"`cairn phase start {task_id} {phase}"
+                    + (" --reopen`" if row["state"] == "done" else "`")
                 )
             tx.execute(
                 "UPDATE phases SET state = ?, finished_at = ?, error = ? "
@@ -597,6 +605,19 @@ class Workspace:
                     "SELECT * FROM checkpoints WHERE task_id = ? AND kind = ? AND version = ?",
                     (task_id, kind, version),
                 )
+            if row is None and version is not None:
+                have = tx.one(
+                    "SELECT min(version) AS lo, max(version) AS hi FROM checkpoints "
+                    "WHERE task_id = ? AND kind = ?",
+                    (task_id, kind),
+                )
+                if have is not None and have["hi"] is not None:
+                    lo, hi = have["lo"], have["hi"]
+                    span = f"version {lo}" if lo == hi else f"versions {lo}-{hi}"
+                    raise NotFound(
+                        f"no version {version} of checkpoint {kind!r} for task {task_id!r}; it "
+                        f"has {span} (`cairn checkpoint history {task_id} {kind}`)"
+                    )
             if row is None:
                 kinds = [
                     r["kind"]
@@ -668,6 +689,7 @@ class Workspace:
         self, task_id: str, text: str, state: str = "done", phase: str | None = None
     ) -> Step:
         state = STEP_ALIASES.get(state, state)
+        text = _one_line(text)
         if state not in STEP_STATES:
             raise ValidationError(
                 f"state {state!r} is not one of {', '.join(STEP_STATES)} "
@@ -709,7 +731,7 @@ class Workspace:
         return Step(step_id, task_id, phase, text, state, ts, ts)
 
     def set_next(self, task_id: str, text: str) -> Task:
-        text = text.strip()
+        text = _one_line(text).strip()
         if not text or "\x00" in text or len(text) > 2000:
             raise ValidationError("the next action is one line of 1-2000 characters, without NUL")
         # The next action is rendered into the progress file: ingest a hand edit of it first.

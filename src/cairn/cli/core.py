@@ -349,6 +349,8 @@ def cmd_cp_history(args: argparse.Namespace) -> int:
     task_id, (kind,) = split_task(args.args, 1, "[TASK] KIND")
     task_id = ws.resolve_task(task_id)
     hist = ws.history(task_id, kind)
+    if not hist:
+        ws.checkpoint(task_id, kind)  # raises NotFound, naming the kinds the task has
     if args.json:
         emit_json(
             {
