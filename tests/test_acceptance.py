@@ -125,3 +125,16 @@ def test_done_phase_hint_is_a_command_that_works(
     hint = re.findall(r"`([^`]+)`", msg)
     assert hint == ["cairn phase start finding4 analysis --reopen"], msg
     assert run(capsys, ws, "phase", "start", *hint[0].split()[3:]).code == 0
+
+
+def test_add_phase_takes_the_active_task_when_task_is_left_out(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, ws, "task", "add-phase", "implement", "test").code == 0
+    assert run(capsys, ws, "task", "add-phase", "finding4", "review").code == 0
+    phases = [p["name"] for p in run(capsys, ws, "task", "show", "--json").json()["phases"]]
+    assert phases == ["analysis", "plan", "implement", "test", "review"]
+    assert run(capsys, ws, "task", "new", "other", "--phases", "a").code == 0
+    assert run(capsys, ws, "phase", "start", "other", "a").code == 0
+    msg = one_line_error(run(capsys, ws, "task", "add-phase", "extra"), 2)
+    assert "several tasks are active" in msg and "name the task" in msg, msg

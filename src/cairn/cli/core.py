@@ -52,9 +52,8 @@ def register(sub: Any) -> None:
     p.add_argument("task", nargs="?")
     add_json(p)
     p.set_defaults(func=cmd_task_show)
-    p = task.add_parser("add-phase", help="append phases to a task")
-    p.add_argument("task")
-    p.add_argument("phases", nargs="+")
+    p = task.add_parser("add-phase", help="[TASK] PHASE...: append phases to a task")
+    p.add_argument("args", nargs="+", metavar="[TASK] PHASE")
     p.set_defaults(func=cmd_task_add_phase)
 
     phase = sub.add_parser("phase", help="start, finish or fail a phase").add_subparsers(
@@ -233,7 +232,14 @@ def cmd_task_show(args: argparse.Namespace) -> int:
 
 def cmd_task_add_phase(args: argparse.Namespace) -> int:
     ws = open_ws(args)
-    task = ws.add_phases(args.task, args.phases)
+    first, *rest = args.args
+    # The first word names the task when it is one; otherwise every word is a phase of the one
+    # active task.
+    if rest and ws.has_task(first):
+        task_id, phases = first, rest
+    else:
+        task_id, phases = ws.resolve_task(None), list(args.args)
+    task = ws.add_phases(task_id, phases)
     print(f"{task.id}: phases {', '.join(p.name for p in task.phases)}")
     return 0
 
