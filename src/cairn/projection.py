@@ -291,7 +291,7 @@ def status_data(ws: Workspace, *, detail_limit: int = 10, list_limit: int = 15) 
     with ws.store.read() as tx:
         counts = {
             "tasks": tx.scalar("SELECT count(*) FROM tasks") or 0,
-            "checkpoint_versions": tx.scalar("SELECT count(*) FROM checkpoints") or 0,
+            "checkpoint_versions": _checkpoint_versions(tx),
         }
         active_ids = [
             r["task_id"]
@@ -396,6 +396,14 @@ def status_data(ws: Workspace, *, detail_limit: int = 10, list_limit: int = 15) 
         "sections": extra,
         "_extra_md": extra_md,
     }
+
+
+def _checkpoint_versions(tx: Tx) -> int:
+    # Kept up to date by a trigger (migration 0007); counted on a store without it.
+    kept = tx.scalar("SELECT value FROM meta WHERE key = 'checkpoint_versions'")
+    if kept is not None:
+        return int(kept)
+    return int(tx.scalar("SELECT count(*) FROM checkpoints") or 0)
 
 
 def _task_detail(ws: Workspace, tx: Tx, task_id: str) -> dict[str, Any]:
