@@ -226,6 +226,11 @@ def test_status_data_and_markdown(ws: Workspace) -> None:
     data = projection.status_data(ws)
     assert data["schema"] == "cairn.status/1"
     assert data["counts"]["tasks"] == 31
+    with ws.store.read() as tx:
+        assert data["counts"]["checkpoint_versions"] == tx.scalar(
+            "SELECT count(*) FROM checkpoints"
+        )
+    assert data["counts"]["checkpoint_versions"] == 3  # analysis, progress (step), progress (next)
     assert [t["id"] for t in data["active"]] == ["f4"]
     f4 = data["active"][0]
     assert f4["newest_checkpoint"]["files"] == ["src/x.py"]

@@ -376,3 +376,42 @@ def test_every_migration_file_parses_into_statements() -> None:
         assert statements, name
         for st in statements:
             assert sqlite3.complete_statement(st), (name, st[:80])
+
+
+def test_checkpoint_count_is_kept_by_a_trigger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0007 counts the versions already stored, then every insert adds one."""
+    import cairn.store.sqlite as backend
+
+    before_0007 = [m for m in MIGRATIONS if m[0] < "0007"]
+    monkeypatch.setattr(backend, "MIGRATIONS", before_0007)
+    s = open_store(tmp_path / "cairn.db", create=True)
+    insert = (
+        "INSERT INTO checkpoints (task_id, kind, version, hash, size, content, phase, source, "
+        "files, created_at, seq) VALUES ('t', 'plan', ?, 'h', 1, 'x', NULL, 'write', '[]', 't', ?)"
+    )
+    with s.transaction() as tx:
+        tx.execute(
+            "INSERT INTO tasks (id, key, title, created_at, updated_at, seq) "
+            "VALUES ('t', 't', '', 't', 't', 1)"
+        )
+        for v in range(1, 6):
+            tx.execute(insert, (v, v))
+    s.close()
+    monkeypatch.setattr(backend, "MIGRATIONS", MIGRATIONS)
+    s = open_store(tmp_path / "cairn.db")
+    try:
+        count = "SELECT value FROM meta WHERE key = 'checkpoint_versions'"
+        with s.read() as tx:
+            assert tx.scalar(count) == "5"
+        with s.transaction() as tx:
+            tx.execute(insert, (6, 6))
+        with pytest.raises(RuntimeError), s.transaction() as tx:
+            tx.execute(insert, (7, 7))
+            raise RuntimeError  # rolled back: not counted
+        with s.read() as tx:
+            assert tx.scalar(count) == "6"
+            assert tx.scalar("SELECT count(*) FROM checkpoints") == 6
+    finally:
+        s.close()
