@@ -138,3 +138,59 @@ def test_add_phase_takes_the_active_task_when_task_is_left_out(
     assert run(capsys, ws, "phase", "start", "other", "a").code == 0
     msg = one_line_error(run(capsys, ws, "task", "add-phase", "extra"), 2)
     assert "several tasks are active" in msg and "name the task" in msg, msg
+
+
+# -- streams may not be pointed at cairn's own files or at files that are not JSONL ----------------
+@pytest.mark.parametrize(
+    "rel",
+    [
+        ".cairn/cairn.db",
+        ".cairn/findings.jsonl",
+        "CURRENT_WORK_STATUS.md",
+        "artifacts/finding4_analysis.md",
+        "logs/compaction_recovery.log",
+    ],
+)
+def test_stream_refuses_cairns_own_files(ws: Path, rel: str) -> None:
+    from cairn.errors import ValidationError
+    from cairn.stream import open_stream
+    from cairn.workspace import Workspace
+
+    (ws / "logs" / "compaction_recovery.log").write_text("a recovery\n", encoding="utf-8")
+    before = snapshot(ws)
+    w = Workspace.open(ws)
+    try:
+        with pytest.raises(ValidationError, match="cairn's own|belongs to cairn"):
+            open_stream(w, rel, key=lambda r: r["id"], task_id="finding4")
+    finally:
+        w.close()
+    after = snapshot(ws)
+    assert not {n for n in set(after) - set(before) if not n.startswith(".cairn/cairn.db-")}
+    for name, data in before.items():
+        if not name.startswith(".cairn/cairn.db"):
+            assert after[name] == data, name
+    assert after[".cairn/cairn.db"][:16] == b"SQLite format 3\x00"
+
+
+def test_stream_refuses_a_file_that_is_not_jsonl(ws: Path) -> None:
+    """Opening repairs a torn last line by truncating it; on a file that is not JSONL at all that
+    would cut its last line. Such a file is refused and left as it is."""
+    from cairn.errors import ValidationError
+    from cairn.stream import open_stream
+    from cairn.workspace import Workspace
+
+    notes = ws / "notes.md"
+    notes.write_bytes(b"# Notes\n\nkeep this last line")
+    w = Workspace.open(ws)
+    try:
+        with pytest.raises(ValidationError, match="not a JSONL stream"):
+            open_stream(w, "notes.md", key=lambda r: r["id"])
+        # A torn first record alone is still repaired, as after a kill mid-write.
+        torn = ws / "new.jsonl"
+        torn.write_bytes(b'{"id": 1, "te')
+        with open_stream(w, "new.jsonl", key=lambda r: r["id"]) as out:
+            assert len(out) == 0 and out.repaired is not None
+    finally:
+        w.close()
+    assert notes.read_bytes() == b"# Notes\n\nkeep this last line"
+    assert torn.read_bytes() == b""

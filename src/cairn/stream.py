@@ -581,6 +581,48 @@ class Stream:
         return f"<Stream {self.rel} {len(self._keys)} records {state}>"
 
 
+def _refuse_foreign(ws: Workspace, full: Path, path: str) -> None:
+    """Refuse cairn's own files, and a file whose first line is not a JSON object.
+
+    Opening a stream repairs a torn last line by truncating it: on the store, the status file, an
+    artifact or a file that is not JSONL at all, that would destroy data.
+    """
+    root = ws.root.resolve()
+    cairn_dir = ws.cairn_dir.resolve()
+    own = {
+        (root / ws.config.status_file).resolve(),
+        (root / ws.config.logs_dir / "compaction_recovery.log").resolve(),
+    }
+    artifacts = (root / ws.config.artifacts_dir).resolve()
+    if (
+        full in own
+        or full == cairn_dir
+        or cairn_dir in full.parents
+        or (full.parent == artifacts and full.suffix == ".md")
+    ):
+        raise ValidationError(
+            f"stream path {path!r} belongs to cairn (the store, the status file, the recovery "
+            "log and artifacts/*.md are cairn's own files); name a file of your own, e.g. "
+            "data/findings.jsonl"
+        )
+    try:
+        with open(full, "rb") as f:
+            head = f.read(_CHUNK)
+    except FileNotFoundError:
+        return
+    for raw in head.split(b"\n")[:-1]:  # complete lines only: a torn first record is repaired
+        if not raw.strip():
+            continue
+        value, err = _parse_line(raw, 1)
+        if err is not None or not isinstance(value, dict):
+            raise ValidationError(
+                f"{path} is not a JSONL stream (its first line is not a JSON object: "
+                f"{_excerpt(repr(raw[:60].decode('utf-8', 'replace')), 80)}); it was left as it is. Name a new "
+                "file, or one written by a cairn stream"
+            )
+        return
+
+
 def open_stream(
     ws: Workspace,
     path: str,
@@ -607,6 +649,7 @@ def open_stream(
     full = names.inside(ws.root, path, "stream path")
     if full.is_dir():
         raise ValidationError(f"stream path {path!r} is a folder; name a .jsonl file inside it")
+    _refuse_foreign(ws, full, path)
     if task_id is not None:
         task_id = ws.resolve_task(task_id)
     full.parent.mkdir(parents=True, exist_ok=True)
