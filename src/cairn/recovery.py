@@ -173,13 +173,13 @@ def build_brief(
 
     # Free text in the head is clipped to a share of the bound, so that a long title or next
     # action can never push the task, phase, checkpoint and files out of a small brief.
-    title = _clip(task.title or task.id, max(10, bound // 20), measure)
+    title = _clip(task.title or task.id, max(8, bound // 25), measure)
     head = [f"# Recovery brief: {task.id} ({ts}, trigger: {trigger})", ""]
     head.append(f"**Task**: {task.id}: {title} ({task.state})")
     phases = " · ".join(f"{p.name} {PHASE_ICONS[p.state]}" for p in task.phases) or "none"
-    phases = _clip(phases, max(20, bound // 10), measure)
+    phases = _clip(phases, max(12, bound // 12), measure)
     head.append(f"**Phase**: {cur.name + ' (' + cur.state + ')' if cur else '—'} — {phases}")
-    next_action = _clip(task.next_action, max(25, bound // 6), measure) if task.next_action else ""
+    next_action = _clip(task.next_action, max(20, bound // 7), measure) if task.next_action else ""
     head.append(f"**Next action**: {next_action or '— (set one with `cairn next`)'}")
     if newest:
         head.append(
@@ -244,6 +244,15 @@ def build_brief(
             or (not with_since and checkpoint_info.get("lines_shown", 0) > 0)
         ):
             break
+    if measure(text) > bound and newest is not None:
+        # Not even the excerpt's frame fits: point at the file (the head names it too), so that
+        # the files to reload still fit.
+        pointer = ["(Checkpoint too long for this bound: read the file named above.)", ""]
+        text = assemble(pointer, with_since=False, with_steps=False)
+        checkpoint_info.update(excerpt=True, lines_shown=0)
+        while measure(text) > bound and len(files_md) > 4:
+            files_md = [*files_md[:-2], ""]  # fewer files listed; the JSON keeps them all
+            text = assemble(pointer, with_since=False, with_steps=False)
     if measure(text) > bound:
         text = _hard_cut(text, bound, measure)
     data = {"newest_checkpoint": checkpoint_info, "other_active": other_active}
