@@ -194,3 +194,46 @@ def test_stream_refuses_a_file_that_is_not_jsonl(ws: Path) -> None:
         w.close()
     assert notes.read_bytes() == b"# Notes\n\nkeep this last line"
     assert torn.read_bytes() == b""
+
+
+def test_worker_names_differing_only_in_case_are_refused(ws: Path) -> None:
+    """Their log files (logs/workers/TASK/NAME.log) would be one file on macOS or Windows."""
+    import sys
+
+    import cairn
+    from cairn.errors import ValidationError
+
+    project = cairn.open(ws, create=False)
+    try:
+        task = project.task("finding4")
+        echo = [sys.executable, "-c", "print('ok')"]
+        assert task.spawn_many([cairn.Worker("repair", cmd=echo)])[0].ok
+        with pytest.raises(ValidationError, match="differs only in case"):
+            task.spawn_many([cairn.Worker("Repair", cmd=echo)])
+        assert not (ws / "logs" / "workers" / "finding4" / "Repair.log").exists()
+    finally:
+        project.close()
+
+
+def test_a_stale_workspace_object_elsewhere_does_not_fail_workers(ws: Path, tmp_path: Path) -> None:
+    """A forked worker gives every Workspace object it inherited a connection of its own; one
+    whose folder is gone (a finished temp workspace still referenced) must not make it fail."""
+    import shutil
+    import sys
+
+    import cairn
+    from cairn.workspace import Workspace
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    stale = Workspace.init(gone)
+    stale.close()
+    shutil.rmtree(gone)
+    project = cairn.open(ws, create=False)
+    try:
+        task = project.task("finding4")
+        res = task.spawn_many([cairn.Worker("echo", cmd=[sys.executable, "-c", "print('ok')"])])
+        assert res[0].ok, res[0].summary
+    finally:
+        project.close()
+    del stale

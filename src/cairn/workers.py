@@ -368,8 +368,14 @@ def _reconnect_inherited() -> None:
 
     for obj in gc.get_objects():
         if isinstance(obj, Workspace):
+            try:
+                fresh = open_store(obj.cairn_dir / DB_NAME)
+            except CairnError:
+                # A workspace that is gone or damaged (a finished temp workspace still
+                # referenced): not this worker's business; using it fails as it would have.
+                continue
             _INHERITED_STORES.append(obj.store)
-            obj.store = open_store(obj.cairn_dir / DB_NAME)
+            obj.store = fresh
 
 
 def _child_main(root: str, plan: _Plan, run_id: str, offset: int) -> None:
@@ -688,6 +694,19 @@ def spawn_many(
                 f"two workers are named {seen[k]!r} and {p.worker.name!r}; give each a unique name"
             )
         seen[k] = p.worker.name
+    with ws.store.read() as tx:
+        for p in plans:
+            other = tx.scalar(
+                "SELECT name FROM workers WHERE task_id = ? AND lower(name) = lower(?) "
+                "AND name != ? LIMIT 1",
+                (task_id, p.worker.name, p.worker.name),
+            )
+            if other is not None:
+                # Their log files would be one file on a case-insensitive filesystem.
+                raise ValidationError(
+                    f"worker {p.worker.name!r} differs only in case from the earlier worker "
+                    f"{other!r} of task {task_id!r}; use that name or a different one"
+                )
     results: dict[str, WorkerResult] = {}
     to_run: list[_Plan] = []
     for p in plans:
