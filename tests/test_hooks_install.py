@@ -131,6 +131,21 @@ def test_invalid_json_is_reported_not_overwritten(
     assert not backups(settings_path) and not (ws_path / ".mcp.json").exists()
 
 
+@pytest.mark.parametrize("event_value", [{"matcher": "x"}, "echo hi", 3])
+def test_an_event_that_is_not_a_list_is_reported_not_overwritten(
+    ws_path: Path, capsys: pytest.CaptureFixture[str], event_value: Any
+) -> None:
+    settings_path = ws_path / ".claude" / "settings.json"
+    settings_path.parent.mkdir()
+    text = json.dumps({"hooks": {"Stop": event_value}})
+    settings_path.write_text(text)
+    assert cli(ws_path, "hooks", "install", "claude") == 2
+    err = capsys.readouterr().err
+    assert '"hooks.Stop"' in err and "not a list" in err
+    assert settings_path.read_text() == text
+    assert not backups(settings_path) and not (ws_path / ".mcp.json").exists()
+
+
 def test_claude_user_scope_writes_home_files(ws_path: Path, fake_home: Path) -> None:
     claude_json = fake_home / ".claude.json"
     claude_json.write_text(json.dumps({"numStartups": 3, "projects": {}}))

@@ -139,7 +139,13 @@ def merge_hooks(settings: dict[str, Any], base: list[str], agent: str) -> dict[s
         group["hooks"] = [
             {"type": "command", "command": hook_command(base, arg, agent), "timeout": timeout}
         ]
-        hooks.setdefault(event, []).append(group)
+        groups = hooks.setdefault(event, [])
+        if not isinstance(groups, list):
+            raise UsageError(
+                f'"hooks.{event}" in the settings is not a list (of matcher groups); fix it by '
+                "hand first. Nothing was changed"
+            )
+        groups.append(group)
     return out
 
 
