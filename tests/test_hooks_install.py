@@ -212,6 +212,34 @@ def test_codex_home_env_and_invalid_toml(
     assert not (codex / "config.toml").exists()
 
 
+@pytest.mark.parametrize(
+    "config",
+    [
+        'mcp_servers = { other = { command = "y" } }\n',  # an inline table
+        "mcp_servers = { cairn = 1 }\n",  # a stale cairn entry that is not a table
+        '[mcp_servers]\ncairn = "x"\n[mcp_servers.other]\ncommand = "y"\n',
+    ],
+)
+def test_codex_mcp_servers_in_other_toml_shapes(
+    ws_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str
+) -> None:
+    codex = tmp_path / "codex-home"
+    codex.mkdir()
+    monkeypatch.setenv("CODEX_HOME", str(codex))
+    (codex / "config.toml").write_text(config)
+    before = tomllib.loads(config)["mcp_servers"]
+    assert cli(ws_path, "hooks", "install", "codex") == 0
+    servers = tomllib.loads((codex / "config.toml").read_text())["mcp_servers"]
+    assert servers["cairn"]["args"] == ["-m", "cairn", "mcp"]
+    assert {k: v for k, v in servers.items() if k != "cairn"} == {
+        k: v for k, v in before.items() if k != "cairn"
+    }
+    assert cli(ws_path, "hooks", "install", "codex") == 0  # idempotent
+    assert cli(ws_path, "hooks", "uninstall", "codex") == 0
+    after = tomllib.loads((codex / "config.toml").read_text()).get("mcp_servers", {})
+    assert "cairn" not in after
+
+
 def test_project_scope_needs_a_workspace(tmp_path: Path) -> None:
     assert main(["-C", str(tmp_path), "hooks", "install", "claude"]) == 1
     assert not (tmp_path / ".claude").exists()

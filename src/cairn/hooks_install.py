@@ -225,9 +225,11 @@ def _codex_mcp(path: Path, base: list[str] | None) -> Change:
             servers = tomlkit.table(is_super_table=True)
             doc["mcp_servers"] = servers
         current = servers.get(SERVER_NAME)
-        if current is not None and dict(current) == entry:
+        if isinstance(current, dict) and dict(current) == entry:
             return Change(path, "MCP server", False)
-        table = tomlkit.table()
+        # Inside an inline ``mcp_servers = { ... }`` the entry must be inline too.
+        inline = isinstance(servers, tomlkit.items.InlineTable)
+        table = tomlkit.inline_table() if inline else tomlkit.table()
         table["command"] = entry["command"]
         table["args"] = entry["args"]
         servers[SERVER_NAME] = table
