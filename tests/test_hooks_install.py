@@ -269,3 +269,16 @@ def test_agents_md_section(ws_path: Path, capsys: pytest.CaptureFixture[str]) ->
     md.write_text(agents_md.BEGIN + "\nhalf\n")
     assert cli(ws_path, "hooks", "agents-md", "--file", "CLAUDE.md") == 2
     assert "stray marker" in capsys.readouterr().err
+
+
+def test_install_offers_the_agents_md_section_until_it_is_there(
+    ws_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(ws_path, "hooks", "install", "claude") == 0
+    out = capsys.readouterr().out
+    assert "--agents-md" in out and "CLAUDE.md" in out
+    assert not (ws_path / "CLAUDE.md").exists()  # offered, not written
+    assert cli(ws_path, "hooks", "install", "claude", "--agents-md") == 0
+    capsys.readouterr()
+    assert cli(ws_path, "hooks", "install", "claude") == 0
+    assert "--agents-md" not in capsys.readouterr().out

@@ -138,6 +138,16 @@ def cmd_install(args: argparse.Namespace) -> int:
         assert project is not None
         path = names.inside(project, _agents_file(args.agent), "agents file")
         extra.append(Change(path, "agents-md", agents_md.upsert(path)))
+    elif project is not None:
+        # Offer the section that teaches the agent the strategy, unless the file has it already.
+        name = _agents_file(args.agent)
+        have = project / name
+        if not (have.is_file() and agents_md.BEGIN in have.read_text(errors="replace")):
+            lines = agents_md.block().count("\n")
+            plan.notes.append(
+                f"to teach the agent the strategy too, add --agents-md: it writes a {lines}-line "
+                f"cairn section into {name} (preview it with `cairn hooks agents-md --print`)."
+            )
     _report(plan, args, "installed", extra)
     return 0
 
