@@ -410,3 +410,12 @@ def test_a_late_approval_of_an_older_plan_review_does_not_replace_the_approved_p
     approved = ws.checkpoints("finding4")
     assert "Revised: k <= 2." in ws.checkpoint("finding4", "plan_approved").content
     assert [c.version for c in ws.history("finding4", "plan_approved")] == [1], approved
+
+
+def test_a_rejection_without_a_recommendation_says_what_is_missing(
+    capsys: pytest.CaptureFixture[str], ws: Workspace
+) -> None:
+    review = request_review(ws, "finding4", "finding4_approach", "Sound?", reviewer="human")
+    r = run(capsys, ws.root, "review", "answer", review.id, "--reject")
+    assert r.code == 2 and "a rejection needs a recommendation" in r.err
+    assert list_reviews(ws, pending=True)[0].id == review.id  # nothing recorded

@@ -620,7 +620,12 @@ def answer_review(
     reviewer: str = "human",
 ) -> Review:
     """Record a verdict given by a person or another agent for a pending (or failed) review."""
-    recommendation = _text(recommendation, "recommendation", 8000, required=not approved)
+    if not approved and not (recommendation or "").strip():
+        raise ValidationError(
+            "a rejection needs a recommendation saying what to change in the plan: "
+            '--recommendation "..."'
+        )
+    recommendation = _text(recommendation, "recommendation", 8000, required=False)
     names.kind(reviewer, "reviewer name")
     from .models.verdict import Verdict
 
