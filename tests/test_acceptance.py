@@ -237,3 +237,125 @@ def test_a_stale_workspace_object_elsewhere_does_not_fail_workers(ws: Path, tmp_
     finally:
         project.close()
     del stale
+
+
+# -- the readable tree is current whenever a command or task.run() returns -------------------------
+_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z")
+
+
+def _tree_is_current(root: Path) -> None:
+    """The status file is what a render from the store gives now; every projected artifact holds
+    the newest version of its kind; no temporary file is left."""
+    from cairn.projection import render_status_md, status_data
+    from cairn.workspace import Workspace
+
+    with Workspace.open(root, search=False) as w:
+        fresh = render_status_md(status_data(w))
+        with w.store.read() as tx:
+            newest = tx.execute(
+                "SELECT task_id, kind, content FROM checkpoints c WHERE version = (SELECT "
+                "max(version) FROM checkpoints d WHERE d.task_id = c.task_id AND d.kind = c.kind)"
+            )
+        status = (root / w.config.status_file).read_text(encoding="utf-8")
+        for row in newest:
+            art = root / w.artifact_path(row["task_id"], row["kind"])
+            assert art.read_text(encoding="utf-8") == row["content"], art
+    assert _STAMP.sub("T", status) == _STAMP.sub("T", fresh)
+    assert not [p for p in root.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_tree_is_current_after_every_core_command(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps: list[tuple[list[str], str | None]] = [
+        (["progress", "Added k parameter"], None),
+        (["next", "Implement ranking"], None),
+        (["checkpoint", "write", "analysis"], "second version\n"),
+        (["recover", "--trigger", "compact"], None),
+        (["phase", "fail", "analysis", "--error", "broke"], None),
+        (["phase", "start", "analysis"], None),
+        (["phase", "done", "analysis"], None),
+        (["phase", "start", "plan"], None),
+        (["task", "add-phase", "test"], None),
+        (["checkpoint", "write", "plan"], "# Plan\n"),
+        (["task", "new", "other", "--phases", "a"], None),
+        (["recover"], None),
+        (["status"], None),
+    ]
+    for args, stdin in steps:
+        r = run(capsys, ws, *args, stdin=stdin)
+        assert r.code == 0, (args, r.err)
+        _tree_is_current(ws)
+    # A hand edit is taken in by the next command, whatever it is, and the tree is current again.
+    art = ws / "artifacts" / "finding4_plan.md"
+    art.write_text("# Plan\nedited by hand\n", encoding="utf-8")
+    assert run(capsys, ws, "task", "list").code == 0
+    _tree_is_current(ws)
+    shown = run(capsys, ws, "checkpoint", "show", "plan", "--json").json()
+    assert shown["source"] == "hand-edit" and "edited by hand" in shown["content"]
+
+
+def test_tree_is_current_when_task_run_returns(tmp_path: Path) -> None:
+    """task.run() renders the status itself at its end (a background timer only covers long
+    phases): the file is current when run() returns, and when a phase raised too."""
+    import cairn
+    from cairn.flow import PhaseFailed
+
+    project = cairn.open(tmp_path)
+    try:
+        task = project.task("finding4", "Best-of-N")
+        fail = {"on": True}
+
+        @task.phase("analysis")
+        def analysis(ctx: cairn.PhaseContext) -> object:
+            ctx.progress("read the data")
+            return ctx.checkpoint("analysis", "# Analysis\n")
+
+        @task.phase("plan", needs=["analysis"])
+        def plan(ctx: cairn.PhaseContext) -> object:
+            ctx.next("rank")
+            return {"k": 4}
+
+        @task.phase("build")
+        def build(ctx: cairn.PhaseContext) -> object:
+            if fail["on"]:
+                raise RuntimeError("shard 3 is empty")
+            return "built"
+
+        with pytest.raises(PhaseFailed):
+            task.run()
+        _tree_is_current(tmp_path)
+        assert "shard 3 is empty" in (tmp_path / "CURRENT_WORK_STATUS.md").read_text()
+        fail["on"] = False
+        task.run()
+        _tree_is_current(tmp_path)
+        assert "| finding4 | done |" in (tmp_path / "CURRENT_WORK_STATUS.md").read_text()
+    finally:
+        project.close()
+
+
+def test_brief_json_has_every_documented_key_and_the_next_action(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = {
+        "schema", "text", "tokens", "tokens_exact", "max_tokens", "trigger", "task", "phase",
+        "checkpoint", "reloaded", "newest_checkpoint", "other_active", "next_action",
+    }  # fmt: skip
+    doc = (ROOT / "docs" / "json.md").read_text(encoding="utf-8")
+    section = doc.split("`cairn.brief/1`", 1)[1].split("\n## ", 1)[0]
+    assert all(f"`{k}`" in section for k in keys), "cairn.brief/1 keys missing from docs/json.md"
+    root = tmp_path / "empty"
+    root.mkdir()
+    assert run(capsys, None, "init", str(root)).code == 0
+    empty = run(capsys, root, "recover", "--no-log", "--json").json()
+    assert set(empty) == keys, set(empty) ^ keys
+    assert empty["task"] is None and empty["newest_checkpoint"] is None
+    assert empty["other_active"] == [] and empty["next_action"] is None
+    assert run(capsys, root, "task", "new", "finding4", "--phases", "analysis").code == 0
+    assert run(capsys, root, "next", "Implement ranking").code == 0
+    brief = run(capsys, root, "recover", "--no-log", "--json").json()
+    assert set(brief) == keys and brief["next_action"] == "Implement ranking"
+    assert brief["newest_checkpoint"] is None  # no checkpoint yet: null, not {}
+    assert run(capsys, root, "checkpoint", "write", "analysis", stdin="notes\n").code == 0
+    brief = run(capsys, root, "recover", "--no-log", "--json").json()
+    assert brief["newest_checkpoint"]["path"] == "artifacts/finding4_analysis.md"

@@ -68,6 +68,10 @@ class Brief:
             "phase": self.phase,
             "checkpoint": self.checkpoint,
             "reloaded": list(self.reloaded),
+            # Present (null or empty) when there is no task yet, like every documented key.
+            "newest_checkpoint": None,
+            "other_active": [],
+            "next_action": None,
             **self.data,
         }
 
@@ -255,7 +259,11 @@ def build_brief(
             text = assemble(pointer, with_since=False, with_steps=False)
     if measure(text) > bound:
         text = _hard_cut(text, bound, measure)
-    data = {"newest_checkpoint": checkpoint_info, "other_active": other_active}
+    data = {
+        "newest_checkpoint": checkpoint_info or None,
+        "other_active": other_active,
+        "next_action": task.next_action,
+    }
     return Brief(
         text,
         measure(text),
