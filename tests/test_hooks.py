@@ -392,6 +392,25 @@ def test_bad_input_and_a_broken_store_fail_open(active_ws: Path) -> None:
     assert err.count("\n") == 1 and "StoreError" in err
 
 
+def test_cairn_hook_with_bad_arguments_fails_open(
+    active_ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cairn hook` (what `hooks install --command cairn` installs) never exits 2: Claude Code
+    reads 2 as "block"."""
+    from cairn.cli import main
+
+    for argv in (["hook"], ["hook", "stop", "--bogus"], ["hook", "stop", "--agent"]):
+        assert main(["-C", str(active_ws), *argv]) == 0, argv
+        err = capsys.readouterr().err
+        assert "the agent goes on" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["hook", "--help"])
+    assert exc.value.code == 0
+    with pytest.raises(SystemExit) as exc:  # other commands keep their usage errors
+        main(["-C", str(active_ws), "phase", "bogus"])
+    assert exc.value.code == 2
+
+
 # -- transcripts ---------------------------------------------------------------------------------
 def test_count_tool_calls_reads_only_the_tail(tmp_path: Path) -> None:
     pivot = datetime.now(UTC)

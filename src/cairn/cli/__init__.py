@@ -103,8 +103,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem is not None:
         sys.stderr.write(f"cairn: error: {problem}\n")
         return 2
-    parser = build_parser(_command_word(args_in))
-    args = parser.parse_args(argv)
+    command = _command_word(args_in)
+    parser = build_parser(command)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        # An agent hook fails open: exit 2 would block the agent (Claude Code reads it so).
+        if command == "hook" and exc.code not in (0, None):
+            sys.stderr.write("cairn hook: bad arguments, ignored (the agent goes on)\n")
+            return 0
+        raise
     try:
         code = args.func(args)
         return int(code or 0)
