@@ -124,6 +124,7 @@ class Projector:
             if only is None:
                 # A process killed mid-write leaves its temporary file; the next command clears it.
                 self._remove_stale_temps()
+                self._check_recovery_log()
             # Runs before every command over every artifact, so the first pass reads only what
             # the stat comparison needs, with plain strings (pathlib objects and wide rows cost
             # more than the stat itself with thousands of artifacts); the rare changed or missing
@@ -236,7 +237,8 @@ class Projector:
         with file_lock(self.lock_path):
             self._render_recovery_log_locked()
 
-    def _render_recovery_log_locked(self) -> None:
+    def recovery_log_text(self) -> str:
+        """The recovery log as the store says it should read."""
         from .recovery import render_log
 
         # The file holds the most recent RECOVERY_LOG_ENTRIES recoveries, so that rewriting it
@@ -257,8 +259,35 @@ class Projector:
                 f"({earlier} earlier recoveries are in the store: "
                 "`cairn log --type recovery --limit N`)\n\n" + text
             )
-        path = self.target(f"{self.ws.config.logs_dir}/compaction_recovery.log")
-        atomic_write(path, text.encode("utf-8"))
+        return text
+
+    def _recovery_log_path(self) -> Path:
+        return self.target(f"{self.ws.config.logs_dir}/compaction_recovery.log")
+
+    def _render_recovery_log_locked(self) -> None:
+        atomic_write(self._recovery_log_path(), self.recovery_log_text().encode("utf-8"))
+
+    def _check_recovery_log(self) -> None:
+        """Re-render the log if it lacks the newest recovery (its writer was killed before
+        rendering it) or is gone. Cheap: one query and the end of the file."""
+        with self.ws.store.read() as tx:
+            last = tx.one("SELECT ts FROM recoveries ORDER BY id DESC LIMIT 1")
+        path = self._recovery_log_path()
+        try:
+            with open(path, "rb") as fh:
+                size = fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, size - 65536))
+                tail = fh.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            self._render_recovery_log_locked()
+            return
+        if last is None:
+            if tail:
+                self._render_recovery_log_locked()
+            return
+        head = f"{last['ts']}: "
+        if not (tail.startswith(head) or f"\n{head}" in tail):
+            self._render_recovery_log_locked()
 
     def _remove_stale_temps(self) -> None:
         for d in (
