@@ -368,3 +368,23 @@ def test_recovery_log_keeps_the_most_recent_entries(
         "Note: five",
     ]
     assert len(ws.recoveries(limit=100)) == 5
+
+
+def test_a_recovery_whose_writer_died_before_the_log_is_rendered_by_the_next_command(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws.create_task("f4", "", ["analysis"])
+    ws.start_phase("f4", "analysis")
+    recover(ws, trigger="compact", note="first")
+    with monkeypatch.context() as m:  # killed between the commit and the log rendering
+        m.setattr(ws.projector, "render_recovery_log", lambda: None)
+        m.setattr(ws.projector, "render_status", lambda: None)
+        recover(ws, trigger="crash", note="second")
+    log = ws.root / "logs" / "compaction_recovery.log"
+    assert "Note: second" not in log.read_text(encoding="utf-8")
+    assert run(capsys, ws.root, "status").code == 0
+    assert "Note: second" in log.read_text(encoding="utf-8")
+    log.unlink()
+    assert run(capsys, ws.root, "task", "list").code == 0
+    assert log.read_text(encoding="utf-8") == ws.projector.recovery_log_text()
+    gc.collect()

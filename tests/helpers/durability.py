@@ -169,6 +169,7 @@ def check(ws: Path, ack: Path, tally: Tally) -> None:
                 "SELECT json_extract(data, '$.text') FROM events WHERE type = 'next.set'"
             )
         }
+        recoveries = Counter(r[0] for r in conn.execute("SELECT note FROM recoveries"))
     finally:
         conn.close()
     by_version = {(r["kind"], r["version"]): r for r in cps}
@@ -207,6 +208,9 @@ def check(ws: Path, ack: Path, tally: Tally) -> None:
         elif what == "next":
             if rest not in nexts:
                 tally.lost.append(f"next action {rest!r}")
+        elif what == "recovery":
+            if recoveries[rest] != 1:
+                tally.lost.append(f"recovery {rest!r} stored {recoveries[rest]} times")
         else:
             tally.problems.append(f"unreadable acknowledgement {line!r}")
 
@@ -264,6 +268,13 @@ def check_tree(ws: Path, tally: Tally) -> None:
             lines = [ln for ln in text.splitlines() if ln.startswith("- ")]
             if not text.startswith("# ") or not all(_STEP_LINE.match(ln) for ln in lines):
                 tally.torn.append(f"{path.name} does not parse")
+    from cairn.workspace import Workspace
+
+    with Workspace.open(ws) as w:
+        expected_log = w.projector.recovery_log_text()
+    log = (ws / "logs" / "compaction_recovery.log").read_text(encoding="utf-8")
+    if log != expected_log:
+        tally.torn.append("logs/compaction_recovery.log is not the store's recoveries")
     status = (ws / "CURRENT_WORK_STATUS.md").read_text(encoding="utf-8")
     if not status.startswith("# Current Work Status") or TASK not in status:
         tally.torn.append("CURRENT_WORK_STATUS.md does not parse")

@@ -76,15 +76,20 @@ def writer(ws_path: str, ack_path: str, seed: int, worker: str, n: int | None) -
             content = make_content(worker, i, rng)
             cp = ws.write_checkpoint(TASK, kind, content)
             acknowledge(f"checkpoint {kind} {cp.version} {cp.hash}")
-        elif op < 0.85:
+        elif op < 0.82:
             text = f"{worker} step {i}"
             state = rng.choice(("done", "active", "todo", "failed"))
             ws.progress(TASK, text, state)
             acknowledge(f"step {state} {text}")
-        else:
+        elif op < 0.94:
             text = f"{worker} next {i}"
             ws.set_next(TASK, text)
             acknowledge(f"next {text}")
+        else:
+            from cairn.recovery import recover
+
+            recover(ws, trigger="crash", note=f"{worker} recovery {i}")
+            acknowledge(f"recovery {worker} recovery {i}")
         i += 1
     ws.close()
     os.close(ack)
