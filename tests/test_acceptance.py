@@ -58,6 +58,9 @@ def test_an_emptied_store_is_refused_not_replaced_by_a_new_one(
 ) -> None:
     """A store truncated to 0 bytes is a corrupt store: opening it must not start a new, empty
     one (and rewrite the status file as if there were no tasks)."""
+    import gc
+
+    gc.collect()  # close the fixture's connections first: closing one folds the WAL into the file
     db = ws / ".cairn" / "cairn.db"
     for suffix in ("-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -359,3 +362,27 @@ def test_brief_json_has_every_documented_key_and_the_next_action(
     assert run(capsys, root, "checkpoint", "write", "analysis", stdin="notes\n").code == 0
     brief = run(capsys, root, "recover", "--no-log", "--json").json()
     assert brief["newest_checkpoint"]["path"] == "artifacts/finding4_analysis.md"
+
+
+def test_a_hand_edit_that_cannot_be_stored_is_kept_aside_not_overwritten(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An edit that is not UTF-8 (or over the size limit) cannot become a version. It used to stay
+    in place, be journaled again by every command, and be overwritten by the next write."""
+    art = ws / "artifacts" / "finding4_analysis.md"
+    edited = b"notes\nedited in a latin-1 editor: caf\xe9\n"
+    art.write_bytes(edited)
+    assert run(capsys, ws, "status").code == 0
+    assert art.read_text(encoding="utf-8") == "notes\n"  # the newest version: the tree is current
+    kept = sorted(art.parent.glob("finding4_analysis.md.refused-*"))
+    assert len(kept) == 1 and kept[0].read_bytes() == edited
+    events = run(capsys, ws, "log", "--type", "checkpoint.hand_edit_refused", "--json").json()
+    assert len(events["events"]) == 1
+    data = events["events"][0]["data"]
+    assert data["kept_as"] == f"artifacts/{kept[0].name}" and "UTF-8" in data["reason"]
+    for args, stdin in ((["task", "list"], None), (["checkpoint", "write", "analysis"], "v2\n")):
+        assert run(capsys, ws, *args, stdin=stdin).code == 0
+    again = run(capsys, ws, "log", "--type", "checkpoint.hand_edit_refused", "--json").json()
+    assert len(again["events"]) == 1  # journaled once, not by every command
+    assert kept[0].read_bytes() == edited and art.read_text(encoding="utf-8") == "v2\n"
+    _tree_is_current(ws)

@@ -107,16 +107,18 @@ def test_same_size_hand_edit_with_new_mtime_is_noticed(
     assert sources(ws, "plan")[-1] == (2, "hand-edit")
 
 
-def test_non_utf8_hand_edit_is_refused_and_the_file_left_alone(
+def test_non_utf8_hand_edit_is_refused_and_kept_aside(
     ws: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ws.write_checkpoint("f4", "plan", "good\n")
     art(ws, "plan").write_bytes(b"caf\xe9\n")
     next_command(ws, capsys)
     assert sources(ws, "plan") == [(1, "write")]
-    assert art(ws, "plan").read_bytes() == b"caf\xe9\n"
     refused = ws.events("f4", types=["checkpoint.hand_edit_refused"])
     assert refused and "UTF-8" in refused[0].data["reason"]
+    # The edit is kept next to the artifact, which holds the store's newest version again.
+    assert (ws.root / refused[0].data["kept_as"]).read_bytes() == b"caf\xe9\n"
+    assert art(ws, "plan").read_bytes() == b"good\n"
 
 
 def test_stale_artifact_is_reprojected_not_ingested(

@@ -201,10 +201,23 @@ class Projector:
         try:
             text, data = self.ws._coerce_content(data)
         except CairnError as exc:
-            # Keep the person's file as it is; the store keeps its own newest version.
+            # Not storable (not UTF-8, over the size limit). The person's bytes are moved next to
+            # the artifact, where no write replaces them, and the artifact gets the store's
+            # newest version back: nothing is lost, and the refusal is journaled once.
+            stamp = now().replace("-", "").replace(":", "").replace(".", "")
+            kept = f"{row['path']}.refused-{stamp}"
+            try:
+                os.replace(self.ws.root / row["path"], self.ws.root / kept)
+            except FileNotFoundError:
+                return False
             self.ws.record_event(
-                row["task_id"], "checkpoint.hand_edit_refused", path=row["path"], reason=str(exc)
+                row["task_id"],
+                "checkpoint.hand_edit_refused",
+                path=row["path"],
+                reason=str(exc),
+                kept_as=kept,
             )
+            self._project_artifact(row["task_id"], row["kind"])
             return False
         with self.ws.store.transaction() as tx:
             current = tx.one("SELECT hash FROM projections WHERE path = ?", (row["path"],))
