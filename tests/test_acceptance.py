@@ -386,3 +386,35 @@ def test_a_hand_edit_that_cannot_be_stored_is_kept_aside_not_overwritten(
     assert len(again["events"]) == 1  # journaled once, not by every command
     assert kept[0].read_bytes() == edited and art.read_text(encoding="utf-8") == "v2\n"
     _tree_is_current(ws)
+
+
+def test_run_json_is_the_only_thing_on_stdout(tmp_path: Path) -> None:
+    """What the workflow prints (print() or straight to fd 1) goes to stderr with --json, so that
+    standard output parses."""
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "wf.py").write_text(
+        "import os, cairn\n"
+        "task = cairn.open('.').task('t1')\n"
+        "print('loading the workflow')\n"
+        "@task.phase('work')\n"
+        "def work(ctx):\n"
+        "    print('working hard')\n"
+        "    os.write(1, b'raw bytes on fd 1\\n')\n"
+        "    return 'done'\n",
+        encoding="utf-8",
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "cairn", "run", "wf.py", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["schema"] == "cairn.runs/1" and data["runs"][0]["phases"][0]["action"] == "ran"
+    for line in ("loading the workflow", "working hard", "raw bytes on fd 1"):
+        assert line in r.stderr

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,6 @@ def register(sub: Any) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from ..flow.durable import PENDING_RESETS
-    from ..flow.loader import load_workflow
 
     file = Path(args.file)
     if not file.is_file():
@@ -56,6 +57,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.reset:
         PENDING_RESETS.clear()
         PENDING_RESETS[args.task.casefold() if args.task else "*"] = args.reset
+    with _stdout_to_stderr(args.json):
+        reports = _run_handles(args, file, shown)
+    if args.json:
+        emit_json({"schema": "cairn.runs/1", "runs": [r.to_json() for r in reports]})
+    return 0
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(active: bool) -> Iterator[None]:
+    """With --json, what the workflow prints (print() or straight to fd 1) goes to stderr, so
+    that standard output is the JSON document alone."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _run_handles(args: argparse.Namespace, file: Path, shown: str) -> list[Any]:
+    from ..flow.durable import PENDING_RESETS
+    from ..flow.loader import load_workflow
+
     try:
         handles = load_workflow(file)
         for h in handles:
@@ -86,9 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             reports.append(h.run(echo=None if args.json else _echo))
     finally:
         PENDING_RESETS.clear()
-    if args.json:
-        emit_json({"schema": "cairn.runs/1", "runs": [r.to_json() for r in reports]})
-    return 0
+    return reports
 
 
 def _echo(line: str) -> None:
