@@ -418,3 +418,12 @@ def test_run_json_is_the_only_thing_on_stdout(tmp_path: Path) -> None:
     assert data["schema"] == "cairn.runs/1" and data["runs"][0]["phases"][0]["action"] == "ran"
     for line in ("loading the workflow", "working hard", "raw bytes on fd 1"):
         assert line in r.stderr
+
+
+@pytest.mark.parametrize("cmd", [["task", "list"], ["log"]])
+@pytest.mark.parametrize("limit", ["0", "-1", "ten"])
+def test_limit_below_one_is_a_usage_error(
+    ws: Path, capsys: pytest.CaptureFixture[str], cmd: list[str], limit: str
+) -> None:
+    r = run(capsys, ws, *cmd, "--limit", limit)
+    assert r.code == 2 and "--limit" in r.err and r.out == "", (r.out, r.err)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError, ValidationError
-from .common import add_json, emit_json, open_ws, split_task
+from .common import add_json, emit_json, open_ws, positive_int, split_task
 
 ORDER = 0
 # The top-level commands registered below; `cairn <one of these>` loads no other command module.
@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
     add_json(p)
     p.set_defaults(func=cmd_task_new)
     p = task.add_parser("list", help="all tasks, newest first")
-    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--limit", type=positive_int, default=100)
     add_json(p)
     p.set_defaults(func=cmd_task_list)
     p = task.add_parser("show", help="one task with phases, steps and checkpoints")
@@ -141,7 +141,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("log", help="the event journal, oldest first")
     p.add_argument("--task")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=positive_int, default=50)
     p.add_argument("--type", action="append", default=[], dest="types")
     add_json(p)
     p.set_defaults(func=cmd_log)
