@@ -85,6 +85,8 @@ def test_ledger_by_category_and_context(ws_path: Path) -> None:
             budget.record(ws, "specs", -5, source="x")
         with pytest.raises(ValidationError):
             budget.record(ws, "specs", 5, source="")
+        with pytest.raises(ValidationError, match="from 0 to"):
+            budget.record(ws, "specs", 10**20, source="a typo")  # not an internal OverflowError
 
 
 def test_record_text_counts_offline(ws_path: Path) -> None:

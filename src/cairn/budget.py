@@ -79,6 +79,9 @@ MODEL_WINDOWS: dict[str, int] = {
 }
 UNKNOWN_WINDOW = 128_000
 
+# One entry larger than any context window by far is a typo (and would not fit SQLite's INTEGER).
+MAX_TOKENS = 10**12
+
 
 def canonical_category(name: str) -> str:
     """The canonical category for ``name`` (aliases such as 'user communication' are accepted)."""
@@ -266,8 +269,10 @@ def record_many(
     checked: list[tuple[str, int, str, bool]] = []
     for category, tokens, source, exact in items:
         cat = canonical_category(category)
-        if not isinstance(tokens, int) or tokens < 0:
-            raise ValidationError(f"tokens must be a whole number >= 0, not {tokens!r}")
+        if not isinstance(tokens, int) or not 0 <= tokens <= MAX_TOKENS:
+            raise ValidationError(
+                f"tokens must be a whole number from 0 to {MAX_TOKENS:,}, not {tokens!r}"
+            )
         src = (source or "").strip()
         if not src or len(src) > 300 or "\x00" in src:
             raise ValidationError("--source is one line of 1-300 characters naming what entered")
