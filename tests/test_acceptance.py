@@ -427,3 +427,21 @@ def test_limit_below_one_is_a_usage_error(
 ) -> None:
     r = run(capsys, ws, *cmd, "--limit", limit)
     assert r.code == 2 and "--limit" in r.err and r.out == "", (r.out, r.err)
+
+
+def test_an_unwritable_readable_file_is_a_one_line_error_and_the_change_is_kept(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file system problem (here the status file is a folder; also a full disk, no permission)
+    is an error that names the file, not an internal error; the store has the change."""
+    status = ws / "CURRENT_WORK_STATUS.md"
+    status.unlink()
+    status.mkdir()
+    msg = one_line_error(run(capsys, ws, "progress", "Added k"), 1)
+    assert "internal error" not in msg and "CURRENT_WORK_STATUS.md" in msg, msg
+    assert "saved" in msg and "cairn status" in msg, msg
+    status.rmdir()
+    assert run(capsys, ws, "status").code == 0
+    shown = run(capsys, ws, "task", "show", "--json").json()
+    assert [s["text"] for s in shown["steps"]] == ["Added k"]
+    _tree_is_current(ws)

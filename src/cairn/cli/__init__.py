@@ -124,6 +124,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        # The file system refused a file (full disk, no permission, a folder in the way). Commits
+        # come before the readable files are written, so what the store acknowledged is kept.
+        where = f": {exc.filename}" if exc.filename else ""
+        if getattr(exc, "filename2", None):
+            where += f" -> {exc.filename2}"
+        sys.stderr.write(
+            f"cairn: error: {exc.strerror or exc}{where}; what the store saved is kept. Fix "
+            "that (free space, permissions, a folder in the way) and run `cairn status` to "
+            "rewrite the readable files\n"
+        )
+        return 1
     except Exception as exc:  # a bug in cairn: one line, and the traceback on request
         if os.environ.get("CAIRN_DEBUG"):
             raise
