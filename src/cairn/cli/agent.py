@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_json, emit_json, open_ws
+from .common import add_json, emit_json, open_ws, positive_int
 
 ORDER = 50
 
@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
 
     p = agent.add_parser("runs", help="recent agent runs, compactions and subagents")
     p.add_argument("task", nargs="?")
-    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--limit", type=positive_int, default=10)
     add_json(p)
     p.set_defaults(func=cmd_agent_runs)
 

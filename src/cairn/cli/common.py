@@ -44,6 +44,8 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is below 1; give 1 or more")
+    if value > 10**9:  # past SQLite's integers, and past any real list
+        raise argparse.ArgumentTypeError(f"{value} is too large; give at most 1000000000")
     return value
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import add_json, emit_json
+from .common import add_json, emit_json, positive_int
 
 ORDER = 61
 
@@ -53,7 +53,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_agents_md)
 
     p = hooks.add_parser("compactions", help="compactions the hooks recorded, newest last")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=positive_int, default=20)
     add_json(p)
     p.set_defaults(func=cmd_compactions)
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from .common import add_json, emit_json, open_ws
+from .common import add_json, emit_json, open_ws, positive_int
 
 if TYPE_CHECKING:
     from ..reviews import Review
@@ -49,7 +49,7 @@ def register(sub: Any) -> None:
     p = review.add_parser("list", help="reviews, newest first")
     p.add_argument("--pending", action="store_true", help="only those waiting for an answer")
     p.add_argument("--task")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=positive_int, default=50)
     add_json(p)
     p.set_defaults(func=cmd_list)
 
