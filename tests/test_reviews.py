@@ -419,3 +419,15 @@ def test_a_rejection_without_a_recommendation_says_what_is_missing(
     r = run(capsys, ws.root, "review", "answer", review.id, "--reject")
     assert r.code == 2 and "a rejection needs a recommendation" in r.err
     assert list_reviews(ws, pending=True)[0].id == review.id  # nothing recorded
+
+
+def test_a_folder_as_context_is_named_as_a_folder(
+    capsys: pytest.CaptureFixture[str], ws: Workspace
+) -> None:
+    (ws.root / "notes").mkdir()
+    r = run(
+        capsys, ws.root, "review", "request", "--task", "finding4", "--topic", "t",
+        "--question", "q", "--context", "notes",
+    )  # fmt: skip
+    assert r.code == 2 and "is a folder" in r.err
+    assert list_reviews(ws) == []

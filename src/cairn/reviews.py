@@ -230,6 +230,11 @@ def load_context(
         if rel in seen:
             continue
         seen.add(rel)
+        if p.is_dir():
+            raise ValidationError(
+                f"context file {raw!r} is a folder; give the files in it one by one "
+                "(--context repeats)"
+            )
         if not p.is_file():
             raise NotFound(f"context file {raw!r} does not exist (looked at {p}); give a file path")
         size = p.stat().st_size
