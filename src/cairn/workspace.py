@@ -707,6 +707,18 @@ class Workspace:
                     "SELECT name FROM phases WHERE task_id = ? AND state = 'active'", (task_id,)
                 )
                 phase = active["name"] if active else None
+            else:
+                known = [
+                    r["name"]
+                    for r in tx.execute(
+                        "SELECT name FROM phases WHERE task_id = ? ORDER BY position", (task_id,)
+                    )
+                ]
+                if phase not in known:
+                    raise NotFound(
+                        f"task {task_id!r} has no phase {phase!r}; its phases are "
+                        f"{', '.join(known) or '(none)'} (leave the phase out to use the active one)"
+                    )
             existing = tx.one(
                 "SELECT id FROM steps WHERE task_id = ? AND text = ? ORDER BY id DESC LIMIT 1",
                 (task_id, text),
