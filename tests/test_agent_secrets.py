@@ -22,6 +22,7 @@ class _EchoingServer:
 
     def __init__(self, status: int) -> None:
         self.calls = 0
+        self.status = status
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,6 +41,7 @@ class _EchoingServer:
                 ).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                self.send_header("x-should-retry", "false")  # the SDK leaves retries to cairn
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -60,7 +62,6 @@ def echo(
     t.start()
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", srv.url)
-    monkeypatch.setenv("OPENAI_MAX_RETRIES", "0")
     yield srv
     srv.httpd.shutdown()
     srv.httpd.server_close()
@@ -75,6 +76,8 @@ def test_a_key_echoed_by_the_provider_is_never_written(ws_path: Path, echo: _Ech
         (phase,) = res.phases
         assert phase.state == "failed" and phase.error and KEY not in phase.error
         assert "***" in phase.error  # the error is kept, with the key masked
+        retries = ws.events("t", types=["agent.provider_retry"])
+        assert len(retries) == (1 if echo.status == 500 else 0)  # a 500 is retried, a 401 not
     written = [p for p in ws_path.rglob("*") if p.is_file()]
     assert any(p.suffix == ".db" for p in written)
     for p in written:
