@@ -456,6 +456,13 @@ def test_compactions_in_status_json_and_listing(
     assert [r["trigger"] for r in rows] == ["auto", "manual"]
 
 
+def test_a_compaction_with_no_active_phase_reads_plainly_in_the_status(ws_path: Path) -> None:
+    run_hook("pre-compact", fixture("claude_pre_compact_auto", ws_path))
+    status = (ws_path / "CURRENT_WORK_STATUS.md").read_text()
+    assert "(claude) during no active phase: ✅ safe point" in status
+    assert "— / —" not in status
+
+
 def test_session_start_uses_only_a_recent_record_of_another_session(active_ws: Path) -> None:
     old = iso(datetime.now(UTC) - timedelta(hours=2))
     with Workspace.open(active_ws) as ws, ws.store.transaction() as tx:

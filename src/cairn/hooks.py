@@ -715,7 +715,10 @@ def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
     recent = [_public(r) for r in rows]
     md = [f"## Compactions ({total}, {bad} suboptimal)", ""]
     for c in recent:
-        where = f"{c['task'] or '—'} / {c['phase'] or '—'}"
+        if c["task"] is None:
+            where = "no active phase"
+        else:
+            where = f"{c['task']} / {c['phase'] or 'between phases'}"
         if c["safe_point"]:
             verdict = "✅ safe point"
         else:
