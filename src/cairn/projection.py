@@ -55,12 +55,23 @@ class Projector:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self.lock_path = ws.cairn_dir / "projection.lock"
+        # Folders already checked, by (device, inode) of what the path led to: one stat instead
+        # of a full resolve per write, and a folder swapped for a symlink is checked again.
+        self._checked: dict[str, tuple[int, int, Path]] = {}
 
     def target(self, rel: str) -> Path:
         """The file a projection writes, refused if a symlinked folder would put it outside the
         workspace (a final symlink is harmless: the atomic rename replaces the link itself)."""
         from .errors import ValidationError
 
+        parent, _, name = rel.rpartition("/")
+        try:
+            st = os.stat(self.ws.root / parent)
+            seen = self._checked.get(parent)
+            if seen is not None and seen[:2] == (st.st_dev, st.st_ino):
+                return seen[2] / name
+        except FileNotFoundError:
+            st = None
         root = self.ws.root.resolve()
         folder = (root / rel).parent.resolve()
         if folder != root and root not in folder.parents:
@@ -69,6 +80,8 @@ class Projector:
                 "folder?); make it a plain folder inside the workspace. The store is unchanged "
                 "and `cairn status` rewrites the file once it is"
             )
+        if st is not None:
+            self._checked[parent] = (st.st_dev, st.st_ino, folder)
         return folder / Path(rel).name
 
     # -- artifacts -------------------------------------------------------------------------------
