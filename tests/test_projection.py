@@ -333,3 +333,17 @@ def test_a_symlinked_artifact_file_is_replaced_not_followed(ws: Workspace, tmp_p
     assert not art(ws, "plan").is_symlink()
     assert art(ws, "plan").read_text(encoding="utf-8") == "v2\n"
     outside.unlink()
+
+
+def test_a_folder_swapped_for_a_symlink_is_checked_again(ws: Workspace, tmp_path: Path) -> None:
+    from cairn.errors import ValidationError
+
+    ws.write_checkpoint("f4", "plan", "v1\n")  # the artifacts folder is now known good
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    elsewhere.mkdir()
+    (ws.root / "artifacts").rename(ws.root / "artifacts-old")
+    (ws.root / "artifacts").symlink_to(elsewhere)
+    with pytest.raises(ValidationError, match="outside the workspace"):
+        ws.write_checkpoint("f4", "plan", "v2\n")
+    assert list(elsewhere.iterdir()) == []
+    elsewhere.rmdir()
