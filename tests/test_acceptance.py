@@ -459,3 +459,38 @@ def test_progress_for_a_phase_the_task_does_not_have_is_refused(
         k: v for k, v in before.items() if not k.startswith(".cairn/")
     }
     assert run(capsys, ws, "progress", "x", "--phase", "plan").code == 0
+
+
+def test_a_small_brief_names_task_phase_checkpoint_and_files_with_longest_names(
+    tmp_path: Path,
+) -> None:
+    """The smallest bound (200) must still name the task, its phase, the newest checkpoint and
+    the files to reload when every name has the maximum length (64 characters)."""
+    from cairn.recovery import MIN_TOKENS, build_brief
+    from cairn.workspace import Workspace
+
+    tid, phase, kind = "T" * 64, "p" * 64, "k" * 64
+    with Workspace.init(tmp_path) as w:
+        w.create_task(tid, "é" * 500, [phase, "q" * 64, "r" * 64])
+        w.start_phase(tid, phase)
+        w.write_checkpoint(tid, kind, "中文" * 3000, files=["x/" * 100 + "f.py"])
+        w.set_next(tid, "下一步 " * 400)
+        for i in range(8):
+            w.progress(tid, f"步骤{i} " * 300)
+        for bound in (MIN_TOKENS, 250, 400):
+            for exact in (False, True):
+                b = build_brief(w, max_tokens=bound, exact=exact)
+                assert b.tokens <= bound
+                path = w.artifact_path(tid, kind)
+                for needed in (
+                    (f"Task**: {tid}", f"Task: {tid}"),
+                    (phase,),
+                    (path,),
+                    (
+                        "Next action**: 下一步",
+                        "Next action: 下一步",
+                    ),
+                ):
+                    assert any(n in b.text for n in needed), (bound, exact, needed, b.text)
+                assert "CURRENT_WORK_STATUS.md" in b.text, (bound, exact, b.text)
+                assert "[… cut to fit]" not in b.text, (bound, exact, b.text)

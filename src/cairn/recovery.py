@@ -258,6 +258,28 @@ def build_brief(
             files_md = [*files_md[:-2], ""]  # fewer files listed; the JSON keeps them all
             text = assemble(pointer, with_since=False, with_steps=False)
     if measure(text) > bound:
+        # Names of the maximum length at the smallest bounds: a compact head (the id once, no
+        # phase list, no dates) and the first files, so that all are named before any blind cut.
+        def compact(nxt: str) -> str:
+            return "\n".join(
+                [
+                    "# Recovery brief",
+                    f"Task: {task.id}",
+                    f"Phase: {cur.name if cur else '—'}",
+                    f"Next action: {nxt}",
+                    f"Newest checkpoint: {newest.path if newest else 'none yet'}",
+                    f"Reload: {status_rel}" + (", then that checkpoint" if newest else ""),
+                ]
+            )
+
+        nxt = "—"
+        if task.next_action:
+            room = bound - measure(compact("…"))  # what the next action may take
+            nxt = _clip(task.next_action, room, measure) if room > 1 else "…"
+        text = compact(nxt)
+        if newest is not None:
+            checkpoint_info.update(excerpt=True, lines_shown=0)
+    if measure(text) > bound:
         text = _hard_cut(text, bound, measure)
     data = {
         "newest_checkpoint": checkpoint_info or None,
