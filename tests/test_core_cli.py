@@ -656,3 +656,20 @@ def test_core_commands_start_without_the_other_command_modules(ws: Path) -> None
         [sys.executable, "-c", code, str(ws)], capture_output=True, text=True, check=True
     )
     assert r.stderr.strip() == "['cairn.cli.common', 'cairn.cli.core']"
+
+
+def test_workspace_is_found_from_a_subfolder_and_from_the_environment(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _task(capsys, ws)
+    deep = ws / "src" / "pkg"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    assert ok(run(capsys, None, "task", "list", "--json")).json()["tasks"][0]["id"] == "finding4"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    one_line_error(run(capsys, None, "status"), 1)
+    monkeypatch.setenv("CAIRN_WORKSPACE", str(ws))
+    assert "finding4" in ok(run(capsys, None, "status")).out
+    assert list(elsewhere.iterdir()) == []
