@@ -104,7 +104,7 @@ def test_brief_uses_the_room_it_has(ws: Workspace) -> None:
     _long_history(ws, content=content, steps=50, versions=10, tid="f4")
     small = build_brief(ws, max_tokens=1000)
     large = build_brief(ws, max_tokens=8000)
-    assert count_tokens(large.text) > 0.7 * 8000
+    assert count_tokens(large.text) > 0.6 * 8000
     assert (
         large.data["newest_checkpoint"]["lines_shown"]
         > small.data["newest_checkpoint"]["lines_shown"]
