@@ -494,3 +494,16 @@ def test_a_small_brief_names_task_phase_checkpoint_and_files_with_longest_names(
                     assert any(n in b.text for n in needed), (bound, exact, needed, b.text)
                 assert "CURRENT_WORK_STATUS.md" in b.text, (bound, exact, b.text)
                 assert "[… cut to fit]" not in b.text, (bound, exact, b.text)
+
+
+def test_a_huge_failure_message_does_not_flood_the_status_file(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    error = "Traceback ...\nValueError: " + "shard 3 is empty " * 6000
+    assert run(capsys, ws, "phase", "fail", "analysis", "--error", error).code == 0
+    status = (ws / "CURRENT_WORK_STATUS.md").read_text(encoding="utf-8")
+    assert len(status.encode("utf-8")) < 5_000, len(status)
+    assert "ValueError: shard 3 is empty" in status
+    assert "cairn log --task finding4 --type phase.failed" in status
+    full = run(capsys, ws, "log", "--type", "phase.failed", "--json").json()["events"]
+    assert full[-1]["data"]["error"] == error  # the journal keeps it whole

@@ -533,9 +533,12 @@ def render_status_md(data: dict[str, Any]) -> str:
         out += ["## ❌ Failures", ""]
         for f in data["failures"]:
             first = (f["error"] or "").strip().splitlines()
-            out.append(
-                f"- {f['task']} / {f['phase']} at {f['at']}: {first[-1] if first else 'failed'}"
-            )
+            last = first[-1] if first else "failed"
+            if len(last) > 300:  # the whole error is in the journal; the status stays short
+                last = (
+                    f"{last[:300]}… (in full: `cairn log --task {f['task']} --type phase.failed`)"
+                )
+            out.append(f"- {f['task']} / {f['phase']} at {f['at']}: {last}")
         out.append("")
     out.extend(data.get("_extra_md", []))
     if data["other_tasks"]:
