@@ -1,0 +1,69 @@
+"""Commands that do not talk to a model or serve MCP never import the heavy optional SDKs: they
+run after every hook and agent step, and the SDKs are optional extras."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = ("openai", "anthropic", "mcp", "pydantic_ai", "pydantic", "rich", "httpx")
+
+COMMANDS = [
+    ["status"],
+    ["recover"],
+    ["task", "list"],
+    ["review", "list"],
+    ["review", "request", "--task", "t", "--topic", "t_plan", "--question", "Sound?"],
+    ["budget"],
+    ["budget", "record", "specs", "100", "--source", "spec"],
+    ["advise", "--read-lines", "800", "--write-lines", "150", "--rounds", "3"],
+    ["agent", "runs"],
+    ["hooks", "compactions"],
+    ["hook", "stop"],
+]
+
+_CHILD = r"""
+import io, json, sys
+from cairn.cli import main
+heavy, root, commands = json.loads(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
+out = []
+for argv in commands:
+    sys.stdin = io.StringIO("{}")
+    code = main(["-C", root, *argv])
+    out.append([argv, code, sorted(m for m in heavy if m in sys.modules)])
+print(json.dumps(out), file=sys.stderr)
+"""
+
+
+def test_light_commands_import_no_sdk(ws_path: Path) -> None:
+    from cairn.workspace import Workspace
+
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("t", phases=["plan", "implement"], gates=["implement"])
+        ws.write_checkpoint("t", "plan", "# Plan\n")
+    r = subprocess.run(
+        [sys.executable, "-c", _CHILD, json.dumps(HEAVY), str(ws_path), json.dumps(COMMANDS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    results = json.loads(r.stderr.strip().splitlines()[-1])
+    assert [code for _, code, _ in results] == [0] * len(COMMANDS), results
+    loaded = {" ".join(argv): mods for argv, _, mods in results if mods}
+    assert not loaded, f"heavy modules imported: {loaded}"
+
+
+def test_the_hook_entry_point_imports_no_sdk(ws_path: Path) -> None:
+    code = (
+        "import sys, runpy; sys.argv = ['cairn.hooks', 'session-start']; "
+        "sys.stdin = __import__('io').StringIO('{}')\n"
+        "try:\n    runpy.run_module('cairn.hooks', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ws_path, timeout=60
+    )
+    assert r.stderr.strip().splitlines()[-1] == "[]", r.stderr
