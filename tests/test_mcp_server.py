@@ -244,3 +244,21 @@ def test_review_budget_and_advise_tools(ws_path: Path) -> None:
     review = out["review"].structured_content
     assert review["state"] == "pending" and review["topic"] == "f4_approach"
     assert [r["id"] for r in out["list"].structured_content["reviews"]] == [review["id"]]
+
+
+def test_unknown_arguments_are_refused_and_the_server_goes_on(ws_path: Path) -> None:
+    async def session() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        async with Client(_params(ws_path), read_timeout_seconds=30) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            out["schema"] = tools["review_show"].input_schema
+            # A misspelt optional argument must not silently list every review instead.
+            out["typo"] = await client.call_tool("review_show", {"topic_or_id": "f4"})
+            out["ok"] = await client.call_tool("review_show", {"pending": True})
+            out["status"] = await client.call_tool("status", {})
+        return out
+
+    out = anyio.run(session)
+    assert out["schema"].get("additionalProperties") is False
+    assert out["typo"].is_error and "topic_or_id" in _text(out["typo"])
+    assert not out["ok"].is_error and not out["status"].is_error

@@ -90,7 +90,19 @@ def build_server(workspace: str | None = None) -> MCPServer[Any]:
     _core_tools(server, app)
     _optional_tools(server, app)
     _resources(server, app)
+    _refuse_unknown_arguments(server)
     return server
+
+
+def _refuse_unknown_arguments(server: MCPServer[Any]) -> None:
+    """Make every tool refuse arguments it does not take, and say so in its schema: the SDK drops
+    unknown keys silently, so a misspelt optional argument would change the answer unnoticed."""
+    manager = getattr(server, "_tool_manager", None)
+    for tool in manager.list_tools() if manager is not None else []:
+        model = tool.fn_metadata.arg_model
+        model.model_config["extra"] = "forbid"
+        model.model_rebuild(force=True)
+        tool.parameters = model.model_json_schema(by_alias=True)
 
 
 def _core_tools(server: MCPServer[Any], app: CairnMCP) -> None:
