@@ -507,3 +507,51 @@ def test_a_huge_failure_message_does_not_flood_the_status_file(
     assert "cairn log --task finding4 --type phase.failed" in status
     full = run(capsys, ws, "log", "--type", "phase.failed", "--json").json()["events"]
     assert full[-1]["data"]["error"] == error  # the journal keeps it whole
+
+
+def test_status_says_when_a_running_phase_lost_its_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A phase killed mid-run stays active in the store until the next run; the status file must
+    not present it as work going on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "wf.py").write_text(
+        "import time, pathlib, cairn\n"
+        "task = cairn.open('.').task('t5')\n"
+        "@task.phase('work')\n"
+        "def work(ctx):\n"
+        "    ctx.progress('started the slow part', state='active')\n"
+        "    pathlib.Path('started').write_text('1')\n"
+        "    if not pathlib.Path('fast').exists():\n"
+        "        time.sleep(60)\n"
+        "    return 'done'\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.Popen([sys.executable, "-m", "cairn", "run", "wf.py"], cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "started").exists():
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    r = run(capsys, tmp_path, "status", "--json")
+    section = r.json()["sections"]["stale_phases"]
+    assert section["schema"] == "cairn.stale_phases/1"
+    assert [(p["task"], p["phase"], p["pid"]) for p in section["phases"]] == [
+        ("t5", "work", proc.pid)
+    ]
+    status = (tmp_path / "CURRENT_WORK_STATUS.md").read_text(encoding="utf-8")
+    assert "t5 / work (attempt 1" in status and f"process {proc.pid} is gone" in status
+    (tmp_path / "fast").write_text("1")
+    done = subprocess.run(
+        [sys.executable, "-m", "cairn", "run", "wf.py"], cwd=tmp_path, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Interrupted phases" not in (tmp_path / "CURRENT_WORK_STATUS.md").read_text()

@@ -28,6 +28,7 @@ RECOVERY_LOG_ENTRIES = 1000
 # here must stay light to import: the status is rendered after every command.
 StatusSection = Callable[["Workspace", "Tx"], "tuple[str, Any, str] | None"]
 STATUS_SECTION_PROVIDERS: list[str] = [
+    "cairn.phase_status:status_section",
     "cairn.workers:status_section",
     "cairn.reviews:status_section",
     "cairn.budget:status_section",
