@@ -155,6 +155,20 @@ def test_command_tool_is_off_unless_allowed(ws_path: Path) -> None:
         assert (ws_path / "x").exists()
 
 
+@pytest.mark.parametrize("value", ['"pytest"', "[1]", '[""]'])
+def test_a_command_allowlist_that_is_not_a_list_of_names_is_refused(
+    ws_path: Path, value: str
+) -> None:
+    from cairn.errors import UsageError
+
+    cfg = ws_path / ".cairn" / "config.toml"
+    cfg.write_text(cfg.read_text() + f"\n[agent]\ncommands = {value}\n")
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("c", phases=["work"])
+        with pytest.raises(UsageError, match="must be a list of program names"):
+            run_task(ws, "c", RunOptions(model="scripted:demo"))
+
+
 def test_cli_agent_run_and_runs(ws_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["-C", str(ws_path), "agent", "run", "demo", "--model", "scripted:demo", "--setup"])
     out = capsys.readouterr().out

@@ -117,7 +117,15 @@ def _pid_alive(pid: int | None) -> bool:
 
 
 def _agent_config(ws: Workspace) -> dict[str, Any]:
-    return ws.config.section("agent")
+    cfg = ws.config.section("agent")
+    commands = cfg.get("commands", [])
+    if not isinstance(commands, list) or not all(isinstance(c, str) and c for c in commands):
+        # A bare string would be read letter by letter: an allowlist of one-letter programs.
+        raise UsageError(
+            f"[agent] commands in .cairn/config.toml is {commands!r}; it must be a list of "
+            'program names, e.g. commands = ["pytest", "python"]'
+        )
+    return cfg
 
 
 def run_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
