@@ -431,3 +431,18 @@ def test_a_folder_as_context_is_named_as_a_folder(
     )  # fmt: skip
     assert r.code == 2 and "is a folder" in r.err
     assert list_reviews(ws) == []
+
+
+@pytest.mark.parametrize("line", ["context_max_tokens = 0", "timeout = -1", "max_tokens = 0"])
+def test_review_settings_that_would_send_nothing_are_refused(
+    capsys: pytest.CaptureFixture[str], ws: Workspace, line: str
+) -> None:
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    cfg = ws.root / ".cairn" / "config.toml"
+    cfg.write_text(cfg.read_text() + f"\n[reviews]\n{line}\n")
+    r = run(
+        capsys, ws.root, "review", "request", "--task", "finding4", "--topic", "t",
+        "--question", "q",
+    )  # fmt: skip
+    assert r.code == 2 and line.split(" = ")[0] in r.err and "is below" in r.err
+    assert list_reviews(ws) == []

@@ -162,7 +162,7 @@ def settings(ws: Workspace) -> ReviewSettings:
 
     sec = ws.config.section("reviews")
     try:
-        return ReviewSettings(
+        out = ReviewSettings(
             default=os.environ.get(ENV_REVIEWER) or str(sec.get("default", DEFAULT_REVIEWER)),
             context_max_tokens=int(sec.get("context_max_tokens", DEFAULT_CONTEXT_TOKENS)),
             timeout=float(sec.get("timeout", DEFAULT_TIMEOUT)),
@@ -172,6 +172,18 @@ def settings(ws: Workspace) -> ReviewSettings:
         raise UsageError(
             f"[reviews] in .cairn/config.toml has a value of the wrong type: {exc}"
         ) from exc
+    # A cap that sends nothing would have a reviewer judge a plan it never saw.
+    for key, value, low in (
+        ("context_max_tokens", out.context_max_tokens, 1),
+        ("timeout", out.timeout, 1),
+        ("max_tokens", out.max_tokens, 1),
+    ):
+        if not value >= low:
+            raise UsageError(
+                f"[reviews] {key} = {value} in .cairn/config.toml is below {low}; raise it "
+                "(or remove it for the default)"
+            )
+    return out
 
 
 # -- validation ------------------------------------------------------------------------------------
