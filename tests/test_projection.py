@@ -347,3 +347,22 @@ def test_a_folder_swapped_for_a_symlink_is_checked_again(ws: Workspace, tmp_path
         ws.write_checkpoint("f4", "plan", "v2\n")
     assert list(elsewhere.iterdir()) == []
     elsewhere.rmdir()
+
+
+def test_batch_renders_the_status_once_at_the_end_and_keeps_every_write(tmp_path: Path) -> None:
+    from cairn.workspace import Workspace
+
+    ws = Workspace.init(tmp_path)
+    ws.create_task("t1", phases=["a"])
+    status = tmp_path / "CURRENT_WORK_STATUS.md"
+    before = status.read_text(encoding="utf-8")
+    with ws.batch():
+        for i in range(3):
+            cp = ws.write_checkpoint("t1", "plan", f"plan {i}\n")
+            # durable and projected at once, status not yet re-rendered
+            assert (tmp_path / cp.path).read_text(encoding="utf-8") == f"plan {i}\n"
+        assert status.read_text(encoding="utf-8") == before
+    after = status.read_text(encoding="utf-8")
+    assert after != before and "t1" in after
+    assert [c.version for c in ws.history("t1", "plan")] == [1, 2, 3]
+    ws.close()

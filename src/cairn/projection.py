@@ -59,6 +59,9 @@ class Projector:
         # Folders already checked, by (device, inode) of what the path led to: one stat instead
         # of a full resolve per write, and a folder swapped for a symlink is checked again.
         self._checked: dict[str, tuple[int, int, Path]] = {}
+        # Inside Workspace.batch() the status file is rendered once, when the batch ends.
+        self._batch_depth = 0
+        self._status_dirty = False
 
     def target(self, rel: str) -> Path:
         """The file a projection writes, refused if a symlinked folder would put it outside the
@@ -87,12 +90,27 @@ class Projector:
 
     # -- artifacts -------------------------------------------------------------------------------
     def after_change(self) -> None:
+        if self._batch_depth:
+            self._status_dirty = True
+            return
         self.render_status()
 
     def after_checkpoint(self, task_id: str, kind: str) -> None:
         with file_lock(self.lock_path):
             self._project_artifact(task_id, kind)
-            self._render_status_locked()
+            if self._batch_depth:
+                self._status_dirty = True
+            else:
+                self._render_status_locked()
+
+    def begin_batch(self) -> None:
+        self._batch_depth += 1
+
+    def end_batch(self) -> None:
+        self._batch_depth -= 1
+        if self._batch_depth == 0 and self._status_dirty:
+            self._status_dirty = False
+            self.render_status()
 
     def _project_artifact(self, task_id: str, kind: str) -> None:
         with self.ws.store.read() as tx:

@@ -6,10 +6,11 @@ the readable tree (artifacts, status file) is projected from the store.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -825,6 +826,17 @@ class Workspace:
     def refresh(self) -> None:
         """Re-project the readable tree: status file, artifacts, recovery log."""
         self.projector.refresh_all()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[Workspace]:
+        """Many writes, one status render: inside the block every write is still durable and its
+        artifact projected when the call returns, but ``CURRENT_WORK_STATUS.md`` is rendered once,
+        when the block ends (also when it ends by an exception)."""
+        self.projector.begin_batch()
+        try:
+            yield self
+        finally:
+            self.projector.end_batch()
 
 
 def open_workspace(path: str | Path | None = None, *, create: bool = False) -> Workspace:
