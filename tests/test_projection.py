@@ -359,10 +359,28 @@ def test_batch_renders_the_status_once_at_the_end_and_keeps_every_write(tmp_path
     with ws.batch():
         for i in range(3):
             cp = ws.write_checkpoint("t1", "plan", f"plan {i}\n")
-            # durable and projected at once, status not yet re-rendered
-            assert (tmp_path / cp.path).read_text(encoding="utf-8") == f"plan {i}\n"
+            # durable at once (another connection sees it); the tree catches up at the end
+            other = Workspace.open(tmp_path)
+            assert other.checkpoint("t1", "plan").content == f"plan {i}\n"
+            other.close()
         assert status.read_text(encoding="utf-8") == before
+        assert not (tmp_path / cp.path).exists()
     after = status.read_text(encoding="utf-8")
     assert after != before and "t1" in after
+    assert (tmp_path / cp.path).read_text(encoding="utf-8") == "plan 2\n"
     assert [c.version for c in ws.history("t1", "plan")] == [1, 2, 3]
+    ws.close()
+
+
+def test_a_hand_edit_during_a_batch_is_ingested_not_overwritten(tmp_path: Path) -> None:
+    from cairn.workspace import Workspace
+
+    ws = Workspace.init(tmp_path)
+    ws.create_task("t1", phases=["a"])
+    cp = ws.write_checkpoint("t1", "plan", "v1\n")
+    with ws.batch():
+        ws.write_checkpoint("t1", "plan", "v2\n")
+        (tmp_path / cp.path).write_text("edited by hand\n", encoding="utf-8")
+    assert [c.source for c in ws.history("t1", "plan")] == ["write", "write", "hand-edit"]
+    assert (tmp_path / cp.path).read_text(encoding="utf-8") == "edited by hand\n"
     ws.close()

@@ -59,9 +59,11 @@ class Projector:
         # Folders already checked, by (device, inode) of what the path led to: one stat instead
         # of a full resolve per write, and a folder swapped for a symlink is checked again.
         self._checked: dict[str, tuple[int, int, Path]] = {}
-        # Inside Workspace.batch() the status file is rendered once, when the batch ends.
+        # Inside Workspace.batch() artifacts and the status file are projected once, when the
+        # batch ends: the writes are durable at once, the readable tree catches up at the end.
         self._batch_depth = 0
         self._status_dirty = False
+        self._pending: set[tuple[str, str]] = set()
 
     def target(self, rel: str) -> Path:
         """The file a projection writes, refused if a symlinked folder would put it outside the
@@ -96,21 +98,27 @@ class Projector:
         self.render_status()
 
     def after_checkpoint(self, task_id: str, kind: str) -> None:
+        if self._batch_depth:
+            self._pending.add((task_id, kind))
+            self._status_dirty = True
+            return
         with file_lock(self.lock_path):
             self._project_artifact(task_id, kind)
-            if self._batch_depth:
-                self._status_dirty = True
-            else:
-                self._render_status_locked()
+            self._render_status_locked()
 
     def begin_batch(self) -> None:
         self._batch_depth += 1
 
     def end_batch(self) -> None:
         self._batch_depth -= 1
-        if self._batch_depth == 0 and self._status_dirty:
-            self._status_dirty = False
-            self.render_status()
+        if self._batch_depth or not self._status_dirty:
+            return
+        pending, self._pending, self._status_dirty = sorted(self._pending), set(), False
+        with file_lock(self.lock_path):
+            for task_id, kind in pending:
+                # Also notices a hand edit made during the batch (ingested, not overwritten).
+                self._project_artifact(task_id, kind)
+            self._render_status_locked()
 
     def _project_artifact(self, task_id: str, kind: str) -> None:
         with self.ws.store.read() as tx:
@@ -152,6 +160,8 @@ class Projector:
         """Bring artifacts in line with the store; ingest hand edits. Returns the ingested paths."""
         ingested: list[str] = []
         stats: list[tuple[int, int, str, str]] = []
+        if only is not None and only in self._pending:
+            return ingested  # projected when the batch ends; its file is stale on purpose
         with file_lock(self.lock_path):
             if only is None:
                 # A process killed mid-write leaves its temporary file; the next command clears it.

@@ -829,9 +829,10 @@ class Workspace:
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[Workspace]:
-        """Many writes, one status render: inside the block every write is still durable and its
-        artifact projected when the call returns, but ``CURRENT_WORK_STATUS.md`` is rendered once,
-        when the block ends (also when it ends by an exception)."""
+        """Many writes, one projection: inside the block every write is durable when its call
+        returns, and the readable tree (artifacts, ``CURRENT_WORK_STATUS.md``) is brought up to
+        date once, when the block ends (also when it ends by an exception). Outside a batch every
+        call projects at once."""
         self.projector.begin_batch()
         try:
             yield self
