@@ -555,3 +555,30 @@ def test_status_says_when_a_running_phase_lost_its_process(
     )
     assert done.returncode == 0, done.stderr
     assert "Interrupted phases" not in (tmp_path / "CURRENT_WORK_STATUS.md").read_text()
+
+
+def test_brief_says_when_the_current_phase_lost_its_process(ws: Path) -> None:
+    """After a crash the brief is what the agent reads first: an active phase whose process is
+    gone is named as interrupted, with the way forward."""
+    import os
+    import subprocess
+    import sys
+
+    from cairn.recovery import build_brief
+    from cairn.workspace import Workspace, now
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with Workspace.open(ws) as w:
+        assert "Interrupted" not in build_brief(w).text
+        with w.store.transaction() as tx:  # what a run killed mid-phase leaves behind
+            tx.execute(
+                "INSERT INTO phase_runs (task_id, phase, attempt, state, pid, host, started_at) "
+                "VALUES ('finding4', 'analysis', 1, 'running', ?, ?, ?)",
+                (dead.pid, os.uname().nodename, now()),
+            )
+        brief = build_brief(w, trigger="crash")
+        assert "**Interrupted**" in brief.text and f"process {dead.pid}" in brief.text
+        assert "cairn run" in brief.text
+        small = build_brief(w, trigger="crash", max_tokens=200)
+        assert small.tokens <= 200

@@ -37,6 +37,20 @@ def _gone(pid: int, host: str) -> bool:
         return False
 
 
+def interrupted(ws: Workspace, task_id: str, phase: str) -> int | None:
+    """The pid of the gone process that was running ``phase`` of ``task_id``, else None."""
+    with ws.store.read() as tx:
+        rows = tx.execute(
+            "SELECT r.pid, r.host FROM phases p JOIN phase_runs r ON r.task_id = p.task_id AND "
+            "r.phase = p.name AND r.state = 'running' WHERE p.task_id = ? AND p.name = ? AND "
+            "p.state = 'active' ORDER BY r.id DESC LIMIT 1",
+            (task_id, phase),
+        )
+    if rows and _gone(int(rows[0]["pid"]), str(rows[0]["host"])):
+        return int(rows[0]["pid"])
+    return None
+
+
 def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
     rows = tx.execute(
         "SELECT r.task_id, r.phase, r.attempt, r.pid, r.host, r.started_at FROM phases p "

@@ -192,6 +192,15 @@ def build_brief(
         )
     else:
         head.append("**Newest checkpoint**: none yet")
+    if cur is not None and cur.state == "active":
+        from .phase_status import interrupted
+
+        pid = interrupted(ws, task.id, cur.name)
+        if pid is not None:
+            head.append(
+                f"**Interrupted**: process {pid}, which ran this phase, is gone; run its workflow "
+                "again (`cairn run FILE`) and the phase restarts, its progress kept"
+            )
     if other_active:
         head.append(f"**Also active**: {', '.join(other_active[:5])}")
     head.append("")
