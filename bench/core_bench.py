@@ -332,7 +332,7 @@ def main() -> None:
             ("  of which the synced store transaction", lat["small_tx"]),
             ("write_checkpoint, 1,000-task workspace", lat["big"]),
             ("  of which the synced store transaction", lat["big_tx"]),
-            ("write_checkpoint inside ws.batch() (status once)", lat["batch"]),
+            ("write_checkpoint inside ws.batch() (tree at block end)", lat["batch"]),
         )
         for name, ms in rows:
             print(f"{name:<52}{ms:>10.3f}{ms / floor:>9.2f}x")
