@@ -582,3 +582,12 @@ def test_brief_says_when_the_current_phase_lost_its_process(ws: Path) -> None:
         assert "cairn run" in brief.text
         small = build_brief(w, trigger="crash", max_tokens=200)
         assert small.tokens <= 200
+
+
+def test_checkpoint_template_takes_json(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = run(capsys, ws, "checkpoint", "template", "plan", "--title", "Finding #4", "--json")
+    data = r.json()
+    assert data["schema"] == "cairn.template/1" and data["kind"] == "plan"
+    assert data["text"].startswith("# Finding #4") and "**Estimated time**" in data["text"]
+    plain = run(capsys, ws, "checkpoint", "template", "plan", "--title", "Finding #4")
+    assert plain.out == data["text"]

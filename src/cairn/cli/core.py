@@ -107,6 +107,7 @@ def register(sub: Any) -> None:
     p = cp.add_parser("template", help="print the seed's template for a kind")
     p.add_argument("kind")
     p.add_argument("--title", default="Finding #{N}")
+    add_json(p)
     p.set_defaults(func=cmd_cp_template)
 
     p = sub.add_parser("progress", help="[TASK] TEXT: record a progress step")
@@ -374,7 +375,11 @@ def cmd_cp_history(args: argparse.Namespace) -> int:
 def cmd_cp_template(args: argparse.Namespace) -> int:
     from ..templates import template
 
-    sys.stdout.write(template(args.kind, args.title))
+    text = template(args.kind, args.title)
+    if args.json:
+        emit_json({"schema": "cairn.template/1", "kind": args.kind, "text": text})
+    else:
+        sys.stdout.write(text)
     return 0
 
 
