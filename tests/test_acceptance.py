@@ -591,3 +591,13 @@ def test_checkpoint_template_takes_json(ws: Path, capsys: pytest.CaptureFixture[
     assert data["text"].startswith("# Finding #4") and "**Estimated time**" in data["text"]
     plain = run(capsys, ws, "checkpoint", "template", "plan", "--title", "Finding #4")
     assert plain.out == data["text"]
+
+
+def test_demo_into_a_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "afile"
+    target.write_text("keep me", encoding="utf-8")
+    msg = one_line_error(run(capsys, None, "demo", "--dir", str(target)), 2)
+    assert "is a file" in msg and "new or empty folder" in msg
+    assert target.read_text(encoding="utf-8") == "keep me"

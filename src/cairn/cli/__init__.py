@@ -131,9 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(exc, "filename2", None):
             where += f" -> {exc.filename2}"
         sys.stderr.write(
-            f"cairn: error: {exc.strerror or exc}{where}; what the store saved is kept. Fix "
-            "that (free space, permissions, a folder in the way) and run `cairn status` to "
-            "rewrite the readable files\n"
+            f"cairn: error: {exc.strerror or exc}{where}; fix that (free space, permissions, a "
+            "folder in the way) and run the command again: what the store saved is kept, and "
+            "`cairn status` rewrites the readable files\n"
         )
         return 1
     except Exception as exc:  # a bug in cairn: one line, and the traceback on request

@@ -142,6 +142,8 @@ def demo_dir() -> Path:
 def cmd_demo(args: argparse.Namespace) -> int:
     import runpy
 
+    if args.dir and Path(args.dir).exists() and not Path(args.dir).is_dir():
+        raise UsageError(f"--dir {args.dir} is a file; give a new or empty folder")
     script = demo_dir() / "demo.py"
     argv = [str(script)]
     if args.dir:
