@@ -601,3 +601,25 @@ def test_demo_into_a_file_is_a_usage_error(
     msg = one_line_error(run(capsys, None, "demo", "--dir", str(target)), 2)
     assert "is a file" in msg and "new or empty folder" in msg
     assert target.read_text(encoding="utf-8") == "keep me"
+
+
+def test_recovery_log_catches_up_when_two_recoveries_share_a_millisecond(
+    ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check that re-renders a log left behind by a killed writer must not take an entry of
+    the same millisecond for the newest one (timestamps have millisecond precision)."""
+    from cairn import workspace
+    from cairn.recovery import recover
+    from cairn.workspace import Workspace
+
+    monkeypatch.setattr(workspace, "now", lambda: "2026-11-28T01:35:17.258Z")
+    with Workspace.open(ws) as w:
+        recover(w, trigger="compact", note="first")
+        with monkeypatch.context() as m:  # killed between the commit and the log rendering
+            m.setattr(w.projector, "render_recovery_log", lambda: None)
+            m.setattr(w.projector, "render_status", lambda: None)
+            recover(w, trigger="compact", note="second")
+    log = ws / "logs" / "compaction_recovery.log"
+    assert "Note: second" not in log.read_text(encoding="utf-8")
+    assert run(capsys, ws, "status").code == 0
+    assert "Note: second" in log.read_text(encoding="utf-8")

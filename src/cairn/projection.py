@@ -326,7 +326,16 @@ class Projector:
         """Re-render the log if it lacks the newest recovery (its writer was killed before
         rendering it) or is gone. Cheap: one query and the end of the file."""
         with self.ws.store.read() as tx:
-            last = tx.one("SELECT ts FROM recoveries ORDER BY id DESC LIMIT 1")
+            last = tx.one("SELECT id, ts FROM recoveries ORDER BY id DESC LIMIT 1")
+            # Timestamps have millisecond precision: count the newest ones that share it.
+            same = (
+                tx.scalar(
+                    "SELECT count(*) FROM recoveries WHERE id > ? AND ts = ?",
+                    (last["id"] - 50, last["ts"]),
+                )
+                if last
+                else 0
+            )
         path = self._recovery_log_path()
         try:
             with open(path, "rb") as fh:
@@ -341,7 +350,7 @@ class Projector:
                 self._render_recovery_log_locked()
             return
         head = f"{last['ts']}: "
-        if not (tail.startswith(head) or f"\n{head}" in tail):
+        if tail.count(f"\n{head}") + tail.startswith(head) < same:
             self._render_recovery_log_locked()
 
     def _remove_stale_temps(self) -> None:
