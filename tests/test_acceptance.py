@@ -623,3 +623,13 @@ def test_recovery_log_catches_up_when_two_recoveries_share_a_millisecond(
     assert "Note: second" not in log.read_text(encoding="utf-8")
     assert run(capsys, ws, "status").code == 0
     assert "Note: second" in log.read_text(encoding="utf-8")
+
+
+def test_a_deleted_status_file_is_back_after_any_command(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = ws / "CURRENT_WORK_STATUS.md"
+    status.unlink()
+    assert run(capsys, ws, "task", "list").code == 0
+    assert status.is_file()
+    _tree_is_current(ws)

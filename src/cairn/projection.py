@@ -167,6 +167,8 @@ class Projector:
                 # A process killed mid-write leaves its temporary file; the next command clears it.
                 self._remove_stale_temps()
                 self._check_recovery_log()
+                if not os.path.exists(f"{self.ws.root}{os.sep}{self.ws.config.status_file}"):
+                    self._render_status_locked()  # deleted by hand: back at once
             # Runs before every command over every artifact, so the first pass reads only what
             # the stat comparison needs, with plain strings (pathlib objects and wide rows cost
             # more than the stat itself with thousands of artifacts); the rare changed or missing
