@@ -633,3 +633,42 @@ def test_a_deleted_status_file_is_back_after_any_command(
     assert run(capsys, ws, "task", "list").code == 0
     assert status.is_file()
     _tree_is_current(ws)
+
+
+def test_an_oversized_checkpoint_is_refused_before_it_is_read(
+    ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A huge --file or an endless stdin is refused by its size, not read into memory first."""
+    import io
+    import sys
+
+    huge = ws / "huge.bin"
+    with open(huge, "wb") as fh:
+        fh.truncate(3 * 1024**3)  # sparse: takes no disk space
+    msg = one_line_error(run(capsys, ws, "checkpoint", "write", "plan", "--file", "huge.bin"), 2)
+    assert "over the 5,000,000-byte limit" in msg and "3,221,225,472 bytes" in msg, msg
+
+    class Endless(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+            b[:] = b"x" * len(b)
+            return len(b)
+
+        def read(self, size: int = -1) -> bytes:
+            assert size is not None and size >= 0, "stdin read to its end"
+            return b"x" * size
+
+    class FakeStdin:
+        buffer = Endless()
+
+        def isatty(self) -> bool:
+            return False
+
+    monkeypatch.setattr(sys, "stdin", FakeStdin())
+    msg = one_line_error(run(capsys, ws, "checkpoint", "write", "plan"), 2)
+    assert "over the 5,000,000-byte limit" in msg, msg
+    assert (
+        run(capsys, ws, "checkpoint", "list", "--json").json()["checkpoints"][0]["kind"] != "plan"
+    )
