@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -39,7 +40,7 @@ class Completion:
     tokens_exact: bool = True  # False when the counts are cairn's estimates, not the provider's
 
 
-class Model:
+class Model(ABC):
     """Base class of every model. Subclasses set ``provider`` and implement :meth:`complete`."""
 
     provider: str = ""
@@ -54,6 +55,7 @@ class Model:
     def spec(self) -> str:
         return f"{self.provider}:{self.name}" if self.name else self.provider
 
+    @abstractmethod
     def complete(
         self,
         prompt: str,
@@ -62,9 +64,9 @@ class Model:
         max_tokens: int = 2000,
         timeout: float = 600,
     ) -> Completion:
-        raise NotImplementedError
+        """Ask the model once and return its reply with the usage it reported."""
 
-    def check(self) -> None:
+    def check(self) -> None:  # noqa: B027 - a hook with nothing to check by default
         """Raise if this model cannot be asked at all (SDK missing, no key, no executable), so that
         nothing is recorded for a request that could never be answered."""
 

@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from abc import abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -51,11 +52,13 @@ class CLIModel(Model):
         self.retry_delay = float(self.settings.get("retry_delay", 2.0))
 
     # -- to implement ----------------------------------------------------------------------------
+    @abstractmethod
     def argv(self, out_file: Path) -> list[str]:
-        raise NotImplementedError
+        """The command line (no shell) that runs the agent CLI headless."""
 
+    @abstractmethod
     def parse(self, stdout: str, out_file: Path) -> Completion:
-        raise NotImplementedError
+        """The reply, from the CLI's output."""
 
     # -- running ---------------------------------------------------------------------------------
     def _executable(self) -> str:
