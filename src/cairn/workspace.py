@@ -760,21 +760,30 @@ class Workspace:
         self.projector.after_checkpoint(task_id, "progress")
         return self.task(task_id)
 
-    def steps(self, task_id: str, *, limit: int | None = None) -> list[Step]:
+    def steps(
+        self, task_id: str, *, limit: int | None = None, phase: str | None = None
+    ) -> list[Step]:
+        """Progress steps of a task (or of one of its phases), oldest first; ``limit``: the last N."""
         with self.store.read() as tx:
             task_id = self._task_row(tx, task_id)["id"]
-            return self._steps(tx, task_id, limit)
+            return self._steps(tx, task_id, limit, phase)
 
     @staticmethod
-    def _steps(tx: Tx, task_id: str, limit: int | None = None) -> list[Step]:
+    def _steps(
+        tx: Tx, task_id: str, limit: int | None = None, phase: str | None = None
+    ) -> list[Step]:
+        where, params = "task_id = ?", [task_id]
+        if phase is not None:
+            where += " AND phase = ?"
+            params.append(phase)
         if limit:
             rows = tx.execute(
-                "SELECT * FROM (SELECT * FROM steps WHERE task_id = ? ORDER BY id DESC LIMIT ?) "
+                f"SELECT * FROM (SELECT * FROM steps WHERE {where} ORDER BY id DESC LIMIT ?) "
                 "ORDER BY id",
-                (task_id, limit),
+                (*params, limit),
             )
         else:
-            rows = tx.execute("SELECT * FROM steps WHERE task_id = ? ORDER BY id", (task_id,))
+            rows = tx.execute(f"SELECT * FROM steps WHERE {where} ORDER BY id", params)
         return [
             Step(
                 r["id"],

@@ -57,23 +57,7 @@ class PhaseContext:
     @property
     def steps(self) -> list[Step]:
         """Progress steps recorded under this phase, oldest first (earlier attempts included)."""
-        with self.workspace.store.read() as tx:
-            rows = tx.execute(
-                "SELECT * FROM steps WHERE task_id = ? AND phase = ? ORDER BY id",
-                (self.task_id, self.phase),
-            )
-        return [
-            Step(
-                r["id"],
-                r["task_id"],
-                r["phase"],
-                r["text"],
-                r["state"],
-                r["created_at"],
-                r["updated_at"],
-            )
-            for r in rows
-        ]
+        return self.workspace.steps(self.task_id, phase=self.phase)
 
     def done(self, text: str) -> bool:
         """Whether a step with this text is recorded as done in this phase (for resumable loops)."""
