@@ -384,3 +384,26 @@ def test_a_hand_edit_during_a_batch_is_ingested_not_overwritten(tmp_path: Path) 
     assert [c.source for c in ws.history("t1", "plan")] == ["write", "write", "hand-edit"]
     assert (tmp_path / cp.path).read_text(encoding="utf-8") == "edited by hand\n"
     ws.close()
+
+
+def test_progress_file_stays_bounded_with_thousands_of_steps(tmp_path: Path) -> None:
+    from cairn.workspace import PROGRESS_FILE_STEPS, Workspace
+
+    ws = Workspace.init(tmp_path)
+    ws.create_task("long", phases=["work"])
+    ws.start_phase("long", "work")
+    ws.progress("long", "an early step still open", state="active")
+    n = PROGRESS_FILE_STEPS * 2
+    with ws.batch():
+        for i in range(n):
+            ws.progress("long", f"step {i}", state="done")
+    text = (tmp_path / "artifacts" / "long_progress.md").read_text(encoding="utf-8")
+    shown = [line for line in text.splitlines() if line.startswith("- ")]
+    assert len(shown) <= PROGRESS_FILE_STEPS
+    assert "⏳ an early step still open" in text  # an open step is never hidden
+    assert f"✅ step {n - 1}" in text  # the newest is shown
+    assert "earlier steps are not shown here" in text
+    assert len(ws.steps("long")) == n + 1  # the store keeps every step
+    sizes = [c.size for c in ws.history("long", "progress")]
+    assert max(sizes) < 3 * sizes[PROGRESS_FILE_STEPS]  # versions stop growing once capped
+    ws.close()

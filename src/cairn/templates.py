@@ -77,11 +77,15 @@ def template(kind: str, title: str = "Finding #{N}") -> str:
         ) from None
 
 
-def render_progress(task: Task, steps: list[Step], *, truncated: bool = False) -> str:
+def render_progress(task: Task, steps: list[Step], *, omitted: int = 0) -> str:
     title = task.title or task.id
     lines = [f"# {task.id}: {title} Progress", ""]
-    if truncated:
-        lines += ["_(earlier steps omitted: the list passed the checkpoint size limit)_", ""]
+    if omitted > 0:
+        lines += [
+            f"_({omitted} earlier steps are not shown here; all are in the store: "
+            f"`cairn task show {task.id}`)_",
+            "",
+        ]
     for s in steps:
         where = f" [{s.phase}]" if s.phase else ""
         lines.append(f"- {s.icon} {s.text}{where}")

@@ -43,6 +43,10 @@ STEP_ALIASES = {
 }
 
 
+# The progress file shows at most this many steps; the store keeps them all.
+PROGRESS_FILE_STEPS = 200
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -803,10 +807,38 @@ class Workspace:
 
         row = self._task_row(tx, task_id)
         task = self._load_task(tx, row)
-        text = render_progress(task, self._steps(tx, task_id))
+        total = tx.scalar("SELECT count(*) FROM steps WHERE task_id = ?", (task_id,)) or 0
+        if total <= PROGRESS_FILE_STEPS:
+            steps = self._steps(tx, task_id)
+        else:
+            # A twelve-hour run records thousands of steps; every one is a new version of this
+            # file, so it keeps a bounded view (older open steps, then the newest) and the full
+            # list stays in the store (`cairn task show TASK`). Without the cap the stored
+            # versions grow with the square of the number of steps.
+            recent = self._steps(tx, task_id, limit=PROGRESS_FILE_STEPS // 2)
+            first_recent = recent[0].id if recent else 0
+            older_open = [
+                Step(
+                    r["id"],
+                    r["task_id"],
+                    r["phase"],
+                    r["text"],
+                    r["state"],
+                    r["created_at"],
+                    r["updated_at"],
+                )
+                for r in tx.execute(
+                    "SELECT * FROM steps WHERE task_id = ? AND id < ? AND state != 'done' "
+                    "ORDER BY id LIMIT ?",
+                    (task_id, first_recent, PROGRESS_FILE_STEPS // 2),
+                )
+            ]
+            steps = [*older_open, *recent]
+        text = render_progress(task, steps, omitted=total - len(steps))
         data = text.encode("utf-8")
         if len(data) > self.config.max_checkpoint_bytes:
-            text = render_progress(task, self._steps(tx, task_id, limit=200), truncated=True)
+            steps = self._steps(tx, task_id, limit=20)
+            text = render_progress(task, steps, omitted=total - len(steps))
             data = text.encode("utf-8")
         self._insert_checkpoint(tx, task_id, "progress", text, data, (), None, "progress", ts)
 
