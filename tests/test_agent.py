@@ -84,8 +84,7 @@ def test_phase_prompt_starts_from_brief_and_rerun_only_named_phase(ws_path: Path
     assert "Recovery brief: demo" in prompt and "artifacts/demo_analysis.md" in prompt
 
 
-@register("t-bad")
-def _bad_suite() -> Suite:
+def _bad_suite(outside: Path) -> Suite:
     return Suite(
         "t-bad",
         {
@@ -94,9 +93,7 @@ def _bad_suite() -> Suite:
                     Unit("u1", (Call("no_such_tool", {"x": 1}),)),
                     Unit("u2", (Call("read_file", {"path": 5, "bogus": True}),)),
                     Unit("u3", (Call("read_file", {"path": "../../etc/passwd"}),)),
-                    Unit(
-                        "u4", (Call("write_file", {"path": "/tmp/x_cairn_evil", "content": "x"}),)
-                    ),
+                    Unit("u4", (Call("write_file", {"path": str(outside), "content": "x"}),)),
                     Unit("u5", (Call("write_file", {"path": ".cairn/cairn.db", "content": "x"}),)),
                     Unit("u6", (Call("read_file", {"path": "missing.txt"}),)),
                     Unit("u7", (Call("write_file", {"path": "ok.txt", "content": "fine"}),)),
@@ -107,6 +104,9 @@ def _bad_suite() -> Suite:
 
 
 def test_bad_tool_calls_go_back_to_the_model_and_are_counted(ws_path: Path) -> None:
+    # an absolute path outside the workspace, made for this run
+    outside = ws_path.parent / f"{ws_path.name}-outside" / "x_cairn_evil"
+    register("t-bad")(lambda: _bad_suite(outside))
     with Workspace.open(ws_path) as ws:
         ws.create_task("bad", phases=["work"])
         res = run_task(ws, "bad", RunOptions(model="scripted:t-bad"))
@@ -115,7 +115,7 @@ def test_bad_tool_calls_go_back_to_the_model_and_are_counted(ws_path: Path) -> N
         assert res.stats.tool_errors == 3
         # outside the workspace (read and write) and into .cairn/: refused
         assert res.stats.refused == 3
-        assert not Path("/tmp/x_cairn_evil").exists()
+        assert not outside.exists() and not outside.parent.exists()
         assert (ws_path / "ok.txt").read_text() == "fine"
         assert ws.task("bad").phases[0].state == "done"
 
