@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .base import (
+    ApiModel,
     Completion,
     Model,
     ModelError,
@@ -17,21 +18,21 @@ from .base import (
     key_from_env,
     missing_extra,
     redact,
-    require_module,
 )
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 API_VERSION = "2023-06-01"
 
 
-class AnthropicModel(Model):
+class AnthropicModel(ApiModel):
     provider = "anthropic"
+    sdk = "anthropic"
+    default_model = DEFAULT_MODEL
+    default_key_env = "ANTHROPIC_API_KEY"
 
     def __init__(self, name: str, settings: Mapping[str, Any] | None = None) -> None:
-        super().__init__(name or str((settings or {}).get("model", DEFAULT_MODEL)), settings)
+        super().__init__(name, settings)
         self.base_url: str | None = self.settings.get("base_url") or None
-        self.key_env = str(self.settings.get("api_key_env", "ANTHROPIC_API_KEY"))
-        self.max_retries = int(self.settings.get("max_retries", 3))
         self.api_version = str(self.settings.get("api_version", API_VERSION))
 
     def _key(self) -> str:
@@ -42,14 +43,6 @@ class AnthropicModel(Model):
                 "the environment only)"
             )
         return key
-
-    def check(self) -> None:
-        require_module("anthropic", "anthropic")
-        self._key()
-
-    def secrets(self) -> list[str]:
-        key = key_from_env(self.key_env)
-        return [key] if key else []
 
     def complete(
         self,

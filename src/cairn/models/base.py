@@ -145,3 +145,29 @@ def with_retries(
                 raise
             sleep(min(base_delay * (2**attempt), max_delay))
             attempt += 1
+
+
+class ApiModel(Model):
+    """A hosted API reached through its vendor SDK (an optional extra of the same name): the key
+    comes from an environment variable only, retries are the SDK's own."""
+
+    sdk: str
+    default_model: str
+    default_key_env: str
+
+    def __init__(self, name: str, settings: Mapping[str, Any] | None = None) -> None:
+        super().__init__(name or str((settings or {}).get("model", self.default_model)), settings)
+        self.key_env = str(self.settings.get("api_key_env", self.default_key_env))
+        self.max_retries = int(self.settings.get("max_retries", 3))
+
+    @abstractmethod
+    def _key(self) -> str:
+        """The API key, or an error that says which variable to export."""
+
+    def check(self) -> None:
+        require_module(self.sdk, self.sdk)
+        self._key()
+
+    def secrets(self) -> list[str]:
+        key = key_from_env(self.key_env)
+        return [key] if key else []

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .base import (
+    ApiModel,
     Completion,
     Model,
     ModelError,
@@ -19,22 +20,22 @@ from .base import (
     key_from_env,
     missing_extra,
     redact,
-    require_module,
 )
 
 DEFAULT_MODEL = "gpt-4o"
 
 
-class OpenAIModel(Model):
+class OpenAIModel(ApiModel):
     provider = "openai"
+    sdk = "openai"
+    default_model = DEFAULT_MODEL
+    default_key_env = "OPENAI_API_KEY"
 
     def __init__(self, name: str, settings: Mapping[str, Any] | None = None) -> None:
-        super().__init__(name or str((settings or {}).get("model", DEFAULT_MODEL)), settings)
+        super().__init__(name, settings)
         self.base_url: str | None = self.settings.get("base_url") or os.environ.get(
             "OPENAI_BASE_URL"
         )
-        self.key_env = str(self.settings.get("api_key_env", "OPENAI_API_KEY"))
-        self.max_retries = int(self.settings.get("max_retries", 3))
         # api.openai.com wants max_completion_tokens (reasoning models refuse max_tokens); most
         # compatible servers still read max_tokens.
         default_param = "max_tokens" if self.base_url else "max_completion_tokens"
@@ -50,14 +51,6 @@ class OpenAIModel(Model):
             f"no API key for {self.spec}: export {self.key_env}=... (cairn reads keys from the "
             "environment only), or set [providers.openai] base_url for a local server"
         )
-
-    def check(self) -> None:
-        require_module("openai", "openai")
-        self._key()
-
-    def secrets(self) -> list[str]:
-        key = key_from_env(self.key_env)
-        return [key] if key else []
 
     def complete(
         self,
