@@ -647,19 +647,7 @@ def answer_review(
     from .models.verdict import Verdict
 
     verdict = Verdict(approved, recommendation, tuple(_concerns(concerns)))
-    return _record(
-        ws,
-        review_id,
-        reviewer=reviewer,
-        provider=reviewer,
-        model_name=None,
-        verdict=verdict,
-        error=None,
-        raws=[],
-        attempts=1,
-        usage=(None, None),
-        secrets=[],
-    )
+    return _record_given(ws, review_id, reviewer, verdict, raws=[])
 
 
 def answer_from_file(ws: Workspace, review_id: str, path: str, *, reviewer: str = "file") -> Review:
@@ -680,6 +668,13 @@ def answer_from_file(ws: Workspace, review_id: str, path: str, *, reviewer: str 
             f"{path} holds no valid verdict ({exc}); it needs one JSON object "
             '{"approved": true|false, "recommendation": "...", "concerns": ["..."]}'
         ) from None
+    return _record_given(ws, review_id, reviewer, verdict, raws=[text])
+
+
+def _record_given(
+    ws: Workspace, review_id: str, reviewer: str, verdict: Verdict, *, raws: list[str]
+) -> Review:
+    """A verdict given from outside (a person, another agent, a saved reply): no model, no usage."""
     return _record(
         ws,
         review_id,
@@ -688,7 +683,7 @@ def answer_from_file(ws: Workspace, review_id: str, path: str, *, reviewer: str 
         model_name=None,
         verdict=verdict,
         error=None,
-        raws=[text],
+        raws=raws,
         attempts=1,
         usage=(None, None),
         secrets=[],
