@@ -46,7 +46,7 @@ def _content(task: str, kind: str, version: int) -> str:
 
 def build(root: Path, n_tasks: int, n_versions: int, n_active: int = 3) -> float:
     """Fill ``root`` with a workspace of ``n_tasks`` tasks and ``n_versions`` checkpoint versions."""
-    from cairn.workspace import Workspace, now
+    from cairn.domain.workspace import Workspace, now
 
     start = time.perf_counter()
     ws = Workspace.init(root)
@@ -207,7 +207,7 @@ class _Writer:
     def __init__(self, root: Path, *, batched: bool = False) -> None:
         from contextlib import ExitStack, contextmanager
 
-        from cairn.workspace import Workspace
+        from cairn.domain.workspace import Workspace
 
         self.ws = Workspace.open(root)
         self.stack = ExitStack()
@@ -314,7 +314,7 @@ def main() -> None:
         if small.exists():
             shutil.rmtree(small)
         small.mkdir()
-        from cairn.workspace import Workspace
+        from cairn.domain.workspace import Workspace
 
         Workspace.init(small).close()
         batched = base / "batched"

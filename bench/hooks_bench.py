@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from cairn.workspace import Workspace
+from cairn.domain.workspace import Workspace
 
 
 def iso(ts: datetime) -> str:

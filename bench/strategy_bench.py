@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from cairn.agent import RunOptions, run_task
 from cairn.agent.bench_suites import TASKS
 from cairn.agent.scripted import get_suite
-from cairn.workspace import Workspace
+from cairn.domain.workspace import Workspace
 
 DIRECT_NOTE = (
     "\n\nWork in this single phase, directly: read and write everything yourself, without "

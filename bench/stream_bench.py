@@ -30,8 +30,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from cairn.stream import DEFAULT_SYNC, SyncPolicy, open_stream  # noqa: E402
-from cairn.workspace import Workspace  # noqa: E402
+from cairn.domain.streams import DEFAULT_SYNC, SyncPolicy, open_stream  # noqa: E402
+from cairn.domain.workspace import Workspace  # noqa: E402
 
 
 def make_record(i: int) -> dict[str, Any]:

@@ -6,7 +6,7 @@ Prints, in one run:
   bundled ``quicktok`` vocabularies, against the issue's target of 1,000,000 tokens/s;
 * vocabulary load time per encoding, each in a fresh interpreter (median of N), next to the
   interpreter's own start-up (``python -c pass``) as the baseline;
-* ``cairn.tokens.upper_bound`` against the exact count per kind of text (prose, code, JSON, CJK,
+* ``cairn.core.tokens.upper_bound`` against the exact count per kind of text (prose, code, JSON, CJK,
   and, for information, random base64/hex that lie outside its promise), with the ratio
   bound / exact (must be >= 1.00 on prose, code, JSON and CJK) and its own speed; the common
   "characters / 4" rule of thumb is shown beside it as the naive baseline.
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from cairn.tokens import count_tokens, upper_bound  # noqa: E402
+from cairn.core.tokens import count_tokens, upper_bound  # noqa: E402
 
 TARGET_TOKENS_PER_S = 1_000_000
 ENCODINGS = {"o200k_base": "gpt-4o", "cl100k_base": "gpt-4"}

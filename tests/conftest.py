@@ -50,7 +50,7 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def ws_path(tmp_path: Path) -> Path:
     """An initialised, empty workspace folder."""
-    from cairn.workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
     Workspace.init(tmp_path).close()
     return tmp_path

@@ -45,8 +45,8 @@ def test_every_json_schema_in_the_package_is_documented() -> None:
 def test_issue3_event_types_are_documented() -> None:
     doc = (ROOT / "docs" / "json.md").read_text(encoding="utf-8")
     types: set[str] = set()
-    for name in ("workers.py", "stream.py", "flow/durable.py"):
-        text = (ROOT / "src" / "cairn" / name).read_text(encoding="utf-8")
+    for path in (ROOT / "src" / "cairn").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
         types |= set(re.findall(r'"((?:phase|worker|stream)\.[a-z_]+)"', text))
     assert {"phase.restarted", "worker.started", "stream.repaired"} <= types
     missing = sorted(t for t in types if f"`{t}`" not in doc)
@@ -155,9 +155,9 @@ def test_add_phase_takes_the_active_task_when_task_is_left_out(
     ],
 )
 def test_stream_refuses_cairns_own_files(ws: Path, rel: str) -> None:
-    from cairn.errors import ValidationError
-    from cairn.stream import open_stream
-    from cairn.workspace import Workspace
+    from cairn.core.errors import ValidationError
+    from cairn.domain.streams import open_stream
+    from cairn.domain.workspace import Workspace
 
     (ws / "logs" / "compaction_recovery.log").write_text("a recovery\n", encoding="utf-8")
     before = snapshot(ws)
@@ -178,9 +178,9 @@ def test_stream_refuses_cairns_own_files(ws: Path, rel: str) -> None:
 def test_stream_refuses_a_file_that_is_not_jsonl(ws: Path) -> None:
     """Opening repairs a torn last line by truncating it; on a file that is not JSONL at all that
     would cut its last line. Such a file is refused and left as it is."""
-    from cairn.errors import ValidationError
-    from cairn.stream import open_stream
-    from cairn.workspace import Workspace
+    from cairn.core.errors import ValidationError
+    from cairn.domain.streams import open_stream
+    from cairn.domain.workspace import Workspace
 
     notes = ws / "notes.md"
     notes.write_bytes(b"# Notes\n\nkeep this last line")
@@ -204,7 +204,7 @@ def test_worker_names_differing_only_in_case_are_refused(ws: Path) -> None:
     import sys
 
     import cairn
-    from cairn.errors import ValidationError
+    from cairn.core.errors import ValidationError
 
     project = cairn.open(ws, create=False)
     try:
@@ -225,7 +225,7 @@ def test_a_stale_workspace_object_elsewhere_does_not_fail_workers(ws: Path, tmp_
     import sys
 
     import cairn
-    from cairn.workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
     gone = tmp_path / "gone"
     gone.mkdir()
@@ -249,8 +249,8 @@ _STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z")
 def _tree_is_current(root: Path) -> None:
     """The status file is what a render from the store gives now; every projected artifact holds
     the newest version of its kind; no temporary file is left."""
-    from cairn.projection import render_status_md, status_data
-    from cairn.workspace import Workspace
+    from cairn.domain.workspace import Workspace
+    from cairn.projection.projector import render_status_md, status_data
 
     with Workspace.open(root, search=False) as w:
         fresh = render_status_md(status_data(w))
@@ -466,8 +466,8 @@ def test_a_small_brief_names_task_phase_checkpoint_and_files_with_longest_names(
 ) -> None:
     """The smallest bound (200) must still name the task, its phase, the newest checkpoint and
     the files to reload when every name has the maximum length (64 characters)."""
-    from cairn.recovery import MIN_TOKENS, build_brief
-    from cairn.workspace import Workspace
+    from cairn.domain.workspace import Workspace
+    from cairn.recovery.brief import MIN_TOKENS, build_brief
 
     tid, phase, kind = "T" * 64, "p" * 64, "k" * 64
     with Workspace.init(tmp_path) as w:
@@ -564,8 +564,8 @@ def test_brief_says_when_the_current_phase_lost_its_process(ws: Path) -> None:
     import subprocess
     import sys
 
-    from cairn.recovery import build_brief
-    from cairn.workspace import Workspace, now
+    from cairn.domain.workspace import Workspace, now
+    from cairn.recovery.brief import build_brief
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -608,9 +608,9 @@ def test_recovery_log_catches_up_when_two_recoveries_share_a_millisecond(
 ) -> None:
     """The check that re-renders a log left behind by a killed writer must not take an entry of
     the same millisecond for the newest one (timestamps have millisecond precision)."""
-    from cairn import workspace
-    from cairn.recovery import recover
-    from cairn.workspace import Workspace
+    from cairn.domain import workspace
+    from cairn.domain.workspace import Workspace
+    from cairn.recovery.brief import recover
 
     monkeypatch.setattr(workspace, "now", lambda: "2026-11-28T01:35:17.258Z")
     with Workspace.open(ws) as w:

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cairn.advise import RULES, advise
 from cairn.cli import main
-from cairn.errors import ValidationError
+from cairn.core.errors import ValidationError
+from cairn.domain.advise import RULES, advise
 
 
 @pytest.mark.parametrize(

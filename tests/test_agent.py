@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from cairn import budget
 from cairn.agent import RunOptions, run_task
 from cairn.agent.scripted import Call, Script, Suite, Unit, get_suite, register
 from cairn.cli import main
-from cairn.workspace import Workspace
+from cairn.domain import budget
+from cairn.domain.workspace import Workspace
 
 
 def _demo_ws(root: Path, phases: tuple[str, ...] = ("analysis", "implement")) -> Workspace:
@@ -159,7 +159,7 @@ def test_command_tool_is_off_unless_allowed(ws_path: Path) -> None:
 def test_a_command_allowlist_that_is_not_a_list_of_names_is_refused(
     ws_path: Path, value: str
 ) -> None:
-    from cairn.errors import UsageError
+    from cairn.core.errors import UsageError
 
     cfg = ws_path / ".cairn" / "config.toml"
     cfg.write_text(cfg.read_text() + f"\n[agent]\ncommands = {value}\n")

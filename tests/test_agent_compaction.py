@@ -7,7 +7,7 @@ from typing import Any
 
 from cairn.agent import RunOptions, run_task
 from cairn.agent.scripted import Call, Script, Suite, Unit, register, scripted_model
-from cairn.workspace import Workspace
+from cairn.domain.workspace import Workspace
 
 FILES = 8
 

@@ -16,7 +16,7 @@ from pydantic_ai.exceptions import ModelHTTPError
 from cairn.agent import RunOptions, run_task
 from cairn.agent.scripted import get_suite, scripted_model
 from cairn.cli import main
-from cairn.workspace import Workspace
+from cairn.domain.workspace import Workspace
 
 
 def _flaky(fail: Any, *, delay: float = 0.0) -> Any:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from cairn import budget
 from cairn.agent import RunOptions, run_task
-from cairn.workspace import Workspace
+from cairn.domain import budget
+from cairn.domain.workspace import Workspace
 
 
 class _Server:

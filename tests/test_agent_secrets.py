@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from cairn.agent import RunOptions, run_task
-from cairn.workspace import Workspace
+from cairn.domain.workspace import Workspace
 
 KEY = "sk-proj-Zq8LrT2vW9xY4kP7mN3bC6dF1gH5jA0sE8uI2oQ"
 

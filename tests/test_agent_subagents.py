@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cairn import budget
 from cairn.agent import RunOptions, run_task
 from cairn.agent.scripted import Call, Script, Suite, Unit, register
-from cairn.workspace import Workspace
+from cairn.domain import budget
+from cairn.domain.workspace import Workspace
 
 LONG = "word " * 3000
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 import cairn
-from cairn.errors import NotFound, TransitionError, UsageError
+from cairn.core.errors import NotFound, TransitionError, UsageError
+from cairn.core.model import Checkpoint
 from cairn.flow import PhaseContext, PhaseFailed, TaskHandle, WorkflowChanged
-from cairn.model import Checkpoint
-from cairn.projection import status_data
+from cairn.projection.projector import status_data
 
 
 def _bump(folder: Path, name: str) -> int:

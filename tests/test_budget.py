@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cairn import budget
 from cairn.cli import main
-from cairn.errors import UsageError, ValidationError
-from cairn.workspace import Workspace
+from cairn.core.errors import UsageError, ValidationError
+from cairn.domain import budget
+from cairn.domain.workspace import Workspace
 
 
 def _cli(capsys: pytest.CaptureFixture[str], ws: Path, *argv: str) -> tuple[int, str, str]:

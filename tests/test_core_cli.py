@@ -619,8 +619,9 @@ def test_bad_config_is_a_one_line_usage_error(ws: Path, capsys: pytest.CaptureFi
 def test_every_core_json_schema_is_documented() -> None:
     import re as _re
 
-    from cairn import projection, recovery
     from cairn.cli import core
+    from cairn.projection import projector as projection
+    from cairn.recovery import brief as recovery
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "json.md").read_text(encoding="utf-8")
     source = Path(core.__file__).read_text(encoding="utf-8")

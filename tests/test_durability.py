@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from cairn.workspace import Workspace
+from cairn.domain.workspace import Workspace
 from helpers.durability import KILL_CHILD, TASK, Tally, check, new_workspace, run_kill_trials
 
 KILL_TRIALS = int(os.environ.get("CAIRN_KILL_TRIALS", "110"))

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from cairn.hooks import CONTEXT_CAP_CHARS, count_tool_calls_since, fit_context
-from cairn.workspace import Workspace
+from cairn.domain.workspace import Workspace
+from cairn.integrations.hooks import CONTEXT_CAP_CHARS, count_tool_calls_since, fit_context
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hooks"
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from cairn import agents_md
 from cairn.cli import main
-from cairn.hooks_install import is_cairn_handler
+from cairn.integrations import agents_md
+from cairn.integrations.install import is_cairn_handler
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hooks"
 

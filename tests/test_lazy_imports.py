@@ -38,7 +38,7 @@ print(json.dumps(out), file=sys.stderr)
 
 
 def test_light_commands_import_no_sdk(ws_path: Path) -> None:
-    from cairn.workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
     with Workspace.open(ws_path) as ws:
         ws.create_task("t", phases=["plan", "implement"], gates=["implement"])

@@ -15,7 +15,7 @@ pytest.importorskip("mcp")
 
 from mcp import Client, StdioServerParameters
 
-from cairn.workspace import Workspace
+from cairn.domain.workspace import Workspace
 
 
 def _params(root: Path) -> StdioServerParameters:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from cairn.core.templates import template
 from cairn.models import (
     Completion,
     MissingExtra,
@@ -34,7 +35,6 @@ from cairn.models.verdict import (
     parse_prompt,
     parse_verdict,
 )
-from cairn.templates import template
 
 FAKEBIN = Path(__file__).parent / "fakebin"
 

@@ -232,8 +232,8 @@ def test_the_key_is_never_written_to_any_file(
     api: FakeAPI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A 401 that echoes the key, a rejection, an approval: grep every file cairn wrote."""
-    from cairn.reviews import request_review
-    from cairn.workspace import Workspace
+    from cairn.domain.reviews import request_review
+    from cairn.domain.workspace import Workspace
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     (tmp_path / ".cairn").mkdir()

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cairn import names
-from cairn.errors import ValidationError
+from cairn.core import names
+from cairn.core.errors import ValidationError
 
 GOOD_TASKS = ["finding4", "F4", "a", "task-1.2_b", "0", "x" * names.MAX_NAME]
 BAD_TASKS = [

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from cairn import projection
-from cairn.workspace import Workspace
+from cairn.domain.workspace import Workspace
+from cairn.projection import projector as projection
 from helpers.cli import run
 
 
@@ -159,7 +159,7 @@ def test_deleted_artifact_is_regenerated(ws: Workspace, capsys: pytest.CaptureFi
 def test_refresh_rebuilds_the_whole_tree(ws: Workspace) -> None:
     ws.write_checkpoint("f4", "plan", "# plan\n")
     ws.progress("f4", "a step")
-    from cairn.recovery import recover
+    from cairn.recovery.brief import recover
 
     recover(ws, trigger="compact")
     for p in (*(ws.root / "artifacts").iterdir(), ws.root / "CURRENT_WORK_STATUS.md"):
@@ -336,7 +336,7 @@ def test_a_symlinked_artifact_file_is_replaced_not_followed(ws: Workspace, tmp_p
 
 
 def test_a_folder_swapped_for_a_symlink_is_checked_again(ws: Workspace, tmp_path: Path) -> None:
-    from cairn.errors import ValidationError
+    from cairn.core.errors import ValidationError
 
     ws.write_checkpoint("f4", "plan", "v1\n")  # the artifacts folder is now known good
     elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
@@ -350,7 +350,7 @@ def test_a_folder_swapped_for_a_symlink_is_checked_again(ws: Workspace, tmp_path
 
 
 def test_batch_renders_the_status_once_at_the_end_and_keeps_every_write(tmp_path: Path) -> None:
-    from cairn.workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
     ws = Workspace.init(tmp_path)
     ws.create_task("t1", phases=["a"])
@@ -373,7 +373,7 @@ def test_batch_renders_the_status_once_at_the_end_and_keeps_every_write(tmp_path
 
 
 def test_a_hand_edit_during_a_batch_is_ingested_not_overwritten(tmp_path: Path) -> None:
-    from cairn.workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
     ws = Workspace.init(tmp_path)
     ws.create_task("t1", phases=["a"])
@@ -387,7 +387,7 @@ def test_a_hand_edit_during_a_batch_is_ingested_not_overwritten(tmp_path: Path) 
 
 
 def test_progress_file_stays_bounded_with_thousands_of_steps(tmp_path: Path) -> None:
-    from cairn.workspace import PROGRESS_FILE_STEPS, Workspace
+    from cairn.domain.workspace import PROGRESS_FILE_STEPS, Workspace
 
     ws = Workspace.init(tmp_path)
     ws.create_task("long", phases=["work"])

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from cairn.errors import UsageError
-from cairn.recovery import build_brief, files_from_content, recover, render_log
-from cairn.tokens import count_tokens, guaranteed_upper_bound
-from cairn.workspace import Workspace
+from cairn.core.errors import UsageError
+from cairn.core.tokens import count_tokens, guaranteed_upper_bound
+from cairn.domain.workspace import Workspace
+from cairn.recovery.brief import build_brief, files_from_content, recover, render_log
 from helpers.cli import run
 
 CJK = "敏捷的棕色狐狸跳过了懒狗。我们添加了参数并验证了排序逻辑。日本語の説明も少し。"
@@ -36,7 +36,7 @@ def must_name(brief_text: str, *needles: str) -> None:
 
 def _long_history(w: Workspace, *, content: str, steps: int, versions: int, tid: str) -> None:
     """Hundreds of versions and thousands of steps, written through the domain in few commits."""
-    from cairn.workspace import now
+    from cairn.domain.workspace import now
 
     w.create_task(tid, f"{CJK[:20]} long title " * 5, ["analysis", "plan", "implement"])
     w.start_phase(tid, "analysis")
@@ -319,7 +319,7 @@ def test_checkpoint_wins_over_the_since_section(ws: Workspace) -> None:
 def test_cut_vocabulary_is_built_into_the_cache_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cairn import tokens
+    from cairn.core import tokens
 
     monkeypatch.setenv("CAIRN_CACHE_DIR", str(tmp_path / "cache"))
     tokens._bound_encoder.cache_clear()
@@ -336,7 +336,7 @@ def test_cut_vocabulary_is_built_into_the_cache_dir(
 def test_unwritable_cache_falls_back_to_exact_counts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cairn import tokens
+    from cairn.core import tokens
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x", encoding="utf-8")
@@ -353,7 +353,7 @@ def test_unwritable_cache_falls_back_to_exact_counts(
 def test_recovery_log_keeps_the_most_recent_entries(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cairn import projection
+    from cairn.projection import projector as projection
 
     monkeypatch.setattr(projection, "RECOVERY_LOG_ENTRIES", 3)
     ws.create_task("f4", "", ["analysis"])

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from cairn.domain.reviews import answer_review, list_reviews, request_review, rounds
+from cairn.domain.workspace import Workspace
 from cairn.models import Completion, Model, ModelTimeout, register_provider, unregister_provider
-from cairn.reviews import answer_review, list_reviews, request_review, rounds
-from cairn.workspace import Workspace
 from helpers.cli import run
 
 FAKEBIN = Path(__file__).parent / "fakebin"

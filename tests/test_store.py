@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cairn.errors import StoreError
+from cairn.core.errors import StoreError
 from cairn.store import Store, open_store
 from cairn.store.migrations import MIGRATIONS
 

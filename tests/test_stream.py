@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from cairn.errors import CairnError, ValidationError
-from cairn.stream import DEFAULT_SYNC, SyncPolicy, open_stream, read_jsonl
-from cairn.workspace import Workspace
+from cairn.core.errors import CairnError, ValidationError
+from cairn.domain.streams import DEFAULT_SYNC, SyncPolicy, open_stream, read_jsonl
+from cairn.domain.workspace import Workspace
 
 
 def _key(r: dict[str, Any]) -> Any:
@@ -267,8 +267,8 @@ def test_progress_bar_on_a_terminal(ws: Workspace) -> None:
 
     script = (
         "import sys\n"
-        "from cairn.workspace import Workspace\n"
-        "from cairn.stream import open_stream\n"
+        "from cairn.domain.workspace import Workspace\n"
+        "from cairn.domain.streams import open_stream\n"
         "ws = Workspace.open(sys.argv[1], search=False)\n"
         "with open_stream(ws, 'p.jsonl', lambda r: r['id'], total=40) as out:\n"
         "    for i in range(40):\n"

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cairn.stream import open_stream
-from cairn.workspace import Workspace
+from cairn.domain.streams import open_stream
+from cairn.domain.workspace import Workspace
 
 N_KEYS = 3000
 ROUNDS = 20

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cairn.tokens import TokenCount, count, count_tokens, encoding_name, truncate, upper_bound
+from cairn.core.tokens import TokenCount, count, count_tokens, encoding_name, truncate, upper_bound
 
 # Token ids as tiktoken produces them: tests/test_encoding.py in openai/tiktoken ("hello world",
 # "rer", "today\n  \n", " \x850", "👍") and the cookbook "How to count tokens with tiktoken"

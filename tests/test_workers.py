@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from cairn.errors import ValidationError
-from cairn.workers import (
+from cairn.core.errors import ValidationError
+from cairn.domain.workers import (
     TRUNCATION_MARKER,
     Worker,
     WorkerResult,
@@ -22,7 +22,7 @@ from cairn.workers import (
     spawn_many,
     stored_results,
 )
-from cairn.workspace import Workspace
+from cairn.domain.workspace import Workspace
 
 PY = sys.executable
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from cairn.errors import CairnError
-from cairn.workers import Worker, _alive, spawn_many
-from cairn.workspace import Workspace
+from cairn.core.errors import CairnError
+from cairn.domain.workers import Worker, _alive, spawn_many
+from cairn.domain.workspace import Workspace
 
 
 def _count(path: Path) -> int:

@@ -35,8 +35,8 @@ from bestofn import (
 )
 
 import cairn
+from cairn.core.model import Checkpoint
 from cairn.flow import PhaseContext
-from cairn.model import Checkpoint
 
 SHARDS = 3
 MIN_MARGIN = 0.5

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Workspace": "cairn.workspace",
-    "open_workspace": "cairn.workspace",
-    "CairnError": "cairn.errors",
-    "UsageError": "cairn.errors",
-    "count_tokens": "cairn.tokens",
-    "build_brief": "cairn.recovery",
-    "recover": "cairn.recovery",
+    "Workspace": "cairn.domain.workspace",
+    "open_workspace": "cairn.domain.workspace",
+    "CairnError": "cairn.core.errors",
+    "UsageError": "cairn.core.errors",
+    "count_tokens": "cairn.core.tokens",
+    "build_brief": "cairn.recovery.brief",
+    "recover": "cairn.recovery.brief",
     "open": "cairn.flow",
     "Project": "cairn.flow",
     "TaskHandle": "cairn.flow",
@@ -24,15 +24,19 @@ _LAZY = {
     "PhaseFailed": "cairn.flow",
     "WorkflowChanged": "cairn.flow",
     "RunReport": "cairn.flow",
-    "open_stream": "cairn.stream",
-    "read_jsonl": "cairn.stream",
-    "Worker": "cairn.workers",
-    "spawn_many": "cairn.workers",
+    "open_stream": "cairn.domain.streams",
+    "read_jsonl": "cairn.domain.streams",
+    "Worker": "cairn.domain.workers",
+    "spawn_many": "cairn.domain.workers",
 }
 
 if TYPE_CHECKING:
-    from .errors import CairnError, UsageError
-    from .flow import (
+    from cairn.core.errors import CairnError, UsageError
+    from cairn.core.tokens import count_tokens
+    from cairn.domain.streams import open_stream, read_jsonl
+    from cairn.domain.workers import Worker, spawn_many
+    from cairn.domain.workspace import Workspace, open_workspace
+    from cairn.flow import (
         PhaseContext,
         PhaseFailed,
         Project,
@@ -41,11 +45,7 @@ if TYPE_CHECKING:
         WorkflowChanged,
         open,
     )
-    from .recovery import build_brief, recover
-    from .stream import open_stream, read_jsonl
-    from .tokens import count_tokens
-    from .workers import Worker, spawn_many
-    from .workspace import Workspace, open_workspace
+    from cairn.recovery.brief import build_brief, recover
 
 
 def __getattr__(name: str) -> Any:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import Field
 
-from .errors import CairnError
-from .workspace import Workspace
+from cairn.core.errors import CairnError
+from cairn.domain.workspace import Workspace
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -83,7 +83,7 @@ class CairnMCP:
 def build_server(workspace: str | None = None) -> MCPServer[Any]:
     from mcp.server.mcpserver import MCPServer
 
-    from . import __version__
+    from cairn import __version__
 
     app = CairnMCP(workspace)
     server = MCPServer("cairn", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
@@ -106,7 +106,7 @@ def _refuse_unknown_arguments(server: MCPServer[Any]) -> None:
 
 
 def _core_tools(server: MCPServer[Any], app: CairnMCP) -> None:
-    from .projection import public_status, render_status_md, status_data
+    from cairn.projection.projector import public_status, render_status_md, status_data
 
     @server.tool()
     def status(as_json: bool = False) -> str:
@@ -133,8 +133,8 @@ def _core_tools(server: MCPServer[Any], app: CairnMCP) -> None:
         """The recovery brief after a compaction or restart: task, phase, newest checkpoint,
         next action and the files to reload. Logged to logs/compaction_recovery.log unless
         log is false."""
-        from .recovery import build_brief
-        from .recovery import recover as do_recover
+        from cairn.recovery.brief import build_brief
+        from cairn.recovery.brief import recover as do_recover
 
         def run(ws: Workspace) -> str:
             if log:
@@ -282,16 +282,16 @@ def _has(module: str) -> bool:
 
 
 def _optional_tools(server: MCPServer[Any], app: CairnMCP) -> None:
-    if _has("cairn.reviews"):
+    if _has("cairn.domain.reviews"):
         _review_tools(server, app)
-    if _has("cairn.budget"):
+    if _has("cairn.domain.budget"):
         _budget_tools(server, app)
-    if _has("cairn.advise"):
+    if _has("cairn.domain.advise"):
         _advise_tool(server, app)
 
 
 def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
-    from . import reviews
+    from cairn.domain import reviews
 
     @server.tool()
     def review_request(
@@ -357,7 +357,7 @@ def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
 
 
 def _budget_tools(server: MCPServer[Any], app: CairnMCP) -> None:
-    from . import budget
+    from cairn.domain import budget
 
     @server.tool()
     def budget_record(
@@ -370,7 +370,7 @@ def _budget_tools(server: MCPServer[Any], app: CairnMCP) -> None:
         task: TaskArg = None,
     ) -> dict[str, Any]:
         """Record what entered the context window, by tokens or by the text itself."""
-        from .errors import UsageError
+        from cairn.core.errors import UsageError
 
         def run(ws: Workspace) -> dict[str, Any]:
             tid = ws.resolve_task(task) if task is not None else None
@@ -405,7 +405,7 @@ def _budget_tools(server: MCPServer[Any], app: CairnMCP) -> None:
 
 
 def _advise_tool(server: MCPServer[Any], app: CairnMCP) -> None:
-    from . import advise as advise_mod
+    from cairn.domain import advise as advise_mod
 
     @server.tool()
     def advise(
@@ -442,7 +442,7 @@ def _advise_tool(server: MCPServer[Any], app: CairnMCP) -> None:
 
 
 def _resources(server: MCPServer[Any], app: CairnMCP) -> None:
-    from .projection import render_status_md, status_data
+    from cairn.projection.projector import render_status_md, status_data
 
     @server.resource(
         "cairn://status", name="status", mime_type="text/markdown", description="The status file"

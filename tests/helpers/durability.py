@@ -92,7 +92,7 @@ class Zygote:
 
 
 def new_workspace(root: Path) -> tuple[Path, Path]:
-    from cairn.workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
     root.mkdir(parents=True, exist_ok=True)
     Workspace.init(root).close()
@@ -147,7 +147,7 @@ def _next_command(ws: Path) -> int:
 
 def check(ws: Path, ack: Path, tally: Tally) -> None:
     """Everything the issue asks after a kill, added to ``tally``."""
-    from cairn.workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
     before = len(tally.lost) + len(tally.duplicated) + len(tally.torn) + len(tally.problems)
     with Workspace.open(ws) as w:
@@ -268,7 +268,7 @@ def check_tree(ws: Path, tally: Tally) -> None:
             lines = [ln for ln in text.splitlines() if ln.startswith("- ")]
             if not text.startswith("# ") or not all(_STEP_LINE.match(ln) for ln in lines):
                 tally.torn.append(f"{path.name} does not parse")
-    from cairn.workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
     with Workspace.open(ws) as w:
         expected_log = w.projector.recovery_log_text()

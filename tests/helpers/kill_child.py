@@ -45,7 +45,7 @@ def content_ok(text: str) -> bool:
 
 
 def ensure_task(ws_path: str) -> None:
-    from cairn.workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
     with Workspace.open(ws_path) as ws:
         ws.create_task(TASK, "kill test", [PHASE], exist_ok=True)
@@ -54,7 +54,7 @@ def ensure_task(ws_path: str) -> None:
 
 
 def writer(ws_path: str, ack_path: str, seed: int, worker: str, n: int | None) -> None:
-    from cairn.workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
     rng = random.Random(seed)
     ack = os.open(ack_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -86,7 +86,7 @@ def writer(ws_path: str, ack_path: str, seed: int, worker: str, n: int | None) -
             ws.set_next(TASK, text)
             acknowledge(f"next {text}")
         else:
-            from cairn.recovery import recover
+            from cairn.recovery.brief import recover
 
             recover(ws, trigger="crash", note=f"{worker} recovery {i}")
             acknowledge(f"recovery {worker} recovery {i}")
@@ -134,7 +134,7 @@ def cli_writer(ws_path: str, ack_path: str, seed: int, worker: str, n: int) -> N
 
 
 def serve() -> None:
-    import cairn.workspace  # noqa: F401  (loaded once, inherited by every fork)
+    import cairn.domain.workspace  # noqa: F401  (loaded once, inherited by every fork)
 
     for line in sys.stdin:
         parts = line.split()

@@ -6,6 +6,6 @@ code that runs agents, never on the CLI's start-up path.
 
 from __future__ import annotations
 
-from .runtime import PhaseResult, RunOptions, RunResult, arun_task, run_task
+from cairn.agent.runtime import PhaseResult, RunOptions, RunResult, arun_task, run_task
 
 __all__ = ["PhaseResult", "RunOptions", "RunResult", "arun_task", "run_task"]

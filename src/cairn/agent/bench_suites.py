@@ -21,9 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .bench_kit import SUBAGENT_BUDGET, Batch, TaskDef, Wave, build_suite, chunks
-from .bench_tasks_code import analysis_task, review_task
-from .scripted import Call, Suite, Unit, register
+from cairn.agent.bench_kit import SUBAGENT_BUDGET, Batch, TaskDef, Wave, build_suite, chunks
+from cairn.agent.bench_tasks_code import analysis_task, review_task
+from cairn.agent.scripted import Call, Suite, Unit, register
 
 __all__ = ["SUBAGENT_BUDGET", "TASKS", "build_suite"]
 

@@ -8,8 +8,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from .bench_kit import Batch, TaskDef, Wave, chunks
-from .scripted import Call, Unit
+from cairn.agent.bench_kit import Batch, TaskDef, Wave, chunks
+from cairn.agent.scripted import Call, Unit
 
 # -- 4. review, then implement -----------------------------------------------------------------------
 _FILLER_FN = '''

@@ -7,7 +7,7 @@ anyway and records the compaction as suboptimal, with the tokens that entered si
 checkpoint. The end of a phase is always a safe point: every phase starts in a fresh context.
 
 Compacting replaces the history by the phase prompt rebuilt around a fresh recovery brief (logged
-through :func:`cairn.recovery.recover`, so ``logs/compaction_recovery.log`` gets an entry) and the
+through :func:`cairn.recovery.brief.recover`, so ``logs/compaction_recovery.log`` gets an entry) and the
 last exchange (the model's last response and the tool results it is waiting on); everything older is
 dropped, and large tool outputs or arguments in that tail are masked with a note saying how big they
 were and how to get them back.
@@ -23,7 +23,7 @@ from typing import Any
 from pydantic_ai import RunContext
 from pydantic_ai.messages import ModelMessage
 
-from .state import SAFE_POINT_TOOLS, AgentState
+from cairn.agent.state import SAFE_POINT_TOOLS, AgentState
 
 MASK_OVER = 800  # tokens: tool outputs or arguments larger than this are masked in the tail
 
@@ -149,9 +149,9 @@ def _tail(st: AgentState, messages: list[Any]) -> list[Any]:
 def compact(st: AgentState, messages: list[Any], tokens: int, *, safe_point: bool) -> list[Any]:
     from pydantic_ai.messages import ModelRequest, UserPromptPart
 
-    from ..budget import new_context
-    from ..recovery import MIN_TOKENS, recover
-    from ..workspace import now
+    from cairn.domain.budget import new_context
+    from cairn.domain.workspace import now
+    from cairn.recovery.brief import MIN_TOKENS, recover
 
     assert st.make_prompt is not None
     window = st.window

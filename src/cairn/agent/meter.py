@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..tokens import count
+from cairn.core.tokens import count
 
 
 def part_text(p: Any) -> str:

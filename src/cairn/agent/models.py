@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError
 from pydantic_ai.models.wrapper import WrapperModel
 
-from ..errors import UsageError
+from cairn.core.errors import UsageError
 
 if TYPE_CHECKING:
     from pydantic_ai.messages import ModelMessage, ModelResponse
@@ -41,7 +41,7 @@ def resolve_model(spec: str | Model) -> Model:
         )
     provider, name = spec.split(":", 1)
     if provider == "scripted":
-        from .scripted import scripted_model
+        from cairn.agent.scripted import scripted_model
 
         return scripted_model(name)
     try:

@@ -21,13 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import TransitionError, UsageError
-from .state import AgentState, Stats
+from cairn.agent.state import AgentState, Stats
+from cairn.core.errors import TransitionError, UsageError
 
 if TYPE_CHECKING:
     from pydantic_ai.models import Model
 
-    from ..workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
 SCHEMA_RUN = "cairn.agent_run/1"
 
@@ -134,9 +134,9 @@ def run_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
 
 
 async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
-    from ..budget import _new_id, settings
-    from ..workspace import now
-    from .models import resolve_model
+    from cairn.agent.models import resolve_model
+    from cairn.domain.budget import _new_id, settings
+    from cairn.domain.workspace import now
 
     task = ws.task(task_id)
     task_id = task.id
@@ -224,13 +224,13 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
 def scrub(text: str) -> str:
     """``text`` with every credential from the environment masked: providers echo keys in errors,
     and nothing cairn writes may hold one."""
-    from ..models import env_secrets, redact
+    from cairn.models import env_secrets, redact
 
     return redact(text, env_secrets())
 
 
 def _finish_run(ws: Workspace, run_id: str, state: str, stats: Stats, error: str | None) -> None:
-    from ..workspace import now
+    from cairn.domain.workspace import now
 
     error = None if error is None else scrub(error)
 
@@ -332,12 +332,12 @@ async def _run_phase(
     from pydantic_ai.exceptions import AgentRunError
     from pydantic_ai.usage import UsageLimits
 
-    from ..budget import new_context
-    from ..recovery import MIN_TOKENS, build_brief, recover
-    from .compaction import process_history
-    from .meter import Meter, overhead_tokens
-    from .models import ResilientModel
-    from .tools import build_tools
+    from cairn.agent.compaction import process_history
+    from cairn.agent.meter import Meter, overhead_tokens
+    from cairn.agent.models import ResilientModel
+    from cairn.agent.tools import build_tools
+    from cairn.domain.budget import new_context
+    from cairn.recovery.brief import MIN_TOKENS, build_brief, recover
 
     task = ws.task(task_id)
     state = next(p.state for p in task.phases if p.name == phase)
@@ -446,7 +446,7 @@ async def _run_phase(
     summary = str(result.output).strip()
     if st.checkpoints_written == 0:
         # Every phase leaves a checkpoint, so the next one (and any recovery) can start from it.
-        from ..names import kind as check_kind
+        from cairn.core.names import kind as check_kind
 
         kind = check_kind(phase) if len(phase) <= 64 else "complete"
         ws.write_checkpoint(

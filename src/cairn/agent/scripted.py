@@ -83,9 +83,9 @@ def register(name: str) -> Callable[[Callable[[], Suite]], Callable[[], Suite]]:
 
 
 def get_suite(name: str) -> Suite:
-    from ..errors import UsageError
-    from . import bench_suites as _bench  # noqa: F401  (registers the benchmark's suites)
-    from . import suites as _builtin  # noqa: F401  (registers the built-in suites)
+    from cairn.agent import bench_suites as _bench  # noqa: F401  (registers the benchmark's suites)
+    from cairn.agent import suites as _builtin  # noqa: F401  (registers the built-in suites)
+    from cairn.core.errors import UsageError
 
     if name not in SUITES:
         raise UsageError(
@@ -179,7 +179,7 @@ def scripted_model(suite_name: str) -> Model:
     from pydantic_ai.models.function import FunctionModel
     from pydantic_ai.usage import RequestUsage
 
-    from ..tokens import count_tokens
+    from cairn.core.tokens import count_tokens
 
     suite = get_suite(suite_name)
 
@@ -218,7 +218,7 @@ def scripted_model(suite_name: str) -> Model:
 
 
 def _render(m: Any) -> str:
-    from .meter import message_text
+    from cairn.agent.meter import message_text
 
     return message_text(m)
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..budget import BudgetSettings
-    from ..workspace import Workspace
-    from .meter import Meter
+    from cairn.agent.meter import Meter
+    from cairn.domain.budget import BudgetSettings
+    from cairn.domain.workspace import Workspace
 
 SAFE_POINT_TOOLS = ("checkpoint", "progress")
 
@@ -110,7 +110,7 @@ class AgentState:
             UserPromptPart,
         )
 
-        from .meter import part_text
+        from cairn.agent.meter import part_text
 
         items: list[tuple[str, int, str, bool]] = []
         for m in messages:
@@ -172,7 +172,7 @@ class AgentState:
             )
 
     def flush(self) -> None:
-        from ..budget import record_many
+        from cairn.domain.budget import record_many
 
         if not self.ledger_batch:
             return

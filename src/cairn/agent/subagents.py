@@ -13,12 +13,12 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import names
-from ..errors import ValidationError
-from .state import AgentState, Stats
+from cairn.agent.state import AgentState, Stats
+from cairn.core import names
+from cairn.core.errors import ValidationError
 
 if TYPE_CHECKING:
-    from .tools import SubagentTask
+    from cairn.agent.tools import SubagentTask
 
 SUBAGENT_SYSTEM = """\
 You are a subagent of cairn. You work alone, in a fresh context, on one task; nobody sees your
@@ -124,12 +124,12 @@ async def _run_one(
     from pydantic_ai.exceptions import AgentRunError, UsageLimitExceeded
     from pydantic_ai.usage import UsageLimits
 
-    from ..budget import _new_id, record
-    from ..workspace import now
-    from .compaction import process_history
-    from .meter import Meter, overhead_tokens
-    from .models import ResilientModel, resolve_model
-    from .tools import build_tools
+    from cairn.agent.compaction import process_history
+    from cairn.agent.meter import Meter, overhead_tokens
+    from cairn.agent.models import ResilientModel, resolve_model
+    from cairn.agent.tools import build_tools
+    from cairn.domain.budget import _new_id, record
+    from cairn.domain.workspace import now
 
     ws = parent.ws
     assert parent.subagent_model is not None
@@ -217,7 +217,7 @@ async def _run_one(
     except TimeoutError:
         state, error = "partial", f"stopped: past its time limit of {parent.subagent_timeout:g} s"
     except AgentRunError as exc:
-        from .runtime import scrub
+        from cairn.agent.runtime import scrub
 
         state, error = "failed", scrub(f"{type(exc).__name__}: {exc}")
     if not messages:
@@ -288,8 +288,8 @@ def _save_transcript(
 ) -> None:
     from pydantic_ai.messages import ModelMessagesTypeAdapter
 
-    from ..fsutil import atomic_write
-    from .meter import message_text
+    from cairn.agent.meter import message_text
+    from cairn.core.fsutil import atomic_write
 
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / f"{sub_id}.json", ModelMessagesTypeAdapter.dump_json(messages, indent=1))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .scripted import ArgsFn, Call, Script, Suite, Unit, register
+from cairn.agent.scripted import ArgsFn, Call, Script, Suite, Unit, register
 
 DEMO_FILES = 3
 

@@ -1,4 +1,4 @@
-"""The runtime's tools. Every path goes through :func:`cairn.names.inside`; errors go back to the model.
+"""The runtime's tools. Every path goes through :func:`cairn.core.names.inside`; errors go back to the model.
 
 A tool never raises into the agent loop for a mistake the model can fix: it returns a line starting
 with ``error:`` (counted in the run's figures) or ``refused:`` (a path outside the workspace, a write
@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic_ai import RunContext  # evaluated by pydantic-ai for the tools' schemas
 from typing_extensions import TypedDict
 
-from ..errors import CairnError, ValidationError
-from .state import AgentState
+from cairn.agent.state import AgentState
+from cairn.core.errors import CairnError, ValidationError
 
 if TYPE_CHECKING:
     from pydantic_ai.tools import Tool
@@ -66,7 +66,7 @@ def _guard(fn: F) -> F:
 
 
 def _resolve(st: AgentState, path: str, *, write: bool = False) -> Path:
-    from ..names import inside
+    from cairn.core.names import inside
 
     p = inside(st.ws.root, path, "path")
     rel = p.relative_to(st.ws.root.resolve())
@@ -118,7 +118,7 @@ async def read_file(
 @_guard
 async def write_file(ctx: RunContext[AgentState], path: str, content: str) -> str:
     """Create or replace a text file of the workspace."""
-    from ..fsutil import atomic_write
+    from cairn.core.fsutil import atomic_write
 
     p = _resolve(ctx.deps, path, write=True)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +198,7 @@ async def set_next(ctx: RunContext[AgentState], text: str) -> str:
 @_guard
 async def status(ctx: RunContext[AgentState]) -> str:
     """Where the task stands: phases, newest checkpoint, recent steps, budget use."""
-    from ..budget import report
+    from cairn.domain.budget import report
 
     st = ctx.deps
     task = st.ws.task(st.task_id)
@@ -232,14 +232,14 @@ async def request_review(
     for f in context_files or []:
         _resolve(st, f)
     try:
-        reviews = importlib.import_module("cairn.reviews")
+        reviews = importlib.import_module("cairn.domain.reviews")
     except ModuleNotFoundError:
         return "error: reviews are not available in this cairn build"
 
     def ask() -> Any:
         # The reviewer may take minutes: it runs in a thread, on a connection of its own, while
         # the event loop (and any subagents) go on using the run's connection.
-        from ..workspace import Workspace
+        from cairn.domain.workspace import Workspace
 
         with Workspace.open(st.ws.root, search=False) as ws2:
             return reviews.request_review(
@@ -271,7 +271,7 @@ async def spawn_subagents(ctx: RunContext[AgentState], tasks: list[SubagentTask]
     budget_tokens (optional). You get back only a short summary of each; full transcripts are
     kept under .cairn/subagents/.
     """
-    from .subagents import run_subagents
+    from cairn.agent.subagents import run_subagents
 
     results = await run_subagents(ctx.deps, tasks)
     return "\n\n".join(r.report_line() for r in results)
@@ -320,7 +320,7 @@ def build_tools(st: AgentState, *, orchestrator: bool) -> list[Tool[AgentState]]
     fns: list[Callable[..., Awaitable[str]]] = [read_file, write_file, append_file, list_files]
     if orchestrator:
         fns += [checkpoint, progress, set_next, status]
-        if importlib.util.find_spec("cairn.reviews") is not None:
+        if importlib.util.find_spec("cairn.domain.reviews") is not None:
             fns.append(request_review)
         if st.subagent_model is not None:
             fns.append(spawn_subagents)

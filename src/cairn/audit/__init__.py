@@ -11,8 +11,8 @@ line by line, and produces one ``cairn.audit/1`` document (see docs/json.md), wh
 
 from __future__ import annotations
 
-from .html import render_html
-from .render import render_text
-from .scan import SCHEMA, audit_paths, discover
+from cairn.audit.html import render_html
+from cairn.audit.render import render_text
+from cairn.audit.scan import SCHEMA, audit_paths, discover
 
 __all__ = ["SCHEMA", "audit_paths", "discover", "render_html", "render_text"]

@@ -15,7 +15,7 @@ from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any
 
-from .estimate import Estimator
+from cairn.audit.estimate import Estimator
 
 CATEGORIES = (
     "user_text",

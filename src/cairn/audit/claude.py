@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from .analysis import (
+from cairn.audit.analysis import (
     PendingCall,
     SessionAnalyzer,
     as_dict,
@@ -33,7 +33,7 @@ from .analysis import (
     is_cairn_checkpoint_tool,
     shorten,
 )
-from .estimate import IMAGE_TOKENS
+from cairn.audit.estimate import IMAGE_TOKENS
 
 KNOWN_IGNORED = frozenset(
     {
@@ -304,7 +304,7 @@ class ClaudeReader:
         label: str,
         agent_type: str | None,
     ) -> None:
-        from .analysis import SubagentStat
+        from cairn.audit.analysis import SubagentStat
 
         an = self.an
         agent_id = None

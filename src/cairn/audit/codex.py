@@ -22,7 +22,7 @@ import json
 import shlex
 from typing import Any
 
-from .analysis import (
+from cairn.audit.analysis import (
     PendingCall,
     SessionAnalyzer,
     as_str,
@@ -31,7 +31,7 @@ from .analysis import (
     is_cairn_checkpoint_tool,
     shorten,
 )
-from .estimate import IMAGE_TOKENS
+from cairn.audit.estimate import IMAGE_TOKENS
 
 ENVELOPE_TYPES = frozenset(
     {"session_meta", "response_item", "event_msg", "turn_context", "compacted"}

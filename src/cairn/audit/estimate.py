@@ -5,9 +5,9 @@ Three methods, each labelled in the report:
 - ``calibrated`` (default): UTF-8 bytes / 3.6. Measured with o200k on this repository's code, its
   design notes and command output (git log -p, ls -la): 2.3-4.5 bytes a token, 3.46 overall. Good to
   about ±20 % on mixed tool output, no vocabulary loaded.
-- ``upper``: :func:`cairn.tokens.upper_bound`, 1.3-2.1x the exact count and never below it on
+- ``upper``: :func:`cairn.core.tokens.upper_bound`, 1.3-2.1x the exact count and never below it on
   ordinary text; slower (it walks the pre-tokenizer's pieces).
-- ``exact``: the o200k vocabulary via :func:`cairn.tokens.count` (loaded once, ~0.3 s). Exact for
+- ``exact``: the o200k vocabulary via :func:`cairn.core.tokens.count` (loaded once, ~0.3 s). Exact for
   OpenAI models; for Claude it is still an estimate, as Claude's tokenizer is not public.
 
 Images in tool results count a flat :data:`IMAGE_TOKENS`, the size of a ~1.15 megapixel image.
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..errors import UsageError
+from cairn.core.errors import UsageError
 
 METHODS = ("calibrated", "upper", "exact")
 BYTES_PER_TOKEN_X10 = 36  # 3.6 bytes a token
@@ -25,7 +25,7 @@ IMAGE_TOKENS = 1600
 
 _LABELS = {
     "calibrated": "estimate: UTF-8 bytes / 3.6 (calibrated on o200k, about ±20%)",
-    "upper": "upper bound: cairn.tokens.upper_bound (1.3-2.1x the exact count)",
+    "upper": "upper bound: cairn.core.tokens.upper_bound (1.3-2.1x the exact count)",
     "exact": "o200k count (exact for OpenAI models, an estimate for Claude)",
 }
 
@@ -38,13 +38,13 @@ def _calibrated(text: str) -> int:
 
 
 def _upper(text: str) -> int:
-    from ..tokens import upper_bound
+    from cairn.core.tokens import upper_bound
 
     return upper_bound(text)
 
 
 def _exact_factory() -> Callable[[str], int]:
-    from ..tokens import count
+    from cairn.core.tokens import count
 
     count("warm-up")  # load the vocabulary once, up front
 

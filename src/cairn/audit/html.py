@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from .analysis import CATEGORY_LABELS
+from cairn.audit.analysis import CATEGORY_LABELS
 
 SAFE = "#2e7d32"
 MID = "#d84315"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .analysis import CATEGORY_LABELS
+from cairn.audit.analysis import CATEGORY_LABELS
 
 _SPARK = "▁▂▃▄▅▆▇█"
 

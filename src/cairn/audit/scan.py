@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import NotFound, UsageError
-from .analysis import CATEGORIES, SessionAnalyzer
-from .claude import ClaudeReader, looks_like_claude
-from .codex import CodexReader, looks_like_codex
-from .estimate import Estimator
+from cairn.audit.analysis import CATEGORIES, SessionAnalyzer
+from cairn.audit.claude import ClaudeReader, looks_like_claude
+from cairn.audit.codex import CodexReader, looks_like_codex
+from cairn.audit.estimate import Estimator
+from cairn.core.errors import NotFound, UsageError
 
 SCHEMA = "cairn.audit/1"
 _DETECT_RECORDS = 50  # records looked at before falling back to the file name

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ..errors import CairnError
+from cairn.core.errors import CairnError
 
 
 def _command_modules() -> list[str]:
@@ -69,7 +69,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub.required = True
     names = _command_modules()
     if command is not None:
-        from . import core
+        from cairn.cli import core
 
         if command in core.COMMANDS:
             names = [core.__name__]

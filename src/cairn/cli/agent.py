@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_json, emit_json, open_ws, positive_int
+from cairn.cli.common import add_json, emit_json, open_ws, positive_int
 
 ORDER = 50
 
@@ -51,7 +51,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_agent_run(args: argparse.Namespace) -> int:
-    from ..errors import UsageError
+    from cairn.core.errors import UsageError
 
     ws = open_ws(args)
     instructions = args.instructions
@@ -61,7 +61,7 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"cannot read {args.instructions_file}: {exc.strerror}") from exc
     try:
-        from ..agent import RunOptions, run_task
+        from cairn.agent import RunOptions, run_task
     except ImportError as exc:
         raise UsageError(
             f"the agent runtime needs pydantic-ai ({exc}); pip install 'cairn-agent[agent]'"
@@ -69,7 +69,7 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
     if args.setup:
         if not args.model.startswith("scripted:"):
             raise UsageError("--setup is for scripted models (scripted:SUITE) only")
-        from ..agent.scripted import get_suite
+        from cairn.agent.scripted import get_suite
 
         suite = get_suite(args.model.split(":", 1)[1])
         if suite.setup is not None:

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ValidationError
-from .common import emit_json
+from cairn.cli.common import emit_json
+from cairn.core.errors import ValidationError
 
 ORDER = 70
 
@@ -81,7 +81,7 @@ def html_target(raw: str) -> Path:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     target = html_target(args.html) if args.html else None
-    from ..audit import audit_paths, render_html, render_text
+    from cairn.audit import audit_paths, render_html, render_text
 
     doc = audit_paths(
         list(args.paths),
@@ -90,7 +90,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         max_points=args.points,
     )
     if target is not None:
-        from ..fsutil import atomic_write
+        from cairn.core.fsutil import atomic_write
 
         atomic_write(target, render_html(doc).encode("utf-8"))
     if args.json:

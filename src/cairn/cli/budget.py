@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_json, emit_json, open_ws
+from cairn.cli.common import add_json, emit_json, open_ws
 
 ORDER = 40
 
@@ -60,7 +60,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_budget(args: argparse.Namespace) -> int:
-    from ..budget import render_text, report
+    from cairn.domain.budget import render_text, report
 
     ws = open_ws(args, reconcile=False)
     rep = report(
@@ -74,8 +74,8 @@ def cmd_budget(args: argparse.Namespace) -> int:
 
 
 def cmd_budget_record(args: argparse.Namespace) -> int:
-    from ..budget import record, record_text
-    from ..errors import UsageError
+    from cairn.core.errors import UsageError
+    from cairn.domain.budget import record, record_text
 
     ws = open_ws(args, reconcile=False)
     if args.text_file:
@@ -106,7 +106,7 @@ def cmd_budget_record(args: argparse.Namespace) -> int:
 
 
 def cmd_budget_reset(args: argparse.Namespace) -> int:
-    from ..budget import new_context
+    from cairn.domain.budget import new_context
 
     ws = open_ws(args, reconcile=False)
     cid = new_context(ws, "session", task_id=args.task, note=args.note)
@@ -119,7 +119,7 @@ def cmd_budget_reset(args: argparse.Namespace) -> int:
 
 
 def cmd_advise(args: argparse.Namespace) -> int:
-    from ..advise import advise
+    from cairn.domain.advise import advise
 
     advice = advise(
         read_lines=args.read_lines,

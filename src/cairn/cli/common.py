@@ -8,14 +8,14 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from cairn.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from ..workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
 
 def open_ws(args: argparse.Namespace, *, reconcile: bool = True) -> Workspace:
-    from ..workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
     if reconcile:

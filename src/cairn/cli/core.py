@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError, ValidationError
-from .common import add_json, emit_json, open_ws, positive_int, split_task
+from cairn.cli.common import add_json, emit_json, open_ws, positive_int, split_task
+from cairn.core.errors import UsageError, ValidationError
 
 ORDER = 0
 # The top-level commands registered below; `cairn <one of these>` loads no other command module.
@@ -149,7 +149,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from ..workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
     target = Path(args.workspace or args.path)
     existed = (target / ".cairn" / "cairn.db").exists()
@@ -277,7 +277,7 @@ def cmd_phase_fail(args: argparse.Namespace) -> int:
 
 def _read_content(args: argparse.Namespace, ws: Any) -> bytes:
     if args.file:
-        from .. import names
+        from cairn.core import names
 
         path = (
             names.inside(ws.root, args.file, "--file")
@@ -312,7 +312,7 @@ def cmd_cp_write(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     task_id, (kind,) = split_task(args.args, 1, "[TASK] KIND")
     task_id = ws.resolve_task(task_id)
-    from .. import names
+    from cairn.core import names
 
     names.kind(kind)
     data = _read_content(args, ws)
@@ -388,7 +388,7 @@ def cmd_cp_history(args: argparse.Namespace) -> int:
 
 
 def cmd_cp_template(args: argparse.Namespace) -> int:
-    from ..templates import template
+    from cairn.core.templates import template
 
     text = template(args.kind, args.title)
     if args.json:
@@ -427,8 +427,8 @@ def cmd_next(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from ..fsutil import atomic_write, file_lock
-    from ..projection import public_status, render_status_md, status_data
+    from cairn.core.fsutil import atomic_write, file_lock
+    from cairn.projection.projector import public_status, render_status_md, status_data
 
     ws = open_ws(args)
     # Under the projection lock, like every other writer of the file: a concurrent command
@@ -445,7 +445,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
-    from ..recovery import build_brief, recover
+    from cairn.recovery.brief import build_brief, recover
 
     ws = open_ws(args)
     if args.no_log:

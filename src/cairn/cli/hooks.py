@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import add_json, emit_json, positive_int
+from cairn.cli.common import add_json, emit_json, positive_int
 
 ORDER = 61
 
@@ -68,14 +68,14 @@ def register(sub: Any) -> None:
 
 
 def cmd_hook(args: argparse.Namespace) -> int:
-    from ..hooks import run_hook
+    from cairn.integrations.hooks import run_hook
 
     return run_hook(args.event, agent=args.agent, workspace=args.workspace)
 
 
 def _project(args: argparse.Namespace, required: bool) -> Path | None:
-    from ..errors import NotAWorkspace
-    from ..workspace import find_root
+    from cairn.core.errors import NotAWorkspace
+    from cairn.domain.workspace import find_root
 
     try:
         return find_root(Path(args.workspace) if args.workspace else None)
@@ -121,9 +121,10 @@ def _report(plan: Any, args: argparse.Namespace, verb: str, extra: list[Any]) ->
 def cmd_install(args: argparse.Namespace) -> int:
     import shlex
 
-    from .. import agents_md, names
-    from ..errors import UsageError
-    from ..hooks_install import Change, install
+    from cairn.core import names
+    from cairn.core.errors import UsageError
+    from cairn.integrations import agents_md
+    from cairn.integrations.install import Change, install
 
     scope = args.scope or ("project" if args.agent == "claude" else "user")
     project = _project(args, required=scope == "project" or args.agents_md)
@@ -153,8 +154,9 @@ def cmd_install(args: argparse.Namespace) -> int:
 
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
-    from .. import agents_md, names
-    from ..hooks_install import Change, uninstall
+    from cairn.core import names
+    from cairn.integrations import agents_md
+    from cairn.integrations.install import Change, uninstall
 
     scope = args.scope or ("project" if args.agent == "claude" else "user")
     project = _project(args, required=scope == "project" or args.agents_md)
@@ -169,7 +171,8 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
 
 
 def cmd_agents_md(args: argparse.Namespace) -> int:
-    from .. import agents_md, names
+    from cairn.core import names
+    from cairn.integrations import agents_md
 
     if args.print:
         sys.stdout.write(agents_md.block())
@@ -184,8 +187,8 @@ def cmd_agents_md(args: argparse.Namespace) -> int:
 
 
 def cmd_compactions(args: argparse.Namespace) -> int:
-    from ..hooks import SCHEMA_COMPACTIONS, compactions
-    from .common import open_ws
+    from cairn.cli.common import open_ws
+    from cairn.integrations.hooks import SCHEMA_COMPACTIONS, compactions
 
     ws = open_ws(args, reconcile=False)
     rows = compactions(ws, limit=args.limit)

@@ -19,10 +19,10 @@ def register(sub: Any) -> None:
 
 def cmd_mcp(args: argparse.Namespace) -> int:
     try:
-        from ..mcp_server import serve
+        from cairn.mcp_server import serve
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.split(".")[0] in ("mcp", "pydantic"):
-            from ..errors import UsageError
+            from cairn.core.errors import UsageError
 
             raise UsageError(
                 "the MCP server needs the mcp SDK: pip install 'cairn-agent[mcp]'"

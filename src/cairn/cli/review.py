@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from .common import add_json, emit_json, open_ws, positive_int
+from cairn.cli.common import add_json, emit_json, open_ws, positive_int
 
 if TYPE_CHECKING:
-    from ..reviews import Review
+    from cairn.domain.reviews import Review
 
 ORDER = 30
 SCHEMA_ROUNDS = "cairn.review_rounds/1"
@@ -71,7 +71,7 @@ def register(sub: Any) -> None:
 
 
 def _print_review(review: Review, *, full: bool = False) -> None:
-    from ..reviews import STATE_ICONS
+    from cairn.domain.reviews import STATE_ICONS
 
     state = "reviewer failed" if review.state == "failed" else review.state
     print(
@@ -106,7 +106,7 @@ def _print_review(review: Review, *, full: bool = False) -> None:
 
 
 def cmd_request(args: argparse.Namespace) -> int:
-    from ..reviews import request_review
+    from cairn.domain.reviews import request_review
 
     ws = open_ws(args)
     task = ws.resolve_task(args.task)
@@ -137,7 +137,7 @@ def cmd_request(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from ..reviews import gate_state, rounds
+    from cairn.domain.reviews import gate_state, rounds
 
     ws = open_ws(args)
     found = rounds(ws, args.topic_or_id)
@@ -165,7 +165,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from ..reviews import SCHEMA_REVIEWS, list_reviews
+    from cairn.domain.reviews import SCHEMA_REVIEWS, list_reviews
 
     ws = open_ws(args)
     found = list_reviews(ws, pending=args.pending, task_id=args.task, limit=args.limit)
@@ -185,7 +185,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_answer(args: argparse.Namespace) -> int:
-    from ..reviews import answer_from_file, answer_review
+    from cairn.domain.reviews import answer_from_file, answer_review
 
     ws = open_ws(args)
     if args.verdict_file:

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
-from .common import add_json, emit_json
+from cairn.cli.common import add_json, emit_json
+from cairn.core.errors import UsageError
 
 ORDER = 20
 
@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ..flow.durable import PENDING_RESETS
+    from cairn.flow.durable import PENDING_RESETS
 
     file = Path(args.file)
     if not file.is_file():
@@ -84,8 +84,8 @@ def _stdout_to_stderr(active: bool) -> Iterator[None]:
 
 
 def _run_handles(args: argparse.Namespace, file: Path, shown: str) -> list[Any]:
-    from ..flow.durable import PENDING_RESETS
-    from ..flow.loader import load_workflow
+    from cairn.flow.durable import PENDING_RESETS
+    from cairn.flow.loader import load_workflow
 
     try:
         handles = load_workflow(file)

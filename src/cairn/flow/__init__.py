@@ -6,15 +6,15 @@ value becomes) and :mod:`cairn.flow.loader` for how ``cairn run FILE`` loads a w
 
 from __future__ import annotations
 
-from .context import PhaseContext
-from .durable import (
+from cairn.flow.context import PhaseContext
+from cairn.flow.durable import (
     PhaseFailed,
     PhaseOutcome,
     RunReport,
     TaskHandle,
     WorkflowChanged,
 )
-from .project import Project, open
+from cairn.flow.project import Project, open
 
 __all__ = [
     "PhaseContext",

@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..model import Checkpoint, Step
+from cairn.core.model import Checkpoint, Step
 
 if TYPE_CHECKING:
-    from ..workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
 
 class PhaseContext:
@@ -43,7 +43,7 @@ class PhaseContext:
     def load(self, kind: str) -> str:
         """The content of this task's newest checkpoint of ``kind`` (read from the store).
 
-        Raises :class:`cairn.errors.NotFound` naming the kinds that do exist when there is none.
+        Raises :class:`cairn.core.errors.NotFound` naming the kinds that do exist when there is none.
         """
         return self.load_checkpoint(kind).content or ""
 
@@ -85,24 +85,24 @@ class PhaseContext:
 
     # -- streams and workers ---------------------------------------------------------------------
     def stream(self, path: str, key: Callable[[Any], Any], **options: Any) -> Any:
-        """A resumable JSONL stream under this task: see :func:`cairn.stream.open_stream`."""
+        """A resumable JSONL stream under this task: see :func:`cairn.domain.streams.open_stream`."""
         return open_task_stream(self.workspace, self.task_id, path, key, **options)
 
     def spawn_many(self, workers: Sequence[Any], *, max_parallel: int = 3) -> list[Any]:
-        """Run worker subagents in parallel under this task: see :func:`cairn.workers.spawn_many`."""
+        """Run worker subagents in parallel under this task: see :func:`cairn.domain.workers.spawn_many`."""
         return spawn_task_workers(self.workspace, self.task_id, workers, max_parallel=max_parallel)
 
 
 def open_task_stream(
     ws: Workspace, task_id: str, path: str, key: Callable[[Any], Any], **options: Any
 ) -> Any:
-    module = importlib.import_module("cairn.stream")
+    module = importlib.import_module("cairn.domain.streams")
     return module.open_stream(ws, path, key, task_id=task_id, **options)
 
 
 def spawn_task_workers(
     ws: Workspace, task_id: str, workers: Sequence[Any], *, max_parallel: int = 3
 ) -> list[Any]:
-    module = importlib.import_module("cairn.workers")
+    module = importlib.import_module("cairn.domain.workers")
     results: list[Any] = module.spawn_many(ws, task_id, list(workers), max_parallel=max_parallel)
     return results

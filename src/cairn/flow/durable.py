@@ -42,16 +42,16 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
-from .. import names
-from ..errors import CairnError, NotFound, TransitionError, UsageError, ValidationError
-from ..fsutil import file_lock
-from ..model import Checkpoint
-from .context import PhaseContext, open_task_stream, spawn_task_workers
-from .refresh import StatusRefresher
+from cairn.core import names
+from cairn.core.errors import CairnError, NotFound, TransitionError, UsageError, ValidationError
+from cairn.core.fsutil import file_lock
+from cairn.core.model import Checkpoint
+from cairn.flow.context import PhaseContext, open_task_stream, spawn_task_workers
+from cairn.flow.refresh import StatusRefresher
 
 if TYPE_CHECKING:
-    from ..store import Row, Tx
-    from ..workspace import Workspace
+    from cairn.domain.workspace import Workspace
+    from cairn.store import Row, Tx
 
 PhaseFn = Callable[[PhaseContext], Any]
 RESERVED_PHASES = ("progress",)  # the kind cairn renders the progress steps into
@@ -294,7 +294,7 @@ class TaskHandle:
 
         Phases run in the order they are registered (or the ``phases=`` order given to
         ``task()``). ``gated=True`` makes the phase wait for an approved review of the plan (the
-        rule in :mod:`cairn.gates`), as ``cairn task new --gate`` does.
+        rule in :mod:`cairn.domain.gates`), as ``cairn task new --gate`` does.
         """
         if callable(name):
             return self._register(name.__name__, name, needs, gated)
@@ -365,11 +365,11 @@ class TaskHandle:
 
     # -- delegation ------------------------------------------------------------------------------
     def stream(self, path: str, key: Callable[[Any], Any], **options: Any) -> Any:
-        """A resumable JSONL stream of this task: see :func:`cairn.stream.open_stream`."""
+        """A resumable JSONL stream of this task: see :func:`cairn.domain.streams.open_stream`."""
         return open_task_stream(self.workspace, self.id, path, key, **options)
 
     def spawn_many(self, workers: Sequence[Any], *, max_parallel: int = 3) -> list[Any]:
-        """Worker subagents of this task in parallel: see :func:`cairn.workers.spawn_many`."""
+        """Worker subagents of this task in parallel: see :func:`cairn.domain.workers.spawn_many`."""
         return spawn_task_workers(self.workspace, self.id, workers, max_parallel=max_parallel)
 
     # -- running ---------------------------------------------------------------------------------
@@ -418,7 +418,7 @@ class TaskHandle:
         names.phase_name(phase)
         ws = self.workspace
         registered = set(self._specs)
-        from ..workspace import now
+        from cairn.domain.workspace import now
 
         with run_lock(ws, self.id), ws.store.transaction() as tx:
             task_id = ws._task_row(tx, self.id)["id"]
@@ -478,7 +478,7 @@ class TaskHandle:
 
         Returns whether anything changed.
         """
-        from ..workspace import now
+        from cairn.domain.workspace import now
 
         ws = self.workspace
         ts = now()
@@ -582,7 +582,7 @@ class TaskHandle:
     def _run_phase(
         self, spec: PhaseSpec, report: RunReport, say: Callable[[str], None]
     ) -> PhaseOutcome:
-        from ..workspace import now
+        from cairn.domain.workspace import now
 
         ws = self.workspace
         name = spec.name
@@ -638,7 +638,7 @@ class TaskHandle:
                         "SELECT gated FROM phases WHERE task_id = ? AND name = ?", (task_id, name)
                     )
                     if row and row["gated"]:
-                        from ..gates import check_gate
+                        from cairn.domain.gates import check_gate
 
                         check_gate(ws, tx, task_id, name, override=None, ts=ts)
                     tx.execute(
@@ -665,7 +665,7 @@ class TaskHandle:
             result, path = self._recorded(name)
             return PhaseOutcome(name, "skipped", 0, result, 0.0, path)
         if crashed is not None:
-            from ..recovery import recover
+            from cairn.recovery.brief import recover
 
             note = (
                 f"phase {name} was running (pid {crashed['pid']}, attempt {crashed['attempt']}) "
@@ -715,7 +715,7 @@ class TaskHandle:
         enc: _Encoded,
         data: bytes | None,
     ) -> str | None:
-        from ..workspace import now
+        from cairn.domain.workspace import now
 
         ws = self.workspace
         ts = now()
@@ -751,7 +751,7 @@ class TaskHandle:
         return path
 
     def _fail(self, task_id: str, name: str, run_id: int, error: str) -> None:
-        from ..workspace import now
+        from cairn.domain.workspace import now
 
         ws = self.workspace
         ts = now()

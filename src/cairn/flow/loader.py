@@ -13,9 +13,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from ..errors import CairnError, UsageError
-from . import project
-from .durable import TaskHandle
+from cairn.core.errors import CairnError, UsageError
+from cairn.flow import project
+from cairn.flow.durable import TaskHandle
 
 RUN_NAME = "__cairn_run__"
 

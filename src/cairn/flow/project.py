@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import names
-from ..workspace import Workspace, open_workspace
-from .durable import TaskHandle
+from cairn.core import names
+from cairn.domain.workspace import Workspace, open_workspace
+from cairn.flow.durable import TaskHandle
 
 # Task handles created while `cairn run` loads a workflow file (LOADING > 0); the loader finds
 # them here. Outside a load nothing is kept, so a long-lived process does not accumulate handles.
@@ -20,7 +20,7 @@ class Project:
     """An open workspace, as the Python API sees it.
 
     ``task(id)`` returns the :class:`TaskHandle` that phases are registered on. Everything else a
-    :class:`~cairn.workspace.Workspace` offers (``checkpoint``, ``progress``, ``status`` data …) is
+    :class:`~cairn.domain.workspace.Workspace` offers (``checkpoint``, ``progress``, ``status`` data …) is
     reachable through ``project.workspace`` and, for convenience, as attributes of the project.
     """
 
@@ -70,6 +70,6 @@ class Project:
 def open(path: str | Path = ".", *, create: bool = True) -> Project:
     """Open the cairn workspace at or above ``path`` (creating it at ``path`` if there is none).
 
-    With ``create=False`` a missing workspace raises :class:`cairn.errors.NotAWorkspace`.
+    With ``create=False`` a missing workspace raises :class:`cairn.core.errors.NotAWorkspace`.
     """
     return Project(open_workspace(path, create=create))

@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import CairnError
+from cairn.core.errors import CairnError
 
 if TYPE_CHECKING:
-    from ..workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
 STATUS_DELAY_S = 0.5
 
@@ -82,7 +82,7 @@ class StatusRefresher:
             self._render()
 
     def _render(self) -> None:
-        from ..workspace import Workspace
+        from cairn.domain.workspace import Workspace
 
         try:
             with _RENDERING:

@@ -34,8 +34,8 @@ import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
-from .base import (
+from cairn.core.errors import UsageError
+from cairn.models.base import (
     Completion,
     MissingExtra,
     Model,
@@ -47,7 +47,7 @@ from .base import (
 )
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from cairn.core.config import Config
 
 DEFAULT_REVIEWER = "checklist"
 

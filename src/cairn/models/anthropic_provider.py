@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .base import (
+from cairn.models.base import (
     ApiModel,
     Completion,
     Model,

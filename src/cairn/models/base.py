@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ..errors import CairnError, UsageError
+from cairn.core.errors import CairnError, UsageError
 
 
 class ModelError(CairnError):

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .base import Completion, Model, ModelError, ModelTimeout, with_retries
+from cairn.models.base import Completion, Model, ModelError, ModelTimeout, with_retries
 
 _TRANSIENT = ("429", "rate limit", "rate_limit", "overloaded", "503", "502", "temporarily")
 

@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .base import Completion, Model, ModelError
-from .verdict import parse_prompt
+from cairn.models.base import Completion, Model, ModelError
+from cairn.models.verdict import parse_prompt
 
 PLAN_FIELDS = ("Task", "Files to modify", "Approach", "Tests needed", "Estimated time")
 _PLACEHOLDER = re.compile(r"^\[[^\]]*\]$")
@@ -137,7 +137,7 @@ class ChecklistModel(Model):
         max_tokens: int = 2000,
         timeout: float = 600,
     ) -> Completion:
-        from ..tokens import count_tokens
+        from cairn.core.tokens import count_tokens
 
         text = json.dumps(checklist_verdict(prompt), ensure_ascii=False)
         return Completion(

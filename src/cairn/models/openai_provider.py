@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from .base import (
+from cairn.models.base import (
     ApiModel,
     Completion,
     Model,

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreError
-from .base import Params, Row
-from .migrations import MIGRATIONS
+from cairn.core.errors import StoreError
+from cairn.store.base import Params, Row
+from cairn.store.migrations import MIGRATIONS
 
 # A writer waits this long for another process's transaction before giving up. Long on purpose: an
 # agent's write should wait out a busy peer rather than surface "database is locked".

@@ -12,8 +12,8 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .store import Tx
-    from .workspace import Workspace
+    from cairn.domain.workspace import Workspace
+    from cairn.store import Tx
 
 SCHEMA_STALE_PHASES = "cairn.stale_phases/1"
 

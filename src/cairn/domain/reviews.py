@@ -22,14 +22,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import names
-from .errors import CairnError, NotFound, UsageError, ValidationError
+from cairn.core import names
+from cairn.core.errors import CairnError, NotFound, UsageError, ValidationError
 
 if TYPE_CHECKING:
-    from .models import Model
-    from .models.verdict import ContextDoc, Verdict
-    from .store import Row, Tx
-    from .workspace import Workspace
+    from cairn.domain.workspace import Workspace
+    from cairn.models import Model
+    from cairn.models.verdict import ContextDoc, Verdict
+    from cairn.store import Row, Tx
 
 SCHEMA_REVIEW = "cairn.review/1"
 SCHEMA_REVIEWS = "cairn.reviews/1"
@@ -158,7 +158,7 @@ class ReviewSettings:
 
 
 def settings(ws: Workspace) -> ReviewSettings:
-    from .models import DEFAULT_REVIEWER
+    from cairn.models import DEFAULT_REVIEWER
 
     sec = ws.config.section("reviews")
     try:
@@ -229,8 +229,8 @@ def load_context(
     Files are taken in order; the one that meets the cap is cut at a token boundary with a marker
     saying how much was sent, and files after it are named with a marker and no content.
     """
-    from .models.verdict import ContextDoc
-    from .tokens import count, truncate
+    from cairn.core.tokens import count, truncate
+    from cairn.models.verdict import ContextDoc
 
     root = ws.root.resolve()
     docs: list[ContextDoc] = []
@@ -477,9 +477,9 @@ def request_review(
     :func:`answer_review`. Any reply that is not a valid verdict is retried once with a repair
     prompt and then recorded as "reviewer failed", never as approval.
     """
-    from .models import resolve
-    from .models.verdict import SYSTEM_PROMPT, build_prompt
-    from .workspace import now
+    from cairn.domain.workspace import now
+    from cairn.models import resolve
+    from cairn.models.verdict import SYSTEM_PROMPT, build_prompt
 
     topic = _topic(topic)
     question = _text(question, "question", 4000)
@@ -569,7 +569,7 @@ def request_review(
 def _ask(
     model: Model, prompt: str, system: str, max_tokens: int, timeout: float
 ) -> tuple[Verdict | None, str | None, list[str], int, tuple[int | None, int | None], str | None]:
-    from .models.verdict import InvalidVerdict, parse_verdict, repair_prompt
+    from cairn.models.verdict import InvalidVerdict, parse_verdict, repair_prompt
 
     raws: list[str] = []
     attempts = 0
@@ -644,7 +644,7 @@ def answer_review(
         )
     recommendation = _text(recommendation, "recommendation", 8000, required=False)
     names.kind(reviewer, "reviewer name")
-    from .models.verdict import Verdict
+    from cairn.models.verdict import Verdict
 
     verdict = Verdict(approved, recommendation, tuple(_concerns(concerns)))
     return _record_given(ws, review_id, reviewer, verdict, raws=[])
@@ -654,7 +654,7 @@ def answer_from_file(ws: Workspace, review_id: str, path: str, *, reviewer: str 
     """Record the verdict held in a file (a reply saved from a model run by hand, or written by a
     person): read with the same strict parser as a model's reply, and kept raw in the response.
     A file without a valid verdict is refused and nothing is recorded."""
-    from .models.verdict import InvalidVerdict, parse_verdict
+    from cairn.models.verdict import InvalidVerdict, parse_verdict
 
     names.kind(reviewer, "reviewer name")
     p = names.inside(ws.root, path, "verdict file")
@@ -704,8 +704,8 @@ def _record(
     usage: tuple[int | None, int | None],
     secrets: list[str],
 ) -> Review:
-    from .models import redact
-    from .workspace import now
+    from cairn.domain.workspace import now
+    from cairn.models import redact
 
     error = redact(error, secrets) if error else None
     raws = [redact(r, secrets) for r in raws]
@@ -835,7 +835,7 @@ def _approved_plan(row: Row, reviewer: str, model: str | None, verdict: Verdict,
 
 # -- files -----------------------------------------------------------------------------------------
 def _write_request(ws: Workspace, review_id: str) -> None:
-    from .fsutil import atomic_write
+    from cairn.core.fsutil import atomic_write
 
     with ws.store.read() as tx:
         row = tx.one("SELECT * FROM reviews WHERE id = ?", (review_id,))
@@ -871,7 +871,7 @@ def _write_request(ws: Workspace, review_id: str) -> None:
 
 
 def _write_response(ws: Workspace, review_id: str, path: str) -> None:
-    from .fsutil import atomic_write
+    from cairn.core.fsutil import atomic_write
 
     review = get_review(ws, review_id)
     resp = next(r for r in reversed(review.responses) if r.path == path)

@@ -49,14 +49,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import names
-from .errors import CairnError, ValidationError
+from cairn.core import names
+from cairn.core.errors import CairnError, ValidationError
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
-    from .store import Row, Tx
-    from .workspace import Workspace
+    from cairn.domain.workspace import Workspace
+    from cairn.store import Row, Tx
 
 SCHEMA_WORKERS = "cairn.workers/1"
 TAIL_LINES = 20
@@ -104,7 +104,7 @@ class WorkerResult:
 
 
 def _now() -> str:
-    from .workspace import now
+    from cairn.domain.workspace import now
 
     return now()
 
@@ -363,8 +363,8 @@ def _reconnect_inherited() -> None:
     """
     import gc
 
-    from .store import open_store
-    from .workspace import DB_NAME, Workspace
+    from cairn.domain.workspace import DB_NAME, Workspace
+    from cairn.store import open_store
 
     for obj in gc.get_objects():
         if isinstance(obj, Workspace):
@@ -395,7 +395,7 @@ def _child_main(root: str, plan: _Plan, run_id: str, offset: int) -> None:
     faulthandler.enable(file=sys.stderr)  # a hard crash (SIGSEGV...) leaves its stack in the log
     started = time.monotonic()
     w = plan.worker
-    from .workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
     _reconnect_inherited()
     ws = Workspace.open(root, search=False)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from cairn.core.errors import UsageError
 
 DEFAULT_CONFIG = """\
 # cairn workspace settings. Every key is optional; the values shown are the defaults.

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import names
-from .config import DEFAULT_CONFIG, Config, load_config
-from .errors import (
+from cairn.core import names
+from cairn.core.config import DEFAULT_CONFIG, Config, load_config
+from cairn.core.errors import (
     CairnError,
     NotAWorkspace,
     NotFound,
@@ -25,8 +25,8 @@ from .errors import (
     UsageError,
     ValidationError,
 )
-from .model import STEP_STATES, Checkpoint, Event, Phase, Recovery, Step, Task
-from .store import Row, Store, Tx, open_store
+from cairn.core.model import STEP_STATES, Checkpoint, Event, Phase, Recovery, Step, Task
+from cairn.store import Row, Store, Tx, open_store
 
 CAIRN_DIR = ".cairn"
 DB_NAME = "cairn.db"
@@ -85,7 +85,7 @@ class Workspace:
         self.store = store
         self.config = config
         self.cairn_dir = root / CAIRN_DIR
-        from .projection import Projector
+        from cairn.projection.projector import Projector
 
         self.projector = Projector(self)
 
@@ -391,7 +391,7 @@ class Workspace:
                     f"(`cairn phase done {task_id} {other['name']}`, or `cairn phase fail ...`)"
                 )
             if row["gated"]:
-                from .gates import check_gate
+                from cairn.domain.gates import check_gate
 
                 check_gate(self, tx, task_id, phase, override=override, ts=ts)
             tx.execute(
@@ -803,7 +803,7 @@ class Workspace:
 
     def _write_progress_checkpoint(self, tx: Tx, task_id: str, ts: str) -> None:
         """Render the seed's progress file from the steps and store it as a new version."""
-        from .templates import render_progress
+        from cairn.core.templates import render_progress
 
         row = self._task_row(tx, task_id)
         task = self._load_task(tx, row)

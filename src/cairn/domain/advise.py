@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ValidationError
+from cairn.core.errors import ValidationError
 
 SCHEMA_ADVICE = "cairn.advice/1"
 READ_LINES_LIMIT = 500

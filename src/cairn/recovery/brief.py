@@ -15,14 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import UsageError
-from .model import PHASE_ICONS, STEP_STATES
-from .tokens import count_tokens, guaranteed_upper_bound
+from cairn.core.errors import UsageError
+from cairn.core.model import PHASE_ICONS, STEP_STATES
+from cairn.core.tokens import count_tokens, guaranteed_upper_bound
 
 if TYPE_CHECKING:
-    from .model import Checkpoint, Task
-    from .store import Row
-    from .workspace import Workspace
+    from cairn.core.model import Checkpoint, Task
+    from cairn.domain.workspace import Workspace
+    from cairn.store import Row
 
 SCHEMA_BRIEF = "cairn.brief/1"
 TRIGGERS = ("compact", "crash", "manual", "startup", "resume", "clear")
@@ -147,7 +147,7 @@ def build_brief(
     trigger: str = "manual",
     exact: bool = False,
 ) -> Brief:
-    from .workspace import now
+    from cairn.domain.workspace import now
 
     if trigger not in TRIGGERS:
         raise UsageError(f"trigger {trigger!r} is not one of {', '.join(TRIGGERS)}")
@@ -193,7 +193,7 @@ def build_brief(
     else:
         head.append("**Newest checkpoint**: none yet")
     if cur is not None and cur.state == "active":
-        from .phase_status import interrupted
+        from cairn.domain.phase_status import interrupted
 
         pid = interrupted(ws, task.id, cur.name)
         if pid is not None:
@@ -416,7 +416,7 @@ def recover(
     note: str | None = None,
 ) -> Brief:
     """Build the brief and log the recovery (store row, event, ``logs/compaction_recovery.log``)."""
-    from .workspace import now
+    from cairn.domain.workspace import now
 
     brief = build_brief(ws, task_id=task_id, max_tokens=max_tokens, trigger=trigger, exact=exact)
     ts = now()

@@ -29,8 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
-from .fsutil import atomic_write
+from cairn.core.errors import UsageError
+from cairn.core.fsutil import atomic_write
 
 # (event, matcher or None, cairn hook argument, timeout seconds)
 HOOK_SPECS: tuple[tuple[str, str | None, str, int], ...] = (

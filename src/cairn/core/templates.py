@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .model import Step, Task
+    from cairn.core.model import Step, Task
 
 TEMPLATES: dict[str, str] = {
     "analysis": """# {title} Analysis
@@ -67,7 +67,7 @@ TEMPLATES: dict[str, str] = {
 
 
 def template(kind: str, title: str = "Finding #{N}") -> str:
-    from .errors import NotFound
+    from cairn.core.errors import NotFound
 
     try:
         return TEMPLATES[kind].format(title=title)

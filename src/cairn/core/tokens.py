@@ -63,7 +63,7 @@ def truncate(text: str, max_tokens: int, model: str | None = None) -> tuple[str,
     """The longest prefix of ``text`` within ``max_tokens``: ``(prefix, total_tokens, kept_tokens)``.
 
     The cut falls on a token boundary, moved back to the last line break when one is near, and
-    never inside a UTF-8 character. Callers say that they cut (see ``cairn.reviews``).
+    never inside a UTF-8 character. Callers say that they cut (see ``cairn.domain.reviews``).
     """
     if max_tokens < 0:
         raise ValueError("max_tokens must be >= 0")

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .fsutil import atomic_write, file_lock, remove_stale_temps
+from cairn.core.fsutil import atomic_write, file_lock, remove_stale_temps
 
 if TYPE_CHECKING:
-    from .store import Tx
-    from .workspace import Workspace
+    from cairn.domain.workspace import Workspace
+    from cairn.store import Tx
 
 SCHEMA_STATUS = "cairn.status/1"
 RECOVERY_LOG_ENTRIES = 1000
@@ -28,11 +28,11 @@ RECOVERY_LOG_ENTRIES = 1000
 # here must stay light to import: the status is rendered after every command.
 StatusSection = Callable[["Workspace", "Tx"], "tuple[str, Any, str] | None"]
 STATUS_SECTION_PROVIDERS: list[str] = [
-    "cairn.phase_status:status_section",
-    "cairn.workers:status_section",
-    "cairn.reviews:status_section",
-    "cairn.budget:status_section",
-    "cairn.hooks:status_section",
+    "cairn.domain.phase_status:status_section",
+    "cairn.domain.workers:status_section",
+    "cairn.domain.reviews:status_section",
+    "cairn.domain.budget:status_section",
+    "cairn.integrations.hooks:status_section",
 ]
 
 
@@ -68,7 +68,7 @@ class Projector:
     def target(self, rel: str) -> Path:
         """The file a projection writes, refused if a symlinked folder would put it outside the
         workspace (a final symlink is harmless: the atomic rename replaces the link itself)."""
-        from .errors import ValidationError
+        from cairn.core.errors import ValidationError
 
         parent, _, name = rel.rpartition("/")
         try:
@@ -239,8 +239,8 @@ class Projector:
         return hit is not None
 
     def _ingest(self, row: dict[str, Any], data: bytes) -> bool:
-        from .errors import CairnError
-        from .workspace import now
+        from cairn.core.errors import CairnError
+        from cairn.domain.workspace import now
 
         try:
             text, data = self.ws._coerce_content(data)
@@ -296,7 +296,7 @@ class Projector:
 
     def recovery_log_text(self) -> str:
         """The recovery log as the store says it should read."""
-        from .recovery import render_log
+        from cairn.recovery.brief import render_log
 
         # The file holds the most recent RECOVERY_LOG_ENTRIES recoveries, so that rewriting it
         # after each recovery stays cheap after months of them; all are kept in the store.
@@ -380,8 +380,8 @@ class Projector:
 
 # -- status data and rendering -------------------------------------------------------------------
 def status_data(ws: Workspace, *, detail_limit: int = 10, list_limit: int = 15) -> dict[str, Any]:
-    from .model import Phase, Task
-    from .workspace import now
+    from cairn.core.model import Phase, Task
+    from cairn.domain.workspace import now
 
     with ws.store.read() as tx:
         counts = {
@@ -535,7 +535,7 @@ def _task_detail(ws: Workspace, tx: Tx, task_id: str) -> dict[str, Any]:
 
 
 def render_status_md(data: dict[str, Any]) -> str:
-    from .model import PHASE_ICONS, STEP_STATES
+    from cairn.core.model import PHASE_ICONS, STEP_STATES
 
     out = [
         "# Current Work Status",

@@ -20,12 +20,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import UsageError, ValidationError
+from cairn.core.errors import UsageError, ValidationError
 
 if TYPE_CHECKING:
-    from .config import Config
-    from .store import Tx
-    from .workspace import Workspace
+    from cairn.core.config import Config
+    from cairn.domain.workspace import Workspace
+    from cairn.store import Tx
 
 SCHEMA_BUDGET = "cairn.budget/1"
 DEFAULT_WINDOW = 1_000_000
@@ -195,7 +195,7 @@ def new_context(
     note: str | None = None,
 ) -> str:
     """Start a new context (after a compaction, for a phase, or a fresh outside session)."""
-    from .workspace import now
+    from cairn.domain.workspace import now
 
     cid = _new_id("ctx")
     ts = now()
@@ -264,7 +264,7 @@ def record_many(
     ``journal=False`` skips the event journal: the runtime records after every model request, and
     the ledger is its own append-only record, so the journal (and recovery briefs) stay readable.
     """
-    from .workspace import now
+    from cairn.domain.workspace import now
 
     checked: list[tuple[str, int, str, bool]] = []
     for category, tokens, source, exact in items:
@@ -340,7 +340,7 @@ def record_text(
     context_id: str | None = None,
 ) -> Entry:
     """Count ``text`` offline with the model's tokenizer (exact for OpenAI models) and record it."""
-    from .tokens import count
+    from cairn.core.tokens import count
 
     c = count(text, model)
     return record(

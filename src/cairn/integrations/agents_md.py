@@ -45,8 +45,8 @@ def block() -> str:
 
 def upsert(path: Path) -> bool:
     """Write or refresh the section in ``path``; returns whether the file changed."""
-    from .errors import UsageError
-    from .fsutil import atomic_write
+    from cairn.core.errors import UsageError
+    from cairn.core.fsutil import atomic_write
 
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     start, end = old.find(BEGIN), old.find(END)
@@ -68,7 +68,7 @@ def upsert(path: Path) -> bool:
 
 def remove(path: Path) -> bool:
     """Take the section out of ``path``; returns whether the file changed."""
-    from .fsutil import atomic_write
+    from cairn.core.fsutil import atomic_write
 
     if not path.exists():
         return False

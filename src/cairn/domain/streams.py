@@ -18,7 +18,7 @@ Guarantees (tested by SIGKILLing real writers):
   truncated away. The repair is recorded in the journal. The keys present are then exactly the
   records whose write completed, so re-running the loop writes each missing record once.
 - One writer at a time: an exclusive ``flock`` on a sidecar ``.<name>.lock`` file. A second writer
-  (another process, or a second open in the same process) gets a :class:`~cairn.errors.CairnError`
+  (another process, or a second open in the same process) gets a :class:`~cairn.core.errors.CairnError`
   at once and never interleaves lines.
 
 Sync policy (the bound on what a power loss can take): :data:`DEFAULT_SYNC` calls ``fdatasync``
@@ -43,11 +43,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import names
-from .errors import CairnError, UsageError, ValidationError
+from cairn.core import names
+from cairn.core.errors import CairnError, UsageError, ValidationError
 
 if TYPE_CHECKING:
-    from .workspace import Workspace
+    from cairn.domain.workspace import Workspace
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 _CHUNK = 1 << 20
@@ -330,7 +330,7 @@ class Stream:
         existed = self.path.exists()
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
         if not existed:
-            from .fsutil import fsync_dir
+            from cairn.core.fsutil import fsync_dir
 
             fsync_dir(self.path.parent)
         self._repair_tail()

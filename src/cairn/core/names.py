@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from .errors import ValidationError
+from cairn.core.errors import ValidationError
 
 MAX_NAME = 64
 _TASK_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

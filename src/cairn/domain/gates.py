@@ -12,17 +12,17 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from .errors import TransitionError
+from cairn.core.errors import TransitionError
 
 if TYPE_CHECKING:
-    from .store import Tx
-    from .workspace import Workspace
+    from cairn.domain.workspace import Workspace
+    from cairn.store import Tx
 
 
 def check_gate(
     ws: Workspace, tx: Tx, task_id: str, phase: str, *, override: str | None, ts: str
 ) -> None:
-    from .reviews import gate_message, gate_state
+    from cairn.domain.reviews import gate_message, gate_state
 
     gs = gate_state(tx, task_id)
     if gs.open:

@@ -1,0 +1,1 @@
+"""Agent clients (Claude Code, Codex CLI): hook events, installation, AGENTS.md/CLAUDE.md notes."""

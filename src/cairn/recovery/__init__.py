@@ -1,0 +1,1 @@
+"""The bounded recovery brief and the recovery log entries."""
