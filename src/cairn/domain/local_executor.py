@@ -270,7 +270,7 @@ def _collect(ws: Workspace, run: _Run) -> WorkerResult:
     if pid:
         procs.signal_group(pid, signal.SIGKILL)  # anything it left running in its group
     row = run_row(ws, run.run_id)
-    if row is not None and row["state"] != "running":
+    if row is not None and row.state != "running":
         return to_result(row, reused=False)
     code = run.proc.exitcode
     if code is not None and code < 0:
@@ -291,7 +291,7 @@ def _timeout(ws: Workspace, run: _Run) -> WorkerResult:
     procs.signal_group(pid, signal.SIGKILL)
     run.proc.join()
     row = run_row(ws, run.run_id)
-    if row is not None and row["state"] != "running":
+    if row is not None and row.state != "running":
         return to_result(row, reused=False)  # it finished just before the limit struck
     limit = run.plan.worker.timeout
     return _end_in_parent(

@@ -20,7 +20,8 @@ from cairn.core.errors import ValidationError
 
 if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
-    from cairn.store import Row, Tx
+    from cairn.store import Tx
+    from cairn.store.contract.runs import WorkerRunRow
 
 SCHEMA_WORKERS = "cairn.workers/1"
 TRUNCATION_MARKER = "[summary truncated"
@@ -165,27 +166,27 @@ def cap_summary(text: str, limit: int, log_rel: str) -> str:
 
 
 # -- the store -----------------------------------------------------------------------------------
-def worker_row(ws: Workspace, task_id: str, name: str) -> Row | None:
+def worker_row(ws: Workspace, task_id: str, name: str) -> WorkerRunRow | None:
     with ws.store.read() as tx:
-        return tx.one("SELECT * FROM workers WHERE task_id = ? AND name = ?", (task_id, name))
+        return tx.runs.worker(task_id, name)
 
 
-def run_row(ws: Workspace, run_id: str) -> Row | None:
+def run_row(ws: Workspace, run_id: str) -> WorkerRunRow | None:
     with ws.store.read() as tx:
-        return tx.one("SELECT * FROM workers WHERE run_id = ?", (run_id,))
+        return tx.runs.by_run(run_id)
 
 
-def to_result(row: Row, *, reused: bool) -> WorkerResult:
+def to_result(row: WorkerRunRow, *, reused: bool) -> WorkerResult:
     return WorkerResult(
-        name=row["name"],
-        state=row["state"],
-        summary=row["summary"] or "",
-        exit_code=row["exit_code"],
-        log_path=row["log_path"],
-        duration_s=float(row["duration_s"] or 0.0),
+        name=row.name,
+        state=row.state,
+        summary=row.summary or "",
+        exit_code=row.exit_code,
+        log_path=row.log_path,
+        duration_s=float(row.duration_s or 0.0),
         reused=reused,
-        log_tail=row["log_tail"] or "",
-        outputs=list(json.loads(row["outputs"])),
+        log_tail=row.log_tail or "",
+        outputs=list(row.outputs),
     )
 
 
@@ -202,30 +203,33 @@ def record_end(
 ) -> bool:
     """Record the end of a run, if it is still running. False if it had already ended."""
     ts = now_ts()
+    seconds = round(duration_s, 3)
     with ws.store.transaction() as tx:
-        row = tx.one(
-            "SELECT task_id, name, attempt, state FROM workers WHERE run_id = ?", (run_id,)
+        row = tx.runs.finish(
+            run_id,
+            state,
+            ts=ts,
+            duration_s=seconds,
+            exit_code=exit_code,
+            summary=summary,
+            log_tail=log_tail,
         )
-        if row is None or row["state"] != "running":
+        if row is None:
             return False
-        tx.execute(
-            "UPDATE workers SET state = ?, finished_at = ?, duration_s = ?, exit_code = ?, "
-            "summary = ?, log_tail = ? WHERE run_id = ? AND state = 'running'",
-            (state, ts, round(duration_s, 3), exit_code, summary, log_tail, run_id),
-        )
-        ws._event(
-            tx,
-            row["task_id"],
+        tx.events.append(
+            row.task_id,
             "worker.finished" if state == "done" else "worker.failed",
             ts,
-            worker=row["name"],
-            state=state,
-            attempt=row["attempt"],
-            exit_code=exit_code,
-            duration_s=round(duration_s, 3),
-            summary=summary[:500],
-            log_tail=log_tail[-1500:] if state != "done" else "",
-            **extra,
+            {
+                "worker": row.name,
+                "state": state,
+                "attempt": row.attempt,
+                "exit_code": exit_code,
+                "duration_s": seconds,
+                "summary": summary[:500],
+                "log_tail": log_tail[-1500:] if state != "done" else "",
+                **extra,
+            },
         )
     return True
 
@@ -234,92 +238,61 @@ def record_start(ws: Workspace, plan: Plan, run_id: str) -> tuple[int, str]:
     """Record that ``plan`` starts as run ``run_id`` under this process; returns (attempt, ts)."""
     w = plan.worker
     ts = now_ts()
+    me = os.getpid()
     with ws.store.transaction() as tx:
-        prev = tx.one(
-            "SELECT attempt FROM workers WHERE task_id = ? AND name = ?", (plan.task_id, w.name)
+        row = tx.runs.start(
+            task_id=plan.task_id,
+            name=w.name,
+            kind=plan.kind,
+            spec=plan.spec,
+            spec_hash=plan.spec_hash,
+            run_id=run_id,
+            owner_pid=me,
+            owner_start=procs.start_marker(me),
+            ts=ts,
+            log_path=plan.log_rel,
+            outputs=plan.outputs,
         )
-        attempt = (prev["attempt"] if prev else 0) + 1
-        me = os.getpid()
-        tx.execute(
-            "INSERT INTO workers (task_id, name, kind, spec, spec_hash, state, run_id, attempt, "
-            "owner_pid, owner_start, pid, pid_start, started_at, finished_at, duration_s, "
-            "exit_code, summary, log_path, log_tail, outputs) VALUES (?, ?, ?, ?, ?, 'running', ?, "
-            "?, ?, ?, NULL, NULL, ?, NULL, NULL, NULL, NULL, ?, NULL, ?) "
-            "ON CONFLICT (task_id, name) DO UPDATE SET kind = excluded.kind, spec = excluded.spec, "
-            "spec_hash = excluded.spec_hash, state = 'running', run_id = excluded.run_id, "
-            "attempt = excluded.attempt, owner_pid = excluded.owner_pid, "
-            "owner_start = excluded.owner_start, pid = NULL, pid_start = NULL, "
-            "started_at = excluded.started_at, finished_at = NULL, duration_s = NULL, "
-            "exit_code = NULL, summary = NULL, log_path = excluded.log_path, log_tail = NULL, "
-            "outputs = excluded.outputs",
-            (
-                plan.task_id,
-                w.name,
-                plan.kind,
-                plan.spec,
-                plan.spec_hash,
-                run_id,
-                attempt,
-                me,
-                procs.start_marker(me),
-                ts,
-                plan.log_rel,
-                json.dumps(plan.outputs),
-            ),
-        )
-        ws._event(
-            tx,
+        tx.events.append(
             plan.task_id,
             "worker.started",
             ts,
-            worker=w.name,
-            kind=plan.kind,
-            attempt=attempt,
-            log=plan.log_rel,
-            timeout_s=w.timeout,
+            {
+                "worker": w.name,
+                "kind": plan.kind,
+                "attempt": row.attempt,
+                "log": plan.log_rel,
+                "timeout_s": w.timeout,
+            },
         )
-    return attempt, ts
+    return row.attempt, ts
 
 
 def record_pid(ws: Workspace, run_id: str) -> None:
     """The worker process records itself (pid and start marker) on its run."""
     # Only a crash of the whole machine could lose this, and then the process is gone too.
     with ws.store.light_transaction() as tx:
-        tx.execute(
-            "UPDATE workers SET pid = ?, pid_start = ? WHERE run_id = ?",
-            (os.getpid(), procs.start_marker(os.getpid()), run_id),
-        )
+        tx.runs.set_pid(run_id, os.getpid(), procs.start_marker(os.getpid()))
 
 
 def case_twin(ws: Workspace, task_id: str, name: str) -> str | None:
     """An earlier worker of the task whose name differs from ``name`` only in case."""
     with ws.store.read() as tx:
-        other = tx.scalar(
-            "SELECT name FROM workers WHERE task_id = ? AND lower(name) = lower(?) "
-            "AND name != ? LIMIT 1",
-            (task_id, name, name),
-        )
-    return None if other is None else str(other)
+        return tx.runs.case_twin(task_id, name)
 
 
 def stored_results(ws: Workspace, task_id: str) -> list[WorkerResult]:
     """The stored result of every worker of a task (the newest run of each)."""
     task_id = ws.resolve_task(task_id)
     with ws.store.read() as tx:
-        rows = tx.execute(
-            "SELECT * FROM workers WHERE task_id = ? ORDER BY started_at, name", (task_id,)
-        )
+        rows = tx.runs.of_task(task_id)
     return [to_result(r, reused=False) for r in rows]
 
 
 # -- status --------------------------------------------------------------------------------------
 def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
     """The workers block of the status file: running 🔄, done ✅, failed ❌, newest first."""
-    rows = tx.execute(
-        "SELECT task_id, name, state, attempt, started_at, finished_at, duration_s, summary, "
-        "log_path, pid, pid_start FROM workers ORDER BY CASE WHEN state = 'running' THEN 0 "
-        "ELSE 1 END, coalesce(finished_at, started_at) DESC LIMIT 12"
-    )
+    rows = tx.runs.for_status(12)
     if not rows:
         return None
     items = []
@@ -330,39 +303,31 @@ def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
         "|---|---|---|---|---|",
     ]
     for r in rows:
-        state = r["state"]
-        stale = (
-            state == "running"
-            and r["pid"] is not None
-            and not procs.alive(r["pid"], r["pid_start"])
-        )
-        first = (r["summary"] or "").strip().splitlines()
+        state = r.state
+        stale = state == "running" and r.pid is not None and not procs.alive(r.pid, r.pid_start)
+        first = (r.summary or "").strip().splitlines()
         line = first[0] if first else ""
         if len(line) > 90:
             line = line[:87] + "..."
         items.append(
             {
-                "task": r["task_id"],
-                "name": r["name"],
+                "task": r.task_id,
+                "name": r.name,
                 "state": state,
-                "attempt": r["attempt"],
-                "started_at": r["started_at"],
-                "finished_at": r["finished_at"],
-                "duration_s": r["duration_s"],
+                "attempt": r.attempt,
+                "started_at": r.started_at,
+                "finished_at": r.finished_at,
+                "duration_s": r.duration_s,
                 "summary": line,
-                "log": r["log_path"],
+                "log": r.log_path,
                 "process_gone": stale,
             }
         )
         shown = f"{ICONS.get(state, '?')} {state}"
         if stale:
             shown += " (process gone; runs again on resume)"
-        when = (
-            f"{r['duration_s']:.1f} s"
-            if r["duration_s"] is not None
-            else f"since {r['started_at']}"
-        )
+        when = f"{r.duration_s:.1f} s" if r.duration_s is not None else f"since {r.started_at}"
         cell = line.replace("|", "\\|") or "—"
-        md.append(f"| {r['name']} | {r['task_id']} | {shown} | {when} | {cell} |")
+        md.append(f"| {r.name} | {r.task_id} | {shown} | {when} | {cell} |")
     md.append("")
     return "workers", {"schema": SCHEMA_WORKERS, "workers": items}, "\n".join(md)

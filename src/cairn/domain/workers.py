@@ -66,33 +66,33 @@ from cairn.domain.worker_runs import (
 
 if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
-    from cairn.store import Row
+    from cairn.store.contract.runs import WorkerRunRow
 
 
-def _settle_previous(ws: Workspace, plan: Plan, row: Row) -> WorkerResult | None:
+def _settle_previous(ws: Workspace, plan: Plan, row: WorkerRunRow) -> WorkerResult | None:
     """Decide about an earlier run: its result to reuse, or None to run the worker (again)."""
     w = plan.worker
-    if row["state"] == "running":
-        if row["owner_pid"] != os.getpid() and procs.alive(row["owner_pid"], row["owner_start"]):
+    if row.state == "running":
+        if row.owner_pid != os.getpid() and procs.alive(row.owner_pid, row.owner_start):
             raise CairnError(
                 f"worker {w.name!r} of task {plan.task_id!r} is running under another "
-                f"orchestrator (process {row['owner_pid']}); wait for it to finish or stop that "
+                f"orchestrator (process {row.owner_pid}); wait for it to finish or stop that "
                 "process, then run again"
             )
         killed = False
-        if procs.alive(row["pid"], row["pid_start"]):
-            procs.signal_group(int(row["pid"]), signal.SIGKILL)
+        if procs.alive(row.pid, row.pid_start):
+            procs.signal_group(int(row.pid or 0), signal.SIGKILL)
             deadline = time.monotonic() + 5
-            while procs.alive(row["pid"], row["pid_start"]) and time.monotonic() < deadline:
+            while procs.alive(row.pid, row.pid_start) and time.monotonic() < deadline:
                 time.sleep(0.01)
             killed = True
-        fresh = run_row(ws, row["run_id"])
-        if fresh is not None and fresh["state"] != "running":
+        fresh = run_row(ws, row.run_id)
+        if fresh is not None and fresh.state != "running":
             row = fresh  # it finished while we looked
         else:
             record_end(
                 ws,
-                row["run_id"],
+                row.run_id,
                 "failed",
                 summary="interrupted: its orchestrator stopped while it ran; it runs again",
                 exit_code=None,
@@ -102,10 +102,10 @@ def _settle_previous(ws: Workspace, plan: Plan, row: Row) -> WorkerResult | None
                 orphan_killed=killed,
             )
             return None
-    if row["state"] != "done" or w.rerun:
+    if row.state != "done" or w.rerun:
         return None
     why = ""
-    if row["spec_hash"] != plan.spec_hash:
+    if row.spec_hash != plan.spec_hash:
         why = "its definition changed"
     else:
         gone = [p for p in plan.outputs if not (ws.root / p).exists()]
@@ -114,7 +114,7 @@ def _settle_previous(ws: Workspace, plan: Plan, row: Row) -> WorkerResult | None
     if why:
         ws.record_event(plan.task_id, "worker.rerun", worker=w.name, reason=why)
         return None
-    ws.record_event(plan.task_id, "worker.reused", worker=w.name, attempt=row["attempt"])
+    ws.record_event(plan.task_id, "worker.reused", worker=w.name, attempt=row.attempt)
     return to_result(row, reused=True)
 
 

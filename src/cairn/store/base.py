@@ -17,6 +17,7 @@ from cairn.store.contract.checkpoints import CheckpointsArea
 from cairn.store.contract.events import EventsArea
 from cairn.store.contract.projections import ProjectionsArea
 from cairn.store.contract.recoveries import RecoveriesArea
+from cairn.store.contract.runs import RunsArea
 from cairn.store.contract.steps import StepsArea
 from cairn.store.contract.tasks import TasksArea
 
@@ -64,6 +65,7 @@ class Transaction:
     events: EventsArea
     projections: ProjectionsArea
     recoveries: RecoveriesArea
+    runs: RunsArea  # worker runs
     sql: RawSQL  # TEMPORARY, see RawSQL
 
     def __init__(self, areas: Mapping[str, Any], sql: RawSQL | None = None) -> None:

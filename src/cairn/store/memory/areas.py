@@ -9,6 +9,7 @@ from cairn.store.memory.checkpoints import MemoryCheckpoints
 from cairn.store.memory.events import MemoryEvents
 from cairn.store.memory.projections import MemoryProjections
 from cairn.store.memory.recoveries import MemoryRecoveries
+from cairn.store.memory.runs import MemoryRuns
 from cairn.store.memory.state import MemoryState
 from cairn.store.memory.steps import MemorySteps
 from cairn.store.memory.tasks import MemoryTasks
@@ -20,4 +21,5 @@ AREAS: dict[str, Callable[[MemoryState], Any]] = {
     "events": MemoryEvents,
     "projections": MemoryProjections,
     "recoveries": MemoryRecoveries,
+    "runs": MemoryRuns,
 }

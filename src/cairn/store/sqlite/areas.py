@@ -10,6 +10,7 @@ from cairn.store.sqlite.checkpoints import SQLiteCheckpoints
 from cairn.store.sqlite.events import SQLiteEvents
 from cairn.store.sqlite.projections import SQLiteProjections
 from cairn.store.sqlite.recoveries import SQLiteRecoveries
+from cairn.store.sqlite.runs import SQLiteRuns
 from cairn.store.sqlite.steps import SQLiteSteps
 from cairn.store.sqlite.tasks import SQLiteTasks
 
@@ -20,4 +21,5 @@ AREAS: dict[str, Callable[[sqlite3.Connection], Any]] = {
     "events": SQLiteEvents,
     "projections": SQLiteProjections,
     "recoveries": SQLiteRecoveries,
+    "runs": SQLiteRuns,
 }
