@@ -63,21 +63,19 @@ def new_context(
 
     cid = _new_id("ctx")
     ts = now()
+    if task_id is not None:
+        task_id = ws.resolve_task(task_id)
     with ws.store.transaction() as tx:
-        if task_id is not None:
-            task_id = ws._task_row(tx, task_id)["id"]
-        tx.execute(
-            "INSERT INTO budget_contexts (id, started_at, kind, task_id, run_id, note) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (cid, ts, kind, task_id, run_id, note),
+        tx.ledger.new_context(cid, ts=ts, kind=kind, task_id=task_id, run_id=run_id, note=note)
+        tx.events.append(
+            task_id, "budget.context", ts, {"context": cid, "kind": kind, "note": note}
         )
-        ws._event(tx, task_id, "budget.context", ts, context=cid, kind=kind, note=note)
     return cid
 
 
 def _current_context(tx: Tx) -> str | None:
-    row = tx.one("SELECT id FROM budget_contexts ORDER BY started_at DESC, rowid DESC LIMIT 1")
-    return str(row["id"]) if row else None
+    row = tx.ledger.current_context()
+    return row.id if row else None
 
 
 @dataclass(frozen=True)
@@ -143,50 +141,50 @@ def record_many(
         checked.append((cat, tokens, src, exact))
     ts = now()
     out: list[Entry] = []
+    if task_id is not None:
+        task_id = ws.resolve_task(task_id)
     with ws.store.transaction() as tx:
-        if task_id is not None:
-            task_id = ws._task_row(tx, task_id)["id"]
         if context_id is None:
             context_id = _current_context(tx)
         if context_id is None:
             context_id = _new_id("ctx")
-            tx.execute(
-                "INSERT INTO budget_contexts (id, started_at, kind, task_id, run_id, note) "
-                "VALUES (?, ?, 'session', ?, NULL, 'first record')",
-                (context_id, ts, task_id),
+            tx.ledger.new_context(
+                context_id, ts=ts, kind="session", task_id=task_id, run_id=None, note="first record"
             )
-        elif tx.one("SELECT 1 FROM budget_contexts WHERE id = ?", (context_id,)) is None:
+        elif tx.ledger.context(context_id) is None:
             raise ValidationError(f"no budget context {context_id!r}; see `cairn budget --json`")
         for cat, tokens, src, exact in checked:
-            rid = tx.insert(
-                "INSERT INTO budget_ledger (ts, context_id, task_id, category, source, tokens, "
-                "exact) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (ts, context_id, task_id, cat, src, tokens, int(exact)),
+            row = tx.ledger.add(
+                ts=ts,
+                context_id=context_id,
+                task_id=task_id,
+                category=cat,
+                source=src,
+                tokens=tokens,
+                exact=exact,
             )
-            out.append(Entry(rid, ts, context_id, task_id, cat, src, tokens, exact))
+            out.append(Entry(row.id, ts, context_id, task_id, cat, src, tokens, exact))
         if not journal:
             pass
         elif len(checked) <= 3:
             for e in out:
-                ws._event(
-                    tx,
+                tx.events.append(
                     task_id,
                     "budget.recorded",
                     ts,
-                    category=e.category,
-                    tokens=e.tokens,
-                    source=e.source,
-                    context=context_id,
+                    {
+                        "category": e.category,
+                        "tokens": e.tokens,
+                        "source": e.source,
+                        "context": context_id,
+                    },
                 )
         else:
-            ws._event(
-                tx,
+            tx.events.append(
                 task_id,
                 "budget.recorded",
                 ts,
-                entries=len(out),
-                tokens=sum(e.tokens for e in out),
-                context=context_id,
+                {"entries": len(out), "tokens": sum(e.tokens for e in out), "context": context_id},
             )
     if render:
         ws.projector.render_status()
@@ -330,36 +328,20 @@ def _report(
 ) -> Report:
     st = settings(ws.config, window=window, model=model)
     if all_contexts:
-        where, params, scope = "", [], "all"
-        cid = None
+        scope, cid = "all", None
     else:
         cid = context_id or _current_context(tx)
-        if (
-            context_id
-            and tx.one("SELECT 1 FROM budget_contexts WHERE id = ?", (context_id,)) is None
-        ):
+        if context_id and tx.ledger.context(context_id) is None:
             raise ValidationError(f"no budget context {context_id!r}; see `cairn budget --json`")
-        where, params, scope = "WHERE context_id = ?", [cid], "context"
-    rows = tx.execute(
-        f"SELECT category, sum(tokens) AS used, min(exact) AS exact FROM budget_ledger {where} "
-        "GROUP BY category",
-        params,
-    )
-    used = {r["category"]: (int(r["used"] or 0), bool(r["exact"])) for r in rows}
-    tops = tx.execute(
-        f"SELECT category, source, sum(tokens) AS t FROM budget_ledger {where} "
-        "GROUP BY category, source ORDER BY t DESC LIMIT 200",
-        params,
-    )
-    by_cat: dict[str, list[tuple[str, int]]] = {}
-    for r in tops:
-        lst = by_cat.setdefault(r["category"], [])
-        if len(lst) < 3:
-            lst.append((r["source"], int(r["t"])))
+        scope = "context"
+    if cid is None and not all_contexts:
+        used: dict[str, tuple[int, bool]] = {}
+        by_cat: dict[str, list[tuple[str, int]]] = {}
+    else:
+        used = tx.ledger.totals(cid)
+        by_cat = tx.ledger.top_sources(cid, per_category=3)
     # Subagent work is always counted over the whole task's life, not one context.
-    outside_total = int(
-        tx.scalar("SELECT sum(tokens) FROM budget_ledger WHERE category = ?", (OUTSIDE,)) or 0
-    )
+    outside_total = tx.ledger.category_total(OUTSIDE)
     cats: list[CategoryUse] = []
     for cat in CATEGORIES:
         u, ex = used.get(cat, (0, True))
@@ -407,7 +389,7 @@ def render_text(rep: Report) -> str:
 
 def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
     """The budget in the status file: shown once something is recorded, with its warnings."""
-    if tx.one("SELECT 1 FROM budget_ledger LIMIT 1") is None:
+    if tx.ledger.is_empty():
         return None
     try:
         rep = _report(tx, ws)

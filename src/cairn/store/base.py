@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from cairn.core.errors import StoreError
 from cairn.store.contract.checkpoints import CheckpointsArea
 from cairn.store.contract.events import EventsArea
+from cairn.store.contract.ledger import LedgerArea
 from cairn.store.contract.projections import ProjectionsArea
 from cairn.store.contract.recoveries import RecoveriesArea
 from cairn.store.contract.runs import RunsArea
@@ -66,6 +67,7 @@ class Transaction:
     projections: ProjectionsArea
     recoveries: RecoveriesArea
     runs: RunsArea  # worker runs
+    ledger: LedgerArea  # the budget's contexts and entries
     sql: RawSQL  # TEMPORARY, see RawSQL
 
     def __init__(self, areas: Mapping[str, Any], sql: RawSQL | None = None) -> None:

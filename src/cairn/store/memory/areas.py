@@ -7,6 +7,7 @@ from typing import Any
 
 from cairn.store.memory.checkpoints import MemoryCheckpoints
 from cairn.store.memory.events import MemoryEvents
+from cairn.store.memory.ledger import MemoryLedger
 from cairn.store.memory.projections import MemoryProjections
 from cairn.store.memory.recoveries import MemoryRecoveries
 from cairn.store.memory.runs import MemoryRuns
@@ -22,4 +23,5 @@ AREAS: dict[str, Callable[[MemoryState], Any]] = {
     "projections": MemoryProjections,
     "recoveries": MemoryRecoveries,
     "runs": MemoryRuns,
+    "ledger": MemoryLedger,
 }

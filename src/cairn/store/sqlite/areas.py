@@ -8,6 +8,7 @@ from typing import Any
 
 from cairn.store.sqlite.checkpoints import SQLiteCheckpoints
 from cairn.store.sqlite.events import SQLiteEvents
+from cairn.store.sqlite.ledger import SQLiteLedger
 from cairn.store.sqlite.projections import SQLiteProjections
 from cairn.store.sqlite.recoveries import SQLiteRecoveries
 from cairn.store.sqlite.runs import SQLiteRuns
@@ -22,4 +23,5 @@ AREAS: dict[str, Callable[[sqlite3.Connection], Any]] = {
     "projections": SQLiteProjections,
     "recoveries": SQLiteRecoveries,
     "runs": SQLiteRuns,
+    "ledger": SQLiteLedger,
 }
