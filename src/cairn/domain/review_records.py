@@ -5,7 +5,6 @@ Light at import: the status file renders :func:`status_section` after every comm
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +12,8 @@ from cairn.core.errors import NotFound
 
 if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
-    from cairn.store import Row, Tx
+    from cairn.store import Tx
+    from cairn.store.contract.reviews import ReviewResponseRow, ReviewRow
 
 SCHEMA_REVIEW = "cairn.review/1"
 SCHEMA_REVIEWS = "cairn.reviews/1"
@@ -113,55 +113,49 @@ class Review:
 
 
 # -- reading ---------------------------------------------------------------------------------------
-def _row_to_response(r: Row) -> Response:
+def _response(r: ReviewResponseRow) -> Response:
     return Response(
-        id=r["id"],
-        review_id=r["review_id"],
-        reviewer=r["reviewer"],
-        provider=r["provider"],
-        model=r["model"],
-        outcome=r["outcome"],
-        approved=None if r["approved"] is None else bool(r["approved"]),
-        recommendation=r["recommendation"],
-        concerns=tuple(json.loads(r["concerns"])),
-        error=r["error"],
-        raw=tuple(json.loads(r["raw"])) if r["raw"] else (),
-        attempts=r["attempts"],
-        input_tokens=r["input_tokens"],
-        output_tokens=r["output_tokens"],
-        path=r["response_path"],
-        created_at=r["created_at"],
+        id=r.id,
+        review_id=r.review_id,
+        reviewer=r.reviewer,
+        provider=r.provider,
+        model=r.model,
+        outcome=r.outcome,
+        approved=r.approved,
+        recommendation=r.recommendation,
+        concerns=r.concerns,
+        error=r.error,
+        raw=r.raw,
+        attempts=r.attempts,
+        input_tokens=r.input_tokens,
+        output_tokens=r.output_tokens,
+        path=r.response_path,
+        created_at=r.created_at,
     )
 
 
-def row_to_review(tx: Tx, r: Row) -> Review:
-    responses = tuple(
-        _row_to_response(x)
-        for x in tx.execute(
-            "SELECT * FROM review_responses WHERE review_id = ? ORDER BY id", (r["id"],)
-        )
-    )
+def row_to_review(tx: Tx, r: ReviewRow) -> Review:
     return Review(
-        id=r["id"],
-        task_id=r["task_id"],
-        topic=r["topic"],
-        round=r["round"],
-        question=r["question"],
-        concerns=tuple(json.loads(r["concerns"])),
-        context=tuple(json.loads(r["context"])),
-        reviewer=r["reviewer"],
-        plan_version=r["plan_version"],
-        state=r["state"],
-        request_path=r["request_path"],
-        created_at=r["created_at"],
-        updated_at=r["updated_at"],
-        responses=responses,
+        id=r.id,
+        task_id=r.task_id,
+        topic=r.topic,
+        round=r.round,
+        question=r.question,
+        concerns=r.concerns,
+        context=tuple(dict(c) for c in r.context),
+        reviewer=r.reviewer,
+        plan_version=r.plan_version,
+        state=r.state,
+        request_path=r.request_path,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+        responses=tuple(_response(x) for x in tx.reviews.responses(r.id)),
     )
 
 
 def get_review(ws: Workspace, review_id: str) -> Review:
     with ws.store.read() as tx:
-        row = tx.one("SELECT * FROM reviews WHERE id = ?", (review_id,))
+        row = tx.reviews.get(review_id)
         if row is None:
             raise NotFound(f"no review {review_id!r}; list them with `cairn review list`")
         return row_to_review(tx, row)
@@ -170,9 +164,8 @@ def get_review(ws: Workspace, review_id: str) -> Review:
 def rounds(ws: Workspace, topic_or_id: str) -> list[Review]:
     """Every round of a topic, oldest first; a review id stands for its topic."""
     with ws.store.read() as tx:
-        row = tx.one("SELECT topic FROM reviews WHERE id = ?", (topic_or_id,))
-        topic = row["topic"] if row else topic_or_id
-        rows = tx.execute("SELECT * FROM reviews WHERE topic = ? ORDER BY round, id", (topic,))
+        row = tx.reviews.get(topic_or_id)
+        rows = tx.reviews.of_topic(row.topic if row else topic_or_id)
         if not rows:
             raise NotFound(
                 f"no review or topic {topic_or_id!r}; list reviews with `cairn review list`"
@@ -180,63 +173,58 @@ def rounds(ws: Workspace, topic_or_id: str) -> list[Review]:
         return [row_to_review(tx, r) for r in rows]
 
 
-# A round waits for an answer only while no newer round of its topic exists.
-NOT_SUPERSEDED = (
-    "NOT EXISTS (SELECT 1 FROM reviews AS n "
-    "WHERE n.topic = reviews.topic AND n.round > reviews.round)"
-)
-
-
 def list_reviews(
     ws: Workspace, *, pending: bool = False, task_id: str | None = None, limit: int = 100
 ) -> list[Review]:
-    sql = "SELECT * FROM reviews WHERE 1 = 1"
-    params: list[Any] = []
-    if pending:
-        sql += " AND state = 'pending' AND " + NOT_SUPERSEDED
+    """Newest first; ``pending``: the rounds still waiting for an answer."""
     if task_id is not None:
-        sql += " AND task_id = ?"
-        params.append(ws.resolve_task(task_id))
-    sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
-    params.append(limit)
+        task_id = ws.resolve_task(task_id)
     with ws.store.read() as tx:
-        return [row_to_review(tx, r) for r in tx.execute(sql, params)]
+        rows = tx.reviews.newest(task_id=task_id, open_only=pending, limit=limit)
+        return [row_to_review(tx, r) for r in rows]
+
+
+def _brief(r: ReviewRow) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "task_id": r.task_id,
+        "topic": r.topic,
+        "round": r.round,
+        "reviewer": r.reviewer,
+        "state": r.state,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+    }
 
 
 # -- status ----------------------------------------------------------------------------------------
 def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
     """Open reviews (pending, reviewer failed) and the latest verdicts, for the status file."""
-    open_rows = tx.execute(
-        "SELECT id, task_id, topic, round, reviewer, state, created_at, updated_at FROM reviews "
-        f"WHERE state IN ('pending', 'failed') AND {NOT_SUPERSEDED} ORDER BY created_at DESC LIMIT 5"
-    )
-    recent = tx.execute(
-        "SELECT id, task_id, topic, round, reviewer, state, created_at, updated_at FROM reviews "
-        "WHERE state IN ('approved', 'rejected') ORDER BY updated_at DESC LIMIT 3"
-    )
+    open_rows = tx.reviews.waiting(5)
+    recent = tx.reviews.answered(3)
     if not open_rows and not recent:
         return None
     data = {
-        "open": [dict(r) for r in open_rows],
-        "recent": [dict(r) for r in recent],
+        "open": [_brief(r) for r in open_rows],
+        "recent": [_brief(r) for r in recent],
     }
     md = ["## Reviews", ""]
     for r in open_rows:
-        where = f"{r['id']} {r['topic']} (round {r['round']}, {r['reviewer']}, task {r['task_id'] or '—'})"
-        if r["state"] == "pending":
+        where = f"{r.id} {r.topic} (round {r.round}, {r.reviewer}, task {r.task_id or '—'})"
+        if r.state == "pending":
             md.append(
-                f"- ⏳ {where} pending since {r['created_at']}: "
-                f"`cairn review answer {r['id']} --approve|--reject --recommendation ...`"
+                f"- ⏳ {where} pending since {r.created_at}: "
+                f"`cairn review answer {r.id} --approve|--reject --recommendation ...`"
             )
         else:
             md.append(
                 f"- ⚠️ {where}: reviewer failed, no verdict (gate closed); "
-                f"`cairn review show {r['id']}`"
+                f"`cairn review show {r.id}`"
             )
     for r in recent:
         md.append(
-            f"- {STATE_ICONS[r['state']]} {r['id']} {r['topic']} (round {r['round']}, "
-            f"{r['reviewer']}): {r['state']} at {r['updated_at']}"
+            f"- {STATE_ICONS[r.state]} {r.id} {r.topic} (round {r.round}, "
+            f"{r.reviewer}): {r.state} at {r.updated_at}"
         )
     md.append("")
     return "reviews", data, "\n".join(md)
@@ -245,7 +233,7 @@ def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
 def review_prompt(ws: Workspace, review_id: str) -> str:
     """The prompt a review sent (or would send) to its reviewer."""
     with ws.store.read() as tx:
-        prompt = tx.scalar("SELECT prompt FROM reviews WHERE id = ?", (review_id,))
-    if prompt is None:
+        row = tx.reviews.get(review_id)
+    if row is None:
         raise NotFound(f"no review {review_id!r}; list them with `cairn review list`")
-    return str(prompt)
+    return row.prompt

@@ -17,7 +17,6 @@ Light at import: models and SDKs are imported only when a review is asked.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -46,12 +45,12 @@ from cairn.domain.review_records import (
     rounds,
     status_section,
 )
+from cairn.store.contract.reviews import ReviewRow
 
 if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
     from cairn.models import Model
     from cairn.models.verdict import Verdict
-    from cairn.store import Row
 
 
 # -- asking ----------------------------------------------------------------------------------------
@@ -95,49 +94,46 @@ def request_review(
     plan_version: int | None = None
     ts = now()
     with ws.store.transaction() as tx:
-        if plan_path and any(d.path.casefold() == plan_path.casefold() for d in docs):
-            plan_version = tx.scalar(
-                "SELECT max(version) FROM checkpoints WHERE task_id = ? AND kind = 'plan'",
-                (task_id,),
-            )
+        if plan_path and task_id and any(d.path.casefold() == plan_path.casefold() for d in docs):
+            plan = tx.checkpoints.newest(task_id, "plan", content=False)
+            plan_version = plan.version if plan else None
         prefix = f"r{day(ts)}-"
-        n = tx.scalar("SELECT count(*) FROM reviews WHERE id LIKE ?", (prefix + "%",)) or 0
-        review_id = f"{prefix}{n + 1:03d}"
-        round_ = (tx.scalar("SELECT max(round) FROM reviews WHERE topic = ?", (topic,)) or 0) + 1
+        review_id = f"{prefix}{tx.reviews.count_ids(prefix) + 1:03d}"
+        round_ = tx.reviews.last_round(topic) + 1
         request_path = f"{ws.config.reviews_dir}/requests/{file_stem(topic, round_, ts)}.md"
+        context = tuple(d.to_json() for d in docs)
         prompt = build_prompt(topic, question, concern_list, docs)
-        tx.execute(
-            "INSERT INTO reviews (id, task_id, topic, round, question, concerns, context, reviewer, "
-            "plan_version, prompt, state, request_path, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
-            (
-                review_id,
-                task_id,
-                topic,
-                round_,
-                question,
-                json.dumps(concern_list, ensure_ascii=False),
-                json.dumps([d.to_json() for d in docs]),
-                model.spec,
-                plan_version,
-                prompt,
-                request_path,
-                ts,
-                ts,
-            ),
+        tx.reviews.add(
+            ReviewRow(
+                id=review_id,
+                task_id=task_id,
+                topic=topic,
+                round=round_,
+                question=question,
+                concerns=tuple(concern_list),
+                context=context,
+                reviewer=model.spec,
+                plan_version=plan_version,
+                state="pending",
+                request_path=request_path,
+                created_at=ts,
+                updated_at=ts,
+                prompt=prompt,
+            )
         )
-        ws._event(
-            tx,
+        tx.events.append(
             task_id,
             "review.requested",
             ts,
-            review=review_id,
-            topic=topic,
-            round=round_,
-            reviewer=model.spec,
-            plan_version=plan_version,
-            context=[d.to_json() for d in docs],
-            concerns=concern_list,
+            {
+                "review": review_id,
+                "topic": topic,
+                "round": round_,
+                "reviewer": model.spec,
+                "plan_version": plan_version,
+                "context": list(context),
+                "concerns": concern_list,
+            },
         )
     _project(ws, review_id)
     if model.deferred:
@@ -308,94 +304,78 @@ def _record(
     ts = now()
     wrote_plan = False
     with ws.store.transaction() as tx:
-        row = tx.one("SELECT * FROM reviews WHERE id = ?", (review_id,))
+        row = tx.reviews.get(review_id)
         if row is None:
             raise NotFound(f"no review {review_id!r}; list them with `cairn review list --pending`")
-        if row["state"] in ("approved", "rejected"):
+        if row.state in ("approved", "rejected"):
             raise UsageError(
-                f"review {review_id} is already {row['state']}; a new verdict needs a new round: "
-                f"`cairn review request --task {row['task_id']} --topic {row['topic']} ...`"
+                f"review {review_id} is already {row.state}; a new verdict needs a new round: "
+                f"`cairn review request --task {row.task_id} --topic {row.topic} ...`"
             )
-        newer = tx.one(
-            "SELECT id, round FROM reviews WHERE topic = ? AND round > ? ORDER BY round DESC LIMIT 1",
-            (row["topic"], row["round"]),
-        )
+        newer = tx.reviews.newer_round(row.topic, row.round)
         if newer is not None:
             raise UsageError(
-                f"review {review_id} (round {row['round']} of {row['topic']}) was superseded by "
-                f"round {newer['round']} ({newer['id']}); answer that one instead: "
-                f"`cairn review answer {newer['id']} --approve|--reject --recommendation ...`"
+                f"review {review_id} (round {row.round} of {row.topic}) was superseded by "
+                f"round {newer.round} ({newer.id}); answer that one instead: "
+                f"`cairn review answer {newer.id} --approve|--reject --recommendation ...`"
             )
-        stem = file_stem(row["topic"], row["round"], row["created_at"])
+        stem = file_stem(row.topic, row.round, row.created_at)
         who = re.sub(r"[^A-Za-z0-9_-]", "-", reviewer)
         path = f"{ws.config.reviews_dir}/responses/{stem}_{who}.md"
-        same = tx.scalar(
-            "SELECT count(*) FROM review_responses WHERE review_id = ? AND reviewer = ?",
-            (review_id, reviewer),
-        )
+        same = tx.reviews.count_responses(review_id, reviewer)
         if same:
             path = path[:-3] + f"_{same + 1}.md"
-        tx.insert(
-            "INSERT INTO review_responses (review_id, reviewer, provider, model, outcome, approved, "
-            "recommendation, concerns, error, raw, attempts, input_tokens, output_tokens, "
-            "response_path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                review_id,
-                reviewer,
-                provider,
-                model_name,
-                outcome,
-                None if verdict is None else int(verdict.approved),
-                None if verdict is None else verdict.recommendation,
-                json.dumps([] if verdict is None else list(verdict.concerns), ensure_ascii=False),
-                error,
-                json.dumps(raws, ensure_ascii=False),
-                attempts,
-                usage[0],
-                usage[1],
-                path,
-                ts,
-            ),
+        concerns = () if verdict is None else tuple(verdict.concerns)
+        tx.reviews.add_response(
+            review_id=review_id,
+            reviewer=reviewer,
+            provider=provider,
+            model=model_name,
+            outcome=outcome,
+            approved=None if verdict is None else verdict.approved,
+            recommendation=None if verdict is None else verdict.recommendation,
+            concerns=concerns,
+            error=error,
+            raw=tuple(raws),
+            attempts=attempts,
+            input_tokens=usage[0],
+            output_tokens=usage[1],
+            response_path=path,
+            ts=ts,
         )
-        tx.execute(
-            "UPDATE reviews SET state = ?, updated_at = ? WHERE id = ?", (outcome, ts, review_id)
-        )
-        ws._event(
-            tx,
-            row["task_id"],
+        tx.reviews.set_state(review_id, outcome, ts)
+        tx.events.append(
+            row.task_id,
             f"review.{outcome}",
             ts,
-            review=review_id,
-            topic=row["topic"],
-            round=row["round"],
-            reviewer=reviewer,
-            model=model_name,
-            concerns=[] if verdict is None else list(verdict.concerns),
-            **({"error": error} if error else {}),
-            path=path,
+            {
+                "review": review_id,
+                "topic": row.topic,
+                "round": row.round,
+                "reviewer": reviewer,
+                "model": model_name,
+                "concerns": list(concerns),
+                **({"error": error} if error else {}),
+                "path": path,
+            },
         )
-        newest_plan_review = tx.scalar(
-            "SELECT id FROM reviews WHERE task_id = ? AND plan_version IS NOT NULL "
-            "ORDER BY created_at DESC, id DESC LIMIT 1",
-            (row["task_id"],),
-        )
+        newest_plan_review = tx.reviews.newest_of_plan(row.task_id) if row.task_id else None
         # Only the review the gate reads may replace the approved plan: a late approval of an
         # older plan is kept in the history, not checkpointed over a newer plan.
         if (
             verdict is not None
             and verdict.approved
-            and row["plan_version"] is not None
-            and newest_plan_review == review_id
+            and row.task_id is not None
+            and row.plan_version is not None
+            and newest_plan_review is not None
+            and newest_plan_review.id == review_id
         ):
-            plan = tx.one(
-                "SELECT content FROM checkpoints WHERE task_id = ? AND kind = 'plan' AND version = ?",
-                (row["task_id"], row["plan_version"]),
-            )
-            if plan is not None:
-                text = _approved_plan(row, reviewer, model_name, verdict, plan["content"])
+            plan = tx.checkpoints.get(row.task_id, "plan", row.plan_version)
+            if plan is not None and plan.content is not None:
+                text = _approved_plan(row, reviewer, model_name, verdict, plan.content)
                 ws._insert_checkpoint(
                     tx,
-                    row["task_id"],
+                    row.task_id,
                     "plan_approved",
                     text,
                     text.encode("utf-8"),
@@ -406,21 +386,23 @@ def _record(
                 )
                 wrote_plan = True
     _project(ws, review_id, path)
-    if wrote_plan:
-        ws.projector.after_checkpoint(row["task_id"], "plan_approved")
+    if wrote_plan and row.task_id:
+        ws.projector.after_checkpoint(row.task_id, "plan_approved")
     else:
         ws.projector.after_change()
     return get_review(ws, review_id)
 
 
-def _approved_plan(row: Row, reviewer: str, model: str | None, verdict: Verdict, plan: str) -> str:
+def _approved_plan(
+    row: ReviewRow, reviewer: str, model: str | None, verdict: Verdict, plan: str
+) -> str:
     who = reviewer + (f" ({model})" if model else "")
     lines = [
-        f"# {row['task_id']} Approved Plan",
+        f"# {row.task_id} Approved Plan",
         "",
-        f"**Reviewer**: {who}, review {row['id']} (topic {row['topic']}, round {row['round']})",
+        f"**Reviewer**: {who}, review {row.id} (topic {row.topic}, round {row.round})",
         f"**Recommendation**: {verdict.recommendation or '—'}",
-        f"**Plan version**: v{row['plan_version']}",
+        f"**Plan version**: v{row.plan_version}",
     ]
     if verdict.concerns:
         lines += ["**Concerns**:"] + [f"- {c}" for c in verdict.concerns]

@@ -18,6 +18,7 @@ from cairn.store.contract.events import EventsArea
 from cairn.store.contract.ledger import LedgerArea
 from cairn.store.contract.projections import ProjectionsArea
 from cairn.store.contract.recoveries import RecoveriesArea
+from cairn.store.contract.reviews import ReviewsArea
 from cairn.store.contract.runs import RunsArea
 from cairn.store.contract.steps import StepsArea
 from cairn.store.contract.tasks import TasksArea
@@ -68,6 +69,7 @@ class Transaction:
     recoveries: RecoveriesArea
     runs: RunsArea  # worker runs
     ledger: LedgerArea  # the budget's contexts and entries
+    reviews: ReviewsArea
     sql: RawSQL  # TEMPORARY, see RawSQL
 
     def __init__(self, areas: Mapping[str, Any], sql: RawSQL | None = None) -> None:

@@ -10,6 +10,7 @@ from cairn.store.memory.events import MemoryEvents
 from cairn.store.memory.ledger import MemoryLedger
 from cairn.store.memory.projections import MemoryProjections
 from cairn.store.memory.recoveries import MemoryRecoveries
+from cairn.store.memory.reviews import MemoryReviews
 from cairn.store.memory.runs import MemoryRuns
 from cairn.store.memory.state import MemoryState
 from cairn.store.memory.steps import MemorySteps
@@ -24,4 +25,5 @@ AREAS: dict[str, Callable[[MemoryState], Any]] = {
     "recoveries": MemoryRecoveries,
     "runs": MemoryRuns,
     "ledger": MemoryLedger,
+    "reviews": MemoryReviews,
 }

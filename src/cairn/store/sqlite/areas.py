@@ -11,6 +11,7 @@ from cairn.store.sqlite.events import SQLiteEvents
 from cairn.store.sqlite.ledger import SQLiteLedger
 from cairn.store.sqlite.projections import SQLiteProjections
 from cairn.store.sqlite.recoveries import SQLiteRecoveries
+from cairn.store.sqlite.reviews import SQLiteReviews
 from cairn.store.sqlite.runs import SQLiteRuns
 from cairn.store.sqlite.steps import SQLiteSteps
 from cairn.store.sqlite.tasks import SQLiteTasks
@@ -24,4 +25,5 @@ AREAS: dict[str, Callable[[sqlite3.Connection], Any]] = {
     "recoveries": SQLiteRecoveries,
     "runs": SQLiteRuns,
     "ledger": SQLiteLedger,
+    "reviews": SQLiteReviews,
 }
