@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cairn.store import Store
-from cairn.store.contract import DuplicateKey
+from cairn.store.contract import DuplicateKey, MissingRow
 from cairn.store.contract.runs import WorkerRunRow
 
 from .conftest import ts
@@ -96,3 +96,55 @@ def test_lists_twins_and_the_status_order(store: Store, task: str) -> None:
         assert [r.name for r in tx.runs.for_status(10)] == ["a", "c", "b"]
         assert [r.name for r in tx.runs.for_status(2)] == ["a", "c"]
         assert tx.runs.worker(task, "A") is None  # exact case
+
+
+def _phase_run(store: Store, task: str, phase: str, attempt: int, at: int) -> int:
+    with store.write() as tx:
+        return tx.runs.add_phase_run(
+            task, phase, attempt=attempt, pid=4000 + attempt, host="h1", ts=ts(at)
+        ).id
+
+
+def test_phase_runs_crash_end_and_reset(store: Store, task: str) -> None:
+    first = _phase_run(store, task, "a", 1, 1)
+    with store.write() as tx:
+        crashed = tx.runs.crash_running(task, "a", ts(2))
+        assert [r.id for r in crashed] == [first] and crashed[0].state == "running"
+        assert tx.runs.crash_running(task, "a", ts(2)) == []
+        assert tx.runs.attempts(task, "a") == 1
+    second = _phase_run(store, task, "a", 2, 3)
+    other = _phase_run(store, task, "b", 1, 4)
+    assert first < second < other
+    with store.write() as tx:
+        tx.runs.end_phase_run(
+            second,
+            "done",
+            ts(5),
+            result_type="json",
+            result_kind="a",
+            result_version=3,
+            result_json="[1]",
+        )
+        tx.runs.end_phase_run(other, "failed", ts(6), error="boom")
+    with store.read() as tx:
+        runs = tx.runs.phase_runs(task)
+        assert [(r.phase, r.attempt, r.state) for r in runs] == [
+            ("a", 1, "crashed"),
+            ("a", 2, "done"),
+            ("b", 1, "failed"),
+        ]
+        assert runs[0].finished_at == ts(2) and runs[0].pid == 4001 and runs[0].host == "h1"
+        assert (runs[1].result_type, runs[1].result_kind, runs[1].result_version) == (
+            "json",
+            "a",
+            3,
+        )
+        assert runs[1].result_json == "[1]" and runs[1].error is None
+        assert runs[2].error == "boom" and runs[2].result_type is None
+        assert [r.id for r in tx.runs.phase_runs(task, "b")] == [other]
+        assert tx.runs.phase_runs("T-none") == []
+    with store.write() as tx:
+        tx.runs.reset_phase_runs(task, "a")
+        assert tx.runs.attempts(task, "a") == 0 and tx.runs.attempts(task, "b") == 1
+    with pytest.raises(MissingRow), store.write() as tx:
+        tx.runs.end_phase_run(999, "done", ts(7))

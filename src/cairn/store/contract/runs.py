@@ -1,6 +1,11 @@
-"""Worker runs: one row per (task, worker name), holding the newest run of that worker.
+"""Runs: the attempts of durable phases, and the worker runs.
 
-A run is started by its orchestrator (state ``running``, attempt one more than the row's last),
+A *phase run* is one attempt of a phase by the durable runner (``task.run()``): ``running`` from
+its start, then ``done`` (with the phase's result), ``failed``, ``crashed`` (its process died; seen
+by the next run) or ``reset`` (forgotten by ``--reset``; reset runs do not count as attempts).
+
+A *worker run* is one row per (task, worker name), holding the newest run of that worker. It is
+started by its orchestrator (state ``running``, attempt one more than the row's last),
 stamped with the worker process's pid once it runs, and ended once (done, failed or timeout) by
 whichever side records it first: :meth:`RunsArea.finish` ends only a run that is still running.
 """
@@ -12,6 +17,25 @@ from dataclasses import dataclass
 from typing import Protocol
 
 WORKER_RUN_STATES = ("running", "done", "failed", "timeout")
+PHASE_RUN_STATES = ("running", "done", "failed", "crashed", "reset")
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseRunRow:
+    id: int
+    task_id: str
+    phase: str
+    attempt: int
+    state: str
+    pid: int
+    host: str
+    started_at: str
+    finished_at: str | None
+    result_type: str | None  # none | checkpoint | text | json: what the phase function returned
+    result_kind: str | None
+    result_version: int | None
+    result_json: str | None
+    error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +63,45 @@ class WorkerRunRow:
 
 
 class RunsArea(Protocol):
+    # -- phase runs ------------------------------------------------------------------------------
+    def add_phase_run(
+        self, task_id: str, phase: str, *, attempt: int, pid: int, host: str, ts: str
+    ) -> PhaseRunRow:
+        """A running attempt; its id is higher than every id before it."""
+        ...
+
+    def crash_running(self, task_id: str, phase: str, ts: str) -> list[PhaseRunRow]:
+        """Mark the phase's running attempts crashed; returns them as they were, oldest first."""
+        ...
+
+    def attempts(self, task_id: str, phase: str) -> int:
+        """How many attempts of the phase count (every state but ``reset``)."""
+        ...
+
+    def end_phase_run(
+        self,
+        run_id: int,
+        state: str,
+        ts: str,
+        *,
+        error: str | None = None,
+        result_type: str | None = None,
+        result_kind: str | None = None,
+        result_version: int | None = None,
+        result_json: str | None = None,
+    ) -> None:
+        """Record the end of an attempt (done with its result, or failed). MissingRow if absent."""
+        ...
+
+    def reset_phase_runs(self, task_id: str, phase: str) -> None:
+        """Mark every attempt of the phase reset."""
+        ...
+
+    def phase_runs(self, task_id: str, phase: str | None = None) -> list[PhaseRunRow]:
+        """Oldest first."""
+        ...
+
+    # -- worker runs -----------------------------------------------------------------------------
     def worker(self, task_id: str, name: str) -> WorkerRunRow | None:
         """The row of worker ``name`` (exact case) of the task."""
         ...

@@ -1,21 +1,108 @@
-"""Worker runs in memory: rows by (task, name), replaced whole (never changed in place)."""
+"""Runs in memory: phase runs appended (replaced whole when they change), worker runs by (task,
+name)."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
 
-from cairn.store.contract import DuplicateKey
-from cairn.store.contract.runs import WorkerRunRow
+from cairn.store.contract import DuplicateKey, MissingRow
+from cairn.store.contract.runs import PhaseRunRow, WorkerRunRow
 from cairn.store.memory.state import MemoryState
 
 _KEY = "workers"
+_PHASE_KEY = "phase_runs"
 
 
 class MemoryRuns:
     def __init__(self, state: MemoryState) -> None:
         self._s = state
 
+    # -- phase runs ------------------------------------------------------------------------------
+    def _phase_rows(self) -> list[PhaseRunRow]:
+        rows: list[PhaseRunRow] = self._s.extra.get(_PHASE_KEY, [])
+        return rows
+
+    def _replace(self, changed: dict[int, PhaseRunRow]) -> None:
+        self._s.extra[_PHASE_KEY] = [changed.get(r.id, r) for r in self._phase_rows()]
+
+    def add_phase_run(
+        self, task_id: str, phase: str, *, attempt: int, pid: int, host: str, ts: str
+    ) -> PhaseRunRow:
+        rows = self._phase_rows()
+        row = PhaseRunRow(
+            rows[-1].id + 1 if rows else 1,
+            task_id,
+            phase,
+            attempt,
+            "running",
+            pid,
+            host,
+            ts,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
+        self._s.extra[_PHASE_KEY] = [*rows, row]
+        return row
+
+    def crash_running(self, task_id: str, phase: str, ts: str) -> list[PhaseRunRow]:
+        running = [r for r in self.phase_runs(task_id, phase) if r.state == "running"]
+        self._replace(
+            {r.id: dataclasses.replace(r, state="crashed", finished_at=ts) for r in running}
+        )
+        return running
+
+    def attempts(self, task_id: str, phase: str) -> int:
+        return sum(1 for r in self.phase_runs(task_id, phase) if r.state != "reset")
+
+    def end_phase_run(
+        self,
+        run_id: int,
+        state: str,
+        ts: str,
+        *,
+        error: str | None = None,
+        result_type: str | None = None,
+        result_kind: str | None = None,
+        result_version: int | None = None,
+        result_json: str | None = None,
+    ) -> None:
+        row = next((r for r in self._phase_rows() if r.id == run_id), None)
+        if row is None:
+            raise MissingRow(f"no phase run {run_id}")
+        ended = dataclasses.replace(
+            row,
+            state=state,
+            finished_at=ts,
+            error=error,
+            result_type=result_type,
+            result_kind=result_kind,
+            result_version=result_version,
+            result_json=result_json,
+        )
+        self._replace({run_id: ended})
+
+    def reset_phase_runs(self, task_id: str, phase: str) -> None:
+        self._replace(
+            {
+                r.id: dataclasses.replace(r, state="reset")
+                for r in self.phase_runs(task_id, phase)
+                if r.state != "reset"
+            }
+        )
+
+    def phase_runs(self, task_id: str, phase: str | None = None) -> list[PhaseRunRow]:
+        return [
+            r
+            for r in self._phase_rows()
+            if r.task_id == task_id and (phase is None or r.phase == phase)
+        ]
+
+    # -- worker runs -----------------------------------------------------------------------------
     def _rows(self) -> dict[tuple[str, str], WorkerRunRow]:
         rows: dict[tuple[str, str], WorkerRunRow] = self._s.extra.get(_KEY, {})
         return rows

@@ -1,4 +1,4 @@
-"""Worker runs on SQLite (the ``workers`` table)."""
+"""Runs on SQLite: phase runs (``phase_runs``) and worker runs (``workers``)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,39 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from cairn.store.contract import DuplicateKey
-from cairn.store.contract.runs import WorkerRunRow
+from cairn.store.contract import DuplicateKey, MissingRow
+from cairn.store.contract.runs import PhaseRunRow, WorkerRunRow
 
 _COLS = (
     "task_id, name, kind, spec, spec_hash, state, run_id, attempt, owner_pid, owner_start, pid, "
     "pid_start, started_at, finished_at, duration_s, exit_code, summary, log_path, log_tail, "
     "outputs"
 )
+
+
+_PHASE_COLS = (
+    "id, task_id, phase, attempt, state, pid, host, started_at, finished_at, result_type, "
+    "result_kind, result_version, result_json, error"
+)
+
+
+def _phase_row(r: dict[str, Any]) -> PhaseRunRow:
+    return PhaseRunRow(
+        r["id"],
+        r["task_id"],
+        r["phase"],
+        r["attempt"],
+        r["state"],
+        r["pid"],
+        r["host"],
+        r["started_at"],
+        r["finished_at"],
+        r["result_type"],
+        r["result_kind"],
+        r["result_version"],
+        r["result_json"],
+        r["error"],
+    )
 
 
 def _row(r: dict[str, Any]) -> WorkerRunRow:
@@ -48,6 +73,94 @@ class SQLiteRuns:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._c = conn
 
+    # -- phase runs ------------------------------------------------------------------------------
+    def add_phase_run(
+        self, task_id: str, phase: str, *, attempt: int, pid: int, host: str, ts: str
+    ) -> PhaseRunRow:
+        rid = int(
+            self._c.execute("SELECT coalesce(max(id), 0) + 1 AS n FROM phase_runs").fetchone()["n"]
+        )
+        self._c.execute(
+            "INSERT INTO phase_runs (id, task_id, phase, attempt, state, pid, host, started_at) "
+            "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+            (rid, task_id, phase, attempt, pid, host, ts),
+        )
+        return PhaseRunRow(
+            rid,
+            task_id,
+            phase,
+            attempt,
+            "running",
+            pid,
+            host,
+            ts,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
+
+    def crash_running(self, task_id: str, phase: str, ts: str) -> list[PhaseRunRow]:
+        running = [
+            _phase_row(r)
+            for r in self._c.execute(
+                f"SELECT {_PHASE_COLS} FROM phase_runs WHERE task_id = ? AND phase = ? AND "
+                "state = 'running' ORDER BY id",
+                (task_id, phase),
+            ).fetchall()
+        ]
+        self._c.execute(
+            "UPDATE phase_runs SET state = 'crashed', finished_at = ? WHERE task_id = ? AND "
+            "phase = ? AND state = 'running'",
+            (ts, task_id, phase),
+        )
+        return running
+
+    def attempts(self, task_id: str, phase: str) -> int:
+        r = self._c.execute(
+            "SELECT count(*) AS n FROM phase_runs WHERE task_id = ? AND phase = ? AND "
+            "state != 'reset'",
+            (task_id, phase),
+        ).fetchone()
+        return int(r["n"])
+
+    def end_phase_run(
+        self,
+        run_id: int,
+        state: str,
+        ts: str,
+        *,
+        error: str | None = None,
+        result_type: str | None = None,
+        result_kind: str | None = None,
+        result_version: int | None = None,
+        result_json: str | None = None,
+    ) -> None:
+        cur = self._c.execute(
+            "UPDATE phase_runs SET state = ?, finished_at = ?, error = ?, result_type = ?, "
+            "result_kind = ?, result_version = ?, result_json = ? WHERE id = ?",
+            (state, ts, error, result_type, result_kind, result_version, result_json, run_id),
+        )
+        if not cur.rowcount:
+            raise MissingRow(f"no phase run {run_id}")
+
+    def reset_phase_runs(self, task_id: str, phase: str) -> None:
+        self._c.execute(
+            "UPDATE phase_runs SET state = 'reset' WHERE task_id = ? AND phase = ? AND "
+            "state != 'reset'",
+            (task_id, phase),
+        )
+
+    def phase_runs(self, task_id: str, phase: str | None = None) -> list[PhaseRunRow]:
+        sql, params = f"SELECT {_PHASE_COLS} FROM phase_runs WHERE task_id = ?", [task_id]
+        if phase is not None:
+            sql += " AND phase = ?"
+            params.append(phase)
+        return [_phase_row(r) for r in self._c.execute(sql + " ORDER BY id", params).fetchall()]
+
+    # -- worker runs -----------------------------------------------------------------------------
     def _one(self, where: str, params: Sequence[Any]) -> WorkerRunRow | None:
         r = self._c.execute(f"SELECT {_COLS} FROM workers WHERE {where}", params).fetchone()
         return _row(r) if r else None
