@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from cairn.core.errors import ValidationError
+from cairn.core.procs import alive
 from cairn.domain.workers import (
     TRUNCATION_MARKER,
     Worker,
     WorkerResult,
-    _alive,
     cap_summary,
     spawn,
     spawn_many,
@@ -103,9 +103,9 @@ def test_timeout_kills_the_whole_process_group(ws: Workspace) -> None:
     assert res[1].state == "done" and res[1].summary == "quick done"
     gpid = int((ws.root / "grandchild.pid").read_text())
     deadline = time.monotonic() + 5
-    while _alive(gpid, None) and time.monotonic() < deadline:
+    while alive(gpid, None) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert not _alive(gpid, None), "the worker's own child outlived the timeout"
+    assert not alive(gpid, None), "the worker's own child outlived the timeout"
     assert [e.data["state"] for e in ws.events("t1", types=["worker.failed"])] == ["timeout"]
 
 

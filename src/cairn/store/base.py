@@ -15,8 +15,11 @@ from typing import Any, Protocol
 from cairn.core.errors import StoreError
 from cairn.store.contract.checkpoints import CheckpointsArea
 from cairn.store.contract.events import EventsArea
+from cairn.store.contract.ledger import LedgerArea
 from cairn.store.contract.projections import ProjectionsArea
 from cairn.store.contract.recoveries import RecoveriesArea
+from cairn.store.contract.reviews import ReviewsArea
+from cairn.store.contract.runs import RunsArea
 from cairn.store.contract.steps import StepsArea
 from cairn.store.contract.tasks import TasksArea
 
@@ -64,6 +67,9 @@ class Transaction:
     events: EventsArea
     projections: ProjectionsArea
     recoveries: RecoveriesArea
+    runs: RunsArea  # worker runs
+    ledger: LedgerArea  # the budget's contexts and entries
+    reviews: ReviewsArea
     sql: RawSQL  # TEMPORARY, see RawSQL
 
     def __init__(self, areas: Mapping[str, Any], sql: RawSQL | None = None) -> None:

@@ -7,8 +7,11 @@ from typing import Any
 
 from cairn.store.memory.checkpoints import MemoryCheckpoints
 from cairn.store.memory.events import MemoryEvents
+from cairn.store.memory.ledger import MemoryLedger
 from cairn.store.memory.projections import MemoryProjections
 from cairn.store.memory.recoveries import MemoryRecoveries
+from cairn.store.memory.reviews import MemoryReviews
+from cairn.store.memory.runs import MemoryRuns
 from cairn.store.memory.state import MemoryState
 from cairn.store.memory.steps import MemorySteps
 from cairn.store.memory.tasks import MemoryTasks
@@ -20,4 +23,7 @@ AREAS: dict[str, Callable[[MemoryState], Any]] = {
     "events": MemoryEvents,
     "projections": MemoryProjections,
     "recoveries": MemoryRecoveries,
+    "runs": MemoryRuns,
+    "ledger": MemoryLedger,
+    "reviews": MemoryReviews,
 }

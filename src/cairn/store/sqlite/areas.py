@@ -8,8 +8,11 @@ from typing import Any
 
 from cairn.store.sqlite.checkpoints import SQLiteCheckpoints
 from cairn.store.sqlite.events import SQLiteEvents
+from cairn.store.sqlite.ledger import SQLiteLedger
 from cairn.store.sqlite.projections import SQLiteProjections
 from cairn.store.sqlite.recoveries import SQLiteRecoveries
+from cairn.store.sqlite.reviews import SQLiteReviews
+from cairn.store.sqlite.runs import SQLiteRuns
 from cairn.store.sqlite.steps import SQLiteSteps
 from cairn.store.sqlite.tasks import SQLiteTasks
 
@@ -20,4 +23,7 @@ AREAS: dict[str, Callable[[sqlite3.Connection], Any]] = {
     "events": SQLiteEvents,
     "projections": SQLiteProjections,
     "recoveries": SQLiteRecoveries,
+    "runs": SQLiteRuns,
+    "ledger": SQLiteLedger,
+    "reviews": SQLiteReviews,
 }
