@@ -134,14 +134,14 @@ def run_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
 
 
 async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
-    from cairn.agent.models import resolve_model
     from cairn.domain.budget import _new_id, settings
     from cairn.domain.workspace import now
+    from cairn.models.agent_adapter import agent_model
 
     task = ws.task(task_id)
     task_id = task.id
     model_name = options.model if isinstance(options.model, str) else str(options.model.model_name)
-    model = resolve_model(options.model, ws.config, ws.root)
+    model = agent_model(options.model, ws.config, ws.root)
     cfg = _agent_config(ws)
     st_settings = settings(ws.config, window=options.window, model=model_name)
     if options.summary_tokens:
@@ -222,11 +222,10 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
 
 
 def scrub(text: str) -> str:
-    """``text`` with every credential from the environment masked: providers echo keys in errors,
-    and nothing cairn writes may hold one."""
-    from cairn.models import env_secrets, redact
+    """``text`` with every credential masked (the environment's, and every key a provider read)."""
+    from cairn.models import scrub as _scrub
 
-    return redact(text, env_secrets())
+    return _scrub(text)
 
 
 def _finish_run(ws: Workspace, run_id: str, state: str, stats: Stats, error: str | None) -> None:
@@ -333,9 +332,9 @@ async def _run_phase(
     from pydantic_ai.usage import UsageLimits
 
     from cairn.agent.compaction import process_history
-    from cairn.agent.models import ResilientModel
     from cairn.agent.tools import build_tools
     from cairn.domain.budget import new_context
+    from cairn.models.agent_adapter import ResilientModel
     from cairn.models.meter import Meter, overhead_tokens
     from cairn.recovery.brief import MIN_TOKENS, build_brief, recover
 

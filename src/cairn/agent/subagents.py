@@ -125,10 +125,10 @@ async def _run_one(
     from pydantic_ai.usage import UsageLimits
 
     from cairn.agent.compaction import process_history
-    from cairn.agent.models import ResilientModel, resolve_model
     from cairn.agent.tools import build_tools
     from cairn.domain.budget import _new_id, record
     from cairn.domain.workspace import now
+    from cairn.models.agent_adapter import ResilientModel, agent_model
     from cairn.models.meter import Meter, overhead_tokens
 
     ws = parent.ws
@@ -172,7 +172,7 @@ async def _run_one(
     tools = build_tools(st, orchestrator=False)
     st.overhead = overhead_tokens(st.meter, SUBAGENT_SYSTEM.format(cap=cap), tools)
     st.enter_overhead()
-    model = ResilientModel(resolve_model(parent.subagent_model, ws.config, ws.root))
+    model = ResilientModel(agent_model(parent.subagent_model, ws.config, ws.root))
     agent: Agent[AgentState, str] = Agent(
         model,
         deps_type=AgentState,
