@@ -221,15 +221,9 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
     return result
 
 
-def scrub(text: str) -> str:
-    """``text`` with every credential masked (the environment's, and every key a provider read)."""
-    from cairn.models import scrub as _scrub
-
-    return _scrub(text)
-
-
 def _finish_run(ws: Workspace, run_id: str, state: str, stats: Stats, error: str | None) -> None:
     from cairn.domain.workspace import now
+    from cairn.models import scrub
 
     error = None if error is None else scrub(error)
 
@@ -332,8 +326,10 @@ async def _run_phase(
     from pydantic_ai.usage import UsageLimits
 
     from cairn.agent.compaction import process_history
+    from cairn.agent.subagents import run_subagents
     from cairn.agent.tools import build_tools
     from cairn.domain.budget import new_context
+    from cairn.models import scrub
     from cairn.models.agent_adapter import ResilientModel
     from cairn.models.meter import Meter, overhead_tokens
     from cairn.recovery.brief import MIN_TOKENS, build_brief, recover
@@ -390,6 +386,7 @@ async def _run_phase(
         allow_commands=allow,
         command_timeout=float(cfg.get("command_timeout", 60)),
         subagent_model=(options.subagent_model or model_name) if options.subagents else None,
+        spawn=run_subagents if options.subagents else None,
         subagent_timeout=float(cfg.get("subagent_timeout", 600)),
     )
     tools = build_tools(st, orchestrator=True)

@@ -11,14 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from cairn.agent.state import AgentState, Stats
+from cairn.agent.state import AgentState, Stats, SubagentTask
 from cairn.core import names
 from cairn.core.errors import ValidationError
-
-if TYPE_CHECKING:
-    from cairn.agent.tools import SubagentTask
 
 SUBAGENT_SYSTEM = """\
 You are a subagent of cairn. You work alone, in a fresh context, on one task; nobody sees your
@@ -217,7 +214,7 @@ async def _run_one(
     except TimeoutError:
         state, error = "partial", f"stopped: past its time limit of {parent.subagent_timeout:g} s"
     except AgentRunError as exc:
-        from cairn.agent.runtime import scrub
+        from cairn.models import scrub
 
         state, error = "failed", scrub(f"{type(exc).__name__}: {exc}")
     if not messages:
