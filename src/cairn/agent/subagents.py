@@ -9,7 +9,6 @@ spend goes to the ledger as ``subagent_work``, outside the orchestrator's contex
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,23 +134,19 @@ async def _run_one(
     folder = f".cairn/subagents/{parent.task_id}"
     transcript = f"{folder}/{sub_id}.md"
     started = now()
-    with ws.store.transaction() as tx:
-        tx.execute(
-            "INSERT INTO subagent_runs (id, run_id, task_id, name, spec, model, state, "
-            "budget_tokens, transcript, started_at) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
-            (
-                sub_id,
-                parent.run_id,
-                parent.task_id,
-                name,
-                json.dumps({"task": spec, "inputs": inputs, "outputs": outputs}),
-                parent.subagent_model,
-                budget,
-                transcript,
-                started,
-            ),
+    with ws.store.write() as tx:
+        tx.agent_runs.start_subagent(
+            sub_id,
+            run_id=parent.run_id,
+            task_id=parent.task_id,
+            name=name,
+            spec={"task": spec, "inputs": inputs, "outputs": outputs},
+            model=parent.subagent_model,
+            budget_tokens=budget,
+            transcript=transcript,
+            started_at=started,
         )
-        ws._event(tx, parent.task_id, "subagent.started", started, id=sub_id, name=name)
+        tx.events.append(parent.task_id, "subagent.started", started, {"id": sub_id, "name": name})
     st = AgentState(
         ws=ws,
         task_id=parent.task_id,
@@ -231,22 +226,27 @@ async def _run_one(
     used = st.stats.input_tokens + st.stats.output_tokens
     _save_transcript(ws.root / folder, sub_id, name, prompt, messages, summary, state, used)
     ended = now()
-    with ws.store.transaction() as tx:
-        tx.execute(
-            "UPDATE subagent_runs SET state = ?, used_tokens = ?, partial = ?, summary = ?, "
-            "summary_tokens = ?, finished_at = ?, error = ? WHERE id = ?",
-            (state, used, int(state != "done"), summary, summary_tokens, ended, error, sub_id),
+    with ws.store.write() as tx:
+        tx.agent_runs.finish_subagent(
+            sub_id,
+            state=state,
+            used_tokens=used,
+            summary=summary,
+            summary_tokens=summary_tokens,
+            finished_at=ended,
+            error=error,
         )
-        ws._event(
-            tx,
+        tx.events.append(
             parent.task_id,
             "subagent.finished",
             ended,
-            id=sub_id,
-            name=name,
-            state=state,
-            used_tokens=used,
-            summary_tokens=summary_tokens,
+            {
+                "id": sub_id,
+                "name": name,
+                "state": state,
+                "used_tokens": used,
+                "summary_tokens": summary_tokens,
+            },
         )
     record(
         ws,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from cairn.store.memory.agent_runs import MemoryAgentRuns
 from cairn.store.memory.checkpoints import MemoryCheckpoints
 from cairn.store.memory.events import MemoryEvents
 from cairn.store.memory.projections import MemoryProjections
@@ -20,4 +21,5 @@ AREAS: dict[str, Callable[[MemoryState], Any]] = {
     "events": MemoryEvents,
     "projections": MemoryProjections,
     "recoveries": MemoryRecoveries,
+    "agent_runs": MemoryAgentRuns,
 }

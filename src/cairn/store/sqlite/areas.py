@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from cairn.store.sqlite.agent_runs import SQLiteAgentRuns
 from cairn.store.sqlite.checkpoints import SQLiteCheckpoints
 from cairn.store.sqlite.events import SQLiteEvents
 from cairn.store.sqlite.projections import SQLiteProjections
@@ -20,4 +21,5 @@ AREAS: dict[str, Callable[[sqlite3.Connection], Any]] = {
     "events": SQLiteEvents,
     "projections": SQLiteProjections,
     "recoveries": SQLiteRecoveries,
+    "agent_runs": SQLiteAgentRuns,
 }
