@@ -33,6 +33,7 @@ def optional_tools(server: MCPServer[Any], app: CairnMCP) -> None:
 
 def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
     from cairn.domain import reviews
+    from cairn.domain.gates import gate_state
 
     @server.tool()
     def review_request(
@@ -94,7 +95,7 @@ def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
             found = reviews.rounds(ws, review)
             with ws.store.read() as tx:
                 gates = {
-                    t: reviews.gate_state(tx, t).state
+                    t: gate_state(tx, t).state
                     for t in sorted({r.task_id for r in found if r.task_id})
                 }
             return views.review_rounds(found, gates)
