@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from cairn.core.errors import StoreError
 from cairn.store.contract.checkpoints import CheckpointsArea
 from cairn.store.contract.events import EventsArea
+from cairn.store.contract.meta import MetaArea
 from cairn.store.contract.projections import ProjectionsArea
 from cairn.store.contract.recoveries import RecoveriesArea
 from cairn.store.contract.steps import StepsArea
@@ -64,6 +65,7 @@ class Transaction:
     events: EventsArea
     projections: ProjectionsArea
     recoveries: RecoveriesArea
+    meta: MetaArea
     sql: RawSQL  # TEMPORARY, see RawSQL
 
     def __init__(self, areas: Mapping[str, Any], sql: RawSQL | None = None) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from cairn.store.memory.checkpoints import MemoryCheckpoints
 from cairn.store.memory.events import MemoryEvents
+from cairn.store.memory.meta import MemoryMeta
 from cairn.store.memory.projections import MemoryProjections
 from cairn.store.memory.recoveries import MemoryRecoveries
 from cairn.store.memory.state import MemoryState
@@ -20,4 +21,5 @@ AREAS: dict[str, Callable[[MemoryState], Any]] = {
     "events": MemoryEvents,
     "projections": MemoryProjections,
     "recoveries": MemoryRecoveries,
+    "meta": MemoryMeta,
 }

@@ -8,6 +8,7 @@ from typing import Any
 
 from cairn.store.sqlite.checkpoints import SQLiteCheckpoints
 from cairn.store.sqlite.events import SQLiteEvents
+from cairn.store.sqlite.meta import SQLiteMeta
 from cairn.store.sqlite.projections import SQLiteProjections
 from cairn.store.sqlite.recoveries import SQLiteRecoveries
 from cairn.store.sqlite.steps import SQLiteSteps
@@ -20,4 +21,5 @@ AREAS: dict[str, Callable[[sqlite3.Connection], Any]] = {
     "events": SQLiteEvents,
     "projections": SQLiteProjections,
     "recoveries": SQLiteRecoveries,
+    "meta": SQLiteMeta,
 }
