@@ -1,6 +1,6 @@
 """``provider:model`` to a pydantic-ai model, with retries and a per-request time limit.
 
-``scripted:<suite>`` is the deterministic scripted model (:mod:`cairn.agent.scripted`); every other
+``scripted:<suite>`` is the deterministic scripted model (:mod:`cairn.models.scripted`); every other
 spec (``openai:gpt-4o``, ``anthropic:claude-sonnet-4-5``, ``ollama:llama3``, ...) goes to pydantic-ai's
 own model inference, so no HTTP is written here.
 """
@@ -17,9 +17,13 @@ from pydantic_ai.models.wrapper import WrapperModel
 from cairn.core.errors import UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pydantic_ai.messages import ModelMessage, ModelResponse
     from pydantic_ai.models import Model, ModelRequestParameters
     from pydantic_ai.settings import ModelSettings
+
+    from cairn.core.config import Config
 
 _SDK_HINT = {
     "openai": "pip install 'cairn-agent[openai]'",
@@ -27,7 +31,9 @@ _SDK_HINT = {
 }
 
 
-def resolve_model(spec: str | Model) -> Model:
+def resolve_model(
+    spec: str | Model, config: Config | None = None, root: Path | None = None
+) -> Model:
     """The pydantic-ai model for ``spec``; errors say what to install or set."""
     from pydantic_ai.exceptions import UserError
     from pydantic_ai.models import Model, infer_model
@@ -41,9 +47,11 @@ def resolve_model(spec: str | Model) -> Model:
         )
     provider, name = spec.split(":", 1)
     if provider == "scripted":
-        from cairn.agent.scripted import scripted_model
+        from cairn.models.scripted import scripted_model
+        from cairn.models.scripted_suites import get_suite, suites_from_config
 
-        return scripted_model(name)
+        suites_from_config(config, root)
+        return scripted_model(get_suite(name), name)
     try:
         return infer_model(spec)
     except ImportError as exc:

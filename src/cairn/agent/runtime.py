@@ -141,7 +141,7 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
     task = ws.task(task_id)
     task_id = task.id
     model_name = options.model if isinstance(options.model, str) else str(options.model.model_name)
-    model = resolve_model(options.model)
+    model = resolve_model(options.model, ws.config, ws.root)
     cfg = _agent_config(ws)
     st_settings = settings(ws.config, window=options.window, model=model_name)
     if options.summary_tokens:
@@ -333,10 +333,10 @@ async def _run_phase(
     from pydantic_ai.usage import UsageLimits
 
     from cairn.agent.compaction import process_history
-    from cairn.agent.meter import Meter, overhead_tokens
     from cairn.agent.models import ResilientModel
     from cairn.agent.tools import build_tools
     from cairn.domain.budget import new_context
+    from cairn.models.meter import Meter, overhead_tokens
     from cairn.recovery.brief import MIN_TOKENS, build_brief, recover
 
     task = ws.task(task_id)

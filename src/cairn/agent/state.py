@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cairn.agent.meter import Meter
     from cairn.domain.budget import BudgetSettings
     from cairn.domain.workspace import Workspace
+    from cairn.models.meter import Meter
 
 SAFE_POINT_TOOLS = ("checkpoint", "progress")
 
@@ -110,7 +110,7 @@ class AgentState:
             UserPromptPart,
         )
 
-        from cairn.agent.meter import part_text
+        from cairn.models.meter import part_text
 
         items: list[tuple[str, int, str, bool]] = []
         for m in messages:

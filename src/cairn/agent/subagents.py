@@ -125,11 +125,11 @@ async def _run_one(
     from pydantic_ai.usage import UsageLimits
 
     from cairn.agent.compaction import process_history
-    from cairn.agent.meter import Meter, overhead_tokens
     from cairn.agent.models import ResilientModel, resolve_model
     from cairn.agent.tools import build_tools
     from cairn.domain.budget import _new_id, record
     from cairn.domain.workspace import now
+    from cairn.models.meter import Meter, overhead_tokens
 
     ws = parent.ws
     assert parent.subagent_model is not None
@@ -172,7 +172,7 @@ async def _run_one(
     tools = build_tools(st, orchestrator=False)
     st.overhead = overhead_tokens(st.meter, SUBAGENT_SYSTEM.format(cap=cap), tools)
     st.enter_overhead()
-    model = ResilientModel(resolve_model(parent.subagent_model))
+    model = ResilientModel(resolve_model(parent.subagent_model, ws.config, ws.root))
     agent: Agent[AgentState, str] = Agent(
         model,
         deps_type=AgentState,
@@ -288,8 +288,8 @@ def _save_transcript(
 ) -> None:
     from pydantic_ai.messages import ModelMessagesTypeAdapter
 
-    from cairn.agent.meter import message_text
     from cairn.core.fsutil import atomic_write
+    from cairn.models.meter import message_text
 
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / f"{sub_id}.json", ModelMessagesTypeAdapter.dump_json(messages, indent=1))

@@ -24,8 +24,8 @@ def register(sub: Any) -> None:
         "--model",
         required=True,
         help="provider:model, e.g. openai:gpt-4o, anthropic:claude-sonnet-4-5, or "
-        "scripted:SUITE (deterministic scripted model; suites: demo, dataquality, evalset, "
-        "shards, review, analysis)",
+        "scripted:SUITE (deterministic scripted model; built in: demo, demo-slow, "
+        "demo-subagents; more from [providers.scripted] suites, e.g. bench/agent_suites)",
     )
     p.add_argument("--subagent-model", help="model for subagents (default: --model)")
     p.add_argument("--no-subagents", action="store_true", help="do not offer spawn_subagents")
@@ -69,8 +69,9 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
     if args.setup:
         if not args.model.startswith("scripted:"):
             raise UsageError("--setup is for scripted models (scripted:SUITE) only")
-        from cairn.agent.scripted import get_suite
+        from cairn.models.scripted_suites import get_suite, suites_from_config
 
+        suites_from_config(ws.config, ws.root)
         suite = get_suite(args.model.split(":", 1)[1])
         if suite.setup is not None:
             suite.setup(ws.root)

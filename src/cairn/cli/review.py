@@ -137,7 +137,8 @@ def cmd_request(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from cairn.domain.reviews import gate_state, rounds
+    from cairn.domain.gates import gate_state
+    from cairn.domain.reviews import rounds
 
     ws = open_ws(args)
     found = rounds(ws, args.topic_or_id)

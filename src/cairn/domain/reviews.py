@@ -134,20 +134,6 @@ class Review:
         }
 
 
-@dataclass(frozen=True)
-class GateState:
-    """Where a task's plan review stands: what a gated phase checks."""
-
-    state: str  # approved | missing | pending | rejected | failed | stale
-    plan_version: int | None
-    review: Row | None
-    approved_checkpoint: bool
-
-    @property
-    def open(self) -> bool:
-        return self.state == "approved"
-
-
 # -- settings --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ReviewSettings:
@@ -373,90 +359,6 @@ def list_reviews(
         sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
         params.append(limit)
         return [_row_to_review(tx, r) for r in tx.execute(sql, params)]
-
-
-# -- the gate --------------------------------------------------------------------------------------
-def gate_state(tx: Tx, task_id: str) -> GateState:
-    """The state of the newest review of the task's plan, as a gated phase sees it."""
-    plan_version = tx.scalar(
-        "SELECT max(version) FROM checkpoints WHERE task_id = ? AND kind = 'plan'", (task_id,)
-    )
-    review = tx.one(
-        "SELECT * FROM reviews WHERE task_id = ? AND plan_version IS NOT NULL "
-        "ORDER BY created_at DESC, id DESC LIMIT 1",
-        (task_id,),
-    )
-    approved_cp = (
-        tx.one(
-            "SELECT 1 FROM checkpoints WHERE task_id = ? AND kind = 'plan_approved' LIMIT 1",
-            (task_id,),
-        )
-        is not None
-    )
-    if review is None:
-        return GateState("missing", plan_version, None, approved_cp)
-    state = review["state"]
-    if state == "approved":
-        if review["plan_version"] != plan_version:
-            state = "stale"
-        elif not approved_cp:
-            state = "missing"
-    return GateState(state, plan_version, review, approved_cp)
-
-
-def gate_message(task_id: str, phase: str, gs: GateState) -> str:
-    head = f"phase {phase!r} of {task_id!r} is gated: it needs an approved review of the plan"
-    tail = f'; or start anyway with `cairn phase start {task_id} {phase} --override "reason"` (journaled)'
-    r = gs.review
-    plan = f"artifacts/{task_id}_plan.md"
-    ask = (
-        f'`cairn review request --task {task_id} --topic {task_id}_approach --question "Is this '
-        f'plan sound?" --context {plan}`'
-    )
-    if gs.state == "missing" and gs.plan_version is None:
-        return (
-            f"{head}, and the task has no plan yet. Write one (`cairn checkpoint template plan`, then "
-            f"`cairn checkpoint write {task_id} plan --file PLAN.md`) and request a review with {ask}"
-            + tail
-        )
-    if gs.state == "missing" or r is None:
-        return f"{head}, and none was requested (review: missing). Request one with {ask}" + tail
-    rid = r["id"]
-    where = f"review {rid} (topic {r['topic']}, round {r['round']}, reviewer {r['reviewer']})"
-    if gs.state == "pending":
-        return (
-            f"{head}; {where} is pending since {r['created_at']} (review: pending). Answer it with "
-            f'`cairn review answer {rid} --approve|--reject --recommendation "..."`' + tail
-        )
-    if gs.state == "rejected" and gs.plan_version != r["plan_version"]:
-        return (
-            f"{head}; {where} rejected plan v{r['plan_version']}, and the plan is now "
-            f"v{gs.plan_version} (review: rejected, revised since). Request round {r['round'] + 1} "
-            f"with `cairn review request --task {task_id} --topic {r['topic']} --question ... "
-            f"--context {plan}`" + tail
-        )
-    if gs.state == "rejected":
-        return (
-            f"{head}; {where} rejected plan v{r['plan_version']} (review: rejected). Revise the plan "
-            f"(`cairn checkpoint write {task_id} plan --file PLAN.md`; see `cairn review show {rid}` "
-            f"for the recommendation), then request round {r['round'] + 1} with "
-            f"`cairn review request --task {task_id} --topic {r['topic']} ...`" + tail
-        )
-    if gs.state == "failed":
-        return (
-            f"{head}; the reviewer failed on {where} and gave no verdict (review: reviewer "
-            f"failed; see `cairn review show {rid}`). Ask again with `cairn review request --task "
-            f"{task_id} --topic {r['topic']} ...` (perhaps --reviewer another:model), or answer "
-            f'it yourself with `cairn review answer {rid} --approve|--reject --recommendation "..."`'
-            + tail
-        )
-    if gs.state == "stale":
-        return (
-            f"{head}; {where} approved plan v{r['plan_version']}, but the plan is now "
-            f"v{gs.plan_version} (review: stale). Request a review of the new version with "
-            f"`cairn review request --task {task_id} --topic {r['topic']} ...`" + tail
-        )
-    return head + tail
 
 
 # -- asking ----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from cairn.core import names
+from cairn.core import names, rules
 from cairn.core.errors import NotFound, TransitionError, UsageError, ValidationError
 from cairn.core.model import Phase, Task
 from cairn.domain.journal import append, now
@@ -201,16 +201,9 @@ def begin_phase(
     ``exclusive=False`` lets a runner that owns the task (``flow``) skip the one-active rule.
     Returns the state the phase had."""
     phase, state = row.name, row.state
-    if state == "active":
-        raise TransitionError(
-            f"phase {phase!r} of {task_id!r} is already active; record progress, or finish "
-            f"it with `cairn phase done {task_id} {phase}`"
-        )
-    if state == "done" and not reopen:
-        raise TransitionError(
-            f"phase {phase!r} of {task_id!r} is done; to work on it again run "
-            f"`cairn phase start {task_id} {phase} --reopen`"
-        )
+    refusal = rules.start_refusal(task_id, phase, state, reopen=reopen)
+    if refusal:
+        raise TransitionError(refusal)
     if exclusive:
         other = tx.tasks.active_phase(task_id)
         if other is not None:
@@ -218,15 +211,47 @@ def begin_phase(
                 f"phase {other.name!r} of {task_id!r} is still active; finish it first "
                 f"(`cairn phase done {task_id} {other.name}`, or `cairn phase fail ...`)"
             )
+    event = "phase.reopened" if state == "done" else "phase.started"
+    activate(ws, tx, task_id, row, override, ts, event, previous=state, **event_data)
+    return state
+
+
+def activate(
+    ws: Workspace,
+    tx: Transaction,
+    task_id: str,
+    row: PhaseRow,
+    override: str | None,
+    ts: str,
+    event: str,
+    **data: Any,
+) -> None:
+    """The writes of a start, once the move is allowed: the gate, the stamps, the event."""
     if row.gated:
         from cairn.domain.gates import check_gate
 
-        check_gate(ws, tx, task_id, phase, override=override, ts=ts)
-    tx.tasks.set_phase_state(task_id, phase, "active", ts)
+        check_gate(ws, tx, task_id, row.name, override=override, ts=ts)
+    tx.tasks.set_phase_state(task_id, row.name, "active", ts)
     tx.tasks.touch(task_id, ts)
-    kind = "phase.reopened" if state == "done" else "phase.started"
-    append(tx, task_id, kind, ts, phase=phase, previous=state, **event_data)
-    return state
+    append(tx, task_id, event, ts, phase=row.name, **data)
+
+
+def close(
+    tx: Transaction,
+    task_id: str,
+    phase: str,
+    new: str,
+    error: str | None,
+    ts: str,
+    **data: Any,
+) -> PhaseRow:
+    """The writes of an end, once the move is allowed."""
+    done = tx.tasks.set_phase_state(task_id, phase, new, ts, error)
+    tx.tasks.touch(task_id, ts)
+    append(
+        tx, task_id, f"phase.{new}", ts, phase=phase, **data, **({"error": error} if error else {})
+    )
+    return done
 
 
 def end_phase_in(
@@ -242,24 +267,10 @@ def end_phase_in(
     row = tx.tasks.phase(task_id, phase)
     if row is None:
         raise NotFound(f"task {task_id!r} has no phase {phase!r}; see `cairn task show`")
-    if row.state != "active":
-        raise TransitionError(
-            f"phase {phase!r} of {task_id!r} is {row.state}, not active; only an "
-            f"active phase can become {new}. Start it with "
-            f"`cairn phase start {task_id} {phase}" + (" --reopen`" if row.state == "done" else "`")
-        )
-    done = tx.tasks.set_phase_state(task_id, phase, new, ts, error)
-    tx.tasks.touch(task_id, ts)
-    append(
-        tx,
-        task_id,
-        f"phase.{new}",
-        ts,
-        phase=phase,
-        **({"error": error} if error else {}),
-        **event_data,
-    )
-    return done
+    refusal = rules.end_refusal(task_id, phase, row.state, new)
+    if refusal:
+        raise TransitionError(refusal)
+    return close(tx, task_id, phase, new, error, ts, **event_data)
 
 
 def start_phase(

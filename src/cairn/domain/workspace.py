@@ -14,12 +14,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from cairn.core import names
+from cairn.core import names, rules
 from cairn.core.config import DEFAULT_CONFIG, Config, load_config
 from cairn.core.errors import CairnError, NotAWorkspace, UsageError
 from cairn.core.model import Checkpoint, Event, Recovery, Step, Task
 from cairn.domain import checkpoints as _checkpoints
 from cairn.domain import journal as _journal
+from cairn.domain import runs as _runs
 from cairn.domain import steps as _steps
 from cairn.domain import tasks as _tasks
 from cairn.domain.checkpoints import content_hash
@@ -193,6 +194,46 @@ class Workspace:
 
     def block_phase(self, task_id: str, phase: str, reason: str) -> Task:
         return _tasks.end_phase(self, task_id, phase, "blocked", reason)
+
+    # -- durable phase runs (task.run(), `cairn run`: cairn.flow.durable) ------------------------
+    def sync_phases(self, task_id: str, phases: Sequence[tuple[str, bool]]) -> bool:
+        """See :func:`cairn.domain.runs.sync_phases`."""
+        return _runs.sync_phases(self, task_id, phases)
+
+    def begin_phase_run(
+        self, task_id: str, phase: str, *, pid: int, host: str
+    ) -> rules.PhaseRun | None:
+        """See :func:`cairn.domain.runs.begin_phase_run`."""
+        return _runs.begin_phase_run(self, task_id, phase, pid=pid, host=host)
+
+    def finish_phase_run(
+        self,
+        run: rules.PhaseRun,
+        result_type: str,
+        *,
+        text: str | None = None,
+        checkpoint: Checkpoint | None = None,
+        result_json: str | None = None,
+    ) -> str | None:
+        """See :func:`cairn.domain.runs.finish_phase_run`."""
+        return _runs.finish_phase_run(
+            self, run, result_type, text=text, checkpoint=checkpoint, result_json=result_json
+        )
+
+    def fail_phase_run(self, run: rules.PhaseRun, error: str) -> None:
+        _runs.fail_phase_run(self, run, error)
+
+    def reset_phases(
+        self, task_id: str, phase: str, *, keep: Iterable[str]
+    ) -> tuple[list[str], list[str]]:
+        """See :func:`cairn.domain.runs.reset_phases`."""
+        return _runs.reset_phases(self, task_id, phase, keep=keep)
+
+    def phase_checkpointed(self, task_id: str, phase: str) -> bool:
+        return _runs.phase_checkpointed(self, task_id, phase)
+
+    def phase_runs(self, task_id: str, phase: str | None = None) -> list[dict[str, Any]]:
+        return _runs.phase_runs(self, task_id, phase)
 
     # -- checkpoints -----------------------------------------------------------------------------
     def write_checkpoint(

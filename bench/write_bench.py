@@ -1,0 +1,133 @@
+"""Durable write latency: ``Workspace.write_checkpoint`` next to the SQLite floor, one run.
+
+The floor is an INSERT + COMMIT of the same 2 KB on the same disk (WAL, synchronous=FULL). The
+three take turns in interleaved blocks (``--block`` writes of each per round), so that the load of
+a shared machine falls on all of them alike; figures are medians per write. Measured:
+
+* the default library call (what an agent's Python code does), on a workspace of ``--tasks`` tasks;
+* the same call inside ``ws.batch()`` (the readable tree brought current when the block ends);
+* "sustained": a block of default writes plus the ``ws.flush()`` that brings the tree current,
+  per write (the background projection's cost, paid off the caller's path but paid).
+
+Targets (issue 9): default ≤ 2x the floor, in a batch ≤ 1.5x.
+
+    .venv/bin/python bench/write_bench.py [--rounds 30] [--block 20] [--tasks 100] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchlib import SQLiteFloor, load, payload, unsynced
+
+TARGET_DEFAULT = 2.0
+TARGET_BATCH = 1.5
+
+
+def build(root: Path, tasks: int) -> None:
+    from cairn.domain.workspace import Workspace
+
+    ws = Workspace.init(root)
+    unsynced(ws)
+    with ws.batch():
+        for t in range(tasks):
+            tid = f"task{t:04d}"
+            ws.create_task(tid, f"Bench task {t}", ["analysis", "plan"])
+            ws.write_checkpoint(tid, "analysis", f"# analysis of {tid}\n")
+        ws.create_task("bench", "write latency", ["work"])
+        ws.start_phase("bench", "work")
+    ws.close()
+
+
+def flush(ws: Any) -> None:
+    f = getattr(ws, "flush", None)  # the tree's catch-up, where the library has one
+    if f is not None:
+        f()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=30)
+    ap.add_argument("--block", type=int, default=20)
+    ap.add_argument("--tasks", type=int, default=100)
+    ap.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    args = ap.parse_args()
+    from cairn.domain.workspace import Workspace
+
+    base = Path(tempfile.mkdtemp(prefix="cairn-write-bench-"))
+    try:
+        default_root, batch_root = base / "default", base / "batch"
+        for root in (default_root, batch_root):
+            root.mkdir()
+            build(root, args.tasks)
+        floor = SQLiteFloor(base)
+        plain = Workspace.open(default_root)
+        batched = Workspace.open(batch_root)
+        text = payload()
+        times: dict[str, list[float]] = {"floor": [], "default": [], "batch": []}
+        sustained: list[float] = []
+        n = 0
+
+        def content() -> str:
+            nonlocal n
+            n += 1
+            return f"{text[:-13]}{n:012d}\n"
+
+        with batched.batch():
+            for _ in range(args.rounds):
+                for _ in range(args.block):
+                    times["floor"].append(floor.write(content()))
+                t_block = time.perf_counter()
+                for _ in range(args.block):
+                    c = content()
+                    t0 = time.perf_counter()
+                    plain.write_checkpoint("bench", "benchwrite", c)
+                    times["default"].append(time.perf_counter() - t0)
+                flush(plain)
+                sustained.append((time.perf_counter() - t_block) / args.block)
+                for _ in range(args.block):
+                    c = content()
+                    t0 = time.perf_counter()
+                    batched.write_checkpoint("bench", "benchwrite", c)
+                    times["batch"].append(time.perf_counter() - t0)
+        floor.close()
+        plain.close()
+        batched.close()
+        med = {k: statistics.median(v) * 1000 for k, v in times.items()}
+        med["sustained"] = statistics.median(sustained) * 1000
+        f = med["floor"]
+        print(
+            f"2 KB durable write, {args.rounds} rounds x {args.block} writes of each, "
+            f"{args.tasks + 1}-task workspace ({load()})"
+        )
+        print(f"{'':<58}{'median ms':>10}{'vs floor':>10}")
+        rows = (
+            ("SQLite INSERT + COMMIT, WAL, synchronous=FULL (the floor)", f),
+            ("write_checkpoint, default", med["default"]),
+            ("write_checkpoint inside ws.batch()", med["batch"]),
+            ("default, sustained (block + ws.flush(), per write)", med["sustained"]),
+        )
+        for name, ms in rows:
+            print(f"{name:<58}{ms:>10.3f}{ms / f:>9.2f}x")
+        ok_d = med["default"] <= TARGET_DEFAULT * f
+        ok_b = med["batch"] <= TARGET_BATCH * f
+        print(
+            f"\ntargets: default <= {TARGET_DEFAULT}x: {'met' if ok_d else 'MISSED'} "
+            f"({med['default'] / f:.2f}x); in a batch <= {TARGET_BATCH}x: "
+            f"{'met' if ok_b else 'MISSED'} ({med['batch'] / f:.2f}x)"
+        )
+        if args.json:
+            print(json.dumps({f"{k}_ms": v for k, v in med.items()}))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
