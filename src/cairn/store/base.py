@@ -17,6 +17,7 @@ from cairn.store.contract.agent_runs import AgentRunsArea
 from cairn.store.contract.checkpoints import CheckpointsArea
 from cairn.store.contract.events import EventsArea
 from cairn.store.contract.ledger import LedgerArea
+from cairn.store.contract.meta import MetaArea
 from cairn.store.contract.projections import ProjectionsArea
 from cairn.store.contract.recoveries import RecoveriesArea
 from cairn.store.contract.reviews import ReviewsArea
@@ -72,6 +73,7 @@ class Transaction:
     ledger: LedgerArea  # the budget's contexts and entries
     reviews: ReviewsArea
     agent_runs: AgentRunsArea
+    meta: MetaArea
     sql: RawSQL  # TEMPORARY, see RawSQL
 
     def __init__(self, areas: Mapping[str, Any], sql: RawSQL | None = None) -> None:

@@ -9,6 +9,7 @@ from cairn.store.memory.agent_runs import MemoryAgentRuns
 from cairn.store.memory.checkpoints import MemoryCheckpoints
 from cairn.store.memory.events import MemoryEvents
 from cairn.store.memory.ledger import MemoryLedger
+from cairn.store.memory.meta import MemoryMeta
 from cairn.store.memory.projections import MemoryProjections
 from cairn.store.memory.recoveries import MemoryRecoveries
 from cairn.store.memory.reviews import MemoryReviews
@@ -28,4 +29,5 @@ AREAS: dict[str, Callable[[MemoryState], Any]] = {
     "ledger": MemoryLedger,
     "reviews": MemoryReviews,
     "agent_runs": MemoryAgentRuns,
+    "meta": MemoryMeta,
 }

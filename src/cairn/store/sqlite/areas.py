@@ -10,6 +10,7 @@ from cairn.store.sqlite.agent_runs import SQLiteAgentRuns
 from cairn.store.sqlite.checkpoints import SQLiteCheckpoints
 from cairn.store.sqlite.events import SQLiteEvents
 from cairn.store.sqlite.ledger import SQLiteLedger
+from cairn.store.sqlite.meta import SQLiteMeta
 from cairn.store.sqlite.projections import SQLiteProjections
 from cairn.store.sqlite.recoveries import SQLiteRecoveries
 from cairn.store.sqlite.reviews import SQLiteReviews
@@ -28,4 +29,5 @@ AREAS: dict[str, Callable[[sqlite3.Connection], Any]] = {
     "ledger": SQLiteLedger,
     "reviews": SQLiteReviews,
     "agent_runs": SQLiteAgentRuns,
+    "meta": SQLiteMeta,
 }
