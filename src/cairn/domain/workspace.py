@@ -431,7 +431,7 @@ class Workspace:
         if gated:
             from cairn.domain.gates import check_gate
 
-            check_gate(self, tx, task_id, phase, override=override, ts=ts)
+            check_gate(tx, task_id, phase, override=override, ts=ts)
         tx.execute(
             "UPDATE phases SET state = 'active', started_at = ?, finished_at = NULL, "
             "error = NULL WHERE task_id = ? AND name = ?",
