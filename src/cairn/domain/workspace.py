@@ -432,23 +432,15 @@ class Workspace:
             from cairn.domain.gates import check_gate
 
             check_gate(tx, task_id, phase, override=override, ts=ts)
-        tx.execute(
-            "UPDATE phases SET state = 'active', started_at = ?, finished_at = NULL, "
-            "error = NULL WHERE task_id = ? AND name = ?",
-            (ts, task_id, phase),
-        )
-        self._touch(tx, task_id, ts)
+        tx.tasks.set_phase_state(task_id, phase, "active", ts)
+        tx.tasks.touch(task_id, ts)
         self._event(tx, task_id, event, ts, phase=phase, **data)
 
     def _close(
         self, tx: Tx, task_id: str, phase: str, new: str, error: str | None, ts: str, **data: Any
     ) -> None:
-        tx.execute(
-            "UPDATE phases SET state = ?, finished_at = ?, error = ? "
-            "WHERE task_id = ? AND name = ?",
-            (new, ts, error, task_id, phase),
-        )
-        self._touch(tx, task_id, ts)
+        tx.tasks.set_phase_state(task_id, phase, new, ts, error)
+        tx.tasks.touch(task_id, ts)
         self._event(
             tx,
             task_id,
@@ -627,6 +619,7 @@ class Workspace:
         Returns (reset, removed)."""
         names.phase_name(phase)
         kept = set(keep)
+        ts = now()
         with self.store.transaction() as tx:
             task_id = self._task_row(tx, task_id)["id"]
             rows = tx.execute(
@@ -644,11 +637,7 @@ class Workspace:
             reset, removed = [], []
             for r in affected:
                 if r["name"] in kept:
-                    tx.execute(
-                        "UPDATE phases SET state = 'pending', started_at = NULL, finished_at = "
-                        "NULL, error = NULL WHERE task_id = ? AND name = ?",
-                        (task_id, r["name"]),
-                    )
+                    tx.tasks.set_phase_state(task_id, r["name"], "pending", ts)
                     reset.append(r["name"])
                 else:
                     tx.execute(
@@ -656,7 +645,7 @@ class Workspace:
                     )
                     removed.append(r["name"])
                 tx.runs.reset_phase_runs(task_id, r["name"])
-            self._event(tx, task_id, "phase.reset", now(), phases=reset, removed=removed)
+            self._event(tx, task_id, "phase.reset", ts, phases=reset, removed=removed)
         self.projector.after_change()
         return reset, removed
 
