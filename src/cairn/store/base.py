@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from cairn.core.errors import StoreError
+from cairn.store.contract.agent_runs import AgentRunsArea
 from cairn.store.contract.checkpoints import CheckpointsArea
 from cairn.store.contract.events import EventsArea
 from cairn.store.contract.ledger import LedgerArea
@@ -29,7 +30,7 @@ Params = Sequence[Any]
 
 class RawSQL(Protocol):
     """TEMPORARY escape hatch: SQL passed through to a SQL backend, for the modules whose tables
-    have no area yet (reviews, workers, runs, budget, hooks, agent, flow). New code uses areas;
+    have no area yet (reviews, workers, runs, budget, hooks, flow). New code uses areas;
     each module moves off this when its area lands, and then this goes."""
 
     def execute(self, sql: str, params: Params = ()) -> list[Row]: ...
@@ -70,6 +71,7 @@ class Transaction:
     runs: RunsArea  # worker runs
     ledger: LedgerArea  # the budget's contexts and entries
     reviews: ReviewsArea
+    agent_runs: AgentRunsArea
     sql: RawSQL  # TEMPORARY, see RawSQL
 
     def __init__(self, areas: Mapping[str, Any], sql: RawSQL | None = None) -> None:
