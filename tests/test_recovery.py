@@ -265,7 +265,7 @@ def test_each_recovery_is_logged_with_its_fields(ws: Workspace) -> None:
     assert [e.data["trigger"] for e in events] == ["compact", "crash", "manual"]
     # The log is a projection: regenerated whole from the store.
     with ws.store.read() as tx:
-        assert render_log(tx.execute("SELECT * FROM recoveries ORDER BY id")) == log
+        assert render_log(tx.recoveries.recent(1000)) == log
 
 
 def test_since_the_last_recovery(ws: Workspace) -> None:

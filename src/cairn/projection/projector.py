@@ -181,6 +181,10 @@ class Projector:
                     )
                 else:
                     rows = tx.execute(f"SELECT {cols} FROM projections")
+            if only is not None and not rows:
+                # Nothing projected there yet: a file found at that path is someone's work.
+                self._adopt_found(*only)
+                return ingested
             prefix = str(self.ws.root) + os.sep
             stat = os.stat
             suspects: list[tuple[str, os.stat_result | None]] = []
@@ -229,6 +233,23 @@ class Projector:
                 self._render_status_locked()
         return ingested
 
+    def _adopt_found(self, task_id: str, kind: str) -> bool:
+        """Keep a file found where a first version is about to be projected (left by a store
+        that was re-initialised, a restored copy, a planted file) as version 1, source
+        hand-edit, so that the write about to follow supersedes it and history keeps it."""
+
+        rel = self.ws.artifact_path(task_id, kind)
+        try:
+            with open(self.target(rel), "rb") as fh:
+                found = fh.read()
+        except (FileNotFoundError, IsADirectoryError):
+            return False
+        with self.ws.store.read() as tx:
+            if tx.projections.owner(rel) is not None:
+                return False
+        row = {"path": rel, "task_id": task_id, "kind": kind, "hash": None}
+        return self._ingest(row, found)
+
     def _is_stored_version(self, row: dict[str, Any], digest: str) -> bool:
         """Whether the file holds some stored version (left behind by writers killed in a row)."""
         with self.ws.store.read() as tx:
@@ -265,7 +286,7 @@ class Projector:
             return False
         with self.ws.store.transaction() as tx:
             current = tx.one("SELECT hash FROM projections WHERE path = ?", (row["path"],))
-            if current is None or current["hash"] != row["hash"]:
+            if (current["hash"] if current else None) != row["hash"]:
                 return False  # another process wrote meanwhile; the next reconcile looks again
             self.ws._insert_checkpoint(
                 tx, row["task_id"], row["kind"], text, data, (), None, "hand-edit", now()
@@ -301,12 +322,9 @@ class Projector:
         # The file holds the most recent RECOVERY_LOG_ENTRIES recoveries, so that rewriting it
         # after each recovery stays cheap after months of them; all are kept in the store.
         with self.ws.store.read() as tx:
-            rows = tx.execute(
-                "SELECT * FROM (SELECT * FROM recoveries ORDER BY id DESC LIMIT ?) ORDER BY id",
-                (RECOVERY_LOG_ENTRIES,),
-            )
+            rows = tx.recoveries.recent(RECOVERY_LOG_ENTRIES)
             earlier = (
-                tx.scalar("SELECT count(*) FROM recoveries WHERE id < ?", (rows[0]["id"],))
+                tx.recoveries.count(before_id=rows[0].id)
                 if len(rows) == RECOVERY_LOG_ENTRIES
                 else 0
             )

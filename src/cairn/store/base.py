@@ -16,6 +16,7 @@ from cairn.core.errors import StoreError
 from cairn.store.contract.checkpoints import CheckpointsArea
 from cairn.store.contract.events import EventsArea
 from cairn.store.contract.ledger import LedgerArea
+from cairn.store.contract.meta import MetaArea
 from cairn.store.contract.projections import ProjectionsArea
 from cairn.store.contract.recoveries import RecoveriesArea
 from cairn.store.contract.reviews import ReviewsArea
@@ -70,6 +71,7 @@ class Transaction:
     runs: RunsArea  # worker runs
     ledger: LedgerArea  # the budget's contexts and entries
     reviews: ReviewsArea
+    meta: MetaArea
     sql: RawSQL  # TEMPORARY, see RawSQL
 
     def __init__(self, areas: Mapping[str, Any], sql: RawSQL | None = None) -> None:

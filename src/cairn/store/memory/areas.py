@@ -8,6 +8,7 @@ from typing import Any
 from cairn.store.memory.checkpoints import MemoryCheckpoints
 from cairn.store.memory.events import MemoryEvents
 from cairn.store.memory.ledger import MemoryLedger
+from cairn.store.memory.meta import MemoryMeta
 from cairn.store.memory.projections import MemoryProjections
 from cairn.store.memory.recoveries import MemoryRecoveries
 from cairn.store.memory.reviews import MemoryReviews
@@ -26,4 +27,5 @@ AREAS: dict[str, Callable[[MemoryState], Any]] = {
     "runs": MemoryRuns,
     "ledger": MemoryLedger,
     "reviews": MemoryReviews,
+    "meta": MemoryMeta,
 }

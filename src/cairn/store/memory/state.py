@@ -31,6 +31,7 @@ class MemoryState:
     events: list[EventRow] = field(default_factory=list)
     projections: dict[str, ProjectionRow] = field(default_factory=dict)
     recoveries: list[RecoveryRow] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # areas added later keep theirs here
 
     def copy(self) -> MemoryState:

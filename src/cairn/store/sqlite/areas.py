@@ -9,6 +9,7 @@ from typing import Any
 from cairn.store.sqlite.checkpoints import SQLiteCheckpoints
 from cairn.store.sqlite.events import SQLiteEvents
 from cairn.store.sqlite.ledger import SQLiteLedger
+from cairn.store.sqlite.meta import SQLiteMeta
 from cairn.store.sqlite.projections import SQLiteProjections
 from cairn.store.sqlite.recoveries import SQLiteRecoveries
 from cairn.store.sqlite.reviews import SQLiteReviews
@@ -26,4 +27,5 @@ AREAS: dict[str, Callable[[sqlite3.Connection], Any]] = {
     "runs": SQLiteRuns,
     "ledger": SQLiteLedger,
     "reviews": SQLiteReviews,
+    "meta": SQLiteMeta,
 }

@@ -112,11 +112,12 @@ class SQLiteRuns(SQLiteAgentRuns):  # agent runs: the part in sqlite/agent_runs.
                 (task_id, phase),
             ).fetchall()
         ]
-        self._c.execute(
-            "UPDATE phase_runs SET state = 'crashed', finished_at = ? WHERE task_id = ? AND "
-            "phase = ? AND state = 'running'",
-            (ts, task_id, phase),
-        )
+        if running:
+            self._c.execute(
+                "UPDATE phase_runs SET state = 'crashed', finished_at = ? WHERE task_id = ? AND "
+                "phase = ? AND state = 'running'",
+                (ts, task_id, phase),
+            )
         return running
 
     def attempts(self, task_id: str, phase: str) -> int:

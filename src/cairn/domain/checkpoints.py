@@ -1,0 +1,256 @@
+"""Checkpoints: versioned documents of a task, written whole, validated once at the boundary."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from cairn.core import names
+from cairn.core.errors import NotFound, ValidationError
+from cairn.core.model import Checkpoint
+from cairn.domain.journal import append, now
+from cairn.domain.tasks import canonical
+from cairn.store.contract.checkpoints import CheckpointRow
+
+if TYPE_CHECKING:
+    from cairn.core.config import Config
+    from cairn.domain.workspace import Workspace
+    from cairn.store import Transaction
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def artifact_path(ws: Workspace, task_id: str, kind: str) -> str:
+    return f"{ws.config.artifacts_dir}/{names.artifact_stem(task_id, kind)}.md"
+
+
+def coerce_content(config: Config, content: str | bytes) -> tuple[str, bytes]:
+    if isinstance(content, bytes):
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(
+                f"checkpoint content is not UTF-8 (byte 0x{content[exc.start]:02x} at offset "
+                f"{exc.start}); convert it, e.g. `iconv -t UTF-8`, and write again"
+            ) from exc
+        data = content
+    else:
+        text = content
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValidationError(
+                f"checkpoint content holds text that cannot be UTF-8 ({exc.reason} at "
+                f"{exc.start}); clean it and write again"
+            ) from exc
+    if "\x00" in text:
+        raise ValidationError("checkpoint content holds NUL bytes; checkpoints are text")
+    limit = config.max_checkpoint_bytes
+    if len(data) > limit:
+        raise ValidationError(
+            f"checkpoint is {len(data):,} bytes, over the {limit:,}-byte limit; write a "
+            "summary and keep the bulk in a file it names (or raise [checkpoints] max_bytes)"
+        )
+    return text, data
+
+
+def to_checkpoint(ws: Workspace, r: CheckpointRow) -> Checkpoint:
+    return Checkpoint(
+        r.task_id,
+        r.kind,
+        r.version,
+        r.hash,
+        r.size,
+        r.phase,
+        r.source,
+        r.files,
+        r.created_at,
+        artifact_path(ws, r.task_id, r.kind),
+        r.content,
+    )
+
+
+def reload_path(ws: Workspace, rel: str) -> str:
+    p = names.inside(ws.root, rel, "file to reload")
+    return p.relative_to(ws.root.resolve()).as_posix()
+
+
+def write_checkpoint(
+    ws: Workspace,
+    task_id: str,
+    kind: str,
+    content: str | bytes,
+    *,
+    files: Iterable[str] = (),
+    phase: str | None = None,
+    source: str = "write",
+) -> Checkpoint:
+    names.kind(kind)
+    text, data = coerce_content(ws.config, content)
+    file_list = tuple(dict.fromkeys(reload_path(ws, f) for f in files))
+    with ws.store.read() as tx:
+        task_id = canonical(tx, task_id).id
+    # A hand edit of this very artifact must be ingested before it is overwritten; the check
+    # needs the stored id, not the caller's spelling of it.
+    ws.projector.reconcile(only=(task_id, kind))
+    ts = now()
+    with ws.store.write() as tx:
+        cp = insert_checkpoint(ws, tx, task_id, kind, text, data, file_list, phase, source, ts)
+    ws.projector.after_checkpoint(cp.task_id, kind)
+    return cp
+
+
+def insert_checkpoint(
+    ws: Workspace,
+    tx: Transaction,
+    task_id: str,
+    kind: str,
+    text: str,
+    data: bytes,
+    files: tuple[str, ...],
+    phase: str | None,
+    source: str,
+    ts: str,
+) -> Checkpoint:
+    """Store the next version of (task, kind) inside the caller's transaction; ``task_id`` is the
+    canonical id."""
+    if phase is None:
+        active = tx.tasks.active_phase(task_id)
+        phase = active.name if active else None
+    path = artifact_path(ws, task_id, kind)
+    owner = tx.projections.owner(path)
+    if owner is not None and (owner.task_id, owner.kind) != (task_id, kind):
+        raise ValidationError(
+            f"{path} already holds task {owner.task_id!r} kind {owner.kind!r}; "
+            "choose another kind name"
+        )
+    digest = content_hash(data)
+    row = tx.checkpoints.add(
+        task_id,
+        kind,
+        text,
+        hash=digest,
+        size=len(data),
+        phase=phase,
+        source=source,
+        files=files,
+        ts=ts,
+    )
+    tx.projections.record(path, task_id, kind, digest)
+    tx.tasks.touch(task_id, ts)
+    append(
+        tx,
+        task_id,
+        "checkpoint.written",
+        ts,
+        kind=kind,
+        version=row.version,
+        hash=digest,
+        size=len(data),
+        phase=phase,
+        source=source,
+        path=path,
+    )
+    return to_checkpoint(ws, row)
+
+
+def migrate_artifact_names(ws: Workspace) -> list[tuple[str, str]]:
+    """Move artifacts written under the old names (before ``names.artifact_stem`` doubled a
+    ``_`` in task ids) to their new ones, once, when store migration 0008 left the note.
+
+    The files move inside the write transaction, before it commits: killed midway, the note is
+    still there and the next open finishes the job (a file already moved is simply not found at
+    its old name). A new name already taken by another artifact is left alone and journaled.
+    Returns the (old, new) paths moved."""
+    import os
+
+    moved: list[tuple[str, str]] = []
+    with ws.store.read() as tx:
+        if tx.meta.get("artifact_names") != "rename":
+            return moved
+    with ws.store.write() as tx:
+        if tx.meta.get("artifact_names") != "rename":
+            return moved  # another process did it meanwhile
+        ts = now()
+        for row in tx.projections.all():
+            new = artifact_path(ws, row.task_id, row.kind)
+            if row.path == new:
+                continue
+            taken = tx.projections.owner(new)
+            if taken is not None and taken.path != row.path:
+                append(tx, row.task_id, "artifact.rename_skipped", ts, path=row.path, to=new)
+                continue
+            tx.projections.move(row.path, new)
+            old_file, new_file = ws.root / row.path, ws.root / new
+            if os.path.lexists(old_file) and not os.path.lexists(new_file):
+                os.replace(old_file, new_file)
+            append(tx, row.task_id, "artifact.renamed", ts, path=row.path, to=new)
+            moved.append((row.path, new))
+        tx.meta.delete("artifact_names")
+    return moved
+
+
+def get_checkpoint(
+    ws: Workspace, task_id: str, kind: str, version: int | None = None
+) -> Checkpoint:
+    names.kind(kind)
+    with ws.store.read() as tx:
+        task_id = canonical(tx, task_id).id
+        if version is None:
+            row = tx.checkpoints.newest(task_id, kind)
+        else:
+            row = tx.checkpoints.get(task_id, kind, version)
+            if row is None:
+                have = tx.checkpoints.version_range(task_id, kind)
+                if have is not None:
+                    lo, hi = have
+                    span = f"version {lo}" if lo == hi else f"versions {lo}-{hi}"
+                    raise NotFound(
+                        f"no version {version} of checkpoint {kind!r} for task {task_id!r}; it "
+                        f"has {span} (`cairn checkpoint history {task_id} {kind}`)"
+                    )
+        if row is None:
+            kinds = tx.checkpoints.kinds(task_id)
+            which = f"version {version} of " if version else ""
+            raise NotFound(
+                f"no {which}checkpoint {kind!r} for task {task_id!r}; it has: "
+                f"{', '.join(kinds) or 'no checkpoints yet'}"
+            )
+    return to_checkpoint(ws, row)
+
+
+def has_checkpoint(ws: Workspace, task_id: str, kind: str) -> bool:
+    with ws.store.read() as tx:
+        task_id = canonical(tx, task_id).id
+        return tx.checkpoints.newest(task_id, kind, content=False) is not None
+
+
+def newest_each_kind(ws: Workspace, task_id: str) -> list[tuple[Checkpoint, int]]:
+    """The newest version of each kind (without content) and the number of versions."""
+    with ws.store.read() as tx:
+        task_id = canonical(tx, task_id).id
+        rows = tx.checkpoints.newest_each_kind(task_id)
+    return [(to_checkpoint(ws, r), r.version) for r in rows]
+
+
+def history(ws: Workspace, task_id: str, kind: str) -> list[Checkpoint]:
+    with ws.store.read() as tx:
+        task_id = canonical(tx, task_id).id
+        rows = tx.checkpoints.history(task_id, kind)
+    return [to_checkpoint(ws, r) for r in rows]
+
+
+def newest_checkpoint(
+    ws: Workspace,
+    task_id: str,
+    *,
+    exclude: Sequence[str] = ("progress",),
+    with_content: bool = True,
+) -> Checkpoint | None:
+    with ws.store.read() as tx:
+        task_id = canonical(tx, task_id).id
+        row = tx.checkpoints.newest_of_task(task_id, exclude=exclude, content=with_content)
+    return to_checkpoint(ws, row) if row else None

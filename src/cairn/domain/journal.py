@@ -1,0 +1,49 @@
+"""The one journal writer: every change appends its event in the transaction that makes it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from cairn.core.model import Event
+
+if TYPE_CHECKING:
+    from cairn.domain.workspace import Workspace
+    from cairn.store import Transaction
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def append(tx: Transaction, task_id: str | None, type_: str, ts: str, **data: Any) -> int:
+    """Journal an event inside the caller's transaction; ``task_id`` is the canonical id."""
+    return tx.events.append(task_id, type_, ts, data)
+
+
+def record(ws: Workspace, task_id: str | None, type_: str, **data: Any) -> int:
+    """Append an event of an outside kind (hooks, workers) durably, in its own transaction."""
+    from cairn.domain.tasks import canonical
+
+    with ws.store.write() as tx:
+        if task_id is not None:
+            task_id = canonical(tx, task_id).id
+        return append(tx, task_id, type_, now(), **data)
+
+
+def events(
+    ws: Workspace,
+    task_id: str | None = None,
+    *,
+    limit: int = 50,
+    after: int = 0,
+    types: Sequence[str] = (),
+) -> list[Event]:
+    from cairn.domain.tasks import canonical
+
+    with ws.store.read() as tx:
+        if task_id is not None:
+            task_id = canonical(tx, task_id).id
+        rows = tx.events.query(task_id=task_id, types=types, after=after, limit=limit)
+    return [Event(r.id, r.ts, r.task_id, r.type, dict(r.data)) for r in rows]
