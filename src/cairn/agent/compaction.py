@@ -184,7 +184,7 @@ def compact(st: AgentState, messages: list[Any], tokens: int, *, safe_point: boo
     after = st.overhead + st.meter.messages(new)
     with st.ws.store.write() as tx:
         stamp = now()
-        tx.agent_runs.add_compaction(
+        tx.runs.add_agent_compaction(
             ts=stamp,
             run_id=st.run_id,
             task_id=st.task_id,

@@ -151,14 +151,14 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
     # Crash detection: a run of this task still marked running, whose process is gone.
     crashed: list[str] = []
     with ws.store.write() as tx:
-        for r in tx.agent_runs.running(task_id):
+        for r in tx.runs.running_agent_runs(task_id):
             if _pid_alive(r.pid) and r.pid != os.getpid():
                 raise UsageError(
                     f"agent run {r.id} (pid {r.pid}) is still working on {task_id}; wait "
                     "for it or stop it first"
                 )
             # Its subagents died with it: their results are partial at best.
-            tx.agent_runs.crash(
+            tx.runs.crash_agent_run(
                 r.id,
                 ts=now(),
                 error="the runtime died mid-run (found by the next run)",
@@ -167,7 +167,7 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
             crashed.append(r.id)
         run_id = _new_id("run")
         started = now()
-        tx.agent_runs.start(run_id, task_id, model_name, started, os.getpid())
+        tx.runs.start_agent_run(run_id, task_id, model_name, started, os.getpid())
         tx.events.append(
             task_id,
             "agent.run_started",
@@ -222,9 +222,9 @@ def _finish_run(ws: Workspace, run_id: str, state: str, stats: Stats, error: str
     error = None if error is None else scrub(error)
 
     with ws.store.write() as tx:
-        run = tx.agent_runs.get(run_id)
+        run = tx.runs.agent_run(run_id)
         ended = now()
-        tx.agent_runs.finish(run_id, state=state, ts=ended, usage=stats.to_json(), error=error)
+        tx.runs.finish_agent_run(run_id, state=state, ts=ended, usage=stats.to_json(), error=error)
         tx.events.append(
             run.task_id if run else None,
             "agent.run_finished",

@@ -135,7 +135,7 @@ async def _run_one(
     transcript = f"{folder}/{sub_id}.md"
     started = now()
     with ws.store.write() as tx:
-        tx.agent_runs.start_subagent(
+        tx.runs.start_subagent(
             sub_id,
             run_id=parent.run_id,
             task_id=parent.task_id,
@@ -227,7 +227,7 @@ async def _run_one(
     _save_transcript(ws.root / folder, sub_id, name, prompt, messages, summary, state, used)
     ended = now()
     with ws.store.write() as tx:
-        tx.agent_runs.finish_subagent(
+        tx.runs.finish_subagent(
             sub_id,
             state=state,
             used_tokens=used,

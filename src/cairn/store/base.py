@@ -13,7 +13,6 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from cairn.core.errors import StoreError
-from cairn.store.contract.agent_runs import AgentRunsArea
 from cairn.store.contract.checkpoints import CheckpointsArea
 from cairn.store.contract.events import EventsArea
 from cairn.store.contract.ledger import LedgerArea
@@ -72,7 +71,6 @@ class Transaction:
     runs: RunsArea  # worker runs
     ledger: LedgerArea  # the budget's contexts and entries
     reviews: ReviewsArea
-    agent_runs: AgentRunsArea
     meta: MetaArea
     sql: RawSQL  # TEMPORARY, see RawSQL
 

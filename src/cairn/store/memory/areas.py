@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cairn.store.memory.agent_runs import MemoryAgentRuns
 from cairn.store.memory.checkpoints import MemoryCheckpoints
 from cairn.store.memory.events import MemoryEvents
 from cairn.store.memory.ledger import MemoryLedger
@@ -28,6 +27,5 @@ AREAS: dict[str, Callable[[MemoryState], Any]] = {
     "runs": MemoryRuns,
     "ledger": MemoryLedger,
     "reviews": MemoryReviews,
-    "agent_runs": MemoryAgentRuns,
     "meta": MemoryMeta,
 }

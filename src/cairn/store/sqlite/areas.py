@@ -6,7 +6,6 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from cairn.store.sqlite.agent_runs import SQLiteAgentRuns
 from cairn.store.sqlite.checkpoints import SQLiteCheckpoints
 from cairn.store.sqlite.events import SQLiteEvents
 from cairn.store.sqlite.ledger import SQLiteLedger
@@ -28,6 +27,5 @@ AREAS: dict[str, Callable[[sqlite3.Connection], Any]] = {
     "runs": SQLiteRuns,
     "ledger": SQLiteLedger,
     "reviews": SQLiteReviews,
-    "agent_runs": SQLiteAgentRuns,
     "meta": SQLiteMeta,
 }
