@@ -91,10 +91,12 @@ def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
         def run(ws: Workspace) -> dict[str, Any]:
             if review is None:
                 return views.reviews(reviews.list_reviews(ws, pending=pending, limit=50))
+            from cairn.domain.gates import gate_state
+
             found = reviews.rounds(ws, review)
             with ws.store.read() as tx:
                 gates = {
-                    t: reviews.gate_state(tx, t).state
+                    t: gate_state(tx, t).state
                     for t in sorted({r.task_id for r in found if r.task_id})
                 }
             return views.review_rounds(found, gates)

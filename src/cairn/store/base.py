@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from cairn.core.errors import StoreError
 from cairn.store.contract.checkpoints import CheckpointsArea
+from cairn.store.contract.compactions import CompactionsArea
 from cairn.store.contract.events import EventsArea
 from cairn.store.contract.projections import ProjectionsArea
 from cairn.store.contract.recoveries import RecoveriesArea
@@ -26,7 +27,7 @@ Params = Sequence[Any]
 
 class RawSQL(Protocol):
     """TEMPORARY escape hatch: SQL passed through to a SQL backend, for the modules whose tables
-    have no area yet (reviews, workers, runs, budget, hooks, agent, flow). New code uses areas;
+    have no area yet (reviews, workers, runs, budget, agent, flow). New code uses areas;
     each module moves off this when its area lands, and then this goes."""
 
     def execute(self, sql: str, params: Params = ()) -> list[Row]: ...
@@ -64,6 +65,7 @@ class Transaction:
     events: EventsArea
     projections: ProjectionsArea
     recoveries: RecoveriesArea
+    compactions: CompactionsArea
     sql: RawSQL  # TEMPORARY, see RawSQL
 
     def __init__(self, areas: Mapping[str, Any], sql: RawSQL | None = None) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cairn.store.memory.checkpoints import MemoryCheckpoints
+from cairn.store.memory.compactions import MemoryCompactions
 from cairn.store.memory.events import MemoryEvents
 from cairn.store.memory.projections import MemoryProjections
 from cairn.store.memory.recoveries import MemoryRecoveries
@@ -20,4 +21,5 @@ AREAS: dict[str, Callable[[MemoryState], Any]] = {
     "events": MemoryEvents,
     "projections": MemoryProjections,
     "recoveries": MemoryRecoveries,
+    "compactions": MemoryCompactions,
 }

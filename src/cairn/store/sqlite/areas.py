@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cairn.store.sqlite.checkpoints import SQLiteCheckpoints
+from cairn.store.sqlite.compactions import SQLiteCompactions
 from cairn.store.sqlite.events import SQLiteEvents
 from cairn.store.sqlite.projections import SQLiteProjections
 from cairn.store.sqlite.recoveries import SQLiteRecoveries
@@ -20,4 +21,5 @@ AREAS: dict[str, Callable[[sqlite3.Connection], Any]] = {
     "events": SQLiteEvents,
     "projections": SQLiteProjections,
     "recoveries": SQLiteRecoveries,
+    "compactions": SQLiteCompactions,
 }
