@@ -33,6 +33,7 @@ def optional_tools(server: MCPServer[Any], app: CairnMCP) -> None:
 
 def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
     from cairn.domain import reviews
+    from cairn.domain.gates import gate_state
 
     @server.tool()
     def review_request(
@@ -91,8 +92,6 @@ def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
         def run(ws: Workspace) -> dict[str, Any]:
             if review is None:
                 return views.reviews(reviews.list_reviews(ws, pending=pending, limit=50))
-            from cairn.domain.gates import gate_state
-
             found = reviews.rounds(ws, review)
             with ws.store.read() as tx:
                 gates = {

@@ -27,6 +27,7 @@ from cairn.core.errors import (
 )
 from cairn.core.model import STEP_STATES, Checkpoint, Event, Phase, Recovery, Step, Task
 from cairn.store import Row, Store, Tx, open_store
+from cairn.store.contract.runs import PhaseRunRow
 
 CAIRN_DIR = ".cairn"
 DB_NAME = "cairn.db"
@@ -530,25 +531,10 @@ class Workspace:
             action = rules.run_action(state)
             if action == rules.RUN_SKIP:
                 return None
-            running = tx.execute(
-                "SELECT id, pid, attempt FROM phase_runs WHERE task_id = ? AND phase = ? AND "
-                "state = 'running' ORDER BY id",
-                (task_id, phase),
-            )
-            for r in running:  # the runner holds the task's run lock: these attempts died
-                tx.execute(
-                    "UPDATE phase_runs SET state = 'crashed', finished_at = ? WHERE id = ?",
-                    (ts, r["id"]),
-                )
+            # The runner holds the task's run lock: attempts still running died.
+            running = tx.runs.crash_running(task_id, phase, ts)
             crashed = running[-1] if action == rules.RUN_RESTART and running else None
-            attempt = 1 + (
-                tx.scalar(
-                    "SELECT count(*) FROM phase_runs WHERE task_id = ? AND phase = ? AND "
-                    "state != 'reset'",
-                    (task_id, phase),
-                )
-                or 0
-            )
+            attempt = 1 + tx.runs.attempts(task_id, phase)
             if action == rules.RUN_RESTART:
                 self._event(
                     tx,
@@ -557,7 +543,7 @@ class Workspace:
                     ts,
                     phase=phase,
                     attempt=attempt,
-                    previous_pid=crashed["pid"] if crashed else None,
+                    previous_pid=crashed.pid if crashed else None,
                 )
             else:
                 self._activate(
@@ -571,19 +557,15 @@ class Workspace:
                     previous=state,
                     attempt=attempt,
                 )
-            run_id = tx.insert(
-                "INSERT INTO phase_runs (task_id, phase, attempt, state, pid, host, "
-                "started_at) VALUES (?, ?, ?, 'running', ?, ?, ?)",
-                (task_id, phase, attempt, pid, host, ts),
-            )
+            run = tx.runs.add_phase_run(task_id, phase, attempt=attempt, pid=pid, host=host, ts=ts)
         return rules.PhaseRun(
-            run_id,
+            run.id,
             task_id,
             phase,
             attempt,
             action == rules.RUN_RESTART,
-            crashed["pid"] if crashed else None,
-            crashed["attempt"] if crashed else None,
+            crashed.pid if crashed else None,
+            crashed.attempt if crashed else None,
         )
 
     def finish_phase_run(
@@ -616,10 +598,14 @@ class Workspace:
             self._close(
                 tx, task_id, phase, "done", None, ts, attempt=run.attempt, result=result_type
             )
-            tx.execute(
-                "UPDATE phase_runs SET state = 'done', finished_at = ?, result_type = ?, "
-                "result_kind = ?, result_version = ?, result_json = ? WHERE id = ?",
-                (ts, result_type, kind, version, result_json, run.id),
+            tx.runs.end_phase_run(
+                run.id,
+                "done",
+                ts,
+                result_type=result_type,
+                result_kind=kind,
+                result_version=version,
+                result_json=result_json,
             )
         if text is not None:
             self.projector.reconcile(only=(task_id, phase))  # projects the new version
@@ -630,10 +616,7 @@ class Workspace:
         ts = now()
         with self.store.transaction() as tx:
             self._close(tx, run.task_id, run.phase, "failed", error, ts)
-            tx.execute(
-                "UPDATE phase_runs SET state = 'failed', finished_at = ?, error = ? WHERE id = ?",
-                (ts, error, run.id),
-            )
+            tx.runs.end_phase_run(run.id, "failed", ts, error=error)
         self.projector.after_change()
 
     def reset_phases(
@@ -672,11 +655,7 @@ class Workspace:
                         "DELETE FROM phases WHERE task_id = ? AND name = ?", (task_id, r["name"])
                     )
                     removed.append(r["name"])
-                tx.execute(
-                    "UPDATE phase_runs SET state = 'reset' WHERE task_id = ? AND phase = ? "
-                    "AND state != 'reset'",
-                    (task_id, r["name"]),
-                )
+                tx.runs.reset_phase_runs(task_id, r["name"])
             self._event(tx, task_id, "phase.reset", now(), phases=reset, removed=removed)
         self.projector.after_change()
         return reset, removed
@@ -691,15 +670,11 @@ class Workspace:
             )
         return hit is not None
 
-    def phase_runs(self, task_id: str, phase: str | None = None) -> list[dict[str, Any]]:
+    def phase_runs(self, task_id: str, phase: str | None = None) -> list[PhaseRunRow]:
         """The recorded attempts of the task's phases (or of one), oldest first."""
         with self.store.read() as tx:
             task_id = self._task_row(tx, task_id)["id"]
-            sql, params = "SELECT * FROM phase_runs WHERE task_id = ?", [task_id]
-            if phase is not None:
-                sql += " AND phase = ?"
-                params.append(phase)
-            return [dict(r) for r in tx.execute(sql + " ORDER BY id", params)]
+            return tx.runs.phase_runs(task_id, phase)
 
     # -- checkpoints -----------------------------------------------------------------------------
     def _coerce_content(self, content: str | bytes) -> tuple[str, bytes]:

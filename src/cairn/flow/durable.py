@@ -247,7 +247,7 @@ class TaskHandle:
             "result_version",
             "error",
         )
-        return [{k: r[k] for k in keys} for r in self.workspace.phase_runs(self.id)]
+        return [{k: getattr(r, k) for k in keys} for r in self.workspace.phase_runs(self.id)]
 
     def result(self, phase: str) -> Any:
         """The recorded result of a finished phase (see the module docs for what is recorded)."""
@@ -279,18 +279,18 @@ class TaskHandle:
                 + (f" (it is {state})" if state else " (no such phase)")
                 + "; only a finished phase has a result"
             )
-        done = [r for r in ws.phase_runs(task_id, phase) if r["state"] == "done"]
+        done = [r for r in ws.phase_runs(task_id, phase) if r.state == "done"]
         if not done:  # finished by hand (`cairn phase done`): its own checkpoint, if any
             if ws.has_checkpoint(task_id, phase):
                 return ws.checkpoint(task_id, phase).content, ws.artifact_path(task_id, phase)
             return None, None
         row = done[-1]
-        kind, rtype = row["result_kind"], row["result_type"]
+        kind, rtype = row.result_kind, row.result_type
         if rtype == "none":
             return None, None
         if rtype == "json":
-            return json.loads(row["result_json"]), ws.artifact_path(task_id, kind)
-        cp = ws.checkpoint(task_id, kind, row["result_version"])
+            return json.loads(row.result_json or "null"), ws.artifact_path(task_id, kind or phase)
+        cp = ws.checkpoint(task_id, kind or phase, row.result_version)
         return (cp if rtype == "checkpoint" else cp.content), cp.path
 
     def _check_needs(self, task_id: str, spec: PhaseSpec) -> None:

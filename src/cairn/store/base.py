@@ -13,11 +13,15 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from cairn.core.errors import StoreError
+from cairn.store.contract.agent_runs import AgentRunsArea
 from cairn.store.contract.checkpoints import CheckpointsArea
 from cairn.store.contract.compactions import CompactionsArea
 from cairn.store.contract.events import EventsArea
+from cairn.store.contract.ledger import LedgerArea
 from cairn.store.contract.projections import ProjectionsArea
 from cairn.store.contract.recoveries import RecoveriesArea
+from cairn.store.contract.reviews import ReviewsArea
+from cairn.store.contract.runs import RunsArea
 from cairn.store.contract.steps import StepsArea
 from cairn.store.contract.tasks import TasksArea
 
@@ -27,7 +31,7 @@ Params = Sequence[Any]
 
 class RawSQL(Protocol):
     """TEMPORARY escape hatch: SQL passed through to a SQL backend, for the modules whose tables
-    have no area yet (reviews, workers, runs, budget, agent, flow). New code uses areas;
+    have no area yet (reviews, workers, runs, budget, flow). New code uses areas;
     each module moves off this when its area lands, and then this goes."""
 
     def execute(self, sql: str, params: Params = ()) -> list[Row]: ...
@@ -66,6 +70,10 @@ class Transaction:
     projections: ProjectionsArea
     recoveries: RecoveriesArea
     compactions: CompactionsArea
+    runs: RunsArea  # worker runs
+    ledger: LedgerArea  # the budget's contexts and entries
+    reviews: ReviewsArea
+    agent_runs: AgentRunsArea
     sql: RawSQL  # TEMPORARY, see RawSQL
 
     def __init__(self, areas: Mapping[str, Any], sql: RawSQL | None = None) -> None:

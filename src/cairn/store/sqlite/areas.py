@@ -6,11 +6,15 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from cairn.store.sqlite.agent_runs import SQLiteAgentRuns
 from cairn.store.sqlite.checkpoints import SQLiteCheckpoints
 from cairn.store.sqlite.compactions import SQLiteCompactions
 from cairn.store.sqlite.events import SQLiteEvents
+from cairn.store.sqlite.ledger import SQLiteLedger
 from cairn.store.sqlite.projections import SQLiteProjections
 from cairn.store.sqlite.recoveries import SQLiteRecoveries
+from cairn.store.sqlite.reviews import SQLiteReviews
+from cairn.store.sqlite.runs import SQLiteRuns
 from cairn.store.sqlite.steps import SQLiteSteps
 from cairn.store.sqlite.tasks import SQLiteTasks
 
@@ -22,4 +26,8 @@ AREAS: dict[str, Callable[[sqlite3.Connection], Any]] = {
     "projections": SQLiteProjections,
     "recoveries": SQLiteRecoveries,
     "compactions": SQLiteCompactions,
+    "runs": SQLiteRuns,
+    "ledger": SQLiteLedger,
+    "reviews": SQLiteReviews,
+    "agent_runs": SQLiteAgentRuns,
 }
