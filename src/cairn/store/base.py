@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from cairn.core.errors import StoreError
 from cairn.store.contract.checkpoints import CheckpointsArea
+from cairn.store.contract.compactions import CompactionsArea
 from cairn.store.contract.events import EventsArea
 from cairn.store.contract.ledger import LedgerArea
 from cairn.store.contract.meta import MetaArea
@@ -30,7 +31,7 @@ Params = Sequence[Any]
 
 class RawSQL(Protocol):
     """TEMPORARY escape hatch: SQL passed through to a SQL backend, for the modules whose tables
-    have no area yet (reviews, workers, runs, budget, hooks, flow). New code uses areas;
+    have no area yet (reviews, workers, runs, budget, flow). New code uses areas;
     each module moves off this when its area lands, and then this goes."""
 
     def execute(self, sql: str, params: Params = ()) -> list[Row]: ...
@@ -68,6 +69,7 @@ class Transaction:
     events: EventsArea
     projections: ProjectionsArea
     recoveries: RecoveriesArea
+    compactions: CompactionsArea
     runs: RunsArea  # worker runs
     ledger: LedgerArea  # the budget's contexts and entries
     reviews: ReviewsArea

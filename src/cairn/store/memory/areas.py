@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cairn.store.memory.checkpoints import MemoryCheckpoints
+from cairn.store.memory.compactions import MemoryCompactions
 from cairn.store.memory.events import MemoryEvents
 from cairn.store.memory.ledger import MemoryLedger
 from cairn.store.memory.meta import MemoryMeta
@@ -24,6 +25,7 @@ AREAS: dict[str, Callable[[MemoryState], Any]] = {
     "events": MemoryEvents,
     "projections": MemoryProjections,
     "recoveries": MemoryRecoveries,
+    "compactions": MemoryCompactions,
     "runs": MemoryRuns,
     "ledger": MemoryLedger,
     "reviews": MemoryReviews,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cairn.store.sqlite.checkpoints import SQLiteCheckpoints
+from cairn.store.sqlite.compactions import SQLiteCompactions
 from cairn.store.sqlite.events import SQLiteEvents
 from cairn.store.sqlite.ledger import SQLiteLedger
 from cairn.store.sqlite.meta import SQLiteMeta
@@ -24,6 +25,7 @@ AREAS: dict[str, Callable[[sqlite3.Connection], Any]] = {
     "events": SQLiteEvents,
     "projections": SQLiteProjections,
     "recoveries": SQLiteRecoveries,
+    "compactions": SQLiteCompactions,
     "runs": SQLiteRuns,
     "ledger": SQLiteLedger,
     "reviews": SQLiteReviews,
