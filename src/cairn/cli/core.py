@@ -323,6 +323,8 @@ def cmd_cp_write(args: argparse.Namespace) -> int:
         d = cp.to_json(with_content=False)
         d["schema"] = SCHEMA_CHECKPOINT
         emit_json(d)
+    elif cp.unchanged:
+        print(f"{cp.path}: {kind} unchanged (still v{cp.version}); nothing was stored")
     else:
         print(f"{cp.path}: {kind} v{cp.version} ({cp.size} bytes, sha256 {cp.hash[:12]})")
     return 0

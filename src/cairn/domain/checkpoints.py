@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from cairn.core.config import Config
     from cairn.domain.workspace import Workspace
     from cairn.store import Transaction
+
+
+PROGRESS = "progress"  # the kind rendered from the progress steps
 
 
 def content_hash(data: bytes) -> str:
@@ -128,6 +132,11 @@ def insert_checkpoint(
             "choose another kind name"
         )
     digest = content_hash(data)
+    newest = tx.checkpoints.newest(task_id, kind, content=False)
+    if newest is not None and newest.hash == digest and newest.files == tuple(files):
+        # The same document again (a retry, an agent re-saving): one version is enough, and the
+        # caller is told so rather than shown a version number that did not move.
+        return dataclasses.replace(to_checkpoint(ws, newest), content=text, unchanged=True)
     row = tx.checkpoints.add(
         task_id,
         kind,
@@ -193,18 +202,82 @@ def migrate_artifact_names(ws: Workspace) -> list[tuple[str, str]]:
     return moved
 
 
+# -- the progress document: rendered from the steps, not stored per step ---------------------------
+def live_progress(ws: Workspace, tx: Transaction, task_id: str) -> CheckpointRow | None:
+    """The task's progress document as it stands: its stored newest version when that came last
+    (a hand edit of the progress file), else the rendering of the steps, numbered one past the
+    stored versions."""
+    stored = tx.checkpoints.newest(task_id, PROGRESS)
+    doc = tx.steps.doc(task_id)
+    if doc is None:
+        return stored
+    if stored is not None:
+        expected = tx.projections.get(artifact_path(ws, task_id, PROGRESS))
+        if expected is not None and expected.hash == stored.hash:
+            return stored
+    return CheckpointRow(
+        task_id,
+        PROGRESS,
+        (stored.version if stored else 0) + 1,
+        doc.hash,
+        len(doc.content.encode("utf-8")),
+        None,
+        "progress",
+        (),
+        doc.updated_at,
+        stored.seq if stored else 0,
+        doc.content,
+    )
+
+
+def artifact_content(ws: Workspace, task_id: str, kind: str) -> tuple[str, str] | None:
+    """What the artifact of (task, kind) should hold, and its hash; None before any version."""
+    with ws.store.read() as tx:
+        if kind == PROGRESS:
+            row = live_progress(ws, tx, task_id)
+        else:
+            row = tx.checkpoints.newest(task_id, kind)
+    return (row.content or "", row.hash) if row is not None else None
+
+
+# A progress file left behind by writers killed before projecting is one of the recent renders;
+# each step's event carries the hash of the render it made.
+_RENDER_EVENTS = ("step.recorded", "next.set")
+_RENDERS_LOOKED_AT = 200
+
+
+def is_known_content(ws: Workspace, task_id: str, kind: str, digest: str) -> bool:
+    """Whether ``digest`` is content cairn itself wrote for (task, kind): a stored version, or
+    for progress a recent rendering. Such a file is stale, not a hand edit."""
+    with ws.store.read() as tx:
+        if tx.checkpoints.by_hash(task_id, kind, digest) is not None:
+            return True
+        if kind != PROGRESS:
+            return False
+        doc = tx.steps.doc(task_id)
+        if doc is not None and doc.hash == digest:
+            return True
+        events = tx.events.query(task_id=task_id, types=_RENDER_EVENTS, limit=_RENDERS_LOOKED_AT)
+    return any(e.data.get("progress_hash") == digest for e in events)
+
+
 def get_checkpoint(
     ws: Workspace, task_id: str, kind: str, version: int | None = None
 ) -> Checkpoint:
     names.kind(kind)
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id
+        live = live_progress(ws, tx, task_id) if kind == PROGRESS else None
         if version is None:
-            row = tx.checkpoints.newest(task_id, kind)
+            row = live if kind == PROGRESS else tx.checkpoints.newest(task_id, kind)
+        elif live is not None and live.version == version:
+            row = live
         else:
             row = tx.checkpoints.get(task_id, kind, version)
             if row is None:
                 have = tx.checkpoints.version_range(task_id, kind)
+                if have is not None and live is not None:
+                    have = (have[0], live.version)
                 if have is not None:
                     lo, hi = have
                     span = f"version {lo}" if lo == hi else f"versions {lo}-{hi}"
@@ -225,6 +298,8 @@ def get_checkpoint(
 def has_checkpoint(ws: Workspace, task_id: str, kind: str) -> bool:
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id
+        if kind == PROGRESS:
+            return live_progress(ws, tx, task_id) is not None
         return tx.checkpoints.newest(task_id, kind, content=False) is not None
 
 
@@ -233,6 +308,14 @@ def newest_each_kind(ws: Workspace, task_id: str) -> list[tuple[Checkpoint, int]
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id
         rows = tx.checkpoints.newest_each_kind(task_id)
+        live = live_progress(ws, tx, task_id)
+    if live is not None:
+        live = dataclasses.replace(live, content=None)
+        at = next((i for i, r in enumerate(rows) if r.kind == PROGRESS), None)
+        if at is None:
+            rows.append(live)
+        else:
+            rows[at] = live
     return [(to_checkpoint(ws, r), r.version) for r in rows]
 
 
@@ -240,6 +323,9 @@ def history(ws: Workspace, task_id: str, kind: str) -> list[Checkpoint]:
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id
         rows = tx.checkpoints.history(task_id, kind)
+        live = live_progress(ws, tx, task_id) if kind == PROGRESS else None
+    if live is not None and (not rows or live.version > rows[-1].version):
+        rows.append(dataclasses.replace(live, content=None))
     return [to_checkpoint(ws, r) for r in rows]
 
 
@@ -252,5 +338,13 @@ def newest_checkpoint(
 ) -> Checkpoint | None:
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id
-        row = tx.checkpoints.newest_of_task(task_id, exclude=exclude, content=with_content)
+        if PROGRESS in exclude:
+            row = tx.checkpoints.newest_of_task(task_id, exclude=exclude, content=with_content)
+        else:
+            row = tx.checkpoints.newest_of_task(
+                task_id, exclude=(*exclude, PROGRESS), content=with_content
+            )
+            live = live_progress(ws, tx, task_id)
+            if live is not None and (row is None or live.created_at >= row.created_at):
+                row = live if with_content else dataclasses.replace(live, content=None)
     return to_checkpoint(ws, row) if row else None

@@ -270,6 +270,14 @@ class Workspace:
             self, task_id, exclude=exclude, with_content=with_content
         )
 
+    def artifact_content(self, task_id: str, kind: str) -> tuple[str, str] | None:
+        """What the artifact of (task, kind) should hold, and its hash (for the projector)."""
+        return _checkpoints.artifact_content(self, task_id, kind)
+
+    def is_known_content(self, task_id: str, kind: str, digest: str) -> bool:
+        """Whether an artifact holding ``digest`` is stale cairn output rather than a hand edit."""
+        return _checkpoints.is_known_content(self, task_id, kind, digest)
+
     # -- progress steps and next action ----------------------------------------------------------
     def progress(
         self, task_id: str, text: str, state: str = "done", phase: str | None = None
