@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 from cairn.core import names
 from cairn.core.errors import NotFound, ValidationError
 from cairn.core.model import Checkpoint
-from cairn.domain.journal import append, now
-from cairn.domain.tasks import canonical
+from cairn.domain.base import canonical, now
+from cairn.domain.journal import append
 from cairn.store.contract.checkpoints import CheckpointRow
 
 if TYPE_CHECKING:
     from cairn.core.config import Config
-    from cairn.domain.workspace import Workspace
+    from cairn.domain.base import Site
     from cairn.store import Transaction
 
 
@@ -27,7 +27,7 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def artifact_path(ws: Workspace, task_id: str, kind: str) -> str:
+def artifact_path(ws: Site, task_id: str, kind: str) -> str:
     return f"{ws.config.artifacts_dir}/{names.artifact_stem(task_id, kind)}.md"
 
 
@@ -61,7 +61,7 @@ def coerce_content(config: Config, content: str | bytes) -> tuple[str, bytes]:
     return text, data
 
 
-def to_checkpoint(ws: Workspace, r: CheckpointRow) -> Checkpoint:
+def to_checkpoint(ws: Site, r: CheckpointRow) -> Checkpoint:
     return Checkpoint(
         r.task_id,
         r.kind,
@@ -77,13 +77,13 @@ def to_checkpoint(ws: Workspace, r: CheckpointRow) -> Checkpoint:
     )
 
 
-def reload_path(ws: Workspace, rel: str) -> str:
+def reload_path(ws: Site, rel: str) -> str:
     p = names.inside(ws.root, rel, "file to reload")
     return p.relative_to(ws.root.resolve()).as_posix()
 
 
 def write_checkpoint(
-    ws: Workspace,
+    ws: Site,
     task_id: str,
     kind: str,
     content: str | bytes,
@@ -108,7 +108,7 @@ def write_checkpoint(
 
 
 def insert_checkpoint(
-    ws: Workspace,
+    ws: Site,
     tx: Transaction,
     task_id: str,
     kind: str,
@@ -166,7 +166,7 @@ def insert_checkpoint(
     return to_checkpoint(ws, row)
 
 
-def migrate_artifact_names(ws: Workspace) -> list[tuple[str, str]]:
+def migrate_artifact_names(ws: Site) -> list[tuple[str, str]]:
     """Move artifacts written under the old names (before ``names.artifact_stem`` doubled a
     ``_`` in task ids) to their new ones, once, when store migration 0008 left the note.
 
@@ -203,7 +203,7 @@ def migrate_artifact_names(ws: Workspace) -> list[tuple[str, str]]:
 
 
 # -- the progress document: rendered from the steps, not stored per step ---------------------------
-def live_progress(ws: Workspace, tx: Transaction, task_id: str) -> CheckpointRow | None:
+def live_progress(ws: Site, tx: Transaction, task_id: str) -> CheckpointRow | None:
     """The task's progress document as it stands: its stored newest version when that came last
     (a hand edit of the progress file), else the rendering of the steps, numbered one past the
     stored versions."""
@@ -230,7 +230,7 @@ def live_progress(ws: Workspace, tx: Transaction, task_id: str) -> CheckpointRow
     )
 
 
-def artifact_content(ws: Workspace, task_id: str, kind: str) -> tuple[str, str] | None:
+def artifact_content(ws: Site, task_id: str, kind: str) -> tuple[str, str] | None:
     """What the artifact of (task, kind) should hold, and its hash; None before any version."""
     with ws.store.read() as tx:
         if kind == PROGRESS:
@@ -246,7 +246,7 @@ _RENDER_EVENTS = ("step.recorded", "next.set")
 _RENDERS_LOOKED_AT = 200
 
 
-def is_known_content(ws: Workspace, task_id: str, kind: str, digest: str) -> bool:
+def is_known_content(ws: Site, task_id: str, kind: str, digest: str) -> bool:
     """Whether ``digest`` is content cairn itself wrote for (task, kind): a stored version, or
     for progress a recent rendering. Such a file is stale, not a hand edit."""
     with ws.store.read() as tx:
@@ -261,9 +261,7 @@ def is_known_content(ws: Workspace, task_id: str, kind: str, digest: str) -> boo
     return any(e.data.get("progress_hash") == digest for e in events)
 
 
-def get_checkpoint(
-    ws: Workspace, task_id: str, kind: str, version: int | None = None
-) -> Checkpoint:
+def get_checkpoint(ws: Site, task_id: str, kind: str, version: int | None = None) -> Checkpoint:
     names.kind(kind)
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id
@@ -295,7 +293,7 @@ def get_checkpoint(
     return to_checkpoint(ws, row)
 
 
-def has_checkpoint(ws: Workspace, task_id: str, kind: str) -> bool:
+def has_checkpoint(ws: Site, task_id: str, kind: str) -> bool:
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id
         if kind == PROGRESS:
@@ -303,7 +301,7 @@ def has_checkpoint(ws: Workspace, task_id: str, kind: str) -> bool:
         return tx.checkpoints.newest(task_id, kind, content=False) is not None
 
 
-def newest_each_kind(ws: Workspace, task_id: str) -> list[tuple[Checkpoint, int]]:
+def newest_each_kind(ws: Site, task_id: str) -> list[tuple[Checkpoint, int]]:
     """The newest version of each kind (without content) and the number of versions."""
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id
@@ -319,7 +317,7 @@ def newest_each_kind(ws: Workspace, task_id: str) -> list[tuple[Checkpoint, int]
     return [(to_checkpoint(ws, r), r.version) for r in rows]
 
 
-def history(ws: Workspace, task_id: str, kind: str) -> list[Checkpoint]:
+def history(ws: Site, task_id: str, kind: str) -> list[Checkpoint]:
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id
         rows = tx.checkpoints.history(task_id, kind)
@@ -330,7 +328,7 @@ def history(ws: Workspace, task_id: str, kind: str) -> list[Checkpoint]:
 
 
 def newest_checkpoint(
-    ws: Workspace,
+    ws: Site,
     task_id: str,
     *,
     exclude: Sequence[str] = ("progress",),

@@ -16,7 +16,7 @@ from cairn.core.rules import GateState, gate_message
 from cairn.core.rules import gate_state as _rule
 
 if TYPE_CHECKING:
-    from cairn.domain.workspace import Workspace
+    from cairn.domain.base import Site
     from cairn.store import Tx
 
 
@@ -41,7 +41,7 @@ def gate_state(tx: Tx, task_id: str) -> GateState:
 
 
 def check_gate(
-    ws: Workspace, tx: Tx, task_id: str, phase: str, *, override: str | None, ts: str
+    ws: Site, tx: Tx, task_id: str, phase: str, *, override: str | None, ts: str
 ) -> None:
     gs = gate_state(tx, task_id)
     if gs.open:

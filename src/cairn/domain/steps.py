@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING
 
 from cairn.core.errors import NotFound, ValidationError
 from cairn.core.model import STEP_STATES, Step, Task
+from cairn.domain.base import canonical, now
 from cairn.domain.checkpoints import PROGRESS, artifact_path, content_hash
-from cairn.domain.journal import append, now
-from cairn.domain.tasks import canonical, get_task, load
+from cairn.domain.journal import append
+from cairn.domain.tasks import get_task, load
 from cairn.store.contract.steps import StepRow
 
 if TYPE_CHECKING:
-    from cairn.domain.workspace import Workspace
+    from cairn.domain.base import Site
     from cairn.store import Transaction
 
 STEP_ALIASES = {
@@ -43,7 +44,7 @@ def to_step(r: StepRow) -> Step:
 
 
 def progress(
-    ws: Workspace, task_id: str, text: str, state: str = "done", phase: str | None = None
+    ws: Site, task_id: str, text: str, state: str = "done", phase: str | None = None
 ) -> Step:
     state = STEP_ALIASES.get(state, state)
     text = one_line(text)
@@ -90,7 +91,7 @@ def progress(
     return Step(row.id, task_id, phase, text, state, ts, ts)
 
 
-def set_next(ws: Workspace, task_id: str, text: str) -> Task:
+def set_next(ws: Site, task_id: str, text: str) -> Task:
     text = one_line(text).strip()
     if not text or "\x00" in text or len(text) > 2000:
         raise ValidationError("the next action is one line of 1-2000 characters, without NUL")
@@ -108,7 +109,7 @@ def set_next(ws: Workspace, task_id: str, text: str) -> Task:
 
 
 def steps(
-    ws: Workspace, task_id: str, *, limit: int | None = None, phase: str | None = None
+    ws: Site, task_id: str, *, limit: int | None = None, phase: str | None = None
 ) -> list[Step]:
     """Progress steps of a task (or of one of its phases), oldest first; ``limit``: the last N."""
     with ws.store.read() as tx:
@@ -138,7 +139,7 @@ def progress_view(tx: Transaction, task_id: str) -> tuple[list[Step], int]:
     return [*older_open, *recent], total
 
 
-def render_progress_doc(ws: Workspace, tx: Transaction, task_id: str) -> str:
+def render_progress_doc(ws: Site, tx: Transaction, task_id: str) -> str:
     """The seed's progress file, from the steps (bounded view) and the next action."""
     from cairn.core.templates import render_progress
 
@@ -151,7 +152,7 @@ def render_progress_doc(ws: Workspace, tx: Transaction, task_id: str) -> str:
     return text
 
 
-def record_progress(ws: Workspace, tx: Transaction, task_id: str, ts: str) -> str:
+def record_progress(ws: Site, tx: Transaction, task_id: str, ts: str) -> str:
     """Render the progress file and keep it as the task's one progress text (replaced, not a new
     checkpoint version: a step costs the same at step 10 and step 100,000); the projector writes
     it. Returns its hash, which the step's event carries."""
