@@ -150,8 +150,8 @@ def compact(st: AgentState, messages: list[Any], tokens: int, *, safe_point: boo
     from pydantic_ai.messages import ModelRequest, UserPromptPart
 
     from cairn.domain import journal
+    from cairn.domain.base import now
     from cairn.domain.budget import new_context
-    from cairn.domain.journal import now
     from cairn.recovery.brief import MIN_TOKENS, recover
 
     assert st.make_prompt is not None

@@ -134,8 +134,8 @@ def run_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
 
 async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
     from cairn.domain import journal
+    from cairn.domain.base import now
     from cairn.domain.budget import _new_id, settings
-    from cairn.domain.journal import now
     from cairn.models.agent_adapter import agent_model
 
     task = ws.task(task_id)
@@ -221,7 +221,7 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
 
 def _finish_run(ws: Workspace, run_id: str, state: str, stats: Stats, error: str | None) -> None:
     from cairn.domain import journal
-    from cairn.domain.journal import now
+    from cairn.domain.base import now
     from cairn.models import scrub
 
     error = None if error is None else scrub(error)

@@ -123,8 +123,8 @@ async def _run_one(
     from cairn.agent.compaction import process_history
     from cairn.agent.tools import build_tools
     from cairn.domain import journal
+    from cairn.domain.base import now
     from cairn.domain.budget import _new_id, record
-    from cairn.domain.journal import now
     from cairn.models.agent_adapter import ResilientModel, agent_model
     from cairn.models.meter import Meter, overhead_tokens
 
