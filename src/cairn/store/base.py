@@ -68,7 +68,7 @@ class Transaction:
     events: EventsArea
     projections: ProjectionsArea
     recoveries: RecoveriesArea
-    runs: RunsArea  # worker runs
+    runs: RunsArea  # phase runs and worker runs
     ledger: LedgerArea  # the budget's contexts and entries
     reviews: ReviewsArea
     agent_runs: AgentRunsArea
