@@ -407,16 +407,22 @@ def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
     md.append(f"- subagent work (outside the context): {rep.outside:,}")
     for w in rep.warnings:
         md.append(f"- ⚠️ {w}")
-    subs = tx.execute(
-        "SELECT name, state, partial, transcript FROM subagent_runs ORDER BY started_at DESC "
-        "LIMIT 5"
-    )
+    subs = tx.runs.subagents(limit=5)
     if subs:
         md += ["", "**Subagents** (newest first):"]
         for s in subs:
-            part = " (partial)" if s["partial"] else ""
-            md.append(f"- {s['name']}: {s['state']}{part} — transcript {s['transcript'] or '—'}")
-        data["subagents"] = [dict(s) for s in subs]
+            part = " (partial)" if s.partial else ""
+            md.append(f"- {s.name}: {s.state}{part} — transcript {s.transcript or '—'}")
+        # partial stays 0/1, as the status JSON has always shown it
+        data["subagents"] = [
+            {
+                "name": s.name,
+                "state": s.state,
+                "partial": int(s.partial),
+                "transcript": s.transcript,
+            }
+            for s in subs
+        ]
     md.append("")
     return "budget", json.loads(json.dumps(data)), "\n".join(md)
 
