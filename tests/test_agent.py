@@ -179,6 +179,13 @@ def test_cli_agent_run_and_runs(ws_path: Path, capsys: pytest.CaptureFixture[str
     code = main(["-C", str(ws_path), "agent", "runs", "--json"])
     data = json.loads(capsys.readouterr().out)
     assert data["runs"][0]["state"] == "done"
+    # One task's runs (its id matched case-insensitively), in text too.
+    code = main(["-C", str(ws_path), "agent", "runs", "DEMO", "--json"])
+    assert code == 0
+    one = json.loads(capsys.readouterr().out)
+    assert [r["task_id"] for r in one["runs"]] == ["demo"] and one["runs"] == data["runs"]
+    assert main(["-C", str(ws_path), "agent", "runs", "demo"]) == 0
+    assert "scripted:demo done" in capsys.readouterr().out
     code = main(["-C", str(ws_path), "agent", "run", "demo", "--model", "nonsense"])
     assert code == 2 and "provider:model" in capsys.readouterr().err
     code = main(["-C", str(ws_path), "agent", "run", "demo", "--model", "scripted:nope"])

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.cli.common import add_json, emit_json, open_ws, positive_int
+
+if TYPE_CHECKING:
+    from cairn.store.contract.agent_runs import AgentCompactionRow, AgentRunRow, SubagentRunRow
 
 ORDER = 50
 
@@ -117,31 +120,15 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
 
 
 def cmd_agent_runs(args: argparse.Namespace) -> int:
-    import json
-
     ws = open_ws(args, reconcile=False)
+    task_id = ws.resolve_task(args.task) if args.task else None
     with ws.store.read() as tx:
-        params: list[Any] = []
-        where = ""
-        if args.task:
-            where = "WHERE task_id = ?"
-            params.append(ws.resolve_task(args.task))
-        runs = tx.execute(
-            f"SELECT * FROM agent_runs {where} ORDER BY started_at DESC LIMIT ?",
-            [*params, args.limit],
-        )
-        comp = tx.execute(
-            f"SELECT * FROM agent_compactions {where} ORDER BY id DESC LIMIT ?",
-            [*params, args.limit],
-        )
-        subs = tx.execute(
-            f"SELECT id, run_id, task_id, name, state, partial, used_tokens, budget_tokens, "
-            f"summary_tokens, transcript FROM subagent_runs {where} ORDER BY started_at DESC "
-            "LIMIT ?",
-            [*params, args.limit],
-        )
-    for r in runs:
-        r["usage"] = json.loads(r["usage"] or "{}")
+        runs = [_run_view(r) for r in tx.runs.agent_runs(task_id=task_id, limit=args.limit)]
+        comp = [
+            _compaction_view(c)
+            for c in tx.runs.agent_compactions(task_id=task_id, limit=args.limit)
+        ]
+        subs = [_sub_view(s) for s in tx.runs.subagents(task_id=task_id, limit=args.limit)]
     if args.json:
         emit_json(
             {"schema": "cairn.agent_runs/1", "runs": runs, "compactions": comp, "subagents": subs}
@@ -170,3 +157,49 @@ def cmd_agent_runs(args: argparse.Namespace) -> int:
     if not (runs or comp or subs):
         sys.stdout.write("no agent runs yet; start one with `cairn agent run TASK --model ...`\n")
     return 0
+
+
+# The rows as `cairn.agent_runs/1` has always shown them: every column of the tables, flags as 0/1.
+def _run_view(r: AgentRunRow) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "task_id": r.task_id,
+        "model": r.model,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+        "state": r.state,
+        "pid": r.pid,
+        "usage": dict(r.usage),
+        "error": r.error,
+    }
+
+
+def _compaction_view(c: AgentCompactionRow) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "ts": c.ts,
+        "run_id": c.run_id,
+        "task_id": c.task_id,
+        "phase": c.phase,
+        "safe_point": int(c.safe_point),
+        "tokens_before": c.tokens_before,
+        "tokens_after": c.tokens_after,
+        "tokens_since_checkpoint": c.tokens_since_checkpoint,
+        "window": c.window,
+        "reason": c.reason,
+    }
+
+
+def _sub_view(s: SubagentRunRow) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "run_id": s.run_id,
+        "task_id": s.task_id,
+        "name": s.name,
+        "state": s.state,
+        "partial": int(s.partial),
+        "used_tokens": s.used_tokens,
+        "budget_tokens": s.budget_tokens,
+        "summary_tokens": s.summary_tokens,
+        "transcript": s.transcript,
+    }

@@ -12,9 +12,8 @@ to run next.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 PHASE_STATES = ("pending", "active", "done", "failed", "blocked")
 END_STATES = ("done", "failed", "blocked")
@@ -61,13 +60,32 @@ def run_action(state: str) -> str:
 
 
 # -- the review gate -------------------------------------------------------------------------------
+class ReviewFacts(Protocol):
+    """What the gate reads of a review (a store row has these)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def round(self) -> int: ...
+    @property
+    def reviewer(self) -> str: ...
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def plan_version(self) -> int | None: ...
+
+
 @dataclass(frozen=True)
 class GateState:
     """Where a task's plan review stands: what a gated phase checks."""
 
     state: str  # approved | missing | pending | rejected | failed | stale
     plan_version: int | None
-    review: Mapping[str, Any] | None  # the newest review of the plan (id, topic, round, ...)
+    review: ReviewFacts | None  # the newest review of the plan
     approved_checkpoint: bool
 
     @property
@@ -76,15 +94,15 @@ class GateState:
 
 
 def gate_state(
-    plan_version: int | None, review: Mapping[str, Any] | None, approved_checkpoint: bool
+    plan_version: int | None, review: ReviewFacts | None, approved_checkpoint: bool
 ) -> GateState:
     """The gate, from the plan's newest version, the newest review of the plan (None: none was
     asked) and whether an approved plan was checkpointed."""
     if review is None:
         return GateState("missing", plan_version, None, approved_checkpoint)
-    state = str(review["state"])
+    state = review.state
     if state == "approved":
-        if review["plan_version"] != plan_version:
+        if review.plan_version != plan_version:
             state = "stale"
         elif not approved_checkpoint:
             state = "missing"
@@ -108,40 +126,40 @@ def gate_message(task_id: str, phase: str, gs: GateState) -> str:
         )
     if gs.state == "missing" or r is None:
         return f"{head}, and none was requested (review: missing). Request one with {ask}" + tail
-    rid = r["id"]
-    where = f"review {rid} (topic {r['topic']}, round {r['round']}, reviewer {r['reviewer']})"
+    rid = r.id
+    where = f"review {rid} (topic {r.topic}, round {r.round}, reviewer {r.reviewer})"
     if gs.state == "pending":
         return (
-            f"{head}; {where} is pending since {r['created_at']} (review: pending). Answer it with "
+            f"{head}; {where} is pending since {r.created_at} (review: pending). Answer it with "
             f'`cairn review answer {rid} --approve|--reject --recommendation "..."`' + tail
         )
-    if gs.state == "rejected" and gs.plan_version != r["plan_version"]:
+    if gs.state == "rejected" and gs.plan_version != r.plan_version:
         return (
-            f"{head}; {where} rejected plan v{r['plan_version']}, and the plan is now "
-            f"v{gs.plan_version} (review: rejected, revised since). Request round {r['round'] + 1} "
-            f"with `cairn review request --task {task_id} --topic {r['topic']} --question ... "
+            f"{head}; {where} rejected plan v{r.plan_version}, and the plan is now "
+            f"v{gs.plan_version} (review: rejected, revised since). Request round {r.round + 1} "
+            f"with `cairn review request --task {task_id} --topic {r.topic} --question ... "
             f"--context {plan}`" + tail
         )
     if gs.state == "rejected":
         return (
-            f"{head}; {where} rejected plan v{r['plan_version']} (review: rejected). Revise the plan "
+            f"{head}; {where} rejected plan v{r.plan_version} (review: rejected). Revise the plan "
             f"(`cairn checkpoint write {task_id} plan --file PLAN.md`; see `cairn review show {rid}` "
-            f"for the recommendation), then request round {r['round'] + 1} with "
-            f"`cairn review request --task {task_id} --topic {r['topic']} ...`" + tail
+            f"for the recommendation), then request round {r.round + 1} with "
+            f"`cairn review request --task {task_id} --topic {r.topic} ...`" + tail
         )
     if gs.state == "failed":
         return (
             f"{head}; the reviewer failed on {where} and gave no verdict (review: reviewer "
             f"failed; see `cairn review show {rid}`). Ask again with `cairn review request --task "
-            f"{task_id} --topic {r['topic']} ...` (perhaps --reviewer another:model), or answer "
+            f"{task_id} --topic {r.topic} ...` (perhaps --reviewer another:model), or answer "
             f'it yourself with `cairn review answer {rid} --approve|--reject --recommendation "..."`'
             + tail
         )
     if gs.state == "stale":
         return (
-            f"{head}; {where} approved plan v{r['plan_version']}, but the plan is now "
+            f"{head}; {where} approved plan v{r.plan_version}, but the plan is now "
             f"v{gs.plan_version} (review: stale). Request a review of the new version with "
-            f"`cairn review request --task {task_id} --topic {r['topic']} ...`" + tail
+            f"`cairn review request --task {task_id} --topic {r.topic} ...`" + tail
         )
     return head + tail
 

@@ -8,7 +8,6 @@ the reason is journaled with the review's state.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from cairn.core.errors import TransitionError
@@ -16,56 +15,34 @@ from cairn.core.rules import GateState, gate_message
 from cairn.core.rules import gate_state as _rule
 
 if TYPE_CHECKING:
-    from cairn.domain.base import Site
     from cairn.store import Tx
 
 
 def gate_state(tx: Tx, task_id: str) -> GateState:
     """The state of the newest review of the task's plan, as a gated phase sees it."""
-    plan_version = tx.scalar(
-        "SELECT max(version) FROM checkpoints WHERE task_id = ? AND kind = 'plan'", (task_id,)
-    )
-    review = tx.one(
-        "SELECT * FROM reviews WHERE task_id = ? AND plan_version IS NOT NULL "
-        "ORDER BY created_at DESC, id DESC LIMIT 1",
-        (task_id,),
-    )
-    approved_cp = (
-        tx.one(
-            "SELECT 1 FROM checkpoints WHERE task_id = ? AND kind = 'plan_approved' LIMIT 1",
-            (task_id,),
-        )
-        is not None
-    )
-    return _rule(plan_version, review, approved_cp)
+    plan = tx.checkpoints.newest(task_id, "plan", content=False)
+    approved = tx.checkpoints.newest(task_id, "plan_approved", content=False)
+    review = tx.reviews.newest_of_plan(task_id)
+    return _rule(plan.version if plan else None, review, approved is not None)
 
 
-def check_gate(
-    ws: Site, tx: Tx, task_id: str, phase: str, *, override: str | None, ts: str
-) -> None:
+def check_gate(tx: Tx, task_id: str, phase: str, *, override: str | None, ts: str) -> None:
     gs = gate_state(tx, task_id)
     if gs.open:
         return
     if override:
         review = gs.review
-        # The journal row is written here, in the caller's transaction, until core's one journal
-        # writer takes a transaction from outside the workspace module.
-        tx.insert(
-            "INSERT INTO events (ts, task_id, type, data) VALUES (?, ?, ?, ?)",
-            (
-                ts,
-                task_id,
-                "gate.overridden",
-                json.dumps(
-                    {
-                        "phase": phase,
-                        "reason": override,
-                        "review_state": gs.state,
-                        "review": review["id"] if review else None,
-                        "plan_version": gs.plan_version,
-                    }
-                ),
-            ),
+        tx.events.append(
+            task_id,
+            "gate.overridden",
+            ts,
+            {
+                "phase": phase,
+                "reason": override,
+                "review_state": gs.state,
+                "review": review.id if review else None,
+                "plan_version": gs.plan_version,
+            },
         )
         return
     raise TransitionError(gate_message(task_id, phase, gs))

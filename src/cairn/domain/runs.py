@@ -3,14 +3,13 @@
 The runner moves phases through the one state machine of :mod:`cairn.domain.tasks`. What it adds:
 the phases kept in line with the workflow's definition, the restart in place of a phase whose
 process died (:func:`cairn.core.rules.run_action`), and one attempt record per start holding the
-phase's result. The attempt records (``phase_runs``) have no store area yet: they go through the
-temporary raw hatch (``tx.sql``) until the ``runs`` area lands.
+phase's result, kept in the store's ``runs`` area.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cairn.core import names, rules
 from cairn.core.errors import NotFound
@@ -19,6 +18,7 @@ from cairn.domain.base import canonical, now
 from cairn.domain.checkpoints import coerce_content, insert_checkpoint
 from cairn.domain.journal import append
 from cairn.domain.tasks import activate, close, ensure_phase
+from cairn.store.contract.runs import PhaseRunRow
 
 if TYPE_CHECKING:
     from cairn.domain.base import Site
@@ -76,25 +76,10 @@ def begin_phase_run(
         action = rules.run_action(row.state)
         if action == rules.RUN_SKIP:
             return None
-        running = tx.sql.execute(
-            "SELECT id, pid, attempt FROM phase_runs WHERE task_id = ? AND phase = ? AND "
-            "state = 'running' ORDER BY id",
-            (task_id, phase),
-        )
-        for r in running:  # the runner holds the task's run lock: these attempts died
-            tx.sql.execute(
-                "UPDATE phase_runs SET state = 'crashed', finished_at = ? WHERE id = ?",
-                (ts, r["id"]),
-            )
+        # The runner holds the task's run lock: attempts still running died.
+        running = tx.runs.crash_running(task_id, phase, ts)
         crashed = running[-1] if action == rules.RUN_RESTART and running else None
-        attempt = 1 + (
-            tx.sql.scalar(
-                "SELECT count(*) FROM phase_runs WHERE task_id = ? AND phase = ? AND "
-                "state != 'reset'",
-                (task_id, phase),
-            )
-            or 0
-        )
+        attempt = 1 + tx.runs.attempts(task_id, phase)
         if action == rules.RUN_RESTART:
             append(
                 tx,
@@ -103,25 +88,21 @@ def begin_phase_run(
                 ts,
                 phase=phase,
                 attempt=attempt,
-                previous_pid=crashed["pid"] if crashed else None,
+                previous_pid=crashed.pid if crashed else None,
             )
         else:
             activate(
                 ws, tx, task_id, row, None, ts, "phase.started", previous=row.state, attempt=attempt
             )
-        run_id = tx.sql.insert(
-            "INSERT INTO phase_runs (task_id, phase, attempt, state, pid, host, "
-            "started_at) VALUES (?, ?, ?, 'running', ?, ?, ?)",
-            (task_id, phase, attempt, pid, host, ts),
-        )
+        run = tx.runs.add_phase_run(task_id, phase, attempt=attempt, pid=pid, host=host, ts=ts)
     return rules.PhaseRun(
-        run_id,
+        run.id,
         task_id,
         phase,
         attempt,
         action == rules.RUN_RESTART,
-        crashed["pid"] if crashed else None,
-        crashed["attempt"] if crashed else None,
+        crashed.pid if crashed else None,
+        crashed.attempt if crashed else None,
     )
 
 
@@ -153,10 +134,14 @@ def finish_phase_run(
             cp = insert_checkpoint(ws, tx, task_id, phase, text, data, (), phase, "write", ts)
             kind, version, path = cp.kind, cp.version, cp.path
         close(tx, task_id, phase, "done", None, ts, attempt=run.attempt, result=result_type)
-        tx.sql.execute(
-            "UPDATE phase_runs SET state = 'done', finished_at = ?, result_type = ?, "
-            "result_kind = ?, result_version = ?, result_json = ? WHERE id = ?",
-            (ts, result_type, kind, version, result_json, run.id),
+        tx.runs.end_phase_run(
+            run.id,
+            "done",
+            ts,
+            result_type=result_type,
+            result_kind=kind,
+            result_version=version,
+            result_json=result_json,
         )
     if text is not None:
         ws.projector.reconcile(only=(task_id, phase))  # projects the new version
@@ -168,10 +153,7 @@ def fail_phase_run(ws: Site, run: rules.PhaseRun, error: str) -> None:
     ts = now()
     with ws.store.write() as tx:
         close(tx, run.task_id, run.phase, "failed", error, ts)
-        tx.sql.execute(
-            "UPDATE phase_runs SET state = 'failed', finished_at = ?, error = ? WHERE id = ?",
-            (ts, error, run.id),
-        )
+        tx.runs.end_phase_run(run.id, "failed", ts, error=error)
     ws.projector.after_change()
 
 
@@ -203,11 +185,7 @@ def reset_phases(
             else:
                 tx.tasks.remove_phase(task_id, r.name)
                 removed.append(r.name)
-            tx.sql.execute(
-                "UPDATE phase_runs SET state = 'reset' WHERE task_id = ? AND phase = ? "
-                "AND state != 'reset'",
-                (task_id, r.name),
-            )
+            tx.runs.reset_phase_runs(task_id, r.name)
         append(tx, task_id, "phase.reset", ts, phases=reset, removed=removed)
     ws.projector.after_change()
     return reset, removed
@@ -220,12 +198,8 @@ def phase_checkpointed(ws: Site, task_id: str, phase: str) -> bool:
         return tx.checkpoints.of_phase_exists(task_id, phase)
 
 
-def phase_runs(ws: Site, task_id: str, phase: str | None = None) -> list[dict[str, Any]]:
+def phase_runs(ws: Site, task_id: str, phase: str | None = None) -> list[PhaseRunRow]:
     """The recorded attempts of the task's phases (or of one), oldest first."""
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id
-        sql, params = "SELECT * FROM phase_runs WHERE task_id = ?", [task_id]
-        if phase is not None:
-            sql += " AND phase = ?"
-            params.append(phase)
-        return [dict(r) for r in tx.sql.execute(sql + " ORDER BY id", params)]
+        return tx.runs.phase_runs(task_id, phase)

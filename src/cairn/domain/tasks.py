@@ -219,7 +219,7 @@ def activate(
     if row.gated:
         from cairn.domain.gates import check_gate
 
-        check_gate(ws, tx, task_id, row.name, override=override, ts=ts)
+        check_gate(tx, task_id, row.name, override=override, ts=ts)
     tx.tasks.set_phase_state(task_id, row.name, "active", ts)
     tx.tasks.touch(task_id, ts)
     append(tx, task_id, event, ts, phase=row.name, **data)

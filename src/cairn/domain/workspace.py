@@ -28,6 +28,7 @@ from cairn.domain.base import now
 from cairn.domain.checkpoints import content_hash
 from cairn.domain.steps import PROGRESS_FILE_STEPS, STEP_ALIASES
 from cairn.store import Row, Store, Tx, open_store
+from cairn.store.contract.runs import PhaseRunRow
 
 CAIRN_DIR = ".cairn"
 CONFIG_NAME = "config.toml"
@@ -233,7 +234,7 @@ class Workspace:
     def phase_checkpointed(self, task_id: str, phase: str) -> bool:
         return _runs.phase_checkpointed(self, task_id, phase)
 
-    def phase_runs(self, task_id: str, phase: str | None = None) -> list[dict[str, Any]]:
+    def phase_runs(self, task_id: str, phase: str | None = None) -> list[PhaseRunRow]:
         return _runs.phase_runs(self, task_id, phase)
 
     # -- checkpoints -----------------------------------------------------------------------------

@@ -247,7 +247,7 @@ class TaskHandle:
             "result_version",
             "error",
         )
-        return [{k: r[k] for k in keys} for r in self.workspace.phase_runs(self.id)]
+        return [{k: getattr(r, k) for k in keys} for r in self.workspace.phase_runs(self.id)]
 
     def result(self, phase: str) -> Any:
         """The recorded result of a finished phase (see the module docs for what is recorded)."""
@@ -279,23 +279,29 @@ class TaskHandle:
                 + (f" (it is {state})" if state else " (no such phase)")
                 + "; only a finished phase has a result"
             )
-        done = [r for r in ws.phase_runs(task_id, phase) if r["state"] == "done"]
+        done = [r for r in ws.phase_runs(task_id, phase) if r.state == "done"]
         if not done:  # finished by hand (`cairn phase done`): its own checkpoint, if any
             if ws.has_checkpoint(task_id, phase):
                 return ws.checkpoint(task_id, phase).content, ws.artifact_path(task_id, phase)
             return None, None
         row = done[-1]
-        kind, rtype = row["result_kind"], row["result_type"]
+        kind, rtype = row.result_kind, row.result_type
         if rtype == "none":
             return None, None
         if rtype == "json":
-            return json.loads(row["result_json"]), ws.artifact_path(task_id, kind)
-        cp = ws.checkpoint(task_id, kind, row["result_version"])
+            return json.loads(row.result_json or "null"), ws.artifact_path(task_id, kind or phase)
+        cp = ws.checkpoint(task_id, kind or phase, row.result_version)
         return (cp if rtype == "checkpoint" else cp.content), cp.path
 
-    def _check_needs(self, task_id: str, spec: PhaseSpec) -> None:
+    def _check_needs(self, spec: PhaseSpec) -> None:
+        """Refuse to start ``spec`` (unless it is done: then it is skipped) before its needs are
+        done with a checkpoint. Only a phase with needs pays for these reads."""
         ws = self.workspace
-        states = {p.name: p.state for p in ws.task(task_id).phases}
+        task = ws.task(self.id)
+        task_id = task.id
+        states = {p.name: p.state for p in task.phases}
+        if states.get(spec.name) == "done":
+            return
         for need in spec.needs:
             state = states.get(need)
             if state != "done":
@@ -315,14 +321,13 @@ class TaskHandle:
     ) -> PhaseOutcome:
         ws = self.workspace
         name = spec.name
-        task_id, state = self._state(name)
-        run: PhaseRun | None = None
-        if state != "done":
-            self._check_needs(task_id, spec)
-            run = ws.begin_phase_run(task_id, name, pid=os.getpid(), host=socket.gethostname())
-        if run is None:
+        if spec.needs:
+            self._check_needs(spec)
+        run = ws.begin_phase_run(self.id, name, pid=os.getpid(), host=socket.gethostname())
+        if run is None:  # done in an earlier run
             result, path = self._recorded(name)
             return PhaseOutcome(name, "skipped", 0, result, 0.0, path)
+        task_id = run.task_id
         if run.restarted and run.crashed_pid is not None:
             from cairn.recovery.brief import recover
 

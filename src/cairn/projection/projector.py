@@ -32,7 +32,7 @@ STATUS_SECTION_PROVIDERS: list[str] = [
     "cairn.domain.workers:status_section",
     "cairn.domain.reviews:status_section",
     "cairn.domain.budget:status_section",
-    "cairn.integrations.hooks:status_section",
+    "cairn.domain.compactions:status_section",
 ]
 
 

@@ -14,10 +14,14 @@ from typing import Any, Protocol
 
 from cairn.core.errors import StoreError
 from cairn.store.contract.checkpoints import CheckpointsArea
+from cairn.store.contract.compactions import CompactionsArea
 from cairn.store.contract.events import EventsArea
+from cairn.store.contract.ledger import LedgerArea
 from cairn.store.contract.meta import MetaArea
 from cairn.store.contract.projections import ProjectionsArea
 from cairn.store.contract.recoveries import RecoveriesArea
+from cairn.store.contract.reviews import ReviewsArea
+from cairn.store.contract.runs import RunsArea
 from cairn.store.contract.steps import StepsArea
 from cairn.store.contract.tasks import TasksArea
 
@@ -27,7 +31,7 @@ Params = Sequence[Any]
 
 class RawSQL(Protocol):
     """TEMPORARY escape hatch: SQL passed through to a SQL backend, for the modules whose tables
-    have no area yet (reviews, workers, runs, budget, hooks, agent, flow). New code uses areas;
+    have no area yet (reviews, workers, runs, budget, flow). New code uses areas;
     each module moves off this when its area lands, and then this goes."""
 
     def execute(self, sql: str, params: Params = ()) -> list[Row]: ...
@@ -65,6 +69,10 @@ class Transaction:
     events: EventsArea
     projections: ProjectionsArea
     recoveries: RecoveriesArea
+    compactions: CompactionsArea
+    runs: RunsArea  # worker runs
+    ledger: LedgerArea  # the budget's contexts and entries
+    reviews: ReviewsArea
     meta: MetaArea
     sql: RawSQL  # TEMPORARY, see RawSQL
 

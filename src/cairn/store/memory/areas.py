@@ -6,10 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from cairn.store.memory.checkpoints import MemoryCheckpoints
+from cairn.store.memory.compactions import MemoryCompactions
 from cairn.store.memory.events import MemoryEvents
+from cairn.store.memory.ledger import MemoryLedger
 from cairn.store.memory.meta import MemoryMeta
 from cairn.store.memory.projections import MemoryProjections
 from cairn.store.memory.recoveries import MemoryRecoveries
+from cairn.store.memory.reviews import MemoryReviews
+from cairn.store.memory.runs import MemoryRuns
 from cairn.store.memory.state import MemoryState
 from cairn.store.memory.steps import MemorySteps
 from cairn.store.memory.tasks import MemoryTasks
@@ -21,5 +25,9 @@ AREAS: dict[str, Callable[[MemoryState], Any]] = {
     "events": MemoryEvents,
     "projections": MemoryProjections,
     "recoveries": MemoryRecoveries,
+    "compactions": MemoryCompactions,
+    "runs": MemoryRuns,
+    "ledger": MemoryLedger,
+    "reviews": MemoryReviews,
     "meta": MemoryMeta,
 }
