@@ -105,6 +105,7 @@ def load_context(
     Files are taken in order; the one that meets the cap is cut at a token boundary with a marker
     saying how much was sent, and files after it are named with a marker and no content.
     """
+    from cairn.core.fsutil import read_bounded
     from cairn.core.tokens import count, truncate
     from cairn.models.verdict import ContextDoc
 
@@ -123,15 +124,13 @@ def load_context(
                 f"context file {raw!r} is a folder; give the files in it one by one "
                 "(--context repeats)"
             )
-        if not p.is_file():
+        if not p.exists():
             raise NotFound(f"context file {raw!r} does not exist (looked at {p}); give a file path")
-        size = p.stat().st_size
-        if size > MAX_CONTEXT_FILE_BYTES:
-            raise ValidationError(
-                f"context file {rel} is {size:,} bytes; pass a summary or an excerpt instead"
-            )
+        data = read_bounded(
+            p, MAX_CONTEXT_FILE_BYTES, f"context file {rel}", "pass a summary or an excerpt instead"
+        )
         try:
-            text = p.read_bytes().decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ValidationError(
                 f"context file {rel} is not UTF-8 text (byte offset {exc.start}); pass text files"

@@ -248,10 +248,16 @@ def answer_from_file(ws: Workspace, review_id: str, path: str, *, reviewer: str 
     from cairn.models.verdict import InvalidVerdict, parse_verdict
 
     names.kind(reviewer, "reviewer name")
-    p = names.inside(ws.root, path, "verdict file")
-    if not p.is_file():
-        raise NotFound(f"verdict file {path!r} does not exist; give the file with the reply")
-    text = p.read_text(encoding="utf-8", errors="replace")
+    from cairn.core.fsutil import read_bounded
+
+    p = names.readable(ws.root, path, "verdict file")
+    data = read_bounded(
+        p,
+        ws.config.max_checkpoint_bytes,
+        f"verdict file {names.show(path)}",
+        "give the reply alone",
+    )
+    text = data.decode("utf-8", errors="replace")
     try:
         verdict = parse_verdict(text)
     except InvalidVerdict as exc:
