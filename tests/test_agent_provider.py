@@ -315,3 +315,27 @@ def test_the_configured_anthropic_base_url_reaches_the_agent(
     assert sent.get("x-api-key") == key or sent.get("authorization") == f"Bearer {key}"
     assert srv.seen[0][2]["model"] == "claude-sonnet-4-6"
     assert res.stats.input_tokens == 2 * 1000
+
+
+def test_the_openai_wire_format_follows_the_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chat Completions for a server at a base URL (what compatible servers speak), the Responses
+    API for api.openai.com; `api` in the table or the spec's openai-chat:/openai-responses: choose."""
+    from pydantic_ai.models.openai import OpenAIChatModel, OpenAIResponsesModel
+
+    from cairn.core.errors import UsageError
+    from cairn.models.agent_adapter import agent_model
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-wire-0123456789")
+    local = {"providers": {"openai": {"base_url": "http://127.0.0.1:9/v1"}}}
+    assert isinstance(agent_model("openai:gpt-4o"), OpenAIResponsesModel)
+    assert isinstance(agent_model("openai-chat:gpt-4o"), OpenAIChatModel)
+    assert isinstance(agent_model("openai:gpt-4o", local), OpenAIChatModel)
+    assert isinstance(agent_model("openai-responses:gpt-4o", local), OpenAIResponsesModel)
+    local["providers"]["openai"]["api"] = "responses"
+    assert isinstance(agent_model("openai:gpt-4o", local), OpenAIResponsesModel)
+    local["providers"]["openai"]["api"] = "completions"
+    with pytest.raises(UsageError, match='use "chat" or "responses"'):
+        agent_model("openai:gpt-4o", local)
+    with pytest.raises(UsageError, match="environment only"):
+        agent_model("openai:gpt-4o", {"providers": {"openai": {"api_key": "sk-in-the-file"}}})

@@ -145,3 +145,40 @@ def test_a_workspace_with_the_old_names_is_migrated_on_open(tmp_path: Path) -> N
         assert [c.source for c in ws.history("a_b", "plan")] == ["write", "write"]
     with Workspace.open(tmp_path) as ws:  # once only
         assert len(ws.events("a_b", types=["artifact.renamed"])) == 1
+
+
+# -- the same content again stores nothing ------------------------------------------------------
+def test_writing_the_same_content_again_stores_no_version(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws.create_task("T", "", ["a"])
+    for text in ("one\n", "two\n", "three\n"):
+        ws.write_checkpoint("T", "plan", text)
+    again = ws.write_checkpoint("T", "plan", "three\n")
+    assert (again.version, again.unchanged, again.content) == (3, True, "three\n")
+    assert [c.version for c in ws.history("T", "plan")] == [1, 2, 3]
+    r = run(capsys, ws.root, "checkpoint", "write", "T", "plan", stdin="three\n")
+    assert r.code == 0 and "plan unchanged (still v3)" in r.out
+    r = run(capsys, ws.root, "checkpoint", "write", "T", "plan", "--json", stdin="three\n")
+    assert r.json()["version"] == 3 and r.json()["unchanged"] is True
+    r = run(capsys, ws.root, "checkpoint", "write", "T", "plan", "--json", stdin="four\n")
+    assert r.json()["version"] == 4 and "unchanged" not in r.json()
+    # Other files to reload make it a new version even with the same text.
+    assert ws.write_checkpoint("T", "plan", "four\n", files=["src/x.py"]).version == 5
+    events = ws.events("T", types=["checkpoint.written"], limit=100)
+    assert [e.data["version"] for e in events] == [1, 2, 3, 4, 5]
+
+
+def test_progress_steps_store_no_checkpoint_version(ws: Workspace) -> None:
+    ws.create_task("T", "", ["a"])
+    ws.start_phase("T", "a")
+    for i in range(30):
+        ws.progress("T", f"step {i}")
+    ws.set_next("T", "carry on")
+    with ws.store.read() as tx:
+        assert tx.checkpoints.count() == 0
+    cp = ws.checkpoint("T", "progress")
+    text = (ws.root / "artifacts" / "T_progress.md").read_text(encoding="utf-8")
+    assert cp.content == text and "step 29" in text and "carry on" in text
+    assert ws.has_checkpoint("T", "progress")
+    assert [(c.kind, n) for c, n in ws.checkpoints("T")] == [("progress", 1)]

@@ -133,8 +133,9 @@ def run_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
 
 
 async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
+    from cairn.domain import journal
+    from cairn.domain.base import now
     from cairn.domain.budget import _new_id, settings
-    from cairn.domain.workspace import now
     from cairn.models.agent_adapter import agent_model
 
     task = ws.task(task_id)
@@ -168,11 +169,14 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
         run_id = _new_id("run")
         started = now()
         tx.runs.start_agent_run(run_id, task_id, model_name, started, os.getpid())
-        tx.events.append(
+        journal.append(
+            tx,
             task_id,
             "agent.run_started",
             started,
-            {"run": run_id, "model": model_name, "crashed": crashed},
+            run=run_id,
+            model=model_name,
+            crashed=crashed,
         )
 
     phases = _pick_phases(ws, task_id, options.phases)
@@ -216,7 +220,8 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
 
 
 def _finish_run(ws: Workspace, run_id: str, state: str, stats: Stats, error: str | None) -> None:
-    from cairn.domain.workspace import now
+    from cairn.domain import journal
+    from cairn.domain.base import now
     from cairn.models import scrub
 
     error = None if error is None else scrub(error)
@@ -225,11 +230,14 @@ def _finish_run(ws: Workspace, run_id: str, state: str, stats: Stats, error: str
         run = tx.runs.agent_run(run_id)
         ended = now()
         tx.runs.finish_agent_run(run_id, state=state, ts=ended, usage=stats.to_json(), error=error)
-        tx.events.append(
+        journal.append(
+            tx,
             run.task_id if run else None,
             "agent.run_finished",
             ended,
-            {"run": run_id, "state": state, **{k: v for k, v in stats.to_json().items() if v}},
+            run=run_id,
+            state=state,
+            **{k: v for k, v in stats.to_json().items() if v},
         )
     ws.projector.render_status()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -9,21 +10,24 @@ from typing import TYPE_CHECKING
 from cairn.core import names
 from cairn.core.errors import NotFound, ValidationError
 from cairn.core.model import Checkpoint
-from cairn.domain.journal import append, now
-from cairn.domain.tasks import canonical
+from cairn.domain.base import canonical, now
+from cairn.domain.journal import append
 from cairn.store.contract.checkpoints import CheckpointRow
 
 if TYPE_CHECKING:
     from cairn.core.config import Config
-    from cairn.domain.workspace import Workspace
+    from cairn.domain.base import Site
     from cairn.store import Transaction
+
+
+PROGRESS = "progress"  # the kind rendered from the progress steps
 
 
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def artifact_path(ws: Workspace, task_id: str, kind: str) -> str:
+def artifact_path(ws: Site, task_id: str, kind: str) -> str:
     return f"{ws.config.artifacts_dir}/{names.artifact_stem(task_id, kind)}.md"
 
 
@@ -57,7 +61,7 @@ def coerce_content(config: Config, content: str | bytes) -> tuple[str, bytes]:
     return text, data
 
 
-def to_checkpoint(ws: Workspace, r: CheckpointRow) -> Checkpoint:
+def to_checkpoint(ws: Site, r: CheckpointRow) -> Checkpoint:
     return Checkpoint(
         r.task_id,
         r.kind,
@@ -73,13 +77,13 @@ def to_checkpoint(ws: Workspace, r: CheckpointRow) -> Checkpoint:
     )
 
 
-def reload_path(ws: Workspace, rel: str) -> str:
+def reload_path(ws: Site, rel: str) -> str:
     p = names.inside(ws.root, rel, "file to reload")
     return p.relative_to(ws.root.resolve()).as_posix()
 
 
 def write_checkpoint(
-    ws: Workspace,
+    ws: Site,
     task_id: str,
     kind: str,
     content: str | bytes,
@@ -104,7 +108,7 @@ def write_checkpoint(
 
 
 def insert_checkpoint(
-    ws: Workspace,
+    ws: Site,
     tx: Transaction,
     task_id: str,
     kind: str,
@@ -128,6 +132,11 @@ def insert_checkpoint(
             "choose another kind name"
         )
     digest = content_hash(data)
+    newest = tx.checkpoints.newest(task_id, kind, content=False)
+    if newest is not None and newest.hash == digest and newest.files == tuple(files):
+        # The same document again (a retry, an agent re-saving): one version is enough, and the
+        # caller is told so rather than shown a version number that did not move.
+        return dataclasses.replace(to_checkpoint(ws, newest), content=text, unchanged=True)
     row = tx.checkpoints.add(
         task_id,
         kind,
@@ -157,7 +166,7 @@ def insert_checkpoint(
     return to_checkpoint(ws, row)
 
 
-def migrate_artifact_names(ws: Workspace) -> list[tuple[str, str]]:
+def migrate_artifact_names(ws: Site) -> list[tuple[str, str]]:
     """Move artifacts written under the old names (before ``names.artifact_stem`` doubled a
     ``_`` in task ids) to their new ones, once, when store migration 0008 left the note.
 
@@ -193,18 +202,80 @@ def migrate_artifact_names(ws: Workspace) -> list[tuple[str, str]]:
     return moved
 
 
-def get_checkpoint(
-    ws: Workspace, task_id: str, kind: str, version: int | None = None
-) -> Checkpoint:
+# -- the progress document: rendered from the steps, not stored per step ---------------------------
+def live_progress(ws: Site, tx: Transaction, task_id: str) -> CheckpointRow | None:
+    """The task's progress document as it stands: its stored newest version when that came last
+    (a hand edit of the progress file), else the rendering of the steps, numbered one past the
+    stored versions."""
+    stored = tx.checkpoints.newest(task_id, PROGRESS)
+    doc = tx.steps.doc(task_id)
+    if doc is None:
+        return stored
+    if stored is not None:
+        expected = tx.projections.get(artifact_path(ws, task_id, PROGRESS))
+        if expected is not None and expected.hash == stored.hash:
+            return stored
+    return CheckpointRow(
+        task_id,
+        PROGRESS,
+        (stored.version if stored else 0) + 1,
+        doc.hash,
+        len(doc.content.encode("utf-8")),
+        None,
+        "progress",
+        (),
+        doc.updated_at,
+        stored.seq if stored else 0,
+        doc.content,
+    )
+
+
+def artifact_content(ws: Site, task_id: str, kind: str) -> tuple[str, str] | None:
+    """What the artifact of (task, kind) should hold, and its hash; None before any version."""
+    with ws.store.read() as tx:
+        if kind == PROGRESS:
+            row = live_progress(ws, tx, task_id)
+        else:
+            row = tx.checkpoints.newest(task_id, kind)
+    return (row.content or "", row.hash) if row is not None else None
+
+
+# A progress file left behind by writers killed before projecting is one of the recent renders;
+# each step's event carries the hash of the render it made.
+_RENDER_EVENTS = ("step.recorded", "next.set")
+_RENDERS_LOOKED_AT = 200
+
+
+def is_known_content(ws: Site, task_id: str, kind: str, digest: str) -> bool:
+    """Whether ``digest`` is content cairn itself wrote for (task, kind): a stored version, or
+    for progress a recent rendering. Such a file is stale, not a hand edit."""
+    with ws.store.read() as tx:
+        if tx.checkpoints.by_hash(task_id, kind, digest) is not None:
+            return True
+        if kind != PROGRESS:
+            return False
+        doc = tx.steps.doc(task_id)
+        if doc is not None and doc.hash == digest:
+            return True
+        events = tx.events.query(task_id=task_id, types=_RENDER_EVENTS, limit=_RENDERS_LOOKED_AT)
+    return any(e.data.get("progress_hash") == digest for e in events)
+
+
+def get_checkpoint(ws: Site, task_id: str, kind: str, version: int | None = None) -> Checkpoint:
     names.kind(kind)
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id
+        live = live_progress(ws, tx, task_id) if kind == PROGRESS else None
         if version is None:
-            row = tx.checkpoints.newest(task_id, kind)
+            row = live if kind == PROGRESS else tx.checkpoints.newest(task_id, kind)
+        elif live is not None and live.version == version:
+            row = live
         else:
             row = tx.checkpoints.get(task_id, kind, version)
             if row is None:
                 have = tx.checkpoints.version_range(task_id, kind)
+                if have is not None and live is not None:
+                    have = (have[0], live.version)
                 if have is not None:
                     lo, hi = have
                     span = f"version {lo}" if lo == hi else f"versions {lo}-{hi}"
@@ -222,29 +293,42 @@ def get_checkpoint(
     return to_checkpoint(ws, row)
 
 
-def has_checkpoint(ws: Workspace, task_id: str, kind: str) -> bool:
+def has_checkpoint(ws: Site, task_id: str, kind: str) -> bool:
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id
+        if kind == PROGRESS:
+            return live_progress(ws, tx, task_id) is not None
         return tx.checkpoints.newest(task_id, kind, content=False) is not None
 
 
-def newest_each_kind(ws: Workspace, task_id: str) -> list[tuple[Checkpoint, int]]:
+def newest_each_kind(ws: Site, task_id: str) -> list[tuple[Checkpoint, int]]:
     """The newest version of each kind (without content) and the number of versions."""
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id
         rows = tx.checkpoints.newest_each_kind(task_id)
+        live = live_progress(ws, tx, task_id)
+    if live is not None:
+        live = dataclasses.replace(live, content=None)
+        at = next((i for i, r in enumerate(rows) if r.kind == PROGRESS), None)
+        if at is None:
+            rows.append(live)
+        else:
+            rows[at] = live
     return [(to_checkpoint(ws, r), r.version) for r in rows]
 
 
-def history(ws: Workspace, task_id: str, kind: str) -> list[Checkpoint]:
+def history(ws: Site, task_id: str, kind: str) -> list[Checkpoint]:
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id
         rows = tx.checkpoints.history(task_id, kind)
+        live = live_progress(ws, tx, task_id) if kind == PROGRESS else None
+    if live is not None and (not rows or live.version > rows[-1].version):
+        rows.append(dataclasses.replace(live, content=None))
     return [to_checkpoint(ws, r) for r in rows]
 
 
 def newest_checkpoint(
-    ws: Workspace,
+    ws: Site,
     task_id: str,
     *,
     exclude: Sequence[str] = ("progress",),
@@ -252,5 +336,13 @@ def newest_checkpoint(
 ) -> Checkpoint | None:
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id
-        row = tx.checkpoints.newest_of_task(task_id, exclude=exclude, content=with_content)
+        if PROGRESS in exclude:
+            row = tx.checkpoints.newest_of_task(task_id, exclude=exclude, content=with_content)
+        else:
+            row = tx.checkpoints.newest_of_task(
+                task_id, exclude=(*exclude, PROGRESS), content=with_content
+            )
+            live = live_progress(ws, tx, task_id)
+            if live is not None and (row is None or live.created_at >= row.created_at):
+                row = live if with_content else dataclasses.replace(live, content=None)
     return to_checkpoint(ws, row) if row else None

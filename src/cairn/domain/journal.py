@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.model import Event
+from cairn.domain.base import canonical, now
 
 if TYPE_CHECKING:
-    from cairn.domain.workspace import Workspace
+    from cairn.domain.base import Site
     from cairn.store import Transaction
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def append(tx: Transaction, task_id: str | None, type_: str, ts: str, **data: Any) -> int:
@@ -22,10 +18,8 @@ def append(tx: Transaction, task_id: str | None, type_: str, ts: str, **data: An
     return tx.events.append(task_id, type_, ts, data)
 
 
-def record(ws: Workspace, task_id: str | None, type_: str, **data: Any) -> int:
+def record(ws: Site, task_id: str | None, type_: str, **data: Any) -> int:
     """Append an event of an outside kind (hooks, workers) durably, in its own transaction."""
-    from cairn.domain.tasks import canonical
-
     with ws.store.write() as tx:
         if task_id is not None:
             task_id = canonical(tx, task_id).id
@@ -33,15 +27,13 @@ def record(ws: Workspace, task_id: str | None, type_: str, **data: Any) -> int:
 
 
 def events(
-    ws: Workspace,
+    ws: Site,
     task_id: str | None = None,
     *,
     limit: int = 50,
     after: int = 0,
     types: Sequence[str] = (),
 ) -> list[Event]:
-    from cairn.domain.tasks import canonical
-
     with ws.store.read() as tx:
         if task_id is not None:
             task_id = canonical(tx, task_id).id

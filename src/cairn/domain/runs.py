@@ -14,16 +14,17 @@ from typing import TYPE_CHECKING
 from cairn.core import names, rules
 from cairn.core.errors import NotFound
 from cairn.core.model import Checkpoint
+from cairn.domain.base import canonical, now
 from cairn.domain.checkpoints import coerce_content, insert_checkpoint
-from cairn.domain.journal import append, now
-from cairn.domain.tasks import activate, canonical, close, ensure_phase
+from cairn.domain.journal import append
+from cairn.domain.tasks import activate, close, ensure_phase
 from cairn.store.contract.runs import PhaseRunRow
 
 if TYPE_CHECKING:
-    from cairn.domain.workspace import Workspace
+    from cairn.domain.base import Site
 
 
-def sync_phases(ws: Workspace, task_id: str, phases: Sequence[tuple[str, bool]]) -> bool:
+def sync_phases(ws: Site, task_id: str, phases: Sequence[tuple[str, bool]]) -> bool:
     """Make the task's phases the given ``(name, gated)`` ones, in that order; returns whether
     anything changed. A pending phase not given goes (journaled): it holds no work and would
     keep the task from ever looking done. The caller refuses a renamed or reordered started
@@ -57,7 +58,7 @@ def sync_phases(ws: Workspace, task_id: str, phases: Sequence[tuple[str, bool]])
 
 
 def begin_phase_run(
-    ws: Workspace, task_id: str, phase: str, *, pid: int, host: str
+    ws: Site, task_id: str, phase: str, *, pid: int, host: str
 ) -> rules.PhaseRun | None:
     """Start ``phase`` as a new attempt, or restart it if it is still active (the process of
     the earlier attempt died: its record is marked crashed). None if the phase is done."""
@@ -106,7 +107,7 @@ def begin_phase_run(
 
 
 def finish_phase_run(
-    ws: Workspace,
+    ws: Site,
     run: rules.PhaseRun,
     result_type: str,
     *,
@@ -147,7 +148,7 @@ def finish_phase_run(
     return path
 
 
-def fail_phase_run(ws: Workspace, run: rules.PhaseRun, error: str) -> None:
+def fail_phase_run(ws: Site, run: rules.PhaseRun, error: str) -> None:
     """Mark the phase of ``run`` failed with ``error`` (what it wrote is kept)."""
     ts = now()
     with ws.store.write() as tx:
@@ -157,7 +158,7 @@ def fail_phase_run(ws: Workspace, run: rules.PhaseRun, error: str) -> None:
 
 
 def reset_phases(
-    ws: Workspace, task_id: str, phase: str, *, keep: Iterable[str]
+    ws: Site, task_id: str, phase: str, *, keep: Iterable[str]
 ) -> tuple[list[str], list[str]]:
     """Make ``phase`` and every phase started after it pending again, so they run again; those
     not in ``keep`` (no longer defined) are removed. Their checkpoints stay in the history.
@@ -190,14 +191,14 @@ def reset_phases(
     return reset, removed
 
 
-def phase_checkpointed(ws: Workspace, task_id: str, phase: str) -> bool:
+def phase_checkpointed(ws: Site, task_id: str, phase: str) -> bool:
     """Whether a checkpoint was written during ``phase`` or is named after it."""
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id
         return tx.checkpoints.of_phase_exists(task_id, phase)
 
 
-def phase_runs(ws: Workspace, task_id: str, phase: str | None = None) -> list[PhaseRunRow]:
+def phase_runs(ws: Site, task_id: str, phase: str | None = None) -> list[PhaseRunRow]:
     """The recorded attempts of the task's phases (or of one), oldest first."""
     with ws.store.read() as tx:
         task_id = canonical(tx, task_id).id

@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING
 
 from cairn.core.errors import NotFound, ValidationError
 from cairn.core.model import STEP_STATES, Step, Task
-from cairn.domain.checkpoints import insert_checkpoint
-from cairn.domain.journal import append, now
-from cairn.domain.tasks import canonical, get_task, load
+from cairn.domain.base import canonical, now
+from cairn.domain.checkpoints import PROGRESS, artifact_path, content_hash
+from cairn.domain.journal import append
+from cairn.domain.tasks import get_task, load
 from cairn.store.contract.steps import StepRow
 
 if TYPE_CHECKING:
-    from cairn.domain.workspace import Workspace
+    from cairn.domain.base import Site
     from cairn.store import Transaction
 
 STEP_ALIASES = {
@@ -43,7 +44,7 @@ def to_step(r: StepRow) -> Step:
 
 
 def progress(
-    ws: Workspace, task_id: str, text: str, state: str = "done", phase: str | None = None
+    ws: Site, task_id: str, text: str, state: str = "done", phase: str | None = None
 ) -> Step:
     state = STEP_ALIASES.get(state, state)
     text = one_line(text)
@@ -74,13 +75,23 @@ def progress(
             row = tx.steps.update(existing.id, state=state, phase=phase, ts=ts)
         else:
             row = tx.steps.add(task_id, phase, text, state, ts)
-        append(tx, task_id, "step.recorded", ts, step=row.id, text=text, state=state, phase=phase)
-        write_progress_checkpoint(ws, tx, task_id, ts)
+        digest = record_progress(ws, tx, task_id, ts)
+        append(
+            tx,
+            task_id,
+            "step.recorded",
+            ts,
+            step=row.id,
+            text=text,
+            state=state,
+            phase=phase,
+            progress_hash=digest,
+        )
     ws.projector.after_checkpoint(task_id, "progress")
     return Step(row.id, task_id, phase, text, state, ts, ts)
 
 
-def set_next(ws: Workspace, task_id: str, text: str) -> Task:
+def set_next(ws: Site, task_id: str, text: str) -> Task:
     text = one_line(text).strip()
     if not text or "\x00" in text or len(text) > 2000:
         raise ValidationError("the next action is one line of 1-2000 characters, without NUL")
@@ -91,14 +102,14 @@ def set_next(ws: Workspace, task_id: str, text: str) -> Task:
     ts = now()
     with ws.store.write() as tx:
         tx.tasks.set_next_action(task_id, text, ts)
-        append(tx, task_id, "next.set", ts, text=text)
-        write_progress_checkpoint(ws, tx, task_id, ts)
+        digest = record_progress(ws, tx, task_id, ts)
+        append(tx, task_id, "next.set", ts, text=text, progress_hash=digest)
     ws.projector.after_checkpoint(task_id, "progress")
     return get_task(ws, task_id)
 
 
 def steps(
-    ws: Workspace, task_id: str, *, limit: int | None = None, phase: str | None = None
+    ws: Site, task_id: str, *, limit: int | None = None, phase: str | None = None
 ) -> list[Step]:
     """Progress steps of a task (or of one of its phases), oldest first; ``limit``: the last N."""
     with ws.store.read() as tx:
@@ -128,16 +139,25 @@ def progress_view(tx: Transaction, task_id: str) -> tuple[list[Step], int]:
     return [*older_open, *recent], total
 
 
-def write_progress_checkpoint(ws: Workspace, tx: Transaction, task_id: str, ts: str) -> None:
-    """Render the seed's progress file from the steps and store it as a new version."""
+def render_progress_doc(ws: Site, tx: Transaction, task_id: str) -> str:
+    """The seed's progress file, from the steps (bounded view) and the next action."""
     from cairn.core.templates import render_progress
 
     task = load(tx, canonical(tx, task_id))
     shown, total = progress_view(tx, task_id)
     text = render_progress(task, shown, omitted=total - len(shown))
-    data = text.encode("utf-8")
-    if len(data) > ws.config.max_checkpoint_bytes:
+    if len(text.encode("utf-8")) > ws.config.max_checkpoint_bytes:
         shown = steps_in(tx, task_id, limit=20)
         text = render_progress(task, shown, omitted=total - len(shown))
-        data = text.encode("utf-8")
-    insert_checkpoint(ws, tx, task_id, "progress", text, data, (), None, "progress", ts)
+    return text
+
+
+def record_progress(ws: Site, tx: Transaction, task_id: str, ts: str) -> str:
+    """Render the progress file and keep it as the task's one progress text (replaced, not a new
+    checkpoint version: a step costs the same at step 10 and step 100,000); the projector writes
+    it. Returns its hash, which the step's event carries."""
+    text = render_progress_doc(ws, tx, task_id)
+    digest = content_hash(text.encode("utf-8"))
+    tx.steps.put_doc(task_id, text, digest, ts)
+    tx.projections.record(artifact_path(ws, task_id, PROGRESS), task_id, PROGRESS, digest)
+    return digest

@@ -17,24 +17,13 @@ from typing import TYPE_CHECKING, Any
 from cairn.core import names, rules
 from cairn.core.errors import NotFound, TransitionError, UsageError, ValidationError
 from cairn.core.model import Phase, Task
-from cairn.domain.journal import append, now
+from cairn.domain.base import canonical, now
+from cairn.domain.journal import append
 from cairn.store.contract.tasks import PhaseRow, TaskRow
 
 if TYPE_CHECKING:
-    from cairn.domain.workspace import Workspace
+    from cairn.domain.base import Site
     from cairn.store import Transaction
-
-
-def canonical(tx: Transaction, task_id: str) -> TaskRow:
-    """The stored task the caller's id names (any case); NotFound says how to make it."""
-    names.task_id(task_id)
-    row = tx.tasks.get(task_id)
-    if row is None:
-        raise NotFound(
-            f"no task {task_id!r}; create it with `cairn task new {task_id}` "
-            "or list tasks with `cairn task list`"
-        )
-    return row
 
 
 def to_phase(p: PhaseRow) -> Phase:
@@ -63,7 +52,7 @@ def load_many(tx: Transaction, rows: list[TaskRow]) -> list[Task]:
 
 # -- tasks ---------------------------------------------------------------------------------------
 def create_task(
-    ws: Workspace,
+    ws: Site,
     task_id: str,
     title: str = "",
     phases: Iterable[str] = (),
@@ -114,7 +103,7 @@ def create_task(
     return task
 
 
-def add_phases(ws: Workspace, task_id: str, phases: Iterable[str]) -> Task:
+def add_phases(ws: Site, task_id: str, phases: Iterable[str]) -> Task:
     with ws.store.write() as tx:
         row = canonical(tx, task_id)
         for name in phases:
@@ -133,27 +122,27 @@ def ensure_phase(tx: Transaction, task_id: str, name: str, *, gated: bool, ts: s
     return row
 
 
-def get_task(ws: Workspace, task_id: str) -> Task:
+def get_task(ws: Site, task_id: str) -> Task:
     with ws.store.read() as tx:
         return load(tx, canonical(tx, task_id))
 
 
-def has_task(ws: Workspace, task_id: str) -> bool:
+def has_task(ws: Site, task_id: str) -> bool:
     with ws.store.read() as tx:
         return tx.tasks.get(task_id) is not None
 
 
-def list_tasks(ws: Workspace, *, limit: int | None = None) -> list[Task]:
+def list_tasks(ws: Site, *, limit: int | None = None) -> list[Task]:
     with ws.store.read() as tx:
         return load_many(tx, tx.tasks.recent(limit=limit))
 
 
-def active_tasks(ws: Workspace) -> list[Task]:
+def active_tasks(ws: Site) -> list[Task]:
     with ws.store.read() as tx:
         return load_many(tx, tx.tasks.active())
 
 
-def resolve_task(ws: Workspace, task_id: str | None) -> str:
+def resolve_task(ws: Site, task_id: str | None) -> str:
     """The named task, or the one active task when none is named."""
     with ws.store.read() as tx:
         if task_id is not None:
@@ -186,7 +175,7 @@ def phase_or_explain(tx: Transaction, task_id: str, phase: str, hint: str = "") 
 
 
 def begin_phase(
-    ws: Workspace,
+    ws: Site,
     tx: Transaction,
     task_id: str,
     row: PhaseRow,
@@ -217,7 +206,7 @@ def begin_phase(
 
 
 def activate(
-    ws: Workspace,
+    ws: Site,
     tx: Transaction,
     task_id: str,
     row: PhaseRow,
@@ -274,7 +263,7 @@ def end_phase_in(
 
 
 def start_phase(
-    ws: Workspace,
+    ws: Site,
     task_id: str,
     phase: str,
     *,
@@ -297,7 +286,7 @@ def start_phase(
     return out
 
 
-def end_phase(ws: Workspace, task_id: str, phase: str, new: str, error: str | None) -> Task:
+def end_phase(ws: Site, task_id: str, phase: str, new: str, error: str | None) -> Task:
     names.phase_name(phase)
     ts = now()
     with ws.store.write() as tx:

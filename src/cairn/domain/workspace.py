@@ -18,13 +18,14 @@ from cairn.core import names, rules
 from cairn.core.config import DEFAULT_CONFIG, Config, load_config
 from cairn.core.errors import CairnError, NotAWorkspace, UsageError
 from cairn.core.model import Checkpoint, Event, Recovery, Step, Task
+from cairn.domain import base as _base
 from cairn.domain import checkpoints as _checkpoints
 from cairn.domain import journal as _journal
 from cairn.domain import runs as _runs
 from cairn.domain import steps as _steps
 from cairn.domain import tasks as _tasks
+from cairn.domain.base import now
 from cairn.domain.checkpoints import content_hash
-from cairn.domain.journal import now
 from cairn.domain.steps import PROGRESS_FILE_STEPS, STEP_ALIASES
 from cairn.store import Row, Store, Tx, open_store
 from cairn.store.contract.runs import PhaseRunRow
@@ -271,6 +272,14 @@ class Workspace:
             self, task_id, exclude=exclude, with_content=with_content
         )
 
+    def artifact_content(self, task_id: str, kind: str) -> tuple[str, str] | None:
+        """What the artifact of (task, kind) should hold, and its hash (for the projector)."""
+        return _checkpoints.artifact_content(self, task_id, kind)
+
+    def is_known_content(self, task_id: str, kind: str, digest: str) -> bool:
+        """Whether an artifact holding ``digest`` is stale cairn output rather than a hand edit."""
+        return _checkpoints.is_known_content(self, task_id, kind, digest)
+
     # -- progress steps and next action ----------------------------------------------------------
     def progress(
         self, task_id: str, text: str, state: str = "done", phase: str | None = None
@@ -329,7 +338,7 @@ class Workspace:
         return _journal.append(tx, task_id, type_, ts, **data)
 
     def _task_row(self, tx: Tx, task_id: str) -> Row:
-        r = _tasks.canonical(tx, task_id)
+        r = _base.canonical(tx, task_id)
         return {
             "id": r.id,
             "key": names.task_key(r.id),
@@ -341,7 +350,7 @@ class Workspace:
         }
 
     def _load_task(self, tx: Tx, row: Row) -> Task:
-        return _tasks.load(tx, _tasks.canonical(tx, row["id"]))
+        return _tasks.load(tx, _base.canonical(tx, row["id"]))
 
     def _touch(self, tx: Tx, task_id: str, ts: str) -> None:
         tx.tasks.touch(task_id, ts)
@@ -367,7 +376,7 @@ class Workspace:
         source: str,
         ts: str,
     ) -> Checkpoint:
-        task_id = _tasks.canonical(tx, task_id).id
+        task_id = _base.canonical(tx, task_id).id
         return _checkpoints.insert_checkpoint(
             self, tx, task_id, kind, text, data, files, phase, source, ts
         )

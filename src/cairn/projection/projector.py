@@ -121,14 +121,10 @@ class Projector:
             self._render_status_locked()
 
     def _project_artifact(self, task_id: str, kind: str) -> None:
-        with self.ws.store.read() as tx:
-            row = tx.one(
-                "SELECT content, hash FROM checkpoints WHERE task_id = ? AND kind = ? "
-                "ORDER BY version DESC LIMIT 1",
-                (task_id, kind),
-            )
-        if row is None:
+        found = self.ws.artifact_content(task_id, kind)
+        if found is None:
             return
+        row = {"content": found[0], "hash": found[1]}
         rel = self.ws.artifact_path(task_id, kind)
         path = self.target(rel)
         try:
@@ -155,6 +151,10 @@ class Projector:
                 # is now the newest version, kept as it is rather than overwritten.
                 return
         atomic_write(path, row["content"].encode("utf-8"))
+        # Seen on disk: the next write's record keeps this hash as the file's known content.
+        st = os.stat(path)
+        with self.ws.store.light_write() as tx:
+            tx.projections.set_stat(rel, st.st_mtime_ns, st.st_size, hash=row["hash"])
 
     def reconcile(self, only: tuple[str, str] | None = None) -> list[str]:
         """Bring artifacts in line with the store; ingest hand edits. Returns the ingested paths."""
@@ -252,12 +252,7 @@ class Projector:
 
     def _is_stored_version(self, row: dict[str, Any], digest: str) -> bool:
         """Whether the file holds some stored version (left behind by writers killed in a row)."""
-        with self.ws.store.read() as tx:
-            hit = tx.one(
-                "SELECT 1 FROM checkpoints WHERE task_id = ? AND kind = ? AND hash = ? LIMIT 1",
-                (row["task_id"], row["kind"], digest),
-            )
-        return hit is not None
+        return self.ws.is_known_content(row["task_id"], row["kind"], digest)
 
     def _ingest(self, row: dict[str, Any], data: bytes) -> bool:
         from cairn.core.errors import CairnError
@@ -528,7 +523,7 @@ def _task_detail(ws: Workspace, tx: Tx, task_id: str) -> dict[str, Any]:
         (task_id,),
     )
     steps = ws._steps(tx, task_id, limit=8)
-    total_steps = tx.scalar("SELECT count(*) FROM steps WHERE task_id = ?", (task_id,)) or 0
+    total_steps = tx.steps.count(task_id)
     return {
         "id": task.id,
         "title": task.title,

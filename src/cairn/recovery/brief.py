@@ -143,7 +143,7 @@ def build_brief(
     trigger: str = "manual",
     exact: bool = False,
 ) -> Brief:
-    from cairn.domain.workspace import now
+    from cairn.domain.base import now
 
     if trigger not in TRIGGERS:
         raise UsageError(f"trigger {trigger!r} is not one of {', '.join(TRIGGERS)}")
@@ -412,7 +412,8 @@ def recover(
     note: str | None = None,
 ) -> Brief:
     """Build the brief and log the recovery (store row, event, ``logs/compaction_recovery.log``)."""
-    from cairn.domain.journal import append, now
+    from cairn.domain.base import now
+    from cairn.domain.journal import append
 
     brief = build_brief(ws, task_id=task_id, max_tokens=max_tokens, trigger=trigger, exact=exact)
     ts = now()

@@ -70,7 +70,7 @@ class Transaction:
     projections: ProjectionsArea
     recoveries: RecoveriesArea
     compactions: CompactionsArea
-    runs: RunsArea  # worker runs
+    runs: RunsArea  # phase runs, worker runs and agent runs
     ledger: LedgerArea  # the budget's contexts and entries
     reviews: ReviewsArea
     meta: MetaArea
