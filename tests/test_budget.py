@@ -126,7 +126,7 @@ def test_cli_budget_record_show_json_and_status(
     code, _, err = _cli(
         capsys, ws_path, "budget", "record", "specs", "--text-file", "../x", "--source", "x"
     )
-    assert code == 2 and "outside the workspace" in err
+    assert code == 2 and "does not exist" in err  # read like /abs/x (issue 11's one rule)
     code, out, _ = _cli(capsys, ws_path, "budget", "reset", "--note", "compacted")
     assert code == 0 and "new context" in out
     code, out, _ = _cli(capsys, ws_path, "budget", "--json")
