@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -335,3 +336,52 @@ def test_docs_link_only_files_in_a_clone() -> None:
             if not (doc.parent / target).exists():
                 bad.append(f"{doc.relative_to(root)}: {target}")
     assert not bad, bad
+
+
+# -- shell completion --------------------------------------------------------------------------------
+def _complete(script: str, words: list[str]) -> list[str]:
+    """What the generated bash completion offers after ``words`` (the last is being typed)."""
+    quoted = " ".join("'" + w.replace("'", "'\\''") + "'" for w in words)
+    probe = (
+        f"{script}\nCOMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; _cairn; "
+        'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+@pytest.mark.skipif(not shutil.which("bash"), reason="needs bash")
+def test_bash_completion_is_generated_from_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    r = run(capsys, None, "completion", "bash")
+    assert r.code == 0, r.err
+    script = r.out
+    assert _complete(script, ["cairn", "ta"]) == ["task"]
+    assert _complete(script, ["cairn", "-C", "/x", "st"]) == ["status"]
+    assert _complete(script, ["cairn", "review", "an"]) == ["answer"]
+    assert _complete(script, ["cairn", "review", "answer", "r1", "--ap"]) == ["--approve"]
+    assert sorted(_complete(script, ["cairn", "hooks", "install", ""])) == sorted(
+        ["claude", "codex", "-h", "--help", "--scope", "--no-mcp", "--agents-md", "--command",
+         "--json"]
+    )  # fmt: skip
+    assert _complete(script, ["cairn", "next", "--"]) == ["--help", "--json"]
+    # The word after an option that takes a value is that value: files, not commands.
+    assert _complete(script, ["cairn", "checkpoint", "write", "t", "k", "--file", ""]) == []
+    # Every command of the parser is offered at the top.
+    from cairn.cli import build_parser
+
+    top = set(_complete(script, ["cairn", ""]))
+    assert {path for path, _ in _walk(build_parser(), []) if " " not in path and path} <= top
+
+
+def test_zsh_completion_uses_the_same_table(capsys: pytest.CaptureFixture[str]) -> None:
+    bash = run(capsys, None, "completion", "bash").out
+    zsh = run(capsys, None, "completion", "zsh")
+    assert zsh.code == 0 and "bashcompinit" in zsh.out
+    assert (
+        zsh.out.replace("completion zsh", "completion bash").replace(
+            "autoload -U +X bashcompinit && bashcompinit\n", ""
+        )
+        == bash
+    )
+    if shutil.which("zsh"):
+        subprocess.run(["zsh", "-n", "-c", zsh.out], check=True)
