@@ -105,6 +105,8 @@ def test_orchestrator_sigkill_then_resume(ws_path: Path) -> None:
         e.data for e in ws.events("t1", types=["worker.failed"]) if e.data["worker"] == "slow"
     ]
     assert interrupted and interrupted[0]["orphan_killed"] is True
+    # It ran from its start until it was killed: longer than "late" took (1 s), never 0.0.
+    assert interrupted[0]["duration_s"] >= 1.0 and interrupted[0]["duration_until"] == "killed"
     assert _rows(root)["slow"]["attempt"] == 2
     status = (root / ws.config.status_file).read_text()
     assert "| slow | t1 | ✅ done |" in status

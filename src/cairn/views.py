@@ -21,6 +21,7 @@ SCHEMA_TASKS = "cairn.tasks/1"
 SCHEMA_CHECKPOINT = "cairn.checkpoint/1"
 SCHEMA_CHECKPOINTS = "cairn.checkpoints/1"
 SCHEMA_STEP = "cairn.step/1"
+SCHEMA_NEXT = "cairn.next/1"
 SCHEMA_LOG = "cairn.log/1"
 SCHEMA_TEMPLATE = "cairn.template/1"
 SCHEMA_BUDGET_ENTRY = "cairn.budget_entry/1"
@@ -74,6 +75,18 @@ def phase_failed(t: Task, phase: str) -> str:
 
 def next_set(t: Task) -> str:
     return f"{t.id}: next action: {t.next_action}"
+
+
+def next_action(t: Task) -> dict[str, Any]:
+    """The next action just set (``cairn.next/1``)."""
+    cur = t.current_phase
+    return {
+        "schema": SCHEMA_NEXT,
+        "task": t.id,
+        "next_action": t.next_action,
+        "phase": cur.name if cur else None,
+        "updated_at": t.updated_at,
+    }
 
 
 # -- checkpoints ---------------------------------------------------------------------------------

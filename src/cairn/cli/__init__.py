@@ -58,6 +58,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="cairn",
         description="Durable checkpoints, status and recovery for long-running agents.",
     )
+    from cairn import __version__
+
+    parser.add_argument("--version", action="version", version=f"cairn {__version__}")
     parser.add_argument(
         "-C",
         "--workspace",
@@ -76,7 +79,20 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     modules = [importlib.import_module(name) for name in names]
     for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 50), m.__name__)):
         module.register(sub)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Give each command's own ``--help`` the line the command list shows for it, where the
+    command module set no longer description: ``cairn status --help`` then says what it does."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, child in action.choices.items():
+                if child.description is None and helps.get(name):
+                    child.description = helps[name]
+                _describe(child)
 
 
 def _not_utf8(argv: Sequence[str]) -> str | None:

@@ -19,7 +19,7 @@ def register(sub: Any) -> None:
         "agent", help="run phases with a model: tools, compaction at safe points, subagents"
     ).add_subparsers(dest="agent_cmd", metavar="ACTION", required=True)
     p = agent.add_parser("run", help="TASK --model provider:model: run the task's open phases")
-    p.add_argument("task")
+    p.add_argument("task", help="the task to run")
     p.add_argument(
         "--phase", action="append", default=[], metavar="P", help="run only this phase (repeat)"
     )
@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
     p.add_argument("--no-subagents", action="store_true", help="do not offer spawn_subagents")
     p.add_argument("--window", type=int, help="context window in tokens (default: the model's)")
     p.add_argument("--instructions", help="the task's instructions (default: its spec checkpoint)")
-    p.add_argument("--instructions-file", metavar="PATH")
+    p.add_argument("--instructions-file", metavar="PATH", help="read the instructions from a file")
     p.add_argument("--retries", type=int, help="retries of a failing provider (default 3)")
     p.add_argument("--request-timeout", type=float, help="seconds per model request (300)")
     p.add_argument(
@@ -47,8 +47,8 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_agent_run)
 
     p = agent.add_parser("runs", help="recent agent runs, compactions and subagents")
-    p.add_argument("task", nargs="?")
-    p.add_argument("--limit", type=positive_int, default=10)
+    p.add_argument("task", nargs="?", help="only this task's runs")
+    p.add_argument("--limit", type=positive_int, default=10, help="the newest N runs (10)")
     add_json(p)
     p.set_defaults(func=cmd_agent_runs)
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.errors import UsageError
+from cairn.core.names import show
 
 if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
@@ -41,7 +42,7 @@ def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"{show(text)} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is below 1; give 1 or more")
     if value > 10**9:  # past SQLite's integers, and past any real list

@@ -16,6 +16,11 @@ ORDER = 0
 COMMANDS = ("init", "task", "phase", "checkpoint", "progress", "next", "status", "recover", "log")
 
 
+_TASK_PHASE = "the task (optional when one task is active) and the phase"
+_TASK_KIND = "the task (optional when one task is active) and the checkpoint kind"
+_TASK_TEXT = "the task (optional when one task is active) and the text"
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("init", help="create .cairn/, artifacts/, logs/ and the status file here")
     p.add_argument("path", nargs="?", default=".", help="project folder (default: current)")
@@ -25,8 +30,8 @@ def register(sub: Any) -> None:
         dest="task_cmd", metavar="ACTION", required=True
     )
     p = task.add_parser("new", help="create a task with ordered phases")
-    p.add_argument("task")
-    p.add_argument("--title", default="")
+    p.add_argument("task", help="a short id such as finding4 (letters, digits, . _ -)")
+    p.add_argument("--title", default="", help="a line saying what the task is")
     p.add_argument(
         "--phases", default="", help="comma-separated, e.g. analysis,plan,implement,test"
     )
@@ -40,22 +45,22 @@ def register(sub: Any) -> None:
     add_json(p)
     p.set_defaults(func=cmd_task_new)
     p = task.add_parser("list", help="all tasks, newest first")
-    p.add_argument("--limit", type=positive_int, default=100)
+    p.add_argument("--limit", type=positive_int, default=100, help="at most N tasks (100)")
     add_json(p)
     p.set_defaults(func=cmd_task_list)
     p = task.add_parser("show", help="one task with phases, steps and checkpoints")
-    p.add_argument("task", nargs="?")
+    p.add_argument("task", nargs="?", help="the task id (default: the one active task)")
     add_json(p)
     p.set_defaults(func=cmd_task_show)
     p = task.add_parser("add-phase", help="[TASK] PHASE...: append phases to a task")
-    p.add_argument("args", nargs="+", metavar="[TASK] PHASE")
+    p.add_argument("args", nargs="+", metavar="[TASK] PHASE", help="the task (optional), phases")
     p.set_defaults(func=cmd_task_add_phase)
 
     phase = sub.add_parser("phase", help="start, finish or fail a phase").add_subparsers(
         dest="phase_cmd", metavar="ACTION", required=True
     )
     p = phase.add_parser("start", help="[TASK] PHASE: mark a phase active")
-    p.add_argument("args", nargs="+", metavar="[TASK] PHASE")
+    p.add_argument("args", nargs="+", metavar="[TASK] PHASE", help=_TASK_PHASE)
     p.add_argument("--reopen", action="store_true", help="start a phase that is already done")
     p.add_argument(
         "--override",
@@ -64,19 +69,21 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_phase_start)
     p = phase.add_parser("done", help="[TASK] PHASE: mark the active phase done")
-    p.add_argument("args", nargs="+", metavar="[TASK] PHASE")
+    p.add_argument("args", nargs="+", metavar="[TASK] PHASE", help=_TASK_PHASE)
     p.set_defaults(func=cmd_phase_done)
     p = phase.add_parser("fail", help="[TASK] PHASE --error MSG: mark the active phase failed")
-    p.add_argument("args", nargs="+", metavar="[TASK] PHASE")
-    p.add_argument("--error", required=True)
+    p.add_argument("args", nargs="+", metavar="[TASK] PHASE", help=_TASK_PHASE)
+    p.add_argument("--error", required=True, help="what went wrong (shown in status and briefs)")
     p.set_defaults(func=cmd_phase_fail)
 
     cp = sub.add_parser("checkpoint", help="write, show and list checkpoints").add_subparsers(
         dest="cp_cmd", metavar="ACTION", required=True
     )
     p = cp.add_parser("write", help="[TASK] KIND: store a new version (from --file or stdin)")
-    p.add_argument("args", nargs="+", metavar="[TASK] KIND")
-    p.add_argument("--file", help="read the content from this file (default: stdin)")
+    p.add_argument("args", nargs="+", metavar="[TASK] KIND", help=_TASK_KIND)
+    p.add_argument(
+        "--file", help="read the content from this file, anywhere you can read (default: stdin)"
+    )
     p.add_argument(
         "--reload",
         action="append",
@@ -87,33 +94,34 @@ def register(sub: Any) -> None:
     add_json(p)
     p.set_defaults(func=cmd_cp_write)
     p = cp.add_parser("show", help="[TASK] KIND: print the newest (or --version N) content")
-    p.add_argument("args", nargs="+", metavar="[TASK] KIND")
-    p.add_argument("--version", type=int)
+    p.add_argument("args", nargs="+", metavar="[TASK] KIND", help=_TASK_KIND)
+    p.add_argument("--version", type=int, help="this version instead of the newest")
     add_json(p)
     p.set_defaults(func=cmd_cp_show)
     p = cp.add_parser("list", help="[TASK]: newest version of each kind")
-    p.add_argument("task", nargs="?")
+    p.add_argument("task", nargs="?", help="the task id (default: the one active task)")
     add_json(p)
     p.set_defaults(func=cmd_cp_list)
     p = cp.add_parser("history", help="[TASK] KIND: every version of a kind")
-    p.add_argument("args", nargs="+", metavar="[TASK] KIND")
+    p.add_argument("args", nargs="+", metavar="[TASK] KIND", help=_TASK_KIND)
     add_json(p)
     p.set_defaults(func=cmd_cp_history)
     p = cp.add_parser("template", help="print the seed's template for a kind")
-    p.add_argument("kind")
-    p.add_argument("--title", default="Finding #{N}")
+    p.add_argument("kind", help="analysis, plan, plan_approved, progress, complete or tested")
+    p.add_argument("--title", default="Finding #{N}", help="the heading (default 'Finding #{N}')")
     add_json(p)
     p.set_defaults(func=cmd_cp_template)
 
     p = sub.add_parser("progress", help="[TASK] TEXT: record a progress step")
-    p.add_argument("args", nargs="+", metavar="[TASK] TEXT")
+    p.add_argument("args", nargs="+", metavar="[TASK] TEXT", help=_TASK_TEXT)
     p.add_argument("--state", default="done", help="done ✅ | active ⏳ | todo ⏸️ | failed ❌")
-    p.add_argument("--phase")
+    p.add_argument("--phase", help="the phase the step belongs to (default: the active one)")
     add_json(p)
     p.set_defaults(func=cmd_progress)
 
     p = sub.add_parser("next", help="[TASK] TEXT: set the next action")
-    p.add_argument("args", nargs="+", metavar="[TASK] TEXT")
+    p.add_argument("args", nargs="+", metavar="[TASK] TEXT", help=_TASK_TEXT)
+    add_json(p)
     p.set_defaults(func=cmd_next)
 
     p = sub.add_parser("status", help="where the work stands; rewrites CURRENT_WORK_STATUS.md")
@@ -121,7 +129,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("recover", help="print the recovery brief and log the recovery")
-    p.add_argument("--task")
+    p.add_argument("--task", help="brief this task (default: the one active or last touched)")
     p.add_argument(
         "--trigger", default="manual", help="compact | crash | manual | startup | resume | clear"
     )
@@ -136,9 +144,15 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_recover)
 
     p = sub.add_parser("log", help="the event journal, oldest first")
-    p.add_argument("--task")
-    p.add_argument("--limit", type=positive_int, default=50)
-    p.add_argument("--type", action="append", default=[], dest="types")
+    p.add_argument("--task", help="only this task's events")
+    p.add_argument("--limit", type=positive_int, default=50, help="the newest N events (50)")
+    p.add_argument(
+        "--type",
+        action="append",
+        default=[],
+        dest="types",
+        help="only events of this type, e.g. phase.started (repeatable)",
+    )
     add_json(p)
     p.set_defaults(func=cmd_log)
 
@@ -153,8 +167,13 @@ def cmd_init(args: argparse.Namespace) -> int:
         f"{'Workspace already set up' if existed else 'Initialised cairn workspace'} at {ws.root}"
     )
     print(
-        f"  store    {ws.cairn_dir / 'cairn.db'}\n  status   {ws.config.status_file}\n"
-        f"  artifacts/  logs/   next: cairn task new TASK --phases analysis,plan,implement,test"
+        f"  store      {ws.cairn_dir / 'cairn.db'}\n  status     {ws.config.status_file}\n"
+        f"  artifacts  {ws.config.artifacts_dir}/\n  logs       {ws.config.logs_dir}/\n"
+        "Next steps:\n"
+        "  1. cairn task new TASK --phases analysis,plan,implement,test\n"
+        "  2. cairn phase start TASK analysis\n"
+        "  3. cairn checkpoint write TASK analysis --file notes.md   (at each phase end)\n"
+        "  4. cairn recover   (after a compaction or restart: the brief to carry on from)"
     )
     return 0
 
@@ -358,7 +377,10 @@ def cmd_next(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     task_id, (text,) = split_task(args.args, 1, "[TASK] TEXT")
     task = ws.set_next(ws.resolve_task(task_id), text)
-    print(views.next_set(task))
+    if args.json:
+        emit_json(views.next_action(task))
+    else:
+        print(views.next_set(task))
     return 0
 
 

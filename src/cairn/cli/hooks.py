@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
         ("uninstall", "remove cairn's hooks and MCP server entry (nothing else)"),
     ):
         p = hooks.add_parser(name, help=helptext)
-        p.add_argument("agent", choices=("claude", "codex"))
+        p.add_argument("agent", choices=("claude", "codex"), help="claude or codex")
         p.add_argument(
             "--scope",
             choices=("project", "user"),
@@ -53,7 +53,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_agents_md)
 
     p = hooks.add_parser("compactions", help="compactions the hooks recorded, newest last")
-    p.add_argument("--limit", type=positive_int, default=20)
+    p.add_argument("--limit", type=positive_int, default=20, help="the newest N (20)")
     add_json(p)
     p.set_defaults(func=cmd_compactions)
 
@@ -62,7 +62,7 @@ def register(sub: Any) -> None:
         help="run one agent hook (session-start, pre-compact, post-compact, stop) with the "
         "hook JSON on stdin; always exits 0",
     )
-    p.add_argument("event")
+    p.add_argument("event", help="session-start, pre-compact, post-compact or stop")
     p.add_argument("--agent", default="claude", help="claude | codex")
     p.set_defaults(func=cmd_hook)
 

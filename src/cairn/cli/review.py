@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
     p = review.add_parser("request", help="ask a reviewer and record its verdict")
     p.add_argument("--task", help="the task (default: the one active task)")
     p.add_argument("--topic", required=True, help="e.g. finding4_approach; rounds share a topic")
-    p.add_argument("--question", required=True)
+    p.add_argument("--question", required=True, help="what the reviewer is to judge")
     p.add_argument(
         "--context",
         action="append",
@@ -42,29 +42,33 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_request)
 
     p = review.add_parser("show", help="TOPIC_OR_ID: every round of a topic, with verdicts")
-    p.add_argument("topic_or_id")
+    p.add_argument("topic_or_id", help="a review id (r20261128-002) or a topic")
     add_json(p)
     p.set_defaults(func=cmd_show)
 
     p = review.add_parser("list", help="reviews, newest first")
     p.add_argument("--pending", action="store_true", help="only those waiting for an answer")
-    p.add_argument("--task")
-    p.add_argument("--limit", type=positive_int, default=50)
+    p.add_argument("--task", help="only this task's reviews")
+    p.add_argument("--limit", type=positive_int, default=50, help="the newest N reviews (50)")
     add_json(p)
     p.set_defaults(func=cmd_list)
 
     p = review.add_parser("answer", help="REVIEW_ID: give the verdict (a person or another agent)")
-    p.add_argument("review_id")
+    p.add_argument("review_id", help="the pending review, e.g. r20261128-002")
     verdict = p.add_mutually_exclusive_group(required=True)
-    verdict.add_argument("--approve", action="store_true")
-    verdict.add_argument("--reject", action="store_true")
+    verdict.add_argument("--approve", action="store_true", help="approve: opens gated phases")
+    verdict.add_argument(
+        "--reject", action="store_true", help="reject (with --recommendation: what to change)"
+    )
     verdict.add_argument(
         "--verdict-file",
         metavar="FILE",
         help="read the verdict JSON from a file (e.g. a reply saved from a model run by hand)",
     )
     p.add_argument("--recommendation", default="", help="required with --reject")
-    p.add_argument("--concern", action="append", default=[], metavar="TEXT")
+    p.add_argument(
+        "--concern", action="append", default=[], metavar="TEXT", help="a concern (repeatable)"
+    )
     p.add_argument("--reviewer", help="who answers (default: human, or file with --verdict-file)")
     add_json(p)
     p.set_defaults(func=cmd_answer)

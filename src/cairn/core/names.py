@@ -99,6 +99,7 @@ def inside(root: Path, user_path: str | os.PathLike[str], what: str = "path") ->
         raise ValidationError(f"{what} contains a NUL byte")
     if raw == "":
         raise ValidationError(f"{what} is empty")
+    _fits(raw, what)
     root_r = root.resolve()
     p = Path(raw)
     candidate = (p if p.is_absolute() else root_r / p).resolve()
@@ -107,6 +108,40 @@ def inside(root: Path, user_path: str | os.PathLike[str], what: str = "path") ->
             f"{what} {_show(raw)} is outside the workspace {root_r}; use a path inside it"
         )
     return candidate
+
+
+# What the file systems cairn runs on take: a name of at most 255 bytes, a path of at most 4,096.
+MAX_PATH_PART = 255
+MAX_PATH = 4096
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _fits(raw: str, what: str) -> None:
+    """Refuse a path no file system here could hold, before the OS says "File name too long"."""
+    size = len(raw.encode("utf-8", "surrogateescape"))
+    if size > MAX_PATH:
+        raise ValidationError(
+            f"{what} {_show(raw)} is {size:,} bytes long; a path may have at most {MAX_PATH:,}"
+        )
+    for part in raw.split("/"):
+        if len(part.encode("utf-8", "surrogateescape")) > MAX_PATH_PART:
+            raise ValidationError(
+                f"{what} {_show(raw)} has a name of {len(part):,} characters; each folder or "
+                f"file name may have at most {MAX_PATH_PART} bytes"
+            )
+
+
+def plain_path(root: Path, user_path: str | os.PathLike[str], what: str = "path") -> Path:
+    """``inside``, and no control characters (a newline, a tab): for paths that cairn records in
+    line-based logs and events, where such a name would read as two."""
+    raw = os.fspath(user_path)
+    bad = _CONTROL.search(raw)
+    if bad is not None:
+        raise ValidationError(
+            f"{what} {_show(raw)} contains a control character ({bad.group()!r}); use a name "
+            "without newlines or tabs"
+        )
+    return inside(root, raw, what)
 
 
 def readable(root: Path, user_path: str | os.PathLike[str], what: str = "path") -> Path:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cairn.core import names
 from cairn.core.errors import CairnError, ValidationError
 
 if TYPE_CHECKING:
@@ -56,7 +57,8 @@ class SyncPolicy:
                     raise ValueError(part)
             except ValueError:
                 raise ValidationError(
-                    f"sync policy {text!r} is not understood; use 'every', 'n:100', 'ms:200', "
+                    f"sync policy {names.show(text)} is not understood; use 'every', 'n:100', "
+                    "'ms:200', "
                     "'n:100,ms:200' or 'none'"
                 ) from None
         return cls(every=every, interval_ms=interval)
@@ -206,8 +208,8 @@ def refuse_foreign(ws: Workspace, full: Path, path: str) -> None:
         or (full.parent == artifacts and full.suffix == ".md")
     ):
         raise ValidationError(
-            f"stream path {path!r} belongs to cairn (the store, the status file, the recovery "
-            "log and artifacts/*.md are cairn's own files); name a file of your own, e.g. "
+            f"stream path {names.show(str(path))} belongs to cairn (the store, the status file, "
+            "the recovery log and artifacts/*.md are cairn's own files); name a file of your own, e.g. "
             "data/findings.jsonl"
         )
     try:

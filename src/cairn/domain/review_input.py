@@ -72,7 +72,8 @@ def settings(ws: Workspace) -> ReviewSettings:
 def valid_topic(value: str) -> str:
     if not value or len(value) > names.MAX_NAME or ".." in value or not _TOPIC_RE.fullmatch(value):
         raise ValidationError(
-            f"topic {value!r} must be 1-{names.MAX_NAME} letters, digits, '.', '_' or '-' "
+            f"topic {names.show(value)} must be 1-{names.MAX_NAME} letters, digits, '.', '_' "
+            "or '-' "
             "(e.g. finding4_approach)"
         )
     return value
@@ -127,11 +128,13 @@ def load_context(
         seen.add(rel)
         if p.is_dir():
             raise ValidationError(
-                f"context file {raw!r} is a folder; give the files in it one by one "
+                f"context file {names.show(raw)} is a folder; give the files in it one by one "
                 "(--context repeats)"
             )
         if not p.exists():
-            raise NotFound(f"context file {raw!r} does not exist (looked at {p}); give a file path")
+            raise NotFound(
+                f"context file {names.show(raw)} does not exist (looked at {p}); give a file path"
+            )
         data = read_bounded(
             p, MAX_CONTEXT_FILE_BYTES, f"context file {rel}", "pass a summary or an excerpt instead"
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cairn.core import names
 from cairn.core.errors import NotFound
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def get_review(ws: Workspace, review_id: str) -> Review:
     with ws.store.read() as tx:
         row = tx.reviews.get(review_id)
         if row is None:
-            raise NotFound(f"no review {review_id!r}; list them with `cairn review list`")
+            raise NotFound(f"no review {names.show(review_id)}; list them with `cairn review list`")
         return row_to_review(tx, row)
 
 
@@ -168,7 +169,8 @@ def rounds(ws: Workspace, topic_or_id: str) -> list[Review]:
         rows = tx.reviews.of_topic(row.topic if row else topic_or_id)
         if not rows:
             raise NotFound(
-                f"no review or topic {topic_or_id!r}; list reviews with `cairn review list`"
+                f"no review or topic {names.show(topic_or_id)}; list reviews with "
+                "`cairn review list`"
             )
         return [row_to_review(tx, r) for r in rows]
 
@@ -235,5 +237,5 @@ def review_prompt(ws: Workspace, review_id: str) -> str:
     with ws.store.read() as tx:
         row = tx.reviews.get(review_id)
     if row is None:
-        raise NotFound(f"no review {review_id!r}; list them with `cairn review list`")
+        raise NotFound(f"no review {names.show(review_id)}; list them with `cairn review list`")
     return row.prompt

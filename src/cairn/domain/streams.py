@@ -447,9 +447,11 @@ def open_stream(
     policy = as_policy(sync)
     if total is not None and total < 0:
         raise ValidationError(f"total={total} must not be negative")
-    full = names.inside(ws.root, path, "stream path")
+    full = names.plain_path(ws.root, path, "stream path")
     if full.is_dir():
-        raise ValidationError(f"stream path {path!r} is a folder; name a .jsonl file inside it")
+        raise ValidationError(
+            f"stream path {names.show(str(path))} is a folder; name a .jsonl file inside it"
+        )
     refuse_foreign(ws, full, path)
     if task_id is not None:
         task_id = ws.resolve_task(task_id)

@@ -38,6 +38,7 @@ died is killed if it still runs (its process group) and is run again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -90,6 +91,7 @@ def _settle_previous(ws: Workspace, plan: Plan, row: WorkerRunRow) -> WorkerResu
         if fresh is not None and fresh.state != "running":
             row = fresh  # it finished while we looked
         else:
+            seconds, until = _interrupted_duration(ws, row, killed)
             record_end(
                 ws,
                 row.run_id,
@@ -97,9 +99,10 @@ def _settle_previous(ws: Workspace, plan: Plan, row: WorkerRunRow) -> WorkerResu
                 summary="interrupted: its orchestrator stopped while it ran; it runs again",
                 exit_code=None,
                 log_tail="",
-                duration_s=0.0,
+                duration_s=seconds,
                 reason="orchestrator died",
                 orphan_killed=killed,
+                duration_until=until,
             )
             return None
     if row.state != "done" or w.rerun:
@@ -116,6 +119,19 @@ def _settle_previous(ws: Workspace, plan: Plan, row: WorkerRunRow) -> WorkerResu
         return None
     ws.record_event(plan.task_id, "worker.reused", worker=w.name, attempt=row.attempt)
     return to_result(row, reused=True)
+
+
+def _interrupted_duration(ws: Workspace, row: WorkerRunRow, killed: bool) -> tuple[float, str]:
+    """How long an interrupted run ran, and until what: the moment it was killed, else (it had
+    died unseen) its log's last write, else the moment it was found dead."""
+    from datetime import datetime
+
+    started = datetime.fromisoformat(row.started_at.replace("Z", "+00:00")).timestamp()
+    end, until = time.time(), "killed" if killed else "found dead"
+    if not killed:
+        with contextlib.suppress(OSError):
+            end, until = (ws.root / row.log_path).stat().st_mtime, "last log write"
+    return max(0.0, end - started), until
 
 
 def spawn_many(
