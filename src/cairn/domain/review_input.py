@@ -69,10 +69,18 @@ def settings(ws: Workspace) -> ReviewSettings:
 
 
 # -- validation ------------------------------------------------------------------------------------
+def shown(value: str) -> str:
+    """A user's value for an error: quoted, and when long only its start and its length, so a
+    10 KB topic or path is not echoed back whole."""
+    if len(value) <= 60:
+        return repr(value)
+    return f"{value[:40]!r}... ({len(value)} characters)"
+
+
 def valid_topic(value: str) -> str:
     if not value or len(value) > names.MAX_NAME or ".." in value or not _TOPIC_RE.fullmatch(value):
         raise ValidationError(
-            f"topic {value!r} must be 1-{names.MAX_NAME} letters, digits, '.', '_' or '-' "
+            f"topic {shown(value)} must be 1-{names.MAX_NAME} letters, digits, '.', '_' or '-' "
             "(e.g. finding4_approach)"
         )
     return value
@@ -125,13 +133,23 @@ def load_context(
         if rel in seen:
             continue
         seen.add(rel)
-        if p.is_dir():
+        try:
+            is_dir, exists = p.is_dir(), p.exists()
+        except OSError as exc:  # a 10 KB path: the OS refuses it, and the message must not echo it
             raise ValidationError(
-                f"context file {raw!r} is a folder; give the files in it one by one "
+                f"context file {shown(str(raw))} cannot be looked at ({exc.strerror}); "
+                "give a shorter path"
+            ) from None
+        if is_dir:
+            raise ValidationError(
+                f"context file {shown(str(raw))} is a folder; give the files in it one by one "
                 "(--context repeats)"
             )
-        if not p.exists():
-            raise NotFound(f"context file {raw!r} does not exist (looked at {p}); give a file path")
+        if not exists:
+            raise NotFound(
+                f"context file {shown(str(raw))} does not exist (looked at {shown(str(p))}); "
+                "give a file path"
+            )
         data = read_bounded(
             p, MAX_CONTEXT_FILE_BYTES, f"context file {rel}", "pass a summary or an excerpt instead"
         )

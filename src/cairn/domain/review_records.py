@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.errors import NotFound
+from cairn.domain.review_input import shown
 
 if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
@@ -157,7 +158,7 @@ def get_review(ws: Workspace, review_id: str) -> Review:
     with ws.store.read() as tx:
         row = tx.reviews.get(review_id)
         if row is None:
-            raise NotFound(f"no review {review_id!r}; list them with `cairn review list`")
+            raise NotFound(f"no review {shown(review_id)}; list them with `cairn review list`")
         return row_to_review(tx, row)
 
 
@@ -168,7 +169,7 @@ def rounds(ws: Workspace, topic_or_id: str) -> list[Review]:
         rows = tx.reviews.of_topic(row.topic if row else topic_or_id)
         if not rows:
             raise NotFound(
-                f"no review or topic {topic_or_id!r}; list reviews with `cairn review list`"
+                f"no review or topic {shown(topic_or_id)}; list reviews with `cairn review list`"
             )
         return [row_to_review(tx, r) for r in rows]
 
@@ -235,5 +236,5 @@ def review_prompt(ws: Workspace, review_id: str) -> str:
     with ws.store.read() as tx:
         row = tx.reviews.get(review_id)
     if row is None:
-        raise NotFound(f"no review {review_id!r}; list them with `cairn review list`")
+        raise NotFound(f"no review {shown(review_id)}; list them with `cairn review list`")
     return row.prompt

@@ -32,6 +32,7 @@ from cairn.domain.review_input import (
     file_stem,
     load_context,
     settings,
+    shown,
     valid_concerns,
     valid_text,
     valid_topic,
@@ -275,7 +276,9 @@ def _record(
     with ws.store.transaction() as tx:
         row = tx.reviews.get(review_id)
         if row is None:
-            raise NotFound(f"no review {review_id!r}; list them with `cairn review list --pending`")
+            raise NotFound(
+                f"no review {shown(review_id)}; list them with `cairn review list --pending`"
+            )
         if row.state in ("approved", "rejected"):
             raise UsageError(
                 f"review {review_id} is already {row.state}; a new verdict needs a new round: "

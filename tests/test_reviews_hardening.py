@@ -1,4 +1,5 @@
-"""What opens a plan gate: a reply with verdicts that disagree never does (issue 11, defect 6)."""
+"""Reviews against hostile input (issue 11): a reply with verdicts that disagree never opens a gate
+(defect 6), and a 10 KB topic, id or path is not echoed back whole in an error."""
 
 from __future__ import annotations
 
@@ -29,3 +30,27 @@ def test_a_reply_quoting_an_approval_after_a_rejection_keeps_the_gate_closed(
     again = request_review(ws, "finding4", "finding4_approach", "Sound?", reviewer="fake")
     assert again.state == "rejected"
     assert run(capsys, ws.root, "phase", "start", "finding4", "implement").code == 2
+
+
+LONG = "t" * 10_000
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["review", "request", "--task", "finding4", "--topic", LONG, "--question", "q"],
+        ["review", "request", "--task", "finding4", "--topic", "t1", "--question", "q",
+         "--context", LONG + "/x.md"],
+        ["review", "show", LONG],
+        ["review", "answer", LONG, "--approve", "--recommendation", "ok"],
+    ],
+)  # fmt: skip
+def test_an_error_echoes_a_long_value_as_a_prefix_and_its_length(
+    capsys: pytest.CaptureFixture[str], ws: Workspace, argv: list[str]
+) -> None:
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    r = run(capsys, ws.root, *argv)
+    assert r.code != 0
+    assert len(r.err) < 400, r.err[:400]
+    assert "'tttttttttt" in r.err
+    assert "characters" in r.err
