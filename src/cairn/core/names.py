@@ -21,8 +21,10 @@ SEED_KINDS = ("analysis", "plan", "plan_approved", "progress", "complete", "test
 
 
 def _show(value: str) -> str:
-    shown = value if len(value) <= 40 else value[:37] + "..."
-    return repr(shown)
+    # Long values show their start and their length, so a 10 KB name is not echoed back whole.
+    if len(value) <= 60:
+        return repr(value)
+    return f"{value[:40]!r}... ({len(value)} characters)"
 
 
 def show(value: str) -> str:
