@@ -1,7 +1,7 @@
 """The workspace: tasks, phases, checkpoints, progress steps and the event journal over a store.
 
 Every change is one durable transaction that also appends to the event journal; after it commits,
-the readable tree (artifacts, status file) is projected from the store.
+the workspace announces it to its listeners (``domain/notices.py``), the readable tree among them.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from cairn.core.errors import (
     ValidationError,
 )
 from cairn.core.model import STEP_STATES, Checkpoint, Event, Phase, Recovery, Step, Task
+from cairn.domain.notices import Change, Listener, Projection
 from cairn.store import Row, Store, Tx, open_store
 
 CAIRN_DIR = ".cairn"
@@ -80,18 +81,24 @@ def find_root(start: Path | None = None) -> Path:
 class Workspace:
     """A project folder with a cairn store. Open one with :func:`cairn.open` or ``Workspace.open``."""
 
-    def __init__(self, root: Path, store: Store, config: Config) -> None:
+    def __init__(
+        self, root: Path, store: Store, config: Config, *, listeners: Sequence[str] | None = None
+    ) -> None:
+        from cairn.domain.notices import DEFAULT_LISTENERS, NoProjection, load_listeners
+
         self.root = root
         self.store = store
         self.config = config
         self.cairn_dir = root / CAIRN_DIR
-        from cairn.projection.projector import Projector
-
-        self.projector = Projector(self)
+        self.listeners: list[Listener] = load_listeners(
+            self, DEFAULT_LISTENERS if listeners is None else listeners
+        )
+        first = self.listeners[0] if self.listeners else NoProjection(self)
+        self.projector: Projection = first  # type: ignore[assignment]
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
-    def init(cls, root: Path | str = ".") -> Workspace:
+    def init(cls, root: Path | str = ".", *, listeners: Sequence[str] | None = None) -> Workspace:
         root = Path(root).resolve()
         if not root.is_dir():
             raise UsageError(f"{root} is not a folder; create it first")
@@ -102,14 +109,20 @@ class Workspace:
             cfg_path.write_text(DEFAULT_CONFIG, encoding="utf-8")
         config = load_config(cfg_path)
         store = open_store(cdir / DB_NAME, create=True)
-        ws = cls(root, store, config)
+        ws = cls(root, store, config, listeners=listeners)
         for d in (config.artifacts_dir, config.logs_dir):
             (root / d).mkdir(parents=True, exist_ok=True)
-        ws.projector.refresh_all()
+        ws.refresh()
         return ws
 
     @classmethod
-    def open(cls, root: Path | str | None = None, *, search: bool = True) -> Workspace:
+    def open(
+        cls,
+        root: Path | str | None = None,
+        *,
+        search: bool = True,
+        listeners: Sequence[str] | None = None,
+    ) -> Workspace:
         if root is None or search:
             found = find_root(None if root is None else Path(root))
         else:
@@ -118,10 +131,29 @@ class Workspace:
                 raise NotAWorkspace(f"{found} is not a cairn workspace; run `cairn init` there")
         config = load_config(found / CAIRN_DIR / "config.toml")
         store = open_store(found / CAIRN_DIR / DB_NAME)
-        return cls(found, store, config)
+        return cls(found, store, config, listeners=listeners)
 
     def close(self) -> None:
-        self.store.close()
+        try:
+            for listener in self.listeners:
+                listener.close()  # brings the readable tree current first
+        finally:
+            self.store.close()
+
+    def flush(self) -> None:
+        """Bring the readable tree current now. A write is durable when it returns and its files
+        follow within ~0.1 s (at once at the end of a batch, on close and at exit); call this
+        when the next line reads them."""
+        for listener in self.listeners:
+            listener.flush()
+
+    def _announce(self, change: Change) -> None:
+        for listener in self.listeners:
+            listener.committed(change)
+
+    def _before_write(self, task_id: str, kind: str) -> None:
+        for listener in self.listeners:
+            listener.before_write(task_id, kind)
 
     def __enter__(self) -> Workspace:
         return self
@@ -232,7 +264,7 @@ class Workspace:
                 )
             for name in phase_list:
                 self._ensure_phase(tx, task_id, name, gated=name in gate_set, ts=ts)
-        self.projector.after_change()
+        self._announce(Change("task", task_id))
         return self.task(task_id)
 
     def add_phases(self, task_id: str, phases: Iterable[str]) -> Task:
@@ -240,7 +272,7 @@ class Workspace:
             task_id = self._task_row(tx, task_id)["id"]
             for name in phases:
                 self._ensure_phase(tx, task_id, names.phase_name(name), gated=False, ts=now())
-        self.projector.after_change()
+        self._announce(Change("task", task_id))
         return self.task(task_id)
 
     def _ensure_phase(self, tx: Tx, task_id: str, name: str, *, gated: bool, ts: str) -> None:
@@ -408,7 +440,7 @@ class Workspace:
                 phase=phase,
                 previous=state,
             )
-        self.projector.after_change()
+        self._announce(Change("phase", task_id))
         return self.task(task_id)
 
     def finish_phase(self, task_id: str, phase: str) -> Task:
@@ -444,7 +476,7 @@ class Workspace:
             self._event(
                 tx, task_id, f"phase.{new}", ts, phase=phase, **({"error": error} if error else {})
             )
-        self.projector.after_change()
+        self._announce(Change("phase", task_id))
         return self.task(task_id)
 
     # -- checkpoints -----------------------------------------------------------------------------
@@ -491,13 +523,13 @@ class Workspace:
         text, data = self._coerce_content(content)
         file_list = tuple(dict.fromkeys(self._check_reload_path(f) for f in files))
         # A hand edit of this very artifact must be ingested before it is overwritten.
-        self.projector.reconcile(only=(task_id, kind))
+        self._before_write(task_id, kind)
         ts = now()
         with self.store.transaction() as tx:
             cp = self._insert_checkpoint(
                 tx, task_id, kind, text, data, file_list, phase, source, ts
             )
-        self.projector.after_checkpoint(cp.task_id, kind)
+        self._announce(Change("checkpoint", cp.task_id, kind, cp))
         return cp
 
     def _check_reload_path(self, rel: str) -> str:
@@ -703,7 +735,7 @@ class Workspace:
         text = text.strip()
         if not text or "\x00" in text or len(text) > 2000:
             raise ValidationError("a progress step is one line of 1-2000 characters, without NUL")
-        self.projector.reconcile(only=(task_id, "progress"))
+        self._before_write(task_id, "progress")
         ts = now()
         with self.store.transaction() as tx:
             task_id = self._task_row(tx, task_id)["id"]
@@ -743,8 +775,8 @@ class Workspace:
             self._event(
                 tx, task_id, "step.recorded", ts, step=step_id, text=text, state=state, phase=phase
             )
-            self._write_progress_checkpoint(tx, task_id, ts)
-        self.projector.after_checkpoint(task_id, "progress")
+            cp = self._write_progress_checkpoint(tx, task_id, ts)
+        self._announce(Change("checkpoint", task_id, "progress", cp))
         return Step(step_id, task_id, phase, text, state, ts, ts)
 
     def set_next(self, task_id: str, text: str) -> Task:
@@ -752,7 +784,7 @@ class Workspace:
         if not text or "\x00" in text or len(text) > 2000:
             raise ValidationError("the next action is one line of 1-2000 characters, without NUL")
         # The next action is rendered into the progress file: ingest a hand edit of it first.
-        self.projector.reconcile(only=(task_id, "progress"))
+        self._before_write(task_id, "progress")
         ts = now()
         with self.store.transaction() as tx:
             task_id = self._task_row(tx, task_id)["id"]
@@ -760,8 +792,8 @@ class Workspace:
                 "UPDATE tasks SET next_action = ?, updated_at = ? WHERE id = ?", (text, ts, task_id)
             )
             self._event(tx, task_id, "next.set", ts, text=text)
-            self._write_progress_checkpoint(tx, task_id, ts)
-        self.projector.after_checkpoint(task_id, "progress")
+            cp = self._write_progress_checkpoint(tx, task_id, ts)
+        self._announce(Change("checkpoint", task_id, "progress", cp))
         return self.task(task_id)
 
     def steps(
@@ -801,7 +833,7 @@ class Workspace:
             for r in rows
         ]
 
-    def _write_progress_checkpoint(self, tx: Tx, task_id: str, ts: str) -> None:
+    def _write_progress_checkpoint(self, tx: Tx, task_id: str, ts: str) -> Checkpoint:
         """Render the seed's progress file from the steps and store it as a new version."""
         from cairn.core.templates import render_progress
 
@@ -840,7 +872,9 @@ class Workspace:
             steps = self._steps(tx, task_id, limit=20)
             text = render_progress(task, steps, omitted=total - len(steps))
             data = text.encode("utf-8")
-        self._insert_checkpoint(tx, task_id, "progress", text, data, (), None, "progress", ts)
+        return self._insert_checkpoint(
+            tx, task_id, "progress", text, data, (), None, "progress", ts
+        )
 
     # -- recoveries ------------------------------------------------------------------------------
     def recoveries(self, *, limit: int = 20) -> list[Recovery]:
@@ -865,20 +899,23 @@ class Workspace:
         ]
 
     def refresh(self) -> None:
-        """Re-project the readable tree: status file, artifacts, recovery log."""
-        self.projector.refresh_all()
+        """Re-project the readable tree: status file, artifacts, recovery log (a full pass)."""
+        for listener in self.listeners:
+            listener.refresh()
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[Workspace]:
         """Many writes, one projection: inside the block every write is durable when its call
         returns, and the readable tree (artifacts, ``CURRENT_WORK_STATUS.md``) is brought up to
-        date once, when the block ends (also when it ends by an exception). Outside a batch every
-        call projects at once."""
-        self.projector.begin_batch()
+        date once, when the block ends (also when it ends by an exception). Outside a batch the
+        tree follows each write within ~0.1 s."""
+        for listener in self.listeners:
+            listener.begin_batch()
         try:
             yield self
         finally:
-            self.projector.end_batch()
+            for listener in self.listeners:
+                listener.end_batch()
 
 
 def open_workspace(path: str | Path | None = None, *, create: bool = False) -> Workspace:

@@ -1,0 +1,129 @@
+"""What changed since the projector last looked, so that a command's check follows its work.
+
+Kept in ``.cairn/projection.state`` (derived, rewritten under the projection lock, never synced):
+
+* ``mark``: every checkpoint written up to this journal event is on disk. Commits after it whose
+  writer died before projecting them are found by one range read of the journal, not by looking
+  at every artifact.
+* ``dirs``: (mtime, inode) of the projected folders as cairn left them. A file added, removed or
+  saved by rename in one changes its folder, which calls for a look at every file in it; an edit in
+  place does not, so the files of the recently active tasks are looked at each time too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cairn.core.fsutil import atomic_write
+from cairn.projection.artifacts import ROW
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from cairn.domain.workspace import Workspace
+    from cairn.store import Row
+
+STATE_FILE = "projection.state"
+# More unprojected commits than this and one pass over every artifact is cheaper.
+MAX_EVENTS = 5000
+# The tasks whose artifacts every command looks at: those of the newest journal events.
+HOT_EVENTS = 200
+HOT_TASKS = 20
+
+
+@dataclass
+class Look:
+    mark: int | None = None
+    dirs: dict[str, list[int]] = field(default_factory=dict)
+
+
+def folders(ws: Workspace) -> dict[str, Path]:
+    return {
+        "artifacts": ws.root / ws.config.artifacts_dir,
+        "logs": ws.root / ws.config.logs_dir,
+        "status": (ws.root / ws.config.status_file).parent,
+    }
+
+
+def stamps(ws: Workspace) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for name, path in folders(ws).items():
+        with contextlib.suppress(FileNotFoundError):
+            st = os.stat(path)
+            out[name] = [st.st_mtime_ns, st.st_ino]
+    return out
+
+
+def load(ws: Workspace) -> Look:
+    try:
+        with open(ws.cairn_dir / STATE_FILE, "rb") as fh:
+            data = json.loads(fh.read())
+        return Look(data.get("mark"), data.get("dirs", {}))
+    except (FileNotFoundError, ValueError, AttributeError):
+        return Look()  # never looked (or unreadable): a full look comes first
+
+
+def save(ws: Workspace, look: Look) -> None:
+    data = json.dumps({"mark": look.mark, "dirs": look.dirs}).encode()
+    atomic_write(ws.cairn_dir / STATE_FILE, data)
+
+
+def commits_since(
+    ws: Workspace, mark: int | None, *, limit: int | None = MAX_EVENTS
+) -> tuple[int, list[tuple[str, str, str]] | None]:
+    """(newest event id, [(path, task, kind)] of checkpoints written after ``mark``), or None in
+    place of the list when they are unknown or more than ``limit`` to check one by one."""
+    with ws.store.read() as tx:
+        top = int(tx.scalar("SELECT max(id) FROM events") or 0)
+        if mark is None or top < mark or (limit is not None and top - mark > limit):
+            return top, None  # never looked, a store put back in place, or a long absence
+        if top == mark:
+            return top, []
+        rows = tx.execute(
+            "SELECT task_id, data FROM events WHERE id > ? AND id <= ? "
+            "AND type = 'checkpoint.written'",
+            (mark, top),
+        )
+    found: dict[str, tuple[str, str, str]] = {}
+    for r in rows:
+        data = json.loads(r["data"])
+        if "path" in data and "kind" in data:
+            found[data["path"]] = (data["path"], r["task_id"], data["kind"])
+    return top, list(found.values())
+
+
+def hot_rows(ws: Workspace) -> list[Row]:
+    """Projection rows of the tasks that the newest journal events name."""
+    with ws.store.read() as tx:
+        tasks = [
+            r["task_id"]
+            for r in tx.execute(
+                "SELECT task_id FROM (SELECT task_id, max(id) AS last FROM (SELECT task_id, id "
+                "FROM events WHERE task_id IS NOT NULL ORDER BY id DESC LIMIT ?) GROUP BY "
+                "task_id) ORDER BY last DESC LIMIT ?",
+                (HOT_EVENTS, HOT_TASKS),
+            )
+        ]
+        if not tasks:
+            return []
+        marks = ",".join("?" * len(tasks))
+        return tx.execute(f"SELECT {ROW} FROM projections WHERE task_id IN ({marks})", tasks)
+
+
+def rows_for(ws: Workspace, paths: list[str]) -> list[Row]:
+    out: list[Row] = []
+    with ws.store.read() as tx:
+        for p in paths:
+            row = tx.one(f"SELECT {ROW} FROM projections WHERE path = ?", (p,))
+            if row is not None:
+                out.append(row)
+    return out
+
+
+def all_rows(ws: Workspace) -> list[Row]:
+    with ws.store.read() as tx:
+        return tx.execute(f"SELECT {ROW} FROM projections")
