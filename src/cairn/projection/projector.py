@@ -391,6 +391,21 @@ def _flush_at_exit() -> None:
 atexit.register(_flush_at_exit)
 
 
+def _after_fork_in_child() -> None:
+    """A forked child (a worker) starts with fresh locks and no background thread: the parent's
+    thread may have held a lock at the fork, and its connection must not cross it."""
+    for projector in list(_LIVE):
+        projector._mu = threading.Lock()
+        projector._wake = threading.Condition(projector._mu)
+        projector._flushing = threading.Lock()
+        projector._thread = None
+        projector._due = None
+        projector._bg_ws = None  # kept open in the parent; never used (nor closed) here
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def safe_unlink(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
