@@ -34,10 +34,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from agent_suites import SUITES  # bench/agent_suites/, beside this script
+
 from cairn.agent import RunOptions, run_task
-from cairn.agent.bench_suites import TASKS
-from cairn.agent.scripted import get_suite
 from cairn.domain.workspace import Workspace
+from cairn.models.scripted_suites import get_suite, register_all
+
+register_all(SUITES)  # the scripted model plays the benchmark's suites by name
 
 DIRECT_NOTE = (
     "\n\nWork in this single phase, directly: read and write everything yourself, without "
@@ -175,7 +178,7 @@ def table(rows: list[Row], title: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--window", type=int, default=128_000, help="context window (default 128 k)")
-    ap.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
+    ap.add_argument("--tasks", default=",".join(SUITES), help="comma-separated task names")
     ap.add_argument("--keep", type=Path, help="copy each run's workspace here")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from cairn.agent import RunOptions, run_task
-from cairn.agent.scripted import Call, Script, Suite, Unit, get_suite, register
 from cairn.cli import main
 from cairn.domain import budget
 from cairn.domain.workspace import Workspace
+from cairn.models.scripted import Call, Script, Suite, Unit
+from cairn.models.scripted_suites import get_suite, register
 
 
 def _demo_ws(root: Path, phases: tuple[str, ...] = ("analysis", "implement")) -> Workspace:
@@ -65,9 +66,9 @@ def test_phase_prompt_starts_from_brief_and_rerun_only_named_phase(ws_path: Path
 
         from pydantic_ai.messages import ModelRequest, UserPromptPart
 
-        from cairn.agent.scripted import scripted_model
+        from cairn.models.scripted import scripted_model
 
-        inner = scripted_model("t-echo")
+        inner = scripted_model(get_suite("t-echo"), "t-echo")
         orig = inner.function  # type: ignore[attr-defined]
 
         async def spy(messages, info):  # type: ignore[no-untyped-def]
@@ -178,6 +179,13 @@ def test_cli_agent_run_and_runs(ws_path: Path, capsys: pytest.CaptureFixture[str
     code = main(["-C", str(ws_path), "agent", "runs", "--json"])
     data = json.loads(capsys.readouterr().out)
     assert data["runs"][0]["state"] == "done"
+    # One task's runs (its id matched case-insensitively), in text too.
+    code = main(["-C", str(ws_path), "agent", "runs", "DEMO", "--json"])
+    assert code == 0
+    one = json.loads(capsys.readouterr().out)
+    assert [r["task_id"] for r in one["runs"]] == ["demo"] and one["runs"] == data["runs"]
+    assert main(["-C", str(ws_path), "agent", "runs", "demo"]) == 0
+    assert "scripted:demo done" in capsys.readouterr().out
     code = main(["-C", str(ws_path), "agent", "run", "demo", "--model", "nonsense"])
     assert code == 2 and "provider:model" in capsys.readouterr().err
     code = main(["-C", str(ws_path), "agent", "run", "demo", "--model", "scripted:nope"])

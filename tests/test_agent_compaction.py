@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from cairn.agent import RunOptions, run_task
-from cairn.agent.scripted import Call, Script, Suite, Unit, register, scripted_model
 from cairn.domain.workspace import Workspace
+from cairn.models.scripted import Call, Script, Suite, Unit, scripted_model
+from cairn.models.scripted_suites import get_suite, register
 
 FILES = 8
 
@@ -51,7 +52,7 @@ def _verify(root: Path) -> None:
 
 
 def _spy(suite: str) -> tuple[Any, list[list[Any]]]:
-    model = scripted_model(suite)
+    model = scripted_model(get_suite(suite), suite)
     calls: list[list[Any]] = []
     inner = model.function  # type: ignore[attr-defined]
 

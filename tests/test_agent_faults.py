@@ -14,14 +14,15 @@ from typing import Any
 from pydantic_ai.exceptions import ModelHTTPError
 
 from cairn.agent import RunOptions, run_task
-from cairn.agent.scripted import get_suite, scripted_model
 from cairn.cli import main
 from cairn.domain.workspace import Workspace
+from cairn.models.scripted import scripted_model
+from cairn.models.scripted_suites import get_suite
 
 
 def _flaky(fail: Any, *, delay: float = 0.0) -> Any:
     """The demo's scripted model, with faults injected by ``fail(call_number)``."""
-    model = scripted_model("demo")
+    model = scripted_model(get_suite("demo"), "demo")
     inner = model.function  # type: ignore[attr-defined]
     n = {"calls": 0}
 

@@ -17,14 +17,29 @@ from cairn.domain.workspace import Workspace
 
 
 class _Server:
-    def __init__(self, prompt_tokens: int) -> None:
+    def __init__(self, prompt_tokens: int, *, fail_first: int = 0) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []
         self.prompt_tokens = prompt_tokens
+        self.fail_first = fail_first  # answer the first N requests with HTTP 500
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.headers.append({k.lower(): v for k, v in self.headers.items()})
+                outer.paths.append(self.path)
+                if outer.fail_first > 0:
+                    outer.fail_first -= 1
+                    err = b'{"error": {"message": "overloaded", "type": "server_error"}}'
+                    self.send_response(500)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("retry-after-ms", "10")
+                    self.send_header("Content-Length", str(len(err)))
+                    self.end_headers()
+                    self.wfile.write(err)
+                    return
                 outer.calls.append(body)
                 n = len(outer.calls)
                 if n == 1:
@@ -112,3 +127,96 @@ def test_provider_reported_usage_drives_compaction(ws_path: Path, server: _Serve
         assert row is not None and row["tokens_before"] >= 9_500
     second = json.dumps(server.calls[1]["messages"])
     assert "Resumed: yes" in second and "trigger: compact" in second
+
+
+# -- [providers.*] of .cairn/config.toml reach `cairn agent run` ------------------------------------
+@pytest.fixture
+def bare(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Server]:
+    """The loopback server, known only to config.toml: no OPENAI_BASE_URL in the environment."""
+    for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "LOCAL_LLM_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    srv = _Server(1_000)
+    t = threading.Thread(target=srv.httpd.serve_forever, daemon=True)
+    t.start()
+    yield srv
+    srv.httpd.shutdown()
+    srv.httpd.server_close()
+
+
+def _configure(ws_path: Path, toml: str) -> None:
+    cfg = ws_path / ".cairn" / "config.toml"
+    cfg.write_text(cfg.read_text() + "\n" + toml)
+
+
+def test_the_configured_base_url_reaches_cairn_agent_run(
+    ws_path: Path, bare: _Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cairn.cli import main
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-from-the-env-0001")
+    _configure(ws_path, f'[providers.openai]\nbase_url = "{bare.url}"\n')
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("t", "Say hi", phases=["work"])
+    code = main(["-C", str(ws_path), "agent", "run", "t", "--model", "openai:gpt-4o", "--json"])
+    assert code == 0
+    assert (ws_path / "hello.txt").read_text() == "hi"
+    # A server reached by base_url speaks Chat Completions, with the key from the environment.
+    assert bare.paths == ["/v1/chat/completions"] * 2
+    assert bare.headers[0]["authorization"] == "Bearer sk-test-from-the-env-0001"
+    assert bare.calls[0]["model"] == "gpt-4o"
+
+
+def test_a_named_openai_compatible_provider_with_its_own_key_variable(
+    ws_path: Path, bare: _Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOCAL_LLM_KEY", "local-key-0123456789")
+    _configure(
+        ws_path,
+        f'[providers.local]\ntype = "openai"\nbase_url = "{bare.url}"\napi_key_env = "LOCAL_LLM_KEY"\n',
+    )
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("t", "Say hi", phases=["work"])
+        res = run_task(ws, "t", RunOptions(model="local:llama3.1:8b", subagents=False))
+        assert res.state == "done" and res.model == "local:llama3.1:8b"
+    assert bare.calls[0]["model"] == "llama3.1:8b"
+    assert bare.headers[0]["authorization"] == "Bearer local-key-0123456789"
+
+
+def test_the_providers_retries_are_the_sdks_for_the_agent_too(
+    ws_path: Path, bare: _Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two 500s, then answers: with max_retries = 2 the SDK rides them out (cairn's own retries
+    are off), with max_retries = 0 the first 500 fails the phase."""
+    _configure(
+        ws_path,
+        f'[agent]\nretries = 0\n[providers.openai]\nbase_url = "{bare.url}"\nmax_retries = 0\n',
+    )
+    cfg = ws_path / ".cairn" / "config.toml"
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("t", phases=["work"])
+    bare.fail_first = 1
+    with Workspace.open(ws_path) as ws:
+        res = run_task(ws, "t", RunOptions(model="openai:gpt-4o"))
+        assert res.state == "failed" and "500" in (res.phases[0].error or "")
+    assert bare.calls == []
+    cfg.write_text(cfg.read_text().replace("max_retries = 0", "max_retries = 2"))
+    bare.fail_first = 2
+    with Workspace.open(ws_path) as ws:
+        res = run_task(ws, "t", RunOptions(model="openai:gpt-4o"))
+        assert res.state == "done", res.phases
+    assert len(bare.paths) == 1 + 3 + 1  # the failed run, two 500s and the answer, the final reply
+
+
+def test_an_agent_provider_that_cannot_run_says_what_to_set(ws_path: Path, bare: _Server) -> None:
+    from cairn.core.errors import UsageError
+
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("t", phases=["work"])
+        with pytest.raises(UsageError, match="export OPENAI_API_KEY"):
+            run_task(ws, "t", RunOptions(model="openai:gpt-4o"))
+        with pytest.raises(UsageError, match="answers reviews, not agent runs"):
+            run_task(ws, "t", RunOptions(model="codex:gpt-5"))
+    _configure(ws_path, f'[providers.groq]\nbase_url = "{bare.url}"\n')
+    with Workspace.open(ws_path) as ws, pytest.raises(UsageError, match='type = "openai"'):
+        run_task(ws, "t", RunOptions(model="groq:llama3"))
+    assert bare.paths == []

@@ -84,3 +84,34 @@ def test_a_key_echoed_by_the_provider_is_never_written(ws_path: Path, echo: _Ech
         data = p.read_bytes()
         for part in (KEY, KEY[:12], KEY[-12:]):
             assert part.encode() not in data, f"{p.relative_to(ws_path)} holds the key"
+
+
+def test_a_key_from_a_variable_named_in_the_config_is_masked_too(
+    ws_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LOCAL_LLM_KEY is no *_API_KEY: the provider that read it is what makes it a secret."""
+    srv = _EchoingServer(401)
+    t = threading.Thread(target=srv.httpd.serve_forever, daemon=True)
+    t.start()
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setenv("LOCAL_LLM_KEY", KEY)
+    cfg = ws_path / ".cairn" / "config.toml"
+    cfg.write_text(
+        cfg.read_text()
+        + f'\n[providers.local]\ntype = "openai"\nbase_url = "{srv.url}"\n'
+        + 'api_key_env = "LOCAL_LLM_KEY"\nmax_retries = 0\n'
+    )
+    try:
+        with Workspace.open(ws_path) as ws:
+            ws.create_task("t", "Say hi", phases=["work"])
+            res = run_task(ws, "t", RunOptions(model="local:llama3", retries=0))
+    finally:
+        srv.httpd.shutdown()
+        srv.httpd.server_close()
+    (phase,) = res.phases
+    assert srv.calls == 1 and phase.state == "failed"
+    assert phase.error and KEY not in phase.error and "***" in phase.error
+    for p in (p for p in ws_path.rglob("*") if p.is_file()):
+        data = p.read_bytes()
+        for part in (KEY, KEY[:12], KEY[-12:]):
+            assert part.encode() not in data, f"{p.relative_to(ws_path)} holds the key"

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from cairn.agent import RunOptions, run_task
-from cairn.agent.scripted import Call, Script, Suite, Unit, register
 from cairn.domain import budget
 from cairn.domain.workspace import Workspace
+from cairn.models.scripted import Call, Script, Suite, Unit
+from cairn.models.scripted_suites import register
 
 LONG = "word " * 3000
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from cairn.domain.workspace import Workspace
-from cairn.integrations.hooks import CONTEXT_CAP_CHARS, count_tool_calls_since, fit_context
+from cairn.integrations.hooks import CONTEXT_CAP_CHARS, fit_context
+from cairn.integrations.transcripts import count_tool_calls_since
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hooks"
 
@@ -481,3 +482,74 @@ def test_session_start_uses_only_a_recent_record_of_another_session(active_ws: P
     with Workspace.open(active_ws) as ws:
         assert ws.recoveries()[-1].safe_point is False
     assert compaction_rows(active_ws)[1]["recovered_at"] is not None
+
+
+# -- what differs between the agents, and what they share -----------------------------------------
+def test_codex_post_compact_reads_the_summary_from_the_rollout(
+    active_ws: Path, tmp_path: Path
+) -> None:
+    pivot = datetime.now(UTC)
+    rollout = codex_rollout(tmp_path / "rollout-2026-11-28T00-00-00-019a.jsonl", 3, 1, pivot)
+    run_hook("pre-compact", fixture("codex_pre_compact", active_ws, rollout), "--agent", "codex")
+    # Codex writes the summary as a `compacted` record once the compaction is done.
+    with rollout.open("a") as f:
+        for rec in (
+            {
+                "timestamp": iso(datetime.now(UTC) + timedelta(seconds=1)),
+                "type": "compacted",
+                "payload": {"message": "Summary: the analysis of finding4 is half done."},
+            },
+            {
+                "timestamp": iso(datetime.now(UTC) + timedelta(seconds=1)),
+                "type": "event_msg",
+                "payload": {
+                    "type": "token_count",
+                    "info": {"last_token_usage": {"input_tokens": 900, "output_tokens": 10}},
+                },
+            },
+        ):
+            f.write(json.dumps(rec) + "\n")
+    run_hook("post-compact", fixture("codex_post_compact", active_ws, rollout), "--agent", "codex")
+    row = compaction_rows(active_ws)[-1]
+    assert row["summary"] == "Summary: the analysis of finding4 is half done."
+    # An older compaction's summary is not taken for a later compaction's.
+    with Workspace.open(active_ws) as ws, ws.store.transaction() as tx:
+        tx.execute("UPDATE compactions SET ts = ?", (iso(datetime.now(UTC) + timedelta(hours=1)),))
+        tx.execute("UPDATE compactions SET summary = NULL, summary_at = NULL")
+    run_hook("post-compact", fixture("codex_post_compact", active_ws, rollout), "--agent", "codex")
+    row = compaction_rows(active_ws)[-1]
+    assert row["summary_at"] is not None and row["summary"] is None
+
+
+def test_pre_compact_notes_the_context_size_from_the_transcript(
+    active_ws: Path, tmp_path: Path
+) -> None:
+    transcript = claude_transcript(tmp_path / "session.jsonl", 2, 2, datetime.now(UTC))
+    run_hook("pre-compact", fixture("claude_pre_compact_auto", active_ws, transcript))
+    with Workspace.open(active_ws) as ws:
+        (event,) = ws.events("finding4", types=("compaction",))
+    # The newest assistant record: 10 input + 100 cache creation + 1000 cache read tokens.
+    assert event.data["context_tokens"] == 1110 and event.data["tool_calls"] == 3
+
+
+def test_the_installer_and_the_runner_follow_one_event_table(ws_path: Path, tmp_path: Path) -> None:
+    from cairn.integrations.events import EVENTS, find
+    from cairn.integrations.hooks import HANDLERS
+    from cairn.integrations.install import merge_hooks
+
+    for agent in ("claude", "codex"):
+        settings = merge_hooks({}, ["cairn"], agent)["hooks"]
+        assert sorted(settings) == sorted(e.hook(agent).event for e in EVENTS)
+        for e in EVENTS:
+            (group,) = settings[e.hook(agent).event]
+            assert group.get("matcher") == e.hook(agent).matcher
+            (handler,) = group["hooks"]
+            assert handler["timeout"] == e.timeout
+            assert f"hook {e.arg}" in handler["command"]
+            assert find(e.arg) is e and find(e.hook(agent).event) is e
+    assert set(HANDLERS) == {e.arg for e in EVENTS}
+    # Every installed event name is one the runner accepts as the input's hook_event_name.
+    code, _, err = run_hook("stop", json.dumps({"hook_event_name": "Stop", "cwd": str(ws_path)}))
+    assert (code, err) == (0, "")
+    _, _, err = run_hook("stop", json.dumps({"hook_event_name": "PreCompact"}), cwd=ws_path)
+    assert "input is for PreCompact, not Stop" in err

@@ -427,14 +427,19 @@ def test_a_library_write_is_projected_shortly_after_without_a_flush(ws: Workspac
     import time
 
     cp = ws.write_checkpoint("f4", "plan", "# plan, in the background\n")
+    status = ws.root / "CURRENT_WORK_STATUS.md"
+
+    def current() -> bool:
+        return (
+            art(ws, "plan").exists()
+            and art(ws, "plan").read_text(encoding="utf-8") == cp.content
+            and "artifacts/f4_plan.md" in status.read_text(encoding="utf-8")
+        )
+
     deadline = time.monotonic() + 10  # generous: a loaded machine; the design aims at ~0.1 s
-    while time.monotonic() < deadline:
-        if art(ws, "plan").exists() and art(ws, "plan").read_text(encoding="utf-8") == cp.content:
-            break
+    while not current() and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert art(ws, "plan").read_text(encoding="utf-8") == "# plan, in the background\n"
-    status = (ws.root / "CURRENT_WORK_STATUS.md").read_text(encoding="utf-8")
-    assert "artifacts/f4_plan.md" in status
+    assert current(), status.read_text(encoding="utf-8")
 
 
 def test_a_workspace_without_listeners_writes_no_file_and_the_next_command_catches_up(

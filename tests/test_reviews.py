@@ -446,3 +446,54 @@ def test_review_settings_that_would_send_nothing_are_refused(
     )  # fmt: skip
     assert r.code == 2 and line.split(" = ")[0] in r.err and "is below" in r.err
     assert list_reviews(ws) == []
+
+
+def test_review_files_are_projected_and_a_missing_one_comes_back(
+    capsys: pytest.CaptureFixture[str], ws: Workspace
+) -> None:
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    review = request_review(ws, "finding4", "finding4_approach", "Sound?", reviewer="human")
+    request = ws.root / review.request_path
+    assert f"**Review**: {review.id} (round 1)" in request.read_text()
+    answered = answer_review(ws, review.id, approved=True, recommendation="Proceed.")
+    response = ws.root / answered.responses[0].path
+    assert "**Verdict**: APPROVED" in response.read_text()
+    before = (request.read_bytes(), response.read_bytes())
+    request.unlink()
+    response.unlink()
+    r = run(capsys, ws.root, "review", "list")
+    assert r.code == 0, r.err
+    assert (request.read_bytes(), response.read_bytes()) == before
+    assert not ws.events("finding4", types=["review.hand_edit_kept"])
+
+
+def test_a_hand_edited_review_file_is_kept_aside_and_the_record_put_back(
+    capsys: pytest.CaptureFixture[str], ws: Workspace
+) -> None:
+    review = request_review(ws, "finding4", "finding4_approach", "Sound?", reviewer="human")
+    answered = answer_review(ws, review.id, approved=False, recommendation="Bound k first.")
+    response = ws.root / answered.responses[0].path
+    original = response.read_text()
+    response.write_text(original.replace("NOT APPROVED", "APPROVED"))
+    r = run(capsys, ws.root, "review", "list")
+    assert r.code == 0 and "edited by hand" in r.err, r.err
+    assert response.read_text() == original
+    (event,) = ws.events("finding4", types=["review.hand_edit_kept"])
+    aside = ws.root / event.data["kept_as"]
+    assert event.data["path"] == answered.responses[0].path
+    assert "**Verdict**: APPROVED" in aside.read_text()
+    r = run(capsys, ws.root, "review", "list")  # noticed once: the record's file is back
+    assert r.code == 0 and "edited by hand" not in r.err
+    assert len(ws.events("finding4", types=["review.hand_edit_kept"])) == 1
+
+
+def test_review_files_are_not_written_through_a_symlinked_folder(
+    ws: Workspace, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("outside")
+    (ws.root / "reviews").mkdir(exist_ok=True)
+    (ws.root / "reviews" / "requests").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(Exception, match="outside the workspace"):
+        request_review(ws, "finding4", "finding4_approach", "Sound?", reviewer="human")
+    assert list(outside.iterdir()) == []
+    assert list_reviews(ws)  # the record is committed; only its file was refused

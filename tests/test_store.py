@@ -13,7 +13,7 @@ import pytest
 
 from cairn.core.errors import StoreError
 from cairn.store import Store, open_store
-from cairn.store.migrations import MIGRATIONS
+from cairn.store.sqlite.migrations import MIGRATIONS
 
 BACKENDS: dict[str, Callable[[Path], Store]] = {
     "sqlite": lambda folder: open_store(folder / "cairn.db", create=True),
@@ -200,7 +200,7 @@ def test_reopening_applies_nothing_twice(make: Callable[[], Store]) -> None:
 def test_pending_migrations_apply_in_order_to_an_older_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import cairn.store.sqlite as backend
+    import cairn.store.sqlite.connection as backend
 
     monkeypatch.setattr(backend, "MIGRATIONS", MIGRATIONS[:1])
     old = open_store(tmp_path / "cairn.db", create=True)
@@ -358,7 +358,7 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
 
 
 def test_migration_scripts_split_with_trigger_bodies_whole() -> None:
-    from cairn.store.sqlite import _split
+    from cairn.store.sqlite.connection import _split
 
     parts = _split(
         "CREATE TABLE a (x);\nCREATE TRIGGER t BEFORE DELETE ON a\nBEGIN SELECT 1; SELECT 2; "
@@ -369,7 +369,7 @@ def test_migration_scripts_split_with_trigger_bodies_whole() -> None:
 
 
 def test_every_migration_file_parses_into_statements() -> None:
-    from cairn.store.sqlite import _split
+    from cairn.store.sqlite.connection import _split
 
     for name, sql in MIGRATIONS:
         statements = _split(sql)
@@ -382,7 +382,7 @@ def test_checkpoint_count_is_kept_by_a_trigger(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Migration 0007 counts the versions already stored, then every insert adds one."""
-    import cairn.store.sqlite as backend
+    import cairn.store.sqlite.connection as backend
 
     before_0007 = [m for m in MIGRATIONS if m[0] < "0007"]
     monkeypatch.setattr(backend, "MIGRATIONS", before_0007)

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from cairn.core.errors import CairnError
-from cairn.domain.workers import Worker, _alive, spawn_many
+from cairn.core.procs import alive
+from cairn.domain.workers import Worker, spawn_many
 from cairn.domain.workspace import Workspace
 
 
@@ -81,7 +82,7 @@ def test_orchestrator_sigkill_then_resume(ws_path: Path) -> None:
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     orphan = rows["slow"]["pid"]
-    assert _alive(orphan, rows["slow"]["pid_start"])
+    assert alive(orphan, rows["slow"]["pid_start"])
     # "late" finishes on its own and records that, though nobody waits for it any more.
     _wait_for(root, lambda r: r["late"]["state"] == "done", "late to record its end")
     assert _rows(root)["slow"]["state"] == "running"
@@ -96,7 +97,7 @@ def test_orchestrator_sigkill_then_resume(ws_path: Path) -> None:
         False,
         "done",
     )
-    assert not _alive(orphan, rows["slow"]["pid_start"]), "the orphaned run was not stopped"
+    assert not alive(orphan, rows["slow"]["pid_start"]), "the orphaned run was not stopped"
     assert (root / "fast.txt").read_text().count("x") == 1
     assert (root / "late.txt").read_text().count("x") == 1
     assert (root / "slow.txt").read_text().count("x") == 2
@@ -128,7 +129,7 @@ def test_stale_running_row_shown_in_status(ws_path: Path) -> None:
     os.waitpid(pid, 0)
     os.killpg(rows["sleepy"]["pid"], signal.SIGKILL)  # both gone: the row still says running
     deadline = time.monotonic() + 5
-    while _alive(rows["sleepy"]["pid"], None) and time.monotonic() < deadline:
+    while alive(rows["sleepy"]["pid"], None) and time.monotonic() < deadline:
         time.sleep(0.02)
     ws.refresh()
     status = (ws_path / ws.config.status_file).read_text()

@@ -182,35 +182,32 @@ def compact(st: AgentState, messages: list[Any], tokens: int, *, safe_point: boo
     tail = _tail(st, messages)
     new = [ModelRequest(parts=[UserPromptPart(prompt)]), *tail]
     after = st.overhead + st.meter.messages(new)
-    with st.ws.store.transaction() as tx:
-        tx.insert(
-            "INSERT INTO agent_compactions (ts, run_id, task_id, phase, safe_point, tokens_before, "
-            "tokens_after, tokens_since_checkpoint, window, reason) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                now(),
-                st.run_id,
-                st.task_id,
-                st.phase,
-                int(safe_point),
-                tokens,
-                after,
-                since,
-                window,
-                reason,
-            ),
-        )
-        st.ws._event(
-            tx,
-            st.task_id,
-            "agent.compacted",
-            now(),
-            run=st.run_id,
+    with st.ws.store.write() as tx:
+        stamp = now()
+        tx.agent_runs.add_compaction(
+            ts=stamp,
+            run_id=st.run_id,
+            task_id=st.task_id,
             phase=st.phase,
             safe_point=safe_point,
             tokens_before=tokens,
             tokens_after=after,
             tokens_since_checkpoint=since,
+            window=window,
+            reason=reason,
+        )
+        tx.events.append(
+            st.task_id,
+            "agent.compacted",
+            stamp,
+            {
+                "run": st.run_id,
+                "phase": st.phase,
+                "safe_point": safe_point,
+                "tokens_before": tokens,
+                "tokens_after": after,
+                "tokens_since_checkpoint": since,
+            },
         )
     st.context_id = new_context(
         st.ws, "compaction", task_id=st.task_id, run_id=st.run_id, note=reason[:200]

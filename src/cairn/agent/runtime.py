@@ -15,7 +15,6 @@ it crashed, logs a crash recovery and resumes the phase from the newest checkpoi
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -134,14 +133,14 @@ def run_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
 
 
 async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
-    from cairn.agent.models import resolve_model
     from cairn.domain.budget import _new_id, settings
     from cairn.domain.workspace import now
+    from cairn.models.agent_adapter import agent_model
 
     task = ws.task(task_id)
     task_id = task.id
     model_name = options.model if isinstance(options.model, str) else str(options.model.model_name)
-    model = resolve_model(options.model)
+    model = agent_model(options.model, ws.config, ws.root)
     cfg = _agent_config(ws)
     st_settings = settings(ws.config, window=options.window, model=model_name)
     if options.summary_tokens:
@@ -151,34 +150,29 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
 
     # Crash detection: a run of this task still marked running, whose process is gone.
     crashed: list[str] = []
-    with ws.store.transaction() as tx:
-        for r in tx.execute(
-            "SELECT id, pid FROM agent_runs WHERE task_id = ? AND state = 'running'", (task_id,)
-        ):
-            if _pid_alive(r["pid"]) and r["pid"] != os.getpid():
+    with ws.store.write() as tx:
+        for r in tx.agent_runs.running(task_id):
+            if _pid_alive(r.pid) and r.pid != os.getpid():
                 raise UsageError(
-                    f"agent run {r['id']} (pid {r['pid']}) is still working on {task_id}; wait "
+                    f"agent run {r.id} (pid {r.pid}) is still working on {task_id}; wait "
                     "for it or stop it first"
                 )
-            tx.execute(
-                "UPDATE agent_runs SET state = 'crashed', finished_at = ?, error = ? WHERE id = ?",
-                (now(), "the runtime died mid-run (found by the next run)", r["id"]),
-            )
             # Its subagents died with it: their results are partial at best.
-            tx.execute(
-                "UPDATE subagent_runs SET state = 'crashed', partial = 1, finished_at = ?, "
-                "error = ? WHERE run_id = ? AND state = 'running'",
-                (now(), "the runtime died while this subagent ran", r["id"]),
+            tx.agent_runs.crash(
+                r.id,
+                ts=now(),
+                error="the runtime died mid-run (found by the next run)",
+                subagent_error="the runtime died while this subagent ran",
             )
-            crashed.append(r["id"])
+            crashed.append(r.id)
         run_id = _new_id("run")
-        tx.execute(
-            "INSERT INTO agent_runs (id, task_id, model, started_at, state, pid) "
-            "VALUES (?, ?, ?, ?, 'running', ?)",
-            (run_id, task_id, model_name, now(), os.getpid()),
-        )
-        ws._event(
-            tx, task_id, "agent.run_started", now(), run=run_id, model=model_name, crashed=crashed
+        started = now()
+        tx.agent_runs.start(run_id, task_id, model_name, started, os.getpid())
+        tx.events.append(
+            task_id,
+            "agent.run_started",
+            started,
+            {"run": run_id, "model": model_name, "crashed": crashed},
         )
 
     phases = _pick_phases(ws, task_id, options.phases)
@@ -221,33 +215,21 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
     return result
 
 
-def scrub(text: str) -> str:
-    """``text`` with every credential from the environment masked: providers echo keys in errors,
-    and nothing cairn writes may hold one."""
-    from cairn.models import env_secrets, redact
-
-    return redact(text, env_secrets())
-
-
 def _finish_run(ws: Workspace, run_id: str, state: str, stats: Stats, error: str | None) -> None:
     from cairn.domain.workspace import now
+    from cairn.models import scrub
 
     error = None if error is None else scrub(error)
 
-    with ws.store.transaction() as tx:
-        row = tx.one("SELECT task_id FROM agent_runs WHERE id = ?", (run_id,))
-        tx.execute(
-            "UPDATE agent_runs SET state = ?, finished_at = ?, usage = ?, error = ? WHERE id = ?",
-            (state, now(), json.dumps(stats.to_json()), error, run_id),
-        )
-        ws._event(
-            tx,
-            row["task_id"] if row else None,
+    with ws.store.write() as tx:
+        run = tx.agent_runs.get(run_id)
+        ended = now()
+        tx.agent_runs.finish(run_id, state=state, ts=ended, usage=stats.to_json(), error=error)
+        tx.events.append(
+            run.task_id if run else None,
             "agent.run_finished",
-            now(),
-            run=run_id,
-            state=state,
-            **{k: v for k, v in stats.to_json().items() if v},
+            ended,
+            {"run": run_id, "state": state, **{k: v for k, v in stats.to_json().items() if v}},
         )
     ws.projector.render_status()
 
@@ -333,10 +315,12 @@ async def _run_phase(
     from pydantic_ai.usage import UsageLimits
 
     from cairn.agent.compaction import process_history
-    from cairn.agent.meter import Meter, overhead_tokens
-    from cairn.agent.models import ResilientModel
+    from cairn.agent.subagents import run_subagents
     from cairn.agent.tools import build_tools
     from cairn.domain.budget import new_context
+    from cairn.models import scrub
+    from cairn.models.agent_adapter import ResilientModel
+    from cairn.models.meter import Meter, overhead_tokens
     from cairn.recovery.brief import MIN_TOKENS, build_brief, recover
 
     task = ws.task(task_id)
@@ -391,6 +375,7 @@ async def _run_phase(
         allow_commands=allow,
         command_timeout=float(cfg.get("command_timeout", 60)),
         subagent_model=(options.subagent_model or model_name) if options.subagents else None,
+        spawn=run_subagents if options.subagents else None,
         subagent_timeout=float(cfg.get("subagent_timeout", 600)),
     )
     tools = build_tools(st, orchestrator=True)

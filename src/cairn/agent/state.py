@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from typing_extensions import TypedDict
 
 if TYPE_CHECKING:
-    from cairn.agent.meter import Meter
     from cairn.domain.budget import BudgetSettings
     from cairn.domain.workspace import Workspace
+    from cairn.models.meter import Meter
 
 SAFE_POINT_TOOLS = ("checkpoint", "progress")
+
+
+class SubagentTask(TypedDict, total=False):
+    """One subagent: what to do, what to read, what to produce, and its token budget."""
+
+    name: str
+    task: str
+    inputs: list[str]
+    outputs: list[str]
+    budget_tokens: int
+
+
+class Reported(Protocol):
+    def report_line(self) -> str: ...
+
+
+# How the runtime runs subagents (cairn.agent.subagents.run_subagents), handed to the tools through
+# the state: the tools offer spawn_subagents without importing what spawns them.
+Spawn = Callable[["AgentState", list[SubagentTask]], Awaitable[Sequence[Reported]]]
 
 
 @dataclass
@@ -65,6 +86,7 @@ class AgentState:
     command_timeout: float = 60.0
     subagent_model: str | None = None
     subagent_timeout: float = 600.0
+    spawn: Spawn | None = None  # set for an orchestrator that may spawn subagents
     # bookkeeping
     ledgered: set[int] = field(default_factory=set)
     kept: list[Any] = field(default_factory=list)  # keeps ledgered messages alive (ids stay unique)
@@ -110,7 +132,7 @@ class AgentState:
             UserPromptPart,
         )
 
-        from cairn.agent.meter import part_text
+        from cairn.models.meter import part_text
 
         items: list[tuple[str, int, str, bool]] = []
         for m in messages:

@@ -9,16 +9,12 @@ spend goes to the ledger as ``subagent_work``, outside the orchestrator's contex
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from cairn.agent.state import AgentState, Stats
+from cairn.agent.state import AgentState, Stats, SubagentTask
 from cairn.core import names
 from cairn.core.errors import ValidationError
-
-if TYPE_CHECKING:
-    from cairn.agent.tools import SubagentTask
 
 SUBAGENT_SYSTEM = """\
 You are a subagent of cairn. You work alone, in a fresh context, on one task; nobody sees your
@@ -125,11 +121,11 @@ async def _run_one(
     from pydantic_ai.usage import UsageLimits
 
     from cairn.agent.compaction import process_history
-    from cairn.agent.meter import Meter, overhead_tokens
-    from cairn.agent.models import ResilientModel, resolve_model
     from cairn.agent.tools import build_tools
     from cairn.domain.budget import _new_id, record
     from cairn.domain.workspace import now
+    from cairn.models.agent_adapter import ResilientModel, agent_model
+    from cairn.models.meter import Meter, overhead_tokens
 
     ws = parent.ws
     assert parent.subagent_model is not None
@@ -138,23 +134,19 @@ async def _run_one(
     folder = f".cairn/subagents/{parent.task_id}"
     transcript = f"{folder}/{sub_id}.md"
     started = now()
-    with ws.store.transaction() as tx:
-        tx.execute(
-            "INSERT INTO subagent_runs (id, run_id, task_id, name, spec, model, state, "
-            "budget_tokens, transcript, started_at) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
-            (
-                sub_id,
-                parent.run_id,
-                parent.task_id,
-                name,
-                json.dumps({"task": spec, "inputs": inputs, "outputs": outputs}),
-                parent.subagent_model,
-                budget,
-                transcript,
-                started,
-            ),
+    with ws.store.write() as tx:
+        tx.agent_runs.start_subagent(
+            sub_id,
+            run_id=parent.run_id,
+            task_id=parent.task_id,
+            name=name,
+            spec={"task": spec, "inputs": inputs, "outputs": outputs},
+            model=parent.subagent_model,
+            budget_tokens=budget,
+            transcript=transcript,
+            started_at=started,
         )
-        ws._event(tx, parent.task_id, "subagent.started", started, id=sub_id, name=name)
+        tx.events.append(parent.task_id, "subagent.started", started, {"id": sub_id, "name": name})
     st = AgentState(
         ws=ws,
         task_id=parent.task_id,
@@ -172,7 +164,7 @@ async def _run_one(
     tools = build_tools(st, orchestrator=False)
     st.overhead = overhead_tokens(st.meter, SUBAGENT_SYSTEM.format(cap=cap), tools)
     st.enter_overhead()
-    model = ResilientModel(resolve_model(parent.subagent_model))
+    model = ResilientModel(agent_model(parent.subagent_model, ws.config, ws.root))
     agent: Agent[AgentState, str] = Agent(
         model,
         deps_type=AgentState,
@@ -217,7 +209,7 @@ async def _run_one(
     except TimeoutError:
         state, error = "partial", f"stopped: past its time limit of {parent.subagent_timeout:g} s"
     except AgentRunError as exc:
-        from cairn.agent.runtime import scrub
+        from cairn.models import scrub
 
         state, error = "failed", scrub(f"{type(exc).__name__}: {exc}")
     if not messages:
@@ -234,22 +226,27 @@ async def _run_one(
     used = st.stats.input_tokens + st.stats.output_tokens
     _save_transcript(ws.root / folder, sub_id, name, prompt, messages, summary, state, used)
     ended = now()
-    with ws.store.transaction() as tx:
-        tx.execute(
-            "UPDATE subagent_runs SET state = ?, used_tokens = ?, partial = ?, summary = ?, "
-            "summary_tokens = ?, finished_at = ?, error = ? WHERE id = ?",
-            (state, used, int(state != "done"), summary, summary_tokens, ended, error, sub_id),
+    with ws.store.write() as tx:
+        tx.agent_runs.finish_subagent(
+            sub_id,
+            state=state,
+            used_tokens=used,
+            summary=summary,
+            summary_tokens=summary_tokens,
+            finished_at=ended,
+            error=error,
         )
-        ws._event(
-            tx,
+        tx.events.append(
             parent.task_id,
             "subagent.finished",
             ended,
-            id=sub_id,
-            name=name,
-            state=state,
-            used_tokens=used,
-            summary_tokens=summary_tokens,
+            {
+                "id": sub_id,
+                "name": name,
+                "state": state,
+                "used_tokens": used,
+                "summary_tokens": summary_tokens,
+            },
         )
     record(
         ws,
@@ -288,8 +285,8 @@ def _save_transcript(
 ) -> None:
     from pydantic_ai.messages import ModelMessagesTypeAdapter
 
-    from cairn.agent.meter import message_text
     from cairn.core.fsutil import atomic_write
+    from cairn.models.meter import message_text
 
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / f"{sub_id}.json", ModelMessagesTypeAdapter.dump_json(messages, indent=1))

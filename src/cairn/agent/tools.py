@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic_ai import RunContext  # evaluated by pydantic-ai for the tools' schemas
-from typing_extensions import TypedDict
 
-from cairn.agent.state import AgentState
+from cairn.agent.state import AgentState, SubagentTask
 from cairn.core.errors import CairnError, ValidationError
 
 if TYPE_CHECKING:
@@ -30,16 +29,6 @@ MAX_LIST = 500
 MAX_OUTPUT_CHARS = 20_000
 
 F = TypeVar("F", bound=Callable[..., Awaitable[str]])
-
-
-class SubagentTask(TypedDict, total=False):
-    """One subagent: what to do, what to read, what to produce, and its token budget."""
-
-    name: str
-    task: str
-    inputs: list[str]
-    outputs: list[str]
-    budget_tokens: int
 
 
 def _guard(fn: F) -> F:
@@ -271,9 +260,10 @@ async def spawn_subagents(ctx: RunContext[AgentState], tasks: list[SubagentTask]
     budget_tokens (optional). You get back only a short summary of each; full transcripts are
     kept under .cairn/subagents/.
     """
-    from cairn.agent.subagents import run_subagents
-
-    results = await run_subagents(ctx.deps, tasks)
+    st = ctx.deps
+    if st.spawn is None:
+        return "error: this agent cannot spawn subagents"
+    results = await st.spawn(st, tasks)
     return "\n\n".join(r.report_line() for r in results)
 
 
@@ -322,7 +312,7 @@ def build_tools(st: AgentState, *, orchestrator: bool) -> list[Tool[AgentState]]
         fns += [checkpoint, progress, set_next, status]
         if importlib.util.find_spec("cairn.domain.reviews") is not None:
             fns.append(request_review)
-        if st.subagent_model is not None:
+        if st.spawn is not None:
             fns.append(spawn_subagents)
     if st.allow_commands:
         fns.append(run_command)

@@ -34,34 +34,21 @@ from cairn.audit.analysis import (
     shorten,
 )
 from cairn.audit.estimate import IMAGE_TOKENS
-
-KNOWN_IGNORED = frozenset(
-    {
-        "summary",
-        "progress",
-        "file-history-snapshot",
-        "queue-operation",
-        "pr-link",
-        "custom-title",
-        "attachment",
-        "tag",
-        "agent-name",
-        "last-prompt",
-    }
+from cairn.integrations.transcripts import (
+    CLAUDE_IGNORED,
+    claude_usage,
+    first_text,
+    summary_of,
 )
+from cairn.integrations.transcripts import looks_like_claude as looks_like_claude
+
+KNOWN_IGNORED = CLAUDE_IGNORED
 READ_TOOLS = frozenset({"Read", "NotebookRead"})
 CMD_TOOLS = frozenset({"Bash", "BashOutput", "KillShell", "KillBash"})
 EDIT_TOOLS = frozenset({"Edit", "Write", "MultiEdit", "NotebookEdit"})
 SUBAGENT_TOOLS = frozenset({"Task", "Agent"})
 _INJECTED_PREFIXES = ("<command-", "<local-command", "<system-reminder>", "Caveat:")
 _SUMMARY_AFTER_BOUNDARY = 10  # lines within which an isCompactSummary belongs to a boundary
-
-
-def looks_like_claude(rec: dict[str, Any]) -> bool:
-    t = rec.get("type")
-    if t in ("user", "assistant", "system") and ("sessionId" in rec or "uuid" in rec):
-        return True
-    return t in KNOWN_IGNORED and "payload" not in rec
 
 
 def prompt_key(text: str) -> str:
@@ -83,16 +70,6 @@ def _strings(value: Any, depth: int = 0) -> list[str]:
         for v in value:
             out.extend(_strings(v, depth + 1))
     return out
-
-
-def _first_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        for b in content:
-            if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str):
-                return str(b["text"])
-    return ""
 
 
 class ClaudeReader:
@@ -158,7 +135,7 @@ class ClaudeReader:
             an.ignored["assistant:no message"] += 1
             return
         mid = msg.get("id") or rec.get("requestId") or rec.get("uuid") or f"line{line}"
-        usage = as_dict(msg.get("usage"))
+        usage = claude_usage(msg.get("usage"))
         synthetic = msg.get("model") == "<synthetic>"  # written by Claude Code, not a model call
         if synthetic:
             an.ignored["assistant:synthetic"] += 1
@@ -168,16 +145,13 @@ class ClaudeReader:
             self._flush_output()
             self._mid = str(mid)
             an.begin_turn()
-            inp = _num(usage.get("input_tokens"))
-            cc = _num(usage.get("cache_creation_input_tokens"))
-            cr = _num(usage.get("cache_read_input_tokens"))
-            an.spend["input"] += inp
-            an.spend["cache_creation"] += cc
-            an.spend["cache_read"] += cr
-            if inp + cc + cr > 0:
-                an.context_point(inp + cc + cr, line, ts)
+            an.spend["input"] += usage.input
+            an.spend["cache_creation"] += usage.cache_creation
+            an.spend["cache_read"] += usage.cache_read
+            if usage.context > 0:
+                an.context_point(usage.context, line, ts)
             an.last_assistant_text_tokens = None
-        self._mid_output = max(self._mid_output, _num(usage.get("output_tokens")))
+        self._mid_output = max(self._mid_output, usage.output)
         content = msg.get("content")
         if isinstance(content, str):
             an.last_assistant_text_tokens = an.add_text(
@@ -241,10 +215,9 @@ class ClaudeReader:
         an = self.an
         msg = rec.get("message")
         content = msg.get("content") if isinstance(msg, dict) else None
-        if rec.get("isCompactSummary") is True:
-            an.add_text(
-                "compaction_summaries", _first_text(content) or str(content), line, "summary"
-            )
+        summary = summary_of(rec)
+        if summary is not None:
+            an.add_text("compaction_summaries", summary, line, "summary")
             near = self._last_boundary_line
             if near is None or line - near > _SUMMARY_AFTER_BOUNDARY:
                 c = an.compaction("compact_summary", line, ts, source="isCompactSummary")
@@ -373,7 +346,7 @@ class ClaudeReader:
         if key is None:
             if rec.get("parentUuid") is None or self._current_side is None:
                 msg = rec.get("message")
-                text = _first_text(msg.get("content") if isinstance(msg, dict) else None)
+                text = first_text(msg.get("content") if isinstance(msg, dict) else None)
                 linked = self._task_prompts.get(prompt_key(text)) if text else None
                 if linked is not None:
                     key = f"task:{linked}"
@@ -399,7 +372,3 @@ def _link(rec: dict[str, Any]) -> str | None:
         if isinstance(rec.get(key), str):
             return str(rec[key])
     return None
-
-
-def _num(v: Any) -> int:
-    return v if isinstance(v, int) and not isinstance(v, bool) else 0

@@ -32,29 +32,18 @@ from cairn.audit.analysis import (
     shorten,
 )
 from cairn.audit.estimate import IMAGE_TOKENS
+from cairn.integrations.transcripts import (
+    CODEX_CALLS,
+    CODEX_ENVELOPES,
+    CODEX_ITEMS,
+    Usage,
+    codex_tokens,
+    summary_of,
+)
+from cairn.integrations.transcripts import looks_like_codex as looks_like_codex
 
-ENVELOPE_TYPES = frozenset(
-    {"session_meta", "response_item", "event_msg", "turn_context", "compacted"}
-)
-RESPONSE_TYPES = frozenset(
-    {
-        "message",
-        "reasoning",
-        "function_call",
-        "function_call_output",
-        "custom_tool_call",
-        "custom_tool_call_output",
-        "local_shell_call",
-        "web_search_call",
-        "ghost_snapshot",
-        "compaction",
-        "compaction_summary",
-        "tool_search_call",
-        "tool_search_output",
-        "image_generation_call",
-        "other",
-    }
-)
+ENVELOPE_TYPES = CODEX_ENVELOPES
+RESPONSE_TYPES = CODEX_ITEMS
 _ASSISTANT_ITEMS = frozenset(
     {"reasoning", "function_call", "custom_tool_call", "local_shell_call", "web_search_call"}
 )
@@ -68,16 +57,6 @@ _INJECTED_PREFIXES = (
     "# AGENTS.md",
     "<INSTRUCTIONS>",
 )
-
-
-def looks_like_codex(rec: dict[str, Any]) -> bool:
-    if rec.get("type") in ENVELOPE_TYPES and "payload" in rec:
-        return True
-    if "record_type" in rec:
-        return True
-    if "type" not in rec and "id" in rec and ("instructions" in rec or "git" in rec):
-        return True
-    return rec.get("type") in RESPONSE_TYPES and ("role" in rec or "call_id" in rec)
 
 
 def _command_text(value: Any) -> str:
@@ -139,7 +118,7 @@ class CodexReader:
         self.an = analyzer
         self.an.format = "codex"
         self._in_assistant = False
-        self._last_total: Any = None
+        self._last_total: Usage | None = None
         self._last_compaction_line: int | None = None
 
     def finish(self) -> None:
@@ -161,7 +140,7 @@ class CodexReader:
             elif t == "event_msg":
                 self._event(payload, line, ts)
             else:  # compacted
-                self._compacted(payload, line, ts)
+                self._compacted(summary_of(rec), line, ts)
             return
         # the earliest rollouts: no envelope
         if "record_type" in rec:
@@ -217,7 +196,7 @@ class CodexReader:
             summary = p.get("summary")
             text, _ = _content_text(summary)
             an.add_text("assistant", text, line, "reasoning summary")
-        elif it in ("function_call", "custom_tool_call", "local_shell_call"):
+        elif it in CODEX_CALLS:
             self._turn_step(True)
             self._call(p, line)
         elif it in ("function_call_output", "custom_tool_call_output"):
@@ -307,44 +286,30 @@ class CodexReader:
 
     def _token_count(self, p: dict[str, Any], line: int, ts: str | None) -> None:
         an = self.an
-        info = p.get("info")
-        if "info" in p and not isinstance(info, dict):
+        tokens = codex_tokens(p)
+        if tokens is None:
             an.ignored["event_msg:token_count (no info)"] += 1
             return
-        if isinstance(info, dict):
-            window = info.get("model_context_window")
-            if isinstance(window, int) and window > 0:
-                an.context_window = window
-            total = info.get("total_token_usage")
-            last = info.get("last_token_usage")
-        else:  # early flat form: the payload is the usage of the last response
-            total, last = None, p
-        if isinstance(total, dict):
+        if tokens.window is not None:
+            an.context_window = tokens.window
+        total, last = tokens.total, tokens.last
+        if total is not None:
             if total == self._last_total:
                 return  # the same reading again
-            self._last_total = dict(total)
-            an.spend["input"] = _num(total.get("input_tokens")) - _num(
-                total.get("cached_input_tokens")
-            )
-            an.spend["cache_read"] = _num(total.get("cached_input_tokens"))
-            an.spend["output"] = _num(total.get("output_tokens"))
-        elif isinstance(last, dict):
-            an.spend["input"] += _num(last.get("input_tokens")) - _num(
-                last.get("cached_input_tokens")
-            )
-            an.spend["cache_read"] += _num(last.get("cached_input_tokens"))
-            an.spend["output"] += _num(last.get("output_tokens"))
-        if isinstance(last, dict) and last:
-            ctx = _num(last.get("total_tokens")) or (
-                _num(last.get("input_tokens")) + _num(last.get("output_tokens"))
-            )
-            if ctx > 0:
-                an.context_point(ctx, line, ts)
+            self._last_total = total
+            an.spend["input"] = total.input
+            an.spend["cache_read"] = total.cache_read
+            an.spend["output"] = total.output
+        elif last is not None:
+            an.spend["input"] += last.input
+            an.spend["cache_read"] += last.cache_read
+            an.spend["output"] += last.output
+        if last is not None and last.context > 0:
+            an.context_point(last.context, line, ts)
 
-    def _compacted(self, p: dict[str, Any], line: int, ts: str | None) -> None:
-        msg = p.get("message")
-        if isinstance(msg, str) and msg:
-            self.an.add_text("compaction_summaries", msg, line, "compacted summary")
+    def _compacted(self, summary: str | None, line: int, ts: str | None) -> None:
+        if summary:
+            self.an.add_text("compaction_summaries", summary, line, "compacted summary")
         self._compaction("codex_compacted", "compacted", line, ts)
 
     def _compaction(self, kind: str, source: str, line: int, ts: str | None) -> None:
@@ -377,7 +342,3 @@ def _find_key(value: Any, key: str, depth: int = 0) -> Any:
         if found is not None:
             return found
     return None
-
-
-def _num(v: Any) -> int:
-    return v if isinstance(v, int) and not isinstance(v, bool) else 0

@@ -1,8 +1,8 @@
 """Find transcripts under the given paths, stream each one through its reader, build the report.
 
-Files are read line by line in binary mode; only one line is held at a time, whatever the file's
-size. A line that is not JSON (a crash mid-write leaves a half line) is reported with its number and
-skipped.
+Files are read by :class:`cairn.integrations.transcripts.Records`, one line at a time whatever the
+file's size. A line that is not JSON (a crash mid-write leaves a half line) is reported with its
+number and skipped.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from cairn.audit.analysis import CATEGORIES, SessionAnalyzer
-from cairn.audit.claude import ClaudeReader, looks_like_claude
-from cairn.audit.codex import CodexReader, looks_like_codex
+from cairn.audit.claude import ClaudeReader
+from cairn.audit.codex import CodexReader
 from cairn.audit.estimate import Estimator
 from cairn.core.errors import NotFound, UsageError
+from cairn.integrations import claude, codex
+from cairn.integrations.transcripts import Records, detect
 
 SCHEMA = "cairn.audit/1"
 _DETECT_RECORDS = 50  # records looked at before falling back to the file name
@@ -33,26 +35,18 @@ class FileGroup:
     subagents: list[Path] = field(default_factory=list)
 
 
-def _is_agent_file(p: Path) -> bool:
-    return p.name.startswith("agent-") and p.suffix == ".jsonl"
-
-
-def _agent_id_from_name(p: Path) -> str:
-    return p.stem[len("agent-") :]
+_is_agent_file = claude.is_subagent_file
+_agent_id_from_name = claude.subagent_id
 
 
 def _first_session_id(p: Path, limit: int = 20) -> str | None:
+    records = Records(p)
     try:
-        with p.open("rb") as f:
-            for i, raw in enumerate(f):
-                if i >= limit:
-                    break
-                try:
-                    rec = json.loads(raw)
-                except ValueError:
-                    continue
-                if isinstance(rec, dict) and isinstance(rec.get("sessionId"), str):
-                    return str(rec["sessionId"])
+        for _, rec, _ in records:
+            if records.lines > limit:
+                break
+            if rec is not None and isinstance(rec.get("sessionId"), str):
+                return str(rec["sessionId"])
     except OSError:
         return None
     return None
@@ -72,7 +66,7 @@ def _collect(paths: list[str]) -> list[Path]:
         else:
             raise NotFound(
                 f"{raw!r}: no such file or folder; give a transcript (.jsonl) or a folder such as "
-                "~/.claude/projects/<project> or ~/.codex/sessions"
+                f"{claude.TRANSCRIPT_DIR} or {codex.TRANSCRIPT_DIR}"
             )
         for q in found:
             r = q.resolve()
@@ -136,14 +130,6 @@ def discover(paths: list[str]) -> list[FileGroup]:
     return order + lone
 
 
-def _detect(rec: dict[str, Any]) -> str | None:
-    if looks_like_codex(rec):
-        return "codex"
-    if looks_like_claude(rec):
-        return "claude"
-    return None
-
-
 def analyze_file(
     path: Path,
     estimator: Estimator,
@@ -172,35 +158,26 @@ def analyze_file(
             return CodexReader(an)
         return ClaudeReader(an, new_side)
 
-    lineno = 0
+    records = Records(path)
     try:
-        with path.open("rb") as f:
-            for raw in f:
-                lineno += 1
-                if not raw.strip():
+        for lineno, rec, error in records:
+            if rec is None:
+                an.bad_line(lineno, error or "not a JSON object")
+                continue
+            an.records += 1
+            if reader is None:
+                fmt = detect(rec)
+                if fmt is None and len(pending) < _DETECT_RECORDS:
+                    pending.append((rec, lineno))
                     continue
-                try:
-                    rec = json.loads(raw)
-                except (ValueError, RecursionError) as exc:
-                    an.bad_line(lineno, _short_error(exc))
-                    continue
-                if not isinstance(rec, dict):
-                    an.bad_line(lineno, f"a JSON {type(rec).__name__}, not an object")
-                    continue
-                an.records += 1
-                if reader is None:
-                    fmt = _detect(rec)
-                    if fmt is None and len(pending) < _DETECT_RECORDS:
-                        pending.append((rec, lineno))
-                        continue
-                    reader = choose(fmt or _fallback_format(path))
-                    for prec, pline in pending:
-                        reader.handle(prec, pline)
-                    pending.clear()
-                reader.handle(rec, lineno)
+                reader = choose(fmt or _fallback_format(path))
+                for prec, pline in pending:
+                    reader.handle(prec, pline)
+                pending.clear()
+            reader.handle(rec, lineno)
     except OSError as exc:  # unreadable: reported on the file, the other files are still audited
-        an.bad_line(lineno, f"cannot read the file: {exc.strerror or exc}")
-    an.lines = lineno
+        an.bad_line(records.lines, f"cannot read the file: {exc.strerror or exc}")
+    an.lines = records.lines
     if reader is None:
         reader = choose(_fallback_format(path))
         for prec, pline in pending:
@@ -212,7 +189,7 @@ def analyze_file(
 
 
 def _fallback_format(path: Path) -> str:
-    return "codex" if path.name.startswith("rollout-") else "claude"
+    return "codex" if codex.is_rollout_file(path) else "claude"
 
 
 def _agent_type(agent_file: Path) -> str | None:
@@ -226,11 +203,6 @@ def _agent_type(agent_file: Path) -> str | None:
         return None
     value = data.get("agentType") if isinstance(data, dict) else None
     return value if isinstance(value, str) else None
-
-
-def _short_error(exc: BaseException) -> str:
-    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return msg[:160]
 
 
 def audit_paths(
@@ -251,8 +223,8 @@ def audit_paths(
     groups = discover(paths)
     if not groups:
         raise NotFound(
-            f"no transcripts (*.jsonl) under {', '.join(paths)}; Claude Code keeps them in "
-            "~/.claude/projects/<project>/, Codex in ~/.codex/sessions/YYYY/MM/DD/"
+            f"no transcripts (*.jsonl) under {', '.join(paths)}; {claude.LABEL} keeps them in "
+            f"{claude.TRANSCRIPTS}, {codex.LABEL} in {codex.TRANSCRIPTS}"
         )
     sessions: list[SessionAnalyzer] = []
     subagent_files = 0

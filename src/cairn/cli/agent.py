@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.cli.common import add_json, emit_json, open_ws, positive_int
+
+if TYPE_CHECKING:
+    from cairn.store.contract.agent_runs import AgentCompactionRow, AgentRunRow, SubagentRunRow
 
 ORDER = 50
 
@@ -24,8 +27,8 @@ def register(sub: Any) -> None:
         "--model",
         required=True,
         help="provider:model, e.g. openai:gpt-4o, anthropic:claude-sonnet-4-5, or "
-        "scripted:SUITE (deterministic scripted model; suites: demo, dataquality, evalset, "
-        "shards, review, analysis)",
+        "scripted:SUITE (deterministic scripted model; built in: demo, demo-slow, "
+        "demo-subagents; more from [providers.scripted] suites, e.g. bench/agent_suites)",
     )
     p.add_argument("--subagent-model", help="model for subagents (default: --model)")
     p.add_argument("--no-subagents", action="store_true", help="do not offer spawn_subagents")
@@ -69,8 +72,9 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
     if args.setup:
         if not args.model.startswith("scripted:"):
             raise UsageError("--setup is for scripted models (scripted:SUITE) only")
-        from cairn.agent.scripted import get_suite
+        from cairn.models.scripted_suites import get_suite, suites_from_config
 
+        suites_from_config(ws.config, ws.root)
         suite = get_suite(args.model.split(":", 1)[1])
         if suite.setup is not None:
             suite.setup(ws.root)
@@ -116,31 +120,15 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
 
 
 def cmd_agent_runs(args: argparse.Namespace) -> int:
-    import json
-
     ws = open_ws(args, reconcile=False)
+    task_id = ws.resolve_task(args.task) if args.task else None
     with ws.store.read() as tx:
-        params: list[Any] = []
-        where = ""
-        if args.task:
-            where = "WHERE task_id = ?"
-            params.append(ws.resolve_task(args.task))
-        runs = tx.execute(
-            f"SELECT * FROM agent_runs {where} ORDER BY started_at DESC LIMIT ?",
-            [*params, args.limit],
-        )
-        comp = tx.execute(
-            f"SELECT * FROM agent_compactions {where} ORDER BY id DESC LIMIT ?",
-            [*params, args.limit],
-        )
-        subs = tx.execute(
-            f"SELECT id, run_id, task_id, name, state, partial, used_tokens, budget_tokens, "
-            f"summary_tokens, transcript FROM subagent_runs {where} ORDER BY started_at DESC "
-            "LIMIT ?",
-            [*params, args.limit],
-        )
-    for r in runs:
-        r["usage"] = json.loads(r["usage"] or "{}")
+        runs = [_run_view(r) for r in tx.agent_runs.recent(task_id=task_id, limit=args.limit)]
+        comp = [
+            _compaction_view(c)
+            for c in tx.agent_runs.compactions(task_id=task_id, limit=args.limit)
+        ]
+        subs = [_sub_view(s) for s in tx.agent_runs.subagents(task_id=task_id, limit=args.limit)]
     if args.json:
         emit_json(
             {"schema": "cairn.agent_runs/1", "runs": runs, "compactions": comp, "subagents": subs}
@@ -169,3 +157,49 @@ def cmd_agent_runs(args: argparse.Namespace) -> int:
     if not (runs or comp or subs):
         sys.stdout.write("no agent runs yet; start one with `cairn agent run TASK --model ...`\n")
     return 0
+
+
+# The rows as `cairn.agent_runs/1` has always shown them: every column of the tables, flags as 0/1.
+def _run_view(r: AgentRunRow) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "task_id": r.task_id,
+        "model": r.model,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+        "state": r.state,
+        "pid": r.pid,
+        "usage": dict(r.usage),
+        "error": r.error,
+    }
+
+
+def _compaction_view(c: AgentCompactionRow) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "ts": c.ts,
+        "run_id": c.run_id,
+        "task_id": c.task_id,
+        "phase": c.phase,
+        "safe_point": int(c.safe_point),
+        "tokens_before": c.tokens_before,
+        "tokens_after": c.tokens_after,
+        "tokens_since_checkpoint": c.tokens_since_checkpoint,
+        "window": c.window,
+        "reason": c.reason,
+    }
+
+
+def _sub_view(s: SubagentRunRow) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "run_id": s.run_id,
+        "task_id": s.task_id,
+        "name": s.name,
+        "state": s.state,
+        "partial": int(s.partial),
+        "used_tokens": s.used_tokens,
+        "budget_tokens": s.budget_tokens,
+        "summary_tokens": s.summary_tokens,
+        "transcript": s.transcript,
+    }

@@ -7,18 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cairn import views
 from cairn.cli.common import add_json, emit_json, open_ws, positive_int, split_task
 from cairn.core.errors import UsageError, ValidationError
 
 ORDER = 0
 # The top-level commands registered below; `cairn <one of these>` loads no other command module.
 COMMANDS = ("init", "task", "phase", "checkpoint", "progress", "next", "status", "recover", "log")
-
-SCHEMA_TASK = "cairn.task/1"
-SCHEMA_TASKS = "cairn.tasks/1"
-SCHEMA_CHECKPOINT = "cairn.checkpoint/1"
-SCHEMA_CHECKPOINTS = "cairn.checkpoints/1"
-SCHEMA_LOG = "cairn.log/1"
 
 
 def register(sub: Any) -> None:
@@ -164,21 +159,15 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _task_json(ws: Any, task: Any) -> dict[str, Any]:
-    d: dict[str, Any] = task.to_json()
-    d["schema"] = SCHEMA_TASK
-    return d
-
-
 def cmd_task_new(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     gates = [g for gate in args.gate for g in gate.split(",") if g]
     task = ws.create_task(args.task, args.title, phases, gates)
     if args.json:
-        emit_json(_task_json(ws, task))
+        emit_json(views.task(task))
     else:
-        print(f"Created task {task.id}" + (f" with phases {', '.join(phases)}" if phases else ""))
+        print(views.task_created(task))
     return 0
 
 
@@ -186,7 +175,7 @@ def cmd_task_list(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     tasks = ws.tasks(limit=args.limit)
     if args.json:
-        emit_json({"schema": SCHEMA_TASKS, "tasks": [t.to_json() for t in tasks]})
+        emit_json(views.tasks(tasks))
         return 0
     if not tasks:
         print("No tasks. Create one with `cairn task new TASK --phases analysis,plan,implement`.")
@@ -202,19 +191,7 @@ def cmd_task_show(args: argparse.Namespace) -> int:
     steps = ws.steps(task.id)
     cps = ws.checkpoints(task.id)
     if args.json:
-        d = _task_json(ws, task)
-        d["steps"] = [
-            {
-                "id": s.id,
-                "text": s.text,
-                "state": s.state,
-                "phase": s.phase,
-                "updated_at": s.updated_at,
-            }
-            for s in steps
-        ]
-        d["checkpoints"] = [c.to_json(with_content=False) for c, _ in cps]
-        emit_json(d)
+        emit_json(views.task_detail(task, steps, cps))
         return 0
     print(f"{task.id}: {task.title or task.id}  [{task.state}]")
     for p in task.phases:
@@ -251,7 +228,7 @@ def cmd_phase_start(args: argparse.Namespace) -> int:
     task = ws.start_phase(
         ws.resolve_task(task_id), phase, reopen=args.reopen, override=args.override
     )
-    print(f"{task.id}: phase {phase} active")
+    print(views.phase_started(task, phase))
     return 0
 
 
@@ -259,11 +236,7 @@ def cmd_phase_done(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     task_id, (phase,) = split_task(args.args, 1, "[TASK] PHASE")
     task = ws.finish_phase(ws.resolve_task(task_id), phase)
-    cur = task.current_phase
-    print(
-        f"{task.id}: phase {phase} done"
-        + (f"; next phase: {cur.name}" if cur else "; all phases done")
-    )
+    print(views.phase_finished(task, phase))
     return 0
 
 
@@ -271,7 +244,7 @@ def cmd_phase_fail(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     task_id, (phase,) = split_task(args.args, 1, "[TASK] PHASE")
     task = ws.fail_phase(ws.resolve_task(task_id), phase, args.error)
-    print(f"{task.id}: phase {phase} failed")
+    print(views.phase_failed(task, phase))
     return 0
 
 
@@ -320,11 +293,9 @@ def cmd_cp_write(args: argparse.Namespace) -> int:
         raise ValidationError("the checkpoint is empty; nothing was written")
     cp = ws.write_checkpoint(task_id, kind, data, files=args.reload)
     if args.json:
-        d = cp.to_json(with_content=False)
-        d["schema"] = SCHEMA_CHECKPOINT
-        emit_json(d)
+        emit_json(views.checkpoint(cp, content=False))
     else:
-        print(f"{cp.path}: {kind} v{cp.version} ({cp.size} bytes, sha256 {cp.hash[:12]})")
+        print(views.checkpoint_written(cp))
     return 0
 
 
@@ -333,9 +304,7 @@ def cmd_cp_show(args: argparse.Namespace) -> int:
     task_id, (kind,) = split_task(args.args, 1, "[TASK] KIND")
     cp = ws.checkpoint(ws.resolve_task(task_id), kind, args.version)
     if args.json:
-        d = cp.to_json()
-        d["schema"] = SCHEMA_CHECKPOINT
-        emit_json(d)
+        emit_json(views.checkpoint(cp))
     else:
         sys.stdout.write(cp.content or "")
         if cp.content and not cp.content.endswith("\n"):
@@ -348,13 +317,7 @@ def cmd_cp_list(args: argparse.Namespace) -> int:
     task_id = ws.resolve_task(args.task)
     cps = ws.checkpoints(task_id)
     if args.json:
-        emit_json(
-            {
-                "schema": SCHEMA_CHECKPOINTS,
-                "task": task_id,
-                "checkpoints": [dict(c.to_json(with_content=False), versions=n) for c, n in cps],
-            }
-        )
+        emit_json(views.checkpoints(task_id, cps))
         return 0
     if not cps:
         print(
@@ -374,13 +337,7 @@ def cmd_cp_history(args: argparse.Namespace) -> int:
     if not hist:
         ws.checkpoint(task_id, kind)  # raises NotFound, naming the kinds the task has
     if args.json:
-        emit_json(
-            {
-                "schema": SCHEMA_CHECKPOINTS,
-                "task": task_id,
-                "checkpoints": [c.to_json(with_content=False) for c in hist],
-            }
-        )
+        emit_json(views.history(task_id, hist))
         return 0
     for c in hist:
         print(f"v{c.version:<4} {c.created_at}  {c.size:>8} B  {c.hash[:12]}  {c.source}")
@@ -392,7 +349,7 @@ def cmd_cp_template(args: argparse.Namespace) -> int:
 
     text = template(args.kind, args.title)
     if args.json:
-        emit_json({"schema": "cairn.template/1", "kind": args.kind, "text": text})
+        emit_json(views.template(args.kind, text))
     else:
         sys.stdout.write(text)
     return 0
@@ -403,18 +360,9 @@ def cmd_progress(args: argparse.Namespace) -> int:
     task_id, (text,) = split_task(args.args, 1, "[TASK] TEXT")
     step = ws.progress(ws.resolve_task(task_id), text, args.state, phase=args.phase)
     if args.json:
-        emit_json(
-            {
-                "schema": "cairn.step/1",
-                "id": step.id,
-                "task": step.task_id,
-                "text": step.text,
-                "state": step.state,
-                "phase": step.phase,
-            }
-        )
+        emit_json(views.step(step))
     else:
-        print(f"{step.task_id}: {step.icon} {step.text}")
+        print(views.step_line(step))
     return 0
 
 
@@ -422,13 +370,13 @@ def cmd_next(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     task_id, (text,) = split_task(args.args, 1, "[TASK] TEXT")
     task = ws.set_next(ws.resolve_task(task_id), text)
-    print(f"{task.id}: next action: {task.next_action}")
+    print(views.next_set(task))
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from cairn.core.fsutil import atomic_write, file_lock
-    from cairn.projection.status import public_status, render_status_md, status_data
+    from cairn.projection.status import render_status_md, status_data
 
     ws = open_ws(args)
     # Under the projection lock, like every other writer of the file: a concurrent command
@@ -438,7 +386,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         md = render_status_md(data)
         atomic_write(ws.projector.target(ws.config.status_file), md.encode("utf-8"))
     if args.json:
-        emit_json(public_status(data))
+        emit_json(views.status(data))
     else:
         sys.stdout.write(md)
     return 0
@@ -465,7 +413,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
             exact=args.exact,
         )
     if args.json:
-        emit_json(brief.to_json())
+        emit_json(views.brief(brief))
     else:
         sys.stdout.write(brief.text.rstrip("\n") + "\n")
     return 0
@@ -475,15 +423,7 @@ def cmd_log(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     events = ws.events(args.task, limit=args.limit, types=args.types)
     if args.json:
-        emit_json(
-            {
-                "schema": SCHEMA_LOG,
-                "events": [
-                    {"id": e.id, "ts": e.ts, "task": e.task_id, "type": e.type, "data": e.data}
-                    for e in events
-                ],
-            }
-        )
+        emit_json(views.log(events))
         return 0
     for e in events:
         detail = ", ".join(f"{k}={v}" for k, v in e.data.items() if k != "hash")

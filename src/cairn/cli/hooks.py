@@ -188,7 +188,7 @@ def cmd_agents_md(args: argparse.Namespace) -> int:
 
 def cmd_compactions(args: argparse.Namespace) -> int:
     from cairn.cli.common import open_ws
-    from cairn.integrations.hooks import SCHEMA_COMPACTIONS, compactions
+    from cairn.domain.compactions import SCHEMA_COMPACTIONS, compactions
 
     ws = open_ws(args, reconcile=False)
     rows = compactions(ws, limit=args.limit)

@@ -137,7 +137,8 @@ def cmd_request(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from cairn.domain.reviews import gate_state, rounds
+    from cairn.domain.gates import gate_state
+    from cairn.domain.reviews import rounds
 
     ws = open_ws(args)
     found = rounds(ws, args.topic_or_id)
@@ -166,8 +167,13 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from cairn.domain.reviews import SCHEMA_REVIEWS, list_reviews
+    from cairn.projection.documents import project_all
 
     ws = open_ws(args)
+    # The review files are repaired here (missing ones written, hand edits kept aside) until the
+    # projector's own pass covers them.
+    for aside in project_all(ws, limit=100):
+        sys.stderr.write(f"cairn: a review file was edited by hand; the edit is kept as {aside}\n")
     found = list_reviews(ws, pending=args.pending, task_id=args.task, limit=args.limit)
     if args.json:
         emit_json({"schema": SCHEMA_REVIEWS, "reviews": [r.to_json() for r in found]})

@@ -8,6 +8,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from cairn.core.procs import pid_alive
+
 
 def atomic_write(path: Path, data: bytes, *, sync: bool = False) -> None:
     """Replace ``path`` with ``data`` so that a reader sees the old or the new file, never a mix.
@@ -67,21 +69,11 @@ def remove_stale_temps(folder: Path) -> int:
             pid = int(parts[-2])
         except (ValueError, IndexError):
             continue
-        if pid != os.getpid() and not _pid_alive(pid):
+        if pid != os.getpid() and not pid_alive(pid):
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)
                 removed += 1
     return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextlib.contextmanager

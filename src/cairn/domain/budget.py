@@ -21,163 +21,27 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.errors import UsageError, ValidationError
+from cairn.domain.budget_settings import (
+    CATEGORIES,
+    DEFAULT_WINDOW,
+    LABELS,
+    MAX_TOKENS,
+    MODEL_WINDOWS,
+    OUTSIDE,
+    SEED_ALLOCATION,
+    UNKNOWN_WINDOW,
+    WARN_AT,
+    BudgetSettings,
+    canonical_category,
+    settings,
+    window_for,
+)
 
 if TYPE_CHECKING:
-    from cairn.core.config import Config
     from cairn.domain.workspace import Workspace
     from cairn.store import Tx
 
 SCHEMA_BUDGET = "cairn.budget/1"
-DEFAULT_WINDOW = 1_000_000
-# The seed's "Context Budget Strategy" for a 1 M window.
-SEED_ALLOCATION: dict[str, int] = {
-    "specs": 50_000,
-    "orchestration": 50_000,
-    "user": 20_000,
-    "subagent_summaries": 30_000,
-    "buffer": 850_000,
-}
-CATEGORIES = tuple(SEED_ALLOCATION)
-OUTSIDE = "subagent_work"  # spent by subagents in their own contexts
-LABELS = {
-    "specs": "specs and documentation",
-    "orchestration": "orchestration and planning",
-    "user": "user communication",
-    "subagent_summaries": "subagent summaries",
-    "buffer": "buffer",
-    OUTSIDE: "subagent work (outside this context)",
-}
-_ALIASES = {
-    "spec": "specs",
-    "docs": "specs",
-    "documentation": "specs",
-    "specs and documentation": "specs",
-    "planning": "orchestration",
-    "orchestration and planning": "orchestration",
-    "user communication": "user",
-    "user_communication": "user",
-    "communication": "user",
-    "subagent summaries": "subagent_summaries",
-    "summaries": "subagent_summaries",
-    "subagent work": OUTSIDE,
-    "subagent-work": OUTSIDE,
-}
-WARN_AT = 0.8
-# Context windows of common models, by name prefix (longest prefix wins). Unknown models: 128 k.
-MODEL_WINDOWS: dict[str, int] = {
-    "gpt-4.1": 1_047_576,
-    "gpt-4o": 128_000,
-    "gpt-4-turbo": 128_000,
-    "gpt-4": 8_192,
-    "gpt-5": 400_000,
-    "o1": 200_000,
-    "o3": 200_000,
-    "o4": 200_000,
-    "claude": 200_000,
-    "gemini": 1_048_576,
-    "scripted": 1_000_000,
-}
-UNKNOWN_WINDOW = 128_000
-
-# One entry larger than any context window by far is a typo (and would not fit SQLite's INTEGER).
-MAX_TOKENS = 10**12
-
-
-def canonical_category(name: str) -> str:
-    """The canonical category for ``name`` (aliases such as 'user communication' are accepted)."""
-    key = name.strip().lower().replace("-", "_") if name else ""
-    key = _ALIASES.get(name.strip().lower(), key)
-    if key in SEED_ALLOCATION or key == OUTSIDE:
-        return key
-    raise ValidationError(
-        f"budget category {name!r} is not one of {', '.join((*CATEGORIES, OUTSIDE))} "
-        "(aliases: 'user communication', 'subagent summaries', 'subagent work')"
-    )
-
-
-def window_for(model: str | None) -> int:
-    """The context window of ``model`` ("provider:name" or a bare name), or 128 k if unknown."""
-    if not model:
-        return DEFAULT_WINDOW
-    name = model.split(":", 1)[-1].lower() if not model.startswith("scripted") else "scripted"
-    best = ""
-    for prefix in MODEL_WINDOWS:
-        if name.startswith(prefix) and len(prefix) > len(best):
-            best = prefix
-    return MODEL_WINDOWS[best] if best else UNKNOWN_WINDOW
-
-
-@dataclass(frozen=True)
-class BudgetSettings:
-    """Allocations for one window, and the runtime's compaction thresholds (fractions of it)."""
-
-    window: int
-    allocations: dict[str, int]
-    compact_at: float = 0.75
-    hard_limit: float = 0.90
-    summary_tokens: int = 1_500
-    subagent_tokens: int = 100_000
-    scaled: bool = True
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "window": self.window,
-            "allocations": dict(self.allocations),
-            "compact_at": self.compact_at,
-            "hard_limit": self.hard_limit,
-            "summary_tokens": self.summary_tokens,
-            "subagent_tokens": self.subagent_tokens,
-            "scaled_from_seed": self.scaled,
-        }
-
-
-def settings(
-    config: Config, *, window: int | None = None, model: str | None = None
-) -> BudgetSettings:
-    """Settings from ``[budget]``: ``window``, per-category amounts, thresholds.
-
-    The window is, in order: the ``window`` argument, ``[budget] window``, the model's known window,
-    1 M. Categories not named in the config get the seed's share of that window; the buffer is what
-    is left when some categories are named.
-    """
-    raw = config.section("budget")
-    try:
-        win = int(window or raw.get("window") or (window_for(model) if model else DEFAULT_WINDOW))
-        compact_at = float(raw.get("compact_at", 0.75))
-        hard_limit = float(raw.get("hard_limit", 0.90))
-        summary = int(raw.get("summary_tokens", 1_500))
-        sub_tokens = int(raw.get("subagent_tokens", 100_000))
-        named = {canonical_category(k): int(v) for k, v in raw.items() if _is_category(k)}
-    except (TypeError, ValueError) as exc:
-        raise UsageError(
-            f"[budget] in .cairn/config.toml has a value of the wrong type ({exc})"
-        ) from exc
-    if win < 1_000:
-        raise UsageError(f"[budget] window = {win} is too small; give the model's window in tokens")
-    if not 0 < compact_at < hard_limit <= 1:
-        raise UsageError(
-            f"[budget] needs 0 < compact_at ({compact_at}) < hard_limit ({hard_limit}) <= 1"
-        )
-    if any(v < 0 for v in named.values()):
-        raise UsageError("[budget] amounts must be zero or more tokens")
-    alloc = {k: v * win // DEFAULT_WINDOW for k, v in SEED_ALLOCATION.items()}
-    alloc.update(named)
-    if named and "buffer" not in named:
-        alloc["buffer"] = max(0, win - sum(v for k, v in alloc.items() if k != "buffer"))
-    if sum(alloc.values()) > win:
-        raise UsageError(
-            f"[budget] allocations add up to {sum(alloc.values()):,} tokens, over the "
-            f"{win:,}-token window; lower some"
-        )
-    return BudgetSettings(win, alloc, compact_at, hard_limit, summary, sub_tokens, not named)
-
-
-def _is_category(key: str) -> bool:
-    try:
-        canonical_category(key)
-    except ValidationError:
-        return False
-    return True
 
 
 # -- ledger ------------------------------------------------------------------------------------------
@@ -199,21 +63,19 @@ def new_context(
 
     cid = _new_id("ctx")
     ts = now()
+    if task_id is not None:
+        task_id = ws.resolve_task(task_id)
     with ws.store.transaction() as tx:
-        if task_id is not None:
-            task_id = ws._task_row(tx, task_id)["id"]
-        tx.execute(
-            "INSERT INTO budget_contexts (id, started_at, kind, task_id, run_id, note) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (cid, ts, kind, task_id, run_id, note),
+        tx.ledger.new_context(cid, ts=ts, kind=kind, task_id=task_id, run_id=run_id, note=note)
+        tx.events.append(
+            task_id, "budget.context", ts, {"context": cid, "kind": kind, "note": note}
         )
-        ws._event(tx, task_id, "budget.context", ts, context=cid, kind=kind, note=note)
     return cid
 
 
 def _current_context(tx: Tx) -> str | None:
-    row = tx.one("SELECT id FROM budget_contexts ORDER BY started_at DESC, rowid DESC LIMIT 1")
-    return str(row["id"]) if row else None
+    row = tx.ledger.current_context()
+    return row.id if row else None
 
 
 @dataclass(frozen=True)
@@ -279,50 +141,50 @@ def record_many(
         checked.append((cat, tokens, src, exact))
     ts = now()
     out: list[Entry] = []
+    if task_id is not None:
+        task_id = ws.resolve_task(task_id)
     with ws.store.transaction() as tx:
-        if task_id is not None:
-            task_id = ws._task_row(tx, task_id)["id"]
         if context_id is None:
             context_id = _current_context(tx)
         if context_id is None:
             context_id = _new_id("ctx")
-            tx.execute(
-                "INSERT INTO budget_contexts (id, started_at, kind, task_id, run_id, note) "
-                "VALUES (?, ?, 'session', ?, NULL, 'first record')",
-                (context_id, ts, task_id),
+            tx.ledger.new_context(
+                context_id, ts=ts, kind="session", task_id=task_id, run_id=None, note="first record"
             )
-        elif tx.one("SELECT 1 FROM budget_contexts WHERE id = ?", (context_id,)) is None:
+        elif tx.ledger.context(context_id) is None:
             raise ValidationError(f"no budget context {context_id!r}; see `cairn budget --json`")
         for cat, tokens, src, exact in checked:
-            rid = tx.insert(
-                "INSERT INTO budget_ledger (ts, context_id, task_id, category, source, tokens, "
-                "exact) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (ts, context_id, task_id, cat, src, tokens, int(exact)),
+            row = tx.ledger.add(
+                ts=ts,
+                context_id=context_id,
+                task_id=task_id,
+                category=cat,
+                source=src,
+                tokens=tokens,
+                exact=exact,
             )
-            out.append(Entry(rid, ts, context_id, task_id, cat, src, tokens, exact))
+            out.append(Entry(row.id, ts, context_id, task_id, cat, src, tokens, exact))
         if not journal:
             pass
         elif len(checked) <= 3:
             for e in out:
-                ws._event(
-                    tx,
+                tx.events.append(
                     task_id,
                     "budget.recorded",
                     ts,
-                    category=e.category,
-                    tokens=e.tokens,
-                    source=e.source,
-                    context=context_id,
+                    {
+                        "category": e.category,
+                        "tokens": e.tokens,
+                        "source": e.source,
+                        "context": context_id,
+                    },
                 )
         else:
-            ws._event(
-                tx,
+            tx.events.append(
                 task_id,
                 "budget.recorded",
                 ts,
-                entries=len(out),
-                tokens=sum(e.tokens for e in out),
-                context=context_id,
+                {"entries": len(out), "tokens": sum(e.tokens for e in out), "context": context_id},
             )
     if render:
         ws.projector.render_status()
@@ -466,36 +328,20 @@ def _report(
 ) -> Report:
     st = settings(ws.config, window=window, model=model)
     if all_contexts:
-        where, params, scope = "", [], "all"
-        cid = None
+        scope, cid = "all", None
     else:
         cid = context_id or _current_context(tx)
-        if (
-            context_id
-            and tx.one("SELECT 1 FROM budget_contexts WHERE id = ?", (context_id,)) is None
-        ):
+        if context_id and tx.ledger.context(context_id) is None:
             raise ValidationError(f"no budget context {context_id!r}; see `cairn budget --json`")
-        where, params, scope = "WHERE context_id = ?", [cid], "context"
-    rows = tx.execute(
-        f"SELECT category, sum(tokens) AS used, min(exact) AS exact FROM budget_ledger {where} "
-        "GROUP BY category",
-        params,
-    )
-    used = {r["category"]: (int(r["used"] or 0), bool(r["exact"])) for r in rows}
-    tops = tx.execute(
-        f"SELECT category, source, sum(tokens) AS t FROM budget_ledger {where} "
-        "GROUP BY category, source ORDER BY t DESC LIMIT 200",
-        params,
-    )
-    by_cat: dict[str, list[tuple[str, int]]] = {}
-    for r in tops:
-        lst = by_cat.setdefault(r["category"], [])
-        if len(lst) < 3:
-            lst.append((r["source"], int(r["t"])))
+        scope = "context"
+    if cid is None and not all_contexts:
+        used: dict[str, tuple[int, bool]] = {}
+        by_cat: dict[str, list[tuple[str, int]]] = {}
+    else:
+        used = tx.ledger.totals(cid)
+        by_cat = tx.ledger.top_sources(cid, per_category=3)
     # Subagent work is always counted over the whole task's life, not one context.
-    outside_total = int(
-        tx.scalar("SELECT sum(tokens) FROM budget_ledger WHERE category = ?", (OUTSIDE,)) or 0
-    )
+    outside_total = tx.ledger.category_total(OUTSIDE)
     cats: list[CategoryUse] = []
     for cat in CATEGORIES:
         u, ex = used.get(cat, (0, True))
@@ -543,7 +389,7 @@ def render_text(rep: Report) -> str:
 
 def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
     """The budget in the status file: shown once something is recorded, with its warnings."""
-    if tx.one("SELECT 1 FROM budget_ledger LIMIT 1") is None:
+    if tx.ledger.is_empty():
         return None
     try:
         rep = _report(tx, ws)
@@ -572,3 +418,32 @@ def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
         data["subagents"] = [dict(s) for s in subs]
     md.append("")
     return "budget", json.loads(json.dumps(data)), "\n".join(md)
+
+
+__all__ = [
+    "CATEGORIES",
+    "DEFAULT_WINDOW",
+    "LABELS",
+    "MAX_TOKENS",
+    "MODEL_WINDOWS",
+    "OUTSIDE",
+    "SCHEMA_BUDGET",
+    "SEED_ALLOCATION",
+    "UNKNOWN_WINDOW",
+    "WARN_AT",
+    "BudgetSettings",
+    "CategoryUse",
+    "Entry",
+    "Report",
+    "bar",
+    "canonical_category",
+    "new_context",
+    "record",
+    "record_many",
+    "record_text",
+    "render_text",
+    "report",
+    "settings",
+    "status_section",
+    "window_for",
+]

@@ -1,50 +1,54 @@
 """Review gates: a gated phase starts only once its plan has been approved by a review.
 
-The rule: the newest review of the task's plan (a review whose context held the plan) must be
-approved, for the plan's current version, and the approved plan must be checkpointed as
-``plan_approved``. Otherwise the refusal names the review's state (missing, pending, rejected,
-reviewer failed, or stale after the plan changed) and the command to run next. ``override`` starts
-the phase anyway and the reason is journaled with that state.
+The rule itself (which review counts, when it is stale, what the refusal says) lives in
+:mod:`cairn.core.rules`; this module reads what the rule needs from the caller's transaction, so the
+check sees the same snapshot as the phase start it guards. ``override`` starts the phase anyway and
+the reason is journaled with the review's state.
 """
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from cairn.core.errors import TransitionError
+from cairn.core.rules import GateState, gate_message
+from cairn.core.rules import gate_state as _rule
 
 if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
     from cairn.store import Tx
 
 
+def gate_state(tx: Tx, task_id: str) -> GateState:
+    """The state of the newest review of the task's plan, as a gated phase sees it."""
+    plan = tx.checkpoints.newest(task_id, "plan", content=False)
+    approved = tx.checkpoints.newest(task_id, "plan_approved", content=False)
+    review = tx.reviews.newest_of_plan(task_id)
+    return _rule(plan.version if plan else None, review, approved is not None)
+
+
 def check_gate(
     ws: Workspace, tx: Tx, task_id: str, phase: str, *, override: str | None, ts: str
 ) -> None:
-    from cairn.domain.reviews import gate_message, gate_state
-
     gs = gate_state(tx, task_id)
     if gs.open:
         return
     if override:
         review = gs.review
-        tx.insert(
-            "INSERT INTO events (ts, task_id, type, data) VALUES (?, ?, ?, ?)",
-            (
-                ts,
-                task_id,
-                "gate.overridden",
-                json.dumps(
-                    {
-                        "phase": phase,
-                        "reason": override,
-                        "review_state": gs.state,
-                        "review": review["id"] if review else None,
-                        "plan_version": gs.plan_version,
-                    }
-                ),
-            ),
+        tx.events.append(
+            task_id,
+            "gate.overridden",
+            ts,
+            {
+                "phase": phase,
+                "reason": override,
+                "review_state": gs.state,
+                "review": review.id if review else None,
+                "plan_version": gs.plan_version,
+            },
         )
         return
     raise TransitionError(gate_message(task_id, phase, gs))
+
+
+__all__ = ["GateState", "check_gate", "gate_message", "gate_state"]

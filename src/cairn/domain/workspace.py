@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cairn.core import names
+from cairn.core import names, rules
 from cairn.core.config import DEFAULT_CONFIG, Config, load_config
 from cairn.core.errors import (
     CairnError,
@@ -28,6 +28,7 @@ from cairn.core.errors import (
 from cairn.core.model import STEP_STATES, Checkpoint, Event, Phase, Recovery, Step, Task
 from cairn.domain.notices import Change, Listener, Projection
 from cairn.store import Row, Store, Tx, open_store
+from cairn.store.contract.runs import PhaseRunRow
 
 CAIRN_DIR = ".cairn"
 DB_NAME = "cairn.db"
@@ -404,16 +405,9 @@ class Workspace:
                 )
                 assert row is not None
             state = row["state"]
-            if state == "active":
-                raise TransitionError(
-                    f"phase {phase!r} of {task_id!r} is already active; record progress, or finish "
-                    f"it with `cairn phase done {task_id} {phase}`"
-                )
-            if state == "done" and not reopen:
-                raise TransitionError(
-                    f"phase {phase!r} of {task_id!r} is done; to work on it again run "
-                    f"`cairn phase start {task_id} {phase} --reopen`"
-                )
+            refusal = rules.start_refusal(task_id, phase, state, reopen=reopen)
+            if refusal:
+                raise TransitionError(refusal)
             other = tx.one(
                 "SELECT name FROM phases WHERE task_id = ? AND state = 'active'", (task_id,)
             )
@@ -422,23 +416,9 @@ class Workspace:
                     f"phase {other['name']!r} of {task_id!r} is still active; finish it first "
                     f"(`cairn phase done {task_id} {other['name']}`, or `cairn phase fail ...`)"
                 )
-            if row["gated"]:
-                from cairn.domain.gates import check_gate
-
-                check_gate(self, tx, task_id, phase, override=override, ts=ts)
-            tx.execute(
-                "UPDATE phases SET state = 'active', started_at = ?, finished_at = NULL, "
-                "error = NULL WHERE task_id = ? AND name = ?",
-                (ts, task_id, phase),
-            )
-            self._touch(tx, task_id, ts)
-            self._event(
-                tx,
-                task_id,
-                "phase.reopened" if state == "done" else "phase.started",
-                ts,
-                phase=phase,
-                previous=state,
+            event = "phase.reopened" if state == "done" else "phase.started"
+            self._activate(
+                tx, task_id, phase, bool(row["gated"]), override, ts, event, previous=state
             )
         self._announce(Change("phase", task_id))
         return self.task(task_id)
@@ -460,24 +440,276 @@ class Workspace:
             row = tx.one("SELECT * FROM phases WHERE task_id = ? AND name = ?", (task_id, phase))
             if row is None:
                 raise NotFound(f"task {task_id!r} has no phase {phase!r}; see `cairn task show`")
-            if row["state"] != "active":
-                raise TransitionError(
-                    f"phase {phase!r} of {task_id!r} is {row['state']}, not active; only an "
-                    f"active phase can become {new}. Start it with "
-                    f"`cairn phase start {task_id} {phase}"
-                    + (" --reopen`" if row["state"] == "done" else "`")
-                )
-            tx.execute(
-                "UPDATE phases SET state = ?, finished_at = ?, error = ? "
-                "WHERE task_id = ? AND name = ?",
-                (new, ts, error, task_id, phase),
-            )
-            self._touch(tx, task_id, ts)
-            self._event(
-                tx, task_id, f"phase.{new}", ts, phase=phase, **({"error": error} if error else {})
-            )
+            refusal = rules.end_refusal(task_id, phase, row["state"], new)
+            if refusal:
+                raise TransitionError(refusal)
+            self._close(tx, task_id, phase, new, error, ts)
         self._announce(Change("phase", task_id))
         return self.task(task_id)
+
+    # The writes of a phase's state and its event, for the commands above and the durable runner
+    # below alike (the allowed moves are checked by the caller, with cairn.core.rules).
+    def _activate(
+        self,
+        tx: Tx,
+        task_id: str,
+        phase: str,
+        gated: bool,
+        override: str | None,
+        ts: str,
+        event: str,
+        **data: Any,
+    ) -> None:
+        if gated:
+            from cairn.domain.gates import check_gate
+
+            check_gate(self, tx, task_id, phase, override=override, ts=ts)
+        tx.execute(
+            "UPDATE phases SET state = 'active', started_at = ?, finished_at = NULL, "
+            "error = NULL WHERE task_id = ? AND name = ?",
+            (ts, task_id, phase),
+        )
+        self._touch(tx, task_id, ts)
+        self._event(tx, task_id, event, ts, phase=phase, **data)
+
+    def _close(
+        self, tx: Tx, task_id: str, phase: str, new: str, error: str | None, ts: str, **data: Any
+    ) -> None:
+        tx.execute(
+            "UPDATE phases SET state = ?, finished_at = ?, error = ? "
+            "WHERE task_id = ? AND name = ?",
+            (new, ts, error, task_id, phase),
+        )
+        self._touch(tx, task_id, ts)
+        self._event(
+            tx,
+            task_id,
+            f"phase.{new}",
+            ts,
+            phase=phase,
+            **data,
+            **({"error": error} if error else {}),
+        )
+
+    # -- durable phase runs (task.run(), `cairn run`: cairn.flow.durable) ------------------------
+    # The runner moves phases through the states and events above. What it adds: the phases kept
+    # in line with the workflow's definition, the restart in place of a phase whose process died
+    # (cairn.core.rules.run_action), and one attempt record per start holding the phase's result.
+    def sync_phases(self, task_id: str, phases: Sequence[tuple[str, bool]]) -> bool:
+        """Make the task's phases the given ``(name, gated)`` ones, in that order; returns whether
+        anything changed. A pending phase not given goes (journaled): it holds no work and would
+        keep the task from ever looking done. The caller refuses a renamed or reordered started
+        phase first (a started phase not given keeps its place after the given ones)."""
+        ts = now()
+        changed = False
+        with self.store.transaction() as tx:
+            task_id = self._task_row(tx, task_id)["id"]
+            rows = tx.execute(
+                "SELECT name, position, state, gated FROM phases WHERE task_id = ? "
+                "ORDER BY position, name",
+                (task_id,),
+            )
+            existing = {r["name"]: r for r in rows}
+            given = [names.phase_name(name) for name, _gated in phases]
+            for name, gated in phases:
+                row = existing.get(name)
+                if row is None:
+                    changed = True
+                    self._ensure_phase(tx, task_id, name, gated=gated, ts=ts)
+                elif bool(row["gated"]) != gated:
+                    changed = True
+                    tx.execute(
+                        "UPDATE phases SET gated = ? WHERE task_id = ? AND name = ?",
+                        (int(gated), task_id, name),
+                    )
+            for r in rows:
+                if r["name"] not in given and r["state"] == "pending":
+                    changed = True
+                    tx.execute(
+                        "DELETE FROM phases WHERE task_id = ? AND name = ?", (task_id, r["name"])
+                    )
+                    self._event(
+                        tx, task_id, "phase.removed", ts, phase=r["name"], reason="not defined"
+                    )
+            for pos, name in enumerate(given, 1):
+                row = existing.get(name)
+                if row is None or row["position"] != pos:
+                    changed = True
+                    tx.execute(
+                        "UPDATE phases SET position = ? WHERE task_id = ? AND name = ?",
+                        (pos, task_id, name),
+                    )
+        return changed
+
+    def begin_phase_run(
+        self, task_id: str, phase: str, *, pid: int, host: str
+    ) -> rules.PhaseRun | None:
+        """Start ``phase`` as a new attempt, or restart it if it is still active (the process of
+        the earlier attempt died: its record is marked crashed). None if the phase is done."""
+        names.phase_name(phase)
+        ts = now()
+        # The start marker skips the fsync: it only tells a later run that this phase was running
+        # when its process died. It survives a killed process (the WAL frames are written); a
+        # power loss may drop it, and then the phase simply looks pending and runs again from its
+        # start, which is what a crash recovery does too. The next synced commit makes it durable.
+        with self.store.light_transaction() as tx:
+            task_id = self._task_row(tx, task_id)["id"]
+            row = tx.one(
+                "SELECT state, gated FROM phases WHERE task_id = ? AND name = ?", (task_id, phase)
+            )
+            if row is None:
+                raise NotFound(f"task {task_id!r} has no phase {phase!r}; see `cairn task show`")
+            state = row["state"]
+            action = rules.run_action(state)
+            if action == rules.RUN_SKIP:
+                return None
+            # The runner holds the task's run lock: attempts still running died.
+            running = tx.runs.crash_running(task_id, phase, ts)
+            crashed = running[-1] if action == rules.RUN_RESTART and running else None
+            attempt = 1 + tx.runs.attempts(task_id, phase)
+            if action == rules.RUN_RESTART:
+                self._event(
+                    tx,
+                    task_id,
+                    "phase.restarted",
+                    ts,
+                    phase=phase,
+                    attempt=attempt,
+                    previous_pid=crashed.pid if crashed else None,
+                )
+            else:
+                self._activate(
+                    tx,
+                    task_id,
+                    phase,
+                    bool(row["gated"]),
+                    None,
+                    ts,
+                    "phase.started",
+                    previous=state,
+                    attempt=attempt,
+                )
+            run = tx.runs.add_phase_run(task_id, phase, attempt=attempt, pid=pid, host=host, ts=ts)
+        return rules.PhaseRun(
+            run.id,
+            task_id,
+            phase,
+            attempt,
+            action == rules.RUN_RESTART,
+            crashed.pid if crashed else None,
+            crashed.attempt if crashed else None,
+        )
+
+    def finish_phase_run(
+        self,
+        run: rules.PhaseRun,
+        result_type: str,
+        *,
+        text: str | None = None,
+        checkpoint: Checkpoint | None = None,
+        result_json: str | None = None,
+    ) -> str | None:
+        """Mark the phase of ``run`` done with its result, in one durable transaction; returns the
+        artifact holding the result. ``text`` is stored as a checkpoint named after the phase,
+        ``checkpoint`` names one the phase wrote. Raises ValidationError, changing nothing, when
+        ``text`` cannot be stored. The status file is the runner's to render (when its run ends,
+        or while a phase runs long), not a cost paid at every phase boundary."""
+        task_id, phase = run.task_id, run.phase
+        data = None
+        if text is not None:
+            self._before_write(task_id, phase)  # a hand edit first
+            text, data = self._coerce_content(text)
+        ts = now()
+        kind = version = path = None
+        cp: Checkpoint | None = None
+        with self.store.transaction() as tx:
+            if checkpoint is not None:
+                kind, version, path = checkpoint.kind, checkpoint.version, checkpoint.path
+            elif text is not None and data is not None:
+                cp = self._insert_checkpoint(tx, task_id, phase, text, data, (), phase, "write", ts)
+                kind, version, path = cp.kind, cp.version, cp.path
+            self._close(
+                tx, task_id, phase, "done", None, ts, attempt=run.attempt, result=result_type
+            )
+            tx.runs.end_phase_run(
+                run.id,
+                "done",
+                ts,
+                result_type=result_type,
+                result_kind=kind,
+                result_version=version,
+                result_json=result_json,
+            )
+        if cp is not None:
+            self._announce(Change("checkpoint", task_id, phase, cp))
+        else:
+            self._announce(Change("phase", task_id))
+        return path
+
+    def fail_phase_run(self, run: rules.PhaseRun, error: str) -> None:
+        """Mark the phase of ``run`` failed with ``error`` (what it wrote is kept)."""
+        ts = now()
+        with self.store.transaction() as tx:
+            self._close(tx, run.task_id, run.phase, "failed", error, ts)
+            tx.runs.end_phase_run(run.id, "failed", ts, error=error)
+        self._announce(Change("phase", run.task_id))
+
+    def reset_phases(
+        self, task_id: str, phase: str, *, keep: Iterable[str]
+    ) -> tuple[list[str], list[str]]:
+        """Make ``phase`` and every phase started after it pending again, so they run again; those
+        not in ``keep`` (no longer defined) are removed. Their checkpoints stay in the history.
+        Returns (reset, removed)."""
+        names.phase_name(phase)
+        kept = set(keep)
+        with self.store.transaction() as tx:
+            task_id = self._task_row(tx, task_id)["id"]
+            rows = tx.execute(
+                "SELECT name, state FROM phases WHERE task_id = ? ORDER BY position, name",
+                (task_id,),
+            )
+            order = [r["name"] for r in rows]
+            if phase not in order:
+                raise NotFound(
+                    f"task {task_id!r} has no recorded phase {phase!r}; its phases are "
+                    f"{', '.join(order) or '(none)'}"
+                )
+            idx = order.index(phase)
+            affected = [r for r in rows[idx:] if r["state"] != "pending" or r["name"] == phase]
+            reset, removed = [], []
+            for r in affected:
+                if r["name"] in kept:
+                    tx.execute(
+                        "UPDATE phases SET state = 'pending', started_at = NULL, finished_at = "
+                        "NULL, error = NULL WHERE task_id = ? AND name = ?",
+                        (task_id, r["name"]),
+                    )
+                    reset.append(r["name"])
+                else:
+                    tx.execute(
+                        "DELETE FROM phases WHERE task_id = ? AND name = ?", (task_id, r["name"])
+                    )
+                    removed.append(r["name"])
+                tx.runs.reset_phase_runs(task_id, r["name"])
+            self._event(tx, task_id, "phase.reset", now(), phases=reset, removed=removed)
+        self._announce(Change("phase", task_id))
+        return reset, removed
+
+    def phase_checkpointed(self, task_id: str, phase: str) -> bool:
+        """Whether a checkpoint was written during ``phase`` or is named after it."""
+        with self.store.read() as tx:
+            task_id = self._task_row(tx, task_id)["id"]
+            hit = tx.one(
+                "SELECT 1 FROM checkpoints WHERE task_id = ? AND (phase = ? OR kind = ?) LIMIT 1",
+                (task_id, phase, phase),
+            )
+        return hit is not None
+
+    def phase_runs(self, task_id: str, phase: str | None = None) -> list[PhaseRunRow]:
+        """The recorded attempts of the task's phases (or of one), oldest first."""
+        with self.store.read() as tx:
+            task_id = self._task_row(tx, task_id)["id"]
+            return tx.runs.phase_runs(task_id, phase)
 
     # -- checkpoints -----------------------------------------------------------------------------
     def _coerce_content(self, content: str | bytes) -> tuple[str, bytes]:

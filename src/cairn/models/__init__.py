@@ -26,6 +26,10 @@ refused)::
     [providers.anthropic]              # ANTHROPIC_API_KEY; base_url, api_version, max_retries
     [providers.codex]                  # command = "codex", args = [...], max_retries, retry_delay
     [providers.claude]                 # command = "claude", args = [...], max_retries, retry_delay
+
+The same ``[providers.*]`` tables serve ``cairn agent run --model provider:model``
+(:mod:`cairn.models.agent_adapter`): one provider (:mod:`cairn.models.providers`: base URL, key
+variable, retries) under the review's wire format and the agent's.
 """
 
 from __future__ import annotations
@@ -44,7 +48,9 @@ from cairn.models.base import (
     ProviderFactory,
     env_secrets,
     redact,
+    scrub,
 )
+from cairn.models.providers import ApiModel, provider_settings
 
 if TYPE_CHECKING:
     from cairn.core.config import Config
@@ -55,8 +61,8 @@ _REGISTRY: dict[str, ProviderFactory] = {}
 
 # Built-in providers: name -> "module:factory", imported on first use.
 _BUILTINS = {
-    "openai": "cairn.models.openai_provider:create",
-    "anthropic": "cairn.models.anthropic_provider:create",
+    "openai": "cairn.models.openai_chat:create",
+    "anthropic": "cairn.models.anthropic_messages:create",
     "codex": "cairn.models.cli_provider:create_codex",
     "claude": "cairn.models.cli_provider:create_claude",
     "human": "cairn.models.local:create_human",
@@ -113,16 +119,6 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return provider.strip(), model.strip()
 
 
-def _providers_config(config: Config | Mapping[str, Any] | None) -> dict[str, Any]:
-    if config is None:
-        return {}
-    if isinstance(config, Mapping):
-        section = config.get("providers", {})
-    else:
-        section = config.section("providers")
-    return section if isinstance(section, dict) else {}
-
-
 def resolve(spec: str, config: Config | Mapping[str, Any] | None = None) -> Model:
     """The model for ``provider:model``, with that provider's settings from ``[providers.NAME]``.
 
@@ -132,17 +128,7 @@ def resolve(spec: str, config: Config | Mapping[str, Any] | None = None) -> Mode
     """
     _ensure_builtins()
     provider, model = parse_spec(spec)
-    section = _providers_config(config)
-    settings = section.get(provider, {})
-    if not isinstance(settings, dict):
-        raise UsageError(f"[providers.{provider}] in config.toml must be a table")
-    if "api_key" in settings:
-        raise UsageError(
-            f"[providers.{provider}] holds api_key; cairn reads keys from the environment only. "
-            "Remove it from config.toml and export the key (e.g. OPENAI_API_KEY), or name the "
-            "variable with api_key_env"
-        )
-    kind = str(settings.get("type", provider))
+    kind, settings = provider_settings(provider, config)
     factory = _REGISTRY.get(kind)
     if factory is None:
         known = ", ".join(sorted(_REGISTRY))
@@ -153,6 +139,8 @@ def resolve(spec: str, config: Config | Mapping[str, Any] | None = None) -> Mode
     made = factory(model, settings)
     if kind != provider:
         made.provider = provider
+        if isinstance(made, ApiModel):
+            made.api.name = provider  # errors name the table to fix: [providers.ollama]
     return made
 
 
@@ -170,5 +158,6 @@ __all__ = [
     "redact",
     "register_provider",
     "resolve",
+    "scrub",
     "unregister_provider",
 ]

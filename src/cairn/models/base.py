@@ -83,7 +83,7 @@ ProviderFactory = Callable[[str, Mapping[str, Any]], Model]
 
 def missing_extra(package: str, extra: str) -> MissingExtra:
     return MissingExtra(
-        f"the {package!r} package is not installed, and this reviewer needs it; run "
+        f"the {package!r} package is not installed, and this model needs it; run "
         f"`pip install 'cairn-agent[{extra}]'` (or `pip install {package}`)"
     )
 
@@ -123,6 +123,23 @@ def key_from_env(var: str) -> str | None:
     return value or None
 
 
+# Keys a provider has read (from whatever variable its api_key_env names): masked by scrub() like
+# the environment's *_API_KEY values, since a server may quote them in any error.
+_KNOWN_SECRETS: set[str] = set()
+
+
+def remember_secret(value: str) -> None:
+    if value and len(value) >= 8:
+        _KNOWN_SECRETS.add(value)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every credential masked: the environment's (``*_API_KEY``, ``*_TOKEN``, ...)
+    and every key a provider has read. Providers echo keys in errors, and nothing cairn writes
+    may hold one."""
+    return redact(text, [*env_secrets(), *sorted(_KNOWN_SECRETS, key=len, reverse=True)])
+
+
 T = TypeVar("T")
 
 
@@ -145,29 +162,3 @@ def with_retries(
                 raise
             sleep(min(base_delay * (2**attempt), max_delay))
             attempt += 1
-
-
-class ApiModel(Model):
-    """A hosted API reached through its vendor SDK (an optional extra of the same name): the key
-    comes from an environment variable only, retries are the SDK's own."""
-
-    sdk: str
-    default_model: str
-    default_key_env: str
-
-    def __init__(self, name: str, settings: Mapping[str, Any] | None = None) -> None:
-        super().__init__(name or str((settings or {}).get("model", self.default_model)), settings)
-        self.key_env = str(self.settings.get("api_key_env", self.default_key_env))
-        self.max_retries = int(self.settings.get("max_retries", 3))
-
-    @abstractmethod
-    def _key(self) -> str:
-        """The API key, or an error that says which variable to export."""
-
-    def check(self) -> None:
-        require_module(self.sdk, self.sdk)
-        self._key()
-
-    def secrets(self) -> list[str]:
-        key = key_from_env(self.key_env)
-        return [key] if key else []

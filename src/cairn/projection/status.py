@@ -28,7 +28,7 @@ STATUS_SECTION_PROVIDERS: list[str] = [
     "cairn.domain.workers:status_section@workers",
     "cairn.domain.reviews:status_section@reviews",
     "cairn.domain.budget:status_section@budget_ledger",
-    "cairn.integrations.hooks:status_section@compactions",
+    "cairn.domain.compactions:status_section@compactions",
 ]
 
 

@@ -1,22 +1,37 @@
-"""The store interface: rows and transactions, nothing about Markdown or files.
+"""The store interface: a transaction whose attributes are the contract's areas.
 
-SQL is written in the portable subset that SQLite and PostgreSQL share (``?`` placeholders are
-translated by a backend that needs another style, ``INSERT ... ON CONFLICT``, ``RETURNING``), so that a
-PostgreSQL store can be added without touching the domain.
+``store.write()`` is durable (committed and synced when the block ends) and takes the write lock at
+once, so two writers never deadlock upgrading a read; ``store.light_write()`` is the same without
+the sync, for bookkeeping that can be rebuilt; ``store.read()`` is a snapshot. Each yields a
+:class:`Transaction`; ``tx.tasks``, ``tx.checkpoints`` ... are typed areas (``store/contract/``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
+
+from cairn.core.errors import StoreError
+from cairn.store.contract.agent_runs import AgentRunsArea
+from cairn.store.contract.checkpoints import CheckpointsArea
+from cairn.store.contract.events import EventsArea
+from cairn.store.contract.ledger import LedgerArea
+from cairn.store.contract.projections import ProjectionsArea
+from cairn.store.contract.recoveries import RecoveriesArea
+from cairn.store.contract.reviews import ReviewsArea
+from cairn.store.contract.runs import RunsArea
+from cairn.store.contract.steps import StepsArea
+from cairn.store.contract.tasks import TasksArea
 
 Row = dict[str, Any]
 Params = Sequence[Any]
 
 
-class Tx(Protocol):
-    """One transaction. Rows come back as plain dicts."""
+class RawSQL(Protocol):
+    """TEMPORARY escape hatch: SQL passed through to a SQL backend, for the modules whose tables
+    have no area yet (reviews, workers, runs, budget, hooks, flow). New code uses areas;
+    each module moves off this when its area lands, and then this goes."""
 
     def execute(self, sql: str, params: Params = ()) -> list[Row]: ...
 
@@ -24,29 +39,91 @@ class Tx(Protocol):
 
     def scalar(self, sql: str, params: Params = ()) -> Any: ...
 
-    def insert(self, sql: str, params: Params = ()) -> int:
-        """Run an INSERT and return the new row's integer id."""
-        ...
+    def insert(self, sql: str, params: Params = ()) -> int: ...
 
     def iterate(self, sql: str, params: Params = ()) -> Iterator[Row]: ...
 
 
-class Store(Protocol):
-    """A durable store. ``transaction()`` commits durably (synced) before it returns."""
+class _NoSQL:
+    """The raw hatch of a backend that has no SQL (the memory store)."""
 
+    def _refuse(self, *_: object) -> Any:
+        raise StoreError(
+            "this store has no SQL; the calling module still uses the temporary raw SQL hatch "
+            "and must move to a store area"
+        )
+
+    execute = one = scalar = insert = iterate = _refuse
+
+
+class Transaction:
+    """One transaction; its areas are valid only inside the ``with`` block that yielded it.
+
+    The attribute list below is the registry of areas: each backend's ``AREAS`` maps the same
+    names to its implementations (the conformance suite checks they match)."""
+
+    tasks: TasksArea
+    checkpoints: CheckpointsArea
+    steps: StepsArea
+    events: EventsArea
+    projections: ProjectionsArea
+    recoveries: RecoveriesArea
+    runs: RunsArea  # worker runs
+    ledger: LedgerArea  # the budget's contexts and entries
+    reviews: ReviewsArea
+    agent_runs: AgentRunsArea
+    sql: RawSQL  # TEMPORARY, see RawSQL
+
+    def __init__(self, areas: Mapping[str, Any], sql: RawSQL | None = None) -> None:
+        self.__dict__.update(areas)
+        self.sql = sql if sql is not None else _NoSQL()
+
+    # TEMPORARY: the raw methods on the transaction itself, as before the contract, so that the
+    # modules not yet on areas keep working unchanged. Same deadline as RawSQL.
+    def execute(self, sql: str, params: Params = ()) -> list[Row]:
+        return self.sql.execute(sql, params)
+
+    def one(self, sql: str, params: Params = ()) -> Row | None:
+        return self.sql.one(sql, params)
+
+    def scalar(self, sql: str, params: Params = ()) -> Any:
+        return self.sql.scalar(sql, params)
+
+    def insert(self, sql: str, params: Params = ()) -> int:
+        return self.sql.insert(sql, params)
+
+    def iterate(self, sql: str, params: Params = ()) -> Iterator[Row]:
+        return self.sql.iterate(sql, params)
+
+
+def area_names() -> tuple[str, ...]:
+    """The areas every backend must provide."""
+    return tuple(n for n in Transaction.__annotations__ if n != "sql")
+
+
+# The name the modules not yet on the contract use for a transaction.
+Tx = Transaction
+
+
+class Store(Protocol):
     dialect: str
 
-    def transaction(self) -> AbstractContextManager[Tx]:
-        """A write transaction that takes the write lock at once (no upgrade deadlocks)."""
+    def write(self) -> AbstractContextManager[Transaction]:
+        """Durable: committed and synced when the block ends; takes the write lock at once."""
         ...
 
-    def light_transaction(self) -> AbstractContextManager[Tx]:
-        """A write transaction that need not be synced: for derived data that can be rebuilt."""
+    def light_write(self) -> AbstractContextManager[Transaction]:
+        """Atomic but not synced: for data that can be rebuilt (projection stats)."""
         ...
 
-    def read(self) -> AbstractContextManager[Tx]:
-        """A read-only snapshot."""
+    def read(self) -> AbstractContextManager[Transaction]:
+        """A consistent snapshot."""
         ...
+
+    # The names before the contract; kept while other modules call them.
+    def transaction(self) -> AbstractContextManager[Transaction]: ...
+
+    def light_transaction(self) -> AbstractContextManager[Transaction]: ...
 
     def applied_migrations(self) -> list[str]: ...
 

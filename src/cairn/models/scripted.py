@@ -12,6 +12,10 @@ compaction: a unit is done when its last call's result is visible, units before 
 one are done, and a resumed phase (``Resumed: yes``) first lists the folders of the units' outputs
 and counts a unit done when its outputs exist. A result it needs but cannot see (masked by a
 compaction) makes it call again.
+
+This module is the model only: suites are handed to it. The registry of named suites, with the
+built-in demo suites, is :mod:`cairn.models.scripted_suites`; the benchmark's suites live in
+``bench/agent_suites/`` and are registered by the benchmark itself.
 """
 
 from __future__ import annotations
@@ -69,30 +73,6 @@ class Suite:
     instructions: str = ""
     setup: Callable[[Path], None] | None = None
     verify: Callable[[Path], tuple[bool, str]] | None = None
-
-
-SUITES: dict[str, Callable[[], Suite]] = {}
-
-
-def register(name: str) -> Callable[[Callable[[], Suite]], Callable[[], Suite]]:
-    def deco(factory: Callable[[], Suite]) -> Callable[[], Suite]:
-        SUITES[name] = factory
-        return factory
-
-    return deco
-
-
-def get_suite(name: str) -> Suite:
-    from cairn.agent import bench_suites as _bench  # noqa: F401  (registers the benchmark's suites)
-    from cairn.agent import suites as _builtin  # noqa: F401  (registers the built-in suites)
-    from cairn.core.errors import UsageError
-
-    if name not in SUITES:
-        raise UsageError(
-            f"no scripted suite {name!r}; known: {', '.join(sorted(SUITES))} "
-            "(use --model scripted:SUITE)"
-        )
-    return SUITES[name]()
 
 
 # -- reading the conversation ------------------------------------------------------------------------
@@ -173,15 +153,15 @@ def next_action(script: Script, resumed: bool, results: dict[str, str]) -> tuple
     return "final", final
 
 
-def scripted_model(suite_name: str) -> Model:
-    """The pydantic-ai model for ``scripted:<suite>``."""
+def scripted_model(suite: Suite, name: str | None = None) -> Model:
+    """The pydantic-ai model that plays ``suite`` (named ``scripted:<name>``, the suite's by default)."""
     from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart
     from pydantic_ai.models.function import FunctionModel
     from pydantic_ai.usage import RequestUsage
 
     from cairn.core.tokens import count_tokens
 
-    suite = get_suite(suite_name)
+    model_name = f"scripted:{name or suite.name}"
 
     async def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         key, resumed, results = _view(messages)
@@ -214,11 +194,11 @@ def scripted_model(suite_name: str) -> Model:
         )
         return response
 
-    return FunctionModel(respond, model_name=f"scripted:{suite_name}")
+    return FunctionModel(respond, model_name=model_name)
 
 
 def _render(m: Any) -> str:
-    from cairn.agent.meter import message_text
+    from cairn.models.meter import message_text
 
     return message_text(m)
 

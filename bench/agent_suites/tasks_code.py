@@ -8,8 +8,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from cairn.agent.bench_kit import Batch, TaskDef, Wave, chunks
-from cairn.agent.scripted import Call, Unit
+from cairn.models.scripted import Call, Unit
+
+from .kit import Batch, TaskDef, Wave, chunks
 
 # -- 4. review, then implement -----------------------------------------------------------------------
 _FILLER_FN = '''

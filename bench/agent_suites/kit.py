@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cairn.agent.scripted import Call, Script, Suite, Unit
+from cairn.models.scripted import Call, Script, Suite, Unit
 
 SUBAGENT_BUDGET = 600_000
 

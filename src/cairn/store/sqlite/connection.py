@@ -1,8 +1,13 @@
-"""The embedded SQLite store: WAL, a busy timeout, immediate write transactions, synced commits."""
+"""The embedded SQLite store: WAL, a busy timeout, immediate write transactions, synced commits.
+
+The areas (``sqlite/tasks.py`` ...) are built once per connection and run their statements on it;
+the transaction boundaries are this module's.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from cairn.core.errors import StoreError
-from cairn.store.base import Params, Row
-from cairn.store.migrations import MIGRATIONS
+from cairn.store.base import Params, Row, Transaction
+from cairn.store.sqlite.areas import AREAS
+from cairn.store.sqlite.migrations import MIGRATIONS
 
 # A writer waits this long for another process's transaction before giving up. Long on purpose: an
 # agent's write should wait out a busy peer rather than surface "database is locked".
@@ -23,7 +29,9 @@ def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
     return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
 
 
-class _SQLiteTx:
+class _RawSQL:
+    """TEMPORARY: the raw SQL hatch (see cairn.store.base.RawSQL)."""
+
     __slots__ = ("_conn",)
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -66,6 +74,9 @@ class SQLiteStore:
 
     def __init__(self, path: Path, *, create: bool = False) -> None:
         self.path = path
+        # One connection, so one transaction at a time: threads sharing the store (a background
+        # flush, a test's writers) take turns instead of nesting BEGINs on it.
+        self._lock = threading.RLock()
         if not create and not path.exists():
             raise StoreError(f"no store at {path}; run `cairn init` in the project folder")
         if not create and path.stat().st_size == 0:
@@ -92,6 +103,9 @@ class SQLiteStore:
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._migrate(applied)
+            self._tx = Transaction(
+                {name: make(self._conn) for name, make in AREAS.items()}, _RawSQL(self._conn)
+            )
         except (sqlite3.DatabaseError, StoreError) as exc:
             if hasattr(self, "_conn"):
                 self._conn.close()
@@ -186,36 +200,41 @@ class SQLiteStore:
                 delay = min(delay * 2, 0.05)
 
     @contextmanager
-    def transaction(self) -> Iterator[_SQLiteTx]:
+    def write(self) -> Iterator[Transaction]:
         try:
-            with self._write(sync=True) as conn:
-                yield _SQLiteTx(conn)
+            with self._lock, self._write(sync=True):
+                yield self._tx
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.IntegrityError):
                 raise
             raise _explain(self.path, exc) from exc
 
     @contextmanager
-    def light_transaction(self) -> Iterator[_SQLiteTx]:
+    def light_write(self) -> Iterator[Transaction]:
         try:
-            with self._write(sync=False) as conn:
-                yield _SQLiteTx(conn)
+            with self._lock, self._write(sync=False):
+                yield self._tx
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.IntegrityError):
                 raise
             raise _explain(self.path, exc) from exc
 
     @contextmanager
-    def read(self) -> Iterator[_SQLiteTx]:
+    def read(self) -> Iterator[Transaction]:
         conn = self._conn
         try:
-            conn.execute("BEGIN")
-            try:
-                yield _SQLiteTx(conn)
-            finally:
-                conn.execute("COMMIT")
+            with self._lock:
+                conn.execute("BEGIN")
+                try:
+                    yield self._tx
+                finally:
+                    conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             raise _explain(self.path, exc) from exc
+
+    # The names before the contract, kept while other modules call them.
+    transaction = write
+    light_transaction = light_write
 
     def integrity_check(self) -> str:
         row = self._conn.execute("PRAGMA integrity_check").fetchone()

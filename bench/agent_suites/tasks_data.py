@@ -21,11 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cairn.agent.bench_kit import SUBAGENT_BUDGET, Batch, TaskDef, Wave, build_suite, chunks
-from cairn.agent.bench_tasks_code import analysis_task, review_task
-from cairn.agent.scripted import Call, Suite, Unit, register
+from cairn.models.scripted import Call, Suite, Unit
 
-__all__ = ["SUBAGENT_BUDGET", "TASKS", "build_suite"]
+from .kit import SUBAGENT_BUDGET, Batch, TaskDef, Wave, build_suite, chunks
+from .tasks_code import analysis_task, review_task
+
+__all__ = ["SUBAGENT_BUDGET", "SUITES", "TASKS", "build_suite"]
 
 
 # -- 1. fix data-quality issues across many files ------------------------------------------------------
@@ -506,13 +507,11 @@ TASKS: dict[str, Callable[[], TaskDef]] = {
 }
 
 
-def _register_all() -> None:
-    for name, make in TASKS.items():
-        register(name)(functools.partial(_suite_of, make))
-
-
 def _suite_of(make: Callable[[], TaskDef]) -> Suite:
     return build_suite(make())
 
 
-_register_all()
+# What the scripted model plays, by name: registered by whoever runs the benchmark, never on import.
+SUITES: dict[str, Callable[[], Suite]] = {
+    name: functools.partial(_suite_of, make) for name, make in TASKS.items()
+}

@@ -1,0 +1,159 @@
+"""What a review request is made of: the settings, the checked topic and texts, and the context
+files read within a token cap (inside the workspace only)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cairn.core import names
+from cairn.core.errors import NotFound, UsageError, ValidationError
+
+if TYPE_CHECKING:
+    from cairn.domain.workspace import Workspace
+    from cairn.models.verdict import ContextDoc
+
+ENV_REVIEWER = "CAIRN_REVIEWER"
+DEFAULT_CONTEXT_TOKENS = 24_000
+DEFAULT_TIMEOUT = 600.0
+DEFAULT_REPLY_TOKENS = 2_000
+MAX_CONTEXT_FILE_BYTES = 20_000_000
+_TOPIC_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+# -- settings --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReviewSettings:
+    default: str
+    context_max_tokens: int
+    timeout: float
+    max_tokens: int
+
+
+def settings(ws: Workspace) -> ReviewSettings:
+    from cairn.models import DEFAULT_REVIEWER
+
+    sec = ws.config.section("reviews")
+    try:
+        out = ReviewSettings(
+            default=os.environ.get(ENV_REVIEWER) or str(sec.get("default", DEFAULT_REVIEWER)),
+            context_max_tokens=int(sec.get("context_max_tokens", DEFAULT_CONTEXT_TOKENS)),
+            timeout=float(sec.get("timeout", DEFAULT_TIMEOUT)),
+            max_tokens=int(sec.get("max_tokens", DEFAULT_REPLY_TOKENS)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise UsageError(
+            f"[reviews] in .cairn/config.toml has a value of the wrong type: {exc}"
+        ) from exc
+    # A cap that sends nothing would have a reviewer judge a plan it never saw.
+    for key, value, low in (
+        ("context_max_tokens", out.context_max_tokens, 1),
+        ("timeout", out.timeout, 1),
+        ("max_tokens", out.max_tokens, 1),
+    ):
+        if not value >= low:
+            raise UsageError(
+                f"[reviews] {key} = {value} in .cairn/config.toml is below {low}; raise it "
+                "(or remove it for the default)"
+            )
+    return out
+
+
+# -- validation ------------------------------------------------------------------------------------
+def valid_topic(value: str) -> str:
+    if not value or len(value) > names.MAX_NAME or ".." in value or not _TOPIC_RE.fullmatch(value):
+        raise ValidationError(
+            f"topic {value!r} must be 1-{names.MAX_NAME} letters, digits, '.', '_' or '-' "
+            "(e.g. finding4_approach)"
+        )
+    return value
+
+
+def valid_text(value: str, what: str, limit: int, *, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationError(f"the {what} is empty; say what the reviewer should answer")
+    if "\x00" in value or len(value) > limit:
+        raise ValidationError(f"the {what} must be under {limit} characters, without NUL bytes")
+    return value
+
+
+def valid_concerns(values: Iterable[str]) -> list[str]:
+    out = [valid_text(c, "concern", 500) for c in values if c and c.strip()]
+    if len(out) > 30:
+        raise ValidationError("at most 30 concerns; group the rest")
+    return out
+
+
+def day(ts: str) -> str:
+    return ts[:10].replace("-", "")
+
+
+def file_stem(topic: str, round_: int, created_at: str) -> str:
+    return f"{day(created_at)}_{topic}" + (f"_r{round_}" if round_ > 1 else "")
+
+
+# -- context ---------------------------------------------------------------------------------------
+def load_context(
+    ws: Workspace, paths: Sequence[str], *, max_tokens: int, model: str | None = None
+) -> list[ContextDoc]:
+    """Read context files (inside the workspace only) within a total token cap.
+
+    Files are taken in order; the one that meets the cap is cut at a token boundary with a marker
+    saying how much was sent, and files after it are named with a marker and no content.
+    """
+    from cairn.core.tokens import count, truncate
+    from cairn.models.verdict import ContextDoc
+
+    root = ws.root.resolve()
+    docs: list[ContextDoc] = []
+    remaining = max_tokens
+    seen: set[str] = set()
+    for raw in paths:
+        p = names.inside(ws.root, raw, "context file")
+        rel = p.relative_to(root).as_posix()
+        if rel in seen:
+            continue
+        seen.add(rel)
+        if p.is_dir():
+            raise ValidationError(
+                f"context file {raw!r} is a folder; give the files in it one by one "
+                "(--context repeats)"
+            )
+        if not p.is_file():
+            raise NotFound(f"context file {raw!r} does not exist (looked at {p}); give a file path")
+        size = p.stat().st_size
+        if size > MAX_CONTEXT_FILE_BYTES:
+            raise ValidationError(
+                f"context file {rel} is {size:,} bytes; pass a summary or an excerpt instead"
+            )
+        try:
+            text = p.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(
+                f"context file {rel} is not UTF-8 text (byte offset {exc.start}); pass text files"
+            ) from exc
+        if remaining <= 0:
+            total = count(text, model).tokens
+            marker = (
+                f"[cairn did not send {rel} ({total} tokens): the context cap of {max_tokens} "
+                "tokens ([reviews] context_max_tokens) was used up by the files before it]"
+            )
+            docs.append(ContextDoc(rel, marker, total, 0, True))
+            continue
+        kept_text, total, kept = truncate(text, remaining, model)
+        if kept < total:
+            kept_text = (
+                kept_text.rstrip("\n")
+                + f"\n[cairn cut {rel} here: sent {kept} of its {total} tokens, as the context cap "
+                f"is {max_tokens} tokens ([reviews] context_max_tokens); the rest was not sent]"
+            )
+            docs.append(ContextDoc(rel, kept_text, total, kept, True))
+            remaining = 0  # the cap is met: files after the cut are named, not sent
+        else:
+            docs.append(ContextDoc(rel, text, total, total, False))
+            remaining -= total
+    return docs

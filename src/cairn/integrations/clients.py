@@ -1,0 +1,53 @@
+"""The agent clients cairn integrates with, each a module holding its differences.
+
+:mod:`~cairn.integrations.claude` and :mod:`~cairn.integrations.codex` both provide what
+:class:`Client` lists; the hook runner and the installer look a client up here by its name and
+never branch on the agent themselves.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from cairn.integrations import claude, codex
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
+
+    from cairn.integrations.files import Change
+
+
+class Client(Protocol):
+    NAME: str
+    LABEL: str
+    CONTEXT_CAP_CHARS: int
+    TRANSCRIPT_DIR: str
+    TRANSCRIPTS: str
+
+    def compact_summary(
+        self, payload: dict[str, Any], transcript: str | None, since: datetime | None
+    ) -> str | None: ...
+
+    def context_output(self, event: str, text: str) -> dict[str, Any]: ...
+
+    def message_output(self, text: str) -> dict[str, Any]: ...
+
+    def block_output(self, reason: str) -> dict[str, Any]: ...
+
+    def config_files(self, scope: str, project: Path | None) -> tuple[Path, Path]: ...
+
+    def check_mcp(self, path: Path) -> None: ...
+
+    def set_mcp(self, path: Path, base: list[str] | None) -> Change: ...
+
+    def install_notes(self, scope: str, mcp: bool) -> list[str]: ...
+
+
+CLIENTS: dict[str, Client] = {"claude": claude, "codex": codex}
+
+
+def client(name: str) -> Client:
+    """The client called ``name``; an unknown name is taken as Claude Code (whose hook format
+    other agents follow)."""
+    return CLIENTS.get(name, CLIENTS["claude"])

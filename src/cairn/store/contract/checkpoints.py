@@ -1,0 +1,78 @@
+"""Checkpoints: append-only versions of a task's documents, numbered 1, 2, ... per (task, kind).
+
+``seq`` orders all versions of one task (any kind): "the newest checkpoint of the task" is the
+highest seq. Rows read without content have ``content=None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRow:
+    task_id: str
+    kind: str
+    version: int
+    hash: str
+    size: int
+    phase: str | None
+    source: str
+    files: tuple[str, ...]
+    created_at: str
+    seq: int
+    content: str | None = field(default=None, repr=False)
+
+
+class CheckpointsArea(Protocol):
+    def add(
+        self,
+        task_id: str,
+        kind: str,
+        content: str,
+        *,
+        hash: str,
+        size: int,
+        phase: str | None,
+        source: str,
+        files: Sequence[str],
+        ts: str,
+    ) -> CheckpointRow:
+        """The next version of (task, kind): version = newest + 1, seq = the task's newest + 1."""
+        ...
+
+    def newest(self, task_id: str, kind: str, *, content: bool = True) -> CheckpointRow | None: ...
+
+    def get(self, task_id: str, kind: str, version: int) -> CheckpointRow | None: ...
+
+    def version_range(self, task_id: str, kind: str) -> tuple[int, int] | None:
+        """(lowest, highest) version stored, or None."""
+        ...
+
+    def history(self, task_id: str, kind: str) -> list[CheckpointRow]:
+        """Every version, oldest first, without content."""
+        ...
+
+    def kinds(self, task_id: str) -> list[str]:
+        """Sorted."""
+        ...
+
+    def newest_each_kind(self, task_id: str) -> list[CheckpointRow]:
+        """The newest version of each kind, without content, in the order they were written."""
+        ...
+
+    def newest_of_task(
+        self, task_id: str, *, exclude: Sequence[str] = (), content: bool = True
+    ) -> CheckpointRow | None:
+        """The task's most recent version of any kind not in ``exclude``."""
+        ...
+
+    def by_hash(self, task_id: str, kind: str, hash: str) -> CheckpointRow | None:
+        """The newest version of (task, kind) with that content hash, without content."""
+        ...
+
+    def count(self) -> int:
+        """Versions in the whole store."""
+        ...

@@ -1,0 +1,85 @@
+"""The budget ledger: context windows, and an append-only record of what entered each one.
+
+A *context* is one window's life (an outside session, an agent phase, the span between two
+compactions); the budget is measured against the newest one. Ledger entries are never changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetContextRow:
+    id: str
+    started_at: str
+    kind: str
+    task_id: str | None
+    run_id: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntryRow:
+    id: int
+    ts: str
+    context_id: str
+    task_id: str | None
+    category: str
+    source: str
+    tokens: int
+    exact: bool
+
+
+class LedgerArea(Protocol):
+    def new_context(
+        self,
+        context_id: str,
+        *,
+        ts: str,
+        kind: str,
+        task_id: str | None,
+        run_id: str | None,
+        note: str | None,
+    ) -> BudgetContextRow:
+        """DuplicateKey if ``context_id`` exists."""
+        ...
+
+    def context(self, context_id: str) -> BudgetContextRow | None: ...
+
+    def current_context(self) -> BudgetContextRow | None:
+        """The newest context: the latest ``started_at``, and of those the last one made."""
+        ...
+
+    def add(
+        self,
+        *,
+        ts: str,
+        context_id: str,
+        task_id: str | None,
+        category: str,
+        source: str,
+        tokens: int,
+        exact: bool,
+    ) -> LedgerEntryRow:
+        """Its id is higher than every id before it."""
+        ...
+
+    def totals(self, context_id: str | None) -> dict[str, tuple[int, bool]]:
+        """Per category of the context (None: of all contexts): tokens, and whether every entry
+        was exact. Categories without entries are absent."""
+        ...
+
+    def top_sources(
+        self, context_id: str | None, *, per_category: int
+    ) -> dict[str, list[tuple[str, int]]]:
+        """Per category, up to ``per_category`` (source, tokens summed) pairs, the most first
+        (ties by source), taken from the 200 largest (category, source) sums."""
+        ...
+
+    def category_total(self, category: str) -> int:
+        """Tokens of ``category`` over all contexts."""
+        ...
+
+    def is_empty(self) -> bool: ...

@@ -1,0 +1,57 @@
+"""Projection bookkeeping: which file holds which (task, kind), the hash last projected there and
+the one before it, and the file's mtime/size when last checked (so unchanged files are not hashed).
+
+Paths are unique case-insensitively (two artifacts must not share a file on macOS or Windows).
+Stat fields are rebuildable: a backend may keep them in an unsynced write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectionRow:
+    path: str
+    task_id: str
+    kind: str
+    hash: str
+    prev_hash: str | None
+    mtime_ns: int | None
+    size: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectionStat:
+    """The narrow row a full pass over every artifact reads (cheap with tens of thousands)."""
+
+    path: str
+    mtime_ns: int | None
+    size: int | None
+
+
+class ProjectionsArea(Protocol):
+    def get(self, path: str) -> ProjectionRow | None: ...
+
+    def owner(self, path: str) -> ProjectionRow | None:
+        """The row whose path matches case-insensitively."""
+        ...
+
+    def record(self, path: str, task_id: str, kind: str, hash: str) -> None:
+        """``path`` now should hold ``hash``: prev_hash becomes the hash it had, stat is cleared."""
+        ...
+
+    def set_stat(self, path: str, mtime_ns: int, size: int, *, hash: str | None = None) -> None:
+        """Remember the file's stat; with ``hash``, only if the row still expects that hash."""
+        ...
+
+    def stats(self, *, task_id: str | None = None, kind: str | None = None) -> list[ProjectionStat]:
+        """Path order is unspecified."""
+        ...
+
+    def all(self) -> list[ProjectionRow]: ...
+
+    def move(self, old_path: str, new_path: str) -> None:
+        """Rename a row (artifact names changed by a migration); MissingRow if absent."""
+        ...

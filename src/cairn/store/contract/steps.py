@@ -1,0 +1,45 @@
+"""Progress steps: one line each, in the order they were first recorded (ids grow)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+STEP_ROW_STATES = ("done", "active", "todo", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class StepRow:
+    id: int
+    task_id: str
+    phase: str | None
+    text: str
+    state: str
+    created_at: str
+    updated_at: str
+
+
+class StepsArea(Protocol):
+    def add(self, task_id: str, phase: str | None, text: str, state: str, ts: str) -> StepRow:
+        """A new step; its id is higher than every id before it."""
+        ...
+
+    def update(self, step_id: int, *, state: str, phase: str | None, ts: str) -> StepRow:
+        """MissingRow if absent."""
+        ...
+
+    def by_text(self, task_id: str, text: str) -> StepRow | None:
+        """The newest step of the task with exactly this text."""
+        ...
+
+    def of_task(
+        self, task_id: str, *, phase: str | None = None, limit: int | None = None
+    ) -> list[StepRow]:
+        """Oldest first; with ``limit``, the newest ``limit`` of them (still oldest first)."""
+        ...
+
+    def open_before(self, task_id: str, before_id: int, *, limit: int) -> list[StepRow]:
+        """The oldest ``limit`` steps not done with an id below ``before_id``, oldest first."""
+        ...
+
+    def count(self, task_id: str) -> int: ...

@@ -1,0 +1,98 @@
+"""Tasks and their ordered phases.
+
+A task's id keeps the case it was created with; lookups go by its key (the id case-folded), so two
+ids that differ only in case are one task. Every method that takes a ``task_id`` expects the
+canonical id a ``get`` returned, except ``get`` itself, which takes any casing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+PHASE_ROW_STATES = ("pending", "active", "done", "failed", "blocked")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+    next_action: str | None
+    seq: int  # creation order; breaks ties between tasks updated in the same millisecond
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseRow:
+    task_id: str
+    name: str
+    position: int
+    state: str
+    gated: bool
+    started_at: str | None
+    finished_at: str | None
+    error: str | None
+
+
+class TasksArea(Protocol):
+    def get(self, task_id: str) -> TaskRow | None:
+        """The task whose key matches ``task_id`` case-insensitively."""
+        ...
+
+    def create(self, task_id: str, title: str, ts: str) -> TaskRow:
+        """A new task (seq = the highest so far + 1); DuplicateKey if its key exists."""
+        ...
+
+    def recent(self, *, limit: int | None = None) -> list[TaskRow]:
+        """Most recently updated first (ties: newest created first)."""
+        ...
+
+    def count(self) -> int: ...
+
+    def active(self, *, limit: int | None = None) -> list[TaskRow]:
+        """Tasks with an active phase, most recently updated first."""
+        ...
+
+    def unfinished(self, *, limit: int | None = None, phaseless: bool = False) -> list[TaskRow]:
+        """Tasks with a phase that is not done (and, with ``phaseless``, tasks with no phase),
+        most recently updated first."""
+        ...
+
+    def touch(self, task_id: str, ts: str) -> None: ...
+
+    def set_next_action(self, task_id: str, text: str | None, ts: str) -> None:
+        """Sets the next action and touches the task."""
+        ...
+
+    def phases(self, task_id: str) -> list[PhaseRow]:
+        """By position."""
+        ...
+
+    def phases_of(self, task_ids: Sequence[str]) -> dict[str, list[PhaseRow]]:
+        """The phases of several tasks at once, by position (every id is a key of the answer)."""
+        ...
+
+    def phase(self, task_id: str, name: str) -> PhaseRow | None: ...
+
+    def add_phase(self, task_id: str, name: str, *, gated: bool) -> PhaseRow:
+        """A pending phase after the last one; DuplicateKey if the task has it already."""
+        ...
+
+    def set_phase_state(
+        self, task_id: str, name: str, state: str, ts: str, error: str | None = None
+    ) -> PhaseRow:
+        """``active`` stamps started_at and clears finished_at/error; ``pending`` clears all
+        three; any other state stamps finished_at and sets ``error``. MissingRow if absent."""
+        ...
+
+    def active_phase(self, task_id: str) -> PhaseRow | None: ...
+
+    def active_phases(self, *, limit: int) -> list[PhaseRow]:
+        """Active phases of all tasks, the most recently updated task first."""
+        ...
+
+    def failed_phases(self, *, limit: int) -> list[PhaseRow]:
+        """Failed phases of all tasks, the most recently failed first."""
+        ...

@@ -1,0 +1,31 @@
+"""The memory implementation of each area: one line per area (the names of ``Transaction``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from cairn.store.memory.agent_runs import MemoryAgentRuns
+from cairn.store.memory.checkpoints import MemoryCheckpoints
+from cairn.store.memory.events import MemoryEvents
+from cairn.store.memory.ledger import MemoryLedger
+from cairn.store.memory.projections import MemoryProjections
+from cairn.store.memory.recoveries import MemoryRecoveries
+from cairn.store.memory.reviews import MemoryReviews
+from cairn.store.memory.runs import MemoryRuns
+from cairn.store.memory.state import MemoryState
+from cairn.store.memory.steps import MemorySteps
+from cairn.store.memory.tasks import MemoryTasks
+
+AREAS: dict[str, Callable[[MemoryState], Any]] = {
+    "tasks": MemoryTasks,
+    "checkpoints": MemoryCheckpoints,
+    "steps": MemorySteps,
+    "events": MemoryEvents,
+    "projections": MemoryProjections,
+    "recoveries": MemoryRecoveries,
+    "runs": MemoryRuns,
+    "ledger": MemoryLedger,
+    "reviews": MemoryReviews,
+    "agent_runs": MemoryAgentRuns,
+}

@@ -1,0 +1,93 @@
+"""Checkpoint versions in memory."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from cairn.store.contract.checkpoints import CheckpointRow
+from cairn.store.memory.state import MemoryState
+
+
+def _meta(row: CheckpointRow) -> CheckpointRow:
+    return dataclasses.replace(row, content=None)
+
+
+class MemoryCheckpoints:
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    def add(
+        self,
+        task_id: str,
+        kind: str,
+        content: str,
+        *,
+        hash: str,
+        size: int,
+        phase: str | None,
+        source: str,
+        files: Sequence[str],
+        ts: str,
+    ) -> CheckpointRow:
+        versions = self._s.checkpoints.get((task_id, kind), [])
+        order = self._s.task_checkpoints.get(task_id, [])
+        row = CheckpointRow(
+            task_id,
+            kind,
+            len(versions) + 1,
+            hash,
+            size,
+            phase,
+            source,
+            tuple(files),
+            ts,
+            len(order) + 1,
+            content,
+        )
+        self._s.checkpoints[(task_id, kind)] = [*versions, row]
+        self._s.task_checkpoints[task_id] = [*order, (kind, row.version)]
+        self._s.extra["checkpoint_count"] = self.count() + 1
+        return row
+
+    def newest(self, task_id: str, kind: str, *, content: bool = True) -> CheckpointRow | None:
+        versions = self._s.checkpoints.get((task_id, kind))
+        if not versions:
+            return None
+        return versions[-1] if content else _meta(versions[-1])
+
+    def get(self, task_id: str, kind: str, version: int) -> CheckpointRow | None:
+        versions = self._s.checkpoints.get((task_id, kind), [])
+        return versions[version - 1] if 1 <= version <= len(versions) else None
+
+    def version_range(self, task_id: str, kind: str) -> tuple[int, int] | None:
+        versions = self._s.checkpoints.get((task_id, kind))
+        return (versions[0].version, versions[-1].version) if versions else None
+
+    def history(self, task_id: str, kind: str) -> list[CheckpointRow]:
+        return [_meta(r) for r in self._s.checkpoints.get((task_id, kind), ())]
+
+    def kinds(self, task_id: str) -> list[str]:
+        return sorted({k for k, _ in self._s.task_checkpoints.get(task_id, ())})
+
+    def newest_each_kind(self, task_id: str) -> list[CheckpointRow]:
+        rows = [self._s.checkpoints[(task_id, k)][-1] for k in self.kinds(task_id)]
+        return [_meta(r) for r in sorted(rows, key=lambda r: r.seq)]
+
+    def newest_of_task(
+        self, task_id: str, *, exclude: Sequence[str] = (), content: bool = True
+    ) -> CheckpointRow | None:
+        for kind, version in reversed(self._s.task_checkpoints.get(task_id, [])):
+            if kind not in exclude:
+                row = self._s.checkpoints[(task_id, kind)][version - 1]
+                return row if content else _meta(row)
+        return None
+
+    def by_hash(self, task_id: str, kind: str, hash: str) -> CheckpointRow | None:
+        for row in reversed(self._s.checkpoints.get((task_id, kind), [])):
+            if row.hash == hash:
+                return _meta(row)
+        return None
+
+    def count(self) -> int:
+        return int(self._s.extra.get("checkpoint_count", 0))

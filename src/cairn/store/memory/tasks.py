@@ -1,0 +1,121 @@
+"""Tasks and phases in memory."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from cairn.core.names import task_key
+from cairn.store.contract import DuplicateKey, MissingRow
+from cairn.store.contract.tasks import PhaseRow, TaskRow
+from cairn.store.memory.state import MemoryState
+
+
+class MemoryTasks:
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    def _by_id(self, task_id: str) -> TaskRow:
+        row = self._s.tasks.get(task_key(task_id))
+        if row is None or row.id != task_id:
+            raise MissingRow(f"no task {task_id!r}")
+        return row
+
+    def _recent(self, rows: list[TaskRow], limit: int | None) -> list[TaskRow]:
+        rows.sort(key=lambda t: (t.updated_at, t.seq), reverse=True)
+        return rows[:limit] if limit else rows
+
+    def get(self, task_id: str) -> TaskRow | None:
+        return self._s.tasks.get(task_key(task_id))
+
+    def create(self, task_id: str, title: str, ts: str) -> TaskRow:
+        key = task_key(task_id)
+        if key in self._s.tasks:
+            raise DuplicateKey(f"task key {key!r} exists")
+        seq = max((t.seq for t in self._s.tasks.values()), default=0) + 1
+        row = TaskRow(task_id, title, ts, ts, None, seq)
+        self._s.tasks[key] = row
+        return row
+
+    def recent(self, *, limit: int | None = None) -> list[TaskRow]:
+        return self._recent(list(self._s.tasks.values()), limit)
+
+    def count(self) -> int:
+        return len(self._s.tasks)
+
+    def active(self, *, limit: int | None = None) -> list[TaskRow]:
+        rows = [
+            t
+            for t in self._s.tasks.values()
+            if any(p.state == "active" for p in self._s.phases.get(t.id, ()))
+        ]
+        return self._recent(rows, limit)
+
+    def unfinished(self, *, limit: int | None = None, phaseless: bool = False) -> list[TaskRow]:
+        rows = []
+        for t in self._s.tasks.values():
+            phases = self._s.phases.get(t.id, [])
+            if any(p.state != "done" for p in phases) or (phaseless and not phases):
+                rows.append(t)
+        return self._recent(rows, limit)
+
+    def _replace_task(self, task_id: str, **changes: object) -> None:
+        row = self._by_id(task_id)
+        self._s.tasks[task_key(task_id)] = dataclasses.replace(row, **changes)  # type: ignore[arg-type]
+
+    def touch(self, task_id: str, ts: str) -> None:
+        self._replace_task(task_id, updated_at=ts)
+
+    def set_next_action(self, task_id: str, text: str | None, ts: str) -> None:
+        self._replace_task(task_id, next_action=text, updated_at=ts)
+
+    # -- phases ----------------------------------------------------------------------------------
+    def phases(self, task_id: str) -> list[PhaseRow]:
+        return list(self._s.phases.get(task_id, ()))
+
+    def phases_of(self, task_ids: Sequence[str]) -> dict[str, list[PhaseRow]]:
+        return {t: self.phases(t) for t in task_ids}
+
+    def phase(self, task_id: str, name: str) -> PhaseRow | None:
+        return next((p for p in self._s.phases.get(task_id, ()) if p.name == name), None)
+
+    def add_phase(self, task_id: str, name: str, *, gated: bool) -> PhaseRow:
+        self._by_id(task_id)
+        if self.phase(task_id, name) is not None:
+            raise DuplicateKey(f"task {task_id!r} has a phase {name!r}")
+        have = self._s.phases.get(task_id, [])
+        pos = max((p.position for p in have), default=0) + 1
+        row = PhaseRow(task_id, name, pos, "pending", gated, None, None, None)
+        self._s.phases[task_id] = [*have, row]
+        return row
+
+    def set_phase_state(
+        self, task_id: str, name: str, state: str, ts: str, error: str | None = None
+    ) -> PhaseRow:
+        old = self.phase(task_id, name)
+        if old is None:
+            raise MissingRow(f"task {task_id!r} has no phase {name!r}")
+        if state == "active":
+            new = dataclasses.replace(old, state=state, started_at=ts, finished_at=None, error=None)
+        elif state == "pending":
+            new = dataclasses.replace(
+                old, state=state, started_at=None, finished_at=None, error=None
+            )
+        else:
+            new = dataclasses.replace(old, state=state, finished_at=ts, error=error)
+        self._s.phases[task_id] = [new if p.name == name else p for p in self._s.phases[task_id]]
+        return new
+
+    def active_phase(self, task_id: str) -> PhaseRow | None:
+        return next((p for p in self._s.phases.get(task_id, ()) if p.state == "active"), None)
+
+    def active_phases(self, *, limit: int) -> list[PhaseRow]:
+        out: list[PhaseRow] = []
+        for t in self.active():
+            out += [p for p in self._s.phases.get(t.id, ()) if p.state == "active"]
+        return out[:limit]
+
+    def failed_phases(self, *, limit: int) -> list[PhaseRow]:
+        rows = [p for ps in self._s.phases.values() for p in ps if p.state == "failed"]
+        rows.sort(key=lambda p: p.finished_at or "", reverse=True)
+        return rows[:limit]

@@ -1,0 +1,84 @@
+"""Progress steps on SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from cairn.store.contract import MissingRow
+from cairn.store.contract.steps import StepRow
+
+_COLS = "id, task_id, phase, text, state, created_at, updated_at"
+
+
+def _row(r: dict[str, Any]) -> StepRow:
+    return StepRow(
+        r["id"], r["task_id"], r["phase"], r["text"], r["state"], r["created_at"], r["updated_at"]
+    )
+
+
+class SQLiteSteps:
+    __slots__ = ("_c",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+    def add(self, task_id: str, phase: str | None, text: str, state: str, ts: str) -> StepRow:
+        # The id is the contract's (max + 1 under the write lock), not the backend's rowid.
+        step_id = int(
+            self._c.execute("SELECT coalesce(max(id), 0) + 1 AS n FROM steps").fetchone()["n"]
+        )
+        self._c.execute(
+            "INSERT INTO steps (id, task_id, phase, text, state, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (step_id, task_id, phase, text, state, ts, ts),
+        )
+        return StepRow(step_id, task_id, phase, text, state, ts, ts)
+
+    def update(self, step_id: int, *, state: str, phase: str | None, ts: str) -> StepRow:
+        cur = self._c.execute(
+            "UPDATE steps SET state = ?, updated_at = ?, phase = ? WHERE id = ?",
+            (state, ts, phase, step_id),
+        )
+        if cur.rowcount != 1:
+            raise MissingRow(f"no step {step_id}")
+        r = self._c.execute(f"SELECT {_COLS} FROM steps WHERE id = ?", (step_id,)).fetchone()
+        return _row(r)
+
+    def by_text(self, task_id: str, text: str) -> StepRow | None:
+        r = self._c.execute(
+            f"SELECT {_COLS} FROM steps WHERE task_id = ? AND text = ? ORDER BY id DESC LIMIT 1",
+            (task_id, text),
+        ).fetchone()
+        return _row(r) if r else None
+
+    def of_task(
+        self, task_id: str, *, phase: str | None = None, limit: int | None = None
+    ) -> list[StepRow]:
+        where, params = "task_id = ?", [task_id]
+        if phase is not None:
+            where += " AND phase = ?"
+            params.append(phase)
+        if limit:
+            rows = self._c.execute(
+                f"SELECT {_COLS} FROM steps WHERE {where} ORDER BY id DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+            rows.reverse()
+        else:
+            rows = self._c.execute(
+                f"SELECT {_COLS} FROM steps WHERE {where} ORDER BY id", params
+            ).fetchall()
+        return [_row(r) for r in rows]
+
+    def open_before(self, task_id: str, before_id: int, *, limit: int) -> list[StepRow]:
+        rows = self._c.execute(
+            f"SELECT {_COLS} FROM steps WHERE task_id = ? AND state != 'done' AND id < ? "
+            "ORDER BY id LIMIT ?",
+            (task_id, before_id, limit),
+        )
+        return [_row(r) for r in rows]
+
+    def count(self, task_id: str) -> int:
+        r = self._c.execute("SELECT count(*) AS n FROM steps WHERE task_id = ?", (task_id,))
+        return int(r.fetchone()["n"])
