@@ -391,9 +391,27 @@ def _flush_at_exit() -> None:
 atexit.register(_flush_at_exit)
 
 
+# A fork (workers use the "fork" start method) waits for a background flush to end: a thread inside
+# SQLite at the instant of a fork leaves SQLite's own locks held in the child, which then hangs at
+# its first open. The flush lock is held across the fork, then released (parent) or made anew.
+_HELD_FOR_FORK: list[Projector] = []
+
+
+def _before_fork() -> None:
+    for projector in list(_LIVE):
+        if projector._flushing.acquire(timeout=30):
+            _HELD_FOR_FORK.append(projector)
+
+
+def _after_fork_in_parent() -> None:
+    while _HELD_FOR_FORK:
+        _HELD_FOR_FORK.pop()._flushing.release()
+
+
 def _after_fork_in_child() -> None:
     """A forked child (a worker) starts with fresh locks and no background thread: the parent's
     thread may have held a lock at the fork, and its connection must not cross it."""
+    _HELD_FOR_FORK.clear()
     for projector in list(_LIVE):
         projector._mu = threading.Lock()
         projector._wake = threading.Condition(projector._mu)
@@ -403,7 +421,11 @@ def _after_fork_in_child() -> None:
         projector._bg_ws = None  # kept open in the parent; never used (nor closed) here
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(
+    before=_before_fork,
+    after_in_parent=_after_fork_in_parent,
+    after_in_child=_after_fork_in_child,
+)
 
 
 def safe_unlink(path: Path) -> None:
