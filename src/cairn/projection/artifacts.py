@@ -1,7 +1,7 @@
 """Artifacts: the newest version of each checkpoint kind as a file, and hand edits of those files.
 
 A file is written from the version the domain handed over when that is still the newest (one
-indexed look-up of the projection row says so), else from the store. Before a file is replaced,
+look-up of the projection row says so), else from the store. Before a file is replaced,
 what is on it is compared with what this process last wrote or saw there (a ``stat``), and only
 a file that changed is read and hashed: a hand edit becomes a version of its own, a stale copy
 (its writer was killed before projecting) is simply replaced.
@@ -19,34 +19,19 @@ from cairn.core.fsutil import atomic_write
 if TYPE_CHECKING:
     from cairn.core.model import Checkpoint
     from cairn.domain.workspace import Workspace
-    from cairn.store import Row
-
-ROW = "path, task_id, kind, hash, prev_hash, mtime_ns, size"
+    from cairn.store.contract.projections import ProjectionRow
 
 
-def projection_row(ws: Workspace, rel: str) -> Row | None:
+def projection_row(ws: Workspace, rel: str) -> ProjectionRow | None:
     """The projection row of an artifact path, matched as the store matches names (by case)."""
     with ws.store.read() as tx:
-        return tx.one(f"SELECT {ROW} FROM projections WHERE path_key = ?", (rel.casefold(),))
+        return tx.projections.owner(rel)
 
 
-def newest_content(ws: Workspace, task_id: str, kind: str) -> Row | None:
-    with ws.store.read() as tx:
-        return tx.one(
-            "SELECT content, hash FROM checkpoints WHERE task_id = ? AND kind = ? "
-            "ORDER BY version DESC LIMIT 1",
-            (task_id, kind),
-        )
-
-
-def is_stored_version(ws: Workspace, row: Row, digest: str) -> bool:
+def is_stored_version(ws: Workspace, row: ProjectionRow, digest: str) -> bool:
     """Whether ``digest`` is some stored version (left behind by writers killed in a row)."""
     with ws.store.read() as tx:
-        hit = tx.one(
-            "SELECT 1 FROM checkpoints WHERE task_id = ? AND kind = ? AND hash = ? LIMIT 1",
-            (row["task_id"], row["kind"], digest),
-        )
-    return hit is not None
+        return tx.checkpoints.by_hash(row.task_id, row.kind, digest) is not None
 
 
 class Artifacts:
@@ -85,7 +70,9 @@ class Artifacts:
             self._checked[parent] = (st.st_dev, st.st_ino, folder)
         return folder / Path(rel).name
 
-    def on_disk(self, rel: str, row: Row | None = None) -> tuple[str, bytes | None] | None:
+    def on_disk(
+        self, rel: str, row: ProjectionRow | None = None
+    ) -> tuple[str, bytes | None] | None:
         """(sha256, bytes or None when not read) of the file, or None when there is none. Read
         only when it differs from what was last written or seen there (or recorded in ``row``)."""
         try:
@@ -95,9 +82,9 @@ class Artifacts:
         known = self.seen.get(rel)
         if known is not None and known[:2] == (st.st_mtime_ns, st.st_size):
             return known[2], None
-        if row is not None and (row["mtime_ns"], row["size"]) == (st.st_mtime_ns, st.st_size):
-            self.seen[rel] = (st.st_mtime_ns, st.st_size, row["hash"])
-            return row["hash"], None
+        if row is not None and (row.mtime_ns, row.size) == (st.st_mtime_ns, st.st_size):
+            self.seen[rel] = (st.st_mtime_ns, st.st_size, row.hash)
+            return row.hash, None
         with open(self.prefix + rel, "rb") as fh:
             data = fh.read()
         digest = hashlib.sha256(data).hexdigest()
@@ -112,36 +99,37 @@ class Artifacts:
         return st.st_mtime_ns, st.st_size
 
     def project(
-        self, ws: Workspace, row: Row, handed: Checkpoint | None, written: list[Any]
+        self, ws: Workspace, row: ProjectionRow, handed: Checkpoint | None, written: list[Any]
     ) -> bool:
         """Bring one artifact in line with its projection row (read under the projection lock).
         Returns whether a hand edit was ingested instead."""
-        rel = row["path"]
+        rel = row.path
         self.target(rel)  # refuse a folder that leads outside before anything else
         found = self.on_disk(rel, row)
         if found is not None:
             digest, data = found
-            if digest == row["hash"]:
+            if digest == row.hash:
                 return False  # already the newest version
             if data is not None and self.is_hand_edit(ws, row, digest):
                 # Edited by hand after the last check (e.g. while a write committed): the edit
                 # is now the newest version, kept as it is rather than overwritten.
                 return self.ingest(ws, row, data)
-        if handed is not None and handed.hash == row["hash"] and handed.content is not None:
+        if handed is not None and handed.hash == row.hash and handed.content is not None:
             content = handed.content
         else:  # not handed over, or another writer committed a newer one since
-            newest = newest_content(ws, row["task_id"], row["kind"])
-            if newest is None:
+            with ws.store.read() as tx:
+                newest = tx.checkpoints.newest(row.task_id, row.kind)
+            if newest is None or newest.content is None:
                 return False
-            content = newest["content"]
-        mtime, size = self.write(rel, content.encode("utf-8"), row["hash"])
-        written.append((mtime, size, rel, row["hash"]))
+            content = newest.content
+        mtime, size = self.write(rel, content.encode("utf-8"), row.hash)
+        written.append((mtime, size, rel, row.hash))
         return False
 
-    def is_hand_edit(self, ws: Workspace, row: Row, digest: str) -> bool:
-        return digest != row["prev_hash"] and not is_stored_version(ws, row, digest)
+    def is_hand_edit(self, ws: Workspace, row: ProjectionRow, digest: str) -> bool:
+        return digest != row.prev_hash and not is_stored_version(ws, row, digest)
 
-    def ingest(self, ws: Workspace, row: Row, data: bytes) -> bool:
+    def ingest(self, ws: Workspace, row: ProjectionRow, data: bytes) -> bool:
         from cairn.core.errors import CairnError
         from cairn.domain.workspace import now
 
@@ -152,31 +140,31 @@ class Artifacts:
             # the artifact, where no write replaces them, and the artifact gets the store's
             # newest version back: nothing is lost, and the refusal is journaled once.
             stamp = now().replace("-", "").replace(":", "").replace(".", "")
-            kept = f"{row['path']}.refused-{stamp}"
+            kept = f"{row.path}.refused-{stamp}"
             try:
-                os.replace(self.root / row["path"], self.root / kept)
+                os.replace(self.root / row.path, self.root / kept)
             except FileNotFoundError:
                 return False
-            self.seen.pop(row["path"], None)
+            self.seen.pop(row.path, None)
             ws.record_event(
-                row["task_id"],
+                row.task_id,
                 "checkpoint.hand_edit_refused",
-                path=row["path"],
+                path=row.path,
                 reason=str(exc),
                 kept_as=kept,
             )
             self.project(ws, row, None, [])
             return False
-        with ws.store.transaction() as tx:
-            current = tx.one("SELECT hash FROM projections WHERE path = ?", (row["path"],))
-            if current is None or current["hash"] != row["hash"]:
+        with ws.store.write() as tx:
+            current = tx.projections.get(row.path)
+            if current is None or current.hash != row.hash:
                 return False  # another process wrote meanwhile; the next reconcile looks again
             cp = ws._insert_checkpoint(
-                tx, row["task_id"], row["kind"], text, data, (), None, "hand-edit", now()
+                tx, row.task_id, row.kind, text, data, (), None, "hand-edit", now()
             )
-        st = os.stat(self.root / row["path"])
-        self.seen[row["path"]] = (st.st_mtime_ns, st.st_size, cp.hash)
-        record(ws, [(st.st_mtime_ns, st.st_size, row["path"], cp.hash)])
+        st = os.stat(self.root / row.path)
+        self.seen[row.path] = (st.st_mtime_ns, st.st_size, cp.hash)
+        record(ws, [(st.st_mtime_ns, st.st_size, row.path, cp.hash)])
         return True
 
 
@@ -185,9 +173,6 @@ def record(ws: Workspace, written: list[tuple[int, int, str, str]]) -> None:
     unchanged by a stat. Derived data: not worth an fsync."""
     if not written:
         return
-    with ws.store.light_transaction() as wtx:
+    with ws.store.light_write() as wtx:
         for mtime, size, rel, digest in written:
-            wtx.execute(
-                "UPDATE projections SET mtime_ns = ?, size = ? WHERE path = ? AND hash = ?",
-                (mtime, size, rel, digest),
-            )
+            wtx.projections.set_stat(rel, mtime, size, hash=digest)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from cairn.core.model import Checkpoint
     from cairn.domain.notices import Change
     from cairn.domain.workspace import Workspace
-    from cairn.store import Row
+    from cairn.store.contract.projections import ProjectionStat
 
 # How long the background flush waits for more writes before it runs; with the flush itself a
 # library write's files are current within ~0.1 s.
@@ -111,8 +111,8 @@ class Projector:
             row = artifacts.projection_row(self.ws, rel)
             if row is None:
                 return
-            found = self.files.on_disk(row["path"], row)
-            if found is None or found[1] is None or found[0] == row["hash"]:
+            found = self.files.on_disk(row.path, row)
+            if found is None or found[1] is None or found[0] == row.hash:
                 return
             if self.files.is_hand_edit(self.ws, row, found[0]) and self.files.ingest(
                 self.ws, row, found[1]
@@ -282,12 +282,12 @@ class Projector:
         top, others = watch.commits_since(ws, look.mark)
         full = full or others is None or "artifacts" in changed
         if full:
-            rows = watch.all_rows(ws)
+            stats = watch.all_stats(ws)
         else:
-            seen: dict[str, Row] = {r["path"]: r for r in watch.hot_rows(ws)}
-            rest = [rel for rel, _t, _k in others or () if rel not in seen]
-            rows = [*seen.values(), *watch.rows_for(ws, rest)]
-        ingested, written = self._check(rows)
+            hot = watch.hot_stats(ws)
+            known = {st.path for st in hot}
+            stats = [*hot, *watch.stats_of(ws, [p for p, _t, _k in others or () if p not in known])]
+        ingested, written = self._check(stats)
         artifacts.record(ws, written)
         status_path = self.files.prefix + ws.config.status_file
         # Anything journaled since the last look (a process killed before its flush) may show in
@@ -302,22 +302,31 @@ class Projector:
             watch.save(ws, watch.Look(top, stamps))
         return ingested
 
-    def _check(self, rows: list[Row]) -> tuple[list[str], list[Any]]:
-        """Each file against its row: unchanged (a stat), stale (replaced), missing (written
-        again), or edited by hand (ingested)."""
+    def _check(self, stats: list[ProjectionStat]) -> tuple[list[str], list[Any]]:
+        """Each file against its row: unchanged (its stat as recorded), stale (replaced),
+        missing (written again), or edited by hand (ingested). Only the suspects are read."""
+        prefix, stat = self.files.prefix, os.stat
+        suspects: list[str] = []
+        for st in stats:
+            try:
+                fs = stat(prefix + st.path)
+            except FileNotFoundError:
+                suspects.append(st.path)
+                continue
+            if (fs.st_mtime_ns, fs.st_size) != (st.mtime_ns, st.size):
+                suspects.append(st.path)
         ingested: list[str] = []
         written: list[Any] = []
-        for row in rows:
-            rel = row["path"]
+        for row in watch.rows(self.ws, suspects):
+            rel = row.path
             found = self.files.on_disk(rel, row)
             if found is None:
                 self.files.project(self.ws, row, None, written)
                 continue
             digest, data = found
-            if digest == row["hash"]:
-                if row["mtime_ns"] is None:  # read to be sure; a stat will do next time
-                    known = self.files.seen[rel]
-                    written.append((known[0], known[1], rel, digest))
+            if digest == row.hash:
+                known = self.files.seen[rel]  # read to be sure: a stat will do next time
+                written.append((known[0], known[1], rel, digest))
             elif data is None or not self.files.is_hand_edit(self.ws, row, digest):
                 # A stale projection: the process that wrote a newer version died before
                 # projecting it. Not a hand edit, so it is replaced, not ingested.
@@ -335,7 +344,9 @@ class Projector:
             with file_lock(self.lock_path):
                 self._look(full=True)
                 written: list[Any] = []
-                for row in watch.all_rows(self.ws):
+                with self.ws.store.read() as tx:
+                    every = tx.projections.all()
+                for row in every:
                     self.files.project(self.ws, row, None, written)
                 artifacts.record(self.ws, written)
                 self._render_status_locked(self.ws)

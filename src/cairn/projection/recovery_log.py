@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
+    from cairn.store.contract.recoveries import RecoveryRow
 
 RECOVERY_LOG_ENTRIES = 1000
 
 
 def log_rel(ws: Workspace) -> str:
     return f"{ws.config.logs_dir}/compaction_recovery.log"
+
+
+def _as_row(r: RecoveryRow) -> dict[str, Any]:
+    """The shape ``render_log`` reads."""
+    return {
+        "ts": r.ts,
+        "trigger": r.trigger,
+        "task_id": r.task_id,
+        "phase": r.phase,
+        "checkpoint": r.checkpoint,
+        "reloaded": json.dumps(list(r.reloaded)),
+        "safe_point": r.safe_point,
+        "note": r.note,
+    }
 
 
 def log_text(ws: Workspace) -> str:
@@ -22,16 +38,11 @@ def log_text(ws: Workspace) -> str:
     # The file holds the most recent RECOVERY_LOG_ENTRIES recoveries, so that rewriting it
     # after each recovery stays cheap after months of them; all are kept in the store.
     with ws.store.read() as tx:
-        rows = tx.execute(
-            "SELECT * FROM (SELECT * FROM recoveries ORDER BY id DESC LIMIT ?) ORDER BY id",
-            (RECOVERY_LOG_ENTRIES,),
-        )
+        rows = tx.recoveries.recent(RECOVERY_LOG_ENTRIES)
         earlier = (
-            tx.scalar("SELECT count(*) FROM recoveries WHERE id < ?", (rows[0]["id"],))
-            if len(rows) == RECOVERY_LOG_ENTRIES
-            else 0
+            tx.recoveries.count(before_id=rows[0].id) if len(rows) == RECOVERY_LOG_ENTRIES else 0
         )
-    text = render_log(rows)
+    text = render_log([_as_row(r) for r in rows])
     if earlier:
         text = (
             f"({earlier} earlier recoveries are in the store: "
@@ -42,18 +53,11 @@ def log_text(ws: Workspace) -> str:
 
 def log_is_current(ws: Workspace, path: str) -> bool:
     """Whether the file holds the newest recovery (its writer may have been killed before
-    rendering it). Cheap: one query and the end of the file."""
+    rendering it). Cheap: one look-up and the end of the file."""
     with ws.store.read() as tx:
-        last = tx.one("SELECT id, ts FROM recoveries ORDER BY id DESC LIMIT 1")
+        last = tx.recoveries.newest()
         # Timestamps have millisecond precision: count the newest ones that share it.
-        same = (
-            tx.scalar(
-                "SELECT count(*) FROM recoveries WHERE id > ? AND ts = ?",
-                (last["id"] - 50, last["ts"]),
-            )
-            if last
-            else 0
-        )
+        same = tx.recoveries.count_at(last.ts, after_id=last.id - 50) if last else 0
     try:
         with open(path, "rb") as fh:
             size = fh.seek(0, os.SEEK_END)
@@ -63,5 +67,5 @@ def log_is_current(ws: Workspace, path: str) -> bool:
         return False
     if last is None:
         return not tail
-    head = f"{last['ts']}: "
+    head = f"{last.ts}: "
     return tail.count(f"\n{head}") + tail.startswith(head) >= same

@@ -7,13 +7,16 @@ add are imported only when the store holds what they show.
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from cairn.core.errors import StoreError
+
 if TYPE_CHECKING:
+    from cairn.core.model import Task
     from cairn.domain.workspace import Workspace
     from cairn.store import Tx
+    from cairn.store.contract.tasks import PhaseRow, TaskRow
 
 SCHEMA_STATUS = "cairn.status/1"
 
@@ -36,8 +39,11 @@ def _status_sections(tx: Tx) -> list[StatusSection]:
     found: list[StatusSection] = []
     for spec in STATUS_SECTION_PROVIDERS:
         spec, _, table = spec.partition("@")
-        if table and tx.one(f"SELECT 1 FROM {table} LIMIT 1") is None:
-            continue  # nothing to show: its module is not even imported
+        try:
+            if table and tx.sql.one(f"SELECT 1 FROM {table} LIMIT 1") is None:
+                continue  # nothing to show: its module is not even imported
+        except StoreError:
+            continue  # a store without SQL (the memory store): these sections still use it
         module_name, func = spec.split(":")
         try:
             module = importlib.import_module(module_name)
@@ -50,68 +56,23 @@ def _status_sections(tx: Tx) -> list[StatusSection]:
 
 
 def status_data(ws: Workspace, *, detail_limit: int = 10, list_limit: int = 15) -> dict[str, Any]:
-    from cairn.core.model import Phase, Task
     from cairn.domain.workspace import now
 
     with ws.store.read() as tx:
-        counts = {
-            "tasks": tx.scalar("SELECT count(*) FROM tasks") or 0,
-            "checkpoint_versions": _checkpoint_versions(tx),
-        }
-        active_ids = [
-            r["task_id"]
-            for r in tx.execute(
-                "SELECT p.task_id FROM phases p JOIN tasks t ON t.id = p.task_id "
-                "WHERE p.state = 'active' ORDER BY t.updated_at DESC LIMIT ?",
-                (detail_limit,),
-            )
-        ]
-        if not active_ids:
+        counts = {"tasks": tx.tasks.count(), "checkpoint_versions": tx.checkpoints.count()}
+        active = tx.tasks.active(limit=detail_limit)
+        if not active:
             # Nothing active: the most recently touched unfinished task is where work resumes.
-            row = tx.one(
-                "SELECT t.id FROM tasks t WHERE EXISTS (SELECT 1 FROM phases p WHERE "
-                "p.task_id = t.id AND p.state != 'done') ORDER BY t.updated_at DESC LIMIT 1"
-            )
-            active_ids = [row["id"]] if row else []
-        detail = [_task_detail(ws, tx, tid) for tid in active_ids]
-        others = [
-            r
-            for r in tx.execute(
-                "SELECT t.id, t.title, t.created_at, t.updated_at, t.next_action FROM tasks t "
-                "ORDER BY t.updated_at DESC LIMIT ?",
-                (list_limit + len(active_ids),),
-            )
-            if r["id"] not in active_ids
-        ][:list_limit]
-        # One query for the phases of all listed tasks (this runs after every command).
-        phases: dict[str, list[Phase]] = {r["id"]: [] for r in others}
-        if others:
-            marks = ",".join("?" * len(others))
-            for p in tx.execute(
-                f"SELECT * FROM phases WHERE task_id IN ({marks}) ORDER BY task_id, position",
-                [r["id"] for r in others],
-            ):
-                phases[p["task_id"]].append(
-                    Phase(
-                        p["name"],
-                        p["position"],
-                        p["state"],
-                        bool(p["gated"]),
-                        p["started_at"],
-                        p["finished_at"],
-                        p["error"],
-                    )
-                )
-        other_tasks: list[dict[str, Any]] = []
-        for r in others:
-            task = Task(
-                r["id"],
-                r["title"],
-                r["created_at"],
-                r["updated_at"],
-                r["next_action"],
-                tuple(phases[r["id"]]),
-            )
+            active = tx.tasks.unfinished(limit=1)
+        active_ids = [t.id for t in active]
+        detail = [_task_detail(ws, tx, t) for t in active]
+        others = [t for t in tx.tasks.recent(limit=list_limit + len(active_ids))]
+        others = [t for t in others if t.id not in active_ids][:list_limit]
+        # One look-up for the phases of all listed tasks (this runs after every command).
+        phases = tx.tasks.phases_of([t.id for t in others]) if others else {}
+        other_tasks = []
+        for t in others:
+            task = _task(t, phases.get(t.id, []))
             cur = task.current_phase
             other_tasks.append(
                 {
@@ -123,22 +84,19 @@ def status_data(ws: Workspace, *, detail_limit: int = 10, list_limit: int = 15) 
                 }
             )
         failures = [
-            {"task": r["task_id"], "phase": r["name"], "error": r["error"], "at": r["finished_at"]}
-            for r in tx.execute(
-                "SELECT task_id, name, error, finished_at FROM phases WHERE state = 'failed' "
-                "ORDER BY finished_at DESC LIMIT 5"
-            )
+            {"task": p.task_id, "phase": p.name, "error": p.error, "at": p.finished_at}
+            for p in tx.tasks.failed_phases(limit=5)
         ]
         recoveries = [
             {
-                "ts": r["ts"],
-                "trigger": r["trigger"],
-                "task": r["task_id"],
-                "phase": r["phase"],
-                "checkpoint": r["checkpoint"],
-                "safe_point": r["safe_point"],
+                "ts": r.ts,
+                "trigger": r.trigger,
+                "task": r.task_id,
+                "phase": r.phase,
+                "checkpoint": r.checkpoint,
+                "safe_point": r.safe_point,
             }
-            for r in tx.execute("SELECT * FROM recoveries ORDER BY id DESC LIMIT 3")
+            for r in reversed(tx.recoveries.recent(3))
         ]
         extra: dict[str, Any] = {}
         extra_md: list[str] = []
@@ -163,24 +121,27 @@ def status_data(ws: Workspace, *, detail_limit: int = 10, list_limit: int = 15) 
     }
 
 
-def _checkpoint_versions(tx: Tx) -> int:
-    # Kept up to date by a trigger (migration 0007); counted on a store without it.
-    kept = tx.scalar("SELECT value FROM meta WHERE key = 'checkpoint_versions'")
-    if kept is not None:
-        return int(kept)
-    return int(tx.scalar("SELECT count(*) FROM checkpoints") or 0)
+def _task(row: TaskRow, phases: list[PhaseRow]) -> Task:
+    from cairn.core.model import Phase, Task
 
-
-def _task_detail(ws: Workspace, tx: Tx, task_id: str) -> dict[str, Any]:
-    task = ws._load_task(tx, ws._task_row(tx, task_id))
-    cur = task.current_phase
-    newest = tx.one(
-        "SELECT kind, version, created_at, files FROM checkpoints WHERE task_id = ? AND kind != "
-        "'progress' ORDER BY seq DESC LIMIT 1",
-        (task_id,),
+    return Task(
+        row.id,
+        row.title,
+        row.created_at,
+        row.updated_at,
+        row.next_action,
+        tuple(
+            Phase(p.name, p.position, p.state, p.gated, p.started_at, p.finished_at, p.error)
+            for p in phases
+        ),
     )
-    steps = ws._steps(tx, task_id, limit=8)
-    total_steps = tx.scalar("SELECT count(*) FROM steps WHERE task_id = ?", (task_id,)) or 0
+
+
+def _task_detail(ws: Workspace, tx: Tx, row: TaskRow) -> dict[str, Any]:
+    task = _task(row, tx.tasks.phases(row.id))
+    cur = task.current_phase
+    newest = tx.checkpoints.newest_of_task(row.id, exclude=("progress",), content=False)
+    steps = tx.steps.of_task(row.id, limit=8)
     return {
         "id": task.id,
         "title": task.title,
@@ -192,14 +153,14 @@ def _task_detail(ws: Workspace, tx: Tx, task_id: str) -> dict[str, Any]:
         "newest_checkpoint": None
         if newest is None
         else {
-            "kind": newest["kind"],
-            "version": newest["version"],
-            "path": ws.artifact_path(task_id, newest["kind"]),
-            "created_at": newest["created_at"],
-            "files": json.loads(newest["files"]),
+            "kind": newest.kind,
+            "version": newest.version,
+            "path": ws.artifact_path(row.id, newest.kind),
+            "created_at": newest.created_at,
+            "files": list(newest.files),
         },
         "steps": [{"text": s.text, "state": s.state, "phase": s.phase} for s in steps],
-        "steps_total": total_steps,
+        "steps_total": tx.steps.count(row.id),
         "updated_at": task.updated_at,
     }
 

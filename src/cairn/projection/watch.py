@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cairn.core.fsutil import atomic_write
-from cairn.projection.artifacts import ROW
+from cairn.store.contract.projections import ProjectionRow, ProjectionStat
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from cairn.domain.workspace import Workspace
-    from cairn.store import Row
 
 STATE_FILE = "projection.state"
 # More unprojected commits than this and one pass over every artifact is cheaper.
@@ -78,52 +77,48 @@ def commits_since(
     """(newest event id, [(path, task, kind)] of checkpoints written after ``mark``), or None in
     place of the list when they are unknown or more than ``limit`` to check one by one."""
     with ws.store.read() as tx:
-        top = int(tx.scalar("SELECT max(id) FROM events") or 0)
+        top = tx.events.last_id()
         if mark is None or top < mark or (limit is not None and top - mark > limit):
             return top, None  # never looked, a store put back in place, or a long absence
         if top == mark:
             return top, []
-        rows = tx.execute(
-            "SELECT task_id, data FROM events WHERE id > ? AND id <= ? "
-            "AND type = 'checkpoint.written'",
-            (mark, top),
-        )
+        rows = tx.events.query(types=("checkpoint.written",), after=mark, limit=top - mark)
     found: dict[str, tuple[str, str, str]] = {}
     for r in rows:
-        data = json.loads(r["data"])
-        if "path" in data and "kind" in data:
-            found[data["path"]] = (data["path"], r["task_id"], data["kind"])
+        path, kind = r.data.get("path"), r.data.get("kind")
+        if isinstance(path, str) and isinstance(kind, str) and r.task_id is not None:
+            found[path] = (path, r.task_id, kind)
     return top, list(found.values())
 
 
-def hot_rows(ws: Workspace) -> list[Row]:
-    """Projection rows of the tasks that the newest journal events name."""
+def hot_stats(ws: Workspace) -> list[ProjectionStat]:
+    """Projection stats of the files of the tasks that the newest journal events name."""
     with ws.store.read() as tx:
-        tasks = [
-            r["task_id"]
-            for r in tx.execute(
-                "SELECT task_id FROM (SELECT task_id, max(id) AS last FROM (SELECT task_id, id "
-                "FROM events WHERE task_id IS NOT NULL ORDER BY id DESC LIMIT ?) GROUP BY "
-                "task_id) ORDER BY last DESC LIMIT ?",
-                (HOT_EVENTS, HOT_TASKS),
-            )
-        ]
-        if not tasks:
-            return []
-        marks = ",".join("?" * len(tasks))
-        return tx.execute(f"SELECT {ROW} FROM projections WHERE task_id IN ({marks})", tasks)
+        tasks: list[str] = []
+        for event in reversed(tx.events.query(limit=HOT_EVENTS)):
+            if event.task_id is not None and event.task_id not in tasks:
+                tasks.append(event.task_id)
+                if len(tasks) == HOT_TASKS:
+                    break
+        return [st for t in tasks for st in tx.projections.stats(task_id=t)]
 
 
-def rows_for(ws: Workspace, paths: list[str]) -> list[Row]:
-    out: list[Row] = []
+def stats_of(ws: Workspace, paths: list[str]) -> list[ProjectionStat]:
+    out: list[ProjectionStat] = []
     with ws.store.read() as tx:
         for p in paths:
-            row = tx.one(f"SELECT {ROW} FROM projections WHERE path = ?", (p,))
+            row = tx.projections.get(p)
             if row is not None:
-                out.append(row)
+                out.append(ProjectionStat(row.path, row.mtime_ns, row.size))
     return out
 
 
-def all_rows(ws: Workspace) -> list[Row]:
+def all_stats(ws: Workspace) -> list[ProjectionStat]:
     with ws.store.read() as tx:
-        return tx.execute(f"SELECT {ROW} FROM projections")
+        return tx.projections.stats()
+
+
+def rows(ws: Workspace, paths: list[str]) -> list[ProjectionRow]:
+    with ws.store.read() as tx:
+        found = [tx.projections.get(p) for p in paths]
+    return [r for r in found if r is not None]
