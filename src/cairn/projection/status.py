@@ -60,7 +60,12 @@ def status_data(ws: Workspace, *, detail_limit: int = 10, list_limit: int = 15) 
 
     with ws.store.read() as tx:
         counts = {"tasks": tx.tasks.count(), "checkpoint_versions": tx.checkpoints.count()}
-        active = tx.tasks.active(limit=detail_limit)
+        # Through the active phases (an index on the state): Tasks.active() scans every task.
+        active: list[TaskRow] = []
+        for phase in tx.tasks.active_phases(limit=detail_limit):
+            row = tx.tasks.get(phase.task_id)
+            if row is not None and all(t.id != row.id for t in active):
+                active.append(row)
         if not active:
             # Nothing active: the most recently touched unfinished task is where work resumes.
             active = tx.tasks.unfinished(limit=1)

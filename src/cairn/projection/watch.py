@@ -7,7 +7,7 @@ Kept in ``.cairn/projection.state`` (derived, rewritten under the projection loc
   at every artifact.
 * ``dirs``: (mtime, inode) of the projected folders as cairn left them. A file added, removed or
   saved by rename in one changes its folder, which calls for a look at every file in it; an edit in
-  place does not, so the files of the recently active tasks are looked at each time too.
+  place does not, so the files of the most recently updated tasks are looked at each time too.
 """
 
 from __future__ import annotations
@@ -29,8 +29,7 @@ if TYPE_CHECKING:
 STATE_FILE = "projection.state"
 # More unprojected commits than this and one pass over every artifact is cheaper.
 MAX_EVENTS = 5000
-# The tasks whose artifacts every command looks at: those of the newest journal events.
-HOT_EVENTS = 200
+# The number of most recently updated tasks whose artifacts every command looks at.
 HOT_TASKS = 20
 
 
@@ -92,15 +91,11 @@ def commits_since(
 
 
 def hot_stats(ws: Workspace) -> list[ProjectionStat]:
-    """Projection stats of the files of the tasks that the newest journal events name."""
+    """Projection stats of the files of the most recently updated tasks (every write touches its
+    task): where a person is likely to be editing."""
     with ws.store.read() as tx:
-        tasks: list[str] = []
-        for event in reversed(tx.events.query(limit=HOT_EVENTS)):
-            if event.task_id is not None and event.task_id not in tasks:
-                tasks.append(event.task_id)
-                if len(tasks) == HOT_TASKS:
-                    break
-        return [st for t in tasks for st in tx.projections.stats(task_id=t)]
+        tasks = tx.tasks.recent(limit=HOT_TASKS)
+        return [st for t in tasks for st in tx.projections.stats(task_id=t.id)]
 
 
 def stats_of(ws: Workspace, paths: list[str]) -> list[ProjectionStat]:
