@@ -220,3 +220,122 @@ def test_an_agent_provider_that_cannot_run_says_what_to_set(ws_path: Path, bare:
     with Workspace.open(ws_path) as ws, pytest.raises(UsageError, match='type = "openai"'):
         run_task(ws, "t", RunOptions(model="groq:llama3"))
     assert bare.paths == []
+
+
+class _AnthropicServer:
+    """The Messages API on loopback: a tool call (write_file), then "Done."; as server-sent events
+    when the request streams (the SDK streams a request with a model's large default max_tokens)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, str], dict[str, Any]]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.seen.append(
+                    (self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
+                first = len(outer.seen) == 1
+                block: dict[str, Any] = (
+                    {"type": "tool_use", "id": "toolu_1", "name": "write_file", "input": {}}
+                    if first
+                    else {"type": "text", "text": ""}
+                )
+                delta = (
+                    {
+                        "type": "input_json_delta",
+                        "partial_json": '{"path": "hello.txt", "content": "hi"}',
+                    }
+                    if first
+                    else {"type": "text_delta", "text": "Done."}
+                )
+                message = {
+                    "id": f"msg_{len(outer.seen)}",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": body["model"],
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": 1000, "output_tokens": 1},
+                }
+                events = [
+                    {"type": "message_start", "message": message},
+                    {"type": "content_block_start", "index": 0, "content_block": block},
+                    {"type": "content_block_delta", "index": 0, "delta": delta},
+                    {"type": "content_block_stop", "index": 0},
+                    {
+                        "type": "message_delta",
+                        "delta": {"stop_reason": "tool_use" if first else "end_turn"},
+                        "usage": {"output_tokens": 20},
+                    },
+                    {"type": "message_stop"},
+                ]
+                assert body.get("stream"), "this stand-in speaks the streamed form only"
+                data = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+                raw = data.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+
+def test_the_configured_anthropic_base_url_reaches_the_agent(
+    ws_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Messages API at a configured base URL, as a review of anthropic:... reaches it."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789")
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+    srv = _AnthropicServer()
+    threading.Thread(target=srv.httpd.serve_forever, daemon=True).start()
+    _configure(ws_path, f'[providers.anthropic]\nbase_url = "{srv.url}"\n')
+    try:
+        with Workspace.open(ws_path) as ws:
+            ws.create_task("t", "Say hi", phases=["work"])
+            res = run_task(
+                ws, "t", RunOptions(model="anthropic:claude-sonnet-4-6", subagents=False)
+            )
+    finally:
+        srv.httpd.shutdown()
+        srv.httpd.server_close()
+    assert res.state == "done", res.phases
+    assert (ws_path / "hello.txt").read_text() == "hi"
+    assert [path for path, _, _ in srv.seen] == ["/v1/messages"] * 2
+    # The key from the environment, in the header the SDK release sends it in.
+    sent = srv.seen[0][1]
+    key = "sk-ant-test-0123456789"
+    assert sent.get("x-api-key") == key or sent.get("authorization") == f"Bearer {key}"
+    assert srv.seen[0][2]["model"] == "claude-sonnet-4-6"
+    assert res.stats.input_tokens == 2 * 1000
+
+
+def test_the_openai_wire_format_follows_the_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chat Completions for a server at a base URL (what compatible servers speak), the Responses
+    API for api.openai.com; `api` in the table or the spec's openai-chat:/openai-responses: choose."""
+    from pydantic_ai.models.openai import OpenAIChatModel, OpenAIResponsesModel
+
+    from cairn.core.errors import UsageError
+    from cairn.models.agent_adapter import agent_model
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-wire-0123456789")
+    local = {"providers": {"openai": {"base_url": "http://127.0.0.1:9/v1"}}}
+    assert isinstance(agent_model("openai:gpt-4o"), OpenAIResponsesModel)
+    assert isinstance(agent_model("openai-chat:gpt-4o"), OpenAIChatModel)
+    assert isinstance(agent_model("openai:gpt-4o", local), OpenAIChatModel)
+    assert isinstance(agent_model("openai-responses:gpt-4o", local), OpenAIResponsesModel)
+    local["providers"]["openai"]["api"] = "responses"
+    assert isinstance(agent_model("openai:gpt-4o", local), OpenAIResponsesModel)
+    local["providers"]["openai"]["api"] = "completions"
+    with pytest.raises(UsageError, match='use "chat" or "responses"'):
+        agent_model("openai:gpt-4o", local)
+    with pytest.raises(UsageError, match="environment only"):
+        agent_model("openai:gpt-4o", {"providers": {"openai": {"api_key": "sk-in-the-file"}}})

@@ -258,6 +258,7 @@ CORE_COLUMNS = {
         ("updated_at", "TEXT", 1, 0),
         ("next_action", "TEXT", 0, 0),
         ("seq", "INTEGER", 1, 0),
+        ("step_count", "INTEGER", 1, 0),  # 0009: kept by the store, not counted per step
     ],
     "phases": [
         ("task_id", "TEXT", 1, 1),
@@ -312,6 +313,12 @@ CORE_COLUMNS = {
         ("safe_point", "INTEGER", 0, 0),
         ("note", "TEXT", 0, 0),
         ("last_event", "INTEGER", 1, 0),
+    ],
+    "progress_docs": [
+        ("task_id", "TEXT", 0, 1),
+        ("hash", "TEXT", 1, 0),
+        ("content", "TEXT", 1, 0),
+        ("updated_at", "TEXT", 1, 0),
     ],
     "cairn_migrations": [
         ("id", "INTEGER", 0, 1),

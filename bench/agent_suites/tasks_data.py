@@ -1,19 +1,8 @@
-"""Five task suites modelled on the seed's session, for ``bench/strategy_bench.py`` and the tests.
-
-Each task has input files (made deterministically by ``setup``), instructions, and a verifier that
-inspects the files produced. It can be run two ways with the scripted model:
-
-* ``direct`` — one phase, one context: the orchestrator reads and writes everything itself.
-* cairn — a ``plan`` phase (read the spec, checkpoint a plan), then one phase per *wave* of work,
-  each spawning subagents in parallel for the detail work and checkpointing their summaries.
-
-Both ways run the same units of work (the same reads and writes), so what differs is only where the
-tokens land: in the orchestrator's context, or in subagents' contexts that end with a summary.
-"""
+"""Benchmark tasks 1 and 2: fix data-quality issues across many files, and expand an eval set
+without train/test overlap."""
 
 from __future__ import annotations
 
-import functools
 import json
 import random
 import re
@@ -21,13 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cairn.models.scripted import Call, Suite, Unit
+from cairn.models.scripted import Call, Unit
 
-from .kit import SUBAGENT_BUDGET, Batch, TaskDef, Wave, build_suite, chunks
-from .tasks_code import analysis_task, review_task
-
-__all__ = ["SUBAGENT_BUDGET", "SUITES", "TASKS", "build_suite"]
-
+from .kit import Batch, TaskDef, Wave, chunks
 
 # -- 1. fix data-quality issues across many files ------------------------------------------------------
 DQ_SHARDS = 12
@@ -74,7 +59,7 @@ _WORDS = [
 ]
 
 
-def _sentence(rng: random.Random, n: int) -> str:
+def sentence(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(_WORDS) for _ in range(n))
 
 
@@ -87,8 +72,8 @@ def _dq_setup(root: Path) -> None:
         for k in range(DQ_ROWS):
             rec = {
                 "id": f"s{i:02d}_{k:03d}",
-                "instruction": _sentence(rng, 12),
-                "output": _sentence(rng, 18),
+                "instruction": sentence(rng, 12),
+                "output": sentence(rng, 18),
                 "label": rng.choice(["pos", "neg"]),
             }
             r = rng.random()
@@ -182,7 +167,7 @@ def _dq_writer(dst: str) -> Callable[[list[str]], dict[str, Any]]:
     return make
 
 
-def _dq() -> TaskDef:
+def dataquality_task() -> TaskDef:
     def unit(i: int) -> Unit:
         src, dst = f"data/raw/shard_{i:02d}.jsonl", f"data/clean/shard_{i:02d}.jsonl"
         return Unit(
@@ -264,7 +249,7 @@ def _ev_setup(root: Path) -> None:
         + "\n"
     )
     train = rng.sample([c for c in cands if c not in seed], 150)
-    train += [_sentence(rng, 14) + "?" for _ in range(750)]
+    train += [sentence(rng, 14) + "?" for _ in range(750)]
     rng.shuffle(train)
     (root / "data" / "train_instructions.txt").write_text("\n".join(train) + "\n")
     spec = [
@@ -335,7 +320,7 @@ def _ev_verify(root: Path) -> tuple[bool, str]:
     return (not problems, "; ".join(problems) or f"{len(rows)} new eval instructions, no overlap")
 
 
-def _ev() -> TaskDef:
+def evalset_task() -> TaskDef:
     expand = Unit(
         "expand",
         (
@@ -385,133 +370,3 @@ def _ev() -> TaskDef:
         _ev_setup,
         _ev_verify,
     )
-
-
-# -- 3. generate shards ------------------------------------------------------------------------------
-SH_SHARDS = 8
-SH_PER = 50
-
-
-def _sh_setup(root: Path) -> None:
-    rng = random.Random(11)
-    (root / "prompts").mkdir(exist_ok=True)
-    (root / "docs").mkdir(exist_ok=True)
-    prompts = [_sentence(rng, 16) for _ in range(SH_SHARDS * SH_PER)]
-    (root / "prompts" / "prompts.txt").write_text("\n".join(prompts) + "\n")
-    (root / "docs" / "shard_spec.md").write_text(
-        "# Shard generation\n\nFor k in 0..7, shard k takes prompts lines 50k+1..50k+50 of "
-        "prompts/prompts.txt and writes out/shards/shard_k.jsonl: one object a line with "
-        "prompt, response (the prompt's words reversed, then ' [k]'), shard.\nThen write "
-        "out/shards/manifest.json: {shard file: line count}.\n"
-    )
-
-
-def sh_response(prompt: str, k: int) -> str:
-    return " ".join(reversed(prompt.split())) + f" [{k}]"
-
-
-def _sh_write(k: int) -> Callable[[list[str]], dict[str, Any]]:
-    def make(prev: list[str]) -> dict[str, Any]:
-        lines = [x for x in prev[0].splitlines() if x and not x.startswith("[lines ")]
-        recs = [json.dumps({"prompt": p, "response": sh_response(p, k), "shard": k}) for p in lines]
-        return {"path": f"out/shards/shard_{k}.jsonl", "content": "\n".join(recs) + "\n"}
-
-    return make
-
-
-def _sh_manifest(prev: list[str]) -> dict[str, Any]:
-    manifest = {}
-    for row in prev[0].splitlines():
-        parts = row.split("\t")
-        if len(parts) > 1 and parts[0].endswith(".jsonl"):
-            manifest[parts[0].rsplit("/", 1)[-1]] = int(parts[1].split()[0])
-    return {"path": "out/shards/manifest.json", "content": json.dumps(manifest, sort_keys=True)}
-
-
-def _sh_verify(root: Path) -> tuple[bool, str]:
-    prompts = (root / "prompts" / "prompts.txt").read_text().splitlines()
-    problems = []
-    for k in range(SH_SHARDS):
-        p = root / "out" / "shards" / f"shard_{k}.jsonl"
-        if not p.exists():
-            problems.append(f"shard_{k} missing")
-            continue
-        got = [json.loads(x) for x in p.read_text().splitlines() if x.strip()]
-        want = prompts[k * SH_PER : (k + 1) * SH_PER]
-        if [g["prompt"] for g in got] != want or any(
-            g["response"] != sh_response(g["prompt"], k) for g in got
-        ):
-            problems.append(f"shard_{k} wrong")
-    m = root / "out" / "shards" / "manifest.json"
-    want_m = {f"shard_{k}.jsonl": SH_PER for k in range(SH_SHARDS)}
-    if not m.exists() or json.loads(m.read_text()) != want_m:
-        problems.append("manifest wrong")
-    return (not problems, "; ".join(problems) or f"{SH_SHARDS} shards and manifest right")
-
-
-def _sh() -> TaskDef:
-    units = [
-        Unit(
-            f"shard{k}",
-            (
-                Call(
-                    "read_file",
-                    {
-                        "path": "prompts/prompts.txt",
-                        "start_line": k * SH_PER + 1,
-                        "max_lines": SH_PER,
-                    },
-                ),
-                Call("write_file", _sh_write(k), say=f"Generating shard {k}."),
-            ),
-            (f"out/shards/shard_{k}.jsonl",),
-        )
-        for k in range(SH_SHARDS)
-    ]
-    manifest = Unit(
-        "manifest",
-        (
-            Call("list_files", {"path": "out/shards", "pattern": "shard_*", "details": True}),
-            Call("write_file", _sh_manifest),
-        ),
-        ("out/shards/manifest.json",),
-    )
-    batches = tuple(
-        Batch(
-            f"gen_{g}",
-            "Generate these shards per docs/shard_spec.md",
-            tuple(us),
-            ("prompts/prompts.txt",),
-        )
-        for g, us in enumerate(chunks(units, 4))
-    )
-    return TaskDef(
-        "shards",
-        "Generate the additional training shards and their manifest",
-        "docs/shard_spec.md",
-        (
-            Wave("generate", batches),
-            Wave("manifest", (Batch("manifest", "Write the manifest", (manifest,), ()),)),
-        ),
-        _sh_setup,
-        _sh_verify,
-    )
-
-
-TASKS: dict[str, Callable[[], TaskDef]] = {
-    "dataquality": _dq,
-    "evalset": _ev,
-    "shards": _sh,
-    "review": review_task,
-    "analysis": analysis_task,
-}
-
-
-def _suite_of(make: Callable[[], TaskDef]) -> Suite:
-    return build_suite(make())
-
-
-# What the scripted model plays, by name: registered by whoever runs the benchmark, never on import.
-SUITES: dict[str, Callable[[], Suite]] = {
-    name: functools.partial(_suite_of, make) for name, make in TASKS.items()
-}

@@ -88,3 +88,11 @@ def test_tasks_do_not_share_versions(store: Store, task: str) -> None:
     _add(store, task, "plan", "p1", 1)
     other = _add(store, "T2", "plan", "q1", 2)
     assert (other.version, other.seq) == (1, 1)
+
+
+def test_of_phase_exists(store: Store, task: str) -> None:
+    _add(store, task, "plan", "p1", 1)  # written during phase "a"
+    with store.read() as tx:
+        assert tx.checkpoints.of_phase_exists(task, "a")
+        assert tx.checkpoints.of_phase_exists(task, "plan")  # the kind named after a phase
+        assert not tx.checkpoints.of_phase_exists(task, "b")

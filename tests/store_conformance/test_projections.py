@@ -23,6 +23,11 @@ def test_record_rolls_the_hash_and_clears_the_stat(store: Store, task: str) -> N
         row = tx.projections.get(path)
         assert row is not None
         assert (row.hash, row.prev_hash, row.mtime_ns, row.size) == ("h2", "h1", None, None)
+    with store.write() as tx:  # h2 never reached the file (no stat): h1 is still what it holds
+        tx.projections.record(path, task, "plan", "h3")
+    with store.read() as tx:
+        row = tx.projections.get(path)
+        assert row is not None and (row.hash, row.prev_hash) == ("h3", "h1")
 
 
 def test_set_stat_with_a_hash_only_if_it_still_holds(store: Store, task: str) -> None:

@@ -53,3 +53,25 @@ def test_open_before(store: Store, task: str) -> None:
         open_ = tx.steps.open_before(task, made[7].id, limit=5)
         assert [s.text for s in open_] == ["s0", "s3", "s6"]
         assert [s.text for s in tx.steps.open_before(task, made[7].id, limit=1)] == ["s0"]
+
+
+def test_the_progress_doc_is_replaced_in_place(store: Store, task: str) -> None:
+    with store.read() as tx:
+        assert tx.steps.doc(task) is None
+    with store.write() as tx:
+        tx.steps.put_doc(task, "one", "h1", ts(1))
+        tx.steps.put_doc(task, "two", "h2", ts(2))
+    with store.read() as tx:
+        doc = tx.steps.doc(task)
+        assert doc is not None
+        assert (doc.task_id, doc.content, doc.hash, doc.updated_at) == (task, "two", "h2", ts(2))
+
+
+def test_count_follows_new_steps_not_updates(store: Store, task: str) -> None:
+    with store.write() as tx:
+        first = tx.steps.add(task, None, "a", "active", ts(1))
+        tx.steps.add(task, None, "b", "todo", ts(2))
+        tx.steps.update(first.id, state="done", phase=None, ts=ts(3))
+    with store.read() as tx:
+        assert tx.steps.count(task) == 2
+        assert tx.steps.count("nobody") == 0

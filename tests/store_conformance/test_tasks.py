@@ -101,3 +101,19 @@ def test_active_and_unfinished_tasks(store: Store) -> None:
         assert [t.id for t in tx.tasks.unfinished()] == ["busy", "idle"]
         assert [t.id for t in tx.tasks.unfinished(phaseless=True)] == ["bare", "busy", "idle"]
         assert [t.id for t in tx.tasks.unfinished(limit=1)] == ["busy"]
+
+
+def test_phases_can_be_regated_reordered_and_removed(store: Store, task: str) -> None:
+    with store.write() as tx:
+        tx.tasks.add_phase(task, "c", gated=False)
+        tx.tasks.set_gated(task, "a", True)
+        tx.tasks.remove_phase(task, "b")
+        tx.tasks.set_position(task, "c", 1)
+        tx.tasks.set_position(task, "a", 2)
+        with pytest.raises(MissingRow):
+            tx.tasks.remove_phase(task, "b")
+    with store.read() as tx:
+        assert [(p.name, p.position, p.gated) for p in tx.tasks.phases(task)] == [
+            ("c", 1, False),
+            ("a", 2, True),
+        ]

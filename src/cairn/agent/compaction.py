@@ -149,8 +149,9 @@ def _tail(st: AgentState, messages: list[Any]) -> list[Any]:
 def compact(st: AgentState, messages: list[Any], tokens: int, *, safe_point: bool) -> list[Any]:
     from pydantic_ai.messages import ModelRequest, UserPromptPart
 
+    from cairn.domain import journal
+    from cairn.domain.base import now
     from cairn.domain.budget import new_context
-    from cairn.domain.workspace import now
     from cairn.recovery.brief import MIN_TOKENS, recover
 
     assert st.make_prompt is not None
@@ -184,7 +185,7 @@ def compact(st: AgentState, messages: list[Any], tokens: int, *, safe_point: boo
     after = st.overhead + st.meter.messages(new)
     with st.ws.store.write() as tx:
         stamp = now()
-        tx.agent_runs.add_compaction(
+        tx.runs.add_agent_compaction(
             ts=stamp,
             run_id=st.run_id,
             task_id=st.task_id,
@@ -196,18 +197,17 @@ def compact(st: AgentState, messages: list[Any], tokens: int, *, safe_point: boo
             window=window,
             reason=reason,
         )
-        tx.events.append(
+        journal.append(
+            tx,
             st.task_id,
             "agent.compacted",
             stamp,
-            {
-                "run": st.run_id,
-                "phase": st.phase,
-                "safe_point": safe_point,
-                "tokens_before": tokens,
-                "tokens_after": after,
-                "tokens_since_checkpoint": since,
-            },
+            run=st.run_id,
+            phase=st.phase,
+            safe_point=safe_point,
+            tokens_before=tokens,
+            tokens_after=after,
+            tokens_since_checkpoint=since,
         )
     st.context_id = new_context(
         st.ws, "compaction", task_id=st.task_id, run_id=st.run_id, note=reason[:200]

@@ -133,8 +133,9 @@ def run_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
 
 
 async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
+    from cairn.domain import journal
+    from cairn.domain.base import now
     from cairn.domain.budget import _new_id, settings
-    from cairn.domain.workspace import now
     from cairn.models.agent_adapter import agent_model
 
     task = ws.task(task_id)
@@ -151,14 +152,14 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
     # Crash detection: a run of this task still marked running, whose process is gone.
     crashed: list[str] = []
     with ws.store.write() as tx:
-        for r in tx.agent_runs.running(task_id):
+        for r in tx.runs.running_agent_runs(task_id):
             if _pid_alive(r.pid) and r.pid != os.getpid():
                 raise UsageError(
                     f"agent run {r.id} (pid {r.pid}) is still working on {task_id}; wait "
                     "for it or stop it first"
                 )
             # Its subagents died with it: their results are partial at best.
-            tx.agent_runs.crash(
+            tx.runs.crash_agent_run(
                 r.id,
                 ts=now(),
                 error="the runtime died mid-run (found by the next run)",
@@ -167,12 +168,15 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
             crashed.append(r.id)
         run_id = _new_id("run")
         started = now()
-        tx.agent_runs.start(run_id, task_id, model_name, started, os.getpid())
-        tx.events.append(
+        tx.runs.start_agent_run(run_id, task_id, model_name, started, os.getpid())
+        journal.append(
+            tx,
             task_id,
             "agent.run_started",
             started,
-            {"run": run_id, "model": model_name, "crashed": crashed},
+            run=run_id,
+            model=model_name,
+            crashed=crashed,
         )
 
     phases = _pick_phases(ws, task_id, options.phases)
@@ -216,20 +220,24 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
 
 
 def _finish_run(ws: Workspace, run_id: str, state: str, stats: Stats, error: str | None) -> None:
-    from cairn.domain.workspace import now
+    from cairn.domain import journal
+    from cairn.domain.base import now
     from cairn.models import scrub
 
     error = None if error is None else scrub(error)
 
     with ws.store.write() as tx:
-        run = tx.agent_runs.get(run_id)
+        run = tx.runs.agent_run(run_id)
         ended = now()
-        tx.agent_runs.finish(run_id, state=state, ts=ended, usage=stats.to_json(), error=error)
-        tx.events.append(
+        tx.runs.finish_agent_run(run_id, state=state, ts=ended, usage=stats.to_json(), error=error)
+        journal.append(
+            tx,
             run.task_id if run else None,
             "agent.run_finished",
             ended,
-            {"run": run_id, "state": state, **{k: v for k, v in stats.to_json().items() if v}},
+            run=run_id,
+            state=state,
+            **{k: v for k, v in stats.to_json().items() if v},
         )
     ws.projector.render_status()
 

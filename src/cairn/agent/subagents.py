@@ -122,8 +122,9 @@ async def _run_one(
 
     from cairn.agent.compaction import process_history
     from cairn.agent.tools import build_tools
+    from cairn.domain import journal
+    from cairn.domain.base import now
     from cairn.domain.budget import _new_id, record
-    from cairn.domain.workspace import now
     from cairn.models.agent_adapter import ResilientModel, agent_model
     from cairn.models.meter import Meter, overhead_tokens
 
@@ -135,7 +136,7 @@ async def _run_one(
     transcript = f"{folder}/{sub_id}.md"
     started = now()
     with ws.store.write() as tx:
-        tx.agent_runs.start_subagent(
+        tx.runs.start_subagent(
             sub_id,
             run_id=parent.run_id,
             task_id=parent.task_id,
@@ -146,7 +147,7 @@ async def _run_one(
             transcript=transcript,
             started_at=started,
         )
-        tx.events.append(parent.task_id, "subagent.started", started, {"id": sub_id, "name": name})
+        journal.append(tx, parent.task_id, "subagent.started", started, id=sub_id, name=name)
     st = AgentState(
         ws=ws,
         task_id=parent.task_id,
@@ -227,7 +228,7 @@ async def _run_one(
     _save_transcript(ws.root / folder, sub_id, name, prompt, messages, summary, state, used)
     ended = now()
     with ws.store.write() as tx:
-        tx.agent_runs.finish_subagent(
+        tx.runs.finish_subagent(
             sub_id,
             state=state,
             used_tokens=used,
@@ -236,17 +237,16 @@ async def _run_one(
             finished_at=ended,
             error=error,
         )
-        tx.events.append(
+        journal.append(
+            tx,
             parent.task_id,
             "subagent.finished",
             ended,
-            {
-                "id": sub_id,
-                "name": name,
-                "state": state,
-                "used_tokens": used,
-                "summary_tokens": summary_tokens,
-            },
+            id=sub_id,
+            name=name,
+            state=state,
+            used_tokens=used,
+            summary_tokens=summary_tokens,
         )
     record(
         ws,

@@ -123,12 +123,12 @@ def cmd_agent_runs(args: argparse.Namespace) -> int:
     ws = open_ws(args, reconcile=False)
     task_id = ws.resolve_task(args.task) if args.task else None
     with ws.store.read() as tx:
-        runs = [_run_view(r) for r in tx.agent_runs.recent(task_id=task_id, limit=args.limit)]
+        runs = [_run_view(r) for r in tx.runs.agent_runs(task_id=task_id, limit=args.limit)]
         comp = [
             _compaction_view(c)
-            for c in tx.agent_runs.compactions(task_id=task_id, limit=args.limit)
+            for c in tx.runs.agent_compactions(task_id=task_id, limit=args.limit)
         ]
-        subs = [_sub_view(s) for s in tx.agent_runs.subagents(task_id=task_id, limit=args.limit)]
+        subs = [_sub_view(s) for s in tx.runs.subagents(task_id=task_id, limit=args.limit)]
     if args.json:
         emit_json(
             {"schema": "cairn.agent_runs/1", "runs": runs, "compactions": comp, "subagents": subs}

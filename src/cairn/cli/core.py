@@ -294,6 +294,8 @@ def cmd_cp_write(args: argparse.Namespace) -> int:
     cp = ws.write_checkpoint(task_id, kind, data, files=args.reload)
     if args.json:
         emit_json(views.checkpoint(cp, content=False))
+    elif cp.unchanged:
+        print(f"{cp.path}: {kind} unchanged (still v{cp.version}); nothing was stored")
     else:
         print(views.checkpoint_written(cp))
     return 0

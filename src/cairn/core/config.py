@@ -25,6 +25,10 @@ logs = "logs"
 status = "CURRENT_WORK_STATUS.md"
 reviews = "reviews"
 
+# [store]
+# path = "cairn.db"            # the store, relative to .cairn/ (what makes the folder a workspace
+#                              # is this file, .cairn/config.toml, not the store)
+
 # [reviews]
 # default = "checklist"        # provider:model of the default reviewer, e.g. "openai:gpt-4o"
 """
@@ -39,6 +43,7 @@ class Config:
     logs_dir: str = "logs"
     status_file: str = "CURRENT_WORK_STATUS.md"
     reviews_dir: str = "reviews"
+    store: str = "cairn.db"
     raw: dict[str, Any] = field(default_factory=dict)
 
     def section(self, name: str) -> dict[str, Any]:
@@ -58,6 +63,7 @@ def load_config(path: Path) -> Config:
     cp = raw.get("checkpoints", {})
     rc = raw.get("recovery", {})
     paths = raw.get("paths", {})
+    store = raw.get("store", {})
     try:
         return Config(
             max_checkpoint_bytes=int(cp.get("max_bytes", 5_000_000)),
@@ -67,6 +73,7 @@ def load_config(path: Path) -> Config:
             logs_dir=_rel(paths.get("logs", "logs"), path),
             status_file=_rel(paths.get("status", "CURRENT_WORK_STATUS.md"), path),
             reviews_dir=_rel(paths.get("reviews", "reviews"), path),
+            store=_store(store.get("path", "cairn.db"), path),
             raw=raw,
         )
     except (TypeError, ValueError) as exc:
@@ -77,4 +84,14 @@ def _rel(value: object, where: Path) -> str:
     text = str(value)
     if not text or text.startswith("/") or ".." in Path(text).parts or "\x00" in text:
         raise UsageError(f"{where}: path {text!r} must be relative and inside the workspace")
+    return text
+
+
+def _store(value: object, where: Path) -> str:
+    """A store URL as it is; a path must stay inside ``.cairn/``."""
+    text = str(value)
+    if "://" in text:
+        return text
+    if not text or text.startswith("/") or ".." in Path(text).parts or "\x00" in text:
+        raise UsageError(f"{where}: [store] path {text!r} must be relative, inside .cairn/")
     return text

@@ -85,12 +85,16 @@ class Checkpoint:
     created_at: str
     path: str  # the projected artifact, relative to the workspace
     content: str | None = field(default=None, repr=False)
+    # True when a write found this content already the newest version and stored nothing.
+    unchanged: bool = field(default=False, compare=False)
 
     def to_json(self, with_content: bool = True) -> dict[str, Any]:
         d = asdict(self)
         d["files"] = list(self.files)
         if not with_content:
             d.pop("content")
+        if not self.unchanged:
+            d.pop("unchanged")
         return d
 
 

@@ -72,6 +72,17 @@ def phase_name(value: str) -> str:
     return kind(value, "phase name")
 
 
+def artifact_stem(task: str, kind_: str) -> str:
+    """The file name (without ``.md``) of a task's artifact: ``finding4_plan``.
+
+    ``_`` separates the task from the kind, and both may hold ``_``; so a ``_`` in the task id is
+    written twice (``a_b`` + ``progress`` is ``a__b_progress``, ``a`` + ``b_progress`` stays
+    ``a_b_progress``). That is injective: a kind never starts with ``_``, so the separator is
+    the end of the first run of ``_`` of odd length. Ids without ``_`` keep their old names.
+    """
+    return f"{task.replace('_', '__')}_{kind_}"
+
+
 def inside(root: Path, user_path: str | os.PathLike[str], what: str = "path") -> Path:
     """Resolve ``user_path`` against ``root`` and refuse anything that lands outside it.
 

@@ -2,18 +2,18 @@
 
 The hooks (``cairn.integrations.hooks``) call this when the agent compacts its context; the status
 file shows the recent ones (:func:`status_section`, rendered after every command, so this module
-imports nothing heavy). The SQL stays here until the store's ``compactions`` area exists.
+imports nothing heavy). The rows live in the store's ``compactions`` area (``tx.compactions``).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
-    from cairn.store import Row, Tx
+    from cairn.store import Tx
+    from cairn.store.contract.compactions import CompactionRow
 
 SCHEMA_COMPACTIONS = "cairn.compactions/1"
 # One compaction can fire PreCompact more than once; a second within this time is the same one.
@@ -93,12 +93,8 @@ def assess_safe_point(ws: Workspace) -> SafePoint:
     """The verdict for the workspace now: unsafe if any active phase is mid-work."""
     verdicts: list[SafePoint] = []
     with ws.store.read() as tx:
-        rows = tx.execute(
-            "SELECT p.task_id, p.name, p.started_at FROM phases p JOIN tasks t ON t.id = p.task_id "
-            "WHERE p.state = 'active' ORDER BY t.updated_at DESC LIMIT 20"
-        )
-        for r in rows:
-            verdicts.append(_assess_phase(tx, r["task_id"], r["name"], r["started_at"]))
+        for p in tx.tasks.active_phases(limit=20):
+            verdicts.append(_assess_phase(tx, p.task_id, p.name, p.started_at))
     if not verdicts:
         return SafePoint(True, "no phase was active (between phases)")
     unsafe = [v for v in verdicts if not v.safe]
@@ -107,30 +103,29 @@ def assess_safe_point(ws: Workspace) -> SafePoint:
 
 def _assess_phase(tx: Tx, task_id: str, phase: str, started_at: str | None) -> SafePoint:
     start_id, start_ts = 0, started_at
-    for r in tx.execute(
-        "SELECT id, ts, data FROM events WHERE task_id = ? AND type IN ('phase.started', "
-        "'phase.reopened') ORDER BY id DESC LIMIT 50",
-        (task_id,),
-    ):
-        if json.loads(r["data"]).get("phase") == phase:
-            start_id, start_ts = int(r["id"]), r["ts"]
+    started = tx.events.query(task_id=task_id, types=("phase.started", "phase.reopened"), limit=50)
+    for e in reversed(started):
+        if e.data.get("phase") == phase:
+            start_id, start_ts = e.id, e.ts
             break
     last_cp: tuple[int, str, str] | None = None
     step_begin: tuple[int, str, str] | None = None
-    for r in tx.execute(
-        "SELECT id, ts, type, data FROM events WHERE task_id = ? AND id > ? AND type IN "
-        "('checkpoint.written', 'step.recorded') ORDER BY id DESC LIMIT 5000",
-        (task_id, start_id),
-    ):
-        d = json.loads(r["data"])
-        if r["type"] == "checkpoint.written":
+    since = tx.events.query(
+        task_id=task_id,
+        types=("checkpoint.written", "step.recorded"),
+        after=start_id,
+        limit=5000,
+    )
+    for e in reversed(since):
+        d = e.data
+        if e.type == "checkpoint.written":
             if last_cp is None and d.get("source") != "progress":
-                last_cp = (int(r["id"]), r["ts"], f"checkpoint {d.get('kind')} v{d.get('version')}")
+                last_cp = (e.id, e.ts, f"checkpoint {d.get('kind')} v{d.get('version')}")
         elif d.get("state") == "done":
             if last_cp is None:
-                last_cp = (int(r["id"]), r["ts"], f"step ✅ {str(d.get('text'))[:80]!r}")
+                last_cp = (e.id, e.ts, f"step ✅ {str(d.get('text'))[:80]!r}")
         elif d.get("state") == "active" and step_begin is None:
-            step_begin = (int(r["id"]), r["ts"], f"step ⏳ {str(d.get('text'))[:80]!r}")
+            step_begin = (e.id, e.ts, f"step ⏳ {str(d.get('text'))[:80]!r}")
         if last_cp is not None and step_begin is not None:
             break
     unit_id, unit_ts = start_id, start_ts
@@ -179,54 +174,42 @@ def record(
 ) -> int:
     """Store one compaction and its ``compaction`` event; returns its id."""
     ts = iso(at)
-    with ws.store.transaction() as tx:
-        row_id = tx.insert(
-            "INSERT INTO compactions (ts, agent, session_id, transcript_path, trigger, "
-            "custom_instructions, task_id, phase, safe_point, reason, last_checkpoint_at, "
-            "seconds_since_checkpoint, tool_calls_since_checkpoint, tool_calls_exact, summary, "
-            "summary_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                ts,
-                seen.agent,
-                seen.session_id,
-                seen.transcript_path,
-                seen.trigger,
-                seen.instructions,
-                sp.task_id,
-                sp.phase,
-                int(sp.safe),
-                sp.reason,
-                sp.last_checkpoint_at,
-                None if seconds is None else round(seconds, 3),
-                seen.tool_calls,
-                None if seen.tool_calls_exact is None else int(seen.tool_calls_exact),
-                summary,
-                ts if summary is not None else None,
-            ),
-        )
-        data: dict[str, Any] = {}
-        if seen.context_tokens is not None:
-            data["context_tokens"] = seen.context_tokens
-        ws._event(
-            tx,
-            sp.task_id,
-            "compaction",
-            ts,
-            compaction=row_id,
+    with ws.store.write() as tx:
+        row = tx.compactions.add(
+            ts=ts,
             agent=seen.agent,
+            session_id=seen.session_id,
+            transcript_path=seen.transcript_path,
             trigger=seen.trigger,
+            custom_instructions=seen.instructions,
+            task_id=sp.task_id,
             phase=sp.phase,
             safe_point=sp.safe,
-            tool_calls=seen.tool_calls,
-            seconds_since_checkpoint=None if seconds is None else round(seconds),
-            **data,
+            reason=sp.reason,
+            last_checkpoint_at=sp.last_checkpoint_at,
+            seconds_since_checkpoint=None if seconds is None else round(seconds, 3),
+            tool_calls_since_checkpoint=seen.tool_calls,
+            tool_calls_exact=seen.tool_calls_exact,
+            summary=summary,
         )
-    return row_id
+        data: dict[str, Any] = {
+            "compaction": row.id,
+            "agent": seen.agent,
+            "trigger": seen.trigger,
+            "phase": sp.phase,
+            "safe_point": sp.safe,
+            "tool_calls": seen.tool_calls,
+            "seconds_since_checkpoint": None if seconds is None else round(seconds),
+        }
+        if seen.context_tokens is not None:
+            data["context_tokens"] = seen.context_tokens
+        tx.events.append(sp.task_id, "compaction", ts, data)
+    return row.id
 
 
-def get(ws: Workspace, row_id: int) -> Row:
+def get(ws: Workspace, row_id: int) -> CompactionRow:
     with ws.store.read() as tx:
-        row = tx.one("SELECT * FROM compactions WHERE id = ?", (row_id,))
+        row = tx.compactions.get(row_id)
     if row is None:
         raise LookupError(f"no compaction {row_id}")
     return row
@@ -235,68 +218,41 @@ def get(ws: Workspace, row_id: int) -> Row:
 def last_open_ts(ws: Workspace, session: str) -> datetime | None:
     """When this session's newest compaction, not yet summarised or recovered, was recorded."""
     with ws.store.read() as tx:
-        last = tx.one(
-            "SELECT ts FROM compactions WHERE session_id = ? AND summary_at IS NULL AND "
-            "recovered_at IS NULL ORDER BY id DESC LIMIT 1",
-            (session,),
-        )
-    return parse_ts(last["ts"]) if last else None
+        last = tx.compactions.newest_open(session)
+    return parse_ts(last.ts) if last else None
 
 
-_UNSUMMARISED = (
-    "SELECT * FROM compactions WHERE session_id = ? AND summary_at IS NULL ORDER BY id DESC LIMIT 1"
-)
-_UNSUMMARISED_NO_SESSION = (
-    "SELECT * FROM compactions WHERE session_id IS NULL AND summary_at IS NULL "
-    "ORDER BY id DESC LIMIT 1"
-)
-
-
-def unsummarised(ws: Workspace, session: str | None) -> Row | None:
+def unsummarised(ws: Workspace, session: str | None) -> CompactionRow | None:
     """The newest compaction of ``session`` (or of no session) still waiting for its summary."""
     with ws.store.read() as tx:
-        if session is not None:
-            return tx.one(_UNSUMMARISED, (session,))
-        return tx.one(_UNSUMMARISED_NO_SESSION)
+        return tx.compactions.awaiting_summary(session)
 
 
 def add_summary(ws: Workspace, session: str | None, summary: str | None) -> int | None:
     """Give the newest compaction waiting for its summary this one; None when none is waiting."""
     ts = iso(now())
-    with ws.store.transaction() as tx:
-        if session is not None:
-            row = tx.one(_UNSUMMARISED, (session,))
-        else:
-            row = tx.one(_UNSUMMARISED_NO_SESSION)
+    with ws.store.write() as tx:
+        row = tx.compactions.awaiting_summary(session)
         if row is None:
             return None
-        tx.execute(
-            "UPDATE compactions SET summary = ?, summary_at = ? WHERE id = ?",
-            (summary, ts, row["id"]),
+        tx.compactions.set_summary(row.id, summary, ts)
+        tx.events.append(
+            None, "compaction.summary", ts, {"compaction": row.id, "chars": len(summary or "")}
         )
-        ws._event(
-            tx, None, "compaction.summary", ts, compaction=row["id"], chars=len(summary or "")
-        )
-    return int(row["id"])
+    return row.id
 
 
-def pending(ws: Workspace, session: str | None) -> Row | None:
+def pending(ws: Workspace, session: str | None) -> CompactionRow | None:
     """The compaction a resumed session recovers from: this session's newest one not recovered,
     else any recent one not recovered."""
     with ws.store.read() as tx:
         if session:
-            row = tx.one(
-                "SELECT * FROM compactions WHERE session_id = ? AND recovered_at IS NULL "
-                "ORDER BY id DESC LIMIT 1",
-                (session,),
-            )
+            row = tx.compactions.newest_unrecovered(session)
             if row is not None:
                 return row
-        row = tx.one(
-            "SELECT * FROM compactions WHERE recovered_at IS NULL ORDER BY id DESC LIMIT 1"
-        )
+        row = tx.compactions.newest_unrecovered()
     # Another session's record only if it is recent: an old one was never recovered, not this one.
-    ts = parse_ts(row["ts"]) if row else None
+    ts = parse_ts(row.ts) if row else None
     if row is None or ts is None or (now() - ts).total_seconds() > PENDING_SECONDS:
         return None
     return row
@@ -304,68 +260,61 @@ def pending(ws: Workspace, session: str | None) -> Row | None:
 
 def mark_recovered(ws: Workspace, row_id: int, ts: str | None, trigger: str | None) -> None:
     # A marker, not a record: it need not wait for the disk (the recovery itself is synced).
-    with ws.store.light_transaction() as tx:
-        tx.execute(
-            "UPDATE compactions SET recovered_at = ?, recovery_trigger = ? WHERE id = ?",
-            (ts, trigger, row_id),
-        )
+    with ws.store.light_write() as tx:
+        tx.compactions.set_recovered(row_id, ts, trigger)
 
 
-def note(row: Row) -> str:
+def note(row: CompactionRow) -> str:
     """One line on a compaction: when, safe or not, tool calls and time since the checkpoint."""
-    trig = row["trigger"] or "unknown"
-    calls = row["tool_calls_since_checkpoint"]
+    trig = row.trigger or "unknown"
+    calls = row.tool_calls_since_checkpoint
     calls_s = (
         "tool calls unknown"
         if calls is None
-        else f"{'' if row['tool_calls_exact'] else '≥'}{calls} tool calls"
+        else f"{'' if row.tool_calls_exact else '≥'}{calls} tool calls"
     )
-    verdict = "safe point" if row["safe_point"] else "mid-phase"
-    since = "the last checkpoint" if row["last_checkpoint_at"] else "the work began"
+    verdict = "safe point" if row.safe_point else "mid-phase"
+    since = "the last checkpoint" if row.last_checkpoint_at else "the work began"
     return (
-        f"{trig} compaction at {row['ts']} ({verdict}): {calls_s} and "
-        f"{fmt_age(row['seconds_since_checkpoint'])} since {since}; {row['reason']}"
+        f"{trig} compaction at {row.ts} ({verdict}): {calls_s} and "
+        f"{fmt_age(row.seconds_since_checkpoint)} since {since}; {row.reason}"
     )
 
 
 # -- reading compactions -------------------------------------------------------------------------
 def compactions(ws: Workspace, *, limit: int = 20) -> list[dict[str, Any]]:
     with ws.store.read() as tx:
-        rows = tx.execute(
-            "SELECT * FROM (SELECT * FROM compactions ORDER BY id DESC LIMIT ?) ORDER BY id",
-            (limit,),
-        )
+        rows = tx.compactions.recent(limit)
     return [public(r) for r in rows]
 
 
-def public(r: Row) -> dict[str, Any]:
+def public(r: CompactionRow) -> dict[str, Any]:
     """A compaction as ``cairn.compactions/1`` shows it."""
     return {
-        "id": r["id"],
-        "ts": r["ts"],
-        "agent": r["agent"],
-        "session_id": r["session_id"],
-        "trigger": r["trigger"],
-        "task": r["task_id"],
-        "phase": r["phase"],
-        "safe_point": None if r["safe_point"] is None else bool(r["safe_point"]),
-        "reason": r["reason"],
-        "seconds_since_checkpoint": r["seconds_since_checkpoint"],
-        "tool_calls_since_checkpoint": r["tool_calls_since_checkpoint"],
-        "tool_calls_exact": None if r["tool_calls_exact"] is None else bool(r["tool_calls_exact"]),
-        "summary_chars": None if r["summary"] is None else len(r["summary"]),
-        "recovered_at": r["recovered_at"],
+        "id": r.id,
+        "ts": r.ts,
+        "agent": r.agent,
+        "session_id": r.session_id,
+        "trigger": r.trigger,
+        "task": r.task_id,
+        "phase": r.phase,
+        "safe_point": r.safe_point,
+        "reason": r.reason,
+        "seconds_since_checkpoint": r.seconds_since_checkpoint,
+        "tool_calls_since_checkpoint": r.tool_calls_since_checkpoint,
+        "tool_calls_exact": r.tool_calls_exact,
+        "summary_chars": None if r.summary is None else len(r.summary),
+        "recovered_at": r.recovered_at,
     }
 
 
 def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
     """Recent compactions for the status file, suboptimal ones marked."""
-    total = tx.scalar("SELECT count(*) FROM compactions") or 0
+    total = tx.compactions.count()
     if not total:
         return None
-    bad = tx.scalar("SELECT count(*) FROM compactions WHERE safe_point = 0") or 0
-    rows = tx.execute("SELECT * FROM compactions ORDER BY id DESC LIMIT 5")
-    recent = [public(r) for r in rows]
+    bad = tx.compactions.count(suboptimal=True)
+    recent = [public(r) for r in reversed(tx.compactions.recent(5))]
     md = [f"## Compactions ({total}, {bad} suboptimal)", ""]
     for c in recent:
         if c["task"] is None:

@@ -15,7 +15,6 @@ from cairn.core.rules import GateState, gate_message
 from cairn.core.rules import gate_state as _rule
 
 if TYPE_CHECKING:
-    from cairn.domain.workspace import Workspace
     from cairn.store import Tx
 
 
@@ -27,9 +26,7 @@ def gate_state(tx: Tx, task_id: str) -> GateState:
     return _rule(plan.version if plan else None, review, approved is not None)
 
 
-def check_gate(
-    ws: Workspace, tx: Tx, task_id: str, phase: str, *, override: str | None, ts: str
-) -> None:
+def check_gate(tx: Tx, task_id: str, phase: str, *, override: str | None, ts: str) -> None:
     gs = gate_state(tx, task_id)
     if gs.open:
         return

@@ -12,7 +12,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cairn.domain.workspace import Workspace
+    from cairn.domain.base import Site
     from cairn.store import Tx
 
 SCHEMA_STALE_PHASES = "cairn.stale_phases/1"
@@ -37,7 +37,7 @@ def _gone(pid: int, host: str) -> bool:
         return False
 
 
-def interrupted(ws: Workspace, task_id: str, phase: str) -> int | None:
+def interrupted(ws: Site, task_id: str, phase: str) -> int | None:
     """The pid of the gone process that was running ``phase`` of ``task_id``, else None."""
     with ws.store.read() as tx:
         rows = tx.execute(
@@ -51,7 +51,7 @@ def interrupted(ws: Workspace, task_id: str, phase: str) -> int | None:
     return None
 
 
-def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
+def status_section(ws: Site, tx: Tx) -> tuple[str, Any, str] | None:
     rows = tx.execute(
         "SELECT r.task_id, r.phase, r.attempt, r.pid, r.host, r.started_at FROM phases p "
         "JOIN phase_runs r ON r.task_id = p.task_id AND r.phase = p.name AND r.state = 'running' "

@@ -293,9 +293,15 @@ class TaskHandle:
         cp = ws.checkpoint(task_id, kind or phase, row.result_version)
         return (cp if rtype == "checkpoint" else cp.content), cp.path
 
-    def _check_needs(self, task_id: str, spec: PhaseSpec) -> None:
+    def _check_needs(self, spec: PhaseSpec) -> None:
+        """Refuse to start ``spec`` (unless it is done: then it is skipped) before its needs are
+        done with a checkpoint. Only a phase with needs pays for these reads."""
         ws = self.workspace
-        states = {p.name: p.state for p in ws.task(task_id).phases}
+        task = ws.task(self.id)
+        task_id = task.id
+        states = {p.name: p.state for p in task.phases}
+        if states.get(spec.name) == "done":
+            return
         for need in spec.needs:
             state = states.get(need)
             if state != "done":
@@ -315,14 +321,13 @@ class TaskHandle:
     ) -> PhaseOutcome:
         ws = self.workspace
         name = spec.name
-        task_id, state = self._state(name)
-        run: PhaseRun | None = None
-        if state != "done":
-            self._check_needs(task_id, spec)
-            run = ws.begin_phase_run(task_id, name, pid=os.getpid(), host=socket.gethostname())
-        if run is None:
+        if spec.needs:
+            self._check_needs(spec)
+        run = ws.begin_phase_run(self.id, name, pid=os.getpid(), host=socket.gethostname())
+        if run is None:  # done in an earlier run
             result, path = self._recorded(name)
             return PhaseOutcome(name, "skipped", 0, result, 0.0, path)
+        task_id = run.task_id
         if run.restarted and run.crashed_pid is not None:
             from cairn.recovery.brief import recover
 

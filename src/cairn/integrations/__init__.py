@@ -1,1 +1,3 @@
-"""Agent clients (Claude Code, Codex CLI): hook events, installation, AGENTS.md/CLAUDE.md notes."""
+"""Agent clients (Claude Code, Codex CLI): the hook events (``events``, one table the runner and
+the installer share), what differs per agent (``claude``, ``codex``), the one transcript reader
+(``transcripts``, also the audit's), the hook runner (``hooks``), installation and AGENTS.md notes."""

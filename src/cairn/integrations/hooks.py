@@ -98,7 +98,7 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
     session = _raw(payload, "session_id")
     row = comp.pending(ws, session) if source == "compact" else None
     with ws.store.read() as tx:
-        has_task = bool(tx.scalar("SELECT count(*) FROM tasks"))
+        has_task = bool(tx.tasks.count())
     lead: list[str] = []
     if not has_task:
         brief = build_brief(ws, trigger=source, max_tokens=max_tokens)
@@ -106,21 +106,21 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
         note = None
         safe = None
         if row is not None:
-            safe = None if row["safe_point"] is None else bool(row["safe_point"])
+            safe = row.safe_point
             note = comp.note(row)
-            comp.mark_recovered(ws, row["id"], comp.iso(comp.now()), source)
+            comp.mark_recovered(ws, row.id, comp.iso(comp.now()), source)
         try:
             brief = recover(ws, trigger=source, safe_point=safe, note=note, max_tokens=max_tokens)
         except BaseException:
             if row is not None:  # not recovered after all: leave it for the next session start
-                comp.mark_recovered(ws, row["id"], None, None)
+                comp.mark_recovered(ws, row.id, None, None)
             raise
         if source == "compact":
             lead.append(
                 "cairn: the context was just compacted. Below is the recovery brief from the "
                 "workspace store: reload the files it lists and go on from the next action."
             )
-            if row is not None and row["safe_point"] == 0:
+            if row is not None and row.safe_point is False:
                 lead.append(
                     f"The compaction came mid-phase (suboptimal): {comp.note(row)}. "
                     "Re-check work done after the newest checkpoint before going on, and "
@@ -187,7 +187,7 @@ def post_compact(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookR
     session = _raw(payload, "session_id")
     transcript = transcript_file(payload.get("transcript_path"))
     waiting = comp.unsummarised(ws, session)
-    since = comp.parse_ts(waiting["ts"]) if waiting is not None else None
+    since = comp.parse_ts(waiting.ts) if waiting is not None else None
     summary = agent.compact_summary(payload, transcript, since)
     if waiting is not None and comp.add_summary(ws, session, summary) is not None:
         return HookResult(0, None)

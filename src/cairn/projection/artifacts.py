@@ -29,9 +29,8 @@ def projection_row(ws: Workspace, rel: str) -> ProjectionRow | None:
 
 
 def is_stored_version(ws: Workspace, row: ProjectionRow, digest: str) -> bool:
-    """Whether ``digest`` is some stored version (left behind by writers killed in a row)."""
-    with ws.store.read() as tx:
-        return tx.checkpoints.by_hash(row.task_id, row.kind, digest) is not None
+    """Whether ``digest`` is content cairn wrote there (left behind by writers killed in a row)."""
+    return ws.is_known_content(row.task_id, row.kind, digest)
 
 
 class Artifacts:
@@ -115,16 +114,40 @@ class Artifacts:
                 # is now the newest version, kept as it is rather than overwritten.
                 return self.ingest(ws, row, data)
         if handed is not None and handed.hash == row.hash and handed.content is not None:
-            content = handed.content
+            content, digest = handed.content, row.hash
         else:  # not handed over, or another writer committed a newer one since
-            with ws.store.read() as tx:
-                newest = tx.checkpoints.newest(row.task_id, row.kind)
-            if newest is None or newest.content is None:
+            newest = ws.artifact_content(row.task_id, row.kind)
+            if newest is None:
                 return False
-            content = newest.content
-        mtime, size = self.write(rel, content.encode("utf-8"), row.hash)
-        written.append((mtime, size, rel, row.hash))
+            content, digest = newest
+        mtime, size = self.write(rel, content.encode("utf-8"), digest)
+        written.append((mtime, size, rel, digest))
         return False
+
+    def adopt(self, ws: Workspace, rel: str, task_id: str, kind: str) -> bool:
+        """Keep a file found where a first version is about to be projected (left by a store that
+        was re-initialised, a restored copy, a planted file) as version 1, source hand-edit, so
+        that the write about to follow supersedes it and the history keeps it."""
+        from cairn.core.errors import CairnError
+        from cairn.domain.workspace import now
+
+        try:
+            with open(self.target(rel), "rb") as fh:
+                found = fh.read()
+        except (FileNotFoundError, IsADirectoryError):
+            return False
+        try:
+            text, data = ws._coerce_content(found)
+        except CairnError:
+            return False  # not storable: the write replaces it (as before adoption existed)
+        with ws.store.write() as tx:
+            if tx.projections.owner(rel) is not None:
+                return False  # projected meanwhile: no longer a stranger's file
+            cp = ws._insert_checkpoint(tx, task_id, kind, text, data, (), None, "hand-edit", now())
+        st = os.stat(self.root / rel)
+        self.seen[rel] = (st.st_mtime_ns, st.st_size, cp.hash)
+        record(ws, [(st.st_mtime_ns, st.st_size, rel, cp.hash)])
+        return True
 
     def is_hand_edit(self, ws: Workspace, row: ProjectionRow, digest: str) -> bool:
         return digest != row.prev_hash and not is_stored_version(ws, row, digest)

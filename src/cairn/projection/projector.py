@@ -110,6 +110,10 @@ class Projector:
             # By path_key: the caller's task id may differ in case from the stored one.
             row = artifacts.projection_row(self.ws, rel)
             if row is None:
+                # Nothing projected there yet: a file found at that path is someone's work.
+                if self.files.adopt(self.ws, rel, task_id, kind):
+                    with self._mu:
+                        self._dirty = True
                 return
             found = self.files.on_disk(row.path, row)
             if found is None or found[1] is None or found[0] == row.hash:

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
-    from cairn.store.contract.recoveries import RecoveryRow
 
 RECOVERY_LOG_ENTRIES = 1000
 
 
 def log_rel(ws: Workspace) -> str:
     return f"{ws.config.logs_dir}/compaction_recovery.log"
-
-
-def _as_row(r: RecoveryRow) -> dict[str, Any]:
-    """The shape ``render_log`` reads."""
-    return {
-        "ts": r.ts,
-        "trigger": r.trigger,
-        "task_id": r.task_id,
-        "phase": r.phase,
-        "checkpoint": r.checkpoint,
-        "reloaded": json.dumps(list(r.reloaded)),
-        "safe_point": r.safe_point,
-        "note": r.note,
-    }
 
 
 def log_text(ws: Workspace) -> str:
@@ -42,7 +26,7 @@ def log_text(ws: Workspace) -> str:
         earlier = (
             tx.recoveries.count(before_id=rows[0].id) if len(rows) == RECOVERY_LOG_ENTRIES else 0
         )
-    text = render_log([_as_row(r) for r in rows])
+    text = render_log(rows)
     if earlier:
         text = (
             f"({earlier} earlier recoveries are in the store: "

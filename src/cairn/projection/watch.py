@@ -81,13 +81,22 @@ def commits_since(
             return top, None  # never looked, a store put back in place, or a long absence
         if top == mark:
             return top, []
-        rows = tx.events.query(types=("checkpoint.written",), after=mark, limit=top - mark)
+        rows = tx.events.query(types=_WRITES, after=mark, limit=top - mark)
     found: dict[str, tuple[str, str, str]] = {}
     for r in rows:
-        path, kind = r.data.get("path"), r.data.get("kind")
-        if isinstance(path, str) and isinstance(kind, str) and r.task_id is not None:
+        if r.task_id is None:
+            continue
+        if r.type == "checkpoint.written":
+            path, kind = r.data.get("path"), r.data.get("kind")
+        else:  # a step or next action re-rendered the progress file
+            path, kind = ws.artifact_path(r.task_id, "progress"), "progress"
+        if isinstance(path, str) and isinstance(kind, str):
             found[path] = (path, r.task_id, kind)
     return top, list(found.values())
+
+
+# The journal events after which an artifact holds new content.
+_WRITES = ("checkpoint.written", "step.recorded", "next.set")
 
 
 def hot_stats(ws: Workspace) -> list[ProjectionStat]:

@@ -8,10 +8,9 @@ long the history is: every section is bounded, and the checkpoint excerpt gets w
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,7 @@ from cairn.core.tokens import count_tokens, guaranteed_upper_bound
 if TYPE_CHECKING:
     from cairn.core.model import Checkpoint, Task
     from cairn.domain.workspace import Workspace
-    from cairn.store import Row
+    from cairn.store.contract.recoveries import RecoveryRow
 
 SCHEMA_BRIEF = "cairn.brief/1"
 TRIGGERS = ("compact", "crash", "manual", "startup", "resume", "clear")
@@ -115,28 +114,25 @@ def _pick_task(ws: Workspace, task_id: str | None) -> tuple[Task | None, list[st
 
 
 def _since_last(ws: Workspace, task: Task | None) -> tuple[str | None, list[str]]:
+    task_id = task.id if task is not None else None
     with ws.store.read() as tx:
-        last = tx.one("SELECT ts, last_event FROM recoveries ORDER BY id DESC LIMIT 1")
-        after = last["last_event"] if last else 0
-        params: list[Any] = [after]
-        sql = "SELECT type, data, ts FROM events WHERE id > ?"
-        if task is not None:
-            sql += " AND task_id = ?"
-            params.append(task.id)
-        rows = tx.execute(sql + " ORDER BY id DESC LIMIT 500", params)
-        total = tx.scalar(sql.replace("type, data, ts", "count(*)"), params) or 0
-    counts = Counter(r["type"] for r in rows)
+        last = tx.recoveries.newest()
+        after = last.last_event if last else 0
+        rows = tx.events.query(task_id=task_id, after=after, limit=500)
+        total = tx.events.count(task_id=task_id, after=after)
+    rows.reverse()  # the newest first
+    counts = Counter(r.type for r in rows)
     lines: list[str] = []
     if counts:
         summary = ", ".join(f"{n} {t}" for t, n in counts.most_common(8))
         lines.append(f"- {total} events: {summary}")
     for r in rows[:5]:
-        d = json.loads(r["data"])
+        d = r.data
         what = d.get("text") or d.get("phase") or d.get("kind") or d.get("reason") or ""
-        if r["type"] == "checkpoint.written":
+        if r.type == "checkpoint.written":
             what = f"{d.get('kind')} v{d.get('version')} ({d.get('source')})"
-        lines.append(f"- {r['ts']} {r['type']}: {str(what)[:120]}")
-    return (last["ts"] if last else None), lines
+        lines.append(f"- {r.ts} {r.type}: {str(what)[:120]}")
+    return (last.ts if last else None), lines
 
 
 def build_brief(
@@ -147,7 +143,7 @@ def build_brief(
     trigger: str = "manual",
     exact: bool = False,
 ) -> Brief:
-    from cairn.domain.workspace import now
+    from cairn.domain.base import now
 
     if trigger not in TRIGGERS:
         raise UsageError(f"trigger {trigger!r} is not one of {', '.join(TRIGGERS)}")
@@ -416,28 +412,26 @@ def recover(
     note: str | None = None,
 ) -> Brief:
     """Build the brief and log the recovery (store row, event, ``logs/compaction_recovery.log``)."""
-    from cairn.domain.workspace import now
+    from cairn.domain.base import now
+    from cairn.domain.journal import append
 
     brief = build_brief(ws, task_id=task_id, max_tokens=max_tokens, trigger=trigger, exact=exact)
     ts = now()
-    with ws.store.transaction() as tx:
-        last_event = tx.scalar("SELECT max(id) FROM events") or 0
-        tx.insert(
-            "INSERT INTO recoveries (ts, trigger, task_id, phase, checkpoint, reloaded, safe_point, "
-            "note, last_event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                ts,
-                trigger,
-                brief.task_id,
-                brief.phase,
-                brief.checkpoint,
-                json.dumps(list(brief.reloaded)),
-                None if safe_point is None else int(safe_point),
-                note,
-                last_event + 1,
-            ),
+    with ws.store.write() as tx:
+        # The brief knew the journal up to here; the recovery's own event comes next.
+        last_event = tx.events.last_id()
+        tx.recoveries.add(
+            ts=ts,
+            trigger=trigger,
+            task_id=brief.task_id,
+            phase=brief.phase,
+            checkpoint=brief.checkpoint,
+            reloaded=brief.reloaded,
+            safe_point=safe_point,
+            note=note,
+            last_event=last_event + 1,
         )
-        ws._event(
+        append(
             tx,
             brief.task_id,
             "recovery",
@@ -452,20 +446,20 @@ def recover(
     return brief
 
 
-def render_log(rows: list[Row]) -> str:
+def render_log(rows: Sequence[RecoveryRow]) -> str:
     out: list[str] = []
     for r in rows:
-        during = f"{r['task_id'] or 'no task'}" + (f" / phase {r['phase']}" if r["phase"] else "")
+        during = f"{r.task_id or 'no task'}" + (f" / phase {r.phase}" if r.phase else "")
         extra = ""
-        if r["safe_point"] is not None:
-            extra = ", safe point" if r["safe_point"] else ", SUBOPTIMAL: mid-phase"
+        if r.safe_point is not None:
+            extra = ", safe point" if r.safe_point else ", SUBOPTIMAL: mid-phase"
         out.append(
-            f"{r['ts']}: {_TRIGGER_WORDS.get(r['trigger'], 'Recovery during')} {during} "
-            f"(trigger: {r['trigger']}{extra})"
+            f"{r.ts}: {_TRIGGER_WORDS.get(r.trigger, 'Recovery during')} {during} "
+            f"(trigger: {r.trigger}{extra})"
         )
-        out.append(f"Recovery: Loaded checkpoint from {r['checkpoint'] or '(none yet)'}")
-        out.append(f"Context recovered: {', '.join(json.loads(r['reloaded']))}")
-        if r["note"]:
-            out.append(f"Note: {r['note']}")
+        out.append(f"Recovery: Loaded checkpoint from {r.checkpoint or '(none yet)'}")
+        out.append(f"Context recovered: {', '.join(r.reloaded)}")
+        if r.note:
+            out.append(f"Note: {r.note}")
         out.append("")
     return "\n".join(out)

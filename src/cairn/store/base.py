@@ -13,10 +13,11 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from cairn.core.errors import StoreError
-from cairn.store.contract.agent_runs import AgentRunsArea
 from cairn.store.contract.checkpoints import CheckpointsArea
+from cairn.store.contract.compactions import CompactionsArea
 from cairn.store.contract.events import EventsArea
 from cairn.store.contract.ledger import LedgerArea
+from cairn.store.contract.meta import MetaArea
 from cairn.store.contract.projections import ProjectionsArea
 from cairn.store.contract.recoveries import RecoveriesArea
 from cairn.store.contract.reviews import ReviewsArea
@@ -30,7 +31,7 @@ Params = Sequence[Any]
 
 class RawSQL(Protocol):
     """TEMPORARY escape hatch: SQL passed through to a SQL backend, for the modules whose tables
-    have no area yet (reviews, workers, runs, budget, hooks, flow). New code uses areas;
+    have no area yet (reviews, workers, runs, budget, flow). New code uses areas;
     each module moves off this when its area lands, and then this goes."""
 
     def execute(self, sql: str, params: Params = ()) -> list[Row]: ...
@@ -68,10 +69,11 @@ class Transaction:
     events: EventsArea
     projections: ProjectionsArea
     recoveries: RecoveriesArea
-    runs: RunsArea  # worker runs
+    compactions: CompactionsArea
+    runs: RunsArea  # phase runs, worker runs and agent runs
     ledger: LedgerArea  # the budget's contexts and entries
     reviews: ReviewsArea
-    agent_runs: AgentRunsArea
+    meta: MetaArea
     sql: RawSQL  # TEMPORARY, see RawSQL
 
     def __init__(self, areas: Mapping[str, Any], sql: RawSQL | None = None) -> None:

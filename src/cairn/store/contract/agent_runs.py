@@ -1,4 +1,5 @@
-"""Agent runs: what the agent runtime (``cairn agent run``) keeps of its runs.
+"""Agent runs, the agent runtime's part of the runs area (``tx.runs``): what ``cairn agent run``
+keeps of its runs.
 
 A run of a task (its model, pid, state, usage), the compactions it made (append-only), and the
 subagents it spawned. A run or subagent still ``running`` whose process is gone is marked
@@ -62,30 +63,32 @@ class SubagentRunRow:
 
 class AgentRunsArea(Protocol):
     # -- runs ------------------------------------------------------------------------------------
-    def start(self, run_id: str, task_id: str, model: str, started_at: str, pid: int) -> None:
+    def start_agent_run(
+        self, run_id: str, task_id: str, model: str, started_at: str, pid: int
+    ) -> None:
         """A new run, ``running``. Its id is new (the caller makes it unique)."""
         ...
 
-    def get(self, run_id: str) -> AgentRunRow | None: ...
+    def agent_run(self, run_id: str) -> AgentRunRow | None: ...
 
-    def running(self, task_id: str) -> list[AgentRunRow]:
+    def running_agent_runs(self, task_id: str) -> list[AgentRunRow]:
         """The task's runs still marked ``running`` (alive, or dead and not yet found)."""
         ...
 
-    def crash(self, run_id: str, *, ts: str, error: str, subagent_error: str) -> None:
+    def crash_agent_run(self, run_id: str, *, ts: str, error: str, subagent_error: str) -> None:
         """The run died: it becomes ``crashed``, and so do its subagents still running (partial)."""
         ...
 
-    def finish(
+    def finish_agent_run(
         self, run_id: str, *, state: str, ts: str, usage: Mapping[str, Any], error: str | None
     ) -> None: ...
 
-    def recent(self, *, task_id: str | None = None, limit: int = 10) -> list[AgentRunRow]:
+    def agent_runs(self, *, task_id: str | None = None, limit: int = 10) -> list[AgentRunRow]:
         """The newest ``limit`` runs (of one task), newest first."""
         ...
 
     # -- compactions -----------------------------------------------------------------------------
-    def add_compaction(
+    def add_agent_compaction(
         self,
         *,
         ts: str,
@@ -102,7 +105,7 @@ class AgentRunsArea(Protocol):
         """The new compaction's id: higher than every id before it."""
         ...
 
-    def compactions(
+    def agent_compactions(
         self, *, task_id: str | None = None, limit: int = 10
     ) -> list[AgentCompactionRow]:
         """The newest ``limit`` compactions (of one task), newest first."""

@@ -73,6 +73,10 @@ class CheckpointsArea(Protocol):
         """The newest version of (task, kind) with that content hash, without content."""
         ...
 
+    def of_phase_exists(self, task_id: str, phase: str) -> bool:
+        """Whether a version was written during ``phase`` or is of the kind named after it."""
+        ...
+
     def count(self) -> int:
         """Versions in the whole store."""
         ...

@@ -39,7 +39,10 @@ class ProjectionsArea(Protocol):
         ...
 
     def record(self, path: str, task_id: str, kind: str, hash: str) -> None:
-        """``path`` now should hold ``hash``: prev_hash becomes the hash it had, stat is cleared."""
+        """``path`` now should hold ``hash``; stat is cleared. prev_hash becomes the hash it had
+        if that was seen on disk (its stat set), else it stays: prev_hash is always the newest
+        content known to have been in the file, so a file left behind by writers killed before
+        projecting (one or many in a row, or a batch) is told from a hand edit."""
         ...
 
     def set_stat(self, path: str, mtime_ns: int, size: int, *, hash: str | None = None) -> None:

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from cairn.store.contract.agent_runs import AgentRunsArea
+
 WORKER_RUN_STATES = ("running", "done", "failed", "timeout")
 PHASE_RUN_STATES = ("running", "done", "failed", "crashed", "reset")
 
@@ -62,7 +64,10 @@ class WorkerRunRow:
     outputs: tuple[str, ...]
 
 
-class RunsArea(Protocol):
+class RunsArea(AgentRunsArea, Protocol):
+    """Phase runs and worker runs here; agent runs, compactions and subagents from
+    :class:`AgentRunsArea` (``contract/agent_runs.py``)."""
+
     # -- phase runs ------------------------------------------------------------------------------
     def add_phase_run(
         self, task_id: str, phase: str, *, attempt: int, pid: int, host: str, ts: str

@@ -19,6 +19,16 @@ class StepRow:
     updated_at: str
 
 
+@dataclass(frozen=True, slots=True)
+class ProgressDoc:
+    """The progress file's current text, rendered from the steps; one per task, replaced."""
+
+    task_id: str
+    hash: str
+    content: str
+    updated_at: str
+
+
 class StepsArea(Protocol):
     def add(self, task_id: str, phase: str | None, text: str, state: str, ts: str) -> StepRow:
         """A new step; its id is higher than every id before it."""
@@ -42,4 +52,12 @@ class StepsArea(Protocol):
         """The oldest ``limit`` steps not done with an id below ``before_id``, oldest first."""
         ...
 
-    def count(self, task_id: str) -> int: ...
+    def count(self, task_id: str) -> int:
+        """Without reading the steps (a counter the store keeps)."""
+        ...
+
+    def doc(self, task_id: str) -> ProgressDoc | None: ...
+
+    def put_doc(self, task_id: str, content: str, hash: str, ts: str) -> None:
+        """Replace the task's progress text (its size is bounded by the caller's view)."""
+        ...

@@ -87,6 +87,16 @@ class TasksArea(Protocol):
         three; any other state stamps finished_at and sets ``error``. MissingRow if absent."""
         ...
 
+    def set_gated(self, task_id: str, name: str, gated: bool) -> None: ...
+
+    def set_position(self, task_id: str, name: str, position: int) -> None:
+        """Reordering is the caller's: positions are unique per task only once it is done."""
+        ...
+
+    def remove_phase(self, task_id: str, name: str) -> None:
+        """MissingRow if absent."""
+        ...
+
     def active_phase(self, task_id: str) -> PhaseRow | None: ...
 
     def active_phases(self, *, limit: int) -> list[PhaseRow]:

@@ -1,4 +1,4 @@
-"""Agent runs in memory: kept in ``MemoryState.extra`` under this area's own keys.
+"""Agent runs in memory, part of the runs area: kept in ``MemoryState.extra`` under this area's own keys.
 
 Each write replaces the container it changes (never mutates one in place), as the memory state's
 snapshot rule asks: the committed state may share it with a reader.
@@ -25,8 +25,9 @@ def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class MemoryAgentRuns:
-    def __init__(self, state: MemoryState) -> None:
-        self._s = state
+    """The agent runtime's part of the runs area (:class:`cairn.store.memory.runs.MemoryRuns`)."""
+
+    _s: MemoryState
 
     def _runs(self) -> dict[str, AgentRunRow]:
         runs: dict[str, AgentRunRow] = self._s.extra.get(_RUNS, {})
@@ -47,21 +48,23 @@ class MemoryAgentRuns:
         self._s.extra[_SUBS] = {**self._subs(), row.id: row}
 
     # -- runs ------------------------------------------------------------------------------------
-    def start(self, run_id: str, task_id: str, model: str, started_at: str, pid: int) -> None:
+    def start_agent_run(
+        self, run_id: str, task_id: str, model: str, started_at: str, pid: int
+    ) -> None:
         if run_id in self._runs():
             raise DuplicateKey(f"agent run {run_id!r} exists")
         self._put_run(
             AgentRunRow(run_id, task_id, model, started_at, None, "running", pid, {}, None)
         )
 
-    def get(self, run_id: str) -> AgentRunRow | None:
+    def agent_run(self, run_id: str) -> AgentRunRow | None:
         return self._runs().get(run_id)
 
-    def running(self, task_id: str) -> list[AgentRunRow]:
+    def running_agent_runs(self, task_id: str) -> list[AgentRunRow]:
         rows = [r for r in self._runs().values() if r.task_id == task_id and r.state == "running"]
         return sorted(rows, key=lambda r: (r.started_at, r.id))
 
-    def crash(self, run_id: str, *, ts: str, error: str, subagent_error: str) -> None:
+    def crash_agent_run(self, run_id: str, *, ts: str, error: str, subagent_error: str) -> None:
         run = self._runs().get(run_id)
         if run is not None:
             self._put_run(replace(run, state="crashed", finished_at=ts, error=error))
@@ -73,7 +76,7 @@ class MemoryAgentRuns:
                     )
                 )
 
-    def finish(
+    def finish_agent_run(
         self, run_id: str, *, state: str, ts: str, usage: Mapping[str, Any], error: str | None
     ) -> None:
         run = self._runs().get(run_id)
@@ -82,13 +85,13 @@ class MemoryAgentRuns:
                 replace(run, state=state, finished_at=ts, usage=_plain(usage), error=error)
             )
 
-    def recent(self, *, task_id: str | None = None, limit: int = 10) -> list[AgentRunRow]:
+    def agent_runs(self, *, task_id: str | None = None, limit: int = 10) -> list[AgentRunRow]:
         rows = [r for r in self._runs().values() if task_id is None or r.task_id == task_id]
         rows.sort(key=lambda r: (r.started_at, r.id), reverse=True)
         return rows[: max(0, limit)]
 
     # -- compactions -----------------------------------------------------------------------------
-    def add_compaction(
+    def add_agent_compaction(
         self,
         *,
         ts: str,
@@ -120,7 +123,7 @@ class MemoryAgentRuns:
         self._s.extra[_COMPACTIONS] = [*rows, row]
         return cid
 
-    def compactions(
+    def agent_compactions(
         self, *, task_id: str | None = None, limit: int = 10
     ) -> list[AgentCompactionRow]:
         rows = [c for c in self._compactions() if task_id is None or c.task_id == task_id]

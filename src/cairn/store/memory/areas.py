@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cairn.store.memory.agent_runs import MemoryAgentRuns
 from cairn.store.memory.checkpoints import MemoryCheckpoints
+from cairn.store.memory.compactions import MemoryCompactions
 from cairn.store.memory.events import MemoryEvents
 from cairn.store.memory.ledger import MemoryLedger
+from cairn.store.memory.meta import MemoryMeta
 from cairn.store.memory.projections import MemoryProjections
 from cairn.store.memory.recoveries import MemoryRecoveries
 from cairn.store.memory.reviews import MemoryReviews
@@ -24,8 +25,9 @@ AREAS: dict[str, Callable[[MemoryState], Any]] = {
     "events": MemoryEvents,
     "projections": MemoryProjections,
     "recoveries": MemoryRecoveries,
+    "compactions": MemoryCompactions,
     "runs": MemoryRuns,
     "ledger": MemoryLedger,
     "reviews": MemoryReviews,
-    "agent_runs": MemoryAgentRuns,
+    "meta": MemoryMeta,
 }

@@ -89,5 +89,15 @@ class MemoryCheckpoints:
                 return _meta(row)
         return None
 
+    def of_phase_exists(self, task_id: str, phase: str) -> bool:
+        if self._s.checkpoints.get((task_id, phase)):
+            return True
+        return any(
+            r.phase == phase
+            for (t, _), rows in self._s.checkpoints.items()
+            if t == task_id
+            for r in rows
+        )
+
     def count(self) -> int:
         return int(self._s.extra.get("checkpoint_count", 0))

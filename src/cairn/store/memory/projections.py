@@ -28,9 +28,8 @@ class MemoryProjections:
                 from cairn.store.contract import DuplicateKey
 
                 raise DuplicateKey(f"{path} differs only in case from {other.path}")
-        self._s.projections[path] = ProjectionRow(
-            path, task_id, kind, hash, old.hash if old else None, None, None
-        )
+        prev = None if old is None else (old.hash if old.mtime_ns is not None else old.prev_hash)
+        self._s.projections[path] = ProjectionRow(path, task_id, kind, hash, prev, None, None)
 
     def set_stat(self, path: str, mtime_ns: int, size: int, *, hash: str | None = None) -> None:
         old = self._s.projections.get(path)

@@ -8,13 +8,14 @@ from collections.abc import Sequence
 
 from cairn.store.contract import DuplicateKey, MissingRow
 from cairn.store.contract.runs import PhaseRunRow, WorkerRunRow
+from cairn.store.memory.agent_runs import MemoryAgentRuns
 from cairn.store.memory.state import MemoryState
 
 _KEY = "workers"
 _PHASE_KEY = "phase_runs"
 
 
-class MemoryRuns:
+class MemoryRuns(MemoryAgentRuns):  # agent runs: the part in memory/agent_runs.py
     def __init__(self, state: MemoryState) -> None:
         self._s = state
 

@@ -16,7 +16,7 @@ from cairn.store.contract.checkpoints import CheckpointRow
 from cairn.store.contract.events import EventRow
 from cairn.store.contract.projections import ProjectionRow
 from cairn.store.contract.recoveries import RecoveryRow
-from cairn.store.contract.steps import StepRow
+from cairn.store.contract.steps import ProgressDoc, StepRow
 from cairn.store.contract.tasks import PhaseRow, TaskRow
 
 
@@ -28,9 +28,11 @@ class MemoryState:
     task_checkpoints: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # seq order
     steps: dict[int, StepRow] = field(default_factory=dict)
     task_steps: dict[str, list[int]] = field(default_factory=dict)
+    progress_docs: dict[str, ProgressDoc] = field(default_factory=dict)
     events: list[EventRow] = field(default_factory=list)
     projections: dict[str, ProjectionRow] = field(default_factory=dict)
     recoveries: list[RecoveryRow] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # areas added later keep theirs here
 
     def copy(self) -> MemoryState:

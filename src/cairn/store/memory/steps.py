@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from cairn.store.contract import MissingRow
-from cairn.store.contract.steps import StepRow
+from cairn.store.contract.steps import ProgressDoc, StepRow
 from cairn.store.memory.state import MemoryState
 
 
@@ -48,3 +48,9 @@ class MemorySteps:
 
     def count(self, task_id: str) -> int:
         return len(self._s.task_steps.get(task_id, ()))
+
+    def doc(self, task_id: str) -> ProgressDoc | None:
+        return self._s.progress_docs.get(task_id)
+
+    def put_doc(self, task_id: str, content: str, hash: str, ts: str) -> None:
+        self._s.progress_docs[task_id] = ProgressDoc(task_id, hash, content, ts)

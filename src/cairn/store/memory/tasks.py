@@ -106,6 +106,27 @@ class MemoryTasks:
         self._s.phases[task_id] = [new if p.name == name else p for p in self._s.phases[task_id]]
         return new
 
+    def _replace_phase(self, task_id: str, name: str, **changes: object) -> None:
+        old = self.phase(task_id, name)
+        if old is None:
+            raise MissingRow(f"task {task_id!r} has no phase {name!r}")
+        new = dataclasses.replace(old, **changes)  # type: ignore[arg-type]
+        rows = [new if p.name == name else p for p in self._s.phases[task_id]]
+        self._s.phases[task_id] = sorted(rows, key=lambda p: p.position)
+
+    def set_gated(self, task_id: str, name: str, gated: bool) -> None:
+        if self.phase(task_id, name) is not None:
+            self._replace_phase(task_id, name, gated=gated)
+
+    def set_position(self, task_id: str, name: str, position: int) -> None:
+        if self.phase(task_id, name) is not None:
+            self._replace_phase(task_id, name, position=position)
+
+    def remove_phase(self, task_id: str, name: str) -> None:
+        if self.phase(task_id, name) is None:
+            raise MissingRow(f"task {task_id!r} has no phase {name!r}")
+        self._s.phases[task_id] = [p for p in self._s.phases[task_id] if p.name != name]
+
     def active_phase(self, task_id: str) -> PhaseRow | None:
         return next((p for p in self._s.phases.get(task_id, ()) if p.state == "active"), None)
 

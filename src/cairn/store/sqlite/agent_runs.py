@@ -1,4 +1,5 @@
-"""Agent runs on SQLite: tables agent_runs, agent_compactions (append-only), subagent_runs."""
+"""Agent runs on SQLite, part of the runs area: agent_runs, agent_compactions (append-only),
+subagent_runs."""
 
 from __future__ import annotations
 
@@ -82,14 +83,16 @@ def _of_task(task_id: str | None) -> tuple[str, list[Any]]:
 
 
 class SQLiteAgentRuns:
-    __slots__ = ("_c",)
+    """The agent runtime's part of the runs area (:class:`cairn.store.sqlite.runs.SQLiteRuns`)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._c = conn
+    __slots__ = ()
+    _c: sqlite3.Connection
 
     # -- runs ------------------------------------------------------------------------------------
-    def start(self, run_id: str, task_id: str, model: str, started_at: str, pid: int) -> None:
-        if self.get(run_id) is not None:
+    def start_agent_run(
+        self, run_id: str, task_id: str, model: str, started_at: str, pid: int
+    ) -> None:
+        if self.agent_run(run_id) is not None:
             raise DuplicateKey(f"agent run {run_id!r} exists")
         self._c.execute(
             "INSERT INTO agent_runs (id, task_id, model, started_at, state, pid) "
@@ -97,11 +100,11 @@ class SQLiteAgentRuns:
             (run_id, task_id, model, started_at, pid),
         )
 
-    def get(self, run_id: str) -> AgentRunRow | None:
+    def agent_run(self, run_id: str) -> AgentRunRow | None:
         r = self._c.execute(f"SELECT {_RUN} FROM agent_runs WHERE id = ?", (run_id,)).fetchone()
         return _run(r) if r else None
 
-    def running(self, task_id: str) -> list[AgentRunRow]:
+    def running_agent_runs(self, task_id: str) -> list[AgentRunRow]:
         rows = self._c.execute(
             f"SELECT {_RUN} FROM agent_runs WHERE task_id = ? AND state = 'running' "
             "ORDER BY started_at, id",
@@ -109,7 +112,7 @@ class SQLiteAgentRuns:
         ).fetchall()
         return [_run(r) for r in rows]
 
-    def crash(self, run_id: str, *, ts: str, error: str, subagent_error: str) -> None:
+    def crash_agent_run(self, run_id: str, *, ts: str, error: str, subagent_error: str) -> None:
         self._c.execute(
             "UPDATE agent_runs SET state = 'crashed', finished_at = ?, error = ? WHERE id = ?",
             (ts, error, run_id),
@@ -120,7 +123,7 @@ class SQLiteAgentRuns:
             (ts, subagent_error, run_id),
         )
 
-    def finish(
+    def finish_agent_run(
         self, run_id: str, *, state: str, ts: str, usage: Mapping[str, Any], error: str | None
     ) -> None:
         self._c.execute(
@@ -128,7 +131,7 @@ class SQLiteAgentRuns:
             (state, ts, json.dumps(dict(usage)), error, run_id),
         )
 
-    def recent(self, *, task_id: str | None = None, limit: int = 10) -> list[AgentRunRow]:
+    def agent_runs(self, *, task_id: str | None = None, limit: int = 10) -> list[AgentRunRow]:
         where, params = _of_task(task_id)
         rows = self._c.execute(
             f"SELECT {_RUN} FROM agent_runs {where} ORDER BY started_at DESC, id DESC LIMIT ?",
@@ -137,7 +140,7 @@ class SQLiteAgentRuns:
         return [_run(r) for r in rows]
 
     # -- compactions -----------------------------------------------------------------------------
-    def add_compaction(
+    def add_agent_compaction(
         self,
         *,
         ts: str,
@@ -174,7 +177,7 @@ class SQLiteAgentRuns:
         )
         return cid
 
-    def compactions(
+    def agent_compactions(
         self, *, task_id: str | None = None, limit: int = 10
     ) -> list[AgentCompactionRow]:
         where, params = _of_task(task_id)

@@ -6,10 +6,11 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from cairn.store.sqlite.agent_runs import SQLiteAgentRuns
 from cairn.store.sqlite.checkpoints import SQLiteCheckpoints
+from cairn.store.sqlite.compactions import SQLiteCompactions
 from cairn.store.sqlite.events import SQLiteEvents
 from cairn.store.sqlite.ledger import SQLiteLedger
+from cairn.store.sqlite.meta import SQLiteMeta
 from cairn.store.sqlite.projections import SQLiteProjections
 from cairn.store.sqlite.recoveries import SQLiteRecoveries
 from cairn.store.sqlite.reviews import SQLiteReviews
@@ -24,8 +25,9 @@ AREAS: dict[str, Callable[[sqlite3.Connection], Any]] = {
     "events": SQLiteEvents,
     "projections": SQLiteProjections,
     "recoveries": SQLiteRecoveries,
+    "compactions": SQLiteCompactions,
     "runs": SQLiteRuns,
     "ledger": SQLiteLedger,
     "reviews": SQLiteReviews,
-    "agent_runs": SQLiteAgentRuns,
+    "meta": SQLiteMeta,
 }

@@ -151,6 +151,13 @@ class SQLiteCheckpoints:
         ).fetchone()
         return _row(r) if r else None
 
+    def of_phase_exists(self, task_id: str, phase: str) -> bool:
+        r = self._c.execute(
+            "SELECT 1 FROM checkpoints WHERE task_id = ? AND (phase = ? OR kind = ?) LIMIT 1",
+            (task_id, phase, phase),
+        ).fetchone()
+        return r is not None
+
     def count(self) -> int:
         # Kept up to date by a trigger (migration 0007): counting 100,000s of rows after every
         # command cost more than the rest of the status together.

@@ -37,7 +37,8 @@ class SQLiteProjections:
         self._c.execute(
             "INSERT INTO projections (path, path_key, task_id, kind, hash, prev_hash) "
             "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (path) DO UPDATE SET "
-            "prev_hash = projections.hash, hash = excluded.hash, mtime_ns = NULL, size = NULL",
+            "prev_hash = CASE WHEN projections.mtime_ns IS NULL THEN projections.prev_hash "
+            "ELSE projections.hash END, hash = excluded.hash, mtime_ns = NULL, size = NULL",
             (path, path.casefold(), task_id, kind, hash),
         )
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from cairn.store.contract import DuplicateKey, MissingRow
 from cairn.store.contract.runs import PhaseRunRow, WorkerRunRow
+from cairn.store.sqlite.agent_runs import SQLiteAgentRuns
 
 _COLS = (
     "task_id, name, kind, spec, spec_hash, state, run_id, attempt, owner_pid, owner_start, pid, "
@@ -67,7 +68,7 @@ def _row(r: dict[str, Any]) -> WorkerRunRow:
     )
 
 
-class SQLiteRuns:
+class SQLiteRuns(SQLiteAgentRuns):  # agent runs: the part in sqlite/agent_runs.py
     __slots__ = ("_c",)
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -111,11 +112,12 @@ class SQLiteRuns:
                 (task_id, phase),
             ).fetchall()
         ]
-        self._c.execute(
-            "UPDATE phase_runs SET state = 'crashed', finished_at = ? WHERE task_id = ? AND "
-            "phase = ? AND state = 'running'",
-            (ts, task_id, phase),
-        )
+        if running:
+            self._c.execute(
+                "UPDATE phase_runs SET state = 'crashed', finished_at = ? WHERE task_id = ? AND "
+                "phase = ? AND state = 'running'",
+                (ts, task_id, phase),
+            )
         return running
 
     def attempts(self, task_id: str, phase: str) -> int:

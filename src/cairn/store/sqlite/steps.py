@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from cairn.store.contract import MissingRow
-from cairn.store.contract.steps import StepRow
+from cairn.store.contract.steps import ProgressDoc, StepRow
 
 _COLS = "id, task_id, phase, text, state, created_at, updated_at"
 
@@ -33,6 +33,7 @@ class SQLiteSteps:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (step_id, task_id, phase, text, state, ts, ts),
         )
+        self._c.execute("UPDATE tasks SET step_count = step_count + 1 WHERE id = ?", (task_id,))
         return StepRow(step_id, task_id, phase, text, state, ts, ts)
 
     def update(self, step_id: int, *, state: str, phase: str | None, ts: str) -> StepRow:
@@ -80,5 +81,20 @@ class SQLiteSteps:
         return [_row(r) for r in rows]
 
     def count(self, task_id: str) -> int:
-        r = self._c.execute("SELECT count(*) AS n FROM steps WHERE task_id = ?", (task_id,))
-        return int(r.fetchone()["n"])
+        r = self._c.execute("SELECT step_count FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        return int(r["step_count"]) if r else 0
+
+    def doc(self, task_id: str) -> ProgressDoc | None:
+        r = self._c.execute(
+            "SELECT task_id, hash, content, updated_at FROM progress_docs WHERE task_id = ?",
+            (task_id,),
+        ).fetchone()
+        return ProgressDoc(r["task_id"], r["hash"], r["content"], r["updated_at"]) if r else None
+
+    def put_doc(self, task_id: str, content: str, hash: str, ts: str) -> None:
+        self._c.execute(
+            "INSERT INTO progress_docs (task_id, hash, content, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (task_id) DO UPDATE SET hash = excluded.hash, content = "
+            "excluded.content, updated_at = excluded.updated_at",
+            (task_id, hash, content, ts),
+        )

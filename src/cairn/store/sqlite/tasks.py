@@ -165,6 +165,23 @@ class SQLiteTasks:
         assert row is not None
         return row
 
+    def set_gated(self, task_id: str, name: str, gated: bool) -> None:
+        self._c.execute(
+            "UPDATE phases SET gated = ? WHERE task_id = ? AND name = ?",
+            (int(gated), task_id, name),
+        )
+
+    def set_position(self, task_id: str, name: str, position: int) -> None:
+        self._c.execute(
+            "UPDATE phases SET position = ? WHERE task_id = ? AND name = ?",
+            (position, task_id, name),
+        )
+
+    def remove_phase(self, task_id: str, name: str) -> None:
+        cur = self._c.execute("DELETE FROM phases WHERE task_id = ? AND name = ?", (task_id, name))
+        if cur.rowcount != 1:
+            raise MissingRow(f"task {task_id!r} has no phase {name!r}")
+
     def active_phase(self, task_id: str) -> PhaseRow | None:
         r = self._c.execute(
             f"SELECT {_PHASE_COLS} FROM phases WHERE task_id = ? AND state = 'active' "

@@ -1,0 +1,70 @@
+"""What every domain module shares, below all of them: the clock, the one name lookup, and the
+shape of a workspace as the domain sees it (so that no domain module imports ``workspace.py``,
+which imports them all)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from cairn.core import names
+from cairn.core.errors import NotFound
+
+if TYPE_CHECKING:
+    from cairn.core.config import Config
+    from cairn.domain.notices import Change
+    from cairn.store import Store, Transaction
+    from cairn.store.contract.tasks import TaskRow
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def canonical(tx: Transaction, task_id: str) -> TaskRow:
+    """The stored task the caller's id names (any case); NotFound says how to make it. Names are
+    normalised here, once: the id it returns is what every later step uses."""
+    names.task_id(task_id)
+    row = tx.tasks.get(task_id)
+    if row is None:
+        raise NotFound(
+            f"no task {task_id!r}; create it with `cairn task new {task_id}` "
+            "or list tasks with `cairn task list`"
+        )
+    return row
+
+
+class Projection(Protocol):
+    """The projector as the domain calls it (the seam the projection layer owns)."""
+
+    def reconcile(self, only: tuple[str, str] | None = None) -> list[str]: ...
+
+    def after_change(self) -> None: ...
+
+    def after_checkpoint(self, task_id: str, kind: str) -> None: ...
+
+
+class Site(Protocol):
+    """A workspace as the domain modules use it: where it is, its settings, its store, and the
+    projector to tell what changed."""
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def projector(self) -> Projection: ...
+
+    def announce(self, change: Change) -> None:
+        """Tell the listeners (the readable tree) of a commit, after it."""
+        ...
+
+    def before_write(self, task_id: str, kind: str) -> None:
+        """Before a checkpoint replaces its artifact: a hand edit of it is taken in first."""
+        ...

@@ -1,0 +1,26 @@
+"""Store metadata on SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+class SQLiteMeta:
+    __slots__ = ("_c",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+    def get(self, key: str) -> str | None:
+        r = self._c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if r is None else str(r["value"])
+
+    def put(self, key: str, value: str) -> None:
+        self._c.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def delete(self, key: str) -> None:
+        self._c.execute("DELETE FROM meta WHERE key = ?", (key,))
