@@ -420,8 +420,6 @@ def test_reload_and_file_paths_outside_the_workspace(
         r = run(capsys, ws, "checkpoint", "write", "finding4", "plan", "--reload", bad, stdin="x\n")
         assert "outside the workspace" in one_line_error(r, 2)
     (tmp_path / "outside.md").write_text("x\n", encoding="utf-8")
-    r = run(capsys, ws, "checkpoint", "write", "finding4", "plan", "--file", "../outside.md")
-    assert "outside the workspace" in one_line_error(r, 2)
     (ws / "link").symlink_to(tmp_path)
     r = run(
         capsys,
@@ -436,6 +434,13 @@ def test_reload_and_file_paths_outside_the_workspace(
     )
     assert "outside the workspace" in one_line_error(r, 2)
     assert ok(run(capsys, ws, "checkpoint", "list", "--json")).json()["checkpoints"] == []
+    # What cairn only reads may come from anywhere the user can read (issue 11's one rule):
+    # --file ../x reads like --file /abs/x; what it writes stays inside.
+    for given in ("../outside.md", str(tmp_path / "outside.md")):
+        r = run(capsys, ws, "checkpoint", "write", "finding4", "plan", "--file", given)
+        assert r.code == 0, r.err
+    r = ok(run(capsys, ws, "checkpoint", "show", "finding4", "plan", "--json")).json()
+    assert r["version"] == 1 and r["content"] == "x\n"  # the same content again stores nothing
 
 
 # -- illegal transitions ---------------------------------------------------------------------------

@@ -3,11 +3,16 @@ registered only when that part is in the build)."""
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
 from typing import TYPE_CHECKING, Annotated, Any
 
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from cairn import views
+from cairn.domain.review_ask import Asking
 from cairn.domain.workspace import Workspace
 from cairn.mcp_app import CairnMCP, TaskArg, dumps
 
@@ -36,7 +41,7 @@ def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
     from cairn.domain.gates import gate_state
 
     @server.tool()
-    def review_request(
+    async def review_request(
         topic: Annotated[str, Field(description="short topic, e.g. finding4_approach")],
         question: str,
         task: TaskArg = None,
@@ -47,18 +52,58 @@ def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
         reviewer: Annotated[
             str | None, Field(description="provider:model, human, file or checklist")
         ] = None,
+        wait_s: Annotated[
+            float | None,
+            Field(
+                ge=0,
+                le=3600,
+                description="seconds to wait for a model's verdict before answering with the "
+                "review still pending (default: [reviews] mcp_wait, 25)",
+            ),
+        ] = None,
+        ctx: Context | None = None,
     ) -> dict[str, Any]:
-        """Ask for a methodology review (e.g. before a gated phase); returns the verdict, or a
-        pending review when a person answers it."""
+        """Ask for a methodology review (e.g. before a gated phase); returns the verdict, or the
+        review still pending when a person answers it or the model takes longer than wait_s:
+        then poll it with review_show (the verdict is recorded when it comes). Progress is
+        reported while it waits."""
+        import anyio
 
-        def run(ws: Workspace) -> dict[str, Any]:
+        def open_(ws: Workspace) -> tuple[reviews.Review, Asking | None, float]:
             tid = ws.resolve_task(task) if task is not None else None
-            r = reviews.request_review(
+            review, asking = reviews.open_review(
                 ws, tid, topic, question, context_files or (), concerns or (), reviewer
             )
-            return r.to_json()
+            return review, asking, reviews.settings(ws).mcp_wait if wait_s is None else wait_s
 
-        return app.call(run)
+        review, asking, wait = await anyio.to_thread.run_sync(lambda: app.call(open_))
+        if asking is None:
+            return review.to_json()
+        answer = _Answer(app, asking)
+        started = time.monotonic()
+        step = max(0.2, min(5.0, wait / 5))  # a few progress reports even in a short wait
+        while (elapsed := time.monotonic() - started) < wait and not answer.done.is_set():
+            if ctx is not None:
+                await ctx.report_progress(
+                    round(elapsed, 1),
+                    asking.timeout,
+                    f"waiting for {asking.model.spec} on review {review.id}: {elapsed:.0f} s "
+                    f"(it gives up at {asking.timeout:.0f} s)",
+                )
+            await anyio.to_thread.run_sync(answer.done.wait, min(step, wait - elapsed))
+        if answer.done.is_set():
+            return answer.result()
+        return {
+            **review.to_json(),
+            "waiting": {
+                "waited_s": round(time.monotonic() - started, 1),
+                "reviewer_timeout_s": asking.timeout,
+                "poll": "review_show",
+                "message": f"{asking.model.spec} has not answered yet; the verdict is recorded "
+                f"when it comes (within {asking.timeout:.0f} s). Poll review_show with review "
+                f"{review.id}; if this server stops first the review stays pending: ask again",
+            },
+        }
 
     @server.tool()
     def review_answer(
@@ -101,6 +146,40 @@ def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
             return views.review_rounds(found, gates)
 
         return app.call(run)
+
+
+class _Answer:
+    """A review's model asked in a thread of its own, outside the workspace lock, so that the tool
+    can report progress and answer "pending" while other tools go on; the reply is recorded under
+    the lock when it comes, whether the tool still waits or not."""
+
+    def __init__(self, app: CairnMCP, asking: Asking) -> None:
+        self.app = app
+        self.asking = asking
+        self.done = threading.Event()
+        self._review: dict[str, Any] | None = None
+        self._error: BaseException | None = None
+        name = f"cairn review {asking.review.id}"
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def _run(self) -> None:
+        from cairn.domain import reviews
+
+        try:
+            reply = self.asking.ask()
+            recorded = self.app.call(lambda ws: reviews.record_reply(ws, self.asking, reply))
+            self._review = recorded.to_json()
+        except BaseException as exc:  # kept for the waiting tool; said on stderr, the server's log
+            self._error = exc
+            sys.stderr.write(f"cairn mcp: review {self.asking.review.id}: {exc}\n")
+        finally:
+            self.done.set()
+
+    def result(self) -> dict[str, Any]:
+        if self._error is not None:
+            raise self._error
+        assert self._review is not None
+        return self._review
 
 
 def _budget_tools(server: MCPServer[Any], app: CairnMCP) -> None:

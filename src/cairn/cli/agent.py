@@ -59,10 +59,14 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     instructions = args.instructions
     if args.instructions_file:
-        try:
-            instructions = ws.path(args.instructions_file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot read {args.instructions_file}: {exc.strerror}") from exc
+        from cairn.core import names
+        from cairn.core.fsutil import read_bounded
+
+        path = names.readable(ws.root, args.instructions_file, "--instructions-file")
+        shown = f"--instructions-file {names.show(args.instructions_file)}"
+        hint = "keep instructions short and name the files to read"
+        data = read_bounded(path, ws.config.max_checkpoint_bytes, shown, hint)
+        instructions = data.decode("utf-8", errors="replace")
     try:
         from cairn.agent import RunOptions, run_task
     except ImportError as exc:

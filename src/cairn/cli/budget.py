@@ -10,6 +10,9 @@ from cairn.cli.common import add_json, emit_json, open_ws
 
 ORDER = 40
 
+# --text-file is counted, not stored: a bound on memory, far above any context window's text.
+TEXT_FILE_LIMIT = 50_000_000
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -81,11 +84,13 @@ def cmd_budget_record(args: argparse.Namespace) -> int:
     if args.text_file:
         if args.tokens is not None:
             raise UsageError("give TOKENS or --text-file, not both")
-        path = ws.path(args.text_file)
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            raise UsageError(f"cannot read {args.text_file}: {exc.strerror}") from exc
+        from cairn.core import names
+        from cairn.core.fsutil import read_bounded
+
+        path = names.readable(ws.root, args.text_file, "--text-file")
+        shown = f"--text-file {names.show(args.text_file)}"
+        data = read_bounded(path, TEXT_FILE_LIMIT, shown, "count an excerpt, or give TOKENS")
+        text = data.decode("utf-8", errors="replace")
         entry = record_text(
             ws, args.category, text, source=args.source, model=args.model, task_id=args.task
         )

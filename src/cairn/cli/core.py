@@ -249,34 +249,20 @@ def cmd_phase_fail(args: argparse.Namespace) -> int:
 
 
 def _read_content(args: argparse.Namespace, ws: Any) -> bytes:
+    limit = ws.config.max_checkpoint_bytes
+    hint = "write a summary and keep the bulk in a file it names (or raise [checkpoints] max_bytes)"
     if args.file:
         from cairn.core import names
+        from cairn.core.fsutil import read_bounded
 
-        path = (
-            names.inside(ws.root, args.file, "--file")
-            if not Path(args.file).is_absolute()
-            else Path(args.file)
-        )
-        limit = ws.config.max_checkpoint_bytes
-        try:
-            size = path.stat().st_size
-            if path.is_file() and size > limit:  # refused by its size, not read into memory
-                raise ValidationError(
-                    f"--file {args.file} is {size:,} bytes, over the {limit:,}-byte limit; write "
-                    "a summary and keep the bulk in a file it names (or raise [checkpoints] "
-                    "max_bytes)"
-                )
-            return path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read --file {args.file}: {exc.strerror}") from exc
+        path = names.readable(ws.root, args.file, "--file")
+        return read_bounded(path, limit, f"--file {names.show(args.file)}", hint)
     if sys.stdin is None or sys.stdin.isatty():
         raise UsageError("give the content with --file PATH or on standard input")
-    limit = ws.config.max_checkpoint_bytes
     data: bytes = sys.stdin.buffer.read(limit + 1)
     if len(data) > limit:
         raise ValidationError(
-            f"the content on standard input is over the {limit:,}-byte limit; write a summary "
-            "and keep the bulk in a file it names (or raise [checkpoints] max_bytes)"
+            f"the content on standard input is over the {limit:,}-byte limit; {hint}"
         )
     return data
 
@@ -295,7 +281,7 @@ def cmd_cp_write(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(views.checkpoint(cp, content=False))
     elif cp.unchanged:
-        print(f"{cp.path}: {kind} unchanged (still v{cp.version}); nothing was stored")
+        print(f"{cp.path}: {cp.kind} unchanged (still v{cp.version}); nothing was stored")
     else:
         print(views.checkpoint_written(cp))
     return 0

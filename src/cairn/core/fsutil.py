@@ -1,10 +1,11 @@
-"""Small filesystem helpers: atomic replacement and a projection lock."""
+"""Small filesystem helpers: atomic replacement, a projection lock, bounded reads of user files."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,3 +90,78 @@ def file_lock(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+# How long a FIFO, a pipe or a device may keep cairn waiting for its next bytes before the read is
+# refused: a FIFO nobody writes to would otherwise hang the command for ever.
+READ_IDLE_S = 30.0
+
+
+def read_bounded(path: Path, limit: int, what: str, hint: str = "") -> bytes:
+    """The bytes of a file a user named, read in at most ``limit + 1`` bytes and refused beyond.
+
+    A regular file is refused by its size before it is read; a FIFO, pipe or device (``/dev/zero``,
+    ``/dev/stdin`` fed by ``yes``) has no size, so its read stops one byte past the limit, and a
+    source that stays silent for ``READ_IDLE_S`` (a FIFO with no writer) or a terminal is refused.
+    ``what`` names the file in messages (``--file notes.md``); ``hint`` says what to do instead.
+    """
+    from cairn.core.errors import NotFound, UsageError, ValidationError
+
+    tail = f"; {hint}" if hint else ""
+    try:
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise ValidationError(f"{what} is a folder; give a file")
+        if stat.S_ISSOCK(st.st_mode):
+            raise ValidationError(f"{what} is a socket; give a file")
+        regular = stat.S_ISREG(st.st_mode)
+        if regular and st.st_size > limit:
+            raise ValidationError(
+                f"{what} is {st.st_size:,} bytes, over the {limit:,}-byte limit{tail}"
+            )
+        fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | (0 if regular else os.O_NONBLOCK))
+    except FileNotFoundError:
+        raise NotFound(f"{what} does not exist; give the path of a file") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {what}: {exc.strerror or exc}") from None
+    try:
+        if os.isatty(fd):
+            raise ValidationError(
+                f"{what} is a terminal; give a file, or pipe the content into the command"
+            )
+        data = _read_upto(fd, limit + 1, regular, what)
+    except OSError as exc:
+        raise UsageError(f"cannot read {what}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        source = "" if regular else " (a device, FIFO or pipe: it was read no further)"
+        raise ValidationError(f"{what} holds over the {limit:,}-byte limit{source}{tail}")
+    return data
+
+
+def _read_upto(fd: int, most: int, regular: bool, what: str) -> bytes:
+    import select
+
+    from cairn.core.errors import ValidationError
+
+    chunks: list[bytes] = []
+    got = 0
+    poller = None if regular else select.poll()
+    if poller is not None:
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    while got < most:
+        if poller is not None and not poller.poll(READ_IDLE_S * 1000):
+            raise ValidationError(
+                f"{what} gave nothing for {READ_IDLE_S:g} s (a FIFO with no writer?); write the "
+                "content to a file and give that"
+            )
+        try:
+            chunk = os.read(fd, min(most - got, 1 << 20))
+        except BlockingIOError:
+            continue  # woken without data (a writer came and went): wait again
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)

@@ -25,6 +25,11 @@ def _show(value: str) -> str:
     return repr(shown)
 
 
+def show(value: str) -> str:
+    """A user's value for a message: quoted, and cut when long (a 10 KB name is not echoed)."""
+    return _show(value)
+
+
 def _check_common(value: str, what: str) -> None:
     if not isinstance(value, str) or value == "":
         raise ValidationError(f"{what} is empty; give a short name such as 'finding4'")
@@ -102,3 +107,19 @@ def inside(root: Path, user_path: str | os.PathLike[str], what: str = "path") ->
             f"{what} {_show(raw)} is outside the workspace {root_r}; use a path inside it"
         )
     return candidate
+
+
+def readable(root: Path, user_path: str | os.PathLike[str], what: str = "path") -> Path:
+    """A path a user gives for cairn only to read: relative to ``root``, else as given.
+
+    Reading may come from anywhere the user can read (``../x`` is read like ``/abs/x``); what
+    cairn writes is held inside the workspace by ``inside``. Size and file type are checked when
+    the file is read (``fsutil.read_bounded``).
+    """
+    raw = os.fspath(user_path)
+    if "\x00" in raw:
+        raise ValidationError(f"{what} contains a NUL byte")
+    if raw == "":
+        raise ValidationError(f"{what} is empty")
+    p = Path(raw).expanduser()
+    return p if p.is_absolute() else root / p

@@ -20,6 +20,9 @@ ENV_REVIEWER = "CAIRN_REVIEWER"
 DEFAULT_CONTEXT_TOKENS = 24_000
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_REPLY_TOKENS = 2_000
+# How long the MCP review_request tool waits for a model's verdict before it answers "pending":
+# below the minute after which MCP clients commonly give up on a tool call.
+DEFAULT_MCP_WAIT = 25.0
 MAX_CONTEXT_FILE_BYTES = 20_000_000
 _TOPIC_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -31,6 +34,7 @@ class ReviewSettings:
     context_max_tokens: int
     timeout: float
     max_tokens: int
+    mcp_wait: float = DEFAULT_MCP_WAIT
 
 
 def settings(ws: Workspace) -> ReviewSettings:
@@ -43,6 +47,7 @@ def settings(ws: Workspace) -> ReviewSettings:
             context_max_tokens=int(sec.get("context_max_tokens", DEFAULT_CONTEXT_TOKENS)),
             timeout=float(sec.get("timeout", DEFAULT_TIMEOUT)),
             max_tokens=int(sec.get("max_tokens", DEFAULT_REPLY_TOKENS)),
+            mcp_wait=float(sec.get("mcp_wait", DEFAULT_MCP_WAIT)),
         )
     except (TypeError, ValueError) as exc:
         raise UsageError(
@@ -53,6 +58,7 @@ def settings(ws: Workspace) -> ReviewSettings:
         ("context_max_tokens", out.context_max_tokens, 1),
         ("timeout", out.timeout, 1),
         ("max_tokens", out.max_tokens, 1),
+        ("mcp_wait", out.mcp_wait, 0),
     ):
         if not value >= low:
             raise UsageError(
@@ -105,6 +111,7 @@ def load_context(
     Files are taken in order; the one that meets the cap is cut at a token boundary with a marker
     saying how much was sent, and files after it are named with a marker and no content.
     """
+    from cairn.core.fsutil import read_bounded
     from cairn.core.tokens import count, truncate
     from cairn.models.verdict import ContextDoc
 
@@ -123,15 +130,13 @@ def load_context(
                 f"context file {raw!r} is a folder; give the files in it one by one "
                 "(--context repeats)"
             )
-        if not p.is_file():
+        if not p.exists():
             raise NotFound(f"context file {raw!r} does not exist (looked at {p}); give a file path")
-        size = p.stat().st_size
-        if size > MAX_CONTEXT_FILE_BYTES:
-            raise ValidationError(
-                f"context file {rel} is {size:,} bytes; pass a summary or an excerpt instead"
-            )
+        data = read_bounded(
+            p, MAX_CONTEXT_FILE_BYTES, f"context file {rel}", "pass a summary or an excerpt instead"
+        )
         try:
-            text = p.read_bytes().decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ValidationError(
                 f"context file {rel} is not UTF-8 text (byte offset {exc.start}); pass text files"

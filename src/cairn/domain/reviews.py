@@ -22,7 +22,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from cairn.core import names
-from cairn.core.errors import CairnError, NotFound, UsageError, ValidationError
+from cairn.core.errors import NotFound, UsageError, ValidationError
+from cairn.domain import journal
+from cairn.domain.checkpoints import insert_checkpoint
+from cairn.domain.review_ask import Asking, Reply
 from cairn.domain.review_input import (
     ReviewSettings,
     day,
@@ -71,9 +74,45 @@ def request_review(
     :func:`answer_review`. Any reply that is not a valid verdict is retried once with a repair
     prompt and then recorded as "reviewer failed", never as approval.
     """
+    review, asking = open_review(
+        ws, task_id, topic, question, context_files, concerns, reviewer, model=model
+    )
+    return review if asking is None else record_reply(ws, asking, asking.ask())
+
+
+def record_reply(ws: Workspace, asking: Asking, reply: Reply) -> Review:
+    """Record what the model of ``asking`` replied (refused if the round was answered meanwhile)."""
+    return _record(
+        ws,
+        asking.review.id,
+        reviewer=asking.model.provider,
+        provider=asking.model.provider,
+        model_name=reply.model_name,
+        verdict=reply.verdict,
+        error=reply.error,
+        raws=reply.raws,
+        attempts=reply.attempts,
+        usage=reply.usage,
+        secrets=asking.model.secrets(),
+    )
+
+
+def open_review(
+    ws: Workspace,
+    task_id: str | None,
+    topic: str,
+    question: str,
+    context_files: Sequence[str] = (),
+    concerns: Sequence[str] = (),
+    reviewer: str | None = None,
+    *,
+    model: Model | None = None,
+) -> tuple[Review, Asking | None]:
+    """Record a pending review round; with a model to ask, also what to ask it (None for a person,
+    who answers with :func:`answer_review`)."""
     from cairn.domain.workspace import now
     from cairn.models import resolve
-    from cairn.models.verdict import SYSTEM_PROMPT, build_prompt
+    from cairn.models.verdict import build_prompt
 
     topic = valid_topic(topic)
     question = valid_text(question, "question", 4000)
@@ -121,101 +160,25 @@ def request_review(
                 prompt=prompt,
             )
         )
-        tx.events.append(
+        journal.append(
+            tx,
             task_id,
             "review.requested",
             ts,
-            {
-                "review": review_id,
-                "topic": topic,
-                "round": round_,
-                "reviewer": model.spec,
-                "plan_version": plan_version,
-                "context": list(context),
-                "concerns": concern_list,
-            },
+            review=review_id,
+            topic=topic,
+            round=round_,
+            reviewer=model.spec,
+            plan_version=plan_version,
+            context=list(context),
+            concerns=concern_list,
         )
     _project(ws, review_id)
+    ws.projector.after_change()
+    review = get_review(ws, review_id)
     if model.deferred:
-        ws.projector.after_change()
-        return get_review(ws, review_id)
-    verdict, error, raws, attempts, usage, model_name = _ask(
-        model, prompt, SYSTEM_PROMPT, cfg.max_tokens, cfg.timeout
-    )
-    return _record(
-        ws,
-        review_id,
-        reviewer=model.provider,
-        provider=model.provider,
-        model_name=model_name,
-        verdict=verdict,
-        error=error,
-        raws=raws,
-        attempts=attempts,
-        usage=usage,
-        secrets=model.secrets(),
-    )
-
-
-def _ask(
-    model: Model, prompt: str, system: str, max_tokens: int, timeout: float
-) -> tuple[Verdict | None, str | None, list[str], int, tuple[int | None, int | None], str | None]:
-    from cairn.models.verdict import InvalidVerdict, parse_verdict, repair_prompt
-
-    raws: list[str] = []
-    attempts = 0
-    tokens_in: int | None = None
-    tokens_out: int | None = None
-    model_name: str | None = model.name or None
-
-    def add(a: int | None, b: int | None) -> int | None:
-        return b if a is None else (a if b is None else a + b)
-
-    try:
-        first = model.complete(prompt, system=system, max_tokens=max_tokens, timeout=timeout)
-        attempts, model_name = 1, first.model
-        raws.append(first.text)
-        tokens_in, tokens_out = first.input_tokens, first.output_tokens
-        try:
-            return (
-                parse_verdict(first.text),
-                None,
-                raws,
-                attempts,
-                (tokens_in, tokens_out),
-                model_name,
-            )
-        except InvalidVerdict as exc1:
-            problem1 = str(exc1)
-        second = model.complete(
-            prompt + "\n\n" + repair_prompt(first.text, problem1),
-            system=system,
-            max_tokens=max_tokens,
-            timeout=timeout,
-        )
-        attempts = 2
-        raws.append(second.text)
-        tokens_in = add(tokens_in, second.input_tokens)
-        tokens_out = add(tokens_out, second.output_tokens)
-        try:
-            return (
-                parse_verdict(second.text),
-                None,
-                raws,
-                attempts,
-                (tokens_in, tokens_out),
-                model_name,
-            )
-        except InvalidVerdict as exc2:
-            error = (
-                f"no valid verdict after a repair prompt: first reply: {problem1}; "
-                f"second reply: {exc2}"
-            )
-    except CairnError as exc:
-        error = str(exc)
-    except Exception as exc:  # a reviewer bug must not become an approval, nor lose the request
-        error = f"{type(exc).__name__}: {exc}"
-    return None, error, raws, max(attempts, 1), (tokens_in, tokens_out), model_name
+        return review, None
+    return review, Asking(review, model, prompt, cfg.max_tokens, cfg.timeout)
 
 
 def answer_review(
@@ -248,10 +211,16 @@ def answer_from_file(ws: Workspace, review_id: str, path: str, *, reviewer: str 
     from cairn.models.verdict import InvalidVerdict, parse_verdict
 
     names.kind(reviewer, "reviewer name")
-    p = names.inside(ws.root, path, "verdict file")
-    if not p.is_file():
-        raise NotFound(f"verdict file {path!r} does not exist; give the file with the reply")
-    text = p.read_text(encoding="utf-8", errors="replace")
+    from cairn.core.fsutil import read_bounded
+
+    p = names.readable(ws.root, path, "verdict file")
+    data = read_bounded(
+        p,
+        ws.config.max_checkpoint_bytes,
+        f"verdict file {names.show(path)}",
+        "give the reply alone",
+    )
+    text = data.decode("utf-8", errors="replace")
     try:
         verdict = parse_verdict(text)
     except InvalidVerdict as exc:
@@ -344,20 +313,19 @@ def _record(
             ts=ts,
         )
         tx.reviews.set_state(review_id, outcome, ts)
-        tx.events.append(
+        journal.append(
+            tx,
             row.task_id,
             f"review.{outcome}",
             ts,
-            {
-                "review": review_id,
-                "topic": row.topic,
-                "round": row.round,
-                "reviewer": reviewer,
-                "model": model_name,
-                "concerns": list(concerns),
-                **({"error": error} if error else {}),
-                "path": path,
-            },
+            review=review_id,
+            topic=row.topic,
+            round=row.round,
+            reviewer=reviewer,
+            model=model_name,
+            concerns=list(concerns),
+            **({"error": error} if error else {}),
+            path=path,
         )
         newest_plan_review = tx.reviews.newest_of_plan(row.task_id) if row.task_id else None
         # Only the review the gate reads may replace the approved plan: a late approval of an
@@ -373,7 +341,8 @@ def _record(
             plan = tx.checkpoints.get(row.task_id, "plan", row.plan_version)
             if plan is not None and plan.content is not None:
                 text = _approved_plan(row, reviewer, model_name, verdict, plan.content)
-                ws._insert_checkpoint(
+                insert_checkpoint(
+                    ws,
                     tx,
                     row.task_id,
                     "plan_approved",
@@ -423,6 +392,8 @@ __all__ = [
     "SCHEMA_REVIEWS",
     "STATES",
     "STATE_ICONS",
+    "Asking",
+    "Reply",
     "Response",
     "Review",
     "ReviewSettings",
@@ -431,6 +402,8 @@ __all__ = [
     "get_review",
     "list_reviews",
     "load_context",
+    "open_review",
+    "record_reply",
     "request_review",
     "rounds",
     "settings",
