@@ -250,7 +250,7 @@ def _tree_is_current(root: Path) -> None:
     """The status file is what a render from the store gives now; every projected artifact holds
     the newest version of its kind; no temporary file is left."""
     from cairn.domain.workspace import Workspace
-    from cairn.projection.projector import render_status_md, status_data
+    from cairn.projection.status import render_status_md, status_data
 
     with Workspace.open(root, search=False) as w:
         fresh = render_status_md(status_data(w))

@@ -12,7 +12,7 @@ import cairn
 from cairn.core.errors import NotFound, TransitionError, UsageError
 from cairn.core.model import Checkpoint
 from cairn.flow import PhaseContext, PhaseFailed, TaskHandle, WorkflowChanged
-from cairn.projection.projector import status_data
+from cairn.projection.status import status_data
 
 
 def _bump(folder: Path, name: str) -> int:

@@ -37,9 +37,11 @@ def test_a_hand_edit_is_ingested_before_a_write_naming_the_task_in_another_case(
 ) -> None:
     ws.create_task("finding4", "", ["analysis"])
     ws.write_checkpoint("finding4", "plan", "v1\n")
+    ws.flush()  # a library write's files follow shortly; flush() makes it now
     artifact = ws.root / "artifacts" / "finding4_plan.md"
     artifact.write_text("edited by hand\n", encoding="utf-8")
     cp = ws.write_checkpoint("FINDING4", "plan", "new\n")
+    ws.flush()
     assert (cp.task_id, cp.version) == ("finding4", 3)
     assert _history(ws, "finding4", "plan") == [
         (1, "write", "v1\n"),
@@ -55,9 +57,11 @@ def test_a_hand_edit_of_the_progress_file_is_kept_when_steps_name_the_task_in_an
 ) -> None:
     ws.create_task("finding4", "", ["analysis"])
     ws.progress("finding4", "first")
+    ws.flush()
     progress_file = ws.root / "artifacts" / "finding4_progress.md"
     progress_file.write_text("my notes\n", encoding="utf-8")
     ws.progress("Finding4", "second")
+    ws.flush()
     assert "my notes\n" in [
         content
         for _, source, content in _history(ws, "finding4", "progress")
@@ -90,6 +94,7 @@ def test_a_found_file_that_cannot_be_stored_is_set_aside_and_the_write_wins(
     artifact = ws.root / "artifacts" / "T_plan.md"
     artifact.write_bytes(b"\xff\xfe not utf-8\n")
     cp = ws.write_checkpoint("T", "plan", "new\n")
+    ws.flush()
     assert cp.version == 1
     assert artifact.read_text(encoding="utf-8") == "new\n"
     kept = list((ws.root / "artifacts").glob("T_plan.md.refused-*"))
@@ -103,6 +108,7 @@ def test_artifact_names_of_different_tasks_never_collide(ws: Workspace) -> None:
     ws.write_checkpoint("a", "b_progress", "task a's own kind\n")
     ws.progress("a_b", "a_b can still record progress")
     ws.write_checkpoint("a_b", "plan", "plan of a_b\n")
+    ws.flush()
     art = ws.root / "artifacts"
     assert (art / "a_b_progress.md").read_text(encoding="utf-8") == "task a's own kind\n"
     assert "a_b can still record progress" in (art / "a__b_progress.md").read_text("utf-8")
@@ -175,6 +181,7 @@ def test_progress_steps_store_no_checkpoint_version(ws: Workspace) -> None:
     for i in range(30):
         ws.progress("T", f"step {i}")
     ws.set_next("T", "carry on")
+    ws.flush()
     with ws.store.read() as tx:
         assert tx.checkpoints.count() == 0
     cp = ws.checkpoint("T", "progress")
@@ -191,6 +198,7 @@ def test_the_gate_refusal_names_the_plan_artifact_of_a_task_with_an_underscore(
 
     ws.create_task("a_b", "", ["plan", "build"], gates=["build"])
     ws.write_checkpoint("a_b", "plan", "the plan\n")
+    ws.flush()  # a library write's file follows shortly; flush() makes it now
     with pytest.raises(TransitionError) as err:
         ws.start_phase("a_b", "build")
     assert "artifacts/a__b_plan.md" in str(err.value)

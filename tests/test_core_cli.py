@@ -632,7 +632,7 @@ def test_every_core_json_schema_is_documented() -> None:
 
     from cairn import views
     from cairn.cli import core
-    from cairn.projection import projector as projection
+    from cairn.projection import status as projection
     from cairn.recovery import brief as recovery
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "json.md").read_text(encoding="utf-8")

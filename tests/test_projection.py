@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from cairn.domain.workspace import Workspace
-from cairn.projection import projector as projection
+from cairn.projection import status as projection
 from helpers.cli import run
 
 
@@ -46,6 +46,7 @@ def test_artifact_is_the_newest_version(ws: Workspace) -> None:
     for i in range(5):
         cp = ws.write_checkpoint("f4", "plan", f"# plan {i}\n")
         assert cp.version == i + 1
+        ws.flush()  # a library write's files follow shortly; flush() makes it now
         assert art(ws, "plan").read_text(encoding="utf-8") == f"# plan {i}\n"
     assert cp.path == "artifacts/f4_plan.md"
     assert hashlib.sha256(art(ws, "plan").read_bytes()).hexdigest() == cp.hash
@@ -56,6 +57,7 @@ def test_artifact_is_the_newest_version(ws: Workspace) -> None:
 def test_bytes_are_kept_exactly(ws: Workspace) -> None:
     text = "# 計画\r\n\ttabs, trailing spaces   \n\nno final newline: ☃"
     ws.write_checkpoint("f4", "plan", text.encode("utf-8"))
+    ws.flush()
     assert art(ws, "plan").read_bytes() == text.encode("utf-8")
     assert ws.checkpoint("f4", "plan").content == text
 
@@ -78,8 +80,10 @@ def test_hand_edit_is_ingested_not_overwritten(
 
 def test_hand_edit_before_a_write_is_kept_in_history(ws: Workspace) -> None:
     ws.write_checkpoint("f4", "plan", "v1\n")
+    ws.flush()
     art(ws, "plan").write_text("edited by hand, longer\n", encoding="utf-8")
     cp = ws.write_checkpoint("f4", "plan", "v3 from the agent\n")
+    ws.flush()
     assert cp.version == 3
     assert sources(ws, "plan") == [(1, "write"), (2, "hand-edit"), (3, "write")]
     assert ws.checkpoint("f4", "plan", 2).content == "edited by hand, longer\n"
@@ -88,9 +92,11 @@ def test_hand_edit_before_a_write_is_kept_in_history(ws: Workspace) -> None:
 
 def test_hand_edit_of_the_progress_file_before_progress(ws: Workspace) -> None:
     ws.progress("f4", "first step")
+    ws.flush()
     p = art(ws, "progress")
     p.write_text(p.read_text(encoding="utf-8") + "\nnote from a person\n", encoding="utf-8")
     ws.progress("f4", "second step")
+    ws.flush()
     # Steps store no version (issue 9): the hand edit is the stored v1, the rendering of the
     # steps after it the newest.
     hist = sources(ws, "progress")
@@ -153,6 +159,7 @@ def test_artifact_several_versions_behind_is_reprojected(
 def test_deleted_artifact_is_regenerated(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     ws.write_checkpoint("f4", "plan", "# plan\n")
     ws.progress("f4", "a step")
+    ws.flush()
     art(ws, "plan").unlink()
     art(ws, "progress").unlink()
     next_command(ws, capsys)
@@ -284,9 +291,11 @@ def test_no_open_task_status(tmp_path: Path) -> None:
 
 def test_hand_edit_of_the_progress_file_before_next(ws: Workspace) -> None:
     ws.progress("f4", "first step")
+    ws.flush()
     p = art(ws, "progress")
     p.write_text(p.read_text(encoding="utf-8") + "\nnote from a person\n", encoding="utf-8")
     ws.set_next("f4", "carry on")
+    ws.flush()
     assert sources(ws, "progress") == [(1, "hand-edit"), (2, "progress")]
     assert "note from a person" in (ws.checkpoint("f4", "progress", 1).content or "")
     assert "carry on" in p.read_text(encoding="utf-8")
@@ -295,9 +304,12 @@ def test_hand_edit_of_the_progress_file_before_next(ws: Workspace) -> None:
 def test_hand_edit_racing_a_write_is_kept(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     """An edit made after the write's own check (while it commits) is still not overwritten."""
     ws.write_checkpoint("f4", "plan", "v1 by the agent\n")
-    monkeypatch.setattr(ws.projector, "reconcile", lambda only=None: [])  # the edit comes later
+    ws.flush()
+    # The edit comes after the write's own check.
+    monkeypatch.setattr(ws.projector, "before_write", lambda task_id, kind: None)
     art(ws, "plan").write_text("edited by a person meanwhile\n", encoding="utf-8")
     ws.write_checkpoint("f4", "plan", "v2 by the agent\n")
+    ws.flush()
     assert sources(ws, "plan") == [(1, "write"), (2, "write"), (3, "hand-edit")]
     assert art(ws, "plan").read_text(encoding="utf-8") == "edited by a person meanwhile\n"
     assert ws.checkpoint("f4", "plan", 2).content == "v2 by the agent\n"
@@ -330,11 +342,13 @@ def test_a_symlinked_artifacts_folder_cannot_take_writes_outside(
 
 def test_a_symlinked_artifact_file_is_replaced_not_followed(ws: Workspace, tmp_path: Path) -> None:
     ws.write_checkpoint("f4", "plan", "v1\n")
+    ws.flush()
     outside = tmp_path.parent / f"{tmp_path.name}-outside.md"
     outside.write_text("v1\n", encoding="utf-8")  # same content: not a hand edit
     art(ws, "plan").unlink()
     art(ws, "plan").symlink_to(outside)
     ws.write_checkpoint("f4", "plan", "v2\n")
+    ws.flush()
     assert outside.read_text(encoding="utf-8") == "v1\n"
     assert not art(ws, "plan").is_symlink()
     assert art(ws, "plan").read_text(encoding="utf-8") == "v2\n"
@@ -344,7 +358,8 @@ def test_a_symlinked_artifact_file_is_replaced_not_followed(ws: Workspace, tmp_p
 def test_a_folder_swapped_for_a_symlink_is_checked_again(ws: Workspace, tmp_path: Path) -> None:
     from cairn.core.errors import ValidationError
 
-    ws.write_checkpoint("f4", "plan", "v1\n")  # the artifacts folder is now known good
+    ws.write_checkpoint("f4", "plan", "v1\n")
+    ws.flush()  # the artifacts folder is now known good
     elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
     elsewhere.mkdir()
     (ws.root / "artifacts").rename(ws.root / "artifacts-old")
@@ -416,3 +431,111 @@ def test_progress_file_stays_bounded_with_thousands_of_steps(tmp_path: Path) -> 
         assert tx.checkpoints.count() == 0
     assert ws.checkpoint("long", "progress").size == len(text.encode("utf-8"))
     ws.close()
+
+
+# -- the projector follows commits -------------------------------------------------------------------
+def test_a_library_write_is_projected_shortly_after_without_a_flush(ws: Workspace) -> None:
+    import time
+
+    cp = ws.write_checkpoint("f4", "plan", "# plan, in the background\n")
+    status = ws.root / "CURRENT_WORK_STATUS.md"
+
+    def current() -> bool:
+        return (
+            art(ws, "plan").exists()
+            and art(ws, "plan").read_text(encoding="utf-8") == cp.content
+            and "artifacts/f4_plan.md" in status.read_text(encoding="utf-8")
+        )
+
+    deadline = time.monotonic() + 10  # generous: a loaded machine; the design aims at ~0.1 s
+    while not current() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert current(), status.read_text(encoding="utf-8")
+
+
+def test_a_workspace_without_listeners_writes_no_file_and_the_next_command_catches_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The domain needs no projection; commits it made unseen (as a writer killed before its
+    flush does) are found in the journal by the next command, whichever task they belong to."""
+    with Workspace.init(tmp_path) as w:
+        for i in range(30):
+            w.create_task(f"t{i:02d}", phases=["a"])
+    with Workspace.open(tmp_path, listeners=()) as bare:
+        bare.write_checkpoint("t00", "plan", "written with no projector\n")
+        for i in range(1, 30):  # t00 is no longer among the recently active tasks
+            bare.progress(f"t{i:02d}", "a step")
+    path = tmp_path / "artifacts" / "t00_plan.md"
+    assert not path.exists()
+    r = run(capsys, tmp_path, "task", "list")
+    assert r.code == 0, r.err
+    assert path.read_text(encoding="utf-8") == "written with no projector\n"
+    assert (tmp_path / "artifacts" / "t29_progress.md").exists()
+    gc.collect()
+
+
+def test_a_hand_edit_is_kept_when_the_writer_names_the_task_in_another_case(ws: Workspace) -> None:
+    """The check before a write finds the artifact the way the store finds the task."""
+    ws.write_checkpoint("f4", "plan", "v1\n")
+    ws.flush()
+    art(ws, "plan").write_text("edited by hand\n", encoding="utf-8")
+    cp = ws.write_checkpoint("F4", "plan", "v3 from the agent\n")
+    ws.flush()
+    assert cp.version == 3
+    assert sources(ws, "plan") == [(1, "write"), (2, "hand-edit"), (3, "write")]
+    assert ws.checkpoint("f4", "plan").content == "v3 from the agent\n"
+    assert art(ws, "plan").read_text(encoding="utf-8") == "v3 from the agent\n"
+
+
+def test_refresh_takes_in_an_edit_of_a_task_no_command_looks_at(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A command looks at what changed on disk and at the recently active tasks' files; an edit
+    in place of an old task's artifact waits for `cairn refresh` (or a write of it)."""
+    with Workspace.init(tmp_path) as w:
+        w.create_task("old", phases=["a"])
+        w.write_checkpoint("old", "plan", "old plan\n")
+        for i in range(30):
+            w.create_task(f"t{i:02d}", phases=["a"])
+            w.progress(f"t{i:02d}", "a step")
+    assert run(capsys, tmp_path, "status").code == 0
+    path = tmp_path / "artifacts" / "old_plan.md"
+    path.write_text("old plan, edited in place\n", encoding="utf-8")
+    r = run(capsys, tmp_path, "refresh")
+    assert r.code == 0 and "1 hand edit(s) taken in" in r.out, r.err
+    with Workspace.open(tmp_path) as w:
+        assert [(c.version, c.source) for c in w.history("old", "plan")] == [
+            (1, "write"),
+            (2, "hand-edit"),
+        ]
+    gc.collect()
+
+
+def test_an_edit_saved_by_rename_is_noticed_by_any_command(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Editors that save by writing a new file and renaming it change the folder: every file in
+    it is looked at, whatever task it belongs to."""
+    ws.write_checkpoint("f4", "plan", "v1\n")
+    ws.flush()
+    next_command(ws, capsys)
+    tmp = ws.root / "artifacts" / "plan.swp"
+    tmp.write_text("saved by an editor\n", encoding="utf-8")
+    os.replace(tmp, art(ws, "plan"))
+    next_command(ws, capsys, "log")
+    assert sources(ws, "plan") == [(1, "write"), (2, "hand-edit")]
+
+
+def test_status_sections_load_only_when_they_have_something_to_show(ws_path: Path) -> None:
+    import json
+    import subprocess
+
+    code = (
+        "import sys\nfrom cairn.cli import main\n"
+        f"main(['-C', {str(ws_path)!r}, 'status'])\n"
+        "mods = ['cairn.domain.workers', 'cairn.domain.reviews', 'cairn.domain.budget', "
+        "'cairn.integrations.hooks']\n"
+        "print(__import__('json').dumps([m for m in mods if m in sys.modules]), file=sys.stderr)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert json.loads(r.stderr.strip().splitlines()[-1]) == [], r.stderr

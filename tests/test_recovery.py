@@ -353,7 +353,7 @@ def test_unwritable_cache_falls_back_to_exact_counts(
 def test_recovery_log_keeps_the_most_recent_entries(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cairn.projection import projector as projection
+    from cairn.projection import recovery_log as projection
 
     monkeypatch.setattr(projection, "RECOVERY_LOG_ENTRIES", 3)
     ws.create_task("f4", "", ["analysis"])

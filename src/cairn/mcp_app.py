@@ -42,7 +42,9 @@ class CairnMCP:
             try:
                 ws = self.ws()
                 ws.projector.reconcile()  # ingest hand edits of artifacts first, as the CLI does
-                return fn(ws)
+                result = fn(ws)
+                ws.flush()  # the readable tree is current when the tool returns, as in the CLI
+                return result
             except CairnError as exc:
                 raise ToolError(str(exc)) from exc
 

@@ -60,7 +60,7 @@ def _refuse_unknown_arguments(server: MCPServer[Any]) -> None:
 
 
 def _core_tools(server: MCPServer[Any], app: CairnMCP) -> None:
-    from cairn.projection.projector import render_status_md, status_data
+    from cairn.projection.status import render_status_md, status_data
 
     @server.tool()
     def status(as_json: bool = False) -> str:
@@ -217,7 +217,7 @@ def _core_tools(server: MCPServer[Any], app: CairnMCP) -> None:
 
 
 def _resources(server: MCPServer[Any], app: CairnMCP) -> None:
-    from cairn.projection.projector import render_status_md, status_data
+    from cairn.projection.status import render_status_md, status_data
 
     @server.resource(
         "cairn://status", name="status", mime_type="text/markdown", description="The status file"

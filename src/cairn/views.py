@@ -156,7 +156,7 @@ def log(events: Iterable[Event]) -> dict[str, Any]:
 # -- status, recovery ----------------------------------------------------------------------------
 def status(data: dict[str, Any]) -> dict[str, Any]:
     """``cairn.status/1``: the data the status file is rendered from, without private keys."""
-    from cairn.projection.projector import public_status
+    from cairn.projection.status import public_status
 
     return public_status(data)
 

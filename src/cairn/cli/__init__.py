@@ -7,6 +7,7 @@ Command modules register their sub-commands; none imports anything heavy at modu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -129,8 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write("cairn hook: bad arguments, ignored (the agent goes on)\n")
             return 0
         raise
+    from cairn.cli.common import flush_opened
+
     try:
         code = args.func(args)
+        flush_opened()  # the tree is current when the command returns
         return int(code or 0)
     except CairnError as exc:
         sys.stderr.write(f"cairn: error: {exc}\n")
@@ -160,6 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "for the traceback; saved data is intact)\n"
         )
         return 1
+    finally:
+        # What the command committed before it failed is projected too (its error stands).
+        with contextlib.suppress(Exception):
+            flush_opened()
 
 
 def run() -> None:

@@ -15,13 +15,26 @@ if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
 
 
+# Workspaces a command opened: ``cli.main`` flushes them before it returns, so that the command
+# renders the readable tree once, whatever number of writes it made.
+_OPENED: list[Workspace] = []
+
+
 def open_ws(args: argparse.Namespace, *, reconcile: bool = True) -> Workspace:
     from cairn.domain.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
+    ws.projector.background = False
+    _OPENED.append(ws)
     if reconcile:
         ws.projector.reconcile()
     return ws
+
+
+def flush_opened() -> None:
+    """Bring the readable tree of every workspace the command opened current."""
+    while _OPENED:
+        _OPENED.pop().flush()
 
 
 def split_task(values: Sequence[str], required: int, usage: str) -> tuple[str | None, list[str]]:

@@ -386,7 +386,7 @@ def cmd_next(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from cairn.core.fsutil import atomic_write, file_lock
-    from cairn.projection.projector import render_status_md, status_data
+    from cairn.projection.status import render_status_md, status_data
 
     ws = open_ws(args)
     # Under the projection lock, like every other writer of the file: a concurrent command

@@ -14,6 +14,7 @@ from cairn.core.errors import NotFound
 
 if TYPE_CHECKING:
     from cairn.core.config import Config
+    from cairn.domain.notices import Change
     from cairn.store import Store, Transaction
     from cairn.store.contract.tasks import TaskRow
 
@@ -78,3 +79,11 @@ class Site(Protocol):
 
     @property
     def projector(self) -> Projection: ...
+
+    def announce(self, change: Change) -> None:
+        """Tell the listeners (the readable tree) of a commit, after it."""
+        ...
+
+    def before_write(self, task_id: str, kind: str) -> None:
+        """Before a checkpoint replaces its artifact: a hand edit of it is taken in first."""
+        ...

@@ -12,6 +12,7 @@ from cairn.core.errors import NotFound, ValidationError
 from cairn.core.model import Checkpoint
 from cairn.domain.base import canonical, canonical_id, now
 from cairn.domain.journal import append
+from cairn.domain.notices import Change
 from cairn.store.contract.checkpoints import CheckpointRow
 
 if TYPE_CHECKING:
@@ -98,11 +99,11 @@ def write_checkpoint(
     task_id = canonical_id(ws, task_id)
     # A hand edit of this very artifact must be ingested before it is overwritten; the check
     # needs the stored id, not the caller's spelling of it.
-    ws.projector.reconcile(only=(task_id, kind))
+    ws.before_write(task_id, kind)
     ts = now()
     with ws.store.write() as tx:
         cp = insert_checkpoint(ws, tx, task_id, kind, text, data, file_list, phase, source, ts)
-    ws.projector.after_checkpoint(cp.task_id, kind)
+    ws.announce(Change("checkpoint", cp.task_id, kind, cp))
     return cp
 
 

@@ -17,6 +17,7 @@ from cairn.core.model import Checkpoint
 from cairn.domain.base import canonical, now
 from cairn.domain.checkpoints import coerce_content, insert_checkpoint
 from cairn.domain.journal import append
+from cairn.domain.notices import Change
 from cairn.domain.tasks import activate, close, ensure_phase
 from cairn.store.contract.runs import PhaseRunRow
 
@@ -123,7 +124,7 @@ def finish_phase_run(
     task_id, phase = run.task_id, run.phase
     data = None
     if text is not None:
-        ws.projector.reconcile(only=(task_id, phase))  # a hand edit first
+        ws.before_write(task_id, phase)  # a hand edit first
         text, data = coerce_content(ws.config, text)
     ts = now()
     kind = version = path = None
@@ -143,8 +144,9 @@ def finish_phase_run(
             result_version=version,
             result_json=result_json,
         )
-    if text is not None:
-        ws.projector.reconcile(only=(task_id, phase))  # projects the new version
+    ws.announce(
+        Change("checkpoint", task_id, phase) if text is not None else Change("phase", task_id)
+    )
     return path
 
 
@@ -154,7 +156,7 @@ def fail_phase_run(ws: Site, run: rules.PhaseRun, error: str) -> None:
     with ws.store.write() as tx:
         close(tx, run.task_id, run.phase, "failed", error, ts)
         tx.runs.end_phase_run(run.id, "failed", ts, error=error)
-    ws.projector.after_change()
+    ws.announce(Change("phase", run.task_id))
 
 
 def reset_phases(
@@ -187,7 +189,7 @@ def reset_phases(
                 removed.append(r.name)
             tx.runs.reset_phase_runs(task_id, r.name)
         append(tx, task_id, "phase.reset", ts, phases=reset, removed=removed)
-    ws.projector.after_change()
+    ws.announce(Change("phase", task_id))
     return reset, removed
 
 

@@ -9,6 +9,7 @@ from cairn.core.model import STEP_STATES, Step, Task
 from cairn.domain.base import canonical, canonical_id, now
 from cairn.domain.checkpoints import PROGRESS, artifact_path, content_hash
 from cairn.domain.journal import append
+from cairn.domain.notices import Change
 from cairn.domain.tasks import get_task, load
 from cairn.store.contract.steps import StepRow
 
@@ -57,7 +58,7 @@ def progress(
     if not text or "\x00" in text or len(text) > 2000:
         raise ValidationError("a progress step is one line of 1-2000 characters, without NUL")
     task_id = canonical_id(ws, task_id)
-    ws.projector.reconcile(only=(task_id, "progress"))
+    ws.before_write(task_id, "progress")
     ts = now()
     with ws.store.write() as tx:
         if phase is None:
@@ -86,7 +87,7 @@ def progress(
             phase=phase,
             progress_hash=digest,
         )
-    ws.projector.after_checkpoint(task_id, "progress")
+    ws.announce(Change("checkpoint", task_id, "progress"))
     return Step(row.id, task_id, phase, text, state, ts, ts)
 
 
@@ -96,13 +97,13 @@ def set_next(ws: Site, task_id: str, text: str) -> Task:
         raise ValidationError("the next action is one line of 1-2000 characters, without NUL")
     task_id = canonical_id(ws, task_id)
     # The next action is rendered into the progress file: ingest a hand edit of it first.
-    ws.projector.reconcile(only=(task_id, "progress"))
+    ws.before_write(task_id, "progress")
     ts = now()
     with ws.store.write() as tx:
         tx.tasks.set_next_action(task_id, text, ts)
         digest = record_progress(ws, tx, task_id, ts)
         append(tx, task_id, "next.set", ts, text=text, progress_hash=digest)
-    ws.projector.after_checkpoint(task_id, "progress")
+    ws.announce(Change("checkpoint", task_id, "progress"))
     return get_task(ws, task_id)
 
 

@@ -19,6 +19,7 @@ from cairn.core.errors import NotFound, TransitionError, UsageError, ValidationE
 from cairn.core.model import Phase, Task
 from cairn.domain.base import canonical, now
 from cairn.domain.journal import append
+from cairn.domain.notices import Change
 from cairn.store.contract.tasks import PhaseRow, TaskRow
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ def create_task(
         for name in phase_list:
             ensure_phase(tx, task_id, name, gated=name in gate_set, ts=ts)
         task = load(tx, canonical(tx, task_id))
-    ws.projector.after_change()
+    ws.announce(Change("task", task.id))
     return task
 
 
@@ -109,7 +110,7 @@ def add_phases(ws: Site, task_id: str, phases: Iterable[str]) -> Task:
         for name in phases:
             ensure_phase(tx, row.id, names.phase_name(name), gated=False, ts=now())
         task = load(tx, row)
-    ws.projector.after_change()
+    ws.announce(Change("task", row.id))
     return task
 
 
@@ -282,7 +283,7 @@ def start_phase(
             row = ensure_phase(tx, task.id, phase, gated=False, ts=ts)
         begin_phase(ws, tx, task.id, row, ts=ts, reopen=reopen, override=override)
         out = load(tx, task)
-    ws.projector.after_change()
+    ws.announce(Change("phase", task.id))
     return out
 
 
@@ -293,5 +294,5 @@ def end_phase(ws: Site, task_id: str, phase: str, new: str, error: str | None) -
         task = canonical(tx, task_id)
         end_phase_in(tx, task.id, phase, new, ts, error)
         out = load(tx, task)
-    ws.projector.after_change()
+    ws.announce(Change("phase", task.id))
     return out

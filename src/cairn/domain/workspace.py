@@ -26,6 +26,7 @@ from cairn.domain import steps as _steps
 from cairn.domain import tasks as _tasks
 from cairn.domain.base import now
 from cairn.domain.checkpoints import content_hash
+from cairn.domain.notices import Change, Listener, Projection
 from cairn.domain.steps import PROGRESS_FILE_STEPS, STEP_ALIASES
 from cairn.store import Row, Store, Tx, open_store
 from cairn.store.contract.runs import PhaseRunRow
@@ -69,18 +70,25 @@ def store_location(cairn_dir: Path, config: Config) -> str | Path:
 class Workspace:
     """A project folder with a cairn store. Open one with :func:`cairn.open` or ``Workspace.open``."""
 
-    def __init__(self, root: Path, store: Store, config: Config) -> None:
+    def __init__(
+        self, root: Path, store: Store, config: Config, *, listeners: Sequence[str] | None = None
+    ) -> None:
+        from cairn.domain.notices import DEFAULT_LISTENERS, NoProjection, load_listeners
+
         self.root = root
         self.store = store
         self.config = config
         self.cairn_dir = root / CAIRN_DIR
-        from cairn.projection.projector import Projector
-
-        self.projector = Projector(self)
+        # Told of every commit (domain/notices.py); the first is the readable tree.
+        self.listeners: list[Listener] = load_listeners(
+            self, DEFAULT_LISTENERS if listeners is None else listeners
+        )
+        first = self.listeners[0] if self.listeners else NoProjection(self)
+        self.projector: Projection = first  # type: ignore[assignment]
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
-    def init(cls, root: Path | str = ".") -> Workspace:
+    def init(cls, root: Path | str = ".", *, listeners: Sequence[str] | None = None) -> Workspace:
         root = Path(root).resolve()
         if not root.is_dir():
             raise UsageError(f"{root} is not a folder; create it first")
@@ -91,15 +99,21 @@ class Workspace:
             cfg_path.write_text(DEFAULT_CONFIG, encoding="utf-8")
         config = load_config(cfg_path)
         store = open_store(store_location(cdir, config), create=True)
-        ws = cls(root, store, config)
+        ws = cls(root, store, config, listeners=listeners)
         for d in (config.artifacts_dir, config.logs_dir):
             (root / d).mkdir(parents=True, exist_ok=True)
         _checkpoints.migrate_artifact_names(ws)
-        ws.projector.refresh_all()
+        ws.refresh()
         return ws
 
     @classmethod
-    def open(cls, root: Path | str | None = None, *, search: bool = True) -> Workspace:
+    def open(
+        cls,
+        root: Path | str | None = None,
+        *,
+        search: bool = True,
+        listeners: Sequence[str] | None = None,
+    ) -> Workspace:
         if root is None or search:
             found = find_root(None if root is None else Path(root))
         else:
@@ -109,12 +123,33 @@ class Workspace:
         cdir = found / CAIRN_DIR
         config = load_config(cdir / CONFIG_NAME)
         store = open_store(store_location(cdir, config))
-        ws = cls(found, store, config)
+        ws = cls(found, store, config, listeners=listeners)
         _checkpoints.migrate_artifact_names(ws)
         return ws
 
     def close(self) -> None:
-        self.store.close()
+        try:
+            for listener in self.listeners:
+                listener.close()  # brings the readable tree current first
+        finally:
+            self.store.close()
+
+    def flush(self) -> None:
+        """Bring the readable tree current now. A write is durable when it returns and its files
+        follow within ~0.1 s (at once at the end of a batch, on close and at exit); call this
+        when the next line reads them."""
+        for listener in self.listeners:
+            listener.flush()
+
+    def announce(self, change: Change) -> None:
+        """Tell the listeners of a commit (after it, never inside its transaction)."""
+        for listener in self.listeners:
+            listener.committed(change)
+
+    def before_write(self, task_id: str, kind: str) -> None:
+        """Before a checkpoint of ``kind`` replaces its artifact: a hand edit is taken in first."""
+        for listener in self.listeners:
+            listener.before_write(task_id, kind)
 
     def __enter__(self) -> Workspace:
         return self
@@ -315,20 +350,23 @@ class Workspace:
         ]
 
     def refresh(self) -> None:
-        """Re-project the readable tree: status file, artifacts, recovery log."""
-        self.projector.refresh_all()
+        """Re-project the readable tree: status file, artifacts, recovery log (a full pass)."""
+        for listener in self.listeners:
+            listener.refresh()
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[Workspace]:
         """Many writes, one projection: inside the block every write is durable when its call
         returns, and the readable tree (artifacts, ``CURRENT_WORK_STATUS.md``) is brought up to
-        date once, when the block ends (also when it ends by an exception). Outside a batch every
-        call projects at once."""
-        self.projector.begin_batch()
+        date once, when the block ends (also when it ends by an exception). Outside a batch the
+        tree follows each write within ~0.1 s."""
+        for listener in self.listeners:
+            listener.begin_batch()
         try:
             yield self
         finally:
-            self.projector.end_batch()
+            for listener in self.listeners:
+                listener.end_batch()
 
     # -- TEMPORARY: the private helpers other modules (flow, agent, hooks, reviews, projection)
     # called before the domain split. They delegate to the domain modules; each caller moves to

@@ -1,621 +1,446 @@
-"""The readable tree, projected from the store: artifacts, the status file, the recovery log.
+"""The readable tree, following the store's commits: artifacts, the status file, the recovery log.
 
-Each file is replaced atomically under a lock, always from the store's newest state. A projected
-artifact that someone edited by hand is noticed by its content hash and ingested as a new version.
+The projector is the workspace's default listener (``domain/notices.py``). A commit hands it a
+notice; the notice is queued, and the tree is brought current by one *flush*: shortly after (a
+background timer coalesces the writes of ~50 ms, on its own store connection), at the end of a
+batch, on ``ws.flush()`` or ``close()``, and at exit. A command (CLI, hook) flushes once before it
+returns. Every flush runs under the projection lock and renders the status file once.
+
+A process killed between a commit and its flush leaves the tree behind; the next command's
+:meth:`Projector.reconcile` finds those commits in the journal (``watch.py``) and repairs them.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
-import hashlib
-import json
+import copy
 import os
-from collections.abc import Callable
+import sys
+import threading
+import time
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.fsutil import atomic_write, file_lock, remove_stale_temps
+from cairn.projection import artifacts, watch
+from cairn.projection.recovery_log import log_is_current, log_rel, log_text
+from cairn.projection.status import render_status_md, status_data
 
 if TYPE_CHECKING:
+    from cairn.core.model import Checkpoint
+    from cairn.domain.notices import Change
     from cairn.domain.workspace import Workspace
-    from cairn.store import Tx
+    from cairn.store.contract.projections import ProjectionStat
 
-SCHEMA_STATUS = "cairn.status/1"
-RECOVERY_LOG_ENTRIES = 1000
+# How long the background flush waits for more writes before it runs; with the flush itself a
+# library write's files are current within ~0.1 s.
+FLUSH_DELAY_S = 0.05
+# The background thread ends after this long without a write (and starts again with the next).
+IDLE_S = 2.0
 
-# Sections that other parts of cairn add to the status, as "module:function". Each function takes
-# the workspace and a read transaction and returns (json key, data, markdown) or None. Modules named
-# here must stay light to import: the status is rendered after every command.
-StatusSection = Callable[["Workspace", "Tx"], "tuple[str, Any, str] | None"]
-STATUS_SECTION_PROVIDERS: list[str] = [
-    "cairn.domain.phase_status:status_section",
-    "cairn.domain.workers:status_section",
-    "cairn.domain.reviews:status_section",
-    "cairn.domain.budget:status_section",
-    "cairn.domain.compactions:status_section",
-]
-
-
-def _status_sections() -> list[StatusSection]:
-    import importlib
-
-    found: list[StatusSection] = []
-    for spec in STATUS_SECTION_PROVIDERS:
-        module_name, func = spec.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:  # that feature is not part of this build
-                continue
-            raise
-        found.append(getattr(module, func))
-    return found
+Pending = dict[str, tuple[str, str, "Checkpoint | None"]]  # path -> (task, kind, handed version)
 
 
 class Projector:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self.lock_path = ws.cairn_dir / "projection.lock"
-        # Folders already checked, by (device, inode) of what the path led to: one stat instead
-        # of a full resolve per write, and a folder swapped for a symlink is checked again.
-        self._checked: dict[str, tuple[int, int, Path]] = {}
-        # Inside Workspace.batch() artifacts and the status file are projected once, when the
-        # batch ends: the writes are durable at once, the readable tree catches up at the end.
+        self.files = artifacts.Artifacts(ws.root)
+        # True: a timer flushes shortly after a write (the library). A command sets it False and
+        # flushes before it returns.
+        self.background = True
+        self._mu = threading.Lock()  # guards the queue below
+        self._wake = threading.Condition(self._mu)
+        self._flushing = threading.Lock()  # one flush at a time in this process
+        self._pending: Pending = {}
+        self._dirty = False
         self._batch_depth = 0
-        self._status_dirty = False
-        self._pending: set[tuple[str, str]] = set()
+        self._thread: threading.Thread | None = None
+        self._due: float | None = None  # when the background thread flushes next
+        self._bg_ws: Workspace | None = None
+        self._closed = False
+        _LIVE.add(self)
 
     def target(self, rel: str) -> Path:
-        """The file a projection writes, refused if a symlinked folder would put it outside the
-        workspace (a final symlink is harmless: the atomic rename replaces the link itself)."""
-        from cairn.core.errors import ValidationError
+        return self.files.target(rel)
 
-        parent, _, name = rel.rpartition("/")
-        try:
-            st = os.stat(self.ws.root / parent)
-            seen = self._checked.get(parent)
-            if seen is not None and seen[:2] == (st.st_dev, st.st_ino):
-                return seen[2] / name
-        except FileNotFoundError:
-            st = None
-        root = self.ws.root.resolve()
-        folder = (root / rel).parent.resolve()
-        if folder != root and root not in folder.parents:
-            raise ValidationError(
-                f"{rel} would be written to {folder}, outside the workspace {root} (a symlinked "
-                "folder?); make it a plain folder inside the workspace. The store is unchanged "
-                "and `cairn status` rewrites the file once it is"
-            )
-        if st is not None:
-            self._checked[parent] = (st.st_dev, st.st_ino, folder)
-        return folder / Path(rel).name
+    # -- the listener ----------------------------------------------------------------------------
+    def committed(self, change: Change) -> None:
+        with self._mu:
+            self._dirty = True
+            if change.what == "checkpoint" and change.task_id and change.kind:
+                cp = change.checkpoint
+                rel = cp.path if cp else self.ws.artifact_path(change.task_id, change.kind)
+                self._pending[rel] = (change.task_id, change.kind, cp)
+            self._schedule()
 
-    # -- artifacts -------------------------------------------------------------------------------
+    # The seam as it was before notices, for callers outside the domain's core that still call
+    # it (reviews, workers, flow): they expect the tree current when it returns, so in the
+    # library it flushes at once; in a command it queues, and the command flushes once.
     def after_change(self) -> None:
-        if self._batch_depth:
-            self._status_dirty = True
-            return
-        self.render_status()
+        from cairn.domain.notices import Change
+
+        self.committed(Change("other"))
+        if self.background and not self._batch_depth:
+            self.flush()
 
     def after_checkpoint(self, task_id: str, kind: str) -> None:
-        if self._batch_depth:
-            self._pending.add((task_id, kind))
-            self._status_dirty = True
-            return
-        with file_lock(self.lock_path):
-            self._project_artifact(task_id, kind)
-            self._render_status_locked()
+        from cairn.domain.notices import Change
+
+        self.committed(Change("checkpoint", task_id, kind))
+        if self.background and not self._batch_depth:
+            self.flush()
+
+    def before_write(self, task_id: str, kind: str) -> None:
+        """Take in a hand edit of the artifact a write is about to replace, as its own version
+        first. One stat when the file is as this process left it."""
+        rel = self.ws.artifact_path(task_id, kind)
+        self.files.target(rel)  # a folder leading outside is refused before the commit
+        known = self.files.seen.get(rel)
+        if known is not None:
+            try:
+                st = os.stat(self.files.prefix + rel)
+            except FileNotFoundError:
+                return
+            if known[:2] == (st.st_mtime_ns, st.st_size):
+                return
+        with self._flushing, file_lock(self.lock_path):
+            # By path_key: the caller's task id may differ in case from the stored one.
+            row = artifacts.projection_row(self.ws, rel)
+            if row is None:
+                # Nothing projected there yet: a file found at that path is someone's work.
+                if self.files.adopt(self.ws, rel, task_id, kind):
+                    with self._mu:
+                        self._dirty = True
+                return
+            found = self.files.on_disk(row.path, row)
+            if found is None or found[1] is None or found[0] == row.hash:
+                return
+            if self.files.is_hand_edit(self.ws, row, found[0]) and self.files.ingest(
+                self.ws, row, found[1]
+            ):
+                with self._mu:
+                    self._dirty = True
 
     def begin_batch(self) -> None:
         self._batch_depth += 1
 
     def end_batch(self) -> None:
         self._batch_depth -= 1
-        if self._batch_depth or not self._status_dirty:
-            return
-        pending, self._pending, self._status_dirty = sorted(self._pending), set(), False
-        with file_lock(self.lock_path):
-            for task_id, kind in pending:
-                # Also notices a hand edit made during the batch (ingested, not overwritten).
-                self._project_artifact(task_id, kind)
-            self._render_status_locked()
+        if not self._batch_depth:
+            self.flush()
 
-    def _project_artifact(self, task_id: str, kind: str) -> None:
-        found = self.ws.artifact_content(task_id, kind)
-        if found is None:
-            return
-        row = {"content": found[0], "hash": found[1]}
-        rel = self.ws.artifact_path(task_id, kind)
-        path = self.target(rel)
+    def flush(self) -> None:
+        self._flush(self.ws)
+
+    def refresh(self) -> None:
+        self.refresh_all()
+
+    def close(self) -> None:
         try:
-            with open(path, "rb") as fh:
-                current: bytes | None = fh.read()
-        except FileNotFoundError:
-            current = None
-        if current is not None:
-            digest = hashlib.sha256(current).hexdigest()
-            if digest == row["hash"]:
-                return  # already the newest version
-            with self.ws.store.read() as tx:
-                prow = tx.one(
-                    "SELECT path, task_id, kind, hash, prev_hash FROM projections WHERE path = ?",
-                    (rel,),
-                )
-            if (
-                prow is not None
-                and digest != prow["prev_hash"]
-                and not self._is_stored_version(prow, digest)
-                and self._ingest(prow, current)
-            ):
-                # Edited by hand after the last check (e.g. while a write committed): the edit
-                # is now the newest version, kept as it is rather than overwritten.
-                return
-        atomic_write(path, row["content"].encode("utf-8"))
-        # Seen on disk: the next write's record keeps this hash as the file's known content.
-        st = os.stat(path)
-        with self.ws.store.light_write() as tx:
-            tx.projections.set_stat(rel, st.st_mtime_ns, st.st_size, hash=row["hash"])
+            self.flush()
+        finally:
+            with self._flushing:
+                with self._mu:
+                    self._closed = True
+                    self._wake.notify()
+                if self._bg_ws is not None:
+                    self._bg_ws.store.close()
+                    self._bg_ws = None
+            _LIVE.discard(self)
 
+    # -- flushing --------------------------------------------------------------------------------
+    def _schedule(self) -> None:
+        """Have the background thread flush soon (called holding ``_mu``): a write only sets a
+        time and wakes the thread, which costs it far less than starting one."""
+        if self._batch_depth or not self.background or self._closed or self._due is not None:
+            return
+        if getattr(self.ws.store, "path", None) is None:
+            return  # no second connection to flush from: flush(), close() and exit do it
+        self._due = time.monotonic() + FLUSH_DELAY_S
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._background, name="cairn-projection", daemon=True
+            )
+            self._thread.start()
+        else:
+            self._wake.notify()
+
+    def _background(self) -> None:
+        while True:
+            with self._mu:
+                while True:
+                    if self._closed:
+                        self._thread = None
+                        return
+                    if self._due is None:
+                        if not self._wake.wait(IDLE_S) and self._due is None:
+                            self._thread = None  # idle: end, releasing the workspace
+                            return
+                        continue
+                    wait = self._due - time.monotonic()
+                    if wait <= 0:
+                        break
+                    self._wake.wait(wait)
+                self._due = None
+            self._flush_in_background()
+
+    def _flush_in_background(self) -> None:
+        try:
+            view = self._background_view()
+            if view is not None:
+                self._flush(view)
+        except Exception:
+            # Best effort off the caller's path: the queue is kept, and the next flush in the
+            # caller's thread (batch end, close, exit) retries it where an error can surface.
+            pass
+
+    def _background_view(self) -> Workspace | None:
+        """The workspace on a connection of the projector's own, for flushing from a thread
+        other than the caller's (whose connection may be inside a transaction)."""
+        with self._flushing:
+            if self._closed or self._batch_depth:
+                return None
+            path = getattr(self.ws.store, "path", None)
+            if self._bg_ws is None and path is not None:
+                from cairn.store import open_store
+
+                view = copy.copy(self.ws)
+                view.store = open_store(path)
+                self._bg_ws = view
+            return self._bg_ws
+
+    def _flush(self, ws: Workspace, *, status: bool = False) -> None:
+        with self._flushing:
+            with self._mu:
+                pending, self._pending = self._pending, {}
+                dirty, self._dirty = self._dirty, False
+            if not (pending or dirty or status):
+                return
+            try:
+                with file_lock(self.lock_path):
+                    self._bring_current(ws, pending)
+            except BaseException:
+                with self._mu:
+                    for rel, item in pending.items():
+                        self._pending.setdefault(rel, item)
+                    self._dirty = True
+                raise
+
+    def _bring_current(self, ws: Workspace, pending: Pending) -> None:
+        """Project the queued versions, and any other commit made since the last look (another
+        process's, not yet projected), then render the status once. Holds the lock."""
+        look = watch.load(ws)
+        before = watch.stamps(ws)
+        top, others = watch.commits_since(ws, look.mark, limit=None)
+        for rel, task_id, kind in others or ():
+            pending.setdefault(rel, (task_id, kind, None))
+        written: list[Any] = []
+        for rel, (_task, _kind, handed) in pending.items():
+            row = artifacts.projection_row(ws, rel)
+            if row is not None:
+                self.files.project(ws, row, handed, written)
+        artifacts.record(ws, written)
+        self._render_status_locked(ws)
+        after = watch.stamps(ws)
+        # Only the changes made here move a folder's stamp: one that someone else changed since
+        # the last look keeps its old stamp, so that the next command looks at every file in it.
+        dirs = dict(look.dirs)
+        for name, old in look.dirs.items():
+            if old == before.get(name) and name in after:
+                dirs[name] = after[name]
+        mark = top if others is not None else look.mark
+        if (mark, dirs) != (look.mark, look.dirs):
+            watch.save(ws, watch.Look(mark, dirs))
+
+    # -- looking at the tree ---------------------------------------------------------------------
     def reconcile(self, only: tuple[str, str] | None = None) -> list[str]:
-        """Bring artifacts in line with the store; ingest hand edits. Returns the ingested paths."""
-        ingested: list[str] = []
-        stats: list[tuple[int, int, str, str]] = []
-        if only is not None and only in self._pending:
-            return ingested  # projected when the batch ends; its file is stale on purpose
-        with file_lock(self.lock_path):
-            if only is None:
-                # A process killed mid-write leaves its temporary file; the next command clears it.
-                self._remove_stale_temps()
-                self._check_recovery_log()
-                if not os.path.exists(f"{self.ws.root}{os.sep}{self.ws.config.status_file}"):
-                    self._render_status_locked()  # deleted by hand: back at once
-            # Runs before every command over every artifact, so the first pass reads only what
-            # the stat comparison needs, with plain strings (pathlib objects and wide rows cost
-            # more than the stat itself with thousands of artifacts); the rare changed or missing
-            # file is then looked at in full.
-            cols = "path, mtime_ns, size"
-            with self.ws.store.read() as tx:
-                if only:
-                    rows = tx.execute(
-                        f"SELECT {cols} FROM projections WHERE task_id = ? AND kind = ?", only
-                    )
-                else:
-                    rows = tx.execute(f"SELECT {cols} FROM projections")
-            if only is not None and not rows:
-                # Nothing projected there yet: a file found at that path is someone's work.
-                self._adopt_found(*only)
-                return ingested
-            prefix = str(self.ws.root) + os.sep
-            stat = os.stat
-            suspects: list[tuple[str, os.stat_result | None]] = []
-            for row in rows:
-                try:
-                    st = stat(prefix + row["path"])
-                except FileNotFoundError:
-                    suspects.append((row["path"], None))
-                    continue
-                if row["mtime_ns"] != st.st_mtime_ns or row["size"] != st.st_size:
-                    suspects.append((row["path"], st))
-            for rel, seen in suspects:
-                with self.ws.store.read() as tx:
-                    full = tx.one(
-                        "SELECT path, task_id, kind, hash, prev_hash FROM projections "
-                        "WHERE path = ?",
-                        (rel,),
-                    )
-                if full is None:
-                    continue
-                if seen is None:
-                    self._project_artifact(full["task_id"], full["kind"])
-                    continue
-                with open(prefix + rel, "rb") as fh:
-                    data = fh.read()
-                digest = hashlib.sha256(data).hexdigest()
-                if digest == full["hash"]:
-                    stats.append((seen.st_mtime_ns, seen.st_size, rel, digest))
-                elif digest == full["prev_hash"] or self._is_stored_version(full, digest):
-                    # A stale projection: the process that wrote a newer version died before
-                    # projecting it. Not a hand edit, so it is replaced, not ingested.
-                    self._project_artifact(full["task_id"], full["kind"])
-                elif self._ingest(full, data):
-                    ingested.append(rel)
-            # Record size and mtime so later full passes skip hashing; not worth a write
-            # transaction when checking the one artifact a write is about to replace.
-            if stats and only is None:
-                with self.ws.store.light_transaction() as wtx:
-                    for mtime, size, p, digest in stats:
-                        wtx.execute(
-                            "UPDATE projections SET mtime_ns = ?, size = ? WHERE path = ? AND "
-                            "hash = ?",
-                            (mtime, size, p, digest),
-                        )
-            if ingested:
-                self._render_status_locked()
+        """Before a command: bring the tree in line with the store and take in hand edits,
+        looking only at what changed since the last look (``watch.py``). Returns the ingested
+        paths."""
+        if only is not None:
+            # The legacy "about to touch this artifact" call (reviews read it from disk next):
+            # what this process queued for the tree is flushed first, so the file is current.
+            self.flush()
+            for other in list(_LIVE):
+                if other is not self and other.ws.root == self.ws.root and other.background:
+                    view = other._background_view()  # its owner may be mid-transaction
+                    if view is not None:
+                        other._flush(view)
+            self.before_write(*only)
+            return []
+        with self._flushing, file_lock(self.lock_path):
+            return self._look(full=False)
+
+    def _look(self, *, full: bool) -> list[str]:
+        ws = self.ws
+        look = watch.load(ws)
+        now = watch.stamps(ws)
+        remove_stale_temps(ws.cairn_dir)
+        changed = [k for k in watch.folders(ws) if look.dirs.get(k) != now.get(k)]
+        for name in changed:
+            # A process killed mid-write leaves its temporary file; the next command clears it.
+            remove_stale_temps(watch.folders(ws)[name])
+        top, others = watch.commits_since(ws, look.mark)
+        full = full or others is None or "artifacts" in changed
+        if full:
+            stats = watch.all_stats(ws)
+        else:
+            hot = watch.hot_stats(ws)
+            known = {st.path for st in hot}
+            stats = [*hot, *watch.stats_of(ws, [p for p, _t, _k in others or () if p not in known])]
+        ingested, written = self._check(stats)
+        artifacts.record(ws, written)
+        status_path = self.files.prefix + ws.config.status_file
+        # Anything journaled since the last look (a process killed before its flush) may show in
+        # the status; a status file deleted by hand is back at once.
+        if ingested or full or top != look.mark or not os.path.exists(status_path):
+            self._render_status_locked(ws)
+        log = log_rel(ws)
+        if not log_is_current(ws, self.files.prefix + log):
+            atomic_write(self.files.target(log), log_text(ws).encode("utf-8"))
+        stamps = watch.stamps(ws)
+        if (top, stamps) != (look.mark, look.dirs):
+            watch.save(ws, watch.Look(top, stamps))
         return ingested
 
-    def _adopt_found(self, task_id: str, kind: str) -> bool:
-        """Keep a file found where a first version is about to be projected (left by a store
-        that was re-initialised, a restored copy, a planted file) as version 1, source
-        hand-edit, so that the write about to follow supersedes it and history keeps it."""
-
-        rel = self.ws.artifact_path(task_id, kind)
-        try:
-            with open(self.target(rel), "rb") as fh:
-                found = fh.read()
-        except (FileNotFoundError, IsADirectoryError):
-            return False
-        with self.ws.store.read() as tx:
-            if tx.projections.owner(rel) is not None:
-                return False
-        row = {"path": rel, "task_id": task_id, "kind": kind, "hash": None}
-        return self._ingest(row, found)
-
-    def _is_stored_version(self, row: dict[str, Any], digest: str) -> bool:
-        """Whether the file holds some stored version (left behind by writers killed in a row)."""
-        return self.ws.is_known_content(row["task_id"], row["kind"], digest)
-
-    def _ingest(self, row: dict[str, Any], data: bytes) -> bool:
-        from cairn.core.errors import CairnError
-        from cairn.domain.workspace import now
-
-        try:
-            text, data = self.ws._coerce_content(data)
-        except CairnError as exc:
-            # Not storable (not UTF-8, over the size limit). The person's bytes are moved next to
-            # the artifact, where no write replaces them, and the artifact gets the store's
-            # newest version back: nothing is lost, and the refusal is journaled once.
-            stamp = now().replace("-", "").replace(":", "").replace(".", "")
-            kept = f"{row['path']}.refused-{stamp}"
+    def _check(self, stats: list[ProjectionStat]) -> tuple[list[str], list[Any]]:
+        """Each file against its row: unchanged (its stat as recorded), stale (replaced),
+        missing (written again), or edited by hand (ingested). Only the suspects are read."""
+        prefix, stat = self.files.prefix, os.stat
+        suspects: list[str] = []
+        for st in stats:
             try:
-                os.replace(self.ws.root / row["path"], self.ws.root / kept)
+                fs = stat(prefix + st.path)
             except FileNotFoundError:
-                return False
-            self.ws.record_event(
-                row["task_id"],
-                "checkpoint.hand_edit_refused",
-                path=row["path"],
-                reason=str(exc),
-                kept_as=kept,
-            )
-            self._project_artifact(row["task_id"], row["kind"])
-            return False
-        with self.ws.store.transaction() as tx:
-            current = tx.one("SELECT hash FROM projections WHERE path = ?", (row["path"],))
-            if (current["hash"] if current else None) != row["hash"]:
-                return False  # another process wrote meanwhile; the next reconcile looks again
-            self.ws._insert_checkpoint(
-                tx, row["task_id"], row["kind"], text, data, (), None, "hand-edit", now()
-            )
-        st = os.stat(self.ws.root / row["path"])
-        with self.ws.store.light_transaction() as wtx:
-            wtx.execute(
-                "UPDATE projections SET mtime_ns = ?, size = ? WHERE path = ?",
-                (st.st_mtime_ns, st.st_size, row["path"]),
-            )
-        return True
+                suspects.append(st.path)
+                continue
+            if (fs.st_mtime_ns, fs.st_size) != (st.mtime_ns, st.size):
+                suspects.append(st.path)
+        ingested: list[str] = []
+        written: list[Any] = []
+        for row in watch.rows(self.ws, suspects):
+            rel = row.path
+            found = self.files.on_disk(rel, row)
+            if found is None:
+                self.files.project(self.ws, row, None, written)
+                continue
+            digest, data = found
+            if digest == row.hash:
+                known = self.files.seen[rel]  # read to be sure: a stat will do next time
+                written.append((known[0], known[1], rel, digest))
+            elif data is None or not self.files.is_hand_edit(self.ws, row, digest):
+                # A stale projection: the process that wrote a newer version died before
+                # projecting it. Not a hand edit, so it is replaced, not ingested.
+                self.files.project(self.ws, row, None, written)
+            elif self.files.ingest(self.ws, row, data):
+                ingested.append(rel)
+        return ingested, written
 
-    # -- status ----------------------------------------------------------------------------------
+    def refresh_all(self) -> None:
+        """The full pass (``cairn refresh``): every artifact looked at and rewritten if it is not
+        the store's newest, hand edits taken in, status file and recovery log rendered."""
+        with self._flushing:
+            with self._mu:
+                self._pending, self._dirty = {}, False
+            with file_lock(self.lock_path):
+                self._look(full=True)
+                written: list[Any] = []
+                with self.ws.store.read() as tx:
+                    every = tx.projections.all()
+                for row in every:
+                    self.files.project(self.ws, row, None, written)
+                artifacts.record(self.ws, written)
+                self._render_status_locked(self.ws)
+                self._render_recovery_log_locked()
+
+    def _project_artifact(self, task_id: str, kind: str) -> None:
+        """Project one artifact from the store now; the caller holds the projection lock."""
+        row = artifacts.projection_row(self.ws, self.ws.artifact_path(task_id, kind))
+        if row is not None:
+            written: list[Any] = []
+            self.files.project(self.ws, row, None, written)
+            artifacts.record(self.ws, written)
+
+    # -- status and recovery log -----------------------------------------------------------------
     def render_status(self) -> None:
-        with file_lock(self.lock_path):
-            self._render_status_locked()
+        """Render the status file now (with whatever else is queued), in the caller's thread."""
+        self._flush(self.ws, status=True)
 
-    def _render_status_locked(self) -> None:
-        data = status_data(self.ws)
-        atomic_write(
-            self.target(self.ws.config.status_file), render_status_md(data).encode("utf-8")
-        )
+    def _render_status_locked(self, ws: Workspace) -> None:
+        data = status_data(ws)
+        md = render_status_md(data).encode("utf-8")
+        atomic_write(self.files.target(ws.config.status_file), md)
 
-    # -- recovery log ----------------------------------------------------------------------------
     def render_recovery_log(self) -> None:
         with file_lock(self.lock_path):
             self._render_recovery_log_locked()
 
     def recovery_log_text(self) -> str:
         """The recovery log as the store says it should read."""
-        from cairn.recovery.brief import render_log
-
-        # The file holds the most recent RECOVERY_LOG_ENTRIES recoveries, so that rewriting it
-        # after each recovery stays cheap after months of them; all are kept in the store.
-        with self.ws.store.read() as tx:
-            rows = tx.recoveries.recent(RECOVERY_LOG_ENTRIES)
-            earlier = (
-                tx.recoveries.count(before_id=rows[0].id)
-                if len(rows) == RECOVERY_LOG_ENTRIES
-                else 0
-            )
-        text = render_log(rows)
-        if earlier:
-            text = (
-                f"({earlier} earlier recoveries are in the store: "
-                "`cairn log --type recovery --limit N`)\n\n" + text
-            )
-        return text
-
-    def _recovery_log_path(self) -> Path:
-        return self.target(f"{self.ws.config.logs_dir}/compaction_recovery.log")
+        return log_text(self.ws)
 
     def _render_recovery_log_locked(self) -> None:
-        atomic_write(self._recovery_log_path(), self.recovery_log_text().encode("utf-8"))
+        text = log_text(self.ws).encode("utf-8")
+        atomic_write(self.files.target(log_rel(self.ws)), text)
 
-    def _check_recovery_log(self) -> None:
-        """Re-render the log if it lacks the newest recovery (its writer was killed before
-        rendering it) or is gone. Cheap: one query and the end of the file."""
-        with self.ws.store.read() as tx:
-            last = tx.one("SELECT id, ts FROM recoveries ORDER BY id DESC LIMIT 1")
-            # Timestamps have millisecond precision: count the newest ones that share it.
-            same = (
-                tx.scalar(
-                    "SELECT count(*) FROM recoveries WHERE id > ? AND ts = ?",
-                    (last["id"] - 50, last["ts"]),
-                )
-                if last
-                else 0
-            )
-        path = self._recovery_log_path()
+
+# Projectors with a queue to flush before the process exits (a killed process is repaired by the
+# next command instead).
+_LIVE: weakref.WeakSet[Projector] = weakref.WeakSet()
+
+
+def _flush_at_exit() -> None:
+    for projector in list(_LIVE):
         try:
-            with open(path, "rb") as fh:
-                size = fh.seek(0, os.SEEK_END)
-                fh.seek(max(0, size - 65536))
-                tail = fh.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            self._render_recovery_log_locked()
-            return
-        if last is None:
-            if tail:
-                self._render_recovery_log_locked()
-            return
-        head = f"{last['ts']}: "
-        if tail.count(f"\n{head}") + tail.startswith(head) < same:
-            self._render_recovery_log_locked()
-
-    def _remove_stale_temps(self) -> None:
-        for d in (
-            self.ws.cairn_dir,
-            self.ws.root / self.ws.config.artifacts_dir,
-            self.ws.root / self.ws.config.logs_dir,
-            (self.ws.root / self.ws.config.status_file).parent,
-        ):
-            remove_stale_temps(d)
-
-    def refresh_all(self) -> None:
-        self.reconcile()
-        with file_lock(self.lock_path):
-            with self.ws.store.read() as tx:
-                pairs = [
-                    (r["task_id"], r["kind"])
-                    for r in tx.execute("SELECT task_id, kind FROM projections")
-                ]
-            for task_id, kind in pairs:
-                self._project_artifact(task_id, kind)
-            self._render_status_locked()
-            self._render_recovery_log_locked()
-
-
-# -- status data and rendering -------------------------------------------------------------------
-def status_data(ws: Workspace, *, detail_limit: int = 10, list_limit: int = 15) -> dict[str, Any]:
-    from cairn.core.model import Phase, Task
-    from cairn.domain.workspace import now
-
-    with ws.store.read() as tx:
-        counts = {
-            "tasks": tx.scalar("SELECT count(*) FROM tasks") or 0,
-            "checkpoint_versions": _checkpoint_versions(tx),
-        }
-        active_ids = [
-            r["task_id"]
-            for r in tx.execute(
-                "SELECT p.task_id FROM phases p JOIN tasks t ON t.id = p.task_id "
-                "WHERE p.state = 'active' ORDER BY t.updated_at DESC LIMIT ?",
-                (detail_limit,),
+            projector.flush()
+        except Exception as exc:
+            sys.stderr.write(
+                f"cairn: the readable files were not brought current at exit ({exc}); the store "
+                "has every write, and the next `cairn` command rewrites them\n"
             )
-        ]
-        if not active_ids:
-            # Nothing active: the most recently touched unfinished task is where work resumes.
-            row = tx.one(
-                "SELECT t.id FROM tasks t WHERE EXISTS (SELECT 1 FROM phases p WHERE "
-                "p.task_id = t.id AND p.state != 'done') ORDER BY t.updated_at DESC LIMIT 1"
-            )
-            active_ids = [row["id"]] if row else []
-        detail = [_task_detail(ws, tx, tid) for tid in active_ids]
-        others = [
-            r
-            for r in tx.execute(
-                "SELECT t.id, t.title, t.created_at, t.updated_at, t.next_action FROM tasks t "
-                "ORDER BY t.updated_at DESC LIMIT ?",
-                (list_limit + len(active_ids),),
-            )
-            if r["id"] not in active_ids
-        ][:list_limit]
-        # One query for the phases of all listed tasks (this runs after every command).
-        phases: dict[str, list[Phase]] = {r["id"]: [] for r in others}
-        if others:
-            marks = ",".join("?" * len(others))
-            for p in tx.execute(
-                f"SELECT * FROM phases WHERE task_id IN ({marks}) ORDER BY task_id, position",
-                [r["id"] for r in others],
-            ):
-                phases[p["task_id"]].append(
-                    Phase(
-                        p["name"],
-                        p["position"],
-                        p["state"],
-                        bool(p["gated"]),
-                        p["started_at"],
-                        p["finished_at"],
-                        p["error"],
-                    )
-                )
-        other_tasks: list[dict[str, Any]] = []
-        for r in others:
-            task = Task(
-                r["id"],
-                r["title"],
-                r["created_at"],
-                r["updated_at"],
-                r["next_action"],
-                tuple(phases[r["id"]]),
-            )
-            cur = task.current_phase
-            other_tasks.append(
-                {
-                    "id": task.id,
-                    "title": task.title,
-                    "state": task.state,
-                    "phase": cur.name if cur else None,
-                    "updated_at": task.updated_at,
-                }
-            )
-        failures = [
-            {"task": r["task_id"], "phase": r["name"], "error": r["error"], "at": r["finished_at"]}
-            for r in tx.execute(
-                "SELECT task_id, name, error, finished_at FROM phases WHERE state = 'failed' "
-                "ORDER BY finished_at DESC LIMIT 5"
-            )
-        ]
-        recoveries = [
-            {
-                "ts": r["ts"],
-                "trigger": r["trigger"],
-                "task": r["task_id"],
-                "phase": r["phase"],
-                "checkpoint": r["checkpoint"],
-                "safe_point": r["safe_point"],
-            }
-            for r in tx.execute("SELECT * FROM recoveries ORDER BY id DESC LIMIT 3")
-        ]
-        extra: dict[str, Any] = {}
-        extra_md: list[str] = []
-        for section in _status_sections():
-            got = section(ws, tx)
-            if got:
-                key, value, md = got
-                extra[key] = value
-                if md:
-                    extra_md.append(md)
-    return {
-        "schema": SCHEMA_STATUS,
-        "generated_at": now(),
-        "workspace": str(ws.root),
-        "counts": counts,
-        "active": detail,
-        "other_tasks": other_tasks,
-        "failures": failures,
-        "recoveries": recoveries,
-        "sections": extra,
-        "_extra_md": extra_md,
-    }
 
 
-def _checkpoint_versions(tx: Tx) -> int:
-    # Kept up to date by a trigger (migration 0007); counted on a store without it.
-    kept = tx.scalar("SELECT value FROM meta WHERE key = 'checkpoint_versions'")
-    if kept is not None:
-        return int(kept)
-    return int(tx.scalar("SELECT count(*) FROM checkpoints") or 0)
+atexit.register(_flush_at_exit)
 
 
-def _task_detail(ws: Workspace, tx: Tx, task_id: str) -> dict[str, Any]:
-    task = ws._load_task(tx, ws._task_row(tx, task_id))
-    cur = task.current_phase
-    newest = tx.one(
-        "SELECT kind, version, created_at, files FROM checkpoints WHERE task_id = ? AND kind != "
-        "'progress' ORDER BY seq DESC LIMIT 1",
-        (task_id,),
-    )
-    steps = ws._steps(tx, task_id, limit=8)
-    total_steps = tx.steps.count(task_id)
-    return {
-        "id": task.id,
-        "title": task.title,
-        "state": task.state,
-        "phase": cur.name if cur else None,
-        "phase_position": cur.position if cur else None,
-        "phases": [{"name": p.name, "state": p.state, "gated": p.gated} for p in task.phases],
-        "next_action": task.next_action,
-        "newest_checkpoint": None
-        if newest is None
-        else {
-            "kind": newest["kind"],
-            "version": newest["version"],
-            "path": ws.artifact_path(task_id, newest["kind"]),
-            "created_at": newest["created_at"],
-            "files": json.loads(newest["files"]),
-        },
-        "steps": [{"text": s.text, "state": s.state, "phase": s.phase} for s in steps],
-        "steps_total": total_steps,
-        "updated_at": task.updated_at,
-    }
+# A fork (workers use the "fork" start method) waits for a background flush to end: a thread inside
+# SQLite at the instant of a fork leaves SQLite's own locks held in the child, which then hangs at
+# its first open. The flush lock is held across the fork, then released (parent) or made anew.
+_HELD_FOR_FORK: list[Projector] = []
 
 
-def render_status_md(data: dict[str, Any]) -> str:
-    from cairn.core.model import PHASE_ICONS, STEP_STATES
-
-    out = [
-        "# Current Work Status",
-        "",
-        f"_Generated by cairn at {data['generated_at']} from the store; rewritten after every "
-        "command. Edit checkpoints in artifacts/, not this file._",
-        "",
-    ]
-    if not data["active"]:
-        out += ["**No open task.** Create one with `cairn task new TASK --phases ...`.", ""]
-    for t in data["active"]:
-        icon = "⏳" if t["state"] == "active" else "⏸️"
-        out.append(f"## {icon} {t['id']}: {t['title'] or t['id']} ({t['state']})")
-        out.append("")
-        phases = " · ".join(f"{p['name']} {PHASE_ICONS[p['state']]}" for p in t["phases"])
-        out.append(f"**Phase**: {t['phase']} ({t['phase_position']}/{len(t['phases'])}) — {phases}")
-        out.append(f"**Next action**: {t['next_action'] or '—'}")
-        cp = t["newest_checkpoint"]
-        if cp:
-            out.append(
-                f"**Newest checkpoint**: {cp['path']} ({cp['kind']} v{cp['version']}, "
-                f"{cp['created_at']})"
-            )
-        if t["steps"]:
-            more = t["steps_total"] - len(t["steps"])
-            out += [
-                "",
-                "**Progress**"
-                + (f" (last {len(t['steps'])} of {t['steps_total']})" if more > 0 else "")
-                + ":",
-            ]
-            out += [f"- {STEP_STATES[s['state']]} {s['text']}" for s in t["steps"]]
-        out.append("")
-    if data["failures"]:
-        out += ["## ❌ Failures", ""]
-        for f in data["failures"]:
-            first = (f["error"] or "").strip().splitlines()
-            last = first[-1] if first else "failed"
-            if len(last) > 300:  # the whole error is in the journal; the status stays short
-                last = (
-                    f"{last[:300]}… (in full: `cairn log --task {f['task']} --type phase.failed`)"
-                )
-            out.append(f"- {f['task']} / {f['phase']} at {f['at']}: {last}")
-        out.append("")
-    out.extend(data.get("_extra_md", []))
-    if data["other_tasks"]:
-        out += ["## Other tasks", "", "| task | state | phase | updated |", "|---|---|---|---|"]
-        for t in data["other_tasks"]:
-            out.append(f"| {t['id']} | {t['state']} | {t['phase'] or '—'} | {t['updated_at']} |")
-        shown = len(data["active"]) + len(data["other_tasks"])
-        if data["counts"]["tasks"] > shown:
-            out.append(f"\n_{data['counts']['tasks'] - shown} more; `cairn task list`._")
-        out.append("")
-    if data["recoveries"]:
-        out += ["## Recent recoveries", ""]
-        for r in data["recoveries"]:
-            where = f"{r['task'] or '—'} / {r['phase'] or '—'}"
-            out.append(
-                f"- {r['ts']} ({r['trigger']}) during {where}; loaded "
-                f"{r['checkpoint'] or 'no checkpoint'}"
-            )
-        out.append("")
-    return "\n".join(out)
+def _before_fork() -> None:
+    for projector in list(_LIVE):
+        if projector._flushing.acquire(timeout=30):
+            _HELD_FOR_FORK.append(projector)
 
 
-def public_status(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if not k.startswith("_")}
+def _after_fork_in_parent() -> None:
+    while _HELD_FOR_FORK:
+        _HELD_FOR_FORK.pop()._flushing.release()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (a worker) starts with fresh locks and no background thread: the parent's
+    thread may have held a lock at the fork, and its connection must not cross it."""
+    _HELD_FOR_FORK.clear()
+    for projector in list(_LIVE):
+        projector._mu = threading.Lock()
+        projector._wake = threading.Condition(projector._mu)
+        projector._flushing = threading.Lock()
+        projector._thread = None
+        projector._due = None
+        projector._bg_ws = None  # kept open in the parent; never used (nor closed) here
+
+
+os.register_at_fork(
+    before=_before_fork,
+    after_in_parent=_after_fork_in_parent,
+    after_in_child=_after_fork_in_child,
+)
 
 
 def safe_unlink(path: Path) -> None:

@@ -1,0 +1,128 @@
+"""What changed since the projector last looked, so that a command's check follows its work.
+
+Kept in ``.cairn/projection.state`` (derived, rewritten under the projection lock, never synced):
+
+* ``mark``: every checkpoint written up to this journal event is on disk. Commits after it whose
+  writer died before projecting them are found by one range read of the journal, not by looking
+  at every artifact.
+* ``dirs``: (mtime, inode) of the projected folders as cairn left them. A file added, removed or
+  saved by rename in one changes its folder, which calls for a look at every file in it; an edit in
+  place does not, so the files of the most recently updated tasks are looked at each time too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cairn.core.fsutil import atomic_write
+from cairn.store.contract.projections import ProjectionRow, ProjectionStat
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from cairn.domain.workspace import Workspace
+
+STATE_FILE = "projection.state"
+# More unprojected commits than this and one pass over every artifact is cheaper.
+MAX_EVENTS = 5000
+# The number of most recently updated tasks whose artifacts every command looks at.
+HOT_TASKS = 20
+
+
+@dataclass
+class Look:
+    mark: int | None = None
+    dirs: dict[str, list[int]] = field(default_factory=dict)
+
+
+def folders(ws: Workspace) -> dict[str, Path]:
+    return {
+        "artifacts": ws.root / ws.config.artifacts_dir,
+        "logs": ws.root / ws.config.logs_dir,
+        "status": (ws.root / ws.config.status_file).parent,
+    }
+
+
+def stamps(ws: Workspace) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for name, path in folders(ws).items():
+        with contextlib.suppress(FileNotFoundError):
+            st = os.stat(path)
+            out[name] = [st.st_mtime_ns, st.st_ino]
+    return out
+
+
+def load(ws: Workspace) -> Look:
+    try:
+        with open(ws.cairn_dir / STATE_FILE, "rb") as fh:
+            data = json.loads(fh.read())
+        return Look(data.get("mark"), data.get("dirs", {}))
+    except (FileNotFoundError, ValueError, AttributeError):
+        return Look()  # never looked (or unreadable): a full look comes first
+
+
+def save(ws: Workspace, look: Look) -> None:
+    data = json.dumps({"mark": look.mark, "dirs": look.dirs}).encode()
+    atomic_write(ws.cairn_dir / STATE_FILE, data)
+
+
+def commits_since(
+    ws: Workspace, mark: int | None, *, limit: int | None = MAX_EVENTS
+) -> tuple[int, list[tuple[str, str, str]] | None]:
+    """(newest event id, [(path, task, kind)] of checkpoints written after ``mark``), or None in
+    place of the list when they are unknown or more than ``limit`` to check one by one."""
+    with ws.store.read() as tx:
+        top = tx.events.last_id()
+        if mark is None or top < mark or (limit is not None and top - mark > limit):
+            return top, None  # never looked, a store put back in place, or a long absence
+        if top == mark:
+            return top, []
+        rows = tx.events.query(types=_WRITES, after=mark, limit=top - mark)
+    found: dict[str, tuple[str, str, str]] = {}
+    for r in rows:
+        if r.task_id is None:
+            continue
+        if r.type == "checkpoint.written":
+            path, kind = r.data.get("path"), r.data.get("kind")
+        else:  # a step or next action re-rendered the progress file
+            path, kind = ws.artifact_path(r.task_id, "progress"), "progress"
+        if isinstance(path, str) and isinstance(kind, str):
+            found[path] = (path, r.task_id, kind)
+    return top, list(found.values())
+
+
+# The journal events after which an artifact holds new content.
+_WRITES = ("checkpoint.written", "step.recorded", "next.set")
+
+
+def hot_stats(ws: Workspace) -> list[ProjectionStat]:
+    """Projection stats of the files of the most recently updated tasks (every write touches its
+    task): where a person is likely to be editing."""
+    with ws.store.read() as tx:
+        tasks = tx.tasks.recent(limit=HOT_TASKS)
+        return [st for t in tasks for st in tx.projections.stats(task_id=t.id)]
+
+
+def stats_of(ws: Workspace, paths: list[str]) -> list[ProjectionStat]:
+    out: list[ProjectionStat] = []
+    with ws.store.read() as tx:
+        for p in paths:
+            row = tx.projections.get(p)
+            if row is not None:
+                out.append(ProjectionStat(row.path, row.mtime_ns, row.size))
+    return out
+
+
+def all_stats(ws: Workspace) -> list[ProjectionStat]:
+    with ws.store.read() as tx:
+        return tx.projections.stats()
+
+
+def rows(ws: Workspace, paths: list[str]) -> list[ProjectionRow]:
+    with ws.store.read() as tx:
+        found = [tx.projections.get(p) for p in paths]
+    return [r for r in found if r is not None]
