@@ -25,9 +25,11 @@ def _show(value: str) -> str:
     return repr(shown)
 
 
-def show(value: str) -> str:
-    """A user's value for a message: quoted, and cut when long (a 10 KB name is not echoed)."""
-    return _show(value)
+def show(value: str, limit: int = 40) -> str:
+    """A user's value for a message: quoted (a newline shows as ``\\n``), and cut past ``limit``
+    characters (a 10 KB name is not echoed back)."""
+    shown = value if len(value) <= limit else value[: limit - 3] + "..."
+    return repr(shown)
 
 
 def _check_common(value: str, what: str) -> None:

@@ -133,7 +133,8 @@ def load_context(
             )
         if not p.exists():
             raise NotFound(
-                f"context file {names.show(raw)} does not exist (looked at {p}); give a file path"
+                f"context file {names.show(raw)} does not exist (looked at "
+                f"{names.show(str(p), 200)}); give a file path"
             )
         data = read_bounded(
             p, MAX_CONTEXT_FILE_BYTES, f"context file {rel}", "pass a summary or an excerpt instead"
