@@ -136,3 +136,41 @@ def test_cli_budget_record_show_json_and_status(
 def test_bar_rendering() -> None:
     assert budget.bar(0.5, 10) == "[#####.....]"
     assert budget.bar(1.4, 4) == "[####]!"
+
+
+def test_the_status_lists_the_newest_subagents_with_partial_as_0_or_1(ws_path: Path) -> None:
+    ws = Workspace.open(ws_path)
+    ws.create_task("t1")
+    budget.record(ws, "specs", 100, source="README.md")
+    with ws.store.write() as tx:
+        for n, state in ((1, "done"), (2, "failed")):
+            tx.runs.start_subagent(
+                f"sub{n}",
+                run_id="run1",
+                task_id="t1",
+                name=f"w{n}",
+                spec={"goal": "x"},
+                model="scripted:demo",
+                budget_tokens=1000,
+                transcript=f"logs/sub{n}.jsonl",
+                started_at=f"2026-01-01T00:00:0{n}.000Z",
+            )
+            tx.runs.finish_subagent(
+                f"sub{n}",
+                state=state,
+                used_tokens=10,
+                summary="s",
+                summary_tokens=1,
+                finished_at=f"2026-01-01T00:00:0{n}.500Z",
+                error=None,
+            )
+    with ws.store.read() as tx:
+        section = budget.status_section(ws, tx)
+    assert section is not None
+    _key, data, md = section
+    assert data["subagents"] == [
+        {"name": "w2", "state": "failed", "partial": 1, "transcript": "logs/sub2.jsonl"},
+        {"name": "w1", "state": "done", "partial": 0, "transcript": "logs/sub1.jsonl"},
+    ]
+    assert "- w2: failed (partial) — transcript logs/sub2.jsonl" in md
+    ws.close()

@@ -182,3 +182,16 @@ def test_progress_steps_store_no_checkpoint_version(ws: Workspace) -> None:
     assert cp.content == text and "step 29" in text and "carry on" in text
     assert ws.has_checkpoint("T", "progress")
     assert [(c.kind, n) for c, n in ws.checkpoints("T")] == [("progress", 1)]
+
+
+def test_the_gate_refusal_names_the_plan_artifact_of_a_task_with_an_underscore(
+    ws: Workspace,
+) -> None:
+    from cairn.core.errors import TransitionError
+
+    ws.create_task("a_b", "", ["plan", "build"], gates=["build"])
+    ws.write_checkpoint("a_b", "plan", "the plan\n")
+    with pytest.raises(TransitionError) as err:
+        ws.start_phase("a_b", "build")
+    assert "artifacts/a__b_plan.md" in str(err.value)
+    assert (ws.root / "artifacts" / "a__b_plan.md").exists()

@@ -30,6 +30,7 @@ class Reply:
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    content_type: str = "application/json"  # any other type sends ``body`` as it is, as text
 
 
 @dataclass
@@ -66,10 +67,11 @@ class FakeAPI:
                 reply = api.replies.pop(0) if len(api.replies) > 1 else api.replies[0]
                 if reply.delay:
                     time.sleep(reply.delay)
-                data = json.dumps(reply.body).encode()
+                json_body = reply.content_type == "application/json"
+                data = (json.dumps(reply.body) if json_body else str(reply.body)).encode()
                 try:
                     self.send_response(reply.status)
-                    self.send_header("content-type", "application/json")
+                    self.send_header("content-type", reply.content_type)
                     for k, v in reply.headers.items():
                         self.send_header(k, v)
                     self.send_header("content-length", str(len(data)))
@@ -260,3 +262,34 @@ def test_the_key_is_never_written_to_any_file(
         for part in (KEY, KEY[:12], KEY[-12:]):
             assert part.encode() not in data, f"{p} holds the key"
     assert os.environ["OPENAI_API_KEY"] == KEY
+
+
+PORTAL = "<html><head><title>Sign in</title></head><body>" + "x" * 5000 + KEY + "</body></html>"
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [("text/html", PORTAL), ("application/json", {"status": "ok", "key": KEY}), ("text/plain", "")],
+)
+def test_a_reply_that_is_not_the_api_s_json_says_who_sent_what(
+    api: FakeAPI, monkeypatch: pytest.MonkeyPatch, provider: str, content_type: str, body: Any
+) -> None:
+    """A captive portal, a proxy's page or another service on the port: one clear line naming the
+    provider, the URL and what came back (clipped, the key masked), never an AttributeError."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    api.replies = [Reply(200, body, content_type=content_type)]
+    model = _openai(api) if provider == "openai" else _anthropic(api)
+    with pytest.raises(ModelError) as caught:
+        model.complete("q", max_tokens=10, timeout=10)
+    msg = str(caught.value)
+    assert "\n" not in msg and len(msg) < 600, msg
+    assert model.spec in msg and api.url in msg
+    assert KEY not in msg and KEY[:12] not in msg and KEY[-12:] not in msg
+    if content_type == "text/html":
+        assert "<html><head><title>Sign in" in msg and "characters" in msg
+    elif body:
+        assert '"status": "ok"' in msg or "'status': 'ok'" in msg
+    else:
+        assert "empty" in msg

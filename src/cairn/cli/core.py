@@ -300,7 +300,7 @@ def cmd_cp_write(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(views.checkpoint(cp, content=False))
     elif cp.unchanged:
-        print(f"{cp.path}: {kind} unchanged (still v{cp.version}); nothing was stored")
+        print(f"{cp.path}: {cp.kind} unchanged (still v{cp.version}); nothing was stored")
     else:
         print(views.checkpoint_written(cp))
     return 0

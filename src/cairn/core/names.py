@@ -21,15 +21,18 @@ SEED_KINDS = ("analysis", "plan", "plan_approved", "progress", "complete", "test
 
 
 def _show(value: str) -> str:
-    shown = value if len(value) <= 40 else value[:37] + "..."
-    return repr(shown)
+    # Long values show their start and their length, so a 10 KB name is not echoed back whole.
+    if len(value) <= 60:
+        return repr(value)
+    return f"{value[:40]!r}... ({len(value)} characters)"
 
 
 def show(value: str, limit: int = 40) -> str:
-    """A user's value for a message: quoted (a newline shows as ``\\n``), and cut past ``limit``
-    characters (a 10 KB name is not echoed back)."""
-    shown = value if len(value) <= limit else value[: limit - 3] + "..."
-    return repr(shown)
+    """A user's value for a message: quoted (a newline shows as ``\\n``); a long one as its first
+    ``limit`` characters and its length, so a 10 KB name is not echoed back whole."""
+    if len(value) <= limit + 20:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value)} characters)"
 
 
 def _check_common(value: str, what: str) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from cairn.core.names import artifact_stem
+
 PHASE_STATES = ("pending", "active", "done", "failed", "blocked")
 END_STATES = ("done", "failed", "blocked")
 # What the durable runner does with a phase, by its recorded state.
@@ -113,7 +115,7 @@ def gate_message(task_id: str, phase: str, gs: GateState) -> str:
     head = f"phase {phase!r} of {task_id!r} is gated: it needs an approved review of the plan"
     tail = f'; or start anyway with `cairn phase start {task_id} {phase} --override "reason"` (journaled)'
     r = gs.review
-    plan = f"artifacts/{task_id}_plan.md"
+    plan = f"artifacts/{artifact_stem(task_id, 'plan')}.md"  # the default artifacts folder
     ask = (
         f'`cairn review request --task {task_id} --topic {task_id}_approach --question "Is this '
         f'plan sound?" --context {plan}`'

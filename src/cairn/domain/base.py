@@ -4,6 +4,7 @@ which imports them all)."""
 
 from __future__ import annotations
 
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -32,6 +33,24 @@ def canonical(tx: Transaction, task_id: str) -> TaskRow:
             "or list tasks with `cairn task list`"
         )
     return row
+
+
+# Canonical ids by key, per store: a task's id never changes and no task is ever deleted, so a
+# lookup once made stays true (a key not found is not remembered).
+_IDS: weakref.WeakKeyDictionary[Store, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def canonical_id(site: Site, task_id: str) -> str:
+    """``canonical(...).id`` in its own read, remembered: a write needs the stored id before its
+    transaction (the projector's hand-edit check), and this keeps that off the write's path."""
+    names.task_id(task_id)
+    known = _IDS.setdefault(site.store, {})
+    key = names.task_key(task_id)
+    found = known.get(key)
+    if found is None:
+        with site.store.read() as tx:
+            found = known[key] = canonical(tx, task_id).id
+    return found
 
 
 class Projection(Protocol):

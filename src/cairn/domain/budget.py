@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.errors import UsageError, ValidationError
+from cairn.domain import journal as _journal
 from cairn.domain.budget_settings import (
     CATEGORIES,
     DEFAULT_WINDOW,
@@ -67,9 +68,7 @@ def new_context(
         task_id = ws.resolve_task(task_id)
     with ws.store.transaction() as tx:
         tx.ledger.new_context(cid, ts=ts, kind=kind, task_id=task_id, run_id=run_id, note=note)
-        tx.events.append(
-            task_id, "budget.context", ts, {"context": cid, "kind": kind, "note": note}
-        )
+        _journal.append(tx, task_id, "budget.context", ts, context=cid, kind=kind, note=note)
     return cid
 
 
@@ -168,23 +167,25 @@ def record_many(
             pass
         elif len(checked) <= 3:
             for e in out:
-                tx.events.append(
+                _journal.append(
+                    tx,
                     task_id,
                     "budget.recorded",
                     ts,
-                    {
-                        "category": e.category,
-                        "tokens": e.tokens,
-                        "source": e.source,
-                        "context": context_id,
-                    },
+                    category=e.category,
+                    tokens=e.tokens,
+                    source=e.source,
+                    context=context_id,
                 )
         else:
-            tx.events.append(
+            _journal.append(
+                tx,
                 task_id,
                 "budget.recorded",
                 ts,
-                {"entries": len(out), "tokens": sum(e.tokens for e in out), "context": context_id},
+                entries=len(out),
+                tokens=sum(e.tokens for e in out),
+                context=context_id,
             )
     if render:
         ws.projector.render_status()
@@ -406,16 +407,22 @@ def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
     md.append(f"- subagent work (outside the context): {rep.outside:,}")
     for w in rep.warnings:
         md.append(f"- ⚠️ {w}")
-    subs = tx.execute(
-        "SELECT name, state, partial, transcript FROM subagent_runs ORDER BY started_at DESC "
-        "LIMIT 5"
-    )
+    subs = tx.runs.subagents(limit=5)
     if subs:
         md += ["", "**Subagents** (newest first):"]
         for s in subs:
-            part = " (partial)" if s["partial"] else ""
-            md.append(f"- {s['name']}: {s['state']}{part} — transcript {s['transcript'] or '—'}")
-        data["subagents"] = [dict(s) for s in subs]
+            part = " (partial)" if s.partial else ""
+            md.append(f"- {s.name}: {s.state}{part} — transcript {s.transcript or '—'}")
+        # partial stays 0/1, as the status JSON has always shown it
+        data["subagents"] = [
+            {
+                "name": s.name,
+                "state": s.state,
+                "partial": int(s.partial),
+                "transcript": s.transcript,
+            }
+            for s in subs
+        ]
     md.append("")
     return "budget", json.loads(json.dumps(data)), "\n".join(md)
 

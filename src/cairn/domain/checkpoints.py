@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from cairn.core import names
 from cairn.core.errors import NotFound, ValidationError
 from cairn.core.model import Checkpoint
-from cairn.domain.base import canonical, now
+from cairn.domain.base import canonical, canonical_id, now
 from cairn.domain.journal import append
 from cairn.store.contract.checkpoints import CheckpointRow
 
@@ -95,8 +95,7 @@ def write_checkpoint(
     names.kind(kind)
     text, data = coerce_content(ws.config, content)
     file_list = tuple(dict.fromkeys(reload_path(ws, f) for f in files))
-    with ws.store.read() as tx:
-        task_id = canonical(tx, task_id).id
+    task_id = canonical_id(ws, task_id)
     # A hand edit of this very artifact must be ingested before it is overwritten; the check
     # needs the stored id, not the caller's spelling of it.
     ws.projector.reconcile(only=(task_id, kind))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from cairn.core.errors import TransitionError
 from cairn.core.rules import GateState, gate_message
 from cairn.core.rules import gate_state as _rule
+from cairn.domain import journal
 
 if TYPE_CHECKING:
     from cairn.store import Tx
@@ -32,17 +33,16 @@ def check_gate(tx: Tx, task_id: str, phase: str, *, override: str | None, ts: st
         return
     if override:
         review = gs.review
-        tx.events.append(
+        journal.append(
+            tx,
             task_id,
             "gate.overridden",
             ts,
-            {
-                "phase": phase,
-                "reason": override,
-                "review_state": gs.state,
-                "review": review.id if review else None,
-                "plan_version": gs.plan_version,
-            },
+            phase=phase,
+            reason=override,
+            review_state=gs.state,
+            review=review.id if review else None,
+            plan_version=gs.plan_version,
         )
         return
     raise TransitionError(gate_message(task_id, phase, gs))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cairn.domain.base import Site
     from cairn.store import Tx
+    from cairn.store.contract.runs import PhaseRunRow
 
 SCHEMA_STALE_PHASES = "cairn.stale_phases/1"
 
@@ -37,43 +38,42 @@ def _gone(pid: int, host: str) -> bool:
         return False
 
 
+def _running(tx: Tx, task_id: str, phase: str) -> PhaseRunRow | None:
+    """The newest attempt of an active phase still marked running (its runner never ended it)."""
+    running = [r for r in tx.runs.phase_runs(task_id, phase) if r.state == "running"]
+    return running[-1] if running else None
+
+
 def interrupted(ws: Site, task_id: str, phase: str) -> int | None:
     """The pid of the gone process that was running ``phase`` of ``task_id``, else None."""
     with ws.store.read() as tx:
-        rows = tx.execute(
-            "SELECT r.pid, r.host FROM phases p JOIN phase_runs r ON r.task_id = p.task_id AND "
-            "r.phase = p.name AND r.state = 'running' WHERE p.task_id = ? AND p.name = ? AND "
-            "p.state = 'active' ORDER BY r.id DESC LIMIT 1",
-            (task_id, phase),
-        )
-    if rows and _gone(int(rows[0]["pid"]), str(rows[0]["host"])):
-        return int(rows[0]["pid"])
+        row = tx.tasks.phase(task_id, phase)
+        run = _running(tx, task_id, phase) if row is not None and row.state == "active" else None
+    if run is not None and _gone(run.pid, run.host):
+        return run.pid
     return None
 
 
 def status_section(ws: Site, tx: Tx) -> tuple[str, Any, str] | None:
-    rows = tx.execute(
-        "SELECT r.task_id, r.phase, r.attempt, r.pid, r.host, r.started_at FROM phases p "
-        "JOIN phase_runs r ON r.task_id = p.task_id AND r.phase = p.name AND r.state = 'running' "
-        "WHERE p.state = 'active' ORDER BY r.started_at DESC LIMIT 10"
-    )
-    stale = [r for r in rows if _gone(int(r["pid"]), str(r["host"]))]
+    found = [_running(tx, p.task_id, p.name) for p in tx.tasks.active_phases(limit=10)]
+    rows = sorted((r for r in found if r is not None), key=lambda r: r.started_at, reverse=True)
+    stale = [r for r in rows if _gone(r.pid, r.host)]
     if not stale:
         return None
     items = [
         {
-            "task": r["task_id"],
-            "phase": r["phase"],
-            "attempt": r["attempt"],
-            "pid": r["pid"],
-            "started_at": r["started_at"],
+            "task": r.task_id,
+            "phase": r.phase,
+            "attempt": r.attempt,
+            "pid": r.pid,
+            "started_at": r.started_at,
         }
         for r in stale
     ]
     md = ["## ⚠️ Interrupted phases", ""]
     md += [
-        f"- {r['task_id']} / {r['phase']} (attempt {r['attempt']}, started {r['started_at']}): "
-        f"its process {r['pid']} is gone; run its workflow again (`cairn run FILE`) and the "
+        f"- {r.task_id} / {r.phase} (attempt {r.attempt}, started {r.started_at}): "
+        f"its process {r.pid} is gone; run its workflow again (`cairn run FILE`) and the "
         "phase runs again from its start, its progress steps kept"
         for r in stale
     ]

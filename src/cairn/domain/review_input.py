@@ -72,8 +72,7 @@ def settings(ws: Workspace) -> ReviewSettings:
 def valid_topic(value: str) -> str:
     if not value or len(value) > names.MAX_NAME or ".." in value or not _TOPIC_RE.fullmatch(value):
         raise ValidationError(
-            f"topic {names.show(value)} must be 1-{names.MAX_NAME} letters, digits, '.', '_' "
-            "or '-' "
+            f"topic {names.show(value)} must be 1-{names.MAX_NAME} letters, digits, '.', '_' or '-' "
             "(e.g. finding4_approach)"
         )
     return value
@@ -126,14 +125,21 @@ def load_context(
         if rel in seen:
             continue
         seen.add(rel)
-        if p.is_dir():
+        try:
+            is_dir, exists = p.is_dir(), p.exists()
+        except OSError as exc:  # a 10 KB path: the OS refuses it, and the message must not echo it
             raise ValidationError(
-                f"context file {names.show(raw)} is a folder; give the files in it one by one "
+                f"context file {names.show(str(raw))} cannot be looked at ({exc.strerror}); "
+                "give a shorter path"
+            ) from None
+        if is_dir:
+            raise ValidationError(
+                f"context file {names.show(str(raw))} is a folder; give the files in it one by one "
                 "(--context repeats)"
             )
-        if not p.exists():
+        if not exists:
             raise NotFound(
-                f"context file {names.show(raw)} does not exist (looked at "
+                f"context file {names.show(str(raw))} does not exist (looked at "
                 f"{names.show(str(p), 200)}); give a file path"
             )
         data = read_bounded(

@@ -169,8 +169,7 @@ def rounds(ws: Workspace, topic_or_id: str) -> list[Review]:
         rows = tx.reviews.of_topic(row.topic if row else topic_or_id)
         if not rows:
             raise NotFound(
-                f"no review or topic {names.show(topic_or_id)}; list reviews with "
-                "`cairn review list`"
+                f"no review or topic {names.show(topic_or_id)}; list reviews with `cairn review list`"
             )
         return [row_to_review(tx, r) for r in rows]
 

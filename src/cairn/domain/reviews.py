@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 
 from cairn.core import names
 from cairn.core.errors import NotFound, UsageError, ValidationError
+from cairn.domain import journal
+from cairn.domain.checkpoints import insert_checkpoint
 from cairn.domain.review_ask import Asking, Reply
 from cairn.domain.review_input import (
     ReviewSettings,
@@ -158,19 +160,18 @@ def open_review(
                 prompt=prompt,
             )
         )
-        tx.events.append(
+        journal.append(
+            tx,
             task_id,
             "review.requested",
             ts,
-            {
-                "review": review_id,
-                "topic": topic,
-                "round": round_,
-                "reviewer": model.spec,
-                "plan_version": plan_version,
-                "context": list(context),
-                "concerns": concern_list,
-            },
+            review=review_id,
+            topic=topic,
+            round=round_,
+            reviewer=model.spec,
+            plan_version=plan_version,
+            context=list(context),
+            concerns=concern_list,
         )
     _project(ws, review_id)
     ws.projector.after_change()
@@ -314,20 +315,19 @@ def _record(
             ts=ts,
         )
         tx.reviews.set_state(review_id, outcome, ts)
-        tx.events.append(
+        journal.append(
+            tx,
             row.task_id,
             f"review.{outcome}",
             ts,
-            {
-                "review": review_id,
-                "topic": row.topic,
-                "round": row.round,
-                "reviewer": reviewer,
-                "model": model_name,
-                "concerns": list(concerns),
-                **({"error": error} if error else {}),
-                "path": path,
-            },
+            review=review_id,
+            topic=row.topic,
+            round=row.round,
+            reviewer=reviewer,
+            model=model_name,
+            concerns=list(concerns),
+            **({"error": error} if error else {}),
+            path=path,
         )
         newest_plan_review = tx.reviews.newest_of_plan(row.task_id) if row.task_id else None
         # Only the review the gate reads may replace the approved plan: a late approval of an
@@ -343,7 +343,8 @@ def _record(
             plan = tx.checkpoints.get(row.task_id, "plan", row.plan_version)
             if plan is not None and plan.content is not None:
                 text = _approved_plan(row, reviewer, model_name, verdict, plan.content)
-                ws._insert_checkpoint(
+                insert_checkpoint(
+                    ws,
                     tx,
                     row.task_id,
                     "plan_approved",

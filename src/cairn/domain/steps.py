@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from cairn.core.errors import NotFound, ValidationError
 from cairn.core.model import STEP_STATES, Step, Task
-from cairn.domain.base import canonical, now
+from cairn.domain.base import canonical, canonical_id, now
 from cairn.domain.checkpoints import PROGRESS, artifact_path, content_hash
 from cairn.domain.journal import append
 from cairn.domain.tasks import get_task, load
@@ -56,8 +56,7 @@ def progress(
     text = text.strip()
     if not text or "\x00" in text or len(text) > 2000:
         raise ValidationError("a progress step is one line of 1-2000 characters, without NUL")
-    with ws.store.read() as tx:
-        task_id = canonical(tx, task_id).id
+    task_id = canonical_id(ws, task_id)
     ws.projector.reconcile(only=(task_id, "progress"))
     ts = now()
     with ws.store.write() as tx:
@@ -95,8 +94,7 @@ def set_next(ws: Site, task_id: str, text: str) -> Task:
     text = one_line(text).strip()
     if not text or "\x00" in text or len(text) > 2000:
         raise ValidationError("the next action is one line of 1-2000 characters, without NUL")
-    with ws.store.read() as tx:
-        task_id = canonical(tx, task_id).id
+    task_id = canonical_id(ws, task_id)
     # The next action is rendered into the progress file: ingest a hand edit of it first.
     ws.projector.reconcile(only=(task_id, "progress"))
     ts = now()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from cairn.core import names, procs
 from cairn.core.errors import ValidationError
+from cairn.domain import journal
 
 if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
@@ -216,20 +217,19 @@ def record_end(
         )
         if row is None:
             return False
-        tx.events.append(
+        journal.append(
+            tx,
             row.task_id,
             "worker.finished" if state == "done" else "worker.failed",
             ts,
-            {
-                "worker": row.name,
-                "state": state,
-                "attempt": row.attempt,
-                "exit_code": exit_code,
-                "duration_s": seconds,
-                "summary": summary[:500],
-                "log_tail": log_tail[-1500:] if state != "done" else "",
-                **extra,
-            },
+            worker=row.name,
+            state=state,
+            attempt=row.attempt,
+            exit_code=exit_code,
+            duration_s=seconds,
+            summary=summary[:500],
+            log_tail=log_tail[-1500:] if state != "done" else "",
+            **extra,
         )
     return True
 
@@ -253,17 +253,16 @@ def record_start(ws: Workspace, plan: Plan, run_id: str) -> tuple[int, str]:
             log_path=plan.log_rel,
             outputs=plan.outputs,
         )
-        tx.events.append(
+        journal.append(
+            tx,
             plan.task_id,
             "worker.started",
             ts,
-            {
-                "worker": w.name,
-                "kind": plan.kind,
-                "attempt": row.attempt,
-                "log": plan.log_rel,
-                "timeout_s": w.timeout,
-            },
+            worker=w.name,
+            kind=plan.kind,
+            attempt=row.attempt,
+            log=plan.log_rel,
+            timeout_s=w.timeout,
         )
     return row.attempt, ts
 

@@ -58,7 +58,10 @@ class AnthropicMessages(ApiModel):
             self.api.reraise(exc, self.spec, timeout)
         finally:
             client.close()
-        text = "".join(getattr(block, "text", "") for block in resp.content if block.type == "text")
+        content = getattr(resp, "content", None)
+        if not isinstance(content, list) or getattr(resp, "usage", None) is None:
+            raise self.bad_reply(client, "/v1/messages", resp, "an Anthropic message")
+        text = "".join(getattr(block, "text", "") for block in content if block.type == "text")
         return Completion(
             text=text,
             input_tokens=resp.usage.input_tokens,

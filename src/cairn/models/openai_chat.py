@@ -47,9 +47,15 @@ class OpenAIChat(ApiModel):
             self.api.reraise(exc, self.spec, timeout)
         finally:
             client.close()
-        if not resp.choices:
+        choices = getattr(resp, "choices", None)
+        message = (
+            getattr(choices[0], "message", None) if isinstance(choices, list) and choices else None
+        )
+        if choices == []:
             raise ModelError(f"{self.spec} returned no choices")
-        text = resp.choices[0].message.content or ""
+        if message is None:
+            raise self.bad_reply(client, "/chat/completions", resp, "an OpenAI chat completion")
+        text = message.content or ""
         usage = resp.usage
         return Completion(
             text=text,

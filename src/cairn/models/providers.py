@@ -10,6 +10,7 @@ is used by both.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -24,6 +25,7 @@ from cairn.models.base import (
     redact,
     remember_secret,
     require_module,
+    scrub,
 )
 
 if TYPE_CHECKING:
@@ -202,3 +204,25 @@ class ApiModel(Model):
 
     def secrets(self) -> list[str]:
         return self.api.secrets()
+
+    def bad_reply(self, client: Any, path: str, got: Any, expected: str) -> ModelError:
+        """The error for a body that is not the API's JSON (a captive portal's page, a proxy's
+        error, another service on the port): one line naming the provider, the URL and what came
+        back, clipped and with keys masked, where the SDK would hand back a string or a hollow
+        object and the caller would fail on a missing attribute."""
+        if isinstance(got, bytes):
+            text = got.decode(errors="replace")
+        elif isinstance(got, str):
+            text = got
+        else:
+            try:
+                text = json.dumps(got.model_dump(mode="json", exclude_unset=True), default=str)
+            except Exception:  # a hollow SDK object may not dump; its repr still says what it is
+                text = repr(got)
+        text = " ".join(scrub(redact(text, self.secrets())).split())
+        shown = f"{text[:200]}... ({len(text)} characters)" if len(text) > 200 else text
+        base = str(getattr(client, "base_url", "") or self.api.where).rstrip("/")
+        return ModelError(
+            f"{self.spec}: {base}{path} did not answer with {expected}; it sent "
+            + (f"'{shown}'" if shown else "an empty body")
+        )

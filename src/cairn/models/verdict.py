@@ -112,21 +112,36 @@ def repair_prompt(reply: str, problem: str) -> str:
     )
 
 
+class _Obj(dict[str, Any]):
+    """A decoded JSON object that remembers every value its ``approved`` key was given: JSON
+    allows a key twice and ``json`` keeps the last, so ``{"approved": false, "approved": true}``
+    would otherwise read as an approval."""
+
+    approved_values: list[Any]
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> _Obj:
+    obj = _Obj(pairs)
+    obj.approved_values = [v for k, v in pairs if k == "approved"]
+    return obj
+
+
 def _candidates(text: str) -> list[Any]:
+    """Every JSON value the reply holds: the whole text, each fenced block, and the object that
+    starts at each ``{`` (so objects nested in, or quoted after, another are all seen)."""
     found: list[Any] = []
-    stripped = text.strip()
-    with contextlib.suppress(json.JSONDecodeError, ValueError):
-        found.append(json.loads(stripped))
+    decoder = json.JSONDecoder(object_pairs_hook=_pairs)
+    with contextlib.suppress(json.JSONDecodeError, ValueError, RecursionError):
+        found.append(decoder.decode(text.strip()))
     for fence in re.finditer(r"```(?:json|JSON)?\s*\n(.*?)```", text, re.S):
-        with contextlib.suppress(json.JSONDecodeError, ValueError):
-            found.append(json.loads(fence.group(1)))
-    decoder = json.JSONDecoder()
+        with contextlib.suppress(json.JSONDecodeError, ValueError, RecursionError):
+            found.append(decoder.decode(fence.group(1)))
     for i, ch in enumerate(text):
         if ch != "{":
             continue
         try:
             obj, _ = decoder.raw_decode(text, i)
-        except (json.JSONDecodeError, ValueError):
+        except (json.JSONDecodeError, ValueError, RecursionError):
             continue
         found.append(obj)
     return found
@@ -135,18 +150,29 @@ def _candidates(text: str) -> list[Any]:
 def parse_verdict(text: str) -> Verdict:
     """The verdict in ``text``; raises :class:`InvalidVerdict` saying why there is none.
 
-    The reply may wrap the object in prose or a code fence; when it holds several objects with an
-    ``approved`` key, the last one counts.
+    The reply may wrap the object in prose or a code fence, and may hold several objects with an
+    ``approved`` key (a quoted earlier verdict, say); the last one counts, but only when every
+    ``approved`` value in the reply is a JSON boolean and they all agree: an ambiguous reply is
+    never an approval.
     """
     if not text or not text.strip():
         raise InvalidVerdict("the reply is empty")
     objects = [o for o in _candidates(text) if isinstance(o, dict) and "approved" in o]
     if not objects:
         raise InvalidVerdict('the reply holds no JSON object with an "approved" key')
+    values = [v for o in objects for v in getattr(o, "approved_values", [o["approved"]])]
+    for value in values:
+        if not isinstance(value, bool):
+            raise InvalidVerdict(
+                f'"approved" is {value!r}; it must be the JSON value true or false'
+            )
+    if len(set(values)) > 1:
+        raise InvalidVerdict(
+            'the reply holds verdicts that disagree ("approved" is both true and false); '
+            "give exactly one"
+        )
     obj = objects[-1]
-    approved = obj.get("approved")
-    if not isinstance(approved, bool):
-        raise InvalidVerdict(f'"approved" is {approved!r}; it must be the JSON value true or false')
+    approved = obj["approved"]
     rec = obj.get("recommendation")
     if not isinstance(rec, str):
         raise InvalidVerdict('"recommendation" is missing or not a string')
