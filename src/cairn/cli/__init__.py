@@ -29,6 +29,13 @@ def _command_modules() -> list[str]:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
+        import re
+
+        # argparse quotes the arguments it refuses as given: keep a newline in one from
+        # breaking the message in two, and a 10 KB one from filling the screen.
+        message = re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], message)
+        if len(message) > 300:
+            message = message[:297] + "..."
         self.print_usage(sys.stderr)
         sys.stderr.write(f"cairn: usage error: {message}\n")
         sys.exit(2)

@@ -27,9 +27,12 @@ def _show(value: str) -> str:
     return f"{value[:40]!r}... ({len(value)} characters)"
 
 
-def show(value: str) -> str:
-    """A user's value for a message: quoted, and cut when long (a 10 KB name is not echoed)."""
-    return _show(value)
+def show(value: str, limit: int = 40) -> str:
+    """A user's value for a message: quoted (a newline shows as ``\\n``); a long one as its first
+    ``limit`` characters and its length, so a 10 KB name is not echoed back whole."""
+    if len(value) <= limit + 20:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value)} characters)"
 
 
 def _check_common(value: str, what: str) -> None:

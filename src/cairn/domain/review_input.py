@@ -139,8 +139,8 @@ def load_context(
             )
         if not exists:
             raise NotFound(
-                f"context file {names.show(str(raw))} does not exist (looked at {names.show(str(p))}); "
-                "give a file path"
+                f"context file {names.show(str(raw))} does not exist (looked at "
+                f"{names.show(str(p), 200)}); give a file path"
             )
         data = read_bounded(
             p, MAX_CONTEXT_FILE_BYTES, f"context file {rel}", "pass a summary or an excerpt instead"
