@@ -24,7 +24,13 @@ def gate_state(tx: Tx, task_id: str) -> GateState:
     plan = tx.checkpoints.newest(task_id, "plan", content=False)
     approved = tx.checkpoints.newest(task_id, "plan_approved", content=False)
     review = tx.reviews.newest_of_plan(task_id)
-    return _rule(plan.version if plan else None, review, approved is not None)
+    approved_by: str | None = None
+    if review is not None and review.state == "approved":
+        from cairn.domain.review_records import reviewer_kind
+
+        last = tx.reviews.responses(review.id)[-1:]
+        approved_by = reviewer_kind(last[0].provider, last[0].model) if last else None
+    return _rule(plan.version if plan else None, review, approved is not None, approved_by)
 
 
 def check_gate(tx: Tx, task_id: str, phase: str, *, override: str | None, ts: str) -> None:

@@ -46,6 +46,7 @@ from cairn.domain.review_records import (
     Review,
     get_review,
     list_reviews,
+    reviewer_kind,
     rounds,
     status_section,
 )
@@ -273,6 +274,9 @@ def _record(
     outcome = "failed" if verdict is None else ("approved" if verdict.approved else "rejected")
     ts = now()
     wrote_plan = False
+    # [reviews] gate_requires: an approval of another kind is recorded, but opens no gate.
+    requires = settings(ws).gate_requires
+    kind = reviewer_kind(provider, model_name)
     with ws.store.transaction() as tx:
         row = tx.reviews.get(review_id)
         if row is None:
@@ -340,6 +344,7 @@ def _record(
             and row.plan_version is not None
             and newest_plan_review is not None
             and newest_plan_review.id == review_id
+            and requires in ("any", kind)
         ):
             plan = tx.checkpoints.get(row.task_id, "plan", row.plan_version)
             if plan is not None and plan.content is not None:
