@@ -185,6 +185,14 @@ def gate_message(task_id: str, phase: str, gs: GateState) -> str:
     return head + tail
 
 
+def reviewer_kind(provider: str, model: str | None) -> str:
+    """Who stands behind a verdict: the structural ``checklist``, a ``model`` (it names the model
+    that answered), or ``human`` (a verdict given with `cairn review answer`, which has no model)."""
+    if provider == "checklist":
+        return "checklist"
+    return "model" if model is not None else "human"
+
+
 def _is_checklist(reviewer: str) -> bool:
     return reviewer.split(":", 1)[0] == "checklist"
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.errors import NotFound
+from cairn.core.rules import reviewer_kind
 from cairn.domain.review_input import shown
 
 if TYPE_CHECKING:
@@ -30,12 +31,6 @@ KIND_LABELS = {
     "model": "model",
     "human": "person",
 }
-
-
-def reviewer_kind(provider: str, model: str | None) -> str:
-    if provider == "checklist":
-        return "checklist"
-    return "model" if model is not None else "human"
 
 
 # -- records ---------------------------------------------------------------------------------------

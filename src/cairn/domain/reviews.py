@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from cairn.core import names
 from cairn.core.errors import NotFound, UsageError, ValidationError
+from cairn.core.rules import reviewer_kind
 from cairn.domain import journal
 from cairn.domain.checkpoints import insert_checkpoint
 from cairn.domain.review_ask import Asking, Reply
@@ -46,7 +47,6 @@ from cairn.domain.review_records import (
     Review,
     get_review,
     list_reviews,
-    reviewer_kind,
     rounds,
     status_section,
 )
