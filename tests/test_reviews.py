@@ -161,6 +161,7 @@ def test_the_gate_follows_the_review_rounds(
         "recommendation": "Bound k first.",
         "concerns": ["GPU cost unbounded"],
         "reviewer": "human",
+        "kind": "human",
         "model": None,
     }
     assert shown["plan_gate"] == {"finding4": "approved"}

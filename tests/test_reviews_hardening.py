@@ -54,3 +54,89 @@ def test_an_error_echoes_a_long_value_as_a_prefix_and_its_length(
     assert len(r.err) < 400, r.err[:400]
     assert "'tttttttttt" in r.err
     assert "characters" in r.err
+
+
+def _require(ws: Workspace, who: str) -> None:
+    cfg = ws.root / ".cairn" / "config.toml"
+    cfg.write_text(cfg.read_text() + f'\n[reviews]\ngate_requires = "{who}"\n')
+
+
+def _ask(capsys: pytest.CaptureFixture[str], ws: Workspace, *argv: str) -> dict[str, object]:
+    r = run(
+        capsys, ws.root, "review", "request", "--task", "finding4", "--topic", "finding4_approach",
+        "--question", "Sound?", *argv, "--json",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    data: dict[str, object] = r.json()
+    return data
+
+
+def test_a_checklist_approval_is_labelled_as_structural_wherever_it_shows(
+    capsys: pytest.CaptureFixture[str], ws: Workspace
+) -> None:
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    r = run(
+        capsys, ws.root, "review", "request", "--task", "finding4", "--topic", "finding4_approach",
+        "--question", "Sound?",
+    )  # fmt: skip
+    assert "approved by a structural checklist, not a judgement" in r.out
+    assert "gated phases may start" in r.out
+    shown = run(capsys, ws.root, "review", "show", "finding4_approach", "--json").json()
+    (rnd,) = shown["rounds"]
+    assert rnd["verdict"]["kind"] == "checklist" and rnd["responses"][0]["kind"] == "checklist"
+    assert shown["plan_gate"] == {"finding4": "approved"}
+    text = run(capsys, ws.root, "review", "show", "finding4_approach").out
+    assert "verdict: approved by a structural checklist, not a judgement" in text
+    listed = run(capsys, ws.root, "review", "list").out
+    assert "(structural checklist, not a judgement)" in listed
+    assert run(capsys, ws.root, "phase", "start", "finding4", "implement").code == 0
+
+
+def test_gate_requires_model_keeps_a_checklist_approval_from_opening_the_gate(
+    capsys: pytest.CaptureFixture[str], ws: Workspace, fake: FakeModel
+) -> None:
+    _require(ws, "model")
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    first = _ask(capsys, ws)
+    assert first["state"] == "approved" and first["reviewer"] == "checklist"
+    assert not ws.has_checkpoint("finding4", "plan_approved")
+    err = _refusal(capsys, ws.root)
+    assert "review: insufficient" in err and "by the structural checklist" in err
+    assert "structural checklist, not a judgement" in err and "gate_requires" in err
+    shown = run(capsys, ws.root, "review", "show", "finding4_approach", "--json").json()
+    assert shown["plan_gate"] == {"finding4": "insufficient"}
+    # A person's approval does not count either; a model's opens the gate.
+    pending = _ask(capsys, ws, "--reviewer", "human")
+    r = run(capsys, ws.root, "review", "answer", str(pending["id"]), "--approve",
+            "--recommendation", "fine")  # fmt: skip
+    assert "gated phases stay closed" in r.out and "approved by a person" in r.out
+    assert "review: insufficient" in _refusal(capsys, ws.root)
+    fake.queue.append(APPROVE)
+    assert _ask(capsys, ws, "--reviewer", "fake")["state"] == "approved"
+    assert ws.has_checkpoint("finding4", "plan_approved")
+    assert run(capsys, ws.root, "phase", "start", "finding4", "implement").code == 0
+
+
+def test_gate_requires_human_wants_a_person_s_answer(
+    capsys: pytest.CaptureFixture[str], ws: Workspace, fake: FakeModel
+) -> None:
+    _require(ws, "human")
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    fake.queue.append(APPROVE)
+    assert _ask(capsys, ws, "--reviewer", "fake")["state"] == "approved"
+    assert "by a model" in _refusal(capsys, ws.root)
+    pending = _ask(capsys, ws, "--reviewer", "human")
+    r = run(capsys, ws.root, "review", "answer", str(pending["id"]), "--approve",
+            "--recommendation", "checked by hand")  # fmt: skip
+    assert r.code == 0 and "gated phases may start" in r.out
+    assert run(capsys, ws.root, "phase", "start", "finding4", "implement").code == 0
+
+
+def test_an_unknown_gate_requirement_is_refused(
+    capsys: pytest.CaptureFixture[str], ws: Workspace
+) -> None:
+    _require(ws, "robots")
+    ws.write_checkpoint("finding4", "plan", PLAN)
+    r = run(capsys, ws.root, "review", "request", "--task", "finding4", "--topic", "t",
+            "--question", "q")  # fmt: skip
+    assert r.code == 2 and "gate_requires" in r.err and '"model"' in r.err

@@ -10,6 +10,7 @@ from cairn.cli.common import add_json, emit_json, open_ws, positive_int
 
 if TYPE_CHECKING:
     from cairn.domain.reviews import Review
+    from cairn.domain.workspace import Workspace
 
 ORDER = 30
 SCHEMA_ROUNDS = "cairn.review_rounds/1"
@@ -97,7 +98,8 @@ def _print_review(review: Review, *, full: bool = False) -> None:
         if r.approved is None:
             print(f"   reviewer failed, no verdict (not an approval): {r.error}")
         else:
-            print(f"   verdict: {'approved' if r.approved else 'not approved'}")
+            verdict = "approved" if r.approved else "not approved"
+            print(f"   verdict: {verdict} by {_kind_label(r.kind)}")
             if r.recommendation:
                 print(f"   recommendation: {r.recommendation}")
             for c in r.concerns:
@@ -106,6 +108,35 @@ def _print_review(review: Review, *, full: bool = False) -> None:
         print(
             f"   waiting: answer with `cairn review answer {review.id} --approve|--reject "
             '--recommendation "..."`'
+        )
+
+
+def _kind_label(kind: str) -> str:
+    from cairn.domain.review_records import KIND_LABELS
+
+    return "a " + KIND_LABELS.get(kind, kind)
+
+
+def _print_approval(ws: Workspace, review: Review) -> None:
+    """What an approval did to the task's gate: opened it, or not ([reviews] gate_requires)."""
+    from cairn.domain.gates import gate_state
+
+    task = review.task_id
+    if review.state != "approved" or review.plan_version is None or task is None:
+        return
+    with ws.store.read() as tx:
+        gs = gate_state(tx, task)
+    v = review.verdict
+    by = _kind_label(v.kind) if v is not None else "a reviewer"
+    if gs.state == "insufficient":
+        print(
+            f"   plan v{review.plan_version} approved by {by}, but [reviews] gate_requires asks "
+            "for another reviewer's approval: gated phases stay closed"
+        )
+    elif gs.open and gs.review is not None and gs.review.id == review.id:
+        print(
+            f"   plan v{review.plan_version} approved by {by}: "
+            f"{ws.artifact_path(task, 'plan_approved')}; gated phases may start"
         )
 
 
@@ -121,12 +152,8 @@ def cmd_request(args: argparse.Namespace) -> int:
         emit_json(review.to_json())
     else:
         _print_review(review)
-        if review.state == "approved" and review.plan_version is not None:
-            print(
-                f"   plan v{review.plan_version} approved: "
-                f"{ws.artifact_path(task, 'plan_approved')}; gated phases may start"
-            )
-        elif review.state == "rejected":
+        _print_approval(ws, review)
+        if review.state == "rejected":
             print(
                 f"   next: revise the plan (`cairn checkpoint write {task} plan`), then request "
                 f"round {review.round + 1} with the same --topic"
@@ -188,8 +215,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
     for r in found:
         state = "failed" if r.state == "failed" else r.state
+        v = r.verdict
+        note = " (structural checklist, not a judgement)" if v and v.kind == "checklist" else ""
         print(
-            f"{r.id:<15} {state:<9} {r.topic:<28} r{r.round:<3} {r.task_id or '—':<16} {r.reviewer}"
+            f"{r.id:<15} {state:<9} {r.topic:<28} r{r.round:<3} {r.task_id or '—':<16} "
+            f"{r.reviewer}{note}"
         )
     return 0
 
@@ -215,6 +245,5 @@ def cmd_answer(args: argparse.Namespace) -> int:
         emit_json(review.to_json())
     else:
         _print_review(review)
-        if review.state == "approved" and review.plan_version is not None and review.task_id:
-            print(f"   plan approved: {ws.artifact_path(review.task_id, 'plan_approved')}")
+        _print_approval(ws, review)
     return 0

@@ -85,10 +85,11 @@ class ReviewFacts(Protocol):
 class GateState:
     """Where a task's plan review stands: what a gated phase checks."""
 
-    state: str  # approved | missing | pending | rejected | failed | stale
+    state: str  # approved | missing | pending | rejected | failed | stale | insufficient
     plan_version: int | None
     review: ReviewFacts | None  # the newest review of the plan
     approved_checkpoint: bool
+    approved_by: str | None = None  # checklist | model | human, for an approved review
 
     @property
     def open(self) -> bool:
@@ -96,10 +97,16 @@ class GateState:
 
 
 def gate_state(
-    plan_version: int | None, review: ReviewFacts | None, approved_checkpoint: bool
+    plan_version: int | None,
+    review: ReviewFacts | None,
+    approved_checkpoint: bool,
+    approved_by: str | None = None,
 ) -> GateState:
     """The gate, from the plan's newest version, the newest review of the plan (None: none was
-    asked) and whether an approved plan was checkpointed."""
+    asked), whether an approved plan was checkpointed and what kind of reviewer approved.
+
+    An approval of the plan's version without its checkpoint is one ``[reviews] gate_requires``
+    did not accept (a checklist's, say, where a model's is required): "insufficient"."""
     if review is None:
         return GateState("missing", plan_version, None, approved_checkpoint)
     state = review.state
@@ -107,8 +114,8 @@ def gate_state(
         if review.plan_version != plan_version:
             state = "stale"
         elif not approved_checkpoint:
-            state = "missing"
-    return GateState(state, plan_version, review, approved_checkpoint)
+            state = "insufficient" if approved_by else "missing"
+    return GateState(state, plan_version, review, approved_checkpoint, approved_by)
 
 
 def gate_message(task_id: str, phase: str, gs: GateState) -> str:
@@ -129,7 +136,8 @@ def gate_message(task_id: str, phase: str, gs: GateState) -> str:
     if gs.state == "missing" or r is None:
         return f"{head}, and none was requested (review: missing). Request one with {ask}" + tail
     rid = r.id
-    where = f"review {rid} (topic {r.topic}, round {r.round}, reviewer {r.reviewer})"
+    structural = " — a structural checklist, not a judgement" if _is_checklist(r.reviewer) else ""
+    where = f"review {rid} (topic {r.topic}, round {r.round}, reviewer {r.reviewer}{structural})"
     if gs.state == "pending":
         return (
             f"{head}; {where} is pending since {r.created_at} (review: pending). Answer it with "
@@ -157,6 +165,17 @@ def gate_message(task_id: str, phase: str, gs: GateState) -> str:
             f'it yourself with `cairn review answer {rid} --approve|--reject --recommendation "..."`'
             + tail
         )
+    if gs.state == "insufficient":
+        by = {"checklist": "the structural checklist", "human": "a person"}.get(
+            gs.approved_by or "", "a model"
+        )
+        return (
+            f"{head}; {where} approved plan v{r.plan_version}, but by {by}, and [reviews] "
+            "gate_requires in .cairn/config.toml asks for another reviewer's approval (review: "
+            f"insufficient). Request a model's review with `cairn review request --task {task_id} "
+            f"--topic {r.topic} --reviewer openai:gpt-4o ...` (or codex, claude, anthropic:...), or "
+            f"a person's with `--reviewer human` and then `cairn review answer`" + tail
+        )
     if gs.state == "stale":
         return (
             f"{head}; {where} approved plan v{r.plan_version}, but the plan is now "
@@ -164,6 +183,18 @@ def gate_message(task_id: str, phase: str, gs: GateState) -> str:
             f"`cairn review request --task {task_id} --topic {r.topic} ...`" + tail
         )
     return head + tail
+
+
+def reviewer_kind(provider: str, model: str | None) -> str:
+    """Who stands behind a verdict: the structural ``checklist``, a ``model`` (it names the model
+    that answered), or ``human`` (a verdict given with `cairn review answer`, which has no model)."""
+    if provider == "checklist":
+        return "checklist"
+    return "model" if model is not None else "human"
+
+
+def _is_checklist(reviewer: str) -> bool:
+    return reviewer.split(":", 1)[0] == "checklist"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cairn.core.errors import TransitionError
-from cairn.core.rules import GateState, gate_message
+from cairn.core.rules import GateState, gate_message, reviewer_kind
 from cairn.core.rules import gate_state as _rule
 from cairn.domain import journal
 
@@ -24,7 +24,11 @@ def gate_state(tx: Tx, task_id: str) -> GateState:
     plan = tx.checkpoints.newest(task_id, "plan", content=False)
     approved = tx.checkpoints.newest(task_id, "plan_approved", content=False)
     review = tx.reviews.newest_of_plan(task_id)
-    return _rule(plan.version if plan else None, review, approved is not None)
+    approved_by: str | None = None
+    if review is not None and review.state == "approved":
+        last = tx.reviews.responses(review.id)[-1:]
+        approved_by = reviewer_kind(last[0].provider, last[0].model) if last else None
+    return _rule(plan.version if plan else None, review, approved is not None, approved_by)
 
 
 def check_gate(tx: Tx, task_id: str, phase: str, *, override: str | None, ts: str) -> None:

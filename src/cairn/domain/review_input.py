@@ -24,6 +24,8 @@ DEFAULT_REPLY_TOKENS = 2_000
 # below the minute after which MCP clients commonly give up on a tool call.
 DEFAULT_MCP_WAIT = 25.0
 MAX_CONTEXT_FILE_BYTES = 20_000_000
+# Whose approval may open a gate: anyone's (the structural checklist included), a model's, a person's.
+GATE_REQUIRES = ("any", "model", "human")
 _TOPIC_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -35,6 +37,7 @@ class ReviewSettings:
     timeout: float
     max_tokens: int
     mcp_wait: float = DEFAULT_MCP_WAIT
+    gate_requires: str = "any"  # whose approval opens a gate: any | model | human
 
 
 def settings(ws: Workspace) -> ReviewSettings:
@@ -48,11 +51,17 @@ def settings(ws: Workspace) -> ReviewSettings:
             timeout=float(sec.get("timeout", DEFAULT_TIMEOUT)),
             max_tokens=int(sec.get("max_tokens", DEFAULT_REPLY_TOKENS)),
             mcp_wait=float(sec.get("mcp_wait", DEFAULT_MCP_WAIT)),
+            gate_requires=str(sec.get("gate_requires", "any")),
         )
     except (TypeError, ValueError) as exc:
         raise UsageError(
             f"[reviews] in .cairn/config.toml has a value of the wrong type: {exc}"
         ) from exc
+    if out.gate_requires not in GATE_REQUIRES:
+        raise UsageError(
+            f"[reviews] gate_requires = {names.show(out.gate_requires)} in .cairn/config.toml is not "
+            'one of "any", "model", "human"'
+        )
     # A cap that sends nothing would have a reviewer judge a plan it never saw.
     for key, value, low in (
         ("context_max_tokens", out.context_max_tokens, 1),

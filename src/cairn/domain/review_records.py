@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from cairn.core import names
 from cairn.core.errors import NotFound
+from cairn.core.rules import reviewer_kind
 
 if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
@@ -20,6 +21,16 @@ SCHEMA_REVIEW = "cairn.review/1"
 SCHEMA_REVIEWS = "cairn.reviews/1"
 STATES = ("pending", "approved", "rejected", "failed")
 STATE_ICONS = {"pending": "⏳", "approved": "✅", "rejected": "❌", "failed": "⚠️"}
+
+
+# What kind of reviewer gave a verdict, as a gate and a reader see it. The structural checklist only
+# checks the plan's shape; a verdict recorded with `cairn review answer` (by hand, or a verdict
+# file) is a person's, since a person vouched for it; any other has a model behind it.
+KIND_LABELS = {
+    "checklist": "structural checklist, not a judgement",
+    "model": "model",
+    "human": "person",
+}
 
 
 # -- records ---------------------------------------------------------------------------------------
@@ -42,10 +53,16 @@ class Response:
     path: str
     created_at: str
 
+    @property
+    def kind(self) -> str:
+        """checklist | model | human: see :func:`reviewer_kind`."""
+        return reviewer_kind(self.provider, self.model)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "reviewer": self.reviewer,
+            "kind": self.kind,
             "provider": self.provider,
             "model": self.model,
             "outcome": self.outcome,
@@ -107,6 +124,7 @@ class Review:
                 "recommendation": v.recommendation,
                 "concerns": list(v.concerns),
                 "reviewer": v.reviewer,
+                "kind": v.kind,
                 "model": v.model,
             },
             "responses": [r.to_json() for r in self.responses],

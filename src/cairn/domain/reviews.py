@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from cairn.core import names
 from cairn.core.errors import NotFound, UsageError, ValidationError
+from cairn.core.rules import reviewer_kind
 from cairn.domain import journal
 from cairn.domain.checkpoints import insert_checkpoint
 from cairn.domain.review_ask import Asking, Reply
@@ -272,6 +273,9 @@ def _record(
     outcome = "failed" if verdict is None else ("approved" if verdict.approved else "rejected")
     ts = now()
     wrote_plan = False
+    # [reviews] gate_requires: an approval of another kind is recorded, but opens no gate.
+    requires = settings(ws).gate_requires
+    kind = reviewer_kind(provider, model_name)
     with ws.store.transaction() as tx:
         row = tx.reviews.get(review_id)
         if row is None:
@@ -339,6 +343,7 @@ def _record(
             and row.plan_version is not None
             and newest_plan_review is not None
             and newest_plan_review.id == review_id
+            and requires in ("any", kind)
         ):
             plan = tx.checkpoints.get(row.task_id, "plan", row.plan_version)
             if plan is not None and plan.content is not None:
