@@ -205,10 +205,10 @@ def _core_tools(server: MCPServer[Any], app: CairnMCP) -> None:
         as_json: the step recorded (cairn.step/1)."""
 
         def run(ws: Workspace) -> str:
-            if phase is not None:
+            if phase is not None and len(phase) > 64:
                 from cairn.core import names
 
-                names.phase_name(phase)  # no phase is named otherwise: say so briefly
+                names.phase_name(phase)  # no phase is this long: say so, without echoing it whole
             step = ws.progress(ws.resolve_task(task), text, state, phase=phase)
             return dumps(views.step(step)) if as_json else views.step_line(step)
 

@@ -365,10 +365,10 @@ def cmd_cp_template(args: argparse.Namespace) -> int:
 def cmd_progress(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     task_id, (text,) = split_task(args.args, 1, "[TASK] TEXT")
-    if args.phase is not None:
+    if args.phase is not None and len(args.phase) > 64:
         from cairn.core import names
 
-        names.phase_name(args.phase)  # no phase of any task is named otherwise: say so briefly
+        names.phase_name(args.phase)  # no phase is this long: say so, without echoing it whole
     step = ws.progress(ws.resolve_task(task_id), text, args.state, phase=args.phase)
     if args.json:
         emit_json(views.step(step))
