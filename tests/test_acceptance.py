@@ -447,17 +447,13 @@ def test_an_unwritable_readable_file_is_a_one_line_error_and_the_change_is_kept(
     _tree_is_current(ws)
 
 
-@pytest.mark.parametrize(
-    ("phase", "said"), [("nosuch", "analysis, plan"), ("../a", "looks like a path")]
-)
+@pytest.mark.parametrize("phase", ["nosuch", "../a"])
 def test_progress_for_a_phase_the_task_does_not_have_is_refused(
-    ws: Path, capsys: pytest.CaptureFixture[str], phase: str, said: str
+    ws: Path, capsys: pytest.CaptureFixture[str], phase: str
 ) -> None:
-    """An unknown phase is refused naming the task's phases; a name that is no valid phase name
-    at all is refused as such, before any look-up."""
     before = snapshot(ws)
     msg = one_line_error(run(capsys, ws, "progress", "x", "--phase", phase), 2)
-    assert said in msg, msg
+    assert "analysis, plan" in msg, msg
     assert run(capsys, ws, "task", "show", "--json").json()["steps"] == []
     assert {k: v for k, v in snapshot(ws).items() if not k.startswith(".cairn/")} == {
         k: v for k, v in before.items() if not k.startswith(".cairn/")
