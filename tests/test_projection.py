@@ -539,3 +539,16 @@ def test_status_sections_load_only_when_they_have_something_to_show(ws_path: Pat
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert json.loads(r.stderr.strip().splitlines()[-1]) == [], r.stderr
+
+
+def test_a_failed_task_shows_the_failed_icon_in_the_status_file(tmp_path: Path) -> None:
+    """The status file heads a task with its state's icon: a failed task is ❌, not ⏸️."""
+    ws = Workspace.init(tmp_path)
+    ws.create_task("f4", phases=["analysis", "plan"])
+    ws.start_phase("f4", "analysis")
+    ws.fail_phase("f4", "analysis", "the data set is missing")
+    ws.flush()
+    status = (tmp_path / "CURRENT_WORK_STATUS.md").read_text(encoding="utf-8")
+    head = next(line for line in status.splitlines() if line.startswith("## ") and "f4" in line)
+    assert head.startswith("## ❌ f4") and "(failed)" in head, head
+    ws.close()

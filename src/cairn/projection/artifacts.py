@@ -62,8 +62,8 @@ class Artifacts:
         if folder != root and root not in folder.parents:
             raise ValidationError(
                 f"{rel} would be written to {folder}, outside the workspace {root} (a symlinked "
-                "folder?); make it a plain folder inside the workspace. The store is unchanged "
-                "and `cairn status` rewrites the file once it is"
+                "folder?); nothing was written there. Make it a plain folder inside the workspace: "
+                "what is recorded stays in the store and `cairn refresh` writes the file then"
             )
         if st is not None:
             self._checked[parent] = (st.st_dev, st.st_ino, folder)

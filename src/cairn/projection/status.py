@@ -183,7 +183,7 @@ def render_status_md(data: dict[str, Any]) -> str:
     if not data["active"]:
         out += ["**No open task.** Create one with `cairn task new TASK --phases ...`.", ""]
     for t in data["active"]:
-        icon = "⏳" if t["state"] == "active" else "⏸️"
+        icon = PHASE_ICONS.get(t["state"], "⏸️")  # a failed task shows ❌, a blocked one ⛔
         out.append(f"## {icon} {t['id']}: {t['title'] or t['id']} ({t['state']})")
         out.append("")
         phases = " · ".join(f"{p['name']} {PHASE_ICONS[p['state']]}" for p in t["phases"])
