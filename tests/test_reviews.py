@@ -468,6 +468,18 @@ def test_review_files_are_projected_and_a_missing_one_comes_back(
     assert not ws.events("finding4", types=["review.hand_edit_kept"])
 
 
+def test_the_full_refresh_writes_a_missing_review_file_back(
+    capsys: pytest.CaptureFixture[str], ws: Workspace
+) -> None:
+    review = request_review(ws, "finding4", "finding4_approach", "Sound?", reviewer="human")
+    request = ws.root / review.request_path
+    before = request.read_bytes()
+    request.unlink()
+    r = run(capsys, ws.root, "refresh")
+    assert r.code == 0, r.err
+    assert request.read_bytes() == before
+
+
 def test_a_hand_edited_review_file_is_kept_aside_and_the_record_put_back(
     capsys: pytest.CaptureFixture[str], ws: Workspace
 ) -> None:

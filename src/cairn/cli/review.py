@@ -201,8 +201,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     from cairn.projection.documents import project_all
 
     ws = open_ws(args)
-    # The review files are repaired here (missing ones written, hand edits kept aside) until the
-    # projector's own pass covers them.
+    # The review files are repaired here too (missing ones written, hand edits kept aside), as
+    # in `cairn refresh`: a list is where a person looks for them.
     for aside in project_all(ws, limit=100):
         sys.stderr.write(f"cairn: a review file was edited by hand; the edit is kept as {aside}\n")
     found = list_reviews(ws, pending=args.pending, task_id=args.task, limit=args.limit)

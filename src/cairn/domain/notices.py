@@ -25,7 +25,7 @@ DEFAULT_LISTENERS: tuple[str, ...] = ("cairn.projection.projector:Projector",)
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One committed change. ``what``: task, phase, checkpoint, next, recovery or other."""
+    """One committed change. ``what``: task, phase, checkpoint, review, next, recovery or other."""
 
     what: str
     task_id: str | None = None
@@ -33,6 +33,9 @@ class Change:
     # The version just committed, content included, so that a listener renders it without reading
     # it back; None when the writer did not have it at hand (the listener reads the newest).
     checkpoint: Checkpoint | None = None
+    # A review change: the review, and the file of it just recorded (its request or a response).
+    review: str | None = None
+    path: str | None = None
 
 
 class Listener(Protocol):

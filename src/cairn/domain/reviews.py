@@ -3,8 +3,8 @@
 A review is one round: a topic, a question, stated concerns and context files, sent to a reviewer
 (``provider:model``). Its answer is a verdict ``{approved, recommendation, concerns}`` or, when the
 reviewer could not give one, a recorded failure that never counts as approval. The structured
-records go to the store (:mod:`cairn.domain.review_records`), events to the journal; the request
-and each answer are then projected as readable files (:mod:`cairn.projection.documents`):
+records go to the store (:mod:`cairn.domain.review_records`), events to the journal; each commit
+is then announced, and the readable tree (:mod:`cairn.projection.documents`) writes the files:
 ``reviews/requests/<date>_<topic>.md`` and ``reviews/responses/<date>_<topic>_<reviewer>.md``
 (later rounds add ``_r<N>``).
 
@@ -26,6 +26,7 @@ from cairn.core.errors import NotFound, UsageError, ValidationError
 from cairn.core.rules import reviewer_kind
 from cairn.domain import journal
 from cairn.domain.checkpoints import insert_checkpoint
+from cairn.domain.notices import Change
 from cairn.domain.review_ask import Asking, Reply
 from cairn.domain.review_input import (
     ReviewSettings,
@@ -174,8 +175,7 @@ def open_review(
             context=list(context),
             concerns=concern_list,
         )
-    _project(ws, review_id)
-    ws.projector.after_change()
+    ws.announce(Change("review", task_id, review=review_id, path=request_path))
     review = get_review(ws, review_id)
     if model.deferred:
         return review, None
@@ -361,11 +361,9 @@ def _record(
                     ts,
                 )
                 wrote_plan = True
-    _project(ws, review_id, path)
     if wrote_plan and row.task_id:
-        ws.projector.after_checkpoint(row.task_id, "plan_approved")
-    else:
-        ws.projector.after_change()
+        ws.announce(Change("checkpoint", row.task_id, "plan_approved"))
+    ws.announce(Change("review", row.task_id, review=review_id, path=path))
     return get_review(ws, review_id)
 
 
@@ -384,14 +382,6 @@ def _approved_plan(
         lines += ["**Concerns**:"] + [f"- {c}" for c in verdict.concerns]
     lines += ["", "---", "", plan.rstrip("\n"), ""]
     return "\n".join(lines)
-
-
-def _project(ws: Workspace, review_id: str, response_path: str | None = None) -> None:
-    """Write the review's readable files. The projector does not yet listen to review commits, so
-    the domain hands them over here, once the records are committed."""
-    from cairn.projection import documents
-
-    documents.project_review(ws, review_id, response_path)
 
 
 __all__ = [

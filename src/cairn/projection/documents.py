@@ -4,17 +4,20 @@ A request and each of its responses are fixed once recorded, so their files are 
 the stored records. They are written like artifacts: under the projection lock, atomically, and only
 through a path check that refuses a symlinked folder leading out of the workspace.
 
-A repair pass (:func:`project_all`) writes the files that are missing (a process killed between the
-commit and the file) and notices hand edits: a file that differs from its record is kept beside it
-as ``<name>.edited-<time>.md`` (a review's verdict is what the reviewer said, not what the file
-was edited to say), the record's file is put back, and the edit is journaled once as
-``review.hand_edit_kept``.
+The projector writes them when a review commit is announced (:func:`write_review`). A repair
+pass (:func:`repair`: ``cairn refresh``, ``cairn review list``) writes the files that are missing
+(a process killed between the commit and the file) and notices hand edits: a file that differs
+from its record is kept beside it as ``<name>.edited-<time>.md`` (a review's verdict is what the
+reviewer said, not what the file was edited to say), the record's file is put back, and the edit
+is journaled once as ``review.hand_edit_kept``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cairn.core.fsutil import atomic_write, file_lock
@@ -22,6 +25,9 @@ from cairn.domain.review_records import Response, Review, get_review, list_revie
 
 if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
+
+# The projector's path check: the file a projection writes, refused behind a symlinked folder.
+Target = Callable[[str], Path]
 
 
 def render_request(review: Review, prompt: str) -> str:
@@ -102,45 +108,47 @@ def _files(ws: Workspace, review: Review) -> list[tuple[str, bytes]]:
     return out
 
 
-def project_review(ws: Workspace, review_id: str, response_path: str | None = None) -> None:
-    """Write the request file of ``review_id``, or with ``response_path`` that response's file:
-    what a command does right after it recorded them."""
-    review = get_review(ws, review_id)
-    files = _files(ws, review)
-    wanted = review.request_path if response_path is None else response_path
-    with file_lock(ws.cairn_dir / "projection.lock"):
-        for rel, data in files:
-            if rel == wanted:
-                atomic_write(ws.projector.target(rel), data)
+def write_review(ws: Workspace, target: Target, review_id: str, path: str) -> None:
+    """Write the file ``path`` of ``review_id`` (its request or one response): what the projector
+    does when a review commit is announced. The caller holds the projection lock."""
+    for rel, data in _files(ws, get_review(ws, review_id)):
+        if rel == path:
+            atomic_write(target(rel), data)
 
 
 def project_all(ws: Workspace, *, limit: int = 1000) -> list[str]:
+    """:func:`repair` under the projection lock (``cairn review list``)."""
+    with file_lock(ws.cairn_dir / "projection.lock"):
+        return repair(ws, ws.projector.target, limit=limit)
+
+
+def repair(ws: Workspace, target: Target, *, limit: int = 1000) -> list[str]:
     """Repair pass over the newest ``limit`` reviews: write missing files, keep hand-edited ones
-    aside and put the record's file back. Returns the paths of the edited files kept aside."""
+    aside and put the record's file back. Returns the paths of the edited files kept aside. The
+    caller holds the projection lock."""
     from cairn.domain.workspace import now
 
     kept: list[str] = []
-    with file_lock(ws.cairn_dir / "projection.lock"):
-        for review in list_reviews(ws, limit=limit):
-            for rel, data in _files(ws, review):
-                path = ws.projector.target(rel)
-                try:
-                    current: bytes | None = path.read_bytes()
-                except FileNotFoundError:
-                    current = None
-                if current == data:
-                    continue
-                if current is not None:
-                    stamp = now().replace("-", "").replace(":", "").replace(".", "")
-                    aside = f"{rel[:-3]}.edited-{stamp}.md"
-                    os.replace(path, ws.projector.target(aside))
-                    ws.record_event(
-                        review.task_id,
-                        "review.hand_edit_kept",
-                        review=review.id,
-                        path=rel,
-                        kept_as=aside,
-                    )
-                    kept.append(aside)
-                atomic_write(path, data)
+    for review in list_reviews(ws, limit=limit):
+        for rel, data in _files(ws, review):
+            path = target(rel)
+            try:
+                current: bytes | None = path.read_bytes()
+            except FileNotFoundError:
+                current = None
+            if current == data:
+                continue
+            if current is not None:
+                stamp = now().replace("-", "").replace(":", "").replace(".", "")
+                aside = f"{rel[:-3]}.edited-{stamp}.md"
+                os.replace(path, target(aside))
+                ws.record_event(
+                    review.task_id,
+                    "review.hand_edit_kept",
+                    review=review.id,
+                    path=rel,
+                    kept_as=aside,
+                )
+                kept.append(aside)
+            atomic_write(path, data)
     return kept

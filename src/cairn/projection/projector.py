@@ -41,6 +41,7 @@ FLUSH_DELAY_S = 0.05
 IDLE_S = 2.0
 
 Pending = dict[str, tuple[str, str, "Checkpoint | None"]]  # path -> (task, kind, handed version)
+ReviewFiles = dict[tuple[str, str], None]  # (review, path), in the order recorded
 
 
 class Projector:
@@ -55,6 +56,7 @@ class Projector:
         self._wake = threading.Condition(self._mu)
         self._flushing = threading.Lock()  # one flush at a time in this process
         self._pending: Pending = {}
+        self._reviews: ReviewFiles = {}
         self._dirty = False
         self._batch_depth = 0
         self._thread: threading.Thread | None = None
@@ -68,13 +70,23 @@ class Projector:
 
     # -- the listener ----------------------------------------------------------------------------
     def committed(self, change: Change) -> None:
+        review = (change.review, change.path) if change.review and change.path else None
+        # A review file is written before a library call returns (the caller opens it next, and
+        # a refused folder is its error); it goes to this flush alone, not to the queue, which
+        # the background thread could take and whose errors it keeps to itself.
+        now = review is not None and self.background and not self._batch_depth
         with self._mu:
             self._dirty = True
             if change.what == "checkpoint" and change.task_id and change.kind:
                 cp = change.checkpoint
                 rel = cp.path if cp else self.ws.artifact_path(change.task_id, change.kind)
                 self._pending[rel] = (change.task_id, change.kind, cp)
-            self._schedule()
+            if review is not None and not now:
+                self._reviews[review] = None
+            if not now:
+                self._schedule()
+        if review is not None and now:
+            self._flush(self.ws, reviews={review: None})
 
     # The seam as it was before notices, for callers outside the domain's core that still call
     # it (reviews, workers, flow): they expect the tree current when it returns, so in the
@@ -212,24 +224,30 @@ class Projector:
                 self._bg_ws = view
             return self._bg_ws
 
-    def _flush(self, ws: Workspace, *, status: bool = False) -> None:
+    def _flush(
+        self, ws: Workspace, *, status: bool = False, reviews: ReviewFiles | None = None
+    ) -> None:
         with self._flushing:
             with self._mu:
                 pending, self._pending = self._pending, {}
                 dirty, self._dirty = self._dirty, False
-            if not (pending or dirty or status):
+                files, self._reviews = {**self._reviews, **(reviews or {})}, {}
+            if not (pending or dirty or status or files):
                 return
             try:
                 with file_lock(self.lock_path):
-                    self._bring_current(ws, pending)
+                    self._bring_current(ws, pending, files)
             except BaseException:
+                # The review files are not queued again: one refused (a symlinked folder) would
+                # fail every later flush; the repair pass (`cairn review list`, `cairn refresh`)
+                # writes what is missing once the cause is mended.
                 with self._mu:
                     for rel, item in pending.items():
                         self._pending.setdefault(rel, item)
                     self._dirty = True
                 raise
 
-    def _bring_current(self, ws: Workspace, pending: Pending) -> None:
+    def _bring_current(self, ws: Workspace, pending: Pending, reviews: ReviewFiles) -> None:
         """Project the queued versions, and any other commit made since the last look (another
         process's, not yet projected), then render the status once. Holds the lock."""
         look = watch.load(ws)
@@ -243,6 +261,11 @@ class Projector:
             if row is not None:
                 self.files.project(ws, row, handed, written)
         artifacts.record(ws, written)
+        if reviews:
+            from cairn.projection import documents
+
+            for review_id, path in reviews:
+                documents.write_review(ws, self.files.target, review_id, path)
         self._render_status_locked(ws)
         after = watch.stamps(ws)
         # Only the changes made here move a folder's stamp: one that someone else changed since
@@ -341,10 +364,13 @@ class Projector:
 
     def refresh_all(self) -> None:
         """The full pass (``cairn refresh``): every artifact looked at and rewritten if it is not
-        the store's newest, hand edits taken in, status file and recovery log rendered."""
+        the store's newest, hand edits taken in, review files repaired, status file and recovery
+        log rendered."""
+        from cairn.projection import documents
+
         with self._flushing:
             with self._mu:
-                self._pending, self._dirty = {}, False
+                self._pending, self._reviews, self._dirty = {}, {}, False
             with file_lock(self.lock_path):
                 self._look(full=True)
                 written: list[Any] = []
@@ -353,6 +379,7 @@ class Projector:
                 for row in every:
                     self.files.project(self.ws, row, None, written)
                 artifacts.record(self.ws, written)
+                documents.repair(self.ws, self.files.target)
                 self._render_status_locked(self.ws)
                 self._render_recovery_log_locked()
 
