@@ -8,22 +8,24 @@ the sync, for bookkeeping that can be rebuilt; ``store.read()`` is a snapshot. E
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cairn.core.errors import StoreError
-from cairn.store.contract.checkpoints import CheckpointsArea
-from cairn.store.contract.compactions import CompactionsArea
-from cairn.store.contract.events import EventsArea
-from cairn.store.contract.ledger import LedgerArea
-from cairn.store.contract.meta import MetaArea
-from cairn.store.contract.projections import ProjectionsArea
-from cairn.store.contract.recoveries import RecoveriesArea
-from cairn.store.contract.reviews import ReviewsArea
-from cairn.store.contract.runs import RunsArea
-from cairn.store.contract.steps import StepsArea
-from cairn.store.contract.tasks import TasksArea
+
+if TYPE_CHECKING:  # annotations only: a command imports just the contracts it uses
+    from cairn.store.contract.checkpoints import CheckpointsArea
+    from cairn.store.contract.compactions import CompactionsArea
+    from cairn.store.contract.events import EventsArea
+    from cairn.store.contract.ledger import LedgerArea
+    from cairn.store.contract.meta import MetaArea
+    from cairn.store.contract.projections import ProjectionsArea
+    from cairn.store.contract.recoveries import RecoveriesArea
+    from cairn.store.contract.reviews import ReviewsArea
+    from cairn.store.contract.runs import RunsArea
+    from cairn.store.contract.steps import StepsArea
+    from cairn.store.contract.tasks import TasksArea
 
 Row = dict[str, Any]
 Params = Sequence[Any]
@@ -76,9 +78,26 @@ class Transaction:
     meta: MetaArea
     sql: RawSQL  # TEMPORARY, see RawSQL
 
-    def __init__(self, areas: Mapping[str, Any], sql: RawSQL | None = None) -> None:
+    def __init__(
+        self,
+        areas: Mapping[str, Any],
+        sql: RawSQL | None = None,
+        *,
+        lazy: Mapping[str, Callable[[], Any]] | None = None,
+    ) -> None:
         self.__dict__.update(areas)
+        # Areas in ``lazy`` are built (and their modules imported) on first use, so that a
+        # command's start-up pays only for the areas it touches.
+        self._lazy = dict(lazy or {})
         self.sql = sql if sql is not None else _NoSQL()
+
+    def __getattr__(self, name: str) -> Any:
+        make = self.__dict__.get("_lazy", {}).get(name)
+        if make is None:
+            raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+        area = make()
+        self.__dict__[name] = area
+        return area
 
     # TEMPORARY: the raw methods on the transaction itself, as before the contract, so that the
     # modules not yet on areas keep working unchanged. Same deadline as RawSQL.

@@ -1,33 +1,34 @@
-"""The SQLite implementation of each area: one line per area (the names of ``Transaction``)."""
+"""The SQLite implementation of each area: one line per area (the names of ``Transaction``).
+
+Each entry imports its module when first called, so that opening a store does not import every
+area (a fresh ``cairn status`` touches four of eleven)."""
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from cairn.store.sqlite.checkpoints import SQLiteCheckpoints
-from cairn.store.sqlite.compactions import SQLiteCompactions
-from cairn.store.sqlite.events import SQLiteEvents
-from cairn.store.sqlite.ledger import SQLiteLedger
-from cairn.store.sqlite.meta import SQLiteMeta
-from cairn.store.sqlite.projections import SQLiteProjections
-from cairn.store.sqlite.recoveries import SQLiteRecoveries
-from cairn.store.sqlite.reviews import SQLiteReviews
-from cairn.store.sqlite.runs import SQLiteRuns
-from cairn.store.sqlite.steps import SQLiteSteps
-from cairn.store.sqlite.tasks import SQLiteTasks
+
+def _lazy(module: str, cls: str) -> Callable[[sqlite3.Connection], Any]:
+    def make(conn: sqlite3.Connection) -> Any:
+        return getattr(importlib.import_module(f"cairn.store.sqlite.{module}"), cls)(conn)
+
+    make.__qualname__ = f"{cls} (lazy)"
+    return make
+
 
 AREAS: dict[str, Callable[[sqlite3.Connection], Any]] = {
-    "tasks": SQLiteTasks,
-    "checkpoints": SQLiteCheckpoints,
-    "steps": SQLiteSteps,
-    "events": SQLiteEvents,
-    "projections": SQLiteProjections,
-    "recoveries": SQLiteRecoveries,
-    "compactions": SQLiteCompactions,
-    "runs": SQLiteRuns,
-    "ledger": SQLiteLedger,
-    "reviews": SQLiteReviews,
-    "meta": SQLiteMeta,
+    "tasks": _lazy("tasks", "SQLiteTasks"),
+    "checkpoints": _lazy("checkpoints", "SQLiteCheckpoints"),
+    "steps": _lazy("steps", "SQLiteSteps"),
+    "events": _lazy("events", "SQLiteEvents"),
+    "projections": _lazy("projections", "SQLiteProjections"),
+    "recoveries": _lazy("recoveries", "SQLiteRecoveries"),
+    "compactions": _lazy("compactions", "SQLiteCompactions"),
+    "runs": _lazy("runs", "SQLiteRuns"),
+    "ledger": _lazy("ledger", "SQLiteLedger"),
+    "reviews": _lazy("reviews", "SQLiteReviews"),
+    "meta": _lazy("meta", "SQLiteMeta"),
 }

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +104,11 @@ class SQLiteStore:
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._migrate(applied)
+            conn = self._conn
             self._tx = Transaction(
-                {name: make(self._conn) for name, make in AREAS.items()}, _RawSQL(self._conn)
+                {},
+                _RawSQL(conn),
+                lazy={name: partial(make, conn) for name, make in AREAS.items()},
             )
         except (sqlite3.DatabaseError, StoreError) as exc:
             if hasattr(self, "_conn"):

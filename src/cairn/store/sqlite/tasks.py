@@ -76,9 +76,10 @@ class SQLiteTasks:
     def active(self, *, limit: int | None = None) -> list[TaskRow]:
         extra, params = _limit(limit)
         rows = self._c.execute(
-            f"SELECT {_T_COLS} FROM tasks t WHERE EXISTS (SELECT 1 FROM phases p WHERE "
-            "p.task_id = t.id AND p.state = 'active') ORDER BY t.updated_at DESC, t.seq DESC"
-            + extra,
+            # IN, not a correlated EXISTS: the set comes from the index on the phase state, so
+            # the cost follows the active tasks, not every task.
+            f"SELECT {_T_COLS} FROM tasks t WHERE t.id IN (SELECT p.task_id FROM phases p "
+            "WHERE p.state = 'active') ORDER BY t.updated_at DESC, t.seq DESC" + extra,
             params,
         )
         return [_task(r) for r in rows]
