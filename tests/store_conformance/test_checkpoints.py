@@ -48,6 +48,12 @@ def test_versions_count_per_kind_and_seq_per_task(store: Store, task: str) -> No
         assert tx.checkpoints.version_range(task, "plan") == (1, 2)
         assert tx.checkpoints.version_range(task, "nope") is None
         assert tx.checkpoints.count() == 3
+        assert tx.checkpoints.count_by_source("write") == 3
+        assert tx.checkpoints.count_by_source("hand-edit") == 0
+    _add(store, task, "plan", "p3", 4, source="hand-edit")
+    with store.read() as tx:
+        assert tx.checkpoints.count_by_source("hand-edit") == 1
+        assert tx.checkpoints.count() == 4
 
 
 def test_history_kinds_and_newest_of_each(store: Store, task: str) -> None:

@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
 
 def _hand_edits(ws: Any) -> int:
     with ws.store.read() as tx:
-        return int(tx.scalar("SELECT count(*) FROM checkpoints WHERE source = 'hand-edit'") or 0)
+        return int(tx.checkpoints.count_by_source("hand-edit"))
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:

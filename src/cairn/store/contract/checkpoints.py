@@ -80,3 +80,7 @@ class CheckpointsArea(Protocol):
     def count(self) -> int:
         """Versions in the whole store."""
         ...
+
+    def count_by_source(self, source: str) -> int:
+        """Versions in the whole store that came from ``source`` (e.g. ``hand-edit``)."""
+        ...

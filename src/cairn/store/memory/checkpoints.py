@@ -101,3 +101,6 @@ class MemoryCheckpoints:
 
     def count(self) -> int:
         return int(self._s.extra.get("checkpoint_count", 0))
+
+    def count_by_source(self, source: str) -> int:
+        return sum(1 for vs in self._s.checkpoints.values() for r in vs if r.source == source)

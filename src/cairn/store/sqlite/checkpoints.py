@@ -165,3 +165,9 @@ class SQLiteCheckpoints:
         if r is not None:
             return int(r["value"])
         return int(self._c.execute("SELECT count(*) AS n FROM checkpoints").fetchone()["n"])
+
+    def count_by_source(self, source: str) -> int:
+        row = self._c.execute(
+            "SELECT count(*) AS n FROM checkpoints WHERE source = ?", (source,)
+        ).fetchone()
+        return int(row["n"])
