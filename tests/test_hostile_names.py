@@ -6,6 +6,7 @@ refusal is one line."""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,15 @@ from helpers.cli import run
 
 SECRET = "OUTSIDE-SECRET-7f3a"
 
+# An absolute path outside the workspace, in this run's temporary folder: nothing may create it.
+_ABSOLUTE_OUTSIDE = str(Path(tempfile.gettempdir()) / f"cairn-hostile-{os.getpid()}")
+
 CRAFTED = [
     "../x",
     "../../etc/passwd",
     "a/../../b",
     "/etc/passwd",
-    "/tmp/cairn-hostile",
+    _ABSOLUTE_OUTSIDE,
     "link/secret.txt",
     "link/new.md",
     "logs/workers/new.log",
@@ -178,7 +182,7 @@ def test_hostile_names_through_the_cli(
     _check_refusal(r.code, r.err, what)
     assert _tree(outside) == before_outside, what
     assert sorted(p.name for p in base.iterdir()) == before_base, what
-    assert not Path("/tmp/cairn-hostile").exists()
+    assert not Path(_ABSOLUTE_OUTSIDE).exists()
     _no_secret_inside(root, r.out, what)
 
 
