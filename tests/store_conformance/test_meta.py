@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+from tests.store_conformance.test_compactions import _add
+
 from cairn.store import Store
+from cairn.store.contract.meta import RECORD_SETS
 
 
 def test_put_get_delete(store: Store) -> None:
@@ -17,3 +21,15 @@ def test_put_get_delete(store: Store) -> None:
         tx.meta.delete("k")
     with store.read() as tx:
         assert tx.meta.get("k") is None
+
+
+def test_holds_says_whether_a_record_set_has_anything(store: Store) -> None:
+    """The status asks this before importing a section's module; only the contract's names."""
+    with store.read() as tx:
+        assert not any(tx.meta.holds(r) for r in RECORD_SETS)
+        with pytest.raises(ValueError, match="no record set"):
+            tx.meta.holds("tasks; DROP TABLE tasks")
+    _add(store, 1, None)
+    with store.read() as tx:
+        assert tx.meta.holds("compactions")
+        assert not tx.meta.holds("reviews")

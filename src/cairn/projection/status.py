@@ -10,8 +10,6 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cairn.core.errors import StoreError
-
 if TYPE_CHECKING:
     from cairn.core.model import Task
     from cairn.domain.workspace import Workspace
@@ -39,11 +37,8 @@ def _status_sections(tx: Tx) -> list[StatusSection]:
     found: list[StatusSection] = []
     for spec in STATUS_SECTION_PROVIDERS:
         spec, _, table = spec.partition("@")
-        try:
-            if table and tx.sql.one(f"SELECT 1 FROM {table} LIMIT 1") is None:
-                continue  # nothing to show: its module is not even imported
-        except StoreError:
-            continue  # a store without SQL (the memory store): these sections still use it
+        if table and not tx.meta.holds(table):
+            continue  # nothing to show: its module is not even imported
         module_name, func = spec.split(":")
         try:
             module = importlib.import_module(module_name)

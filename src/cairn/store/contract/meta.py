@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+# The record sets whose presence `holds()` answers (what the status sections look at).
+RECORD_SETS = ("phase_runs", "workers", "reviews", "budget_ledger", "compactions")
+
 
 class MetaArea(Protocol):
     def get(self, key: str) -> str | None: ...
@@ -14,4 +17,8 @@ class MetaArea(Protocol):
 
     def delete(self, key: str) -> None:
         """Nothing happens if the key is absent."""
+        ...
+
+    def holds(self, records: str) -> bool:
+        """Whether the record set ``records`` (one of ``RECORD_SETS``) holds anything; cheap."""
         ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cairn.store.contract.meta import RECORD_SETS
 from cairn.store.memory.state import MemoryState
 
 
@@ -17,3 +18,9 @@ class MemoryMeta:
 
     def delete(self, key: str) -> None:
         self._s.meta.pop(key, None)
+
+    def holds(self, records: str) -> bool:
+        # The memory areas keep each record set under the same name in `extra`.
+        if records not in RECORD_SETS:
+            raise ValueError(f"no record set {records!r}; known: {', '.join(RECORD_SETS)}")
+        return bool(self._s.extra.get(records))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from cairn.store.contract.meta import RECORD_SETS
+
 
 class SQLiteMeta:
     __slots__ = ("_c",)
@@ -24,3 +26,8 @@ class SQLiteMeta:
 
     def delete(self, key: str) -> None:
         self._c.execute("DELETE FROM meta WHERE key = ?", (key,))
+
+    def holds(self, records: str) -> bool:
+        if records not in RECORD_SETS:  # the name becomes SQL: only the contract's names
+            raise ValueError(f"no record set {records!r}; known: {', '.join(RECORD_SETS)}")
+        return self._c.execute(f"SELECT 1 FROM {records} LIMIT 1").fetchone() is not None
