@@ -28,13 +28,25 @@ def open_ws(args: argparse.Namespace, *, reconcile: bool = True) -> Workspace:
     _OPENED.append(ws)
     if reconcile:
         ws.projector.reconcile()
+        warn(ws)
     return ws
+
+
+def warn(ws: Workspace) -> None:
+    """Say on standard error, one line each, what the projection set aside unread."""
+    take = getattr(ws.projector, "take_warnings", None)  # only the file projector has any
+    for line in take() if take is not None else ():
+        sys.stderr.write(f"cairn: warning: {line}\n")
 
 
 def flush_opened() -> None:
     """Bring the readable tree of every workspace the command opened current."""
     while _OPENED:
-        _OPENED.pop().flush()
+        ws = _OPENED.pop()
+        try:
+            ws.flush()
+        finally:
+            warn(ws)
 
 
 def split_task(values: Sequence[str], required: int, usage: str) -> tuple[str | None, list[str]]:
