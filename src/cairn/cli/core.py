@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn import views
-from cairn.cli.common import add_json, emit_json, open_ws, positive_int, split_task
+from cairn.cli.common import add_json, emit_json, note, open_ws, positive_int, split_task
 from cairn.core.errors import UsageError, ValidationError
 
 ORDER = 0
@@ -393,12 +393,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     from cairn.projection.status import render_status_md, status_data
 
     ws = open_ws(args)
-    # Under the projection lock, like every other writer of the file: a concurrent command
-    # cannot then replace a newer status with an older one.
-    with file_lock(ws.projector.lock_path):
+    if ws.read_only is not None:  # printed, not written (open_ws said so)
         data = status_data(ws)
         md = render_status_md(data)
-        atomic_write(ws.projector.target(ws.config.status_file), md.encode("utf-8"))
+    else:
+        # Under the projection lock, like every other writer of the file: a concurrent command
+        # cannot then replace a newer status with an older one.
+        with file_lock(ws.projector.lock_path):
+            data = status_data(ws)
+            md = render_status_md(data)
+            atomic_write(ws.projector.target(ws.config.status_file), md.encode("utf-8"))
     if args.json:
         emit_json(views.status(data))
     else:
@@ -410,7 +414,9 @@ def cmd_recover(args: argparse.Namespace) -> int:
     from cairn.recovery.brief import build_brief, recover
 
     ws = open_ws(args)
-    if args.no_log:
+    if args.no_log or ws.read_only is not None:
+        if not args.no_log:
+            note("this recovery was not logged (the workspace is read-only)")
         brief = build_brief(
             ws,
             task_id=args.task,
