@@ -142,6 +142,25 @@ def _wal_size(path: Path) -> int:
         return 0
 
 
+def migrations_state(path: Path) -> tuple[list[str], list[str]] | None:
+    """(pending, unknown) migration names of the store at ``path``, read without writing (opening
+    a store applies its pending migrations, so ``cairn doctor`` asks before it opens); None when
+    the file cannot be read."""
+    try:
+        conn = _connect_read_only(path)
+    except (sqlite3.Error, StoreError):
+        return None
+    try:
+        try:
+            applied = {r[0] for r in conn.execute("SELECT name FROM cairn_migrations")}
+        except sqlite3.DatabaseError:
+            return None
+    finally:
+        conn.close()
+    known = [name for name, _ in MIGRATIONS]
+    return [n for n in known if n not in applied], sorted(applied - set(known))
+
+
 def _explain(path: Path, exc: BaseException) -> StoreError:
     """One line for an SQLite error. Advice that gives the history up (move the store aside) is
     only given when ``integrity_check`` says the store is damaged: a full disk or a failing read
