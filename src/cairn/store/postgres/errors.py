@@ -29,7 +29,9 @@ def describe(exc: BaseException) -> str:
 def explain_open(where: str, exc: BaseException) -> StoreError:
     msg = describe(exc)
     low = str(exc).lower()
-    if isinstance(exc, psycopg.ProgrammingError | ValueError) or ("invalid" in low and "dsn" in low):
+    if isinstance(exc, psycopg.ProgrammingError | ValueError) or (
+        "invalid" in low and "dsn" in low
+    ):
         return StoreError(
             f"the store URL is not a valid PostgreSQL URL ({msg}); write it as "
             "postgresql://USER:PASSWORD@HOST:PORT/DATABASE in [store] url or CAIRN_STORE"
