@@ -3,7 +3,8 @@
 # Playwright's Python package drives it at /usr/bin/chromium; no browser is downloaded
 # (`playwright install` is never run).
 set -euo pipefail
-if [ -x /usr/bin/chromium ]; then
+# The emoji font: step and phase icons (✅ ⏳ ⏸️ ❌) are emoji in checkpoints and the status.
+if [ -x /usr/bin/chromium ] && [ -d /usr/share/fonts/truetype/noto ]; then
   exit 0
 fi
 SUDO=""
@@ -12,5 +13,6 @@ if [ "$(id -u)" != "0" ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
-/usr/bin/chromium --version
+$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core \
+  fonts-noto-color-emoji >/dev/null
+/usr/bin/chromium --version 2>/dev/null | head -1

@@ -196,7 +196,7 @@ def timeline(
     row_h, left, right = 24, 160, 16
     iw = W - left - right
     h = row_h * len(spans) + 28
-    hi = max(total, 1.0)
+    hi = total if total > 0 else 1.0
 
     def x(v: float) -> float:
         return left + iw * min(max(v, 0.0), hi) / hi

@@ -103,7 +103,10 @@ def _phase_spans(d: dict[str, Any]) -> tuple[list[Span], float]:
                 tip,
             )
         )
-    return spans, max((now - first).total_seconds(), 1.0)
+    ends = [sp.end for sp in spans if sp.end is not None]
+    if any(p["state"] == "active" for p in d["phases"]) or not ends:
+        return spans, max((now - first).total_seconds(), 1.0)
+    return spans, max(max(ends), 0.001)  # nothing runs: the axis ends with the last phase
 
 
 def _secs(v: float) -> str:
@@ -316,7 +319,7 @@ def render_checkpoint(d: dict[str, Any]) -> tuple[str, str]:
             out.append('<p class="muted">No difference.</p>')
         out.append(
             '<pre class="diff">'
-            + "".join(f'<span class="{cls}">{e(line)}</span>\n' for cls, line in d["diff"])
+            + "".join(f'<span class="{cls}">{e(line) or " "}</span>' for cls, line in d["diff"])
             + "</pre>"
         )
     if d["content"] is not None:
