@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-from tests.helpers.ui import generate_tasks
+from tests.helpers.ui import generate_tasks, running_ui
 
 from cairn.cli import main
 from cairn.domain.workspace import Workspace
@@ -242,3 +244,36 @@ def test_audit_html_draws_with_the_shared_charts(tmp_path: Path) -> None:
     assert svg.startswith("<svg") and 'class="compaction" data-placement="mid"' in svg
     assert "&lt;auto&gt;" in svg and "<auto>" not in svg
     assert callable(render_html)
+
+
+def test_a_port_in_use_is_one_line(ws_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        r = subprocess.run(
+            [sys.executable, "-m", "cairn", "-C", str(ws_path), "ui", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert r.returncode == 2 and "pick another --port" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_the_token_may_come_from_the_environment(
+    ws_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "from-the-environment-123"
+    monkeypatch.setenv("CAIRN_UI_TOKEN", secret)
+    with running_ui(ws_path) as url:
+        assert url.endswith(f"?token={secret}")
+        api = url.split("?")[0] + "api/token"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(api, timeout=10)
+        assert refused.value.code == 401
+        req = urllib.request.Request(api, headers={"Authorization": f"Bearer {secret}"})
+        with urllib.request.urlopen(req, timeout=10) as ok:
+            assert json.loads(ok.read())["token"]

@@ -32,19 +32,24 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--token",
         default=None,
-        help="a secret every request must carry (required for any address but loopback)",
+        help="a secret every request must carry (required for any address but loopback; "
+        "default $CAIRN_UI_TOKEN, which keeps it out of the process list)",
     )
     p.set_defaults(func=cmd_ui)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    import os
+
     from cairn.core.errors import UsageError
+
+    token = args.token or os.environ.get("CAIRN_UI_TOKEN") or None
 
     try:
         from cairn.ui import server
     except ModuleNotFoundError as exc:  # pragma: no cover - the extra is missing
         raise UsageError("the dashboard needs its extra: pip install 'cairn-agent[ui]'") from exc
-    server.check_host(args.host, args.token)
+    server.check_host(args.host, token)
     try:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
@@ -60,7 +65,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
             ws,
             host=args.host,
             port=server.DEFAULT_PORT if args.port is None else args.port,
-            token=args.token,
+            token=token,
         )
     except KeyboardInterrupt:
         pass
