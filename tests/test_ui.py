@@ -277,3 +277,67 @@ def test_the_token_may_come_from_the_environment(
         req = urllib.request.Request(api, headers={"Authorization": f"Bearer {secret}"})
         with urllib.request.urlopen(req, timeout=10) as ok:
             assert json.loads(ok.read())["token"]
+
+
+def test_every_view_works_on_the_memory_store(ws_path: Path) -> None:
+    """The dashboard reads only through the store contract, so the reference backend serves it
+    too, change token included."""
+    from cairn.core.config import load_config
+    from cairn.store.memory import MemoryStore
+    from cairn.ui.app import create_app
+
+    ws = Workspace(
+        ws_path, MemoryStore(), load_config(ws_path / ".cairn" / "config.toml"), listeners=()
+    )
+    ws.create_task("m", phases=["a", "b"])
+    ws.start_phase("m", "a")
+    ws.write_checkpoint("m", "a", "x\n")
+    c = TestClient(create_app(ws), base_url=LOCAL)
+    before = c.get("/api/token").json()["token"]
+    ws.write_checkpoint("m", "a", f"y {XSS}\n")
+    assert c.get("/api/token").json()["token"] != before
+    for url in [*VIEWS[:2], "/?view=checkpoint&task=m&kind=a&a=1&b=2", *VIEWS[4:]]:
+        r = c.get(url.replace("finding4", "m"))
+        assert r.status_code == 200, url
+        assert "<script>window" not in r.text
+
+
+def test_a_gate_shows_who_opened_it(ws_path: Path) -> None:
+    root = str(ws_path)
+    assert (
+        main(["-C", root, "task", "new", "g", "--phases", "plan,build,ship", "--gate", "build"])
+        == 0
+    )
+    assert main(["-C", root, "task", "new", "h", "--phases", "plan,build", "--gate", "build"]) == 0
+    for t in ("g", "h"):
+        assert main(["-C", root, "phase", "start", t, "plan"]) == 0
+        assert (
+            main(["-C", root, "checkpoint", "write", t, "plan", "--file", str(_plan(ws_path))]) == 0
+        )
+        assert main(["-C", root, "phase", "done", t, "plan"]) == 0
+    assert main(["-C", root, "phase", "start", "g", "build", "--override", "demo <now>"]) == 0
+    assert main(["-C", root, "review", "request", "--task", "h", "--topic", "h_plan",
+                 "--question", "Sound?", "--reviewer", "human"]) == 0  # fmt: skip
+    review = json.loads(_out(["-C", root, "review", "list", "--json"]))["reviews"][0]["id"]
+    assert (
+        main(["-C", root, "review", "answer", review, "--approve", "--recommendation", "ok"]) == 0
+    )
+    c = _client(ws_path)
+    g = c.get("/?view=task&id=g").text
+    assert "overridden" in g and "demo &lt;now&gt;" in g
+    h = c.get("/?view=task&id=h").text
+    assert "open: plan v1 approved by human" in h
+
+
+def _plan(root: Path) -> Path:
+    from cairn.core.templates import template
+
+    f = root / "plan-input.md"
+    f.write_text(template("plan"), encoding="utf-8")
+    return f
+
+
+def _out(argv: list[str]) -> str:
+    r = subprocess.run([sys.executable, "-m", "cairn", *argv], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
