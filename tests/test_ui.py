@@ -341,3 +341,26 @@ def _out(argv: list[str]) -> str:
     r = subprocess.run([sys.executable, "-m", "cairn", *argv], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return r.stdout
+
+
+def test_compactions_from_the_hooks_with_their_chart_and_brief(busy: Path) -> None:
+    import shutil
+
+    from tests.helpers.ui import TRANSCRIPT, cli
+
+    session = busy / "session.jsonl"
+    shutil.copyfile(TRANSCRIPT, session)
+    hook = {"session_id": "s1", "transcript_path": str(session), "trigger": "auto"}
+    cli(busy, "hook", "pre-compact", stdin=json.dumps(hook))
+    c = _client(busy)
+    before = c.get("/api/token").json()["token"]
+    page = c.get("/?view=compactions").text
+    assert '<span class="warn">not yet</span>' in page  # not recovered yet
+    cli(busy, "hook", "session-start", stdin=json.dumps({**hook, "source": "compact"}))
+    assert c.get("/api/token").json()["token"] != before
+    page = c.get("/?view=compactions").text
+    assert "<code>artifacts/finding4_plan.md</code>" in page  # what the brief loaded
+    assert "reloaded CURRENT_WORK_STATUS.md" in page
+    assert 'aria-label="context size over turns"' in page  # the audit's chart of the transcript
+    assert "# Recovery brief: finding4" in page
+    assert "Recovery: Loaded checkpoint from artifacts/finding4_plan.md" in page  # the log

@@ -5,6 +5,7 @@ Like :mod:`cairn.ui.data`: one read snapshot per view, plain values out, no mark
 
 from __future__ import annotations
 
+import bisect
 import os
 import threading
 from pathlib import Path
@@ -32,8 +33,9 @@ def compactions(ws: Workspace) -> dict[str, Any]:
         total = tx.compactions.count()
         bad = tx.compactions.count(suboptimal=True)
         agent = tx.runs.agent_compactions(limit=200)
-        recoveries = tx.recoveries.recent(20)
+        recoveries = tx.recoveries.recent(200)
         tok = change_token(tx)
+    by_ts = [r.ts for r in recoveries]
     rows: list[dict[str, Any]] = [
         {
             "id": r.id,
@@ -52,6 +54,7 @@ def compactions(ws: Workspace) -> dict[str, Any]:
             "summary_chars": None if r.summary is None else len(r.summary),
             "recovered_at": r.recovered_at,
             "recovery_trigger": r.recovery_trigger,
+            "brief": _brief_of(recoveries, by_ts, r.recovered_at),
         }
         for r in hooked
     ]
@@ -83,9 +86,21 @@ def compactions(ws: Workspace) -> dict[str, Any]:
             for c in reversed(agent)
         ],
         "sessions": sessions,
-        "recovery_log": render_log(recoveries),
+        "recovery_log": render_log(recoveries[-20:]),
         "brief": {"text": brief.text, "tokens": brief.tokens, "task": brief.task_id},
     }
+
+
+def _brief_of(recoveries: list[Any], by_ts: list[str], at: str | None) -> dict[str, Any] | None:
+    """What the recovery that followed a compaction loaded: the first recovery logged at or
+    after the moment the compaction was marked recovered (ISO times sort as text)."""
+    if at is None:
+        return None
+    i = bisect.bisect_left(by_ts, at)
+    if i >= len(recoveries):
+        return None
+    r = recoveries[i]
+    return {"ts": r.ts, "checkpoint": r.checkpoint, "reloaded": list(r.reloaded)}
 
 
 def transcript_session(path: str) -> dict[str, Any] | None:

@@ -34,6 +34,16 @@ def _time_marks(rows: list[dict[str, Any]], first: Any) -> list[Mark]:
     return marks
 
 
+def _brief_cell(b: dict[str, Any] | None) -> str:
+    if b is None:
+        return ""
+    files = ", ".join(b["reloaded"])
+    return (
+        f"<code>{e(b['checkpoint'] or 'no checkpoint yet')}</code>"
+        f'<span class="muted"> · reloaded {e(files or "nothing")}</span>'
+    )
+
+
 def render_compactions(d: dict[str, Any]) -> tuple[str, str]:
     out = [
         "<h1>Compactions</h1>",
@@ -84,6 +94,7 @@ def render_compactions(d: dict[str, Any]) -> tuple[str, str]:
             e(dur(r["since_checkpoint"])),
             e(r["reason"]),
             ts(r["recovered_at"]) if r["recovered_at"] else '<span class="warn">not yet</span>',
+            _brief_cell(r["brief"]),
         ]
         for r in reversed(d["rows"])
     ]
@@ -100,6 +111,7 @@ def render_compactions(d: dict[str, Any]) -> tuple[str, str]:
                 "since checkpoint",
                 "why",
                 "recovered",
+                "brief injected",
             ],
             rows,
             cls="compactions",
