@@ -259,6 +259,8 @@ CORE_COLUMNS = {
         ("next_action", "TEXT", 0, 0),
         ("seq", "INTEGER", 1, 0),
         ("step_count", "INTEGER", 1, 0),  # 0009: kept by the store, not counted per step
+        ("state", "TEXT", 1, 0),  # 0011: open, archived or deleted
+        ("state_at", "TEXT", 0, 0),
     ],
     "phases": [
         ("task_id", "TEXT", 1, 1),
