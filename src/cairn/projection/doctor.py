@@ -54,7 +54,10 @@ def workspace_checks(root: Path) -> list[Check]:
     try:
         ws = Workspace.open(root, search=False, listeners=())
     except CairnError as exc:
-        checks.append(Check("store", "open", "fail", str(exc), _restore_fix(root)))
+        # Moving the store aside is advised only when its integrity check found damage.
+        damaged = any(c.name == "integrity" and c.outcome == "fail" for c in checks)
+        fix = _restore_fix(root) if damaged else "do what the message says, then `cairn doctor`"
+        checks.append(Check("store", "open", "fail", str(exc), fix))
         return [*checks, _disk(root / ".cairn")]
     try:
         if not any(c.name == "integrity" for c in checks):
