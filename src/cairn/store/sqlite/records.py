@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from cairn.core.errors import StoreError
-from cairn.store.contract.records import NOT_RECORDS
+from cairn.store.contract.records import NOT_RECORDS, parents_first
 
 _SKIP = ("cairn_migrations", *NOT_RECORDS)
 
@@ -23,7 +23,13 @@ class SQLiteRecords:
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
             "ORDER BY name"
         ).fetchall()
-        return [r["name"] for r in rows if r["name"] not in _SKIP]
+        names = [r["name"] for r in rows if r["name"] not in _SKIP]
+        refs = [
+            (n, str(f["table"]))
+            for n in names
+            for f in self._c.execute(f"PRAGMA foreign_key_list({n})").fetchall()
+        ]
+        return parents_first(names, refs)
 
     def _known(self, name: str) -> str:
         # The name becomes SQL: only a table that exists.
