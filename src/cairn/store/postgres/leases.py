@@ -52,16 +52,17 @@ class PgLeases:
         return self.get(key)
 
     def renew(self, leases: Sequence[tuple[str, str]], ttl_s: float) -> list[str]:
-        kept: list[str] = []
-        for key, holder in leases:
-            cur = self._c.execute(
-                f"UPDATE leases SET renewed_at = {_CLOCK}, expires_at = {_CLOCK} + %s, ttl_s = %s "
-                "WHERE key = %s AND holder = %s",
-                (ttl_s, ttl_s, key, holder),
-            )
-            if cur.rowcount:
-                kept.append(key)
-        return kept
+        if not leases:
+            return []
+        # One round trip for all of them (a keeper renews every lease of its process at once).
+        rows = self._c.execute(
+            f"UPDATE leases SET renewed_at = {_CLOCK}, expires_at = {_CLOCK} + %s, ttl_s = %s "
+            "FROM unnest(%s::text[], %s::text[]) AS mine(key, holder) "
+            "WHERE leases.key = mine.key AND leases.holder = mine.holder RETURNING leases.key",
+            (ttl_s, ttl_s, [k for k, _ in leases], [h for _, h in leases]),
+        ).fetchall()
+        got = {r["key"] for r in rows}
+        return [k for k, _ in leases if k in got]
 
     def release(self, key: str, holder: str) -> bool:
         cur = self._c.execute("DELETE FROM leases WHERE key = %s AND holder = %s", (key, holder))
