@@ -291,3 +291,25 @@ def test_the_server_restarted_mid_run_loses_nothing_and_keeps_the_lease(
             if p.poll() is None:
                 p.kill()
             p.wait()
+
+
+def test_postgresql_notifies_listeners_of_each_change(pg_url: str) -> None:  # noqa: F811
+    """A dashboard on PostgreSQL may LISTEN instead of polling the change token."""
+    import psycopg
+
+    from cairn.store.factory import open_store
+
+    store = open_store(pg_url, create=True)
+    try:
+        with psycopg.connect(pg_url, autocommit=True) as listener:
+            listener.execute("LISTEN cairn_changes")
+            with store.read() as tx:
+                before = tx.meta.change_token()
+            with store.write() as tx:
+                tx.events.append(None, "x", "2026-01-01T00:00:00.000Z", {})
+            got = list(listener.notifies(timeout=10, stop_after=1))
+        assert [n.channel for n in got] == ["cairn_changes"]
+        with store.read() as tx:
+            assert tx.meta.change_token() != before
+    finally:
+        store.close()
