@@ -173,10 +173,14 @@ class PostgresStore:
 
     @staticmethod
     def _applied(conn: Conn) -> list[str] | None:
-        row = conn.execute("SELECT to_regclass('cairn_migrations') IS NOT NULL AS ok").fetchone()
-        if not row or not row["ok"]:
+        """The migrations applied, or None when the database has no store (one round trip on
+        the path every command takes; the connection is in autocommit, so the error leaves no
+        aborted transaction behind)."""
+        try:
+            rows = conn.execute("SELECT name FROM cairn_migrations ORDER BY id").fetchall()
+        except psycopg.errors.UndefinedTable:
             return None
-        return [r["name"] for r in conn.execute("SELECT name FROM cairn_migrations ORDER BY id")]
+        return [r["name"] for r in rows]
 
     def applied_migrations(self) -> list[str]:
         with self._pool.connection() as conn:
