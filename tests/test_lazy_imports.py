@@ -8,7 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("openai", "anthropic", "mcp", "pydantic_ai", "pydantic", "rich", "httpx")
+HEAVY = (
+    "openai",
+    "anthropic",
+    "mcp",
+    "pydantic_ai",
+    "pydantic",
+    "rich",
+    "httpx",
+    "psycopg",  # the PostgreSQL store's: only a postgresql:// store loads it
+    "psycopg_pool",
+)
 
 COMMANDS = [
     ["status"],

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn.core import names, rules
-from cairn.core.config import DEFAULT_CONFIG, Config, load_config
+from cairn.core.config import DEFAULT_CONFIG, Config, load_config, record_store
 from cairn.core.errors import CairnError, NotAWorkspace, UsageError
 from cairn.core.model import Checkpoint, Event, Recovery, Step, Task
 from cairn.domain import base as _base
@@ -30,6 +30,7 @@ from cairn.domain.notices import Change, Listener, Projection
 from cairn.domain.steps import PROGRESS_FILE_STEPS, STEP_ALIASES
 from cairn.store import Row, Store, Tx, open_store
 from cairn.store.contract.runs import PhaseRunRow
+from cairn.store.factory import locate as locate_store
 
 CAIRN_DIR = ".cairn"
 CONFIG_NAME = "config.toml"
@@ -65,11 +66,9 @@ def read_only(store: Store) -> str | None:
 
 
 def store_location(cairn_dir: Path, config: Config) -> str | Path:
-    """Where the config says the store is: a URL as it is, a path relative to ``.cairn/``."""
-    where = config.store
-    if "://" in where:
-        return where
-    return cairn_dir / where
+    """Where the store is: ``$CAIRN_STORE``, else the config's ``[store]``; a URL as it is, a path
+    relative to ``.cairn/`` (cairn.store.factory)."""
+    return locate_store(cairn_dir, config.store)
 
 
 class Workspace:
@@ -93,7 +92,15 @@ class Workspace:
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
-    def init(cls, root: Path | str = ".", *, listeners: Sequence[str] | None = None) -> Workspace:
+    def init(
+        cls,
+        root: Path | str = ".",
+        *,
+        listeners: Sequence[str] | None = None,
+        store: str | None = None,
+    ) -> Workspace:
+        """Set up (or re-open) a workspace; ``store`` (a ``postgresql://`` URL) is recorded as its
+        ``[store] url`` and created there if new."""
         root = Path(root).resolve()
         if not root.is_dir():
             raise UsageError(f"{root} is not a folder; create it first")
@@ -102,9 +109,19 @@ class Workspace:
         cfg_path = cdir / CONFIG_NAME
         if not cfg_path.exists():
             cfg_path.write_text(DEFAULT_CONFIG, encoding="utf-8")
+        opened: Store | None = None
+        if store is not None:
+            record_store(cfg_path, store, check_only=True)  # refuse a repoint before creating
+            opened = open_store(store, create=True)  # a bad URL fails here, config untouched
+            try:
+                record_store(cfg_path, store)
+            except BaseException:
+                opened.close()
+                raise
         config = load_config(cfg_path)
-        store = open_store(store_location(cdir, config), create=True)
-        ws = cls(root, store, config, listeners=listeners)
+        if opened is None:
+            opened = open_store(store_location(cdir, config), create=True)
+        ws = cls(root, opened, config, listeners=listeners)
         for d in (config.artifacts_dir, config.logs_dir):
             (root / d).mkdir(parents=True, exist_ok=True)
         _checkpoints.migrate_artifact_names(ws)

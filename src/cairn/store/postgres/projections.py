@@ -77,5 +77,5 @@ class PgProjections:
     def forget(self, task_id: str) -> list[str]:
         rows = self._c.execute(
             "DELETE FROM projections WHERE task_id = %s RETURNING path", (task_id,)
-        )
+        ).fetchall()
         return [r["path"] for r in rows]

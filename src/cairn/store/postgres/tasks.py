@@ -17,9 +17,14 @@ _PHASE_COLS = "task_id, name, position, state, gated, started_at, finished_at, e
 
 def _task(r: dict[str, Any]) -> TaskRow:
     return TaskRow(
-        r["id"], r["title"], r["created_at"], r["updated_at"], r["next_action"], r["seq"],
+        r["id"],
+        r["title"],
+        r["created_at"],
+        r["updated_at"],
+        r["next_action"],
+        r["seq"],
         r["state"],
-    )  # fmt: skip
+    )
 
 
 def _phase(r: dict[str, Any]) -> PhaseRow:
@@ -112,8 +117,10 @@ class PgTasks:
         tables = [
             r["table_name"]
             for r in self._c.execute(
-                "SELECT table_name FROM information_schema.columns WHERE column_name = 'task_id' "
-                "AND table_schema = current_schema()"
+                "SELECT c.table_name FROM information_schema.columns c JOIN "
+                "information_schema.tables t ON t.table_schema = c.table_schema AND "
+                "t.table_name = c.table_name WHERE c.table_schema = current_schema() AND "
+                "c.column_name = 'task_id' AND t.table_type = 'BASE TABLE' ORDER BY 1"
             )
         ]
         for table in tables:
