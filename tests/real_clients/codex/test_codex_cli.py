@@ -146,3 +146,36 @@ def test_stop_reminder_blocks_once(codex: Codex) -> None:
     assert len(server.requests) == 2, [r.text()[-300:] for r in server.requests]
     assert "Write one now" in server.requests[1].text()
     assert len(journal(codex, "hook.reminder")) == 1
+
+
+def test_hooks_status_asks_codex_and_says_what_to_run(codex: Codex) -> None:
+    def status() -> tuple[int, dict[str, Any]]:
+        proc = codex.cairn("hooks", "status", "--json", check=False)
+        rows = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+        return proc.returncode, rows
+
+    code, rows = status()
+    assert code == 1 and rows["codex hooks"]["outcome"] == "fail"
+    assert rows["codex hooks"]["fix"] == "cairn hooks install codex"
+    assert rows["codex mcp"]["outcome"] == "fail"
+
+    codex.cairn("hooks", "install", "codex")
+    code, rows = status()
+    assert rows["codex hooks"]["outcome"] == "ok", rows["codex hooks"]
+    assert rows["codex mcp"]["outcome"] == "ok", rows["codex mcp"]
+
+    # A hand edit of cairn's hook (another timeout) makes Codex distrust it; a reinstall
+    # refreshes the trust.
+    path = codex.home / "hooks.json"
+    path.write_text(path.read_text().replace('"timeout": 10', '"timeout": 11'))
+    code, rows = status()
+    assert (
+        rows["codex hooks"]["outcome"] == "fail"
+        and "stop: modified" in rows["codex hooks"]["detail"]
+    )
+    codex.cairn("hooks", "install", "codex")
+    assert status()[1]["codex hooks"]["outcome"] == "ok"
+
+    codex.cairn("hooks", "uninstall", "codex")
+    (answer,) = codex.app_server(("hooks/list", {"cwds": [str(codex.project)]}))
+    assert answer["data"][0]["hooks"] == []
