@@ -1,5 +1,5 @@
-"""The MCP tools of the optional parts of cairn: reviews, the budget ledger and advice (each
-registered only when that part is in the build)."""
+"""The MCP tools of the optional parts of cairn: reviews, the budget ledger, advice and the life of
+a task (each registered only when that part is in the build)."""
 
 from __future__ import annotations
 
@@ -87,6 +87,36 @@ def optional_tools(server: MCPServer[Any], app: CairnMCP) -> None:
         _budget_tools(server, app)
     if _has("cairn.domain.advise"):
         _advise_tool(server, app)
+    if _has("cairn.domain.task_life"):
+        _task_life_tools(server, app)
+
+
+def _task_life_tools(server: MCPServer[Any], app: CairnMCP) -> None:
+    """Archive, rename and phase removal. Deleting a task is left to a person (`cairn task
+    delete`, which asks): an agent's mistake there is the one that cannot be taken back."""
+    from cairn.domain import task_life, tasks
+
+    def change(task_id: str, action: str, **more: Any) -> dict[str, Any]:
+        return {"schema": "cairn.task_change/1", "task": task_id, "action": action, **more}
+
+    @server.tool()
+    def task_archive(task: str, undo: bool = False) -> dict[str, Any]:
+        """Take a finished task out of status, briefs and lists (kept whole); undo brings it back."""
+        if undo:
+            return app.call(lambda ws: change(task_life.unarchive_task(ws, task).id, "unarchived"))
+        return app.call(lambda ws: change(task_life.archive_task(ws, task).id, "archived"))
+
+    @server.tool()
+    def task_rename(task: str, new: str) -> dict[str, Any]:
+        """Give a task a new id; its records and artifacts move with it."""
+        return app.call(
+            lambda ws: change(task_life.rename_task(ws, task, new).id, "renamed", previous=task)
+        )
+
+    @server.tool()
+    def phase_remove(phase: str, task: TaskArg = None) -> dict[str, Any]:
+        """Take a phase that is not active out of a task (what it wrote stays)."""
+        return app.call(lambda ws: views.task(tasks.remove_phase(ws, ws.resolve_task(task), phase)))
 
 
 def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
