@@ -126,3 +126,17 @@ def test_mcp_server_defaults_are_set_once_and_the_users_changes_kept(
     (codex_home / "config.toml").write_text(text)
     assert main(["-C", str(ws_path), "hooks", "install", "codex"]) == 0
     assert (codex_home / "config.toml").read_text() == text
+
+
+def test_the_skill_is_written_where_codex_reads_skills_and_removed(
+    ws_path: Path, codex_home: Path
+) -> None:
+    skill = codex_home / "skills" / "cairn-checkpoints" / "SKILL.md"
+    assert main(["-C", str(ws_path), "hooks", "install", "codex"]) == 0
+    text = skill.read_text()
+    assert text.startswith("---\nname: cairn-checkpoints\ndescription: ")
+    assert "cairn checkpoint write" in text
+    assert main(["-C", str(ws_path), "hooks", "install", "codex", "--scope", "project"]) == 0
+    assert (ws_path / ".agents" / "skills" / "cairn-checkpoints" / "SKILL.md").is_file()
+    assert main(["-C", str(ws_path), "hooks", "uninstall", "codex"]) == 0
+    assert not skill.exists() and not skill.parent.exists()

@@ -52,6 +52,7 @@ def test_install_trusts_the_hooks_and_the_startup_brief_arrives(codex: Codex) ->
     first = server.requests[0].text()
     assert "# Recovery brief: f4" in first and "Read the data" in first
     assert first.count("# Recovery brief") == 1
+    assert "- cairn-checkpoints: Long autonomous work" in first  # the skill Codex lists
     (recovery,) = journal(codex, "recovery")
     assert recovery["data"]["trigger"] == "startup"
 
