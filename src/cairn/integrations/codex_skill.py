@@ -9,6 +9,7 @@ the body when the task matches: ``$CODEX_HOME/skills/<name>/SKILL.md`` for the u
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -55,8 +56,6 @@ def uninstall(scope: str, project: Path | None) -> Change | None:
     if not target.read_text(encoding="utf-8", errors="replace").startswith(f"---\nname: {NAME}\n"):
         return Change(target, "skill", False)
     target.unlink()
-    try:
+    with contextlib.suppress(OSError):  # something else is in the folder: leave it
         target.parent.rmdir()
-    except OSError:
-        pass  # something else is in the folder: leave it
     return Change(target, "skill", True)
