@@ -140,3 +140,15 @@ def test_the_skill_is_written_where_codex_reads_skills_and_removed(
     assert (ws_path / ".agents" / "skills" / "cairn-checkpoints" / "SKILL.md").is_file()
     assert main(["-C", str(ws_path), "hooks", "uninstall", "codex"]) == 0
     assert not skill.exists() and not skill.parent.exists()
+
+
+def test_a_linked_codex_home_is_keyed_by_its_target(
+    ws_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Codex 0.171 resolves CODEX_HOME: with CODEX_HOME=link it keys hooks by the target folder.
+    real = tmp_path / "real-home"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "link"))
+    assert main(["-C", str(ws_path), "hooks", "install", "codex"]) == 0
+    assert all(k.startswith(f"{real / 'hooks.json'}:") for k in states(real))
