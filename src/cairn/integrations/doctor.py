@@ -136,7 +136,14 @@ def codex_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
         h for h in entries[0].get("hooks") or [] if is_cairn_handler({"command": h.get("command")})
     ]
     out: list[Check] = []
-    if not hooks:
+    if not hooks and _has_cairn_hooks(root / ".codex" / "hooks.json"):
+        detail = (
+            "cairn's hooks are in this project's .codex/hooks.json, but Codex does not read it: "
+            "the project is not trusted"
+        )
+        trust = f'add [projects."{root}"] trust_level = "trusted" to $CODEX_HOME/config.toml'
+        out.append(Check(AREA, "codex hooks", "fail", detail, trust))
+    elif not hooks:
         out.append(Check(AREA, "codex hooks", "fail", "Codex lists none of cairn's hooks", fix))
     else:
         bad = [
@@ -156,7 +163,13 @@ def codex_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
             out.append(Check(AREA, "codex hooks", "ok", detail))
     servers = {s.get("name"): s for s in mcp_answer.get("data") or [] if isinstance(s, dict)}
     server = servers.get("cairn")
-    if server is None:
+    if server is None and _project_server(root / ".codex" / "config.toml"):
+        detail = (
+            "cairn's MCP server is registered in this project's .codex/config.toml; Codex's "
+            "app-server checks only user-level servers, so its connection is not verified here"
+        )
+        out.append(Check(AREA, "codex mcp", "warn", detail))
+    elif server is None:
         out.append(Check(AREA, "codex mcp", "fail", "Codex has no MCP server named cairn", fix))
     elif not server.get("tools"):
         detail = "Codex lists the cairn MCP server but it answered with no tools"
@@ -165,6 +178,31 @@ def codex_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
         detail = f"cairn's MCP server connects and offers {len(server['tools'])} tools"
         out.append(Check(AREA, "codex mcp", "ok", detail))
     return out
+
+
+def _project_server(path: Path) -> bool:
+    import tomllib
+
+    try:
+        servers = tomllib.loads(path.read_text(encoding="utf-8")).get("mcp_servers", {})
+    except (OSError, ValueError):
+        return False
+    return isinstance(servers, dict) and "cairn" in servers
+
+
+def _has_cairn_hooks(path: Path) -> bool:
+    from cairn.integrations.install import is_cairn_handler
+
+    try:
+        hooks = json.loads(path.read_text(encoding="utf-8")).get("hooks", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+    return any(
+        is_cairn_handler(h)
+        for groups in (hooks.values() if isinstance(hooks, dict) else [])
+        for g in (groups if isinstance(groups, list) else [])
+        for h in (g.get("hooks", []) if isinstance(g, dict) else [])
+    )
 
 
 # -- Claude Code ---------------------------------------------------------------------------------

@@ -180,3 +180,30 @@ def test_hooks_status_asks_codex_and_says_what_to_run(codex: Codex) -> None:
     codex.cairn("hooks", "uninstall", "codex")
     (answer,) = codex.app_server(("hooks/list", {"cwds": [str(codex.project)]}))
     assert answer["data"][0]["hooks"] == []
+
+
+def test_project_scope_install_runs_once_codex_trusts_the_project(codex: Codex) -> None:
+    start_task(codex)
+    cfg = codex.home / "config.toml"
+    trusted = cfg.read_text()
+    cfg.write_text(trusted.split("[projects.")[0])  # the project is not trusted (yet)
+    codex.cairn("hooks", "install", "codex", "--scope", "project")
+    proc = codex.cairn("hooks", "status", "--json", check=False)
+    rows = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert (
+        rows["codex hooks"]["outcome"] == "fail" and "not trusted" in rows["codex hooks"]["detail"]
+    )
+    assert "trust_level" in rows["codex hooks"]["fix"]
+
+    user = cfg.read_text()  # the install put the hooks' trust into the user's config
+    cfg.write_text(user + trusted[trusted.index("[projects.") :])
+    proc = codex.cairn("hooks", "status", "--json", check=False)
+    rows = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert rows["codex hooks"]["outcome"] == "ok", rows
+    # Codex's app-server lists user-level MCP servers only: the project's is said, not verified.
+    assert rows["codex mcp"]["outcome"] == "warn" and "project" in rows["codex mcp"]["detail"]
+    proc, server = codex.exec(lambda req: Reply([message("Read it.")]), "go on")
+    assert proc.returncode == 0, proc.stderr
+    first = server.requests[0].text()
+    assert "# Recovery brief: f4" in first and "mcp__cairn" in first
+    assert "- cairn-checkpoints: Long autonomous work" in first
