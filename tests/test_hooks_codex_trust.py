@@ -152,3 +152,30 @@ def test_a_linked_codex_home_is_keyed_by_its_target(
     monkeypatch.setenv("CODEX_HOME", str(tmp_path / "link"))
     assert main(["-C", str(ws_path), "hooks", "install", "codex"]) == 0
     assert all(k.startswith(f"{real / 'hooks.json'}:") for k in states(real))
+
+
+def test_the_plugin_marketplace_and_its_hooks_trust(
+    ws_path: Path, codex_home: Path, tmp_path: Path
+) -> None:
+    market = tmp_path / "market"
+    assert main(["-C", str(ws_path), "hooks", "plugin", "codex", str(market)]) == 0
+    listed = json.loads((market / ".agents" / "plugins" / "marketplace.json").read_text())
+    assert listed["plugins"][0]["source"] == {"source": "local", "path": "./plugins/cairn"}
+    root = market / "plugins" / "cairn"
+    manifest = json.loads((root / ".codex-plugin" / "plugin.json").read_text())
+    assert (manifest["skills"], manifest["mcpServers"], manifest["hooks"]) == (
+        "./skills/",
+        "./.mcp.json",
+        "./hooks.json",
+    )
+    server = json.loads((root / ".mcp.json").read_text())["mcpServers"]["cairn"]
+    assert server["default_tools_approval_mode"] == "approve"
+    hooks = json.loads((root / "hooks.json").read_text())["hooks"]
+    got = states(codex_home)
+    group = hooks["SessionStart"][0]
+    want = codex_trust.handler_hash("SessionStart", group["matcher"], group["hooks"][0])
+    assert got["cairn@cairn-local:hooks.json:session_start:0:0"] == {"trusted_hash": want}
+    assert len(got) == 4
+    text = (codex_home / "config.toml").read_text()
+    assert main(["-C", str(ws_path), "hooks", "plugin", "codex", str(market)]) == 0
+    assert (codex_home / "config.toml").read_text() == text  # written again: nothing changes

@@ -118,6 +118,14 @@ def sync(
     _sync(doc, source_path(hooks_path), before, after, ours)
 
 
+def sync_source(
+    doc: Any, source: str, before: dict[str, Any], after: dict[str, Any], ours: IsOurs
+) -> None:
+    """:func:`sync` for hooks keyed by a name rather than a path (a plugin's:
+    ``"<plugin>@<marketplace>:<file in the plugin>"``)."""
+    _sync(doc, source, before, after, ours)
+
+
 def _sync(
     doc: Any, hooks_path: str, before: dict[str, Any], after: dict[str, Any], ours: IsOurs
 ) -> None:
