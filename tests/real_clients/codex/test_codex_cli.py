@@ -127,6 +127,11 @@ def test_auto_compaction_is_recorded_with_its_verdict_and_the_brief_comes_once(
     assert "mid-phase" in after[0].text()
     recoveries = journal(codex, "recovery")
     assert [r["data"]["trigger"] for r in recoveries] == ["startup", "compact"]
+    # cairn's audit reads the real rollout: every record known, the compaction found.
+    (rollout,) = codex.home.glob("sessions/*/*/*/rollout-*.jsonl")
+    report = json.loads(codex.cairn("audit", str(rollout), "--json").stdout)
+    assert report["totals"]["unknown"] == 0, report["sessions"][0].get("unknown")
+    assert len(report["sessions"][0]["compactions"]) == 1
 
 
 def test_stop_reminder_blocks_once(codex: Codex) -> None:
