@@ -13,6 +13,7 @@ does not answer in time is reported as such (warn), never waited for.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -112,8 +113,22 @@ def app_server_calls(
     except (OSError, BrokenPipeError) as exc:
         raise ClientError(f"`{program} app-server` failed: {exc}") from exc
     finally:
-        proc.kill()
-        proc.wait()
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """End the app-server and what it started: ``codex`` is a Node launcher that runs the native
+    binary as its child, so killing the launcher alone would leave the binary running."""
+    import signal
+
+    with contextlib.suppress(OSError):
+        assert proc.stdin is not None
+        proc.stdin.close()  # the app-server exits at the end of its input
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=2)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # its own session: the launcher and its children
+    proc.wait()
 
 
 # -- Codex ---------------------------------------------------------------------------------------
