@@ -4,20 +4,16 @@ commands: its skill, MCP server and (trusted) hooks all work in plain `codex exe
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from .conftest import Codex
+from .conftest import Codex, run
 from .responses_server import Reply, Request, function_call, message
 from .test_codex_cli import start_task
 
 
 def codex_cmd(codex: Codex, *args: str) -> str:
-    proc = subprocess.run(
-        ["codex", *args], env=codex.env, cwd=codex.project, capture_output=True, text=True,
-        timeout=120, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    proc = run(["codex", *args], cwd=codex.project, env=codex.env, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout + proc.stderr
 
