@@ -203,8 +203,8 @@ def configure(
 
         changes = []
         if base is not None:
-            changes.append(codex_skill.install(scope, project))
-        elif (removed := codex_skill.uninstall(scope, project)) is not None:
+            changes.append(codex_skill.install(scope, project, codex_home()))
+        elif (removed := codex_skill.uninstall(scope, project, codex_home())) is not None:
             changes.append(removed)
         for path, doc in docs.items():
             text = tomlkit.dumps(doc)

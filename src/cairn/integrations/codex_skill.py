@@ -25,13 +25,11 @@ DESCRIPTION = (
 )
 
 
-def path(scope: str, project: Path | None) -> Path:
-    from cairn.integrations.codex import codex_home
-
+def path(scope: str, project: Path | None, codex_home: Path) -> Path:
     if scope == "project":
         assert project is not None
         return project / ".agents" / "skills" / NAME / "SKILL.md"
-    return codex_home() / "skills" / NAME / "SKILL.md"
+    return codex_home / "skills" / NAME / "SKILL.md"
 
 
 def text() -> str:
@@ -40,17 +38,17 @@ def text() -> str:
     return f"---\nname: {NAME}\ndescription: {DESCRIPTION}\n---\n\n{SECTION}"
 
 
-def install(scope: str, project: Path | None) -> Change:
+def install(scope: str, project: Path | None, codex_home: Path) -> Change:
     from cairn.integrations.files import write
 
-    return write(path(scope, project), text(), "skill")
+    return write(path(scope, project, codex_home), text(), "skill")
 
 
-def uninstall(scope: str, project: Path | None) -> Change | None:
+def uninstall(scope: str, project: Path | None, codex_home: Path) -> Change | None:
     """Remove the skill (only a file cairn wrote: one that starts with its front matter)."""
     from cairn.integrations.files import Change
 
-    target = path(scope, project)
+    target = path(scope, project, codex_home)
     if not target.is_file():
         return None
     if not target.read_text(encoding="utf-8", errors="replace").startswith(f"---\nname: {NAME}\n"):
