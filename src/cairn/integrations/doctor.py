@@ -244,8 +244,13 @@ def claude_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
     fix = "cairn hooks install claude"
     if line is None:
         return [Check(AREA, "claude mcp", "fail", "Claude Code has no MCP server named cairn", fix)]
-    if "connected" in line.lower() and "failed" not in line.lower():
+    low = line.lower()
+    if "connected" in low and "failed" not in low:
         return [Check(AREA, "claude mcp", "ok", "cairn's MCP server connects in Claude Code")]
+    if "approv" in low:  # a project's .mcp.json server waits for the user's yes
+        detail = f"Claude Code has not been allowed to start it yet: {line.strip()}"
+        fix = "claude  # once in this project: approve the cairn server from .mcp.json"
+        return [Check(AREA, "claude mcp", "fail", detail, fix)]
     detail = f"Claude Code reports: {line.strip()}"
     return [Check(AREA, "claude mcp", "fail", detail, "claude mcp get cairn")]
 
