@@ -198,7 +198,7 @@ def uninstall(agent: str, scope: str, project: Path | None, *, mcp: bool = True)
         else:
             plan.changes.append(Change(hooks_path, "hooks", False))
     if finish is not None:
-        plan.changes.extend(c for c in finish() if c.path.exists())
+        plan.changes.extend(c for c in finish() if c.changed or c.path.exists())
     elif mcp and mcp_path.exists():
         plan.changes.append(client.set_mcp(mcp_path, None))
     return plan
