@@ -140,6 +140,17 @@ class Claude:
         events = data["events"] if isinstance(data, dict) else data
         return list(events)
 
+    def cairn_with_claude(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """cairn run with this Claude Code set-up (HOME, server, key), as a user would run it."""
+        return subprocess.run(
+            [sys.executable, "-m", "cairn", *args],
+            cwd=self.root,
+            env={**self.env, "BLOCK_STOP_ONCE": str(self.root.parent / "stop-blocked")},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
     def active_phase(self, task: str = "t1") -> None:
         self.cairn("task", "new", task, "--phases", "plan,implement")
         self.cairn("phase", "start", task, "plan")
