@@ -191,3 +191,24 @@ def test_cairn_s_own_sessions_get_no_hook_at_all(ws_path: Path, tmp_path: Path) 
     # Without the marker the same Stop blocks: the silence is the marker's doing.
     out = hook("stop", {**base, "hook_event_name": "Stop"}, ws_path)
     assert out is not None and out["decision"] == "block"
+
+
+def test_cairn_hook_post_tool_use_forecasts_the_same_way(ws_path: Path, tmp_path: Path) -> None:
+    """The plugin's command (`cairn hook post-tool-use`): the same forecast."""
+    active(ws_path).close()
+    path = tmp_path / "t.jsonl"
+
+    def run(context: int) -> str:
+        data = {"session_id": "p1", "transcript_path": str(transcript(path, context))}
+        proc = subprocess.run(
+            [sys.executable, "-m", "cairn", "hook", "post-tool-use"],
+            input=json.dumps({**data, "cwd": str(ws_path)}).encode(),
+            capture_output=True,
+            timeout=60,
+        )
+        assert proc.returncode == 0 and not proc.stderr, proc.stderr
+        return proc.stdout.decode()
+
+    assert run(100_000) == ""
+    assert "checkpoint now" in run(140_000)
+    assert run(150_000) == ""

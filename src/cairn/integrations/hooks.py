@@ -320,6 +320,8 @@ def run_hook(
         if hook is None:
             return 0  # not an event of this agent
         name = hook.event
+        if row.arg == "post-tool-use":  # after every tool call: the forecast's own fast path
+            return _forecast(stdin or sys.stdin.buffer, out, workspace)
         payload = read_payload(stdin or sys.stdin.buffer)
         declared = payload.get("hook_event_name")
         if isinstance(declared, str) and declared and declared != name:
@@ -342,6 +344,22 @@ def run_hook(
         text = " ".join(str(exc).split())[:300]
         err.write(f"cairn hook {event}: {type(exc).__name__}: {text} (the agent goes on)\n")
         return 0
+
+
+def _forecast(stream: IO[bytes], out: IO[str], workspace: str | None) -> int:
+    """``cairn hook post-tool-use``: the forecast without opening the workspace below the
+    threshold (the plugin's command; the installed one runs the script itself)."""
+    from cairn.integrations import forecast
+
+    env = dict(os.environ)
+    if workspace:
+        env["CAIRN_WORKSPACE"] = workspace
+    due = forecast.fast(stream.read(MAX_STDIN), env)
+    text = forecast.nudge(*due) if due is not None else None
+    if text is not None:
+        out.write(forecast.output(text) + "\n")
+        out.flush()
+    return 0
 
 
 def spawned_by_cairn() -> bool:
