@@ -141,6 +141,10 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
                 )
             lead.append("")
     text = fit_context("\n".join([*lead, brief.text.rstrip("\n")]), cap)
+    if source in ("compact", "clear") and agent.NAME == "claude":
+        from cairn.domain import budget
+
+        budget.new_context(ws, source, task_id=brief.task_id, note=session)  # the ledger restarts
     if session:
         resume.remember(ws, session, source, brief.task_id, brief.phase, brief.checkpoint)
     return HookResult(0, agent.context_output("SessionStart", text))
@@ -226,7 +230,26 @@ def post_compact(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookR
     return HookResult(0, None)
 
 
+def _ledger(ws: Workspace, payload: dict[str, Any], agent: Client) -> None:
+    """Record what this turn put into the context (:mod:`cairn.integrations.ledger`)."""
+    transcript = transcript_file(payload.get("transcript_path"))
+    session = _str(payload, "session_id")
+    if agent.NAME != "claude" or transcript is None or session is None:
+        return  # Codex rollouts are not attributed yet
+    if ws.config.section("hooks").get("ledger", True) is False:
+        return
+    from cairn.integrations import ledger
+
+    active = ws.active_tasks()
+    try:
+        ledger.record_turn(ws, session, transcript, active[0].id if active else None)
+    except Exception:  # the ledger is bookkeeping: the reminder below matters more
+        if os.environ.get("CAIRN_DEBUG"):
+            raise
+
+
 def stop(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookResult:
+    _ledger(ws, payload, agent)
     if payload.get("stop_hook_active"):
         return HookResult(0, None)  # the agent is already continuing because of a stop hook
     cfg = ws.config.section("hooks")

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 EVENT = "hook.brief"
 _LOOK_BACK = 500  # hook.brief events searched for the session's newest
-_QUIET = frozenset({EVENT, "recovery", "hook.reminder", "hook.forecast"})  # cairn's own bookkeeping
+_QUIET = frozenset(
+    {EVENT, "recovery", "hook.reminder", "hook.forecast", "hook.ledger"}
+)  # cairn's own bookkeeping
 
 
 def remember(

@@ -44,6 +44,10 @@ def test_startup_brief_and_an_mcp_tool_round_trip(
     assert step["data"]["text"] == "read the spec"
     (recovery,) = claude.journal("recovery")
     assert recovery["data"]["trigger"] == "startup"
+    # The Stop hook put the turn in the budget ledger: the prompt, the agent's work.
+    budget = json.loads(claude.cairn("budget", "--json").stdout)
+    used = {c["category"]: c["used"] for c in budget["categories"]}
+    assert used["user"] > 0 and used["orchestration"] > 0, used
     claude.check_fixtures(claude_version_tested)
 
 
