@@ -156,6 +156,8 @@ def test_token_is_required_and_kept_in_a_cookie(busy: Path) -> None:
     assert "httponly" in r.headers["set-cookie"].lower()
     assert "samesite=strict" in r.headers["set-cookie"].lower()
     assert c.get("/?view=budget").status_code == 200  # the cookie now
+    r = c.get(f"http://192.0.2.7:8471//evil.example/?token={secret}", follow_redirects=False)
+    assert r.headers["location"] == "/evil.example/?"  # stays on this server
     fresh = _client(busy, token=secret, base="http://192.0.2.7:8471")
     ok = fresh.get("/api/token", headers={"authorization": f"Bearer {secret}"})
     assert ok.status_code == 200
