@@ -388,3 +388,13 @@ def test_compactions_from_the_hooks_with_their_chart_and_brief(busy: Path) -> No
     assert 'aria-label="context size over turns"' in page  # the audit's chart of the transcript
     assert "# Recovery brief: finding4" in page
     assert "Recovery: Loaded checkpoint from artifacts/finding4_plan.md" in page  # the log
+
+
+def test_an_archived_task_leaves_the_list_and_says_so_on_its_page(busy: Path) -> None:
+    assert main(["-C", str(busy), "task", "new", "old", "--phases", "a"]) == 0
+    c = _client(busy)
+    assert "view=task&amp;id=old" in c.get("/").text
+    assert main(["-C", str(busy), "task", "archive", "old"]) == 0
+    assert "view=task&amp;id=old" not in c.get("/").text
+    page = c.get("/?view=task&id=old").text
+    assert "This task is archived" in page
