@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("openai", "anthropic", "mcp", "pydantic_ai", "pydantic", "rich", "httpx")
+HEAVY = ("openai", "anthropic", "mcp", "pydantic_ai", "pydantic", "rich", "httpx", "ray")
 
 COMMANDS = [
     ["status"],
