@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -24,86 +21,16 @@ import pytest
 
 from cairn.core.procs import alive
 from cairn.domain.workspace import Workspace
+from helpers.raycluster import BIN, free_port, have_ray, local_cluster
 from services import need
-
-HOST = "127.0.0.2"  # loopback; Ray refuses 127.0.0.1 as a node address
-BIN = Path(sys.executable).parent
-
-
-def _have_ray() -> bool:
-    return (BIN / "ray").exists()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _group(pgid: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                pids.append(int(entry.name))
-    return pids
-
-
-def _stop_group(pgid: int) -> None:
-    """End every process that one `ray start` left (they share its process group)."""
-    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while _group(pgid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if not _group(pgid):
-            return
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
-    need("Ray", _have_ray(), "pip install 'cairn-agent[ray]'")
-    tmp = Path(tempfile.mkdtemp(prefix="cairn-rayc-"))
-    port = _free_port()
-    (tmp / "scratch").mkdir()
-    # The tasks' scratch folders land in the cluster's folder, removed with it.
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "TMPDIR": str(tmp / "scratch")}
-    common = [
-        f"--node-ip-address={HOST}",
-        "--num-cpus=2",
-        "--object-store-memory=100000000",
-        f"--temp-dir={tmp}",
-        "--disable-usage-stats",
-    ]
-    groups: list[int] = []
-    try:
-        for argv in (
-            ["--head", f"--port={port}", "--include-dashboard=false"],
-            [f"--address={HOST}:{port}"],
-        ):
-            proc = subprocess.Popen(
-                [str(BIN / "ray"), "start", *argv, *common],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                start_new_session=True,  # its daemons keep this group: how we stop only ours
-            )
-            groups.append(proc.pid)
-            out, _ = proc.communicate(timeout=180)
-            assert proc.returncode == 0, out[-2000:]
-        yield f"{HOST}:{port}"
-    finally:
-        for pgid in reversed(groups):
-            _stop_group(pgid)
-        shutil.rmtree(tmp, ignore_errors=True)
+    """A head and one more node, two CPUs each, for the whole module."""
+    need("Ray", have_ray(), "pip install 'cairn-agent[ray]'")
+    with local_cluster(nodes=2, cpus=2) as address:
+        yield address
 
 
 def _workspace(root: Path, **workers: str) -> Path:
@@ -341,7 +268,7 @@ show(spawn_many(ws, "t", [Worker("lines", fn=lines, inputs=["data/in.txt"],
 
 
 def test_unreachable_cluster_is_one_clear_line(tmp_path: Path) -> None:
-    need("Ray", _have_ray(), "pip install 'cairn-agent[ray]'")
+    need("Ray", have_ray(), "pip install 'cairn-agent[ray]'")
     root = _workspace(tmp_path / "ws", executor="ray")
     (root / "wf.py").write_text(
         textwrap.dedent("""
@@ -356,7 +283,7 @@ def test_unreachable_cluster_is_one_clear_line(tmp_path: Path) -> None:
             task.run()
         """)
     )
-    env = {**os.environ, "RAY_ADDRESS": f"127.0.0.1:{_free_port()}"}
+    env = {**os.environ, "RAY_ADDRESS": f"127.0.0.1:{free_port()}"}
     env.pop("CAIRN_WORKERS_EXECUTOR", None)  # the workspace's [workers] executor = "ray"
     started = time.monotonic()
     r = subprocess.run(

@@ -11,7 +11,9 @@ start and end, appends the task's streamed output to the run's log, and writes s
   each (``[workers] num_cpus``). Ray never retries one (``max_retries=0``): a run is one attempt.
 - Time limit: a ``cmd`` is ended by the task itself at ``timeout`` (its process group); past
   ``timeout`` (plus a grace period for a ``cmd``) the orchestrator force-cancels the task, which kills
-  its Ray worker process, and records "timeout". The limit counts from submission.
+  its Ray worker process, and records "timeout". The limit counts from the task's start on a node
+  (its first word to the sink); a task still waiting for a free CPU after ``timeout + QUEUE_S`` is
+  cancelled and recorded as a time-out too.
 - Orchestrator death: Ray ends the tasks of a driver that died (they share its fate), and a result it
   computed but nobody recorded is lost with the driver, which owned it. On resume such a worker's
   row is still "running" under a dead owner, so it is marked interrupted and runs again, exactly as a
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
 
 WAIT_S = 0.25
+QUEUE_S = 300.0  # how long a task may wait for a node with a free CPU, on top of its timeout
 CONNECT_TIMEOUT_S = 5.0
 FILE_MODES = ("shared", "ship")
 
@@ -58,7 +61,9 @@ class _Run:
     run_id: str
     offset: int
     started: float
+    limit: float  # its timeout, plus a grace period for a cmd (which ends itself at timeout)
     deadline: float
+    on_node: bool = False
 
 
 def settings(ws: Workspace) -> tuple[str, str, float]:
@@ -101,7 +106,8 @@ def _reachable(address: str) -> None:
 
 
 def connect(address: str) -> bool:
-    """Join the cluster as a driver; True if this call did (and so should leave it after)."""
+    """Join the cluster as a driver, once per process (later calls reuse the connection, and Ray
+    leaves it at exit); True if this call joined."""
     try:
         import ray
     except ImportError:
@@ -143,11 +149,32 @@ def _sink_class() -> Any:
         def put(self, run_id: str, data: bytes) -> None:
             self.chunks.setdefault(run_id, []).append(data)
 
+        def started(self, run_id: str) -> None:
+            self.chunks.setdefault(run_id, [])
+
         def take(self) -> dict[str, bytes]:
+            """Every run heard from since the last take (a started one with b"")."""
             out, self.chunks = self.chunks, {}
             return {k: b"".join(v) for k, v in out.items()}
 
     return ray.remote(num_cpus=0, max_restarts=0)(LogSink)
+
+
+_SINK: list[Any] = []  # this process's sink, made once: a new actor costs a worker process
+
+
+def _sink() -> Any:
+    import ray
+    from ray.exceptions import RayError
+
+    if _SINK:
+        try:
+            ray.get(_SINK[0].take.remote(), timeout=30)  # alive, and nothing stale left in it
+            return _SINK[0]
+        except (RayError, TimeoutError):
+            _SINK.clear()
+    _SINK.append(_sink_class().remote())
+    return _SINK[0]
 
 
 class _Session:
@@ -157,7 +184,7 @@ class _Session:
         import ray
 
         self.ray, self.ws, self.files = ray, ws, files
-        self.sink = _sink_class().remote()
+        self.sink = _sink()
         self.remote = ray.remote(run_job).options(
             max_retries=0, retry_exceptions=False, num_cpus=cpus, scheduling_strategy="SPREAD"
         )
@@ -169,7 +196,12 @@ class _Session:
         by_id = {r.run_id: r for r in self.running.values()}
         for run_id, data in got.items():
             run = by_id.get(run_id)
-            if run is not None and data:
+            if run is None:
+                continue
+            if not run.on_node:  # its time limit counts from here, not from its time in queue
+                run.on_node = True
+                run.deadline = time.monotonic() + run.limit
+            if data:
                 with open(run.plan.log_full, "ab") as f:
                     f.write(data)
 
@@ -212,8 +244,8 @@ class _Session:
         )
         self.ws.projector.after_change()
         now = time.monotonic()
-        grace = KILL_GRACE_S + 1.0 if w.cmd is not None else 0.0
-        run = _Run(plan, None, run_id, offset, now, now + w.timeout + grace)
+        limit = w.timeout + (KILL_GRACE_S + 1.0 if w.cmd is not None else 0.0)
+        run = _Run(plan, None, run_id, offset, now, limit, now + limit + QUEUE_S)
         try:
             run.ref = self.remote.remote(self._job(plan, run_id), self.sink)
         except Exception as exc:  # pickling the function, reading an input
@@ -292,6 +324,11 @@ class _Session:
             return self._end(run, out["state"], out["reason"], out)
         limit = run.plan.worker.timeout
         why = f"timed out after {limit:g} s; its Ray task was cancelled (raise timeout= if it needs longer)"
+        if not run.on_node:
+            why = (
+                f"did not start on a Ray node within {limit + QUEUE_S:g} s (no node with a free "
+                "CPU?); its Ray task was cancelled"
+            )
         return self._end(run, "timeout", why, None)
 
     def stop_all(self, exc: BaseException) -> None:
@@ -309,7 +346,7 @@ def run_all(
     ws: Workspace, plans: list[Plan], results: dict[str, WorkerResult], max_parallel: int
 ) -> None:
     address, files, cpus = settings(ws)
-    joined = connect(address)
+    connect(address)
     import ray
 
     session: _Session | None = None
@@ -342,9 +379,3 @@ def run_all(
         if session is not None:
             session.stop_all(exc)
         raise
-    finally:
-        if session is not None:
-            with contextlib.suppress(Exception):
-                ray.kill(session.sink)
-        if joined:
-            ray.shutdown()

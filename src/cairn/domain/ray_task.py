@@ -217,6 +217,7 @@ def run_job(job: Job, sink: Any) -> dict[str, Any]:
     import ray
 
     started = time.monotonic()
+    sink.started.remote(job.run_id)  # the orchestrator's clock for the time limit starts now
     _remove_stale_scratch()
     base = Path(tempfile.mkdtemp(prefix=f"cairn-ray-{os.getpid()}-"))
     log = base / "log"
