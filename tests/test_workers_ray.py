@@ -221,12 +221,13 @@ show(spawn_many(ws, "t", [
     Worker("stuck", fn=stuck, timeout=2),
     Worker("hang", cmd=["sh", "-c", "echo $$ > hang.pid; echo started; exec sleep 60"], timeout=2),
     Worker("quick", cmd=["sh", "-c", "echo out-line; echo err-line >&2"], timeout=30),
-], max_parallel=3))
+    Worker("closes", fn=lambda: str(ws.root)),  # the open workspace cannot travel
+], max_parallel=4))
 """
     )
     r = _run(root, cluster, script)
     assert r.returncode == 0, r.stderr[-3000:]
-    stuck, hang, quick = _shown(r.stdout)
+    stuck, hang, quick, closes = _shown(r.stdout)
     assert stuck["state"] == hang["state"] == "timeout"
     assert "timed out after 2 s" in stuck["summary"] and "about to hang" in stuck["summary"]
     assert "about to hang" in (root / stuck["log"]).read_text()
@@ -235,8 +236,10 @@ show(spawn_many(ws, "t", [
     assert quick["state"] == "done"
     log = (root / quick["log"]).read_text()
     assert "out-line" in log and "err-line" in log
+    assert closes["state"] == "failed"
+    assert "could not be sent to the Ray cluster" in closes["summary"]
     states = {e["worker"]: e["state"] for e in _events(root, "worker.failed")}
-    assert states == {"stuck": "timeout", "hang": "timeout"}
+    assert states == {"stuck": "timeout", "hang": "timeout", "closes": "failed"}
 
 
 def test_ship_mode_sends_inputs_and_brings_outputs_back(cluster: str, tmp_path: Path) -> None:

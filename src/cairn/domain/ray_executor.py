@@ -249,8 +249,9 @@ class _Session:
         try:
             run.ref = self.remote.remote(self._job(plan, run_id), self.sink)
         except Exception as exc:  # pickling the function, reading an input
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
             why = (
-                f"could not be sent to the Ray cluster ({type(exc).__name__}: {exc}); a Ray "
+                f"could not be sent to the Ray cluster ({type(exc).__name__}: {first}); a Ray "
                 "worker's function and arguments must be picklable (no open workspace, "
                 "connection or file)"
             )
