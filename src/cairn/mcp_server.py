@@ -22,7 +22,7 @@ from pydantic import Field
 from cairn import views
 from cairn.domain.workspace import Workspace
 from cairn.mcp_app import CairnMCP, StepState, TaskArg, Trigger, dumps
-from cairn.mcp_tools import optional_tools
+from cairn.mcp_tools import annotate, optional_tools
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -45,6 +45,7 @@ def build_server(workspace: str | None = None) -> MCPServer[Any]:
     optional_tools(server, app)
     _resources(server, app)
     _refuse_unknown_arguments(server)
+    annotate(server)
     return server
 
 
