@@ -308,3 +308,18 @@ def test_executor_setting_is_checked(tmp_path: Path) -> None:
         UsageError, match=r"\[workers\] executor 'spark' must be one of: local, ray"
     ):
         Workspace.open(root, search=False)
+
+
+def test_executor_override_is_checked(ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cairn.core.errors import ValidationError
+    from cairn.domain.workers import Worker, executor_name, spawn_many
+
+    ws = Workspace.open(ws_path, search=False)
+    assert executor_name(ws) == "local"
+    monkeypatch.setenv("CAIRN_WORKERS_EXECUTOR", "ray")
+    assert executor_name(ws) == "ray"
+    monkeypatch.setenv("CAIRN_WORKERS_EXECUTOR", "slurm")
+    ws.create_task("t", phases=["work"])
+    with pytest.raises(ValidationError, match="CAIRN_WORKERS_EXECUTOR='slurm' is not an executor"):
+        spawn_many(ws, "t", [Worker("w", cmd=["true"])])
+    ws.close()
