@@ -18,6 +18,7 @@ HEAVY = (
     "httpx",
     "psycopg",  # the PostgreSQL store's: only a postgresql:// store loads it
     "psycopg_pool",
+    "ray",
 )
 
 COMMANDS = [

@@ -33,7 +33,13 @@ reviews = "reviews"
 
 # [reviews]
 # default = "checklist"        # provider:model of the default reviewer, e.g. "openai:gpt-4o"
+
+# [workers]
+# executor = "local"           # or "ray": cairn.Worker jobs as tasks on a Ray cluster (docs/ray.md)
+# address = "auto"             # the Ray cluster (RAY_ADDRESS overrides); files = "shared" or "ship"
 """
+
+WORKER_EXECUTORS = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class Config:
     status_file: str = "CURRENT_WORK_STATUS.md"
     reviews_dir: str = "reviews"
     store: str = "cairn.db"
+    workers_executor: str = "local"
     raw: dict[str, Any] = field(default_factory=dict)
 
     def section(self, name: str) -> dict[str, Any]:
@@ -66,6 +73,10 @@ def load_config(path: Path) -> Config:
     rc = raw.get("recovery", {})
     paths = raw.get("paths", {})
     store = raw.get("store", {})
+    workers = raw.get("workers", {})
+    executor = str(workers.get("executor", "local")) if isinstance(workers, dict) else "?"
+    if executor not in WORKER_EXECUTORS:
+        raise UsageError(f"{path}: [workers] executor {executor!r} must be one of: local, ray")
     try:
         return Config(
             max_checkpoint_bytes=int(cp.get("max_bytes", 5_000_000)),
@@ -76,6 +87,7 @@ def load_config(path: Path) -> Config:
             status_file=_rel(paths.get("status", "CURRENT_WORK_STATUS.md"), path),
             reviews_dir=_rel(paths.get("reviews", "reviews"), path),
             store=_store(store.get("url") or store.get("path", "cairn.db"), path),
+            workers_executor=executor,
             raw=raw,
         )
     except (TypeError, ValueError) as exc:
