@@ -12,7 +12,7 @@ import contextlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core import names, rules
 from cairn.core.config import DEFAULT_CONFIG, Config, load_config
@@ -21,7 +21,6 @@ from cairn.core.model import Checkpoint, Event, Recovery, Step, Task
 from cairn.domain import base as _base
 from cairn.domain import checkpoints as _checkpoints
 from cairn.domain import journal as _journal
-from cairn.domain import runs as _runs
 from cairn.domain import steps as _steps
 from cairn.domain import tasks as _tasks
 from cairn.domain.base import now
@@ -29,7 +28,9 @@ from cairn.domain.checkpoints import content_hash
 from cairn.domain.notices import Change, Listener, Projection
 from cairn.domain.steps import PROGRESS_FILE_STEPS, STEP_ALIASES
 from cairn.store import Row, Store, Tx, open_store
-from cairn.store.contract.runs import PhaseRunRow
+
+if TYPE_CHECKING:
+    from cairn.store.contract.runs import PhaseRunRow
 
 CAIRN_DIR = ".cairn"
 CONFIG_NAME = "config.toml"
@@ -235,12 +236,16 @@ class Workspace:
     # -- durable phase runs (task.run(), `cairn run`: cairn.flow.durable) ------------------------
     def sync_phases(self, task_id: str, phases: Sequence[tuple[str, bool]]) -> bool:
         """See :func:`cairn.domain.runs.sync_phases`."""
+        from cairn.domain import runs as _runs  # durable runs only: not at start-up
+
         return _runs.sync_phases(self, task_id, phases)
 
     def begin_phase_run(
         self, task_id: str, phase: str, *, pid: int, host: str
     ) -> rules.PhaseRun | None:
         """See :func:`cairn.domain.runs.begin_phase_run`."""
+        from cairn.domain import runs as _runs
+
         return _runs.begin_phase_run(self, task_id, phase, pid=pid, host=host)
 
     def finish_phase_run(
@@ -253,23 +258,33 @@ class Workspace:
         result_json: str | None = None,
     ) -> str | None:
         """See :func:`cairn.domain.runs.finish_phase_run`."""
+        from cairn.domain import runs as _runs
+
         return _runs.finish_phase_run(
             self, run, result_type, text=text, checkpoint=checkpoint, result_json=result_json
         )
 
     def fail_phase_run(self, run: rules.PhaseRun, error: str) -> None:
+        from cairn.domain import runs as _runs
+
         _runs.fail_phase_run(self, run, error)
 
     def reset_phases(
         self, task_id: str, phase: str, *, keep: Iterable[str]
     ) -> tuple[list[str], list[str]]:
         """See :func:`cairn.domain.runs.reset_phases`."""
+        from cairn.domain import runs as _runs
+
         return _runs.reset_phases(self, task_id, phase, keep=keep)
 
     def phase_checkpointed(self, task_id: str, phase: str) -> bool:
+        from cairn.domain import runs as _runs
+
         return _runs.phase_checkpointed(self, task_id, phase)
 
     def phase_runs(self, task_id: str, phase: str | None = None) -> list[PhaseRunRow]:
+        from cairn.domain import runs as _runs
+
         return _runs.phase_runs(self, task_id, phase)
 
     # -- checkpoints -----------------------------------------------------------------------------

@@ -9,12 +9,12 @@ a file that changed is read and hashed: a hand edit becomes a version of its own
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.fsutil import atomic_write
+from cairn.domain.checkpoints import content_hash
 
 if TYPE_CHECKING:
     from cairn.core.model import Checkpoint
@@ -86,7 +86,7 @@ class Artifacts:
             return row.hash, None
         with open(self.prefix + rel, "rb") as fh:
             data = fh.read()
-        digest = hashlib.sha256(data).hexdigest()
+        digest = content_hash(data)
         self.seen[rel] = (st.st_mtime_ns, st.st_size, digest)
         return digest, data
 
