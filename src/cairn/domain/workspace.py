@@ -19,18 +19,37 @@ from cairn.core.config import DEFAULT_CONFIG, Config, load_config
 from cairn.core.errors import CairnError, NotAWorkspace, UsageError
 from cairn.core.model import Checkpoint, Event, Recovery, Step, Task
 from cairn.domain import base as _base
-from cairn.domain import checkpoints as _checkpoints
-from cairn.domain import journal as _journal
-from cairn.domain import steps as _steps
-from cairn.domain import tasks as _tasks
 from cairn.domain.base import now
-from cairn.domain.checkpoints import content_hash
 from cairn.domain.notices import Change, Listener, Projection
-from cairn.domain.steps import PROGRESS_FILE_STEPS, STEP_ALIASES
 from cairn.store import Row, Store, Tx, open_store
 
 if TYPE_CHECKING:
+    from cairn.domain import checkpoints as _checkpoints
+    from cairn.domain import journal as _journal
+    from cairn.domain import steps as _steps
+    from cairn.domain import tasks as _tasks
+    from cairn.domain.checkpoints import content_hash
+    from cairn.domain.steps import PROGRESS_FILE_STEPS, STEP_ALIASES
     from cairn.store.contract.runs import PhaseRunRow
+else:
+    # The rules' modules load when a method first needs them: `cairn status` uses few of them,
+    # and each costs its import and its rows' classes at every start-up.
+    _checkpoints = _base.LazyModule("cairn.domain.checkpoints")
+    _journal = _base.LazyModule("cairn.domain.journal")
+    _steps = _base.LazyModule("cairn.domain.steps")
+    _tasks = _base.LazyModule("cairn.domain.tasks")
+
+    def __getattr__(name: str) -> Any:
+        """The names this module re-exports from the rules' modules, loaded on first use."""
+        where = {
+            "content_hash": _checkpoints,
+            "PROGRESS_FILE_STEPS": _steps,
+            "STEP_ALIASES": _steps,
+        }.get(name)
+        if where is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return getattr(where, name)
+
 
 CAIRN_DIR = ".cairn"
 CONFIG_NAME = "config.toml"
