@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cairn.core import names, rules
+from cairn.core import names
 from cairn.core.config import DEFAULT_CONFIG, Config, load_config
 from cairn.core.errors import CairnError, NotAWorkspace, UsageError
 from cairn.core.model import Checkpoint, Event, Recovery, Step, Task
@@ -24,6 +24,7 @@ from cairn.domain.notices import Change, Listener, Projection
 from cairn.store import Row, Store, Tx, open_store
 
 if TYPE_CHECKING:
+    from cairn.core import rules
     from cairn.domain import checkpoints as _checkpoints
     from cairn.domain import journal as _journal
     from cairn.domain import steps as _steps
