@@ -54,3 +54,12 @@ def ws_path(tmp_path: Path) -> Path:
 
     Workspace.init(tmp_path).close()
     return tmp_path
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the run's PostgreSQL server (tests/pg.py), if a test started one."""
+    import sys
+
+    pg = sys.modules.get("pg")
+    if pg is not None:
+        pg.stop()

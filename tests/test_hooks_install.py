@@ -209,7 +209,11 @@ def test_codex_home_env_and_invalid_toml(
     (codex / "config.toml").unlink()
     assert cli(ws_path, "hooks", "install", "codex", "--scope", "project") == 0
     assert "cairn" in tomllib.loads((ws_path / ".codex" / "config.toml").read_text())["mcp_servers"]
-    assert not (codex / "config.toml").exists()
+    # The user's config gets only the trust of the project's cairn hooks (Codex reads trust there
+    # alone), not the MCP server.
+    user = tomllib.loads((codex / "config.toml").read_text())
+    assert set(user) == {"hooks"} and set(user["hooks"]) == {"state"}
+    assert all(k.startswith(str(ws_path / ".codex" / "hooks.json")) for k in user["hooks"]["state"])
 
 
 @pytest.mark.parametrize(

@@ -115,6 +115,31 @@ def test_codex_tail_and_the_token_count_forms(tmp_path: Path) -> None:
     assert [tr.detect(r) for r in records[:2]] == ["codex", "codex"]
 
 
+def test_codex_tool_search_is_a_tool_call(tmp_path: Path) -> None:
+    """Codex 0.171 looks MCP tools up with a `tool_search_call` item before calling them."""
+    t0 = datetime(2026, 12, 1, tzinfo=UTC)
+    search = {
+        "type": "tool_search_call",
+        "call_id": "c1",
+        "execution": "client",
+        "status": "completed",
+        "arguments": {"query": "cairn status"},
+    }
+    records: list[Any] = [
+        {"timestamp": iso(t0), "type": "response_item", "payload": search},
+        {
+            "timestamp": iso(t0 + timedelta(seconds=1)),
+            "type": "response_item",
+            "payload": {"type": "tool_search_output", "call_id": "c1", "tools": []},
+        },
+    ]
+    path = write(tmp_path / "rollout-2.jsonl", records)
+    assert tr.read_tail(path, t0 - timedelta(seconds=1)).tool_calls == 1
+    huge = {**search, "arguments": {"query": "x" * 1_100_000}}
+    path = write(tmp_path / "rollout-3.jsonl", [{**records[0], "payload": huge}])
+    assert tr.read_tail(path, t0 - timedelta(seconds=1)).tool_calls == 1
+
+
 def test_forward_records_report_bad_lines_and_count_every_line(tmp_path: Path) -> None:
     path = write(tmp_path / "s.jsonl", [{"type": "summary"}, [1, 2]], tail='\n{"type": "us')
     records = tr.Records(path)

@@ -22,7 +22,7 @@ from cairn import views
 from cairn.domain.workspace import Workspace
 from cairn.mcp_app import CairnMCP, StepState, TaskArg, Trigger, dumps
 from cairn.mcp_start import new_server
-from cairn.mcp_tools import optional_tools
+from cairn.mcp_tools import annotate, optional_tools
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -42,6 +42,7 @@ def add_everything(server: MCPServer[Any], workspace: str | None) -> None:
     optional_tools(server, app)
     _resources(server, app)
     _refuse_unknown_arguments(server)
+    annotate(server)
 
 
 def _refuse_unknown_arguments(server: MCPServer[Any]) -> None:

@@ -1,5 +1,5 @@
-"""The MCP tools of the optional parts of cairn: reviews, the budget ledger and advice (each
-registered only when that part is in the build)."""
+"""The MCP tools of the optional parts of cairn: reviews, the budget ledger, advice and the life of
+a task (each registered only when that part is in the build)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,59 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+# What each tool does to the world, as MCP tool annotations: (read-only, destructive, idempotent,
+# open-world). Clients decide on them whether to ask first: Codex runs a read-only tool without a
+# prompt, and a writing one only when it is neither destructive nor open-world (or the server's
+# approval mode says so). No cairn tool deletes anything (checkpoints are versioned, the journal
+# keeps every event), so none is destructive; only review_request reaches outside (a model).
+ANNOTATIONS: dict[str, tuple[bool, bool, bool, bool]] = {
+    "status": (True, False, True, False),
+    "recover": (False, False, False, False),  # appends to the recovery log unless log=false
+    "task_new": (False, False, False, False),
+    "task_show": (True, False, True, False),
+    "task_list": (True, False, True, False),
+    "phase_start": (False, False, False, False),
+    "phase_done": (False, False, False, False),
+    "phase_fail": (False, False, False, False),
+    "checkpoint_write": (False, False, False, False),
+    "checkpoint_read": (True, False, True, False),
+    "checkpoint_list": (True, False, True, False),
+    "progress": (False, False, False, False),
+    "next_action": (False, False, True, False),
+    "review_request": (False, False, False, True),
+    "review_answer": (False, False, False, False),
+    "review_show": (True, False, True, False),
+    "budget_record": (False, False, False, False),
+    "budget_show": (True, False, True, False),
+    "advise": (True, False, True, False),
+}
+
+
+def annotate(server: MCPServer[Any]) -> None:
+    """Give every registered tool its annotations from :data:`ANNOTATIONS`."""
+    from mcp.types import ToolAnnotations
+
+    manager = getattr(server, "_tool_manager", None)
+    for tool in manager.list_tools() if manager is not None else []:
+        hints = ANNOTATIONS.get(tool.name)
+        if hints is None:
+            continue  # tests/test_mcp_server.py makes sure no tool is left out
+        read_only, destructive, idempotent, open_world = hints
+        tool.annotations = ToolAnnotations(
+            read_only_hint=read_only,
+            destructive_hint=destructive,
+            idempotent_hint=idempotent,
+            open_world_hint=open_world,
+        )
+
+
+def budget_categories() -> str:
+    """The categories budget_record takes, as its argument's description says them."""
+    from cairn.domain.budget_settings import CATEGORIES, OUTSIDE
+
+    return ", ".join((*CATEGORIES, OUTSIDE))
+
+
 def optional_tools(server: MCPServer[Any], app: CairnMCP) -> None:
     if _has("cairn.domain.reviews"):
         _review_tools(server, app)
@@ -34,6 +87,36 @@ def optional_tools(server: MCPServer[Any], app: CairnMCP) -> None:
         _budget_tools(server, app)
     if _has("cairn.domain.advise"):
         _advise_tool(server, app)
+    if _has("cairn.domain.task_life"):
+        _task_life_tools(server, app)
+
+
+def _task_life_tools(server: MCPServer[Any], app: CairnMCP) -> None:
+    """Archive, rename and phase removal. Deleting a task is left to a person (`cairn task
+    delete`, which asks): an agent's mistake there is the one that cannot be taken back."""
+    from cairn.domain import task_life, tasks
+
+    def change(task_id: str, action: str, **more: Any) -> dict[str, Any]:
+        return {"schema": "cairn.task_change/1", "task": task_id, "action": action, **more}
+
+    @server.tool()
+    def task_archive(task: str, undo: bool = False) -> dict[str, Any]:
+        """Take a finished task out of status, briefs and lists (kept whole); undo brings it back."""
+        if undo:
+            return app.call(lambda ws: change(task_life.unarchive_task(ws, task).id, "unarchived"))
+        return app.call(lambda ws: change(task_life.archive_task(ws, task).id, "archived"))
+
+    @server.tool()
+    def task_rename(task: str, new: str) -> dict[str, Any]:
+        """Give a task a new id; its records and artifacts move with it."""
+        return app.call(
+            lambda ws: change(task_life.rename_task(ws, task, new).id, "renamed", previous=task)
+        )
+
+    @server.tool()
+    def phase_remove(phase: str, task: TaskArg = None) -> dict[str, Any]:
+        """Take a phase that is not active out of a task (what it wrote stays)."""
+        return app.call(lambda ws: views.task(tasks.remove_phase(ws, ws.resolve_task(task), phase)))
 
 
 def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
@@ -188,7 +271,11 @@ def _budget_tools(server: MCPServer[Any], app: CairnMCP) -> None:
     @server.tool()
     def budget_record(
         category: Annotated[
-            str, Field(description="specs, orchestration, user, subagents, buffer or custom")
+            str,
+            Field(
+                description=f"one of {budget_categories()} (aliases: 'docs', 'planning', "
+                "'user communication', 'subagent summaries', 'subagent work')"
+            ),
         ],
         source: Annotated[str, Field(description="what entered the context, e.g. a file path")],
         tokens: Annotated[int | None, Field(ge=0)] = None,

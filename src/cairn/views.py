@@ -195,3 +195,27 @@ def review_rounds(found: Sequence[Any], plan_gate: dict[str, str]) -> dict[str, 
         "rounds": [r.to_json() for r in found],
         "plan_gate": plan_gate,
     }
+
+
+# -- the dashboard -------------------------------------------------------------------------------
+def change_token(tx: Any) -> str:
+    """A short text that changes whenever the store changes, read in a query or so: what the
+    dashboard polls to know that a view is out of date.
+
+    The store's own token (``tx.meta.change_token()``) when the backend has one; otherwise what
+    every backend's contract answers: the newest journal event (every domain change appends one),
+    the newest compaction with its summary and recovery marks (written by the hooks), and the
+    budget ledger's totals (entries are not journaled one by one)."""
+    own = getattr(tx.meta, "change_token", None)
+    if own is not None:
+        return str(own())
+    parts = [str(tx.events.last_id())]
+    newest = tx.compactions.recent(1)
+    if newest:
+        c = newest[0]
+        parts.append(f"c{c.id}.{c.summary_at or ''}.{c.recovered_at or ''}")
+    if not tx.ledger.is_empty():
+        current = tx.ledger.current_context()
+        used = tx.ledger.totals(current.id if current else None)
+        parts.append(f"l{sum(t for t, _ in used.values())}")
+    return "-".join(parts)

@@ -10,10 +10,18 @@ import pytest
 
 from cairn.store import Store, open_store
 from cairn.store.memory import MemoryStore
+from pg import HINT, available, drop_database, new_database
+from services import need
 
 
 def _sqlite(folder: Path) -> Callable[[], Store]:
     return lambda: open_store(folder / "cairn.db", create=True)
+
+
+def _postgres(folder: Path) -> Callable[[], Store]:
+    # One fresh database per test, named in the folder so that child processes find it too.
+    url = (folder / "pg-url").read_text(encoding="utf-8")
+    return lambda: open_store(url, create=True)
 
 
 def _memory(folder: Path) -> Callable[[], Store]:
@@ -25,6 +33,7 @@ def _memory(folder: Path) -> Callable[[], Store]:
 BACKENDS: dict[str, tuple[Callable[[Path], Callable[[], Store]], bool]] = {
     "sqlite": (_sqlite, True),
     "memory": (_memory, False),
+    "postgresql": (_postgres, True),
 }
 
 TS = "2026-01-01T00:00:00.000Z"
@@ -41,7 +50,22 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def connect(backend: str, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+def location(backend: str, tmp_path: Path) -> Iterator[str]:
+    """What a separate process opens to reach the test's store (a path or a URL)."""
+    if backend != "postgresql":
+        yield str(tmp_path / "cairn.db")
+        return
+    need("PostgreSQL", available(), HINT)
+    url = new_database()
+    (tmp_path / "pg-url").write_text(url, encoding="utf-8")
+    try:
+        yield url
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture
+def connect(backend: str, tmp_path: Path, location: str) -> Iterator[Callable[[], Store]]:
     make = BACKENDS[backend][0](tmp_path)
     opened: list[Store] = []
 

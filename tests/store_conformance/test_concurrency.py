@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -104,19 +103,19 @@ def _shared(backend: str) -> None:
         pytest.skip(f"the {backend} store lives in one process")
 
 
-def _spawn(path: Path, name: str, n: int) -> subprocess.Popen[str]:
+def _spawn(path: str, name: str, n: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(path), name, str(n), TS],
+        [sys.executable, "-c", _CHILD, path, name, str(n), TS],
         stdout=subprocess.PIPE,
         text=True,
     )
 
 
 def test_concurrent_processes(
-    backend: str, connect: Callable[[], Store], task: str, tmp_path: Path
+    backend: str, connect: Callable[[], Store], task: str, location: str
 ) -> None:
     _shared(backend)
-    procs = [_spawn(tmp_path / "cairn.db", f"p{n}", EACH) for n in range(WRITERS)]
+    procs = [_spawn(location, f"p{n}", EACH) for n in range(WRITERS)]
     acked: dict[int, str] = {}
     for p in procs:
         out, _ = p.communicate(timeout=300)
@@ -129,11 +128,11 @@ def test_concurrent_processes(
 
 
 def test_a_killed_writer_loses_nothing_acknowledged(
-    backend: str, connect: Callable[[], Store], task: str, tmp_path: Path
+    backend: str, connect: Callable[[], Store], task: str, location: str
 ) -> None:
     _shared(backend)
     for trial in range(3):
-        proc = _spawn(tmp_path / "cairn.db", f"k{trial}", -1)
+        proc = _spawn(location, f"k{trial}", -1)
         assert proc.stdout is not None
         acked: dict[int, str] = {}
         for _ in range(20 + 15 * trial):

@@ -6,12 +6,17 @@ import pytest
 
 from cairn.store import Store, area_names
 from cairn.store.memory.areas import AREAS as MEMORY_AREAS
+from cairn.store.postgres.areas import AREAS as POSTGRES_AREAS
 from cairn.store.sqlite.areas import AREAS as SQLITE_AREAS
 
 from .conftest import TS
 
 
-@pytest.mark.parametrize("areas", [SQLITE_AREAS, MEMORY_AREAS], ids=["sqlite", "memory"])
+@pytest.mark.parametrize(
+    "areas",
+    [SQLITE_AREAS, MEMORY_AREAS, POSTGRES_AREAS],
+    ids=["sqlite", "memory", "postgresql"],
+)
 def test_every_declared_area_is_registered(areas: dict[str, object]) -> None:
     assert sorted(areas) == sorted(area_names())
 

@@ -224,6 +224,10 @@ class CodexReader:
         elif it == "custom_tool_call":
             raw = as_str(p.get("input"))
             args = {"input": raw}
+        elif it == "tool_search_call":  # Codex looking up deferred (e.g. MCP) tools
+            name = "tool_search"
+            args = p.get("arguments") if isinstance(p.get("arguments"), dict) else {}
+            raw = json.dumps(args)
         else:  # local_shell_call
             name = "local_shell"
             action = p.get("action")

@@ -6,12 +6,7 @@ from html import escape
 from typing import Any
 
 from cairn.audit.analysis import CATEGORY_LABELS
-
-SAFE = "#2e7d32"
-MID = "#d84315"
-LINE = "#1565c0"
-_W, _H = 920, 280
-_PAD_L, _PAD_R, _PAD_T, _PAD_B = 64, 16, 16, 36
+from cairn.audit.charts import LINE, MID, SAFE, Mark, context_chart, hbars
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:980px}
@@ -32,94 +27,31 @@ def _e(v: Any) -> str:
 
 def chart_svg(s: dict[str, Any]) -> str:
     """Context size over turns; compactions as vertical lines, green when safe, red mid-phase."""
-    pts = s["timeline"]
     comps = s["compactions"]
-    max_turn: int = max([p["turn"] for p in pts] + [c["turn"] for c in comps] + [s["turns"], 1])
-    top: int = max([p["context"] for p in pts] + [s["context_window"] or 0, 1000])
-    top = int(top * 1.08)
-    iw, ih = _W - _PAD_L - _PAD_R, _H - _PAD_T - _PAD_B
-
-    def x(turn: float) -> float:
-        return _PAD_L + iw * turn / max_turn
-
-    def y(v: int) -> float:
-        return _PAD_T + ih * (1 - v / top)
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_W} {_H}" width="{_W}" '
-        f'height="{_H}" role="img" aria-label="context size over turns">',
-        f'<rect x="{_PAD_L}" y="{_PAD_T}" width="{iw}" height="{ih}" fill="#fafafa" stroke="#ccc"/>',
-    ]
-    for i in range(5):  # y grid and labels
-        v = top * i // 4
-        yy = y(v)
-        parts.append(
-            f'<line x1="{_PAD_L}" x2="{_PAD_L + iw}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#eee"/>'
-            f'<text x="{_PAD_L - 6}" y="{yy + 4:.1f}" font-size="11" text-anchor="end" '
-            f'fill="#555">{_n(v)}</text>'
-        )
-    for i in range(5):
-        t = max_turn * i // 4
-        parts.append(
-            f'<text x="{x(t):.1f}" y="{_H - _PAD_B + 16}" font-size="11" text-anchor="middle" '
-            f'fill="#555">{t}</text>'
-        )
-    parts.append(
-        f'<text x="{_PAD_L + iw / 2:.0f}" y="{_H - 4}" font-size="11" text-anchor="middle" '
-        f'fill="#555">turn</text>'
-    )
-    if s["context_window"]:
-        yy = y(s["context_window"])
-        parts.append(
-            f'<line x1="{_PAD_L}" x2="{_PAD_L + iw}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#999" '
-            f'stroke-dasharray="6 4"><title>context window {_n(s["context_window"])}</title></line>'
-        )
-    if pts:
-        path = " ".join(f"{x(p['turn']):.1f},{y(p['context']):.1f}" for p in pts)
-        parts.append(
-            f'<polyline points="{path}" fill="none" stroke="{LINE}" stroke-width="1.6">'
-            f"<title>context tokens per turn</title></polyline>"
-        )
+    marks = []
     for i, c in enumerate(comps, 1):
-        colour = SAFE if c["placement"] == "safe" else MID
-        dash = ' stroke-dasharray="3 3"' if c["kind"] == "microcompact" else ""
-        xx = x(min(c["turn"] + 0.5, max_turn))  # after the turn it followed
+        safe = c["placement"] == "safe"
         tip = (
             f"#{i} {c['kind']} at turn {c['turn']} (line {c['line']}), trigger "
             f"{c['trigger'] or '?'}, pre-tokens {_n(c['pre_tokens'])}: "
-            f"{'safe' if c['placement'] == 'safe' else 'mid-phase'}"
+            f"{'safe' if safe else 'mid-phase'}"
         )
-        parts.append(
-            f'<g class="compaction"><line x1="{xx:.1f}" x2="{xx:.1f}" y1="{_PAD_T}" '
-            f'y2="{_PAD_T + ih}" stroke="{colour}" stroke-width="2"{dash}/>'
-            f'<circle cx="{xx:.1f}" cy="{_PAD_T + 6}" r="5" fill="{colour}"/>'
-            f"<title>{_e(tip)}</title></g>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+        # drawn after the turn it followed
+        marks.append(Mark(c["turn"] + 0.5, safe, tip, dashed=c["kind"] == "microcompact"))
+    return context_chart(
+        [(p["turn"], p["context"]) for p in s["timeline"]],
+        marks,
+        window=s["context_window"],
+        x_max=s["turns"],
+        label="context size over turns",
+    )
 
 
 def bars_svg(cats: dict[str, dict[str, Any]]) -> str:
-    rows = sorted(((k, v["tokens"]) for k, v in cats.items() if v["tokens"]), key=lambda kv: -kv[1])
-    if not rows:
-        return '<p class="muted">No content measured.</p>'
-    top = rows[0][1]
-    h = 22 * len(rows) + 8
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_W} {h}" width="{_W}" '
-        f'height="{h}" role="img" aria-label="context by category">'
-    ]
-    for i, (k, v) in enumerate(rows):
-        yy = 4 + i * 22
-        w = 560 * v / top
-        parts.append(
-            f'<text x="200" y="{yy + 14}" font-size="12" text-anchor="end">'
-            f"{_e(CATEGORY_LABELS.get(k, k))}</text>"
-            f'<rect x="208" y="{yy + 2}" width="{w:.1f}" height="16" fill="{LINE}" opacity="0.75"/>'
-            f'<text x="{214 + w:.1f}" y="{yy + 14}" font-size="12">{_n(v)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    return hbars(
+        [(CATEGORY_LABELS.get(k, k), v["tokens"]) for k, v in cats.items()],
+        label="context by category",
+    )
 
 
 def render_html(doc: dict[str, Any]) -> str:

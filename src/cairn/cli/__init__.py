@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import os
 import sys
@@ -164,6 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         if getattr(exc, "filename2", None):
             where += f" -> {exc.filename2}"
+        if exc.errno == errno.ENOSPC:
+            sys.stderr.write(
+                f"cairn: error: disk full{where}: nothing was lost (the store commits before the "
+                "readable files are written). Free space and run the command again\n"
+            )
+            return 1
         sys.stderr.write(
             f"cairn: error: {exc.strerror or exc}{where}; fix that (free space, permissions, a "
             "folder in the way) and run the command again: what the store saved is kept, and "
@@ -181,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         # What the command committed before it failed is projected too (its error stands).
         with contextlib.suppress(Exception):
-            flush_opened()
+            flush_opened(failed=True)
 
 
 def run() -> None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 # Workspaces a command opened: ``cli.main`` flushes them before it returns, so that the command
 # renders the readable tree once, whatever number of writes it made.
 _OPENED: list[Workspace] = []
+_NOTES: list[str] = []
 
 
 def open_ws(args: argparse.Namespace, *, reconcile: bool = True) -> Workspace:
@@ -26,15 +27,44 @@ def open_ws(args: argparse.Namespace, *, reconcile: bool = True) -> Workspace:
     ws = Workspace.open(args.workspace)
     ws.projector.background = False
     _OPENED.append(ws)
+    if ws.read_only is not None:
+        # Said once the command has answered; a refused write says it in its error instead.
+        _NOTES.append(
+            f"the workspace is read-only ({ws.read_only}): this answer comes from the store; "
+            "the readable files were not rewritten"
+        )
+        return ws
     if reconcile:
         ws.projector.reconcile()
+        warn(ws)
     return ws
 
 
-def flush_opened() -> None:
-    """Bring the readable tree of every workspace the command opened current."""
+def note(text: str) -> None:
+    """A line for standard error once the command has answered (not when it fails)."""
+    _NOTES.append(text)
+
+
+def warn(ws: Workspace) -> None:
+    """Say on standard error, one line each, what the projection set aside unread."""
+    take = getattr(ws.projector, "take_warnings", None)  # only the file projector has any
+    for line in take() if take is not None else ():
+        sys.stderr.write(f"cairn: warning: {line}\n")
+
+
+def flush_opened(*, failed: bool = False) -> None:
+    """Bring the readable tree of every workspace the command opened current (and, when the
+    command did not fail, print its notes)."""
+    notes, _NOTES[:] = list(_NOTES), []
+    if not failed:
+        for note in dict.fromkeys(notes):
+            sys.stderr.write(f"cairn: note: {note}\n")
     while _OPENED:
-        _OPENED.pop().flush()
+        ws = _OPENED.pop()
+        try:
+            ws.flush()
+        finally:
+            warn(ws)
 
 
 def split_task(values: Sequence[str], required: int, usage: str) -> tuple[str | None, list[str]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn import views
-from cairn.cli.common import add_json, emit_json, open_ws, positive_int, split_task
+from cairn.cli.common import add_json, emit_json, note, open_ws, positive_int, split_task
 from cairn.core.errors import UsageError, ValidationError
 
 ORDER = 0
@@ -26,9 +26,9 @@ def register(sub: Any) -> None:
     p.add_argument("path", nargs="?", default=".", help="project folder (default: current)")
     p.set_defaults(func=cmd_init)
 
-    task = sub.add_parser("task", help="create, list and show tasks").add_subparsers(
-        dest="task_cmd", metavar="ACTION", required=True
-    )
+    task = sub.add_parser(
+        "task", help="create, list, show, archive, rename and delete tasks"
+    ).add_subparsers(dest="task_cmd", metavar="ACTION", required=True)
     p = task.add_parser("new", help="create a task with ordered phases")
     p.add_argument("task", help="a short id such as finding4 (letters, digits, . _ -)")
     p.add_argument("--title", default="", help="a line saying what the task is")
@@ -46,6 +46,9 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_task_new)
     p = task.add_parser("list", help="all tasks, newest first")
     p.add_argument("--limit", type=positive_int, default=100, help="at most N tasks (100)")
+    p.add_argument(
+        "--archived", action="store_true", help="the archived tasks instead, newest first"
+    )
     add_json(p)
     p.set_defaults(func=cmd_task_list)
     p = task.add_parser("show", help="one task with phases, steps and checkpoints")
@@ -56,7 +59,7 @@ def register(sub: Any) -> None:
     p.add_argument("args", nargs="+", metavar="[TASK] PHASE", help="the task (optional), phases")
     p.set_defaults(func=cmd_task_add_phase)
 
-    phase = sub.add_parser("phase", help="start, finish or fail a phase").add_subparsers(
+    phase = sub.add_parser("phase", help="start, finish, fail or remove a phase").add_subparsers(
         dest="phase_cmd", metavar="ACTION", required=True
     )
     p = phase.add_parser("start", help="[TASK] PHASE: mark a phase active")
@@ -75,6 +78,7 @@ def register(sub: Any) -> None:
     p.add_argument("args", nargs="+", metavar="[TASK] PHASE", help=_TASK_PHASE)
     p.add_argument("--error", required=True, help="what went wrong (shown in status and briefs)")
     p.set_defaults(func=cmd_phase_fail)
+    _task_life(task, phase)
 
     cp = sub.add_parser("checkpoint", help="write, show and list checkpoints").add_subparsers(
         dest="cp_cmd", metavar="ACTION", required=True
@@ -157,6 +161,37 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_log)
 
 
+def _later(name: str) -> Any:
+    """A handler in cli/task_life.py, imported when its command runs (not on every start)."""
+
+    def call(args: argparse.Namespace) -> int:
+        from cairn.cli import task_life
+
+        return int(getattr(task_life, name)(args))
+
+    return call
+
+
+def _task_life(task: Any, phase: Any) -> None:
+    for name, helps in (
+        ("archive", "take a finished task out of status, briefs and lists (kept whole)"),
+        ("unarchive", "bring an archived task back as it was"),
+        ("delete", "delete a task: out of everything, artifacts removed (history kept, journaled)"),
+        ("rename", "TASK NEW: give a task a new id (its artifacts move)"),
+    ):
+        p = task.add_parser(name, help=helps)
+        p.add_argument("task", help="the task id")
+        if name == "rename":
+            p.add_argument("new", help="the new id (letters, digits, . _ -)")
+        if name == "delete":
+            p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        add_json(p)
+        p.set_defaults(func=_later(f"cmd_{name}"))
+    p = phase.add_parser("remove", help="[TASK] PHASE: take a phase that is not active out")
+    p.add_argument("args", nargs="+", metavar="[TASK] PHASE", help=_TASK_PHASE)
+    p.set_defaults(func=_later("cmd_phase_remove"))
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from cairn.domain.workspace import Workspace
 
@@ -192,11 +227,18 @@ def cmd_task_new(args: argparse.Namespace) -> int:
 
 def cmd_task_list(args: argparse.Namespace) -> int:
     ws = open_ws(args)
-    tasks = ws.tasks(limit=args.limit)
+    if args.archived:
+        from cairn.domain.task_life import archived_tasks
+
+        tasks = archived_tasks(ws, limit=args.limit)
+    else:
+        tasks = ws.tasks(limit=args.limit)
     if args.json:
         emit_json(views.tasks(tasks))
         return 0
-    if not tasks:
+    if not tasks and args.archived:
+        print("No archived tasks.")
+    elif not tasks:
         print("No tasks. Create one with `cairn task new TASK --phases analysis,plan,implement`.")
     for t in tasks:
         cur = t.current_phase
@@ -393,12 +435,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     from cairn.projection.status import render_status_md, status_data
 
     ws = open_ws(args)
-    # Under the projection lock, like every other writer of the file: a concurrent command
-    # cannot then replace a newer status with an older one.
-    with file_lock(ws.projector.lock_path):
+    if ws.read_only is not None:  # printed, not written (open_ws said so)
         data = status_data(ws)
         md = render_status_md(data)
-        atomic_write(ws.projector.target(ws.config.status_file), md.encode("utf-8"))
+    else:
+        # Under the projection lock, like every other writer of the file: a concurrent command
+        # cannot then replace a newer status with an older one.
+        with file_lock(ws.projector.lock_path):
+            data = status_data(ws)
+            md = render_status_md(data)
+            atomic_write(ws.projector.target(ws.config.status_file), md.encode("utf-8"))
     if args.json:
         emit_json(views.status(data))
     else:
@@ -410,7 +456,9 @@ def cmd_recover(args: argparse.Namespace) -> int:
     from cairn.recovery.brief import build_brief, recover
 
     ws = open_ws(args)
-    if args.no_log:
+    if args.no_log or ws.read_only is not None:
+        if not args.no_log:
+            note("this recovery was not logged (the workspace is read-only)")
         brief = build_brief(
             ws,
             task_id=args.task,

@@ -52,6 +52,14 @@ def register(sub: Any) -> None:
     p.add_argument("--remove", action="store_true", help="take the section out of the file")
     p.set_defaults(func=cmd_agents_md)
 
+    p = hooks.add_parser(
+        "status",
+        help="ask the installed clients (codex app-server, claude mcp list) whether cairn's hooks "
+        "are trusted and its MCP server connects; exit 1 when a check fails",
+    )
+    add_json(p)
+    p.set_defaults(func=cmd_status)
+
     p = hooks.add_parser("compactions", help="compactions the hooks recorded, newest last")
     p.add_argument("--limit", type=positive_int, default=20, help="the newest N (20)")
     add_json(p)
@@ -184,6 +192,37 @@ def cmd_agents_md(args: argparse.Namespace) -> int:
     verb = "removed from" if args.remove else "written to"
     print(f"cairn section {verb} {path}" if changed else f"{path}: unchanged")
     return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from cairn.integrations.doctor import client_checks
+
+    root = _project(args, required=False) or Path(args.workspace or ".").resolve()
+    checks = client_checks(root)
+    if args.json:
+        emit_json(
+            {
+                "schema": "cairn.client_checks/1",
+                "checks": [
+                    {
+                        "area": c.area,
+                        "name": c.name,
+                        "outcome": c.outcome,
+                        "detail": c.detail,
+                        "fix": c.fix,
+                    }
+                    for c in checks
+                ],
+            }
+        )
+    else:
+        if not checks:
+            print("Neither Codex CLI nor Claude Code is installed here: nothing to check.")
+        for c in checks:
+            print(f"{c.outcome:<5} {c.name:<12} {c.detail}")
+            if c.fix and c.outcome != "ok":
+                print(f"      run: {c.fix}")
+    return 1 if any(c.outcome == "fail" for c in checks) else 0
 
 
 def cmd_compactions(args: argparse.Namespace) -> int:

@@ -42,9 +42,10 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def canonical(tx: Transaction, task_id: str) -> TaskRow:
+def canonical(tx: Transaction, task_id: str, *, deleted: bool = False) -> TaskRow:
     """The stored task the caller's id names (any case); NotFound says how to make it. Names are
-    normalised here, once: the id it returns is what every later step uses."""
+    normalised here, once: the id it returns is what every later step uses. A deleted task is
+    not found, unless ``deleted`` (its history is still read)."""
     names.task_id(task_id)
     row = tx.tasks.get(task_id)
     if row is None:
@@ -52,12 +53,21 @@ def canonical(tx: Transaction, task_id: str) -> TaskRow:
             f"no task {task_id!r}; create it with `cairn task new {task_id}` "
             "or list tasks with `cairn task list`"
         )
+    if row.state == "deleted" and not deleted:
+        raise NotFound(
+            f"task {row.id!r} was deleted; its history stays in the store "
+            f"(`cairn log --task {row.id}`)"
+        )
     return row
 
 
-# Canonical ids by key, per store: a task's id never changes and no task is ever deleted, so a
-# lookup once made stays true (a key not found is not remembered).
+# Canonical ids by key, per store: a lookup once made stays true until this process renames or
+# deletes a task (``forget_ids``); a key not found is not remembered.
 _IDS: weakref.WeakKeyDictionary[Store, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def forget_ids(store: Store) -> None:
+    _IDS.pop(store, None)
 
 
 def canonical_id(site: Site, task_id: str) -> str:

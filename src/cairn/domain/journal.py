@@ -36,6 +36,6 @@ def events(
 ) -> list[Event]:
     with ws.store.read() as tx:
         if task_id is not None:
-            task_id = canonical(tx, task_id).id
+            task_id = canonical(tx, task_id, deleted=True).id
         rows = tx.events.query(task_id=task_id, types=types, after=after, limit=limit)
     return [Event(r.id, r.ts, r.task_id, r.type, dict(r.data)) for r in rows]

@@ -8,12 +8,14 @@ phase's result, kept in the store's ``runs`` area.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from cairn.core import names, rules
-from cairn.core.errors import NotFound
+from cairn.core.errors import CairnError, NotFound, UsageError
 from cairn.core.model import Checkpoint
+from cairn.domain import leases
 from cairn.domain.base import canonical, now
 from cairn.domain.checkpoints import coerce_content, insert_checkpoint
 from cairn.domain.journal import append
@@ -23,6 +25,7 @@ from cairn.store.contract.runs import PhaseRunRow
 
 if TYPE_CHECKING:
     from cairn.domain.base import Site
+    from cairn.store import Tx
 
 
 def sync_phases(ws: Site, task_id: str, phases: Sequence[tuple[str, bool]]) -> bool:
@@ -58,12 +61,23 @@ def sync_phases(ws: Site, task_id: str, phases: Sequence[tuple[str, bool]]) -> b
     return changed
 
 
+class LeaseLost(CairnError):
+    """Another machine took over this run's phase (its lease had expired): what it did is not
+    recorded as the phase's result; the run there does the phase again."""
+
+
 def begin_phase_run(
     ws: Site, task_id: str, phase: str, *, pid: int, host: str
 ) -> rules.PhaseRun | None:
     """Start ``phase`` as a new attempt, or restart it if it is still active (the process of
-    the earlier attempt died: its record is marked crashed). None if the phase is done."""
+    the earlier attempt died: its record is marked crashed). None if the phase is done.
+
+    The attempt takes the phase's lease (``domain/leases.py``). An earlier attempt whose lease is
+    still live on another machine (or in another workspace on this one) is refused: that run goes
+    on; once its lease expires, this call resumes the phase here."""
     names.phase_name(phase)
+    host = os.environ.get("CAIRN_HOST") or host
+    keeper = leases.keeper(ws.store, ws.config)
     ts = now()
     # The start marker skips the fsync: it only tells a later run that this phase was running
     # when its process died. It survives a killed process (the WAL frames are written); a
@@ -77,7 +91,9 @@ def begin_phase_run(
         action = rules.run_action(row.state)
         if action == rules.RUN_SKIP:
             return None
-        # The runner holds the task's run lock: attempts still running died.
+        key = leases.phase_key(task_id, phase)
+        _refuse_if_live(tx, task_id, phase, key)
+        # No live lease, and the runner holds the task's run lock: attempts still running died.
         running = tx.runs.crash_running(task_id, phase, ts)
         crashed = running[-1] if action == rules.RUN_RESTART and running else None
         attempt = 1 + tx.runs.attempts(task_id, phase)
@@ -90,12 +106,16 @@ def begin_phase_run(
                 phase=phase,
                 attempt=attempt,
                 previous_pid=crashed.pid if crashed else None,
+                previous_host=crashed.host if crashed else None,
             )
         else:
             activate(
                 ws, tx, task_id, row, None, ts, "phase.started", previous=row.state, attempt=attempt
             )
         run = tx.runs.add_phase_run(task_id, phase, attempt=attempt, pid=pid, host=host, ts=ts)
+        holder = leases.phase_holder(run.id)
+        tx.leases.acquire(key, holder, host=host, pid=pid, ttl_s=keeper.ttl_s, steal=True)
+    keeper.add(key, holder)
     return rules.PhaseRun(
         run.id,
         task_id,
@@ -105,6 +125,40 @@ def begin_phase_run(
         crashed.pid if crashed else None,
         crashed.attempt if crashed else None,
     )
+
+
+def _refuse_if_live(tx: Tx, task_id: str, phase: str, key: str) -> None:
+    """Refuse to restart a phase whose newest running attempt still holds a live lease."""
+    running = [r for r in tx.runs.phase_runs(task_id, phase) if r.state == "running"]
+    if not running:
+        return
+    last = running[-1]
+    lease = tx.leases.get(key)
+    if lease is None or lease.holder != leases.phase_holder(last.id):
+        return  # recorded before leases: the run lock and the pid decide, as before
+    if lease.host == leases.host_name() and lease.pid == os.getpid():
+        return  # this process's own earlier attempt, which is not running any more
+    seen = leases.judge(lease, lease.holder, pid=last.pid, host=last.host)
+    if seen.alive:
+        raise UsageError(
+            f"phase {phase!r} of task {task_id!r} is running on host {lease.host} (pid "
+            f"{lease.pid}, attempt {last.attempt}); wait for it to finish or stop it there. If that "
+            f"machine is gone, run again after its lease runs out ({lease.expires_at}, in "
+            f"{max(lease.remaining_s, 0):.0f} s) and the phase resumes here"
+        )
+
+
+def _check_lease(tx: Tx, run: rules.PhaseRun) -> str:
+    """The run's lease holder; LeaseLost if another run took the phase over meanwhile."""
+    holder = leases.phase_holder(run.id)
+    lease = tx.leases.get(leases.phase_key(run.task_id, run.phase))
+    if lease is not None and lease.holder != holder:
+        raise LeaseLost(
+            f"phase {run.phase!r} of task {run.task_id!r} was taken over by host {lease.host} "
+            f"(pid {lease.pid}) after this run's lease expired (the store was out of reach, or "
+            "this process stalled); its result is not recorded: the run there does the phase again"
+        )
+    return holder
 
 
 def finish_phase_run(
@@ -129,6 +183,7 @@ def finish_phase_run(
     ts = now()
     kind = version = path = None
     with ws.store.write() as tx:
+        holder = _check_lease(tx, run)
         if checkpoint is not None:
             kind, version, path = checkpoint.kind, checkpoint.version, checkpoint.path
         elif text is not None and data is not None:
@@ -144,6 +199,8 @@ def finish_phase_run(
             result_version=version,
             result_json=result_json,
         )
+        tx.leases.release(leases.phase_key(task_id, phase), holder)
+    leases.keeper(ws.store, ws.config).drop(leases.phase_key(task_id, phase), holder)
     ws.announce(
         Change("checkpoint", task_id, phase) if text is not None else Change("phase", task_id)
     )
@@ -153,9 +210,17 @@ def finish_phase_run(
 def fail_phase_run(ws: Site, run: rules.PhaseRun, error: str) -> None:
     """Mark the phase of ``run`` failed with ``error`` (what it wrote is kept)."""
     ts = now()
-    with ws.store.write() as tx:
-        close(tx, run.task_id, run.phase, "failed", error, ts)
-        tx.runs.end_phase_run(run.id, "failed", ts, error=error)
+    key = leases.phase_key(run.task_id, run.phase)
+    try:
+        with ws.store.write() as tx:
+            holder = _check_lease(tx, run)
+            close(tx, run.task_id, run.phase, "failed", error, ts)
+            tx.runs.end_phase_run(run.id, "failed", ts, error=error)
+            tx.leases.release(key, holder)
+    except LeaseLost:
+        return  # the phase is another run's now: its failure here is not the phase's
+    finally:
+        leases.keeper(ws.store, ws.config).drop(key, leases.phase_holder(run.id))
     ws.announce(Change("phase", run.task_id))
 
 

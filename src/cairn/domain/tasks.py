@@ -82,9 +82,20 @@ def create_task(
                     f"task {task_id!r} differs only in case from the existing task "
                     f"{existing.id!r}; use that id or a different name"
                 )
+            if existing.state == "deleted":
+                raise ValidationError(
+                    f"task {task_id!r} was deleted; its history stays in the store and its id "
+                    "stays taken: choose another name"
+                )
             if not exist_ok:
+                more = (
+                    f" (archived: `cairn task unarchive {task_id}` brings it back)"
+                    if existing.state == "archived"
+                    else ""
+                )
                 raise UsageError(
-                    f"task {task_id!r} already exists; see it with `cairn task show {task_id}`"
+                    f"task {task_id!r} already exists{more}; see it with "
+                    f"`cairn task show {task_id}`"
                 )
         else:
             tx.tasks.create(task_id, title, ts)
@@ -293,6 +304,29 @@ def end_phase(ws: Site, task_id: str, phase: str, new: str, error: str | None) -
     with ws.store.write() as tx:
         task = canonical(tx, task_id)
         end_phase_in(tx, task.id, phase, new, ts, error)
+        out = load(tx, task)
+    ws.announce(Change("phase", task.id))
+    return out
+
+
+def remove_phase(ws: Site, task_id: str, phase: str) -> Task:
+    """Take a phase out of a task (outside `cairn run --reset`). An active phase is refused:
+    finish or fail it first. What it wrote (checkpoints, steps, the journal) stays; its runner
+    records go, so a workflow that still names it starts it afresh."""
+    names.phase_name(phase)
+    ts = now()
+    with ws.store.write() as tx:
+        task = canonical(tx, task_id)
+        row = phase_or_explain(tx, task.id, phase, "; see them with `cairn task show`")
+        if row.state == "active":
+            raise TransitionError(
+                f"phase {phase!r} of {task.id!r} is active; finish it (`cairn phase done "
+                f"{task.id} {phase}`) or fail it before you remove it"
+            )
+        tx.tasks.remove_phase(task.id, phase)
+        tx.runs.reset_phase_runs(task.id, phase)
+        tx.tasks.touch(task.id, ts)
+        append(tx, task.id, "phase.removed", ts, phase=phase, state=row.state, reason="removed")
         out = load(tx, task)
     ws.announce(Change("phase", task.id))
     return out

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from cairn.core import names, procs
 from cairn.core.errors import ValidationError
-from cairn.domain import journal
+from cairn.domain import journal, leases
 
 if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
     from cairn.store import Tx
+    from cairn.store.contract.leases import LeaseRow
     from cairn.store.contract.runs import WorkerRunRow
 
 SCHEMA_WORKERS = "cairn.workers/1"
@@ -217,6 +218,7 @@ def record_end(
         )
         if row is None:
             return False
+        tx.leases.release(leases.worker_key(row.task_id, row.name), leases.worker_holder(run_id))
         journal.append(
             tx,
             row.task_id,
@@ -239,6 +241,10 @@ def record_start(ws: Workspace, plan: Plan, run_id: str) -> tuple[int, str]:
     w = plan.worker
     ts = now_ts()
     me = os.getpid()
+    # The orchestrator holds the run's lease while it runs (wherever the worker process runs):
+    # a run whose orchestrator died is seen as interrupted from any machine once it expires.
+    keeper = leases.keeper(ws.store, ws.config)
+    key, holder = leases.worker_key(plan.task_id, w.name), leases.worker_holder(run_id)
     with ws.store.transaction() as tx:
         row = tx.runs.start(
             task_id=plan.task_id,
@@ -264,7 +270,24 @@ def record_start(ws: Workspace, plan: Plan, run_id: str) -> tuple[int, str]:
             log=plan.log_rel,
             timeout_s=w.timeout,
         )
+        tx.leases.acquire(
+            key, holder, host=leases.host_name(), pid=me, ttl_s=keeper.ttl_s, steal=True
+        )
+    keeper.add(key, holder)
     return row.attempt, ts
+
+
+def owner_liveness(lease: LeaseRow | None, row: WorkerRunRow) -> leases.Liveness:
+    """What is known of the orchestrator of a running worker run, from its lease (a run recorded
+    before leases: from its pid on this host)."""
+    return leases.judge(
+        lease, leases.worker_holder(row.run_id), pid=row.owner_pid, host=leases.host_name()
+    )
+
+
+def worker_lease(ws: Workspace, row: WorkerRunRow) -> LeaseRow | None:
+    with ws.store.read() as tx:
+        return tx.leases.get(leases.worker_key(row.task_id, row.name))
 
 
 def record_pid(ws: Workspace, run_id: str) -> None:
@@ -294,6 +317,10 @@ def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
     rows = tx.runs.for_status(12)
     if not rows:
         return None
+    held = tx.leases.many(
+        [leases.worker_key(r.task_id, r.name) for r in rows if r.state == "running"]
+    )
+    here = leases.host_name()
     items = []
     md = [
         "## Workers",
@@ -303,7 +330,16 @@ def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
     ]
     for r in rows:
         state = r.state
-        stale = state == "running" and r.pid is not None and not procs.alive(r.pid, r.pid_start)
+        lease = held.get(leases.worker_key(r.task_id, r.name))
+        host = lease.host if lease is not None else here
+        if state != "running":
+            stale = False
+        elif lease is not None and lease.holder == leases.worker_holder(r.run_id):
+            stale = lease.expired or (  # its orchestrator stopped renewing, or its process died
+                host == here and r.pid is not None and not procs.alive(r.pid, r.pid_start)
+            )
+        else:
+            stale = r.pid is not None and not procs.alive(r.pid, r.pid_start)
         first = (r.summary or "").strip().splitlines()
         line = first[0] if first else ""
         if len(line) > 90:
@@ -320,6 +356,7 @@ def status_section(ws: Workspace, tx: Tx) -> tuple[str, Any, str] | None:
                 "summary": line,
                 "log": r.log_path,
                 "process_gone": stale,
+                "host": host if state == "running" else None,
             }
         )
         shown = f"{ICONS.get(state, '?')} {state}"

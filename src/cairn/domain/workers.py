@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING
 
 from cairn.core import procs
 from cairn.core.errors import CairnError, ValidationError
+from cairn.domain.leases import host_name
 from cairn.domain.worker_runs import (
     ICONS,
     SCHEMA_WORKERS,
@@ -56,12 +57,14 @@ from cairn.domain.worker_runs import (
     WorkerResult,
     cap_summary,
     case_twin,
+    owner_liveness,
     prepare,
     record_end,
     run_row,
     status_section,
     stored_results,
     to_result,
+    worker_lease,
     worker_row,
 )
 
@@ -74,14 +77,24 @@ def _settle_previous(ws: Workspace, plan: Plan, row: WorkerRunRow) -> WorkerResu
     """Decide about an earlier run: its result to reuse, or None to run the worker (again)."""
     w = plan.worker
     if row.state == "running":
-        if row.owner_pid != os.getpid() and procs.alive(row.owner_pid, row.owner_start):
+        lease = worker_lease(ws, row)
+        owner = owner_liveness(lease, row)
+        here = owner.host == host_name()
+        if owner.reason == "lease live" and not here:
+            raise CairnError(
+                f"worker {w.name!r} of task {plan.task_id!r} is running under another "
+                f"orchestrator on host {owner.host} (process {owner.pid}); wait for it to finish "
+                f"or stop it there. If that machine is gone, run again after its lease runs out "
+                f"(in {max(owner.remaining_s or 0, 0):.0f} s)"
+            )
+        if here and row.owner_pid != os.getpid() and procs.alive(row.owner_pid, row.owner_start):
             raise CairnError(
                 f"worker {w.name!r} of task {plan.task_id!r} is running under another "
                 f"orchestrator (process {row.owner_pid}); wait for it to finish or stop that "
                 "process, then run again"
             )
         killed = False
-        if procs.alive(row.pid, row.pid_start):
+        if here and procs.alive(row.pid, row.pid_start):  # a worker process elsewhere: not ours
             procs.signal_group(int(row.pid or 0), signal.SIGKILL)
             deadline = time.monotonic() + 5
             while procs.alive(row.pid, row.pid_start) and time.monotonic() < deadline:

@@ -80,6 +80,11 @@ def find_root(start: Path | None = None) -> Path:
     )
 
 
+def read_only(store: Store) -> str | None:
+    reason = getattr(store, "read_only", None)  # backends that can tell (SQLite) say why
+    return reason if isinstance(reason, str) else None
+
+
 def store_location(cairn_dir: Path, config: Config) -> str | Path:
     """Where the config says the store is: a URL as it is, a path relative to ``.cairn/``."""
     where = config.store
@@ -144,9 +149,18 @@ class Workspace:
         cdir = found / CAIRN_DIR
         config = load_config(cdir / CONFIG_NAME)
         store = open_store(store_location(cdir, config))
+        if read_only(store) is not None:
+            # Nothing can be written there: no readable tree to keep, nothing to migrate; the
+            # store still answers every read, and a write says why it cannot be made.
+            return cls(found, store, config, listeners=())
         ws = cls(found, store, config, listeners=listeners)
         _checkpoints.migrate_artifact_names(ws)
         return ws
+
+    @property
+    def read_only(self) -> str | None:
+        """Why this workspace can only be read (a read-only mount, no permission), or None."""
+        return read_only(self.store)
 
     def close(self) -> None:
         try:

@@ -7,6 +7,7 @@ never branch on the agent themselves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cairn.integrations import claude, codex
@@ -44,7 +45,25 @@ class Client(Protocol):
     def install_notes(self, scope: str, mcp: bool) -> list[str]: ...
 
 
+class Configure(Protocol):
+    """A client whose config files hold more than the MCP server (Codex: hook trust, the hooks
+    feature) reads them all first and returns the writer, so each file is written once."""
+
+    def __call__(
+        self,
+        scope: str,
+        project: Path | None,
+        hooks_path: Path,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        base: list[str] | None,
+        mcp: bool,
+        ours: Callable[[object], bool],
+    ) -> Callable[[], list[Change]]: ...
+
+
 CLIENTS: dict[str, Client] = {"claude": claude, "codex": codex}
+CONFIGURE: dict[str, Configure] = {"codex": codex.configure}
 
 
 def client(name: str) -> Client:

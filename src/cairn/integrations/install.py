@@ -10,6 +10,9 @@ changes is copied to ``<name>.cairn-backup-<UTC time>`` first; unchanged files a
 | codex  | user    | ``$CODEX_HOME/hooks.json``    | ``$CODEX_HOME/config.toml`` ``[mcp_servers.cairn]`` |
 | codex  | project | ``<project>/.codex/hooks.json`` | ``<project>/.codex/config.toml``           |
 
+Codex also gets the trust of cairn's hooks in ``$CODEX_HOME/config.toml`` (both scopes; see
+:mod:`~cairn.integrations.codex_trust`), refreshed on every install and removed on uninstall.
+
 Both agents take the same hooks shape: ``{"hooks": {Event: [{"matcher": …, "hooks": [{"type":
 "command", "command": …, "timeout": seconds}]}]}}``; which events, names and matchers comes from
 :data:`cairn.integrations.events.EVENTS`, where each agent's files are from its module
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn.core.errors import UsageError
-from cairn.integrations.clients import CLIENTS, Client
+from cairn.integrations.clients import CLIENTS, CONFIGURE, Client
 from cairn.integrations.events import EVENTS
 from cairn.integrations.files import Change, Plan, copy, dump, read_json, write
 
@@ -159,11 +162,20 @@ def install(
     client, hooks_path, mcp_path = _client(agent, scope, project)
     # Read (and so validate) every file before writing any.
     settings = read_json(hooks_path)
-    if mcp:
+    merged = merge_hooks(settings, base, agent)
+    configure = CONFIGURE.get(agent)
+    finish = None
+    if configure is not None:
+        finish = configure(
+            scope, project, hooks_path, settings, merged, base, mcp, is_cairn_handler
+        )
+    elif mcp:
         client.check_mcp(mcp_path)
     plan = Plan()
-    plan.changes.append(write(hooks_path, dump(merge_hooks(settings, base, agent)), "hooks"))
-    if mcp:
+    plan.changes.append(write(hooks_path, dump(merged), "hooks"))
+    if finish is not None:
+        plan.changes.extend(finish())
+    elif mcp:
         plan.changes.append(client.set_mcp(mcp_path, base))
     plan.notes.extend(client.install_notes(scope, mcp))
     return plan
@@ -172,13 +184,21 @@ def install(
 def uninstall(agent: str, scope: str, project: Path | None, *, mcp: bool = True) -> Plan:
     client, hooks_path, mcp_path = _client(agent, scope, project)
     plan = Plan()
+    settings = read_json(hooks_path) if hooks_path.exists() else {}
+    stripped = strip_hooks(copy(settings))
+    configure = CONFIGURE.get(agent)
+    finish = None
+    if configure is not None:
+        finish = configure(
+            scope, project, hooks_path, settings, stripped, None, mcp, is_cairn_handler
+        )
     if hooks_path.exists():
-        settings = read_json(hooks_path)
-        stripped = strip_hooks(copy(settings))
         if stripped != settings:
             plan.changes.append(write(hooks_path, dump(stripped), "hooks"))
         else:
             plan.changes.append(Change(hooks_path, "hooks", False))
-    if mcp and mcp_path.exists():
+    if finish is not None:
+        plan.changes.extend(c for c in finish() if c.path.exists())
+    elif mcp and mcp_path.exists():
         plan.changes.append(client.set_mcp(mcp_path, None))
     return plan

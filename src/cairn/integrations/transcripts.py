@@ -9,8 +9,8 @@ usage, its compaction summary). What a record *means* for the audit's report sta
 Claude Code records: ``{"type": "assistant" | "user" | "system" | ..., "timestamp", "message":
 {"content": [blocks], "usage"}}``; tool calls are ``tool_use`` blocks of assistant messages.
 Codex rollouts: ``{"timestamp", "type": "session_meta" | "response_item" | "event_msg" | ...,
-"payload"}``; tool calls are ``function_call`` / ``custom_tool_call`` / ``local_shell_call``
-response items, usage is an ``event_msg`` ``token_count``. Imported by the hooks at start-up, so
+"payload"}``; tool calls are ``function_call`` / ``custom_tool_call`` / ``local_shell_call`` /
+``tool_search_call`` (Codex's search for deferred tools such as MCP servers') response items, usage is an ``event_msg`` ``token_count``. Imported by the hooks at start-up, so
 only the standard library is imported here.
 """
 
@@ -28,11 +28,15 @@ TRANSCRIPT_SCAN_BYTES = 64 * 1024 * 1024
 TAIL_SCAN_BYTES = 8 * 1024 * 1024
 _CHUNK = 1024 * 1024
 _PARSE_LIMIT = 1_000_000  # bigger records (a tool result of megabytes) are scanned, not parsed
-CODEX_CALLS = frozenset({"function_call", "custom_tool_call", "local_shell_call"})
+CODEX_CALLS = frozenset(
+    {"function_call", "custom_tool_call", "local_shell_call", "tool_search_call"}
+)
 # Patterns for records too big to parse, compiled on the first such record (most hooks see none).
 _TS_PATTERN = rb'"timestamp"\s*:\s*"([^"]{10,40})"'
 _CLAUDE_USE_PATTERN = rb'"type"\s*:\s*"tool_use"'
-_CODEX_USE_PATTERN = rb'"type"\s*:\s*"(?:function_call|custom_tool_call|local_shell_call)"'
+_CODEX_USE_PATTERN = (
+    rb'"type"\s*:\s*"(?:function_call|custom_tool_call|local_shell_call|tool_search_call)"'
+)
 
 # Claude Code record types that carry nothing for cairn but are known (not "unknown").
 CLAUDE_IGNORED = frozenset(

@@ -188,10 +188,38 @@ class CodexModel(CLIModel):
             text=message,
             input_tokens=_int(usage.get("input_tokens")),
             output_tokens=_int(usage.get("output_tokens")),
-            model=self.name or "codex-default",
+            model=codex_model(events) or self.name or "unknown",
             provider=self.provider,
             raw={"events": events[-20:]},
         )
+
+
+def codex_model(events: list[dict[str, Any]]) -> str | None:
+    """The model Codex says it used: from an event that names it, else from the session's rollout
+    (``$CODEX_HOME/sessions/**/rollout-*-<thread id>.jsonl``, whose ``turn_context`` records name
+    it; ``codex exec --json`` 0.171 prints no model), else None."""
+    thread = None
+    for ev in events:
+        if isinstance(ev.get("model"), str) and ev["model"]:
+            return str(ev["model"])
+        if ev.get("type") == "thread.started" and isinstance(ev.get("thread_id"), str):
+            thread = ev["thread_id"]
+    if not thread or "/" in thread or "\x00" in thread:
+        return None
+    home = Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
+    for rollout in sorted((home / "sessions").glob(f"*/*/*/rollout-*-{thread}.jsonl")):
+        try:
+            with rollout.open(encoding="utf-8", errors="replace") as f:
+                for _, line in zip(range(200), f, strict=False):
+                    rec = json.loads(line) if line.startswith("{") else {}
+                    payload = rec.get("payload") if isinstance(rec, dict) else None
+                    if rec.get("type") == "turn_context" and isinstance(payload, dict):
+                        model = payload.get("model")
+                        if isinstance(model, str) and model:
+                            return model
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 class ClaudeModel(CLIModel):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from cairn.core.fsutil import atomic_write
 from cairn.domain.checkpoints import content_hash
+from cairn.projection.reading import NotReadable, read_inside
 
 if TYPE_CHECKING:
     from cairn.core.model import Checkpoint
@@ -43,6 +44,13 @@ class Artifacts:
         # path -> (mtime_ns, size, sha256) of the file as this process last wrote or read it:
         # a file that still stats the same holds that, without reading it again.
         self.seen: dict[str, tuple[int, int, str]] = {}
+        # One line per file set aside unread (a link leading outside, a FIFO): a command prints
+        # them (``take_warnings``); the journal has each as ``checkpoint.link_refused``.
+        self.warnings: list[str] = []
+
+    def take_warnings(self) -> list[str]:
+        out, self.warnings = self.warnings, []
+        return out
 
     def target(self, rel: str) -> Path:
         """The file a projection writes, refused if a symlinked folder would put it outside the
@@ -70,10 +78,12 @@ class Artifacts:
         return folder / Path(rel).name
 
     def on_disk(
-        self, rel: str, row: ProjectionRow | None = None
+        self, rel: str, row: ProjectionRow | None = None, ws: Workspace | None = None
     ) -> tuple[str, bytes | None] | None:
         """(sha256, bytes or None when not read) of the file, or None when there is none. Read
-        only when it differs from what was last written or seen there (or recorded in ``row``)."""
+        only when it differs from what was last written or seen there (or recorded in ``row``).
+        A link leading outside the workspace, or anything but a regular file, is not read: it is
+        set aside (``set_aside``) and counts as no file, so the store's version is written back."""
         try:
             st = os.stat(self.prefix + rel)
         except FileNotFoundError:
@@ -84,8 +94,13 @@ class Artifacts:
         if row is not None and (row.mtime_ns, row.size) == (st.st_mtime_ns, st.st_size):
             self.seen[rel] = (st.st_mtime_ns, st.st_size, row.hash)
             return row.hash, None
-        with open(self.prefix + rel, "rb") as fh:
-            data = fh.read()
+        try:
+            data = read_inside(self.root, self.prefix + rel)
+        except FileNotFoundError:
+            return None
+        except NotReadable as exc:
+            self.set_aside(ws, rel, row.task_id if row else None, exc)
+            return None
         digest = content_hash(data)
         self.seen[rel] = (st.st_mtime_ns, st.st_size, digest)
         return digest, data
@@ -104,7 +119,7 @@ class Artifacts:
         Returns whether a hand edit was ingested instead."""
         rel = row.path
         self.target(rel)  # refuse a folder that leads outside before anything else
-        found = self.on_disk(rel, row)
+        found = self.on_disk(rel, row, ws)
         if found is not None:
             digest, data = found
             if digest == row.hash:
@@ -131,10 +146,13 @@ class Artifacts:
         from cairn.core.errors import CairnError
         from cairn.domain.workspace import now
 
+        self.target(rel)
         try:
-            with open(self.target(rel), "rb") as fh:
-                found = fh.read()
-        except (FileNotFoundError, IsADirectoryError):
+            found = read_inside(self.root, self.prefix + rel)
+        except FileNotFoundError:
+            return False
+        except NotReadable as exc:
+            self.set_aside(ws, rel, task_id, exc)
             return False
         try:
             text, data = ws._coerce_content(found)
@@ -148,6 +166,33 @@ class Artifacts:
         self.seen[rel] = (st.st_mtime_ns, st.st_size, cp.hash)
         record(ws, [(st.st_mtime_ns, st.st_size, rel, cp.hash)])
         return True
+
+    def set_aside(
+        self, ws: Workspace | None, rel: str, task_id: str | None, exc: NotReadable
+    ) -> None:
+        """Move what is at ``rel`` (the link itself, not what it leads to) next to the artifact,
+        where no write replaces it, so the artifact can be written back from the store: nothing is
+        read through it, nothing is lost. Said once in the journal and once on the command's
+        standard error."""
+        from cairn.domain.workspace import now
+
+        stamp = now().replace("-", "").replace(":", "").replace(".", "")
+        kept = f"{rel}.refused-{stamp}"
+        try:
+            os.replace(self.prefix + rel, self.prefix + kept)
+        except FileNotFoundError:
+            return
+        self.seen.pop(rel, None)
+        where = f" ({exc.dest})" if exc.dest else ""
+        self.warnings.append(
+            f"{rel} is {exc.why}{where}: not read; it was moved to {kept} and the artifact is "
+            "the store's newest version again"
+        )
+        if ws is not None:
+            ws.record_event(
+                task_id, "checkpoint.link_refused", path=rel, reason=exc.why, dest=exc.dest,
+                kept_as=kept,
+            )  # fmt: skip
 
     def is_hand_edit(self, ws: Workspace, row: ProjectionRow, digest: str) -> bool:
         return digest != row.prev_hash and not is_stored_version(ws, row, digest)

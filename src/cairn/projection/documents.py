@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from cairn.core.fsutil import atomic_write, file_lock
 from cairn.domain.review_records import Response, Review, get_review, list_reviews, review_prompt
+from cairn.projection.reading import NotReadable, read_inside
 
 if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
@@ -133,9 +134,11 @@ def repair(ws: Workspace, target: Target, *, limit: int = 1000) -> list[str]:
         for rel, data in _files(ws, review):
             path = target(rel)
             try:
-                current: bytes | None = path.read_bytes()
+                current: bytes | None = read_inside(ws.root, str(path))
             except FileNotFoundError:
                 current = None
+            except NotReadable:
+                current = b""  # a link out or a FIFO: set aside below like an edit, never read
             if current == data:
                 continue
             if current is not None:

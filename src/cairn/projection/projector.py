@@ -68,6 +68,10 @@ class Projector:
     def target(self, rel: str) -> Path:
         return self.files.target(rel)
 
+    def take_warnings(self) -> list[str]:
+        """What was set aside unread since the last call, one line each (see artifacts.py)."""
+        return self.files.take_warnings()
+
     # -- the listener ----------------------------------------------------------------------------
     def committed(self, change: Change) -> None:
         review = (change.review, change.path) if change.review and change.path else None
@@ -127,7 +131,7 @@ class Projector:
                     with self._mu:
                         self._dirty = True
                 return
-            found = self.files.on_disk(row.path, row)
+            found = self.files.on_disk(row.path, row, self.ws)
             if found is None or found[1] is None or found[0] == row.hash:
                 return
             if self.files.is_hand_edit(self.ws, row, found[0]) and self.files.ingest(
@@ -346,7 +350,7 @@ class Projector:
         written: list[Any] = []
         for row in watch.rows(self.ws, suspects):
             rel = row.path
-            found = self.files.on_disk(rel, row)
+            found = self.files.on_disk(rel, row, self.ws)
             if found is None:
                 self.files.project(self.ws, row, None, written)
                 continue

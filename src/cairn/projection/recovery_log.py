@@ -43,6 +43,8 @@ def log_is_current(ws: Workspace, path: str) -> bool:
         # Timestamps have millisecond precision: count the newest ones that share it.
         same = tx.recoveries.count_at(last.ts, after_id=last.id - 50) if last else 0
     try:
+        if os.path.islink(path) or not os.path.isfile(path):
+            return False  # a link or a FIFO planted there: never read, the log is rewritten
         with open(path, "rb") as fh:
             size = fh.seek(0, os.SEEK_END)
             fh.seek(max(0, size - 65536))

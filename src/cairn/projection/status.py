@@ -26,6 +26,7 @@ SCHEMA_STATUS = "cairn.status/1"
 StatusSection = Callable[["Workspace", "Tx"], "tuple[str, Any, str] | None"]
 STATUS_SECTION_PROVIDERS: list[str] = [
     "cairn.domain.phase_status:status_section@phase_runs",
+    "cairn.domain.phase_status:running_section@phase_runs",
     "cairn.domain.workers:status_section@workers",
     "cairn.domain.reviews:status_section@reviews",
     "cairn.domain.budget:status_section@budget_ledger",

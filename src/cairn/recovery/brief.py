@@ -215,14 +215,18 @@ def build_brief(
     else:
         head.append("**Newest checkpoint**: none yet")
     if cur is not None and cur.state == "active" and _has_phase_runs(ws):
-        from cairn.domain.phase_status import interrupted
+        from cairn.domain.phase_status import liveness
 
-        pid = interrupted(ws, task.id, cur.name)
-        if pid is not None:
+        seen = liveness(ws, task.id, cur.name)
+        if seen is not None and not seen[1].alive:
+            gone = "stopped renewing its lease" if seen[1].reason == "lease expired" else "is gone"
             head.append(
-                f"**Interrupted**: process {pid}, which ran this phase, is gone; run its workflow "
-                "again (`cairn run FILE`) and the phase restarts, its progress kept"
+                f"**Interrupted**: process {seen[0].pid} on {seen[1].host}, which ran this phase, "
+                f"{gone}; run its workflow again (`cairn run FILE`, on any machine) and the phase "
+                "restarts, its progress kept"
             )
+        elif seen is not None:
+            head.append(f"**Running on**: {seen[1].host} (pid {seen[1].pid})")
     if other_active:
         head.append(f"**Also active**: {', '.join(other_active[:5])}")
     head.append("")

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # annotations only: a command imports just the contracts it u
     from cairn.store.contract.checkpoints import CheckpointsArea
     from cairn.store.contract.compactions import CompactionsArea
     from cairn.store.contract.events import EventsArea
+    from cairn.store.contract.leases import LeasesArea
     from cairn.store.contract.ledger import LedgerArea
     from cairn.store.contract.meta import MetaArea
     from cairn.store.contract.projections import ProjectionsArea
@@ -75,6 +76,7 @@ class Transaction:
     runs: RunsArea  # phase runs, worker runs and agent runs
     ledger: LedgerArea  # the budget's contexts and entries
     reviews: ReviewsArea
+    leases: LeasesArea  # liveness of running phases and workers, by the store's clock
     meta: MetaArea
     sql: RawSQL  # TEMPORARY, see RawSQL
 

@@ -22,3 +22,10 @@ class MetaArea(Protocol):
     def holds(self, records: str) -> bool:
         """Whether the record set ``records`` (one of ``RECORD_SETS``) holds anything; cheap."""
         ...
+
+    def change_token(self) -> str:
+        """One cheap query a poller (the dashboard, a status reader on another machine) makes to
+        learn whether anything changed: an opaque text, to compare for equality only, that differs
+        after every committed change the status shows (every such change journals an event) and
+        when a lease runs out (by the store's clock), which changes the status with no write."""
+        ...

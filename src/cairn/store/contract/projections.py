@@ -58,3 +58,8 @@ class ProjectionsArea(Protocol):
     def move(self, old_path: str, new_path: str) -> None:
         """Rename a row (artifact names changed by a migration); MissingRow if absent."""
         ...
+
+    def forget(self, task_id: str) -> list[str]:
+        """Drop the rows of a task's files (a deleted task: nothing projects them again);
+        returns their paths."""
+        ...

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 PHASE_ROW_STATES = ("pending", "active", "done", "failed", "blocked")
+# open: everywhere. archived: out of the lists below (so out of status and briefs), whole, and
+# ``get`` still finds it. deleted: the same, for good; its history stays and its id stays taken.
+TASK_STATES = ("open", "archived", "deleted")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,7 @@ class TaskRow:
     updated_at: str
     next_action: str | None
     seq: int  # creation order; breaks ties between tasks updated in the same millisecond
+    state: str = "open"  # one of TASK_STATES
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,9 @@ class PhaseRow:
 
 
 class TasksArea(Protocol):
+    """The lists (``recent``, ``count``, ``active``, ``unfinished``, ``active_phases``,
+    ``failed_phases``) hold open tasks only; ``get`` finds a task in any state."""
+
     def get(self, task_id: str) -> TaskRow | None:
         """The task whose key matches ``task_id`` case-insensitively."""
         ...
@@ -58,6 +65,21 @@ class TasksArea(Protocol):
     def unfinished(self, *, limit: int | None = None, phaseless: bool = False) -> list[TaskRow]:
         """Tasks with a phase that is not done (and, with ``phaseless``, tasks with no phase),
         most recently updated first."""
+        ...
+
+    def archived(self, *, limit: int | None = None) -> list[TaskRow]:
+        """Archived tasks, the most recently archived first."""
+        ...
+
+    def set_state(self, task_id: str, state: str, ts: str) -> TaskRow:
+        """Moves a task to one of TASK_STATES (stamping ``state_at``; ``updated_at`` unchanged).
+        MissingRow if absent."""
+        ...
+
+    def rename(self, task_id: str, new_id: str) -> TaskRow:
+        """Files every record of the task under ``new_id``: phases, checkpoints, steps, events,
+        reviews, runs, ledger, compactions, projections (their paths are the caller's to move).
+        DuplicateKey if another task has the key of ``new_id``; MissingRow if absent."""
         ...
 
     def touch(self, task_id: str, ts: str) -> None: ...

@@ -8,6 +8,7 @@ from typing import Any
 from cairn.store.memory.checkpoints import MemoryCheckpoints
 from cairn.store.memory.compactions import MemoryCompactions
 from cairn.store.memory.events import MemoryEvents
+from cairn.store.memory.leases import MemoryLeases
 from cairn.store.memory.ledger import MemoryLedger
 from cairn.store.memory.meta import MemoryMeta
 from cairn.store.memory.projections import MemoryProjections
@@ -29,5 +30,6 @@ AREAS: dict[str, Callable[[MemoryState], Any]] = {
     "runs": MemoryRuns,
     "ledger": MemoryLedger,
     "reviews": MemoryReviews,
+    "leases": MemoryLeases,
     "meta": MemoryMeta,
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from cairn.store.contract.meta import RECORD_SETS
 from cairn.store.memory.state import MemoryState
 
@@ -24,3 +26,9 @@ class MemoryMeta:
         if records not in RECORD_SETS:
             raise ValueError(f"no record set {records!r}; known: {', '.join(RECORD_SETS)}")
         return bool(self._s.extra.get(records))
+
+    def change_token(self) -> str:
+        events = self._s.events
+        clock = time.time()
+        expired = sum(1 for r in self._s.extra.get("leases", {}).values() if r.expires <= clock)
+        return f"{events[-1].id if events else 0}.{expired}"

@@ -54,3 +54,8 @@ class MemoryProjections:
         self._s.projections[new_path] = dataclasses.replace(
             old, path=new_path, mtime_ns=None, size=None
         )
+
+    def forget(self, task_id: str) -> list[str]:
+        gone = [p for p, r in self._s.projections.items() if r.task_id == task_id]
+        self._s.projections = {p: r for p, r in self._s.projections.items() if r.task_id != task_id}
+        return gone

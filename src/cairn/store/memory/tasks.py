@@ -4,11 +4,38 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 from cairn.core.names import task_key
 from cairn.store.contract import DuplicateKey, MissingRow
 from cairn.store.contract.tasks import PhaseRow, TaskRow
 from cairn.store.memory.state import MemoryState
+
+_STATE_AT = "task_state_at"  # task id -> when its state last changed
+
+
+def _moved(value: Any, old: str, new: str) -> Any:
+    """``value`` with every row filed under task ``old`` filed under ``new``: rows (a ``task_id``
+    field), and the keys that lead with the task id, ``(task, kind)`` or ``(task, name)``. Copies,
+    never changes in place (a reader may hold the committed state)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if getattr(value, "task_id", None) == old:
+            return dataclasses.replace(value, task_id=new)
+        return value
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if isinstance(k, tuple) and k and k[0] == old:
+                k = (new, *k[1:])
+            elif k == _STATE_AT:
+                v = {new if t == old else t: at for t, at in v.items()}
+            out[k] = _moved(v, old, new)
+        return out
+    if isinstance(value, list):
+        return [_moved(v, old, new) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_moved(v, old, new) for v in value)
+    return value
 
 
 class MemoryTasks:
@@ -22,8 +49,12 @@ class MemoryTasks:
         return row
 
     def _recent(self, rows: list[TaskRow], limit: int | None) -> list[TaskRow]:
+        rows = [t for t in rows if t.state == "open"]
         rows.sort(key=lambda t: (t.updated_at, t.seq), reverse=True)
         return rows[:limit] if limit else rows
+
+    def _open(self) -> list[TaskRow]:
+        return [t for t in self._s.tasks.values() if t.state == "open"]
 
     def get(self, task_id: str) -> TaskRow | None:
         return self._s.tasks.get(task_key(task_id))
@@ -41,7 +72,38 @@ class MemoryTasks:
         return self._recent(list(self._s.tasks.values()), limit)
 
     def count(self) -> int:
-        return len(self._s.tasks)
+        return len(self._open())
+
+    def archived(self, *, limit: int | None = None) -> list[TaskRow]:
+        rows = [t for t in self._s.tasks.values() if t.state == "archived"]
+        stamps = self._s.extra.get(_STATE_AT, {})
+        rows.sort(key=lambda t: (stamps.get(t.id, ""), t.seq), reverse=True)
+        return rows[:limit] if limit else rows
+
+    def set_state(self, task_id: str, state: str, ts: str) -> TaskRow:
+        self._replace_task(task_id, state=state)
+        self._s.extra[_STATE_AT] = {**self._s.extra.get(_STATE_AT, {}), task_id: ts}
+        return self._by_id(task_id)
+
+    def rename(self, task_id: str, new_id: str) -> TaskRow:
+        row = self._by_id(task_id)
+        other = self.get(new_id)
+        if other is not None and other.id != task_id:
+            raise DuplicateKey(f"task key {task_key(new_id)!r} exists")
+        s = self._s
+        del s.tasks[task_key(task_id)]
+        s.tasks[task_key(new_id)] = dataclasses.replace(row, id=new_id)
+        for name in ("phases", "task_checkpoints", "task_steps", "progress_docs"):
+            by_task = getattr(s, name)
+            if task_id in by_task:
+                by_task = dict(by_task)
+                by_task[new_id] = _moved(by_task.pop(task_id), task_id, new_id)
+                setattr(s, name, by_task)
+        for name in ("checkpoints", "steps", "projections", "extra"):
+            setattr(s, name, _moved(getattr(s, name), task_id, new_id))
+        s.events = _moved(s.events, task_id, new_id)
+        s.recoveries = _moved(s.recoveries, task_id, new_id)
+        return self._by_id(new_id)
 
     def active(self, *, limit: int | None = None) -> list[TaskRow]:
         rows = [
@@ -137,6 +199,9 @@ class MemoryTasks:
         return out[:limit]
 
     def failed_phases(self, *, limit: int) -> list[PhaseRow]:
-        rows = [p for ps in self._s.phases.values() for p in ps if p.state == "failed"]
+        open_ = {t.id for t in self._open()}
+        rows = [
+            p for t, ps in self._s.phases.items() if t in open_ for p in ps if p.state == "failed"
+        ]
         rows.sort(key=lambda p: p.finished_at or "", reverse=True)
         return rows[:limit]

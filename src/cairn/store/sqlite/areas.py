@@ -30,5 +30,6 @@ AREAS: dict[str, Callable[[sqlite3.Connection], Any]] = {
     "runs": _lazy("runs", "SQLiteRuns"),
     "ledger": _lazy("ledger", "SQLiteLedger"),
     "reviews": _lazy("reviews", "SQLiteReviews"),
+    "leases": _lazy("leases", "SQLiteLeases"),
     "meta": _lazy("meta", "SQLiteMeta"),
 }

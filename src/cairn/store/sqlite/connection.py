@@ -6,6 +6,8 @@ the transaction boundaries are this module's.
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 import threading
 import time
@@ -19,7 +21,7 @@ from typing import Any
 from cairn.core.errors import StoreError
 from cairn.store.base import Params, Row, Transaction
 from cairn.store.sqlite.areas import AREAS
-from cairn.store.sqlite.migrations import MIGRATIONS
+from cairn.store.sqlite.migrations import MIGRATIONS, RENAMED
 
 # A writer waits this long for another process's transaction before giving up. Long on purpose: an
 # agent's write should wait out a busy peer rather than surface "database is locked".
@@ -59,13 +61,123 @@ class _RawSQL:
         yield from self._conn.execute(sql, params)
 
 
+# Below this much free space a "disk I/O error" is taken for what it nearly always is then: SQLite
+# could not grow the WAL or its shared-memory file.
+_LOW_SPACE = 1 << 20
+
+
+def _free_bytes(path: Path) -> int | None:
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def integrity(path: Path) -> str | None:
+    """``PRAGMA integrity_check`` of the store on a connection of its own that writes nothing:
+    "ok", the first problem found, or None when it could not be run (the disk refuses reads)."""
+    for mode in ("ro", "ro&immutable=1"):  # immutable: no -shm needed (a full or read-only disk)
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=5)
+        except sqlite3.Error:
+            continue
+        try:
+            row = conn.execute("PRAGMA integrity_check").fetchone()
+            return str(row[0]) if row else "no answer"
+        except sqlite3.DatabaseError as exc:
+            if "I/O" in str(exc) or "unable to open" in str(exc):
+                continue  # not an answer about the store: try the next way of opening it
+            return str(exc)
+        finally:
+            conn.close()
+    return None
+
+
+def read_only_reason(path: Path) -> str | None:
+    """Why the store's folder cannot be written (SQLite needs the folder for its -wal and -shm
+    files), or None when it can."""
+    try:
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            return f"{path.parent} is on a read-only file system"
+    except OSError:
+        return None
+    for where in (path, path.parent):
+        if where.exists() and not os.access(where, os.W_OK):
+            return f"no permission to write {where}"
+    return None
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that never writes: read-only with the WAL's shared memory when that file can
+    be used, else ``immutable`` (the main file alone: on a read-only folder no -shm can be made,
+    and no other process can be writing there)."""
+    last: sqlite3.Error | None = None
+    for mode in ("ro", "ro&immutable=1"):
+        if mode != "ro" and _wal_size(path):
+            # The newest commits are in the -wal file, which cannot be read without its shared
+            # memory: reading the main file alone would show an older state as the current one.
+            raise StoreError(
+                f"the store {path} has commits in {path.name}-wal that cannot be read on a "
+                "read-only workspace without its -shm file; open it once where it is writable "
+                "(any read does), then it reads read-only too"
+            )
+        conn = sqlite3.connect(
+            f"file:{path}?mode={mode}", uri=True, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.Error as exc:
+            conn.close()
+            last = exc
+    assert last is not None
+    raise last
+
+
+def _wal_size(path: Path) -> int:
+    try:
+        return os.stat(f"{path}-wal").st_size
+    except OSError:
+        return 0
+
+
 def _explain(path: Path, exc: BaseException) -> StoreError:
+    """One line for an SQLite error. Advice that gives the history up (move the store aside) is
+    only given when ``integrity_check`` says the store is damaged: a full disk or a failing read
+    raises "disk I/O error" too, and freeing space brings the same store back whole."""
     msg = str(exc)
-    if "not a database" in msg or "malformed" in msg or "disk I/O" in msg:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    io = "disk I/O" in msg or name.startswith("SQLITE_IOERR")
+    full = "is full" in msg or name == "SQLITE_FULL" or getattr(exc, "errno", None) == errno.ENOSPC
+    if full or io:
+        free = _free_bytes(path)
+        if full or (free is not None and free < _LOW_SPACE):
+            room = "" if free is None else f", {free:,} bytes free"
+            return StoreError(
+                f"disk full: the disk holding the store {path} has no room left ({msg}{room}); "
+                "nothing was lost. Free space and run the command again"
+            )
+    if "readonly" in msg or name.startswith("SQLITE_READONLY") or "unable to open" in msg:
+        reason = read_only_reason(path)
+        if reason is not None:
+            return StoreError(
+                f"the workspace is read-only ({reason}); nothing was written. Reads work; make "
+                "the folder writable to change anything"
+            )
+    if io or "not a database" in msg or "malformed" in msg:
+        verdict = integrity(path)
+        if verdict is None or verdict == "ok":
+            said = "its integrity check could not run" if verdict is None else "it is intact"
+            return StoreError(
+                f"the store {path} could not be read or written ({msg}); {said}, nothing was "
+                "lost. Check the disk (free space, permissions, a failing or network drive) and "
+                "run the command again; `cairn doctor` checks the store"
+            )
         return StoreError(
-            f"the store {path} is corrupt or truncated ({msg}); nothing was changed. Restore it from "
-            "a backup, or move it aside and run `cairn init` to start a new store (artifacts/ stays "
-            "as it is)"
+            f"the store {path} is corrupt or truncated ({msg}; integrity check: {verdict[:120]}); "
+            "nothing was changed. Restore it from a backup, or move it aside and run `cairn init` "
+            "to start a new store (artifacts/ stays as it is)"
         )
     return StoreError(f"the store {path} cannot be used: {msg}")
 
@@ -87,15 +199,26 @@ class SQLiteStore:
                 f"the store {path} is empty (0 bytes: truncated?); nothing was changed. Restore "
                 "it from a backup, or move it aside and run `cairn init` to start a new store"
             )
+        # Why the store can only be read (a read-only mount, no write permission), or None.
+        self.read_only: str | None = None if create else read_only_reason(path)
         try:
-            self._conn = sqlite3.connect(
-                path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-            )
+            if self.read_only is not None:
+                self._conn = _connect_read_only(path)
+            else:
+                self._conn = sqlite3.connect(
+                    path,
+                    timeout=BUSY_TIMEOUT_MS / 1000,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
             self._conn.row_factory = _dict_row
             self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             # Refuse a foreign or newer store before anything below writes to the file (switching
             # to WAL rewrites the header).
             applied = self._check()
+            if self.read_only is not None:
+                self._read_only_ready(applied)
+                return
             # WAL lets readers (status, recover) run while a writer commits.
             mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()
             if mode is None or next(iter(mode.values())).lower() != "wal":
@@ -117,6 +240,27 @@ class SQLiteStore:
                 raise
             raise _explain(path, exc) from exc
 
+    def _read_only_ready(self, applied: list[str]) -> None:
+        pending = [n for n, _ in MIGRATIONS if n not in applied]
+        if pending:
+            raise StoreError(
+                f"the store {self.path} needs migration {pending[0]!r}, which cannot be written: "
+                f"the workspace is read-only ({self.read_only}); open it once where it is "
+                "writable, or with the cairn that wrote it"
+            )
+        conn = self._conn
+        self._tx = Transaction(
+            {}, _RawSQL(conn), lazy={name: partial(make, conn) for name, make in AREAS.items()}
+        )
+
+    def _refuse_write(self) -> None:
+        if self.read_only is not None:
+            raise StoreError(
+                f"the workspace is read-only ({self.read_only}); nothing was written. Reads "
+                "(status, recover, task list/show, checkpoint show/list, log) work; make the "
+                "folder writable to change anything"
+            )
+
     # -- migrations ------------------------------------------------------------------------------
     def _check(self) -> list[str]:
         """The migrations applied so far; refuses a foreign store or one from a newer cairn."""
@@ -127,6 +271,8 @@ class SQLiteStore:
         applied: list[str] = []
         if has_table:
             applied = [r["name"] for r in self._conn.execute("SELECT name FROM cairn_migrations")]
+            self._renamed = [a for a in applied if a in RENAMED]
+            applied = [RENAMED.get(a, a) for a in applied]
         else:
             tables = self._conn.execute("SELECT count(*) AS n FROM sqlite_master").fetchone()
             if tables and tables["n"]:
@@ -141,13 +287,18 @@ class SQLiteStore:
 
     def _migrate(self, applied: list[str]) -> None:
         pending = [(n, sql) for n, sql in MIGRATIONS if n not in applied]
-        if not pending:
+        renamed = getattr(self, "_renamed", [])
+        if not pending and not renamed:
             return
         with self._write(sync=True) as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS cairn_migrations "
                 "(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)"
             )
+            for old in renamed:
+                conn.execute(
+                    "UPDATE cairn_migrations SET name = ? WHERE name = ?", (RENAMED[old], old)
+                )
             # Another process may have migrated while we waited for the lock.
             done = {r["name"] for r in conn.execute("SELECT name FROM cairn_migrations")}
             for name, sql in pending:
@@ -205,6 +356,7 @@ class SQLiteStore:
 
     @contextmanager
     def write(self) -> Iterator[Transaction]:
+        self._refuse_write()
         try:
             with self._lock, self._write(sync=True):
                 yield self._tx
@@ -215,6 +367,7 @@ class SQLiteStore:
 
     @contextmanager
     def light_write(self) -> Iterator[Transaction]:
+        self._refuse_write()
         try:
             with self._lock, self._write(sync=False):
                 yield self._tx

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from cairn.store.contract.meta import RECORD_SETS
 
@@ -31,3 +32,11 @@ class SQLiteMeta:
         if records not in RECORD_SETS:  # the name becomes SQL: only the contract's names
             raise ValueError(f"no record set {records!r}; known: {', '.join(RECORD_SETS)}")
         return self._c.execute(f"SELECT 1 FROM {records} LIMIT 1").fetchone() is not None
+
+    def change_token(self) -> str:
+        r = self._c.execute(
+            "SELECT (SELECT coalesce(max(id), 0) FROM events) AS e, "
+            "(SELECT count(*) FROM leases WHERE expires_at <= ?) AS x",
+            (time.time(),),
+        ).fetchone()
+        return f"{r['e']}.{r['x']}"

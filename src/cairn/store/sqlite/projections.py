@@ -74,3 +74,11 @@ class SQLiteProjections:
         )
         if cur.rowcount != 1:
             raise MissingRow(f"no projection at {old_path}")
+
+    def forget(self, task_id: str) -> list[str]:
+        paths = [
+            r["path"]
+            for r in self._c.execute("SELECT path FROM projections WHERE task_id = ?", (task_id,))
+        ]
+        self._c.execute("DELETE FROM projections WHERE task_id = ?", (task_id,))
+        return paths

@@ -10,15 +10,16 @@ from cairn.core.names import task_key
 from cairn.store.contract import DuplicateKey, MissingRow
 from cairn.store.contract.tasks import PhaseRow, TaskRow
 
-_TASK_COLS = "id, title, created_at, updated_at, next_action, seq"
-_T_COLS = "t.id, t.title, t.created_at, t.updated_at, t.next_action, t.seq"
+_TASK_COLS = "id, title, created_at, updated_at, next_action, seq, state"
+_T_COLS = "t.id, t.title, t.created_at, t.updated_at, t.next_action, t.seq, t.state"
 _PHASE_COLS = "task_id, name, position, state, gated, started_at, finished_at, error"
 
 
 def _task(r: dict[str, Any]) -> TaskRow:
     return TaskRow(
-        r["id"], r["title"], r["created_at"], r["updated_at"], r["next_action"], r["seq"]
-    )
+        r["id"], r["title"], r["created_at"], r["updated_at"], r["next_action"], r["seq"],
+        r["state"],
+    )  # fmt: skip
 
 
 def _phase(r: dict[str, Any]) -> PhaseRow:
@@ -66,16 +67,60 @@ class SQLiteTasks:
     def recent(self, *, limit: int | None = None) -> list[TaskRow]:
         extra, params = _limit(limit)
         rows = self._c.execute(
-            f"SELECT {_TASK_COLS} FROM tasks ORDER BY updated_at DESC, seq DESC" + extra, params
+            f"SELECT {_TASK_COLS} FROM tasks WHERE state = 'open' "
+            "ORDER BY updated_at DESC, seq DESC" + extra,
+            params,
         )
         return [_task(r) for r in rows]
 
     def count(self) -> int:
-        # Kept by a trigger (migration 0010): counting 10,000s of rows after every command.
-        r = self._c.execute("SELECT value FROM meta WHERE key = 'task_count'").fetchone()
-        if r is not None:
-            return int(r["value"])
-        return int(self._c.execute("SELECT count(*) AS n FROM tasks").fetchone()["n"])
+        sql = "SELECT count(*) AS n FROM tasks WHERE state = 'open'"
+        return int(self._c.execute(sql).fetchone()["n"])
+
+    def archived(self, *, limit: int | None = None) -> list[TaskRow]:
+        extra, params = _limit(limit)
+        rows = self._c.execute(
+            f"SELECT {_TASK_COLS} FROM tasks WHERE state = 'archived' "
+            "ORDER BY state_at DESC, seq DESC" + extra,
+            params,
+        )
+        return [_task(r) for r in rows]
+
+    def set_state(self, task_id: str, state: str, ts: str) -> TaskRow:
+        cur = self._c.execute(
+            "UPDATE tasks SET state = ?, state_at = ? WHERE id = ?", (state, ts, task_id)
+        )
+        if cur.rowcount != 1:
+            raise MissingRow(f"no task {task_id!r}")
+        row = self.get(task_id)
+        assert row is not None
+        return row
+
+    def rename(self, task_id: str, new_id: str) -> TaskRow:
+        other = self.get(new_id)
+        if other is not None and other.id != task_id:
+            raise DuplicateKey(f"task key {task_key(new_id)!r} exists")
+        # The children point at tasks(id): checked at commit, once every table has moved.
+        self._c.execute("PRAGMA defer_foreign_keys = ON")
+        cur = self._c.execute(
+            "UPDATE tasks SET id = ?, key = ? WHERE id = ?", (new_id, task_key(new_id), task_id)
+        )
+        if cur.rowcount != 1:
+            raise MissingRow(f"no task {task_id!r}")
+        tables = [
+            r["name"]
+            for r in self._c.execute(
+                "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' AND EXISTS "
+                "(SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'task_id')"
+            )
+        ]
+        for table in tables:
+            self._c.execute(
+                f'UPDATE "{table}" SET task_id = ? WHERE task_id = ?', (new_id, task_id)
+            )
+        row = self.get(new_id)
+        assert row is not None
+        return row
 
     def active(self, *, limit: int | None = None) -> list[TaskRow]:
         extra, params = _limit(limit)
@@ -83,7 +128,8 @@ class SQLiteTasks:
             # IN, not a correlated EXISTS: the set comes from the index on the phase state, so
             # the cost follows the active tasks, not every task.
             f"SELECT {_T_COLS} FROM tasks t WHERE t.id IN (SELECT p.task_id FROM phases p "
-            "WHERE p.state = 'active') ORDER BY t.updated_at DESC, t.seq DESC" + extra,
+            "WHERE p.state = 'active') AND t.state = 'open' "
+            "ORDER BY t.updated_at DESC, t.seq DESC" + extra,
             params,
         )
         return [_task(r) for r in rows]
@@ -94,8 +140,8 @@ class SQLiteTasks:
         if phaseless:
             where += " OR NOT EXISTS (SELECT 1 FROM phases p2 WHERE p2.task_id = t.id)"
         rows = self._c.execute(
-            f"SELECT {_T_COLS} FROM tasks t WHERE {where} ORDER BY t.updated_at DESC, t.seq DESC"
-            + extra,
+            f"SELECT {_T_COLS} FROM tasks t WHERE ({where}) AND t.state = 'open' "
+            "ORDER BY t.updated_at DESC, t.seq DESC" + extra,
             params,
         )
         return [_task(r) for r in rows]
@@ -199,15 +245,17 @@ class SQLiteTasks:
         cols = ", ".join(f"p.{c.strip()}" for c in _PHASE_COLS.split(","))
         rows = self._c.execute(
             f"SELECT {cols} FROM phases p JOIN tasks t ON t.id = p.task_id "
-            "WHERE p.state = 'active' ORDER BY t.updated_at DESC, t.seq DESC LIMIT ?",
+            "WHERE p.state = 'active' AND t.state = 'open' "
+            "ORDER BY t.updated_at DESC, t.seq DESC LIMIT ?",
             (limit,),
         )
         return [_phase(r) for r in rows]
 
     def failed_phases(self, *, limit: int) -> list[PhaseRow]:
+        cols = ", ".join(f"p.{c.strip()}" for c in _PHASE_COLS.split(","))
         rows = self._c.execute(
-            f"SELECT {_PHASE_COLS} FROM phases WHERE state = 'failed' "
-            "ORDER BY finished_at DESC LIMIT ?",
+            f"SELECT {cols} FROM phases p JOIN tasks t ON t.id = p.task_id "
+            "WHERE p.state = 'failed' AND t.state = 'open' ORDER BY p.finished_at DESC LIMIT ?",
             (limit,),
         )
         return [_phase(r) for r in rows]

@@ -1,0 +1,202 @@
+"""`cairn doctor`'s client checks: ask the installed agent programs themselves whether cairn's
+hooks run there and its MCP server connects, and say exactly what to run when not.
+
+- Codex CLI: its own ``codex app-server`` (JSON-RPC over stdio): ``hooks/list`` gives every hook
+  it found for the project with its ``trustStatus`` (Codex runs only ``trusted`` ones and skips
+  the others silently in ``codex exec``), ``mcpServerStatus/list`` connects each MCP server and
+  lists its tools.
+- Claude Code: ``claude mcp list`` connects each MCP server it would use in the project.
+
+A client that is not installed gives no row; each call has a short time limit, and a client that
+does not answer in time is reported as such (warn), never waited for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from cairn.core.doctor import Check
+
+AREA = "clients"
+CALL_TIMEOUT = 20.0
+# The hook events cairn installs, as Codex's hooks/list names them.
+CODEX_EVENTS = {
+    "sessionStart": "session-start",
+    "preCompact": "pre-compact",
+    "postCompact": "post-compact",
+    "stop": "stop",
+}
+
+
+class ClientError(Exception):
+    """The client program failed or did not answer in time."""
+
+
+def app_server_calls(
+    calls: list[tuple[str, dict[str, Any]]],
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = CALL_TIMEOUT,
+    program: str = "codex",
+) -> list[dict[str, Any]]:
+    """The ``result`` of each call to a fresh ``codex app-server``, in order."""
+    exe = shutil.which(program, path=(env or os.environ).get("PATH"))
+    if exe is None:
+        raise ClientError(f"{program} is not on PATH")
+    proc = subprocess.Popen(
+        [exe, "app-server"],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + timeout
+
+    def send(message: dict[str, Any]) -> None:
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(message) + "\n")
+        proc.stdin.flush()
+
+    def answer(request_id: int) -> dict[str, Any]:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ClientError(f"`{program} app-server` did not answer within {timeout:g} s")
+            try:
+                line = lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise ClientError(f"`{program} app-server` exited with status {proc.poll()}")
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(message, dict) and message.get("id") == request_id:
+                if "error" in message:
+                    raise ClientError(f"`{program} app-server`: {message['error']}")
+                result = message.get("result")
+                return result if isinstance(result, dict) else {}
+
+    try:
+        info = {"name": "cairn-doctor", "version": "1"}
+        send({"id": 0, "method": "initialize", "params": {"clientInfo": info}})
+        answer(0)
+        send({"method": "initialized"})
+        results = []
+        for n, (method, params) in enumerate(calls, 1):
+            send({"id": n, "method": method, "params": params})
+            results.append(answer(n))
+        return results
+    except (OSError, BrokenPipeError) as exc:
+        raise ClientError(f"`{program} app-server` failed: {exc}") from exc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+# -- Codex ---------------------------------------------------------------------------------------
+def codex_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
+    from cairn.integrations.install import is_cairn_handler
+
+    if shutil.which("codex", path=(env or os.environ).get("PATH")) is None:
+        return []
+    fix = "cairn hooks install codex"
+    try:
+        hooks_answer, mcp_answer = app_server_calls(
+            [("hooks/list", {"cwds": [str(root)]}), ("mcpServerStatus/list", {})],
+            cwd=root,
+            env=env,
+        )
+    except ClientError as exc:
+        return [Check(AREA, "codex", "warn", f"could not ask Codex: {exc}", "codex doctor")]
+    entries = hooks_answer.get("data") or [{}]
+    hooks = [
+        h for h in entries[0].get("hooks") or [] if is_cairn_handler({"command": h.get("command")})
+    ]
+    out: list[Check] = []
+    if not hooks:
+        out.append(Check(AREA, "codex hooks", "fail", "Codex lists none of cairn's hooks", fix))
+    else:
+        bad = [
+            f"{CODEX_EVENTS.get(h.get('eventName', ''), h.get('eventName'))}: "
+            f"{h.get('trustStatus') if h.get('enabled', True) else 'disabled'}"
+            for h in hooks
+            if h.get("trustStatus") != "trusted" or not h.get("enabled", True)
+        ]
+        missing = sorted(set(CODEX_EVENTS) - {str(h.get("eventName")) for h in hooks})
+        bad += [f"{CODEX_EVENTS[m]}: not installed" for m in missing]
+        if bad:
+            detail = "Codex will skip these hooks: " + "; ".join(bad)
+            out.append(Check(AREA, "codex hooks", "fail", detail, fix))
+        else:
+            where = sorted({str(h.get("sourcePath")) for h in hooks})
+            detail = f"{len(hooks)} hooks trusted and enabled ({', '.join(where)})"
+            out.append(Check(AREA, "codex hooks", "ok", detail))
+    servers = {s.get("name"): s for s in mcp_answer.get("data") or [] if isinstance(s, dict)}
+    server = servers.get("cairn")
+    if server is None:
+        out.append(Check(AREA, "codex mcp", "fail", "Codex has no MCP server named cairn", fix))
+    elif not server.get("tools"):
+        detail = "Codex lists the cairn MCP server but it answered with no tools"
+        out.append(Check(AREA, "codex mcp", "fail", detail, "cairn mcp  # run it to see why"))
+    else:
+        detail = f"cairn's MCP server connects and offers {len(server['tools'])} tools"
+        out.append(Check(AREA, "codex mcp", "ok", detail))
+    return out
+
+
+# -- Claude Code ---------------------------------------------------------------------------------
+def claude_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
+    exe = shutil.which("claude", path=(env or os.environ).get("PATH"))
+    if exe is None:
+        return []
+    try:
+        proc = subprocess.run(
+            [exe, "mcp", "list"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CALL_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        detail = f"`claude mcp list` did not answer within {CALL_TIMEOUT:g} s"
+        return [Check(AREA, "claude mcp", "warn", detail, "claude mcp list")]
+    except OSError as exc:
+        return [Check(AREA, "claude mcp", "warn", f"could not run claude: {exc}")]
+    line = next((ln for ln in proc.stdout.splitlines() if ln.strip().startswith("cairn")), None)
+    fix = "cairn hooks install claude"
+    if line is None:
+        return [Check(AREA, "claude mcp", "fail", "Claude Code has no MCP server named cairn", fix)]
+    if "connected" in line.lower() and "failed" not in line.lower():
+        return [Check(AREA, "claude mcp", "ok", "cairn's MCP server connects in Claude Code")]
+    detail = f"Claude Code reports: {line.strip()}"
+    return [Check(AREA, "claude mcp", "fail", detail, "claude mcp get cairn")]
+
+
+def client_checks(root: Path) -> list[Check]:
+    """Every installed client's view of cairn in the project at ``root``."""
+    return [*codex_checks(root), *claude_checks(root)]

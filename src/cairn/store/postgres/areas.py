@@ -1,0 +1,35 @@
+"""The PostgreSQL implementation of each area: one line per area (the names of ``Transaction``).
+
+Each entry imports its module when first called, so that opening a store does not import every
+area (a fresh ``cairn status`` touches four of eleven)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from cairn.store.postgres.conn import Conn
+
+
+def _lazy(module: str, cls: str) -> Callable[[Conn], Any]:
+    def make(conn: Conn) -> Any:
+        return getattr(importlib.import_module(f"cairn.store.postgres.{module}"), cls)(conn)
+
+    make.__qualname__ = f"{cls} (lazy)"
+    return make
+
+
+AREAS: dict[str, Callable[[Conn], Any]] = {
+    "tasks": _lazy("tasks", "PgTasks"),
+    "checkpoints": _lazy("checkpoints", "PgCheckpoints"),
+    "steps": _lazy("steps", "PgSteps"),
+    "events": _lazy("events", "PgEvents"),
+    "projections": _lazy("projections", "PgProjections"),
+    "recoveries": _lazy("recoveries", "PgRecoveries"),
+    "compactions": _lazy("compactions", "PgCompactions"),
+    "runs": _lazy("runs", "PgRuns"),
+    "ledger": _lazy("ledger", "PgLedger"),
+    "reviews": _lazy("reviews", "PgReviews"),
+    "meta": _lazy("meta", "PgMeta"),
+}

@@ -1,0 +1,173 @@
+"""Checkpoint versions on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from cairn.store.contract.checkpoints import CheckpointRow
+from cairn.store.postgres.conn import Conn
+
+_META = "task_id, kind, version, hash, size, phase, source, files, created_at, seq"
+_C_META = ", ".join(f"c.{c.strip()}" for c in _META.split(","))
+
+
+def _row(r: dict[str, Any]) -> CheckpointRow:
+    return CheckpointRow(
+        r["task_id"],
+        r["kind"],
+        r["version"],
+        r["hash"],
+        r["size"],
+        r["phase"],
+        r["source"],
+        tuple(json.loads(r["files"])),
+        r["created_at"],
+        r["seq"],
+        r.get("content"),
+    )
+
+
+def _cols(content: bool) -> str:
+    return _META + (", content" if content else "")
+
+
+class PgCheckpoints:
+    __slots__ = ("_c",)
+
+    def __init__(self, conn: Conn) -> None:
+        self._c = conn
+
+    def add(
+        self,
+        task_id: str,
+        kind: str,
+        content: str,
+        *,
+        hash: str,
+        size: int,
+        phase: str | None,
+        source: str,
+        files: Sequence[str],
+        ts: str,
+    ) -> CheckpointRow:
+        version = int(
+            self._c.execute(
+                "SELECT coalesce(max(version), 0) + 1 AS n FROM checkpoints "
+                "WHERE task_id = %s AND kind = %s",
+                (task_id, kind),
+            ).fetchone()["n"]
+        )
+        seq = int(
+            self._c.execute(
+                "SELECT coalesce(max(seq), 0) + 1 AS n FROM checkpoints WHERE task_id = %s",
+                (task_id,),
+            ).fetchone()["n"]
+        )
+        files = tuple(files)
+        self._c.execute(
+            "INSERT INTO checkpoints (task_id, kind, version, hash, size, content, phase, source, "
+            "files, created_at, seq) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                task_id,
+                kind,
+                version,
+                hash,
+                size,
+                content,
+                phase,
+                source,
+                json.dumps(files),
+                ts,
+                seq,
+            ),
+        )
+        return CheckpointRow(
+            task_id, kind, version, hash, size, phase, source, files, ts, seq, content
+        )
+
+    def newest(self, task_id: str, kind: str, *, content: bool = True) -> CheckpointRow | None:
+        r = self._c.execute(
+            f"SELECT {_cols(content)} FROM checkpoints WHERE task_id = %s AND kind = %s "
+            "ORDER BY version DESC LIMIT 1",
+            (task_id, kind),
+        ).fetchone()
+        return _row(r) if r else None
+
+    def get(self, task_id: str, kind: str, version: int) -> CheckpointRow | None:
+        r = self._c.execute(
+            f"SELECT {_cols(True)} FROM checkpoints WHERE task_id = %s AND kind = %s AND version = %s",
+            (task_id, kind, version),
+        ).fetchone()
+        return _row(r) if r else None
+
+    def version_range(self, task_id: str, kind: str) -> tuple[int, int] | None:
+        r = self._c.execute(
+            "SELECT min(version) AS lo, max(version) AS hi FROM checkpoints "
+            "WHERE task_id = %s AND kind = %s",
+            (task_id, kind),
+        ).fetchone()
+        return None if r is None or r["hi"] is None else (int(r["lo"]), int(r["hi"]))
+
+    def history(self, task_id: str, kind: str) -> list[CheckpointRow]:
+        rows = self._c.execute(
+            f"SELECT {_META} FROM checkpoints WHERE task_id = %s AND kind = %s ORDER BY version",
+            (task_id, kind),
+        )
+        return [_row(r) for r in rows]
+
+    def kinds(self, task_id: str) -> list[str]:
+        rows = self._c.execute(
+            "SELECT DISTINCT kind FROM checkpoints WHERE task_id = %s ORDER BY kind", (task_id,)
+        )
+        return [r["kind"] for r in rows]
+
+    def newest_each_kind(self, task_id: str) -> list[CheckpointRow]:
+        rows = self._c.execute(
+            f"SELECT {_C_META} FROM checkpoints c JOIN (SELECT kind, max(version) AS v "
+            "FROM checkpoints WHERE task_id = %s GROUP BY kind) m ON c.kind = m.kind AND "
+            "c.version = m.v WHERE c.task_id = %s ORDER BY c.seq",
+            (task_id, task_id),
+        )
+        return [_row(r) for r in rows]
+
+    def newest_of_task(
+        self, task_id: str, *, exclude: Sequence[str] = (), content: bool = True
+    ) -> CheckpointRow | None:
+        sql = f"SELECT {_cols(content)} FROM checkpoints WHERE task_id = %s"
+        params: list[Any] = [task_id]
+        if exclude:
+            sql += f" AND kind NOT IN ({','.join(['%s'] * len(exclude))})"
+            params.extend(exclude)
+        r = self._c.execute(sql + " ORDER BY seq DESC LIMIT 1", params).fetchone()
+        return _row(r) if r else None
+
+    def by_hash(self, task_id: str, kind: str, hash: str) -> CheckpointRow | None:
+        r = self._c.execute(
+            f"SELECT {_META} FROM checkpoints WHERE task_id = %s AND kind = %s AND hash = %s "
+            "ORDER BY version DESC LIMIT 1",
+            (task_id, kind, hash),
+        ).fetchone()
+        return _row(r) if r else None
+
+    def of_phase_exists(self, task_id: str, phase: str) -> bool:
+        r = self._c.execute(
+            "SELECT 1 FROM checkpoints WHERE task_id = %s AND (phase = %s OR kind = %s) LIMIT 1",
+            (task_id, phase, phase),
+        ).fetchone()
+        return r is not None
+
+    def count(self) -> int:
+        # Kept up to date by a trigger (migration 0007): counting 100,000s of rows after every
+        # command cost more than the rest of the status together.
+        r = self._c.execute("SELECT value FROM meta WHERE key = 'checkpoint_versions'").fetchone()
+        if r is not None:
+            return int(r["value"])
+        return int(self._c.execute("SELECT count(*) AS n FROM checkpoints").fetchone()["n"])
+
+    def count_by_source(self, source: str) -> int:
+        row = self._c.execute(
+            "SELECT count(*) AS n FROM checkpoints WHERE source = %s", (source,)
+        ).fetchone()
+        return int(row["n"])

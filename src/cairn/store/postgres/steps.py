@@ -1,0 +1,102 @@
+"""Progress steps on PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cairn.store.contract import MissingRow
+from cairn.store.contract.steps import ProgressDoc, StepRow
+from cairn.store.postgres.conn import Conn
+
+_COLS = "id, task_id, phase, text, state, created_at, updated_at"
+
+
+def _row(r: dict[str, Any]) -> StepRow:
+    return StepRow(
+        r["id"], r["task_id"], r["phase"], r["text"], r["state"], r["created_at"], r["updated_at"]
+    )
+
+
+class PgSteps:
+    __slots__ = ("_c",)
+
+    def __init__(self, conn: Conn) -> None:
+        self._c = conn
+
+    def add(self, task_id: str, phase: str | None, text: str, state: str, ts: str) -> StepRow:
+        # The id is the contract's (max + 1 under the write lock), not a sequence's.
+        step_id = int(
+            self._c.execute("SELECT coalesce(max(id), 0) + 1 AS n FROM steps").fetchone()["n"]
+        )
+        self._c.execute(
+            "INSERT INTO steps (id, task_id, phase, text, state, created_at, updated_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (step_id, task_id, phase, text, state, ts, ts),
+        )
+        self._c.execute("UPDATE tasks SET step_count = step_count + 1 WHERE id = %s", (task_id,))
+        return StepRow(step_id, task_id, phase, text, state, ts, ts)
+
+    def update(self, step_id: int, *, state: str, phase: str | None, ts: str) -> StepRow:
+        cur = self._c.execute(
+            "UPDATE steps SET state = %s, updated_at = %s, phase = %s WHERE id = %s",
+            (state, ts, phase, step_id),
+        )
+        if cur.rowcount != 1:
+            raise MissingRow(f"no step {step_id}")
+        r = self._c.execute(f"SELECT {_COLS} FROM steps WHERE id = %s", (step_id,)).fetchone()
+        return _row(r)
+
+    def by_text(self, task_id: str, text: str) -> StepRow | None:
+        r = self._c.execute(
+            # md5: the index is on the text's hash (a long text does not fit a b-tree entry).
+            f"SELECT {_COLS} FROM steps WHERE task_id = %s AND md5(text) = md5(%s) AND text = %s "
+            "ORDER BY id DESC LIMIT 1",
+            (task_id, text, text),
+        ).fetchone()
+        return _row(r) if r else None
+
+    def of_task(
+        self, task_id: str, *, phase: str | None = None, limit: int | None = None
+    ) -> list[StepRow]:
+        where, params = "task_id = %s", [task_id]
+        if phase is not None:
+            where += " AND phase = %s"
+            params.append(phase)
+        if limit:
+            rows = self._c.execute(
+                f"SELECT {_COLS} FROM steps WHERE {where} ORDER BY id DESC LIMIT %s",
+                (*params, limit),
+            ).fetchall()
+            rows.reverse()
+        else:
+            rows = self._c.execute(
+                f"SELECT {_COLS} FROM steps WHERE {where} ORDER BY id", params
+            ).fetchall()
+        return [_row(r) for r in rows]
+
+    def open_before(self, task_id: str, before_id: int, *, limit: int) -> list[StepRow]:
+        rows = self._c.execute(
+            f"SELECT {_COLS} FROM steps WHERE task_id = %s AND state != 'done' AND id < %s "
+            "ORDER BY id LIMIT %s",
+            (task_id, before_id, limit),
+        )
+        return [_row(r) for r in rows]
+
+    def count(self, task_id: str) -> int:
+        r = self._c.execute("SELECT step_count FROM tasks WHERE id = %s", (task_id,)).fetchone()
+        return int(r["step_count"]) if r else 0
+
+    def doc(self, task_id: str) -> ProgressDoc | None:
+        r = self._c.execute(
+            "SELECT task_id, hash, content, updated_at FROM progress_docs WHERE task_id = %s",
+            (task_id,),
+        ).fetchone()
+        return ProgressDoc(r["task_id"], r["hash"], r["content"], r["updated_at"]) if r else None
+
+    def put_doc(self, task_id: str, content: str, hash: str, ts: str) -> None:
+        self._c.execute(
+            "INSERT INTO progress_docs (task_id, hash, content, updated_at) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (task_id) DO UPDATE SET hash = excluded.hash, content = "
+            "excluded.content, updated_at = excluded.updated_at",
+            (task_id, hash, content, ts),
+        )

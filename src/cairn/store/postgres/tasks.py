@@ -1,0 +1,211 @@
+"""Tasks and phases on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cairn.core.names import task_key
+from cairn.store.contract import DuplicateKey, MissingRow
+from cairn.store.contract.tasks import PhaseRow, TaskRow
+from cairn.store.postgres.conn import Conn
+
+_TASK_COLS = "id, title, created_at, updated_at, next_action, seq"
+_T_COLS = "t.id, t.title, t.created_at, t.updated_at, t.next_action, t.seq"
+_PHASE_COLS = "task_id, name, position, state, gated, started_at, finished_at, error"
+
+
+def _task(r: dict[str, Any]) -> TaskRow:
+    return TaskRow(
+        r["id"], r["title"], r["created_at"], r["updated_at"], r["next_action"], r["seq"]
+    )
+
+
+def _phase(r: dict[str, Any]) -> PhaseRow:
+    return PhaseRow(
+        r["task_id"],
+        r["name"],
+        r["position"],
+        r["state"],
+        bool(r["gated"]),
+        r["started_at"],
+        r["finished_at"],
+        r["error"],
+    )
+
+
+def _limit(limit: int | None) -> tuple[str, tuple[int, ...]]:
+    return (" LIMIT %s", (limit,)) if limit else ("", ())
+
+
+class PgTasks:
+    __slots__ = ("_c",)
+
+    def __init__(self, conn: Conn) -> None:
+        self._c = conn
+
+    def get(self, task_id: str) -> TaskRow | None:
+        r = self._c.execute(
+            f"SELECT {_TASK_COLS} FROM tasks WHERE key = %s", (task_key(task_id),)
+        ).fetchone()
+        return _task(r) if r else None
+
+    def create(self, task_id: str, title: str, ts: str) -> TaskRow:
+        if self.get(task_id) is not None:
+            raise DuplicateKey(f"task key {task_key(task_id)!r} exists")
+        seq = int(
+            self._c.execute("SELECT coalesce(max(seq), 0) + 1 AS n FROM tasks").fetchone()["n"]
+        )
+        self._c.execute(
+            "INSERT INTO tasks (id, key, title, created_at, updated_at, seq) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (task_id, task_key(task_id), title, ts, ts, seq),
+        )
+        return TaskRow(task_id, title, ts, ts, None, seq)
+
+    def recent(self, *, limit: int | None = None) -> list[TaskRow]:
+        extra, params = _limit(limit)
+        rows = self._c.execute(
+            f"SELECT {_TASK_COLS} FROM tasks ORDER BY updated_at DESC, seq DESC" + extra, params
+        )
+        return [_task(r) for r in rows]
+
+    def count(self) -> int:
+        return int(self._c.execute("SELECT count(*) AS n FROM tasks").fetchone()["n"])
+
+    def active(self, *, limit: int | None = None) -> list[TaskRow]:
+        extra, params = _limit(limit)
+        rows = self._c.execute(
+            # IN, not a correlated EXISTS: the set comes from the index on the phase state, so
+            # the cost follows the active tasks, not every task.
+            f"SELECT {_T_COLS} FROM tasks t WHERE t.id IN (SELECT p.task_id FROM phases p "
+            "WHERE p.state = 'active') ORDER BY t.updated_at DESC, t.seq DESC" + extra,
+            params,
+        )
+        return [_task(r) for r in rows]
+
+    def unfinished(self, *, limit: int | None = None, phaseless: bool = False) -> list[TaskRow]:
+        extra, params = _limit(limit)
+        where = "EXISTS (SELECT 1 FROM phases p WHERE p.task_id = t.id AND p.state != 'done')"
+        if phaseless:
+            where += " OR NOT EXISTS (SELECT 1 FROM phases p2 WHERE p2.task_id = t.id)"
+        rows = self._c.execute(
+            f"SELECT {_T_COLS} FROM tasks t WHERE {where} ORDER BY t.updated_at DESC, t.seq DESC"
+            + extra,
+            params,
+        )
+        return [_task(r) for r in rows]
+
+    def touch(self, task_id: str, ts: str) -> None:
+        self._c.execute("UPDATE tasks SET updated_at = %s WHERE id = %s", (ts, task_id))
+
+    def set_next_action(self, task_id: str, text: str | None, ts: str) -> None:
+        self._c.execute(
+            "UPDATE tasks SET next_action = %s, updated_at = %s WHERE id = %s", (text, ts, task_id)
+        )
+
+    # -- phases ----------------------------------------------------------------------------------
+    def phases(self, task_id: str) -> list[PhaseRow]:
+        rows = self._c.execute(
+            f"SELECT {_PHASE_COLS} FROM phases WHERE task_id = %s ORDER BY position", (task_id,)
+        )
+        return [_phase(r) for r in rows]
+
+    def phases_of(self, task_ids: Sequence[str]) -> dict[str, list[PhaseRow]]:
+        out: dict[str, list[PhaseRow]] = {t: [] for t in task_ids}
+        if not task_ids:
+            return out
+        marks = ",".join(["%s"] * len(task_ids))
+        for r in self._c.execute(
+            f"SELECT {_PHASE_COLS} FROM phases WHERE task_id IN ({marks}) "
+            "ORDER BY task_id, position",
+            list(task_ids),
+        ):
+            out[r["task_id"]].append(_phase(r))
+        return out
+
+    def phase(self, task_id: str, name: str) -> PhaseRow | None:
+        r = self._c.execute(
+            f"SELECT {_PHASE_COLS} FROM phases WHERE task_id = %s AND name = %s", (task_id, name)
+        ).fetchone()
+        return _phase(r) if r else None
+
+    def add_phase(self, task_id: str, name: str, *, gated: bool) -> PhaseRow:
+        if self.phase(task_id, name) is not None:
+            raise DuplicateKey(f"task {task_id!r} has a phase {name!r}")
+        pos = int(
+            self._c.execute(
+                "SELECT coalesce(max(position), 0) + 1 AS n FROM phases WHERE task_id = %s",
+                (task_id,),
+            ).fetchone()["n"]
+        )
+        self._c.execute(
+            "INSERT INTO phases (task_id, name, position, state, gated) VALUES (%s, %s, %s, %s, %s)",
+            (task_id, name, pos, "pending", int(gated)),
+        )
+        return PhaseRow(task_id, name, pos, "pending", gated, None, None, None)
+
+    def set_phase_state(
+        self, task_id: str, name: str, state: str, ts: str, error: str | None = None
+    ) -> PhaseRow:
+        if state == "active":
+            sql = "state = %s, started_at = %s, finished_at = NULL, error = NULL"
+            params: tuple[Any, ...] = (state, ts)
+        elif state == "pending":
+            sql = "state = %s, started_at = NULL, finished_at = NULL, error = NULL"
+            params = (state,)
+        else:
+            sql = "state = %s, finished_at = %s, error = %s"
+            params = (state, ts, error)
+        cur = self._c.execute(
+            f"UPDATE phases SET {sql} WHERE task_id = %s AND name = %s", (*params, task_id, name)
+        )
+        if cur.rowcount != 1:
+            raise MissingRow(f"task {task_id!r} has no phase {name!r}")
+        row = self.phase(task_id, name)
+        assert row is not None
+        return row
+
+    def set_gated(self, task_id: str, name: str, gated: bool) -> None:
+        self._c.execute(
+            "UPDATE phases SET gated = %s WHERE task_id = %s AND name = %s",
+            (int(gated), task_id, name),
+        )
+
+    def set_position(self, task_id: str, name: str, position: int) -> None:
+        self._c.execute(
+            "UPDATE phases SET position = %s WHERE task_id = %s AND name = %s",
+            (position, task_id, name),
+        )
+
+    def remove_phase(self, task_id: str, name: str) -> None:
+        cur = self._c.execute(
+            "DELETE FROM phases WHERE task_id = %s AND name = %s", (task_id, name)
+        )
+        if cur.rowcount != 1:
+            raise MissingRow(f"task {task_id!r} has no phase {name!r}")
+
+    def active_phase(self, task_id: str) -> PhaseRow | None:
+        r = self._c.execute(
+            f"SELECT {_PHASE_COLS} FROM phases WHERE task_id = %s AND state = 'active' "
+            "ORDER BY position LIMIT 1",
+            (task_id,),
+        ).fetchone()
+        return _phase(r) if r else None
+
+    def active_phases(self, *, limit: int) -> list[PhaseRow]:
+        cols = ", ".join(f"p.{c.strip()}" for c in _PHASE_COLS.split(","))
+        rows = self._c.execute(
+            f"SELECT {cols} FROM phases p JOIN tasks t ON t.id = p.task_id "
+            "WHERE p.state = 'active' ORDER BY t.updated_at DESC, t.seq DESC LIMIT %s",
+            (limit,),
+        )
+        return [_phase(r) for r in rows]
+
+    def failed_phases(self, *, limit: int) -> list[PhaseRow]:
+        rows = self._c.execute(
+            f"SELECT {_PHASE_COLS} FROM phases WHERE state = 'failed' "
+            "ORDER BY finished_at DESC LIMIT %s",
+            (limit,),
+        )
+        return [_phase(r) for r in rows]

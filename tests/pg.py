@@ -1,0 +1,211 @@
+"""A throw-away PostgreSQL server for the tests: started once per test run in a temporary folder on
+127.0.0.1 at an unused port, one fresh database per test, stopped at the end (also on failure).
+
+With ``CAIRN_TEST_PG_URL`` set (an account that may CREATE DATABASE) the tests use that server
+instead and start none. The server binaries are Debian's (``/usr/lib/postgresql/N/bin``); as root
+they run as the ``postgres`` user, because PostgreSQL refuses to run as root.
+
+Use the ``pg_url`` fixture (``from pg import pg_url``) for a database, ``pg_server`` for the server
+itself (to stop and start it).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services import need
+
+ENV_URL = "CAIRN_TEST_PG_URL"
+PASSWORD = "cairn-test"
+HINT = "install PostgreSQL (apt-get install postgresql) or set CAIRN_TEST_PG_URL"
+
+
+def binaries() -> Path | None:
+    """The newest Debian PostgreSQL bin folder with initdb and pg_ctl."""
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name)
+    )
+    return found[-1].parent if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """One PostgreSQL cluster in a temporary folder."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="cairn-pg-"))
+        self.data = self.root / "data"
+        self.port = 0
+        self._as_postgres = os.geteuid() == 0
+        if self._as_postgres:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.root, pw.pw_uid, pw.pw_gid)
+        pwfile = self.root / "pw"
+        pwfile.write_text(PASSWORD + "\n")
+        if self._as_postgres:
+            os.chown(pwfile, pw.pw_uid, pw.pw_gid)
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "cairn",
+            "--pwfile",
+            str(pwfile),
+            "--auth=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        )
+        self.start()
+
+    def _run(self, tool: str, *args: str) -> None:
+        argv = [str(self.bindir / tool), *args]
+        if self._as_postgres:
+            argv = ["runuser", "-u", "postgres", "--", *argv]
+        subprocess.run(argv, check=True, capture_output=True, timeout=120, cwd=self.root)
+
+    def url(self, dbname: str = "postgres", *, password: str = PASSWORD) -> str:
+        return f"postgresql://cairn:{password}@127.0.0.1:{self.port}/{dbname}"
+
+    def start(self) -> None:
+        """Start (again) on a new unused port, or the previous one when it is given back."""
+        opts = (
+            "-c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=on "
+            "-c synchronous_commit=on -c max_connections=200 -c shared_buffers=32MB"
+        )
+        for _ in range(5):
+            port = self.port or _free_port()
+            try:
+                self._run(
+                    "pg_ctl",
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.root / "log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    f"{opts} -p {port}",
+                    "start",
+                )
+                self.port = port
+                return
+            except subprocess.CalledProcessError:
+                self.port = 0  # taken meanwhile: another port
+        raise RuntimeError(f"PostgreSQL did not start; see {self.root / 'log'}")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def destroy(self) -> None:
+        with contextlib.suppress(Exception):
+            self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+_lock = threading.Lock()
+_server: Server | None = None
+_names = itertools.count(1)
+
+
+def server() -> Server | None:
+    """The run's server, started on first use; None when there are no binaries."""
+    global _server
+    with _lock:
+        if _server is None:
+            bindir = binaries()
+            if bindir is None:
+                return None
+            _server = Server(bindir)
+            atexit.register(stop)
+        return _server
+
+
+def stop() -> None:
+    global _server
+    with _lock:
+        if _server is not None:
+            _server.destroy()
+            _server = None
+
+
+def admin_url() -> str | None:
+    if os.environ.get(ENV_URL):
+        return os.environ[ENV_URL]
+    s = server()
+    return s.url() if s else None
+
+
+def available() -> bool:
+    return bool(os.environ.get(ENV_URL)) or binaries() is not None
+
+
+def _with_db(url: str, dbname: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{dbname}"
+
+
+def _admin(sql: str) -> None:
+    import psycopg
+
+    url = admin_url()
+    assert url is not None
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.encode())
+
+
+def new_database() -> str:
+    """The URL of a new, empty database."""
+    name = f"cairn_t{os.getpid()}_{next(_names)}_{int(time.time() * 1000) % 100000}"
+    _admin(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    url = admin_url()
+    assert url is not None
+    return _with_db(url, name)
+
+
+def drop_database(url: str) -> None:
+    name = url.rpartition("/")[2]
+    with contextlib.suppress(Exception):
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    need("PostgreSQL", available(), HINT)
+    url = new_database()
+    try:
+        yield url
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture
+def pg_server() -> Server:
+    """The run's own server (tests that stop and start it); not available with CAIRN_TEST_PG_URL."""
+    need("PostgreSQL", binaries() is not None, HINT)
+    s = server()
+    assert s is not None
+    return s

@@ -1,0 +1,148 @@
+"""cairn with the real Codex CLI: `cairn hooks install codex`, then plain `codex exec` (no bypass
+flags) against a scripted model. What each request carried is checked at the scripted server."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from cairn.integrations import codex_trust
+
+from .conftest import Codex
+from .responses_server import Reply, Request, function_call, message, tool_search
+
+COMPACTED = "the context was just compacted"
+
+
+def start_task(codex: Codex) -> None:
+    codex.cairn("task", "new", "f4", "--title", "Best-of-N", "--phases", "analysis,plan")
+    codex.cairn("phase", "start", "f4", "analysis")
+    codex.cairn("next", "f4", "Read the data")
+
+
+def journal(codex: Codex, kind: str) -> list[dict[str, Any]]:
+    out = codex.cairn("log", "--type", kind, "--json").stdout
+    events: list[dict[str, Any]] = json.loads(out)["events"]
+    return events
+
+
+def test_install_trusts_the_hooks_and_the_startup_brief_arrives(codex: Codex) -> None:
+    start_task(codex)
+    codex.cairn("hooks", "install", "codex")
+    (answer,) = codex.app_server(("hooks/list", {"cwds": [str(codex.project)]}))
+    hooks = answer["data"][0]["hooks"]
+    assert {h["eventName"] for h in hooks} == {"sessionStart", "preCompact", "postCompact", "stop"}
+    settings = json.loads((codex.home / "hooks.json").read_text())["hooks"]
+    for h in hooks:
+        assert h["trustStatus"] == "trusted" and h["enabled"], h
+        event = {
+            "sessionStart": "SessionStart",
+            "preCompact": "PreCompact",
+            "postCompact": "PostCompact",
+            "stop": "Stop",
+        }[h["eventName"]]
+        group = settings[event][0]
+        assert h["currentHash"] == codex_trust.handler_hash(
+            event, group.get("matcher"), group["hooks"][0]
+        )
+
+    proc, server = codex.exec(lambda req: Reply([message("Read it.")]), "go on")
+    assert proc.returncode == 0, proc.stderr
+    first = server.requests[0].text()
+    assert "# Recovery brief: f4" in first and "Read the data" in first
+    assert first.count("# Recovery brief") == 1
+    (recovery,) = journal(codex, "recovery")
+    assert recovery["data"]["trigger"] == "startup"
+
+
+def test_mcp_tools_round_trip_read_and_write(codex: Codex) -> None:
+    start_task(codex)
+    codex.cairn("hooks", "install", "codex")
+    seen: dict[str, Any] = {}
+
+    def script(req: Request) -> Reply:
+        if req.index == 0:
+            seen["namespaces"] = "mcp__cairn" in req.text()
+            return Reply([tool_search("cairn checkpoint write status")])
+        if req.index == 1:
+            found = req.outputs("tool_search_output")[-1]["tools"]
+            seen["found"] = {
+                t["name"] for ns in found if ns.get("name") == "mcp__cairn" for t in ns["tools"]
+            }
+            content = "# Analysis\n\n**Findings**: k=4 is enough.\n"
+            args = {"kind": "analysis", "content": content, "task": "f4"}
+            return Reply([function_call("checkpoint_write", args, namespace="mcp__cairn")])
+        if req.index == 2:
+            seen["write"] = req.outputs("function_call_output")[-1]["output"]
+            return Reply([function_call("status", {}, namespace="mcp__cairn")])
+        seen["read"] = req.outputs("function_call_output")[-1]["output"]
+        return Reply([message("Checkpoint written.")])
+
+    proc, server = codex.exec(script, "checkpoint the analysis")
+    assert proc.returncode == 0, proc.stderr
+    assert seen["namespaces"], "Codex's first request does not offer cairn's tools"
+    assert {"checkpoint_write", "status"} <= seen["found"]
+    for key in ("write", "read"):
+        text = json.dumps(seen[key])
+        assert "requires approval" not in text and "Error executing" not in text, text
+    assert "f4" in json.dumps(seen["read"]) and "analysis" in json.dumps(seen["read"])
+    shown = codex.cairn("checkpoint", "show", "f4", "analysis").stdout
+    assert "k=4 is enough" in shown
+    assert len(server.requests) == 4
+
+
+def test_auto_compaction_is_recorded_with_its_verdict_and_the_brief_comes_once(
+    codex: Codex,
+) -> None:
+    start_task(codex)
+    codex.cairn("hooks", "install", "codex")
+
+    def script(req: Request) -> Reply:
+        last = json.dumps(req.input[-1:])
+        if req.index == 0:  # a tool call, then usage far over the limit: Codex compacts
+            call = function_call("exec_command", {"cmd": "echo step"})
+            return Reply([call], input_tokens=9000, total_tokens=9100)
+        if "CONTEXT CHECKPOINT COMPACTION" in last:
+            return Reply([message("SUMMARY: analysis half done; next: read the data")])
+        return Reply([message("Going on from the brief.")])
+
+    proc, server = codex.exec(
+        script, "work on f4", "model_auto_compact_token_limit=5000", timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(codex.cairn("hooks", "compactions", "--json").stdout)["compactions"]
+    assert len(out) == 1, out
+    row = out[0]
+    assert (row["agent"], row["trigger"], row["safe_point"]) == ("codex", "auto", False)
+    assert (row["task"], row["phase"]) == ("f4", "analysis")
+    assert row["tool_calls_since_checkpoint"] == 1 and row["tool_calls_exact"] is True
+    assert row["recovered_at"] is not None
+    # The summary came from the rollout's compacted record (Codex's PostCompact carries none).
+    assert row["summary_chars"] >= len("SUMMARY: analysis half done")
+    after = [r for r in server.requests if COMPACTED in r.text()]
+    assert after, "no request after the compaction carried cairn's brief"
+    assert all(r.text().count(COMPACTED) == 1 for r in after)
+    assert "mid-phase" in after[0].text()
+    recoveries = journal(codex, "recovery")
+    assert [r["data"]["trigger"] for r in recoveries] == ["startup", "compact"]
+
+
+def test_stop_reminder_blocks_once(codex: Codex) -> None:
+    start_task(codex)
+    (codex.project / ".cairn" / "config.toml").write_text(
+        "[hooks]\ncheckpoint_reminder_minutes = 0.001\nstop_block = true\n"
+    )
+    codex.cairn("hooks", "install", "codex")
+    time.sleep(0.2)
+
+    def script(req: Request) -> Reply:
+        if req.index == 0:
+            return Reply([message("Done for now.")])
+        return Reply([message("Checkpointing next.")])
+
+    proc, server = codex.exec(script, "work on f4")
+    assert proc.returncode == 0, proc.stderr
+    assert len(server.requests) == 2, [r.text()[-300:] for r in server.requests]
+    assert "Write one now" in server.requests[1].text()
+    assert len(journal(codex, "hook.reminder")) == 1
