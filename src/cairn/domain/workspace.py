@@ -12,25 +12,46 @@ import contextlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cairn.core import names, rules
+from cairn.core import names
 from cairn.core.config import DEFAULT_CONFIG, Config, load_config, record_store
 from cairn.core.errors import CairnError, NotAWorkspace, UsageError
 from cairn.core.model import Checkpoint, Event, Recovery, Step, Task
 from cairn.domain import base as _base
-from cairn.domain import checkpoints as _checkpoints
-from cairn.domain import journal as _journal
-from cairn.domain import runs as _runs
-from cairn.domain import steps as _steps
-from cairn.domain import tasks as _tasks
 from cairn.domain.base import now
-from cairn.domain.checkpoints import content_hash
 from cairn.domain.notices import Change, Listener, Projection
-from cairn.domain.steps import PROGRESS_FILE_STEPS, STEP_ALIASES
 from cairn.store import Row, Store, Tx, open_store
-from cairn.store.contract.runs import PhaseRunRow
 from cairn.store.factory import locate as locate_store
+
+if TYPE_CHECKING:
+    from cairn.core import rules
+    from cairn.domain import checkpoints as _checkpoints
+    from cairn.domain import journal as _journal
+    from cairn.domain import steps as _steps
+    from cairn.domain import tasks as _tasks
+    from cairn.domain.checkpoints import content_hash
+    from cairn.domain.steps import PROGRESS_FILE_STEPS, STEP_ALIASES
+    from cairn.store.contract.runs import PhaseRunRow
+else:
+    # The rules' modules load when a method first needs them: `cairn status` uses few of them,
+    # and each costs its import and its rows' classes at every start-up.
+    _checkpoints = _base.LazyModule("cairn.domain.checkpoints")
+    _journal = _base.LazyModule("cairn.domain.journal")
+    _steps = _base.LazyModule("cairn.domain.steps")
+    _tasks = _base.LazyModule("cairn.domain.tasks")
+
+    def __getattr__(name: str) -> Any:
+        """The names this module re-exports from the rules' modules, loaded on first use."""
+        where = {
+            "content_hash": _checkpoints,
+            "PROGRESS_FILE_STEPS": _steps,
+            "STEP_ALIASES": _steps,
+        }.get(name)
+        if where is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return getattr(where, name)
+
 
 CAIRN_DIR = ".cairn"
 CONFIG_NAME = "config.toml"
@@ -266,12 +287,16 @@ class Workspace:
     # -- durable phase runs (task.run(), `cairn run`: cairn.flow.durable) ------------------------
     def sync_phases(self, task_id: str, phases: Sequence[tuple[str, bool]]) -> bool:
         """See :func:`cairn.domain.runs.sync_phases`."""
+        from cairn.domain import runs as _runs  # durable runs only: not at start-up
+
         return _runs.sync_phases(self, task_id, phases)
 
     def begin_phase_run(
         self, task_id: str, phase: str, *, pid: int, host: str
     ) -> rules.PhaseRun | None:
         """See :func:`cairn.domain.runs.begin_phase_run`."""
+        from cairn.domain import runs as _runs
+
         return _runs.begin_phase_run(self, task_id, phase, pid=pid, host=host)
 
     def finish_phase_run(
@@ -284,23 +309,33 @@ class Workspace:
         result_json: str | None = None,
     ) -> str | None:
         """See :func:`cairn.domain.runs.finish_phase_run`."""
+        from cairn.domain import runs as _runs
+
         return _runs.finish_phase_run(
             self, run, result_type, text=text, checkpoint=checkpoint, result_json=result_json
         )
 
     def fail_phase_run(self, run: rules.PhaseRun, error: str) -> None:
+        from cairn.domain import runs as _runs
+
         _runs.fail_phase_run(self, run, error)
 
     def reset_phases(
         self, task_id: str, phase: str, *, keep: Iterable[str]
     ) -> tuple[list[str], list[str]]:
         """See :func:`cairn.domain.runs.reset_phases`."""
+        from cairn.domain import runs as _runs
+
         return _runs.reset_phases(self, task_id, phase, keep=keep)
 
     def phase_checkpointed(self, task_id: str, phase: str) -> bool:
+        from cairn.domain import runs as _runs
+
         return _runs.phase_checkpointed(self, task_id, phase)
 
     def phase_runs(self, task_id: str, phase: str | None = None) -> list[PhaseRunRow]:
+        from cairn.domain import runs as _runs
+
         return _runs.phase_runs(self, task_id, phase)
 
     # -- checkpoints -----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Any
 from cairn.core.errors import StoreError
 from cairn.store.base import Params, Row, Transaction
 from cairn.store.sqlite.areas import AREAS
-from cairn.store.sqlite.migrations import MIGRATIONS
+from cairn.store.sqlite.migrations import MIGRATIONS, RENAMED
 
 # A writer waits this long for another process's transaction before giving up. Long on purpose: an
 # agent's write should wait out a busy peer rather than surface "database is locked".
@@ -290,6 +290,8 @@ class SQLiteStore:
         applied: list[str] = []
         if has_table:
             applied = [r["name"] for r in self._conn.execute("SELECT name FROM cairn_migrations")]
+            self._renamed = [a for a in applied if a in RENAMED]
+            applied = [RENAMED.get(a, a) for a in applied]
         else:
             tables = self._conn.execute("SELECT count(*) AS n FROM sqlite_master").fetchone()
             if tables and tables["n"]:
@@ -304,13 +306,18 @@ class SQLiteStore:
 
     def _migrate(self, applied: list[str]) -> None:
         pending = [(n, sql) for n, sql in MIGRATIONS if n not in applied]
-        if not pending:
+        renamed = getattr(self, "_renamed", [])
+        if not pending and not renamed:
             return
         with self._write(sync=True) as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS cairn_migrations "
                 "(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)"
             )
+            for old in renamed:
+                conn.execute(
+                    "UPDATE cairn_migrations SET name = ? WHERE name = ?", (RENAMED[old], old)
+                )
             # Another process may have migrated while we waited for the lock.
             done = {r["name"] for r in conn.execute("SELECT name FROM cairn_migrations")}
             for name, sql in pending:
