@@ -56,9 +56,6 @@ ANNOTATIONS: dict[str, tuple[bool, bool, bool, bool]] = {
     "budget_record": (False, False, False, False),
     "budget_show": (True, False, True, False),
     "advise": (True, False, True, False),
-    "task_archive": (False, False, True, False),
-    "task_rename": (False, False, False, False),
-    "phase_remove": (False, True, False, False),
 }
 
 
