@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from cairn import views
-from cairn.cli.common import add_json, emit_json, note, open_ws, positive_int, split_task
+from cairn.cli.common import (
+    add_json,
+    emit_json,
+    note,
+    open_ws,
+    positive_int,
+    split_task,
+    task_life_parsers,
+)
 from cairn.core.errors import UsageError, ValidationError
 
 ORDER = 0
@@ -84,7 +92,7 @@ def register(sub: Any) -> None:
     p.add_argument("args", nargs="+", metavar="[TASK] PHASE", help=_TASK_PHASE)
     p.add_argument("--error", required=True, help="what went wrong (shown in status and briefs)")
     p.set_defaults(func=cmd_phase_fail)
-    _task_life(task, phase)
+    task_life_parsers(task, phase)
 
     cp = sub.add_parser("checkpoint", help="write, show and list checkpoints").add_subparsers(
         dest="cp_cmd", metavar="ACTION", required=True
@@ -165,37 +173,6 @@ def register(sub: Any) -> None:
     )
     add_json(p)
     p.set_defaults(func=cmd_log)
-
-
-def _later(name: str) -> Any:
-    """A handler in cli/task_life.py, imported when its command runs (not on every start)."""
-
-    def call(args: argparse.Namespace) -> int:
-        from cairn.cli import task_life
-
-        return int(getattr(task_life, name)(args))
-
-    return call
-
-
-def _task_life(task: Any, phase: Any) -> None:
-    for name, helps in (
-        ("archive", "take a finished task out of status, briefs and lists (kept whole)"),
-        ("unarchive", "bring an archived task back as it was"),
-        ("delete", "delete a task: out of everything, artifacts removed (history kept, journaled)"),
-        ("rename", "TASK NEW: give a task a new id (its artifacts move)"),
-    ):
-        p = task.add_parser(name, help=helps)
-        p.add_argument("task", help="the task id")
-        if name == "rename":
-            p.add_argument("new", help="the new id (letters, digits, . _ -)")
-        if name == "delete":
-            p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-        add_json(p)
-        p.set_defaults(func=_later(f"cmd_{name}"))
-    p = phase.add_parser("remove", help="[TASK] PHASE: take a phase that is not active out")
-    p.add_argument("args", nargs="+", metavar="[TASK] PHASE", help=_TASK_PHASE)
-    p.set_defaults(func=_later("cmd_phase_remove"))
 
 
 def cmd_init(args: argparse.Namespace) -> int:
