@@ -106,3 +106,22 @@ def test_a_configured_store_that_is_not_there(
     monkeypatch.setenv("CAIRN_STORE", pg_url)  # an empty database: no store yet
     r = run(capsys, tmp_path, "status")
     assert r.code != 0 and "cairn init --store" in _one_line_error(r.err)
+
+
+def test_every_connection_commits_synchronously_whatever_the_server_says(pg_url: str) -> None:
+    import psycopg
+
+    from cairn.store import open_store
+
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        name = pg_url.rpartition("/")[2]
+        admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off'.encode())
+    store = open_store(pg_url, create=True)
+    try:
+        pool = store._pool  # type: ignore[attr-defined]
+        with pool.connection() as conn:
+            assert conn.execute("SHOW synchronous_commit").fetchone()["synchronous_commit"] == "on"
+        with store.write() as tx:  # and a durable write still goes through
+            tx.tasks.create("t", "", "2026-01-01T00:00:00.000Z")
+    finally:
+        store.close()
