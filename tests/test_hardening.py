@@ -356,7 +356,7 @@ def test_bash_completion_is_generated_from_the_parser(capsys: pytest.CaptureFixt
     assert r.code == 0, r.err
     script = r.out
     assert _complete(script, ["cairn", "ta"]) == ["task"]
-    assert _complete(script, ["cairn", "-C", "/x", "st"]) == ["status"]
+    assert _complete(script, ["cairn", "-C", "/x", "sta"]) == ["status"]  # (st: also store)
     assert _complete(script, ["cairn", "review", "an"]) == ["answer"]
     assert _complete(script, ["cairn", "review", "answer", "r1", "--ap"]) == ["--approve"]
     assert sorted(_complete(script, ["cairn", "hooks", "install", ""])) == sorted(
