@@ -78,8 +78,8 @@ def root(tmp_path: Path) -> Path:
 
 
 def test_another_host_sees_where_it_runs_then_the_expiry_and_resumes_it(root: Path) -> None:
-    with _running_phase(root, "m1", lease=1.0) as proc:
-        time.sleep(2.5)  # longer than the lease: only the renewals keep it live
+    with _running_phase(root, "m1", lease=3.0) as proc:
+        time.sleep(4.0)  # longer than the lease: only the renewals keep it live
         seen = _status(root, "m2")
         assert "stale_phases" not in seen
         [live] = seen["running_phases"]["phases"]

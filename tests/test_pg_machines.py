@@ -90,8 +90,8 @@ def _json(root: Path, *args: str) -> Any:
 
 @pytest.fixture
 def machines(tmp_path: Path, pg_url: str) -> tuple[Path, Path]:  # noqa: F811
-    m1 = _machine(tmp_path / "m1", pg_url, 1.5)
-    m2 = _machine(tmp_path / "m2", pg_url, 1.5)
+    m1 = _machine(tmp_path / "m1", pg_url, 3.0)
+    m2 = _machine(tmp_path / "m2", pg_url, 3.0)
     assert _cairn(m1, "task", "new", "shared", "--title", "written by both").returncode == 0
     return m1, m2
 
@@ -188,7 +188,7 @@ def test_a_phase_killed_on_one_machine_is_resumed_on_the_other(
     running: tuple[Path, Path, subprocess.Popen[bytes]],
 ) -> None:
     m1, m2, proc = running
-    time.sleep(2.0)  # past the 1.5 s lease: only its renewals keep it
+    time.sleep(4.0)  # past the 3 s lease: only its renewals keep it
     [live] = _sections(m2)["running_phases"]["phases"]
     assert (live["task"], live["phase"], live["host"], live["pid"]) == (
         "job",
