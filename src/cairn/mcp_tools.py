@@ -31,8 +31,8 @@ def _has(module: str) -> bool:
 # open-world). Clients decide on them whether to ask first: Codex runs a read-only tool without a
 # prompt, and a writing one only when it is neither destructive nor open-world (or the server's
 # approval mode says so). Checkpoints are versioned and the journal keeps every event, so only
-# phase_remove (a task loses a phase) counts as destructive; only review_request reaches outside
-# (a model).
+# phase_remove (a phase and its runner records go) is destructive, and there is no delete tool;
+# only review_request reaches outside (a model).
 ANNOTATIONS: dict[str, tuple[bool, bool, bool, bool]] = {
     "status": (True, False, True, False),
     "recover": (False, False, False, False),  # appends to the recovery log unless log=false
@@ -56,6 +56,9 @@ ANNOTATIONS: dict[str, tuple[bool, bool, bool, bool]] = {
     "budget_record": (False, False, False, False),
     "budget_show": (True, False, True, False),
     "advise": (True, False, True, False),
+    "task_archive": (False, False, True, False),
+    "task_rename": (False, False, False, False),
+    "phase_remove": (False, True, False, False),
 }
 
 

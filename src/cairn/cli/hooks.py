@@ -80,10 +80,10 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "hook",
-        help="run one agent hook (session-start, pre-compact, post-compact, stop) with the "
+        help="run one agent hook (session-start, pre-compact, post-compact, stop, post-tool-use) with the "
         "hook JSON on stdin; always exits 0",
     )
-    p.add_argument("event", help="session-start, pre-compact, post-compact or stop")
+    p.add_argument("event", help="session-start, pre-compact, post-compact, stop or post-tool-use")
     p.add_argument("--agent", default="claude", help="claude | codex")
     p.set_defaults(func=cmd_hook)
 
