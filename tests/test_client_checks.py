@@ -43,8 +43,26 @@ def test_claude_mcp_list_answers(
     bin_dir: Path, ws_path: Path, line: str, outcome: str, fix: str | None
 ) -> None:
     fake(bin_dir, "claude", f"Checking MCP server health…\n\n{line}")
+    (ws_path / ".mcp.json").write_text('{"mcpServers": {"cairn": {"command": "cairn"}}}')
     (check,) = doctor.client_checks(ws_path)
     assert (check.name, check.outcome, check.fix) == ("claude mcp", outcome, fix)
+
+
+def test_a_client_without_cairn_is_a_warning_and_is_not_started(
+    bin_dir: Path, ws_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / ".codex"))
+    marker = tmp_path / "started"
+    for name in ("codex", "claude"):
+        (bin_dir / name).write_text(f"#!/bin/sh\n: > {marker}\n")
+        (bin_dir / name).chmod(0o755)
+    checks = doctor.client_checks(ws_path)
+    assert [(c.name, c.outcome, c.fix) for c in checks] == [
+        ("codex", "warn", "cairn hooks install codex"),
+        ("claude mcp", "warn", "cairn hooks install claude"),
+    ]
+    assert not marker.exists()
 
 
 def test_no_client_installed_means_nothing_to_check(
@@ -57,7 +75,12 @@ def test_no_client_installed_means_nothing_to_check(
     assert json.loads(capsys.readouterr().out) == {"schema": "cairn.client_checks/1", "checks": []}
 
 
-def test_a_codex_that_does_not_answer_is_a_warning(bin_dir: Path, ws_path: Path) -> None:
+def test_a_codex_that_does_not_answer_is_a_warning(
+    bin_dir: Path, ws_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex-home"))
+    (tmp_path / "codex-home").mkdir()
+    (tmp_path / "codex-home" / "config.toml").write_text('[mcp_servers.cairn]\ncommand = "c"\n')
     fake(bin_dir, "codex", "not an app server")
     assert os.access(bin_dir / "codex", os.X_OK)
     (check,) = doctor.codex_checks(ws_path)

@@ -46,9 +46,6 @@ ANNOTATIONS: dict[str, tuple[bool, bool, bool, bool]] = {
     "checkpoint_read": (True, False, True, False),
     "checkpoint_list": (True, False, True, False),
     "progress": (False, False, False, False),
-    "task_archive": (False, False, False, False),  # kept whole; undo brings it back
-    "task_rename": (False, False, False, False),  # every record and artifact moves along
-    "phase_remove": (False, True, False, False),
     "next_action": (False, False, True, False),
     "review_request": (False, False, False, True),
     "review_answer": (False, False, False, False),
@@ -56,6 +53,9 @@ ANNOTATIONS: dict[str, tuple[bool, bool, bool, bool]] = {
     "budget_record": (False, False, False, False),
     "budget_show": (True, False, True, False),
     "advise": (True, False, True, False),
+    "task_archive": (False, False, True, False),  # kept whole; undo brings it back
+    "task_rename": (False, False, False, False),  # every record and artifact moves along
+    "phase_remove": (False, True, False, False),
 }
 
 

@@ -34,8 +34,14 @@ def _hooks(root: Path) -> list[Check]:
     return hook_checks(root)
 
 
+def _clients(root: Path) -> list[Check]:
+    from cairn.integrations.doctor import client_checks
+
+    return client_checks(root)
+
+
 # In the order they are shown. Add one here to have `cairn doctor` run it.
-PROVIDERS: list[Provider] = [_workspace, _hooks]
+PROVIDERS: list[Provider] = [_workspace, _hooks, _clients]
 
 ICONS = {"ok": "✅", "warn": "⚠️", "fail": "❌"}
 

@@ -138,6 +138,9 @@ def codex_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
     if shutil.which("codex", path=(env or os.environ).get("PATH")) is None:
         return []
     fix = "cairn hooks install codex"
+    if not _codex_configured(root, env):  # cheap: no need to start Codex to know that
+        detail = "cairn is not installed into Codex (no hooks, MCP server or plugin of cairn's)"
+        return [Check(AREA, "codex", "warn", detail, fix)]
     try:
         hooks_answer, mcp_answer = app_server_calls(
             [("hooks/list", {"cwds": [str(root)]}), ("mcpServerStatus/list", {})],
@@ -183,9 +186,9 @@ def codex_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
             "cairn's MCP server is registered in this project's .codex/config.toml; Codex's "
             "app-server checks only user-level servers, so its connection is not verified here"
         )
-        out.append(Check(AREA, "codex mcp", "warn", detail))
-    elif server is None:
-        out.append(Check(AREA, "codex mcp", "fail", "Codex has no MCP server named cairn", fix))
+        out.append(Check(AREA, "codex mcp", "warn", detail, "codex mcp list"))
+    elif server is None:  # hooks without the server (--no-mcp) is a choice, not a fault
+        out.append(Check(AREA, "codex mcp", "warn", "Codex has no MCP server named cairn", fix))
     elif not server.get("tools"):
         detail = "Codex lists the cairn MCP server but it answered with no tools"
         out.append(Check(AREA, "codex mcp", "fail", detail, "cairn mcp  # run it to see why"))
@@ -193,6 +196,20 @@ def codex_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
         detail = f"cairn's MCP server connects and offers {len(server['tools'])} tools"
         out.append(Check(AREA, "codex mcp", "ok", detail))
     return out
+
+
+def _codex_configured(root: Path, env: dict[str, str] | None) -> bool:
+    """Whether any Codex file holds something of cairn's (read, not asked: fast)."""
+    environ = env or os.environ
+    home = Path(environ.get("CODEX_HOME") or Path(environ.get("HOME", "~")).expanduser() / ".codex")
+    if _has_cairn_hooks(home / "hooks.json") or _has_cairn_hooks(root / ".codex" / "hooks.json"):
+        return True
+    if _project_server(home / "config.toml") or _project_server(root / ".codex" / "config.toml"):
+        return True
+    try:  # a plugin's hooks are trusted under its id
+        return '[hooks.state."cairn@' in (home / "config.toml").read_text(encoding="utf-8")
+    except OSError:
+        return False
 
 
 def _project_server(path: Path) -> bool:
@@ -225,6 +242,9 @@ def claude_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
     exe = shutil.which("claude", path=(env or os.environ).get("PATH"))
     if exe is None:
         return []
+    if not _claude_configured(root, env):
+        detail = "cairn's MCP server is not registered for Claude Code here"
+        return [Check(AREA, "claude mcp", "warn", detail, "cairn hooks install claude")]
     try:
         proc = subprocess.run(
             [exe, "mcp", "list"],
@@ -253,6 +273,25 @@ def claude_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
         return [Check(AREA, "claude mcp", "fail", detail, fix)]
     detail = f"Claude Code reports: {line.strip()}"
     return [Check(AREA, "claude mcp", "fail", detail, "claude mcp get cairn")]
+
+
+def _claude_configured(root: Path, env: dict[str, str] | None) -> bool:
+    """Whether .mcp.json or ~/.claude.json registers a server named cairn (for this project)."""
+    home = Path((env or os.environ).get("HOME", "~")).expanduser()
+    for path in (root / ".mcp.json", home / ".claude.json"):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        projects = data.get("projects")
+        here = projects.get(str(root)) if isinstance(projects, dict) else None
+        for holder in (data, here):
+            servers = holder.get("mcpServers") if isinstance(holder, dict) else None
+            if isinstance(servers, dict) and "cairn" in servers:
+                return True
+    return False
 
 
 def client_checks(root: Path) -> list[Check]:

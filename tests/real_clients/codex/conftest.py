@@ -92,14 +92,22 @@ class Codex:
         return proc
 
     def exec(
-        self, script: Script, prompt: str, *config: str, timeout: float = 240
+        self,
+        script: Script,
+        prompt: str,
+        *config: str,
+        timeout: float = 240,
+        resume: bool = False,
     ) -> tuple[subprocess.CompletedProcess[str], ResponsesServer]:
-        """``codex exec --json PROMPT`` against a server running ``script``; no bypass flags,
-        only ``-c`` settings a test adds."""
+        """``codex exec --json PROMPT`` (``resume``: ``codex exec resume --last PROMPT``, the
+        newest session again) against a server running ``script``; no bypass flags, only ``-c``
+        settings a test adds."""
         with self.server(script) as server:
             argv = ["codex", "exec", "--json"]
             for flag in config:
                 argv += ["-c", flag]
+            if resume:
+                argv += ["resume", "--last"]
             proc = run([*argv, prompt], cwd=self.project, env=self.env, timeout=timeout)
         return proc, server
 
