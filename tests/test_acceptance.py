@@ -172,7 +172,7 @@ def test_stream_refuses_cairns_own_files(ws: Path, rel: str) -> None:
     for name, data in before.items():
         if not name.startswith(".cairn/cairn.db"):
             assert after[name] == data, name
-    assert after[".cairn/cairn.db"][:16] == b"SQLite format 3\x00"
+    assert (ws / ".cairn" / "cairn.db").read_bytes()[:16] == b"SQLite format 3\x00"
 
 
 def test_stream_refuses_a_file_that_is_not_jsonl(ws: Path) -> None:

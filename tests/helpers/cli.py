@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,9 +54,23 @@ def run(
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (relative path -> bytes), to prove nothing changed."""
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+    """Every file under ``folder`` (relative path -> bytes), to prove nothing changed.
+
+    A SQLite store is compared by its content (a logical dump, WAL included), not its bytes: when
+    the last connection closes, SQLite folds the WAL into the main file and removes the -wal and
+    -shm files, which changes the bytes on disk without changing a single row.
+    """
+    out: dict[str, bytes] = {}
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file() or p.name.endswith(("-wal", "-shm")):
+            continue
+        rel = p.relative_to(folder).as_posix()
+        if p.suffix == ".db":
+            conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+            try:
+                out[rel] = "\n".join(conn.iterdump()).encode()
+            finally:
+                conn.close()
+        else:
+            out[rel] = p.read_bytes()
+    return out
