@@ -54,14 +54,16 @@ def main() -> None:
         db = base / ".cairn" / "cairn.db"
         start_size = store_bytes(db)
         times: list[float] = []
+        cpu: list[float] = []  # this thread's CPU time per step: the work, apart from the load
         sizes: list[tuple[int, int]] = []
         marks = {max(1, args.steps * k // 10) for k in range(1, 11)}
         t_start = time.perf_counter()
         for i in range(1, args.steps + 1):
             state = "active" if i % 100 == 0 else "done"
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             ws.progress("long", f"step {i}: ran the next part of the suite", state)
             times.append(time.perf_counter() - t0)
+            cpu.append(time.thread_time() - c0)
             if i in marks:
                 sizes.append((i, store_bytes(db) - start_size))
         total = time.perf_counter() - t_start
@@ -71,10 +73,17 @@ def main() -> None:
         ws.close()
         first = statistics.median(times[:window]) * 1000
         last = statistics.median(times[-window:]) * 1000
+        cpu_first = statistics.median(cpu[:window]) * 1000
+        cpu_last = statistics.median(cpu[-window:]) * 1000
         print(f"{args.steps:,} steps on one task in {total:.1f} s ({load()})")
-        print(f"{'':<34}{'median ms/step':>15}{'ratio':>8}")
-        print(f"{f'first {window:,} steps':<34}{first:>15.3f}{1:>7.2f}x")
-        print(f"{f'last {window:,} steps':<34}{last:>15.3f}{last / first:>7.2f}x")
+        print(f"{'':<34}{'median ms/step':>15}{'ratio':>8}{'CPU ms/step':>13}{'ratio':>8}")
+        print(
+            f"{f'first {window:,} steps':<34}{first:>15.3f}{1:>7.2f}x{cpu_first:>13.3f}{1:>7.2f}x"
+        )
+        print(
+            f"{f'last {window:,} steps':<34}{last:>15.3f}{last / first:>7.2f}x"
+            f"{cpu_last:>13.3f}{cpu_last / cpu_first:>7.2f}x"
+        )
         print(f"\n{'steps':>10}{'store MB':>10}{'bytes/step':>12}")
         for n, size in sizes:
             print(f"{n:>10,}{size / 1e6:>10.2f}{size / n:>12,.0f}")
@@ -83,7 +92,7 @@ def main() -> None:
         ok = last <= TARGET * first
         print(
             f"\ntargets: last window <= {TARGET}x the first: {'met' if ok else 'MISSED'} "
-            f"({last / first:.2f}x); bytes per step, last point / first point: {growth:.2f} "
+            f"({last / first:.2f}x; CPU {cpu_last / cpu_first:.2f}x); bytes per step, last point / first point: {growth:.2f} "
             "(1.0 is linear)"
         )
         if args.json:
