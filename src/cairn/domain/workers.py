@@ -34,6 +34,10 @@ Durability: a row per (task, name) in the ``workers`` table. The worker process 
 before collecting it. On the next call a done worker (same spec, outputs present) is not run again:
 its stored result comes back with ``reused=True``. A worker that was running when its orchestrator
 died is killed if it still runs (its process group) and is run again.
+
+Executors: the local processes above, or tasks on a Ray cluster (``[workers] executor = "ray"`` in
+``.cairn/config.toml``, or ``CAIRN_WORKERS_EXECUTOR=ray``), with the same rows and results; there
+the orchestrator records every end (:mod:`cairn.domain.ray_executor`).
 """
 
 from __future__ import annotations
@@ -147,6 +151,19 @@ def _interrupted_duration(ws: Workspace, row: WorkerRunRow, killed: bool) -> tup
     return max(0.0, end - started), until
 
 
+def executor_name(ws: Workspace) -> str:
+    """Where workers run: ``CAIRN_WORKERS_EXECUTOR`` if set, else ``[workers] executor``."""
+    from cairn.core.config import WORKER_EXECUTORS
+
+    name = os.environ.get("CAIRN_WORKERS_EXECUTOR", "").strip() or ws.config.workers_executor
+    if name not in WORKER_EXECUTORS:
+        raise ValidationError(
+            f"CAIRN_WORKERS_EXECUTOR={name!r} is not an executor; use one of: "
+            + ", ".join(WORKER_EXECUTORS)
+        )
+    return name
+
+
 def spawn_many(
     ws: Workspace, task_id: str, workers: Sequence[Worker], *, max_parallel: int = 3
 ) -> list[WorkerResult]:
@@ -185,7 +202,10 @@ def spawn_many(
         else:
             to_run.append(p)
     if to_run:
-        from cairn.domain.local_executor import run_all
+        if executor_name(ws) == "ray":
+            from cairn.domain.ray_executor import run_all
+        else:
+            from cairn.domain.local_executor import run_all
 
         run_all(ws, to_run, results, max_parallel)
     ws.projector.after_change()
