@@ -127,10 +127,13 @@ def test_ten_thousand_tasks(tmp_path: Path, page: Any) -> None:
         assert "page 1 of 200" in page.inner_text("nav.pager")
         page.click("a[rel=next]")
         page.wait_for_url("**page=2**")
+        page.wait_for_selector("text=page 2 of 200")
         assert page.locator("table.tasks tbody tr").count() == 50
         page.goto(url + "?page=200")
         assert page.locator("table.tasks tbody tr").count() == 50
         page.click("table.tasks tbody tr:first-child a")
+        page.wait_for_url("**view=task**")
+        page.wait_for_selector("table.phases")
         assert page.locator("table.phases tbody tr").count() == 4
 
 

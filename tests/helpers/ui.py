@@ -135,9 +135,6 @@ def make_showcase(root: Path) -> None:
     cli(root, "review", "request", "--task", t, "--topic", "ranking_plan", "--question",
         "Is length normalisation per topic sound?", "--concern", "small topics",
         "--reviewer", "human")  # fmt: skip
-    for cat, n in (("specs", 38_200), ("orchestration", 21_500), ("user", 17_300),
-                   ("subagent_summaries", 31_000), ("subagent_work", 240_000)):  # fmt: skip
-        cli(root, "budget", "record", cat, str(n), "--source", f"{cat} reads")
     session = root / "session.jsonl"
     shutil.copyfile(TRANSCRIPT, session)
     hook = {"session_id": "7f3a2c10", "transcript_path": str(session), "trigger": "auto"}
@@ -146,6 +143,10 @@ def make_showcase(root: Path) -> None:
     cli(root, "progress", t, "Fitting the per-topic normaliser", "--state", "active")
     cli(root, "hook", "pre-compact", stdin=json.dumps(hook))
     cli(root, "next", t, "Wait for the plan review, then implement the normaliser")
+    # after the compactions: each one starts a new budget context
+    for cat, n in (("specs", 38_200), ("orchestration", 21_500), ("user", 17_300),
+                   ("subagent_summaries", 31_000), ("subagent_work", 240_000)):  # fmt: skip
+        cli(root, "budget", "record", cat, str(n), "--source", f"{cat} reads")
     _agent_run(root)
 
 
