@@ -271,4 +271,4 @@ def serve(workspace: str | None = None) -> None:
     """Serve over stdio until the client closes the connection (see :mod:`cairn.mcp_start`)."""
     from cairn.mcp_start import serve as serve_stdio
 
-    serve_stdio(workspace)
+    serve_stdio(add_everything, workspace)

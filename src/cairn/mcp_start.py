@@ -15,6 +15,7 @@ Light on purpose: nothing of cairn below the CLI is imported here at module leve
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,12 +38,17 @@ def new_server() -> MCPServer[Any]:
     return MCPServer("cairn", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
 
 
+# Adds cairn's tools and resources to a server, for a workspace (or the one found from the cwd).
+Loader = Callable[["MCPServer[Any]", "str | None"], None]
+
+
 class _Loading:
     """Loads the tools in a thread and holds back every request that needs them until then."""
 
-    def __init__(self, server: MCPServer[Any], workspace: str | None) -> None:
+    def __init__(self, server: MCPServer[Any], workspace: str | None, load: Loader) -> None:
         self._server = server
         self._workspace = workspace
+        self._load_tools = load
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._gate()
@@ -50,9 +56,7 @@ class _Loading:
 
     def _load(self) -> None:
         try:
-            from cairn.mcp_server import add_everything
-
-            add_everything(self._server, self._workspace)
+            self._load_tools(self._server, self._workspace)
         except BaseException as exc:  # surfaced by every request that waits, not lost in a thread
             self._error = exc
         finally:
@@ -104,9 +108,11 @@ class _Loading:
         return held
 
 
-def serve(workspace: str | None = None) -> None:
-    """Serve over stdio until the client closes the connection."""
+def serve(load: Loader, workspace: str | None = None) -> None:
+    """Serve over stdio until the client closes the connection; `load` adds the tools and
+    resources (cairn.mcp_server.add_everything), called in a thread once serving has begun. It is
+    passed in, not imported here, so this light module never imports the server above it."""
     root = Path(workspace).resolve() if workspace else None
     server = new_server()
-    _Loading(server, str(root) if root else None)
+    _Loading(server, str(root) if root else None, load)
     server.run("stdio")

@@ -17,6 +17,10 @@ from collections.abc import Sequence
 from cairn.core.errors import CairnError
 
 
+# Modules of this package that hold shared parts, not commands.
+_NOT_COMMANDS = ("common", "task_life_args")
+
+
 def _command_modules() -> list[str]:
     """Every module in this package with ``register(subparsers)`` and an ``ORDER`` number.
 
@@ -24,7 +28,7 @@ def _command_modules() -> list[str]:
     """
     import pkgutil
 
-    names = [m.name for m in pkgutil.iter_modules(__path__) if m.name not in ("common",)]
+    names = [m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_COMMANDS]
     return [f"{__name__}.{n}" for n in names]
 
 

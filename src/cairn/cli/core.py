@@ -15,8 +15,8 @@ from cairn.cli.common import (
     open_ws,
     positive_int,
     split_task,
-    task_life_parsers,
 )
+from cairn.cli.task_life_args import task_life_parsers
 from cairn.core.errors import UsageError, ValidationError
 
 ORDER = 0

@@ -28,5 +28,12 @@ def cmd_mcp(args: argparse.Namespace) -> int:
                 "the MCP server needs the mcp SDK: pip install 'cairn-agent[mcp]'"
             ) from exc
         raise
-    serve(args.workspace)
+    serve(_add_everything, args.workspace)
     return 0
+
+
+def _add_everything(server: Any, workspace: str | None) -> None:
+    """The tools and resources, imported in the loading thread (the SDK server is up by then)."""
+    from cairn.mcp_server import add_everything
+
+    add_everything(server, workspace)
