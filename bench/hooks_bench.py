@@ -26,6 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from cairn.domain.workspace import Workspace
+from cairn.integrations.install import hook_command
 
 
 def iso(ts: datetime) -> str:
@@ -176,6 +177,18 @@ def main() -> None:
                 "stop",
                 [*hook, "stop"],
                 payload("Stop", root, transcript, stop_hook_active=False),
+                root,
+            ),
+            (
+                "post-tool-use (forecast, below)",
+                hook_command([sys.executable, "-m", "cairn"], "post-tool-use", "claude").split(),
+                payload("PostToolUse", root, transcript, tool_name="Read"),
+                root,
+            ),
+            (
+                "session-start (resume, pointer)",
+                [*hook, "session-start"],
+                payload("SessionStart", root, transcript, source="resume"),
                 root,
             ),
             (

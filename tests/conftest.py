@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from pg import pg_server, pg_url  # noqa: F401  (the PostgreSQL fixtures, tests/pg.py)
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 

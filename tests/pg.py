@@ -126,7 +126,7 @@ class Server:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _server: Server | None = None
 _names = itertools.count(1)
 
@@ -145,8 +145,9 @@ def server() -> Server | None:
 
 
 def stop() -> None:
-    global _server
+    global _server, _template
     with _lock:
+        _template = None
         if _server is not None:
             _server.destroy()
             _server = None
@@ -177,10 +178,33 @@ def _admin(sql: str) -> None:
         conn.execute(sql.encode())
 
 
-def new_database() -> str:
-    """The URL of a new, empty database."""
+_template: str | None = None
+
+
+def _store_template() -> str:
+    """A database holding an empty cairn store, made once per run: copying it is quicker than
+    running the migrations in every test."""
+    global _template
+    with _lock:
+        if _template is None:
+            from cairn.store import open_store
+
+            name = f"cairn_tmpl{os.getpid()}"
+            _admin(f'DROP DATABASE IF EXISTS "{name}"')
+            _admin(f'CREATE DATABASE "{name}" TEMPLATE template0')
+            url = admin_url()
+            assert url is not None
+            open_store(_with_db(url, name), create=True).close()
+            _template = name
+            atexit.register(drop_database, _with_db(url, name))
+        return _template
+
+
+def new_database(*, store: bool = False) -> str:
+    """The URL of a new database: empty, or with ``store`` an empty cairn store in it."""
     name = f"cairn_t{os.getpid()}_{next(_names)}_{int(time.time() * 1000) % 100000}"
-    _admin(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    template = _store_template() if store else "template0"
+    _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     url = admin_url()
     assert url is not None
     return _with_db(url, name)

@@ -89,6 +89,11 @@ def test_a_full_disk_is_not_reported_as_a_corrupt_store(small_disk: Path) -> Non
         msg = _one_line(r)
         assert "disk full" in msg and "nothing was lost" in msg and "free space" in msg.lower()
         assert "move it aside" not in msg and "cairn init" not in msg and "corrupt" not in msg
+    r = cairn(root, "doctor", "--json")
+    checks = {f"{c['area']} {c['name']}": c for c in json.loads(r.stdout)["checks"]}
+    assert checks["disk free space"]["outcome"] == "fail", checks
+    assert checks["store integrity"]["outcome"] in ("ok", "warn"), checks  # never "corrupt"
+    assert not any("mv .cairn/cairn.db" in (c["fix"] or "") for c in checks.values()), checks
     fill.unlink()
     r = cairn(root, "checkpoint", "history", "t", "analysis", "--json")
     assert r.returncode == 0, r.stderr
@@ -99,6 +104,9 @@ def test_a_full_disk_is_not_reported_as_a_corrupt_store(small_disk: Path) -> Non
     assert r.returncode == 0, r.stderr
     with sqlite3.connect(root / ".cairn" / "cairn.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    r = cairn(root, "doctor", "--json")
+    checks = {f"{c['area']} {c['name']}": c for c in json.loads(r.stdout)["checks"]}
+    assert checks["store integrity"]["outcome"] == "ok"
 
 
 def test_real_corruption_still_says_so(tmp_path: Path) -> None:
@@ -149,6 +157,10 @@ def _check_read_only(view: Path, origin: Path) -> None:
         assert r.returncode == 1, (args, r.stdout)
         msg = _one_line(r)
         assert "the workspace is read-only (" in msg and "nothing was written" in msg, msg
+    r = cairn(view, "doctor", "--json")
+    checks = {f"{c['area']} {c['name']}": c for c in json.loads(r.stdout)["checks"]}
+    assert checks["workspace writable"]["outcome"] == "warn", r.stdout + r.stderr
+    assert checks["store integrity"]["outcome"] == "ok"
     assert {p.name: p.read_bytes() for p in (origin / ".cairn").iterdir()} == before
     assert {str(p): p.read_bytes() for p in origin.rglob("*") if p.is_file()} == tree
 

@@ -126,3 +126,56 @@ def test_mcp_server_defaults_are_set_once_and_the_users_changes_kept(
     (codex_home / "config.toml").write_text(text)
     assert main(["-C", str(ws_path), "hooks", "install", "codex"]) == 0
     assert (codex_home / "config.toml").read_text() == text
+
+
+def test_the_skill_is_written_where_codex_reads_skills_and_removed(
+    ws_path: Path, codex_home: Path
+) -> None:
+    skill = codex_home / "skills" / "cairn-checkpoints" / "SKILL.md"
+    assert main(["-C", str(ws_path), "hooks", "install", "codex"]) == 0
+    text = skill.read_text()
+    assert text.startswith("---\nname: cairn-checkpoints\ndescription: ")
+    assert "cairn checkpoint write" in text
+    assert main(["-C", str(ws_path), "hooks", "install", "codex", "--scope", "project"]) == 0
+    assert (ws_path / ".agents" / "skills" / "cairn-checkpoints" / "SKILL.md").is_file()
+    assert main(["-C", str(ws_path), "hooks", "uninstall", "codex"]) == 0
+    assert not skill.exists() and not skill.parent.exists()
+
+
+def test_a_linked_codex_home_is_keyed_by_its_target(
+    ws_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Codex 0.171 resolves CODEX_HOME: with CODEX_HOME=link it keys hooks by the target folder.
+    real = tmp_path / "real-home"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "link"))
+    assert main(["-C", str(ws_path), "hooks", "install", "codex"]) == 0
+    assert all(k.startswith(f"{real / 'hooks.json'}:") for k in states(real))
+
+
+def test_the_plugin_marketplace_and_its_hooks_trust(
+    ws_path: Path, codex_home: Path, tmp_path: Path
+) -> None:
+    market = tmp_path / "market"
+    assert main(["-C", str(ws_path), "hooks", "plugin", "codex", str(market)]) == 0
+    listed = json.loads((market / ".agents" / "plugins" / "marketplace.json").read_text())
+    assert listed["plugins"][0]["source"] == {"source": "local", "path": "./plugins/cairn"}
+    root = market / "plugins" / "cairn"
+    manifest = json.loads((root / ".codex-plugin" / "plugin.json").read_text())
+    assert (manifest["skills"], manifest["mcpServers"], manifest["hooks"]) == (
+        "./skills/",
+        "./.mcp.json",
+        "./hooks.json",
+    )
+    server = json.loads((root / ".mcp.json").read_text())["mcpServers"]["cairn"]
+    assert server["default_tools_approval_mode"] == "approve"
+    hooks = json.loads((root / "hooks.json").read_text())["hooks"]
+    got = states(codex_home)
+    group = hooks["SessionStart"][0]
+    want = codex_trust.handler_hash("SessionStart", group["matcher"], group["hooks"][0])
+    assert got["cairn@cairn-local:hooks.json:session_start:0:0"] == {"trusted_hash": want}
+    assert len(got) == 4
+    text = (codex_home / "config.toml").read_text()
+    assert main(["-C", str(ws_path), "hooks", "plugin", "codex", str(market)]) == 0
+    assert (codex_home / "config.toml").read_text() == text  # written again: nothing changes

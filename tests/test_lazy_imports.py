@@ -8,7 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("openai", "anthropic", "mcp", "pydantic_ai", "pydantic", "rich", "httpx", "ray")
+HEAVY = (
+    "openai",
+    "anthropic",
+    "mcp",
+    "pydantic_ai",
+    "pydantic",
+    "rich",
+    "httpx",
+    "psycopg",  # the PostgreSQL store's: only a postgresql:// store loads it
+    "psycopg_pool",
+    "ray",
+)
 
 COMMANDS = [
     ["status"],
@@ -67,3 +78,20 @@ def test_the_hook_entry_point_imports_no_sdk(ws_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ws_path, timeout=60
     )
     assert r.stderr.strip().splitlines()[-1] == "[]", r.stderr
+
+
+def test_the_mcp_server_answers_before_loading_cairn() -> None:
+    """`cairn mcp` builds the SDK's server and answers `initialize` before its tools and cairn's
+    modules are loaded (they load in a thread meanwhile): its start-up path imports none of them."""
+    code = (
+        "import sys\n"
+        "import cairn.mcp_start as m\n"
+        "from cairn.cli import build_parser\n"
+        "build_parser('mcp')\n"
+        "m.new_server()\n"
+        "print(sorted(n for n in sys.modules if n.startswith(('cairn.domain', 'cairn.store', "
+        "'cairn.projection', 'cairn.mcp_server', 'cairn.mcp_tools'))))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]", r.stdout

@@ -228,3 +228,26 @@ def test_lease_time_out_is_checked(tmp_path: Path) -> None:
     assert leases.lease_s(Config(raw={"store": {"lease_s": 5}})) == 5.0
     with pytest.raises(UsageError, match="lease_s"):
         leases.lease_s(Config(raw={"store": {"lease_s": "soon"}}))
+
+
+def _lease_seen(task: str, name: str) -> str:
+    """Run in the worker: the lease its orchestrator holds for it, as the store has it."""
+    import cairn as _cairn
+
+    with _cairn.open(".") as ws, ws.store.read() as tx:
+        row = tx.leases.get(leases.worker_key(task, name))
+    return "none" if row is None else f"{row.host} {row.pid} {row.expired}"
+
+
+def test_a_running_worker_holds_its_orchestrators_lease(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cairn.domain.workers import Worker, spawn_many
+
+    monkeypatch.setenv("CAIRN_HOST", "m1")
+    with Workspace.open(root) as ws:
+        ws.create_task("t4", "x")
+        [res] = spawn_many(ws, "t4", [Worker("w", fn=_lease_seen, args=("t4", "w"))])
+        assert res.ok and res.summary == f"m1 {os.getpid()} False"
+        with ws.store.read() as tx:
+            assert tx.leases.get(leases.worker_key("t4", "w")) is None  # released at its end

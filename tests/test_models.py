@@ -232,7 +232,7 @@ def test_claude_print_mode_result_is_read(fakebin: Path) -> None:
     assert (c.input_tokens, c.output_tokens) == (1000, 42)
     assert c.model == "claude-opus-4-7"
     argv = _calls(fakebin)[0]["argv"][1:]
-    assert argv[:3] == ["-p", "--output-format", "json"]
+    assert argv[:4] == ["-p", "--output-format", "stream-json", "--verbose"]
 
 
 def test_cli_errors_and_failed_turns_are_model_errors(

@@ -188,6 +188,25 @@ def test_migrations_recorded_in_order(store: Store) -> None:
     assert store.applied_migrations() == names
 
 
+def test_a_renumbered_migration_is_known_by_its_old_name(tmp_path: Path) -> None:
+    """A store that recorded a migration under the number it shipped with (two branches both took
+    0010) opens, applies nothing twice, and records the new name."""
+    from cairn.store.sqlite.migrations import RENAMED
+
+    path = tmp_path / "cairn.db"
+    open_store(path, create=True).close()
+    old, new = next(iter(RENAMED.items()))
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE cairn_migrations SET name = ? WHERE name = ?", (old, new))
+    conn.close()
+    store = open_store(path)
+    try:
+        assert store.applied_migrations() == [name for name, _ in MIGRATIONS]
+    finally:
+        store.close()
+
+
 def test_reopening_applies_nothing_twice(make: Callable[[], Store]) -> None:
     first = make()
     with first.read() as tx:
@@ -259,6 +278,8 @@ CORE_COLUMNS = {
         ("next_action", "TEXT", 0, 0),
         ("seq", "INTEGER", 1, 0),
         ("step_count", "INTEGER", 1, 0),  # 0009: kept by the store, not counted per step
+        ("state", "TEXT", 1, 0),  # 0011: open, archived or deleted
+        ("state_at", "TEXT", 0, 0),
     ],
     "phases": [
         ("task_id", "TEXT", 1, 1),

@@ -11,10 +11,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 from tests.helpers.ui import generate_tasks, running_ui
+from tests.services import need
 
 from cairn.cli import main
 from cairn.domain.workspace import Workspace
@@ -156,6 +158,8 @@ def test_token_is_required_and_kept_in_a_cookie(busy: Path) -> None:
     assert "httponly" in r.headers["set-cookie"].lower()
     assert "samesite=strict" in r.headers["set-cookie"].lower()
     assert c.get("/?view=budget").status_code == 200  # the cookie now
+    r = c.get(f"http://192.0.2.7:8471//evil.example/?token={secret}", follow_redirects=False)
+    assert r.headers["location"] == "/evil.example/?"  # stays on this server
     fresh = _client(busy, token=secret, base="http://192.0.2.7:8471")
     ok = fresh.get("/api/token", headers={"authorization": f"Bearer {secret}"})
     assert ok.status_code == 200
@@ -279,16 +283,35 @@ def test_the_token_may_come_from_the_environment(
             assert json.loads(ok.read())["token"]
 
 
-def test_every_view_works_on_the_memory_store(ws_path: Path) -> None:
-    """The dashboard reads only through the store contract, so the reference backend serves it
-    too, change token included."""
-    from cairn.core.config import load_config
+@pytest.fixture(params=["memory", "postgresql"])
+def other_store(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A store of another backend than the workspace's SQLite default."""
+    from cairn.store import open_store
     from cairn.store.memory import MemoryStore
+
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    import pg
+
+    need("PostgreSQL", pg.available(), pg.HINT)
+    url = pg.new_database()
+    store = open_store(url, create=True)
+    try:
+        yield store
+    finally:
+        store.close()
+        pg.drop_database(url)
+
+
+def test_every_view_works_on_every_backend(ws_path: Path, other_store: Any) -> None:
+    """The dashboard reads only through the store contract, so every backend serves it, the
+    change token included."""
+    from cairn.core.config import load_config
     from cairn.ui.app import create_app
 
-    ws = Workspace(
-        ws_path, MemoryStore(), load_config(ws_path / ".cairn" / "config.toml"), listeners=()
-    )
+    config = load_config(ws_path / ".cairn" / "config.toml")
+    ws = Workspace(ws_path, other_store, config, listeners=())
     ws.create_task("m", phases=["a", "b"])
     ws.start_phase("m", "a")
     ws.write_checkpoint("m", "a", "x\n")
@@ -300,6 +323,7 @@ def test_every_view_works_on_the_memory_store(ws_path: Path) -> None:
         r = c.get(url.replace("finding4", "m"))
         assert r.status_code == 200, url
         assert "<script>window" not in r.text
+    assert "y &lt;script&gt;" in c.get("/?view=checkpoint&task=m&kind=a").text
 
 
 def test_a_gate_shows_who_opened_it(ws_path: Path) -> None:
@@ -364,3 +388,13 @@ def test_compactions_from_the_hooks_with_their_chart_and_brief(busy: Path) -> No
     assert 'aria-label="context size over turns"' in page  # the audit's chart of the transcript
     assert "# Recovery brief: finding4" in page
     assert "Recovery: Loaded checkpoint from artifacts/finding4_plan.md" in page  # the log
+
+
+def test_an_archived_task_leaves_the_list_and_says_so_on_its_page(busy: Path) -> None:
+    assert main(["-C", str(busy), "task", "new", "old", "--phases", "a"]) == 0
+    c = _client(busy)
+    assert "view=task&amp;id=old" in c.get("/").text
+    assert main(["-C", str(busy), "task", "archive", "old"]) == 0
+    assert "view=task&amp;id=old" not in c.get("/").text
+    page = c.get("/?view=task&id=old").text
+    assert "This task is archived" in page

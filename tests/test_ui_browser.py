@@ -146,6 +146,18 @@ VIEWS = {
 }
 
 
+MUST_SHOW = {
+    "tasks": ("waits for a verdict", "ranking", "finding4"),
+    "task": ("#1 crashed", "Streams", "data/scores.jsonl", "Workers"),
+    "task-gated": ("closed: review pending", "hand edit", "Fitting the per-topic normaliser"),
+    "checkpoint-diff": ("+Normalise (per topic) scores by length.", "<script>alert(1)</script>"),
+    "compactions": ("safe point", "mid-phase", "Recovery brief", "reloaded"),
+    "budget": ("over", "warn", "subagent summaries"),
+    "reviews": ("No verdict yet.", "Add a per-topic breakdown"),
+    "runs": ("expand_eval", "read-logs", "scripted:demo"),
+}
+
+
 def test_a_screenshot_of_each_view(tmp_path: Path, page: Any) -> None:
     shots = Path(os.environ.get("CAIRN_UI_SHOTS") or tmp_path / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
@@ -156,7 +168,10 @@ def test_a_screenshot_of_each_view(tmp_path: Path, page: Any) -> None:
             page.goto(url + view)
             assert page.locator("main h1").count() == 1, name
             assert "Not found" not in page.inner_text("main h1"), name
-            page.screenshot(path=str(shots / f"{name}.png"), full_page=False)
+            for needle in MUST_SHOW.get(name, ()):
+                assert needle in _main_text(page), (name, needle)
+            # The compactions view's table is below its charts: the whole page for that one.
+            page.screenshot(path=str(shots / f"{name}.png"), full_page=name == "compactions")
             assert (shots / f"{name}.png").stat().st_size > 5000
         assert page.dialogs == []
     print(f"screenshots: {shots}")

@@ -14,7 +14,6 @@ lock serialises them over the workspace's single SQLite connection.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
@@ -22,31 +21,28 @@ from pydantic import Field
 from cairn import views
 from cairn.domain.workspace import Workspace
 from cairn.mcp_app import CairnMCP, StepState, TaskArg, Trigger, dumps
+from cairn.mcp_start import new_server
 from cairn.mcp_tools import annotate, optional_tools
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
-INSTRUCTIONS = """\
-cairn keeps long work safe from context compaction: cut the work into phases, write a checkpoint
-at each phase end and before any big context shift, record progress steps as they finish, keep the
-next action current. After a compaction call `recover` and reload the files it lists.
-"""
-
 
 def build_server(workspace: str | None = None) -> MCPServer[Any]:
-    from mcp.server.mcpserver import MCPServer
+    """The server with every tool and resource in (``serve`` adds them after it answers
+    ``initialize``: :mod:`cairn.mcp_start`)."""
+    server = new_server()
+    add_everything(server, workspace)
+    return server
 
-    from cairn import __version__
 
+def add_everything(server: MCPServer[Any], workspace: str | None) -> None:
     app = CairnMCP(workspace)
-    server = MCPServer("cairn", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
     _core_tools(server, app)
     optional_tools(server, app)
     _resources(server, app)
     _refuse_unknown_arguments(server)
     annotate(server)
-    return server
 
 
 def _refuse_unknown_arguments(server: MCPServer[Any]) -> None:
@@ -272,7 +268,7 @@ def _resources(server: MCPServer[Any], app: CairnMCP) -> None:
 
 
 def serve(workspace: str | None = None) -> None:
-    """Serve over stdio until the client closes the connection."""
-    root = Path(workspace).resolve() if workspace else None
-    server = build_server(str(root) if root else None)
-    server.run("stdio")
+    """Serve over stdio until the client closes the connection (see :mod:`cairn.mcp_start`)."""
+    from cairn.mcp_start import serve as serve_stdio
+
+    serve_stdio(workspace)

@@ -30,8 +30,9 @@ def _has(module: str) -> bool:
 # What each tool does to the world, as MCP tool annotations: (read-only, destructive, idempotent,
 # open-world). Clients decide on them whether to ask first: Codex runs a read-only tool without a
 # prompt, and a writing one only when it is neither destructive nor open-world (or the server's
-# approval mode says so). No cairn tool deletes anything (checkpoints are versioned, the journal
-# keeps every event), so none is destructive; only review_request reaches outside (a model).
+# approval mode says so). Checkpoints are versioned and the journal keeps every event, so only
+# phase_remove (a phase and its runner records go) is destructive, and there is no delete tool;
+# only review_request reaches outside (a model).
 ANNOTATIONS: dict[str, tuple[bool, bool, bool, bool]] = {
     "status": (True, False, True, False),
     "recover": (False, False, False, False),  # appends to the recovery log unless log=false
@@ -45,6 +46,9 @@ ANNOTATIONS: dict[str, tuple[bool, bool, bool, bool]] = {
     "checkpoint_read": (True, False, True, False),
     "checkpoint_list": (True, False, True, False),
     "progress": (False, False, False, False),
+    "task_archive": (False, False, False, False),  # kept whole; undo brings it back
+    "task_rename": (False, False, False, False),  # every record and artifact moves along
+    "phase_remove": (False, True, False, False),
     "next_action": (False, False, True, False),
     "review_request": (False, False, False, True),
     "review_answer": (False, False, False, False),

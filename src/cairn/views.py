@@ -199,21 +199,24 @@ def review_rounds(found: Sequence[Any], plan_gate: dict[str, str]) -> dict[str, 
 
 # -- the dashboard -------------------------------------------------------------------------------
 def change_token(tx: Any) -> str:
-    """A short text that changes whenever the store changes, read in a query or so: what the
-    dashboard polls to know that a view is out of date.
+    """A short text that changes whenever anything the dashboard shows changes: what it polls
+    (``/api/token``) to know that a view is out of date.
 
-    The store's own token (``tx.meta.change_token()``) when the backend has one; otherwise what
-    every backend's contract answers: the newest journal event (every domain change appends one),
-    the newest compaction with its summary and recovery marks (written by the hooks), and the
-    budget ledger's totals (entries are not journaled one by one)."""
+    The store's own token (``tx.meta.change_token()``: the newest journal event and the leases
+    run out, one query) and, once the budget ledger holds entries, its current totals: the agent
+    runtime records what enters its context after every model request without journaling each
+    entry, and the budget view must follow those too. A backend without its own token yet
+    answers with the newest journal event and compaction (the hooks' recovery marks are not
+    journaled), which every backend's contract has."""
     own = getattr(tx.meta, "change_token", None)
     if own is not None:
-        return str(own())
-    parts = [str(tx.events.last_id())]
-    newest = tx.compactions.recent(1)
-    if newest:
-        c = newest[0]
-        parts.append(f"c{c.id}.{c.summary_at or ''}.{c.recovered_at or ''}")
+        parts = [str(own())]
+    else:
+        parts = [str(tx.events.last_id())]
+        newest = tx.compactions.recent(1)
+        if newest:
+            c = newest[0]
+            parts.append(f"c{c.id}.{c.summary_at or ''}.{c.recovered_at or ''}")
     if not tx.ledger.is_empty():
         current = tx.ledger.current_context()
         used = tx.ledger.totals(current.id if current else None)

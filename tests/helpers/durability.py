@@ -9,6 +9,7 @@ import contextlib
 import gc
 import hashlib
 import io
+import json
 import os
 import re
 import signal
@@ -17,9 +18,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -91,11 +94,12 @@ class Zygote:
         self.proc.wait(timeout=10)
 
 
-def new_workspace(root: Path) -> tuple[Path, Path]:
+def new_workspace(root: Path, store: str | None = None) -> tuple[Path, Path]:
+    """A workspace for kill trials; ``store`` a PostgreSQL URL, or None for the SQLite file."""
     from cairn.domain.workspace import Workspace
 
     root.mkdir(parents=True, exist_ok=True)
-    Workspace.init(root).close()
+    Workspace.init(root, store=store).close()
     ensure_task(str(root))
     return root, root / "acks.log"
 
@@ -155,23 +159,15 @@ def check(ws: Path, ack: Path, tally: Tally) -> None:
         if verdict != "ok":
             tally.problems.append(f"integrity_check: {verdict}")
     # Read the store directly, before any command has had a chance to repair anything.
-    conn = sqlite3.connect(f"file:{ws / '.cairn' / 'cairn.db'}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        cps = conn.execute(
-            "SELECT kind, version, hash, source, content FROM checkpoints WHERE task_id = ?",
-            (TASK,),
-        ).fetchall()
-        steps = conn.execute("SELECT text, state FROM steps WHERE task_id = ?", (TASK,)).fetchall()
-        nexts = {
-            r[0]
-            for r in conn.execute(
-                "SELECT json_extract(data, '$.text') FROM events WHERE type = 'next.set'"
-            )
-        }
-        recoveries = Counter(r[0] for r in conn.execute("SELECT note FROM recoveries"))
-    finally:
-        conn.close()
+    cps = _query(
+        ws, "SELECT kind, version, hash, source, content FROM checkpoints WHERE task_id = ?", TASK
+    )
+    steps = _query(ws, "SELECT text, state FROM steps WHERE task_id = ?", TASK)
+    nexts = {
+        json.loads(r["data"]).get("text")
+        for r in _query(ws, "SELECT data FROM events WHERE type = 'next.set'")
+    }
+    recoveries = Counter(r["note"] for r in _query(ws, "SELECT note FROM recoveries"))
     by_version = {(r["kind"], r["version"]): r for r in cps}
     for r in cps:
         where = f"{r['kind']} v{r['version']}"
@@ -224,17 +220,41 @@ def check(ws: Path, ack: Path, tally: Tally) -> None:
         tally.problems.append(f"(trial {tally.trials} in {ws} found the problems above)")
 
 
-def _newest(ws: Path) -> list[tuple[str, str]]:
+def store_url(ws: Path) -> str | None:
+    """The workspace's store when it is a server (PostgreSQL), else None (the SQLite file)."""
+    from cairn.core.config import load_config
+
+    where = load_config(ws / ".cairn" / "config.toml").store
+    return where if "://" in where else None
+
+
+def _query(ws: Path, sql: str, *params: object) -> list[dict[str, Any]]:
+    """Rows read straight from the workspace's store (SQLite file or PostgreSQL database)."""
+    url = store_url(ws)
+    if url is not None:
+        import psycopg
+        from psycopg.rows import dict_row
+
+        with psycopg.connect(url, row_factory=dict_row) as pconn:
+            return pconn.execute(sql.replace("?", "%s").encode(), params).fetchall()
     conn = sqlite3.connect(f"file:{ws / '.cairn' / 'cairn.db'}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
     try:
-        return conn.execute(
-            "SELECT c.kind, c.hash FROM checkpoints c JOIN (SELECT kind, max(version) AS v FROM "
-            "checkpoints WHERE task_id = ? GROUP BY kind) m ON c.kind = m.kind AND c.version = m.v "
-            "WHERE c.task_id = ?",
-            (TASK, TASK),
-        ).fetchall()
+        return [dict(r) for r in conn.execute(sql, params)]
     finally:
         conn.close()
+
+
+def _newest(ws: Path) -> list[tuple[str, str]]:
+    rows = _query(
+        ws,
+        "SELECT c.kind, c.hash FROM checkpoints c JOIN (SELECT kind, max(version) AS v FROM "
+        "checkpoints WHERE task_id = ? GROUP BY kind) m ON c.kind = m.kind AND c.version = m.v "
+        "WHERE c.task_id = ?",
+        TASK,
+        TASK,
+    )
+    return [(r["kind"], r["hash"]) for r in rows]
 
 
 def _stale(ws: Path) -> int:
@@ -288,7 +308,9 @@ def run_kill_trials(
     max_delay: float = 0.004,
     trials_per_workspace: int = 25,
     tally: Tally | None = None,
+    store: Callable[[], str] | None = None,
 ) -> Tally:
+    """``store`` makes each workspace's store (a new PostgreSQL database); default SQLite."""
     tally = tally or Tally()
     rng = Random(seed)
     zygote = Zygote()
@@ -296,7 +318,8 @@ def run_kill_trials(
         ws = ack = None
         for n in range(trials):
             if n % trials_per_workspace == 0:
-                ws, ack = new_workspace(base / f"ws{n // trials_per_workspace}")
+                root = base / f"ws{n // trials_per_workspace}"
+                ws, ack = new_workspace(root, store() if store else None)
             assert ws is not None and ack is not None
             ended = kill_trial(zygote, ws, ack, rng, max_delay, n)
             if ended != "killed":

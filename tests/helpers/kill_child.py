@@ -134,7 +134,13 @@ def cli_writer(ws_path: str, ack_path: str, seed: int, worker: str, n: int) -> N
 
 
 def serve() -> None:
+    import importlib
+
     import cairn.domain.workspace  # noqa: F401  (loaded once, inherited by every fork)
+
+    # A store backend's modules too (CAIRN_KILL_PRELOAD=cairn.store.postgres), when the trials use it.
+    for module in filter(None, os.environ.get("CAIRN_KILL_PRELOAD", "").split(",")):
+        importlib.import_module(module)
 
     for line in sys.stdin:
         parts = line.split()

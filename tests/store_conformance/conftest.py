@@ -56,7 +56,7 @@ def location(backend: str, tmp_path: Path) -> Iterator[str]:
         yield str(tmp_path / "cairn.db")
         return
     need("PostgreSQL", available(), HINT)
-    url = new_database()
+    url = new_database(store=True)
     (tmp_path / "pg-url").write_text(url, encoding="utf-8")
     try:
         yield url

@@ -84,8 +84,9 @@ def context_chart(
         )
     for i in range(5):
         t = hi_x * i / 4
+        anchor = "end" if i == 4 else "middle"  # the last label stays inside the picture
         parts.append(
-            f'<text x="{x(t):.1f}" y="{H - PAD_B + 16}" font-size="11" text-anchor="middle" '
+            f'<text x="{x(t):.1f}" y="{H - PAD_B + 16}" font-size="11" text-anchor="{anchor}" '
             f'fill="#555">{_e(x_text(t))}</text>'
         )
     parts.append(
@@ -207,9 +208,10 @@ def timeline(
     ]
     for i in range(5):
         t = hi * i / 4
+        anchor = "end" if i == 4 else "middle"
         parts.append(
             f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="0" y2="{h - 20}" stroke="#eee"/>'
-            f'<text x="{x(t):.1f}" y="{h - 6}" font-size="11" text-anchor="middle" '
+            f'<text x="{x(t):.1f}" y="{h - 6}" font-size="11" text-anchor="{anchor}" '
             f'fill="#555">{_e(x_text(t))}</text>'
         )
     for i, s in enumerate(spans):

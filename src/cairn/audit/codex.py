@@ -35,6 +35,7 @@ from cairn.audit.estimate import IMAGE_TOKENS
 from cairn.integrations.transcripts import (
     CODEX_CALLS,
     CODEX_ENVELOPES,
+    CODEX_IGNORED,
     CODEX_ITEMS,
     Usage,
     codex_tokens,
@@ -141,6 +142,9 @@ class CodexReader:
                 self._event(payload, line, ts)
             else:  # compacted
                 self._compacted(summary_of(rec), line, ts)
+            return
+        if t in CODEX_IGNORED:
+            an.ignored[str(t)] += 1
             return
         # the earliest rollouts: no envelope
         if "record_type" in rec:

@@ -57,6 +57,11 @@ def _command_word(argv: Sequence[str]) -> str | None:
     return None
 
 
+# Commands whose module of the same name registers them alone: a client starts `cairn mcp` and
+# waits for its first answer, so the other command modules are not imported for it.
+_ALONE = ("mcp",)
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; given the sub-command about to run, only what is needed to parse it.
 
@@ -85,6 +90,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
         if command in core.COMMANDS:
             names = [core.__name__]
+        elif command in _ALONE:
+            names = [f"{__name__}.{command}"]
     modules = [importlib.import_module(name) for name in names]
     for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 50), m.__name__)):
         module.register(sub)

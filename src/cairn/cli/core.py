@@ -24,6 +24,12 @@ _TASK_TEXT = "the task (optional when one task is active) and the text"
 def register(sub: Any) -> None:
     p = sub.add_parser("init", help="create .cairn/, artifacts/, logs/ and the status file here")
     p.add_argument("path", nargs="?", default=".", help="project folder (default: current)")
+    p.add_argument(
+        "--store",
+        metavar="URL",
+        help="a shared PostgreSQL store (postgresql://USER@HOST:PORT/DB), recorded in "
+        ".cairn/config.toml; default: the embedded SQLite file .cairn/cairn.db",
+    )
     p.set_defaults(func=cmd_init)
 
     task = sub.add_parser(
@@ -193,16 +199,20 @@ def _task_life(task: Any, phase: Any) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from cairn.domain.workspace import Workspace
+    from cairn.domain.workspace import Workspace, store_location
 
     target = Path(args.workspace or args.path)
-    existed = (target / ".cairn" / "cairn.db").exists()
-    ws = Workspace.init(target)
+    from cairn.core.config import load_config
+    from cairn.store.factory import describe
+
+    cfg = target / ".cairn" / "config.toml"
+    existed = (target / ".cairn" / "cairn.db").exists() or "://" in load_config(cfg).store
+    ws = Workspace.init(target, store=args.store)
     print(
         f"{'Workspace already set up' if existed else 'Initialised cairn workspace'} at {ws.root}"
     )
     print(
-        f"  store      {ws.cairn_dir / 'cairn.db'}\n  status     {ws.config.status_file}\n"
+        f"  store      {describe(store_location(ws.cairn_dir, ws.config))}\n  status     {ws.config.status_file}\n"
         f"  artifacts  {ws.config.artifacts_dir}/\n  logs       {ws.config.logs_dir}/\n"
         "Next steps:\n"
         "  1. cairn task new TASK --phases analysis,plan,implement,test\n"

@@ -53,6 +53,19 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_agents_md)
 
     p = hooks.add_parser(
+        "plugin",
+        help="write cairn as a Codex plugin in a local marketplace (skill, MCP server, hooks and "
+        "their trust); install it with `codex plugin marketplace add DIR`",
+    )
+    p.add_argument("agent", choices=("codex",), help="codex")
+    p.add_argument("dir", help="the marketplace folder to write (created if missing)")
+    p.add_argument(
+        "--command", metavar="CMD", help="how Codex starts cairn (default: this Python -m cairn)"
+    )
+    add_json(p)
+    p.set_defaults(func=cmd_plugin)
+
+    p = hooks.add_parser(
         "status",
         help="ask the installed clients (codex app-server, claude mcp list) whether cairn's hooks "
         "are trusted and its MCP server connects; exit 1 when a check fails",
@@ -67,10 +80,10 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "hook",
-        help="run one agent hook (session-start, pre-compact, post-compact, stop) with the "
+        help="run one agent hook (session-start, pre-compact, post-compact, stop, post-tool-use) with the "
         "hook JSON on stdin; always exits 0",
     )
-    p.add_argument("event", help="session-start, pre-compact, post-compact or stop")
+    p.add_argument("event", help="session-start, pre-compact, post-compact, stop or post-tool-use")
     p.add_argument("--agent", default="claude", help="claude | codex")
     p.set_defaults(func=cmd_hook)
 
@@ -191,6 +204,23 @@ def cmd_agents_md(args: argparse.Namespace) -> int:
     changed = agents_md.remove(path) if args.remove else agents_md.upsert(path)
     verb = "removed from" if args.remove else "written to"
     print(f"cairn section {verb} {path}" if changed else f"{path}: unchanged")
+    return 0
+
+
+def cmd_plugin(args: argparse.Namespace) -> int:
+    import shlex
+
+    from cairn.core.errors import UsageError
+    from cairn.integrations import codex_plugin
+    from cairn.integrations.files import Plan
+    from cairn.integrations.install import base_command
+
+    base = shlex.split(args.command) if args.command else base_command()
+    if not base:
+        raise UsageError("--command is empty; give e.g. --command 'cairn'")
+    target = Path(args.dir).expanduser().resolve()
+    plan = Plan(codex_plugin.write_plugin(target, base), codex_plugin.next_steps(target))
+    _report(plan, args, "written", [])
     return 0
 
 

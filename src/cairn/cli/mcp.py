@@ -19,7 +19,7 @@ def register(sub: Any) -> None:
 
 def cmd_mcp(args: argparse.Namespace) -> int:
     try:
-        from cairn.mcp_server import serve
+        from cairn.mcp_start import serve
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.split(".")[0] in ("mcp", "pydantic"):
             from cairn.core.errors import UsageError

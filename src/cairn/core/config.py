@@ -28,6 +28,8 @@ reviews = "reviews"
 # [store]
 # path = "cairn.db"            # the store, relative to .cairn/ (what makes the folder a workspace
 #                              # is this file, .cairn/config.toml, not the store)
+# url = "postgresql://cairn@db.example:5432/cairn"   # a shared PostgreSQL store instead (see
+#                              # `cairn init --store`); CAIRN_STORE overrides either
 
 # [reviews]
 # default = "checklist"        # provider:model of the default reviewer, e.g. "openai:gpt-4o"
@@ -84,7 +86,7 @@ def load_config(path: Path) -> Config:
             logs_dir=_rel(paths.get("logs", "logs"), path),
             status_file=_rel(paths.get("status", "CURRENT_WORK_STATUS.md"), path),
             reviews_dir=_rel(paths.get("reviews", "reviews"), path),
-            store=_store(store.get("path", "cairn.db"), path),
+            store=_store(store.get("url") or store.get("path", "cairn.db"), path),
             workers_executor=executor,
             raw=raw,
         )
@@ -107,3 +109,28 @@ def _store(value: object, where: Path) -> str:
     if not text or text.startswith("/") or ".." in Path(text).parts or "\x00" in text:
         raise UsageError(f"{where}: [store] path {text!r} must be relative, inside .cairn/")
     return text
+
+
+def record_store(path: Path, url: str, *, check_only: bool = False) -> None:
+    """Write ``[store] url`` into the config at ``path`` (kept as it is otherwise, comments too).
+    Refuses to repoint a workspace that already names another store."""
+    import tomlkit
+
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    doc = tomlkit.parse(text)
+    section = doc.get("store")
+    if section is not None and not isinstance(section, dict):
+        raise UsageError(f"{path}: [store] must be a table")
+    current = (section or {}).get("url") or (section or {}).get("path")
+    if current and str(current) != url:
+        raise UsageError(
+            f"{path} already names the store {str(current).split('@')[-1]!r}; edit [store] there "
+            "to move the workspace to another store (`cairn init --store` does not repoint one)"
+        )
+    if current == url or check_only:
+        return
+    if section is None:
+        section = tomlkit.table()
+        doc["store"] = section
+    section["url"] = url
+    path.write_text(tomlkit.dumps(doc), encoding="utf-8")

@@ -13,6 +13,8 @@ CHECKPOINT_SOURCES = ("write", "hand-edit", "progress", "review")
 
 @dataclass(frozen=True)
 class Phase:
+    """A phase of a task: pending, active, done, failed or blocked."""
+
     name: str
     position: int
     state: str
@@ -28,6 +30,8 @@ class Phase:
 
 @dataclass(frozen=True)
 class Task:
+    """A task and its phases, in order."""
+
     id: str
     title: str
     created_at: str
@@ -74,6 +78,8 @@ class Task:
 
 @dataclass(frozen=True)
 class Checkpoint:
+    """One version of a checkpoint document (``content`` None when listed without it)."""
+
     task_id: str
     kind: str
     version: int
@@ -100,6 +106,8 @@ class Checkpoint:
 
 @dataclass(frozen=True)
 class Step:
+    """One line of a task's progress."""
+
     id: int
     task_id: str
     phase: str | None
@@ -115,6 +123,8 @@ class Step:
 
 @dataclass(frozen=True)
 class Event:
+    """One entry of the journal."""
+
     id: int
     ts: str
     task_id: str | None
@@ -124,6 +134,8 @@ class Event:
 
 @dataclass(frozen=True)
 class Recovery:
+    """One recovery, as the recovery log lists it."""
+
     id: int
     ts: str
     trigger: str

@@ -7,7 +7,7 @@ from __future__ import annotations
 import weakref
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cairn.core import names
 from cairn.core.errors import NotFound
@@ -17,6 +17,25 @@ if TYPE_CHECKING:
     from cairn.domain.notices import Change
     from cairn.store import Store, Transaction
     from cairn.store.contract.tasks import TaskRow
+
+
+class LazyModule:
+    """A module imported when one of its names is first looked up: for the rules' modules that
+    ``workspace.py`` delegates to, so that a command imports only those it uses."""
+
+    __slots__ = ("_module", "_name")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._module: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        module = self._module
+        if module is None:
+            import importlib
+
+            module = self._module = importlib.import_module(self._name)
+        return getattr(module, attr)
 
 
 def now() -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -25,6 +24,8 @@ PROGRESS = "progress"  # the kind rendered from the progress steps
 
 
 def content_hash(data: bytes) -> str:
+    import hashlib  # here: loading OpenSSL costs a command that hashes nothing ~2 ms
+
     return hashlib.sha256(data).hexdigest()
 
 

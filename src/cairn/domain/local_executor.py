@@ -90,13 +90,13 @@ def _reconnect_inherited() -> None:
     """
     import gc
 
-    from cairn.domain.workspace import DB_NAME, Workspace
+    from cairn.domain.workspace import Workspace, store_location
     from cairn.store import open_store
 
     for obj in gc.get_objects():
         if isinstance(obj, Workspace):
             try:
-                fresh = open_store(obj.cairn_dir / DB_NAME)
+                fresh = open_store(store_location(obj.cairn_dir, obj.config))
             except CairnError:
                 # A workspace that is gone or damaged (a finished temp workspace still
                 # referenced): not this worker's business; using it fails as it would have.

@@ -12,24 +12,46 @@ import contextlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cairn.core import names, rules
-from cairn.core.config import DEFAULT_CONFIG, Config, load_config
+from cairn.core import names
+from cairn.core.config import DEFAULT_CONFIG, Config, load_config, record_store
 from cairn.core.errors import CairnError, NotAWorkspace, UsageError
 from cairn.core.model import Checkpoint, Event, Recovery, Step, Task
 from cairn.domain import base as _base
-from cairn.domain import checkpoints as _checkpoints
-from cairn.domain import journal as _journal
-from cairn.domain import runs as _runs
-from cairn.domain import steps as _steps
-from cairn.domain import tasks as _tasks
 from cairn.domain.base import now
-from cairn.domain.checkpoints import content_hash
 from cairn.domain.notices import Change, Listener, Projection
-from cairn.domain.steps import PROGRESS_FILE_STEPS, STEP_ALIASES
 from cairn.store import Row, Store, Tx, open_store
-from cairn.store.contract.runs import PhaseRunRow
+from cairn.store.factory import locate as locate_store
+
+if TYPE_CHECKING:
+    from cairn.core import rules
+    from cairn.domain import checkpoints as _checkpoints
+    from cairn.domain import journal as _journal
+    from cairn.domain import steps as _steps
+    from cairn.domain import tasks as _tasks
+    from cairn.domain.checkpoints import content_hash
+    from cairn.domain.steps import PROGRESS_FILE_STEPS, STEP_ALIASES
+    from cairn.store.contract.runs import PhaseRunRow
+else:
+    # The rules' modules load when a method first needs them: `cairn status` uses few of them,
+    # and each costs its import and its rows' classes at every start-up.
+    _checkpoints = _base.LazyModule("cairn.domain.checkpoints")
+    _journal = _base.LazyModule("cairn.domain.journal")
+    _steps = _base.LazyModule("cairn.domain.steps")
+    _tasks = _base.LazyModule("cairn.domain.tasks")
+
+    def __getattr__(name: str) -> Any:
+        """The names this module re-exports from the rules' modules, loaded on first use."""
+        where = {
+            "content_hash": _checkpoints,
+            "PROGRESS_FILE_STEPS": _steps,
+            "STEP_ALIASES": _steps,
+        }.get(name)
+        if where is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return getattr(where, name)
+
 
 CAIRN_DIR = ".cairn"
 CONFIG_NAME = "config.toml"
@@ -65,11 +87,9 @@ def read_only(store: Store) -> str | None:
 
 
 def store_location(cairn_dir: Path, config: Config) -> str | Path:
-    """Where the config says the store is: a URL as it is, a path relative to ``.cairn/``."""
-    where = config.store
-    if "://" in where:
-        return where
-    return cairn_dir / where
+    """Where the store is: ``$CAIRN_STORE``, else the config's ``[store]``; a URL as it is, a path
+    relative to ``.cairn/`` (cairn.store.factory)."""
+    return locate_store(cairn_dir, config.store)
 
 
 class Workspace:
@@ -93,7 +113,15 @@ class Workspace:
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
-    def init(cls, root: Path | str = ".", *, listeners: Sequence[str] | None = None) -> Workspace:
+    def init(
+        cls,
+        root: Path | str = ".",
+        *,
+        listeners: Sequence[str] | None = None,
+        store: str | None = None,
+    ) -> Workspace:
+        """Set up (or re-open) a workspace; ``store`` (a ``postgresql://`` URL) is recorded as its
+        ``[store] url`` and created there if new."""
         root = Path(root).resolve()
         if not root.is_dir():
             raise UsageError(f"{root} is not a folder; create it first")
@@ -102,9 +130,19 @@ class Workspace:
         cfg_path = cdir / CONFIG_NAME
         if not cfg_path.exists():
             cfg_path.write_text(DEFAULT_CONFIG, encoding="utf-8")
+        opened: Store | None = None
+        if store is not None:
+            record_store(cfg_path, store, check_only=True)  # refuse a repoint before creating
+            opened = open_store(store, create=True)  # a bad URL fails here, config untouched
+            try:
+                record_store(cfg_path, store)
+            except BaseException:
+                opened.close()
+                raise
         config = load_config(cfg_path)
-        store = open_store(store_location(cdir, config), create=True)
-        ws = cls(root, store, config, listeners=listeners)
+        if opened is None:
+            opened = open_store(store_location(cdir, config), create=True)
+        ws = cls(root, opened, config, listeners=listeners)
         for d in (config.artifacts_dir, config.logs_dir):
             (root / d).mkdir(parents=True, exist_ok=True)
         _checkpoints.migrate_artifact_names(ws)
@@ -249,12 +287,16 @@ class Workspace:
     # -- durable phase runs (task.run(), `cairn run`: cairn.flow.durable) ------------------------
     def sync_phases(self, task_id: str, phases: Sequence[tuple[str, bool]]) -> bool:
         """See :func:`cairn.domain.runs.sync_phases`."""
+        from cairn.domain import runs as _runs  # durable runs only: not at start-up
+
         return _runs.sync_phases(self, task_id, phases)
 
     def begin_phase_run(
         self, task_id: str, phase: str, *, pid: int, host: str
     ) -> rules.PhaseRun | None:
         """See :func:`cairn.domain.runs.begin_phase_run`."""
+        from cairn.domain import runs as _runs
+
         return _runs.begin_phase_run(self, task_id, phase, pid=pid, host=host)
 
     def finish_phase_run(
@@ -267,23 +309,33 @@ class Workspace:
         result_json: str | None = None,
     ) -> str | None:
         """See :func:`cairn.domain.runs.finish_phase_run`."""
+        from cairn.domain import runs as _runs
+
         return _runs.finish_phase_run(
             self, run, result_type, text=text, checkpoint=checkpoint, result_json=result_json
         )
 
     def fail_phase_run(self, run: rules.PhaseRun, error: str) -> None:
+        from cairn.domain import runs as _runs
+
         _runs.fail_phase_run(self, run, error)
 
     def reset_phases(
         self, task_id: str, phase: str, *, keep: Iterable[str]
     ) -> tuple[list[str], list[str]]:
         """See :func:`cairn.domain.runs.reset_phases`."""
+        from cairn.domain import runs as _runs
+
         return _runs.reset_phases(self, task_id, phase, keep=keep)
 
     def phase_checkpointed(self, task_id: str, phase: str) -> bool:
+        from cairn.domain import runs as _runs
+
         return _runs.phase_checkpointed(self, task_id, phase)
 
     def phase_runs(self, task_id: str, phase: str | None = None) -> list[PhaseRunRow]:
+        from cairn.domain import runs as _runs
+
         return _runs.phase_runs(self, task_id, phase)
 
     # -- checkpoints -----------------------------------------------------------------------------

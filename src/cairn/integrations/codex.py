@@ -199,7 +199,13 @@ def configure(
         codex_trust.sync(user, hooks_path, before, after, ours)
         if feature is not None:
             codex_trust.enable_feature(user, feature)
+        from cairn.integrations import codex_skill
+
         changes = []
+        if base is not None:
+            changes.append(codex_skill.install(scope, project, codex_home()))
+        elif (removed := codex_skill.uninstall(scope, project, codex_home())) is not None:
+            changes.append(removed)
         for path, doc in docs.items():
             text = tomlkit.dumps(doc)
             old = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -218,6 +224,10 @@ def install_notes(scope: str, mcp: bool) -> list[str]:
         'into $CODEX_HOME/config.toml ([hooks.state."…"] trusted_hash), so they run from the '
         "next Codex session without a review; check with `cairn hooks status`."
     ]
+    notes.append(
+        "The cairn-checkpoints skill teaches Codex the checkpoint workflow (Codex lists skills "
+        "and reads one when the task matches)."
+    )
     if mcp:
         notes.append(
             "cairn's MCP server is registered with required = true (Codex waits for it before "

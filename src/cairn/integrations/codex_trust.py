@@ -6,9 +6,10 @@ whose ``trusted_hash`` equals the hash Codex computes for the hook as it stands 
 ``codex exec`` has no review prompt: an untrusted hook is skipped without a word. The rule, as
 Codex 0.171 applies it (learnt from its source, checked against its ``hooks/list``):
 
-- key: ``"<absolute path of hooks.json>:<event>:<group index>:<handler index>"`` where the event is
-  snake_case (``session_start``, ``pre_compact``, …) and the indices count every matcher group of
-  that event and every handler of that group from 0, in file order;
+- key: ``"<path of hooks.json>:<event>:<group>:<handler>"``: the path absolute with its folder's
+  symbolic links resolved, the event in snake_case (``session_start``, ``pre_compact``, …), group
+  and handler counting every matcher group of that event and every handler of that group from 0,
+  in file order;
 - hash: ``"sha256:"`` + the hex SHA-256 of the compact JSON (keys sorted, no spaces, UTF-8 as is)
   of ``{"event_name": <event>, "matcher": <matcher, left out when none or when the event takes
   none>, "hooks": [{"type": "command", "command": …, "timeout": <seconds, 600 when unset>,
@@ -71,13 +72,21 @@ def handler_hash(event: str, matcher: str | None, handler: dict[str, Any]) -> st
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def key(hooks_path: Path, event: str, group: int, handler: int) -> str:
-    return f"{source_path(hooks_path)}:{EVENT_LABELS[event]}:{group}:{handler}"
+def key(hooks_path: Path | str, event: str, group: int, handler: int) -> str:
+    return _key(source_path(hooks_path), event, group, handler)
 
 
-def source_path(hooks_path: Path) -> str:
-    """The path as Codex names it in keys: absolute and normalised, symbolic links kept."""
-    return os.path.normpath(os.path.abspath(hooks_path))
+def _key(source: str, event: str, group: int, handler: int) -> str:
+    return f"{source}:{EVENT_LABELS[event]}:{group}:{handler}"
+
+
+def source_path(hooks_path: Path | str) -> str:
+    """The path as Codex names it in keys: its folder with symbolic links resolved (Codex
+    resolves ``CODEX_HOME``; 0.171 keys a linked home by its target), the file name as is.
+    A project's hooks Codex keys by the folder the session started in, as given: a session
+    started through a link to the project sees them untrusted (`cairn hooks status` says so)."""
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(hooks_path)))
+    return os.path.join(folder, os.path.basename(hooks_path))
 
 
 def _handlers(settings: dict[str, Any]) -> list[tuple[str, int, int, str | None, dict[str, Any]]]:
@@ -106,12 +115,26 @@ def sync(
     """Bring ``doc``'s (a tomlkit document of the user config) ``hooks.state`` in line with the
     hooks file going from ``before`` to ``after``: cairn's handlers trusted at their new places,
     every other handler's state moved to its new key, cairn's old states dropped."""
+    _sync(doc, source_path(hooks_path), before, after, ours)
+
+
+def sync_source(
+    doc: Any, source: str, before: dict[str, Any], after: dict[str, Any], ours: IsOurs
+) -> None:
+    """:func:`sync` for hooks keyed by a name rather than a path (a plugin's:
+    ``"<plugin>@<marketplace>:<file in the plugin>"``)."""
+    _sync(doc, source, before, after, ours)
+
+
+def _sync(
+    doc: Any, hooks_path: str, before: dict[str, Any], after: dict[str, Any], ours: IsOurs
+) -> None:
     import tomlkit
 
     hooks_table = doc.get("hooks")
     state = hooks_table.get("state") if isinstance(hooks_table, dict) else None
     old_states: dict[str, Any] = {}
-    prefix = source_path(hooks_path) + ":"
+    prefix = hooks_path + ":"
     if isinstance(state, dict):
         old_states = {k: state[k] for k in list(state) if str(k).startswith(prefix)}
     # Other handlers keep their order inside each event when cairn's are taken out or appended,
@@ -120,7 +143,7 @@ def sync(
     enabled: dict[str, Any] = {}
     foreign_before: dict[str, list[str]] = {}
     for event, gi, hi, _m, h in _handlers(before):
-        k = key(hooks_path, event, gi, hi)
+        k = _key(hooks_path, event, gi, hi)
         if ours(h):
             if k in old_states and isinstance(old_states[k], dict) and "enabled" in old_states[k]:
                 enabled.setdefault(event, old_states[k]["enabled"])
@@ -129,7 +152,7 @@ def sync(
     new: dict[str, Any] = {}
     seen: dict[str, int] = {}
     for event, gi, hi, matcher, h in _handlers(after):
-        k = key(hooks_path, event, gi, hi)
+        k = _key(hooks_path, event, gi, hi)
         if ours(h):
             entry = tomlkit.table()
             if event in enabled:
@@ -143,7 +166,7 @@ def sync(
         old_key = olds[n] if n < len(olds) else None
         if old_key is not None and old_key in old_states:
             moved[k] = old_states[old_key]
-    known_before = {key(hooks_path, e, g, i) for e, g, i, _m, _h in _handlers(before)}
+    known_before = {_key(hooks_path, e, g, i) for e, g, i, _m, _h in _handlers(before)}
     # States for keys the old file did not have stay, unless a handler now sits at that key.
     kept = {k: v for k, v in old_states.items() if k not in known_before}
     for k, entry in new.items():  # unchanged trust keeps its table (and the file its bytes)

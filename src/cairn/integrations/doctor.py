@@ -13,6 +13,7 @@ does not answer in time is reported as such (warn), never waited for.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -112,8 +113,22 @@ def app_server_calls(
     except (OSError, BrokenPipeError) as exc:
         raise ClientError(f"`{program} app-server` failed: {exc}") from exc
     finally:
-        proc.kill()
-        proc.wait()
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """End the app-server and what it started: ``codex`` is a Node launcher that runs the native
+    binary as its child, so killing the launcher alone would leave the binary running."""
+    import signal
+
+    with contextlib.suppress(OSError):
+        assert proc.stdin is not None
+        proc.stdin.close()  # the app-server exits at the end of its input
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=2)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # its own session: the launcher and its children
+    proc.wait()
 
 
 # -- Codex ---------------------------------------------------------------------------------------
@@ -136,7 +151,14 @@ def codex_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
         h for h in entries[0].get("hooks") or [] if is_cairn_handler({"command": h.get("command")})
     ]
     out: list[Check] = []
-    if not hooks:
+    if not hooks and _has_cairn_hooks(root / ".codex" / "hooks.json"):
+        detail = (
+            "cairn's hooks are in this project's .codex/hooks.json, but Codex does not read it: "
+            "the project is not trusted"
+        )
+        trust = f'add [projects."{root}"] trust_level = "trusted" to $CODEX_HOME/config.toml'
+        out.append(Check(AREA, "codex hooks", "fail", detail, trust))
+    elif not hooks:
         out.append(Check(AREA, "codex hooks", "fail", "Codex lists none of cairn's hooks", fix))
     else:
         bad = [
@@ -156,7 +178,13 @@ def codex_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
             out.append(Check(AREA, "codex hooks", "ok", detail))
     servers = {s.get("name"): s for s in mcp_answer.get("data") or [] if isinstance(s, dict)}
     server = servers.get("cairn")
-    if server is None:
+    if server is None and _project_server(root / ".codex" / "config.toml"):
+        detail = (
+            "cairn's MCP server is registered in this project's .codex/config.toml; Codex's "
+            "app-server checks only user-level servers, so its connection is not verified here"
+        )
+        out.append(Check(AREA, "codex mcp", "warn", detail))
+    elif server is None:
         out.append(Check(AREA, "codex mcp", "fail", "Codex has no MCP server named cairn", fix))
     elif not server.get("tools"):
         detail = "Codex lists the cairn MCP server but it answered with no tools"
@@ -165,6 +193,31 @@ def codex_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
         detail = f"cairn's MCP server connects and offers {len(server['tools'])} tools"
         out.append(Check(AREA, "codex mcp", "ok", detail))
     return out
+
+
+def _project_server(path: Path) -> bool:
+    import tomllib
+
+    try:
+        servers = tomllib.loads(path.read_text(encoding="utf-8")).get("mcp_servers", {})
+    except (OSError, ValueError):
+        return False
+    return isinstance(servers, dict) and "cairn" in servers
+
+
+def _has_cairn_hooks(path: Path) -> bool:
+    from cairn.integrations.install import is_cairn_handler
+
+    try:
+        hooks = json.loads(path.read_text(encoding="utf-8")).get("hooks", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+    return any(
+        is_cairn_handler(h)
+        for groups in (hooks.values() if isinstance(hooks, dict) else [])
+        for g in (groups if isinstance(groups, list) else [])
+        for h in (g.get("hooks", []) if isinstance(g, dict) else [])
+    )
 
 
 # -- Claude Code ---------------------------------------------------------------------------------
@@ -191,8 +244,13 @@ def claude_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
     fix = "cairn hooks install claude"
     if line is None:
         return [Check(AREA, "claude mcp", "fail", "Claude Code has no MCP server named cairn", fix)]
-    if "connected" in line.lower() and "failed" not in line.lower():
+    low = line.lower()
+    if "connected" in low and "failed" not in low:
         return [Check(AREA, "claude mcp", "ok", "cairn's MCP server connects in Claude Code")]
+    if "approv" in low:  # a project's .mcp.json server waits for the user's yes
+        detail = f"Claude Code has not been allowed to start it yet: {line.strip()}"
+        fix = "claude  # once in this project: approve the cairn server from .mcp.json"
+        return [Check(AREA, "claude mcp", "fail", detail, fix)]
     detail = f"Claude Code reports: {line.strip()}"
     return [Check(AREA, "claude mcp", "fail", detail, "claude mcp get cairn")]
 

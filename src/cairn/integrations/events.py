@@ -29,14 +29,14 @@ class HookEvent(NamedTuple):
     does: str  # what cairn does on this event
     timeout: int  # seconds the agent waits for the hook
     claude: Hook
-    codex: Hook
+    codex: Hook | None  # None: not installed for Codex
 
-    def hook(self, agent: str) -> Hook:
+    def hook(self, agent: str) -> Hook | None:
         return self.codex if agent == "codex" else self.claude
 
     @property
     def names(self) -> frozenset[str]:
-        return frozenset({self.claude.event, self.codex.event})
+        return frozenset(h.event for h in (self.claude, self.codex) if h is not None)
 
 
 def _both(event: str, matcher: str | None) -> tuple[Hook, Hook]:
@@ -71,6 +71,14 @@ EVENTS: tuple[HookEvent, ...] = (
         "gone unsaved too long",
         10,
         *_both("Stop", None),
+    ),
+    HookEvent(
+        "post-tool-use",
+        "the compaction forecast: near the client's auto-compaction point, mid-phase, tells the "
+        "agent once to finish its step and checkpoint now (below it: a bare interpreter start)",
+        10,
+        Hook("PostToolUse", None),
+        None,  # it reads Claude Code's transcript usage; Codex is not forecast yet
     ),
 )
 BY_ARG = {e.arg: e for e in EVENTS}

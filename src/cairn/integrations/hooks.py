@@ -17,6 +17,13 @@ on stdin; the events and what each does are the table in :mod:`cairn.integration
   checkpoint_reminder_minutes`` (default 30), a reminder; with ``[hooks] stop_block = true`` it
   blocks the stop instead (never when ``stop_hook_active``).
 
+Resume: a resumed session still holds every brief it was given, so ``session-start`` with source
+``resume`` hands over only what changed since that session's last brief (or a one-line pointer when
+nothing did), never a second full brief (:mod:`cairn.integrations.resume`).
+
+In the processes cairn itself starts (reviewers, workers: :func:`spawned_by_cairn`) every hook
+exits at once, silently: no brief, no recovery, no reminder, nothing in the journal.
+
 Hooks fail open: any error prints one line on stderr and exits 0 so that the agent goes on; outside
 a cairn workspace they exit 0 silently. What differs between the agents is in their client modules
 (:mod:`~cairn.integrations.claude`, :mod:`~cairn.integrations.codex`). A hook is a fresh process,
@@ -32,6 +39,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from cairn.domain import compactions as comp
+from cairn.integrations import resume
 from cairn.integrations.clients import Client, client
 from cairn.integrations.events import AGENTS, EVENTS, SOURCES, find
 from cairn.integrations.transcripts import read_tail, transcript_file
@@ -96,6 +104,11 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
     if max_tokens is not None:
         max_tokens = int(_num_setting(cfg, "brief_max_tokens", 0))
     session = _raw(payload, "session_id")
+    if source == "resume" and session:
+        # The resumed session still holds the brief it was given: hand over only what changed.
+        note = resume.since_last_brief(ws, session)
+        if note is not None:
+            return HookResult(0, agent.context_output("SessionStart", fit_context(note, cap)))
     row = comp.pending(ws, session) if source == "compact" else None
     with ws.store.read() as tx:
         has_task = bool(tx.tasks.count())
@@ -128,6 +141,12 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
                 )
             lead.append("")
     text = fit_context("\n".join([*lead, brief.text.rstrip("\n")]), cap)
+    if source in ("compact", "clear") and agent.NAME == "claude":
+        from cairn.domain import budget
+
+        budget.new_context(ws, source, task_id=brief.task_id, note=session)  # the ledger restarts
+    if session:
+        resume.remember(ws, session, source, brief.task_id, brief.phase, brief.checkpoint)
     return HookResult(0, agent.context_output("SessionStart", text))
 
 
@@ -211,7 +230,26 @@ def post_compact(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookR
     return HookResult(0, None)
 
 
+def _ledger(ws: Workspace, payload: dict[str, Any], agent: Client) -> None:
+    """Record what this turn put into the context (:mod:`cairn.integrations.ledger`)."""
+    transcript = transcript_file(payload.get("transcript_path"))
+    session = _str(payload, "session_id")
+    if agent.NAME != "claude" or transcript is None or session is None:
+        return  # Codex rollouts are not attributed yet
+    if ws.config.section("hooks").get("ledger", True) is False:
+        return
+    from cairn.integrations import ledger
+
+    active = ws.active_tasks()
+    try:
+        ledger.record_turn(ws, session, transcript, active[0].id if active else None)
+    except Exception:  # the ledger is bookkeeping: the reminder below matters more
+        if os.environ.get("CAIRN_DEBUG"):
+            raise
+
+
 def stop(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookResult:
+    _ledger(ws, payload, agent)
     if payload.get("stop_hook_active"):
         return HookResult(0, None)  # the agent is already continuing because of a stop hook
     cfg = ws.config.section("hooks")
@@ -241,12 +279,28 @@ def stop(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookResult:
     return HookResult(0, agent.message_output(message))
 
 
+def post_tool_use(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookResult:
+    """The forecast, for ``cairn hook post-tool-use`` (the installed hook runs the script)."""
+    from cairn.integrations import forecast
+
+    due = forecast.fast(
+        json.dumps(payload).encode(), {**os.environ, "CAIRN_WORKSPACE": str(ws.root)}
+    )
+    if due is None:
+        return HookResult(0, None)
+    text = forecast.nudge(*due)
+    if text is None:
+        return HookResult(0, None)
+    return HookResult(0, agent.context_output("PostToolUse", text))
+
+
 Handler = Callable[["Workspace", dict[str, Any], Client], HookResult]
 HANDLERS: dict[str, Handler] = {
     "session-start": session_start,
     "pre-compact": pre_compact,
     "post-compact": post_compact,
     "stop": stop,
+    "post-tool-use": post_tool_use,
 }
 assert set(HANDLERS) == {e.arg for e in EVENTS}, "every hook event has a handler"
 
@@ -276,6 +330,8 @@ def run_hook(
     """Run one hook; always returns 0 (fail open). Output JSON goes to ``stdout``."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
+    if spawned_by_cairn():
+        return 0  # cairn's own reviewer / worker session: its work is cairn's, not the agent's
     try:
         row = find(event)
         if row is None:
@@ -283,7 +339,12 @@ def run_hook(
             err.write(f"cairn hook: unknown event {event!r}; known: {known}\n")
             return 0
         who = client(agent if agent in AGENTS else "claude")
-        name = row.hook(who.NAME).event
+        hook = row.hook(who.NAME)
+        if hook is None:
+            return 0  # not an event of this agent
+        name = hook.event
+        if row.arg == "post-tool-use":  # after every tool call: the forecast's own fast path
+            return _forecast(stdin or sys.stdin.buffer, out, workspace)
         payload = read_payload(stdin or sys.stdin.buffer)
         declared = payload.get("hook_event_name")
         if isinstance(declared, str) and declared and declared != name:
@@ -306,6 +367,28 @@ def run_hook(
         text = " ".join(str(exc).split())[:300]
         err.write(f"cairn hook {event}: {type(exc).__name__}: {text} (the agent goes on)\n")
         return 0
+
+
+def _forecast(stream: IO[bytes], out: IO[str], workspace: str | None) -> int:
+    """``cairn hook post-tool-use``: the forecast without opening the workspace below the
+    threshold (the plugin's command; the installed one runs the script itself)."""
+    from cairn.integrations import forecast
+
+    env = dict(os.environ)
+    if workspace:
+        env["CAIRN_WORKSPACE"] = workspace
+    due = forecast.fast(stream.read(MAX_STDIN), env)
+    text = forecast.nudge(*due) if due is not None else None
+    if text is not None:
+        out.write(forecast.output(text) + "\n")
+        out.flush()
+    return 0
+
+
+def spawned_by_cairn() -> bool:
+    """True in the processes cairn itself starts: reviewers (``CAIRN_SPAWNED``, set by
+    :mod:`cairn.models.cli_provider`) and workers (``CAIRN_WORKER``)."""
+    return bool(os.environ.get("CAIRN_SPAWNED") or os.environ.get("CAIRN_WORKER"))
 
 
 def _open_workspace(workspace: str | None, payload: dict[str, Any]) -> Workspace | None:

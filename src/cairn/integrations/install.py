@@ -23,6 +23,7 @@ alone, and running install twice changes nothing.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import sys
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 _CAIRN_CMD = re.compile(
-    r"(?:-m\s+cairn\.hooks\s)|"
+    r"(?:-m\s+cairn\.hooks\s)|(?:[/\\]cairn[/\\]integrations[/\\]forecast(?:_hook)?\.py\b)|"
     r"(?:(?:^|[\s/\\\"'])(?:-m\s+)?cairn(?:\.exe)?[\"']?\s+(?:-C\s+\S+\s+)?hook\s)"
 )
 
@@ -57,7 +58,15 @@ def base_command() -> list[str]:
 
 def hook_command(base: list[str], event: str, agent: str) -> str:
     """The command line for one hook; the default base uses the lean ``-m cairn.hooks`` entry."""
-    if base == base_command():
+    if base == base_command() and event == "post-tool-use":
+        # Runs after every tool call: the script's own fast path, without importing cairn.
+        from cairn.integrations import forecast
+
+        parts = [
+            sys.executable,
+            os.path.join(os.path.dirname(forecast.__file__), "forecast_hook.py"),
+        ]
+    elif base == base_command():
         parts = [sys.executable, "-m", "cairn.hooks", event]
     else:
         parts = [*base, "hook", event]
@@ -78,7 +87,10 @@ def merge_hooks(settings: dict[str, Any], base: list[str], agent: str) -> dict[s
     out = copy(settings)
     hooks = strip_hooks(out).setdefault("hooks", {})
     for row in EVENTS:
-        event, matcher = row.hook(agent).event, row.hook(agent).matcher
+        hook = row.hook(agent)
+        if hook is None:
+            continue  # an event cairn does not install for this agent
+        event, matcher = hook.event, hook.matcher
         group: dict[str, Any] = {}
         if matcher is not None:
             group["matcher"] = matcher
@@ -198,7 +210,7 @@ def uninstall(agent: str, scope: str, project: Path | None, *, mcp: bool = True)
         else:
             plan.changes.append(Change(hooks_path, "hooks", False))
     if finish is not None:
-        plan.changes.extend(c for c in finish() if c.path.exists())
+        plan.changes.extend(c for c in finish() if c.changed or c.path.exists())
     elif mcp and mcp_path.exists():
         plan.changes.append(client.set_mcp(mcp_path, None))
     return plan

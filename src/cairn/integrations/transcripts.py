@@ -53,6 +53,9 @@ CLAUDE_IGNORED = frozenset(
         "last-prompt",
     }
 )
+# Codex rollout records that carry nothing for cairn but are known (Codex 0.171: the thread's state
+# snapshot and a per-response usage record that duplicates event_msg token_count).
+CODEX_IGNORED = frozenset({"world_state", "token_usage_record"})
 CODEX_ENVELOPES = frozenset(
     {"session_meta", "response_item", "event_msg", "turn_context", "compacted"}
 )

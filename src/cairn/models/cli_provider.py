@@ -7,8 +7,16 @@ killed. Output formats:
 * ``codex exec --json``: one JSON event a line (``thread.started``, ``turn.started``,
   ``item.completed`` with ``item.type == "agent_message"``, ``turn.completed`` with ``usage``, or
   ``turn.failed`` / ``error``); ``--output-last-message FILE`` also writes the final message.
-* ``claude -p --output-format json``: one JSON object, ``{"type": "result", "subtype": "success",
-  "is_error": false, "result": "...", "usage": {...}, "total_cost_usd": ..., "session_id": ...}``.
+* ``claude -p --output-format stream-json --verbose``: one JSON message a line (``system`` init,
+  ``assistant`` / ``user`` messages, hook responses), ending with the ``result`` object
+  (``{"type": "result", "subtype": "success", "is_error": false, "result": "...", "usage": {...},
+  "modelUsage": {model: {...}}, "session_id": ...}``). The reviewer's answer is the text that ended
+  its reply to cairn's question: a Stop hook of the user's can make the session go on, and then
+  ``result`` is only the last thing said.
+
+Every child runs with ``CAIRN_SPAWNED=review`` in its environment: cairn's own hooks see it and
+stay silent in the reviewer's session (no brief, no recovery, no reminder, no journal entry), while
+the user's own hooks run as usual.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from typing import Any
 
 from cairn.models.base import Completion, Model, ModelError, ModelTimeout, with_retries
 
+SPAWNED_ENV = "CAIRN_SPAWNED"  # cairn.integrations.hooks stays silent where this is set
+UNKNOWN_MODEL = "unknown"  # the provider did not say which model answered
 _TRANSIENT = ("429", "rate limit", "rate_limit", "overloaded", "503", "502", "temporarily")
 
 
@@ -104,6 +114,7 @@ class CLIModel(Model):
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
+                env={**os.environ, SPAWNED_ENV: "review"},
                 start_new_session=True,  # its own process group, so a timeout kills every child
             )
             try:
@@ -228,33 +239,16 @@ class ClaudeModel(CLIModel):
     install_hint = "install Claude Code (`npm install -g @anthropic-ai/claude-code`)"
 
     def argv(self, out_file: Path) -> list[str]:
-        args = ["-p", "--output-format", "json"]
+        args = ["-p", "--output-format", "stream-json", "--verbose"]
         if self.name:
             args += ["--model", self.name]
         return [*args, *self.extra_args]
 
     def parse(self, stdout: str, out_file: Path) -> Completion:
-        result: dict[str, Any] | None = None
-        for line in reversed(stdout.strip().splitlines()):
-            line = line.strip()
-            if not line.startswith("{"):
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(obj, dict) and obj.get("type") == "result":
-                result = obj
-                break
-        if result is None:
-            try:
-                obj = json.loads(stdout)
-                result = obj if isinstance(obj, dict) else None
-            except json.JSONDecodeError:
-                result = None
+        result, answer = _claude_stream(stdout)
         if result is None:
             raise ModelError(
-                f"{self.spec}: `claude -p --output-format json` printed no result object: "
+                f"{self.spec}: `claude -p --output-format stream-json` printed no result object: "
                 f"{stdout.strip()[-500:]!r}"
             )
         if result.get("is_error") or result.get("subtype", "success") != "success":
@@ -268,18 +262,82 @@ class ClaudeModel(CLIModel):
             inp += (_int(usage.get("cache_creation_input_tokens")) or 0) + (
                 _int(usage.get("cache_read_input_tokens")) or 0
             )
-        model_usage = result.get("modelUsage")
-        model = self.name or "claude-default"
-        if isinstance(model_usage, dict) and model_usage:
-            model = str(next(iter(model_usage)))
         return Completion(
-            text=str(result.get("result", "")),
+            text=answer if answer is not None else str(result.get("result", "")),
             input_tokens=inp,
             output_tokens=_int(usage.get("output_tokens")),
-            model=model,
+            model=_claude_model(result) or UNKNOWN_MODEL,
             provider=self.provider,
             raw=result,
         )
+
+
+def _claude_stream(stdout: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The ``result`` object and the reviewer's answer to the first prompt.
+
+    The answer is the newest assistant text before the first user message that is not a tool
+    result (a hook's feedback, e.g. a Stop hook that made the session go on). Older versions and
+    ``--output-format json`` print the result object alone: then the answer is None.
+    """
+    result: dict[str, Any] | None = None
+    answer: str | None = None
+    done = False
+    for line in stdout.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(obj, dict):
+            continue
+        kind = obj.get("type")
+        if kind == "result":
+            result = obj
+        elif kind == "assistant" and not done:
+            text = _message_text(obj.get("message"))
+            if text:
+                answer = text
+        elif kind == "user" and answer is not None and not _only_tool_results(obj.get("message")):
+            done = True
+    return result, answer
+
+
+def _blocks(message: object) -> list[Any]:
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    return content if isinstance(content, list) else []
+
+
+def _message_text(message: object) -> str:
+    parts = [
+        str(b.get("text", ""))
+        for b in _blocks(message)
+        if isinstance(b, dict) and b.get("type") == "text"
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+def _only_tool_results(message: object) -> bool:
+    blocks = _blocks(message)
+    return bool(blocks) and all(
+        isinstance(b, dict) and b.get("type") == "tool_result" for b in blocks
+    )
+
+
+def _claude_model(result: dict[str, Any]) -> str | None:
+    """The model Claude Code reports in ``modelUsage`` (the one with the most output)."""
+    usage = result.get("modelUsage")
+    if not isinstance(usage, dict) or not usage:
+        return None
+
+    def out(name: str) -> int:
+        row = usage.get(name)
+        return (_int(row.get("outputTokens")) or 0) if isinstance(row, dict) else 0
+
+    return str(max(usage, key=out))
 
 
 def _int(value: Any) -> int | None:

@@ -9,12 +9,12 @@ a file that changed is read and hashed: a hand edit becomes a version of its own
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.fsutil import atomic_write
+from cairn.domain.checkpoints import content_hash
 from cairn.projection.reading import NotReadable, read_inside
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ class Artifacts:
         except NotReadable as exc:
             self.set_aside(ws, rel, row.task_id if row else None, exc)
             return None
-        digest = hashlib.sha256(data).hexdigest()
+        digest = content_hash(data)
         self.seen[rel] = (st.st_mtime_ns, st.st_size, digest)
         return digest, data
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cairn.core import tokens
 from cairn.core.errors import UsageError
 from cairn.core.model import PHASE_ICONS, STEP_STATES
-from cairn.core.tokens import count_tokens, guaranteed_upper_bound
 
 if TYPE_CHECKING:
     from cairn.core.model import Checkpoint, Task
@@ -39,6 +39,7 @@ _FILES_HEADING = re.compile(
     r"outputs?)\*\*:?(.*)",
     re.I,
 )
+Fits = Callable[[str, int], bool]  # whether a text is within a budget of tokens
 _PATHLIKE = re.compile(r"`?([A-Za-z0-9_.\-/]+\.[A-Za-z0-9]{1,8})`?")
 
 
@@ -113,6 +114,13 @@ def _pick_task(ws: Workspace, task_id: str | None) -> tuple[Task | None, list[st
     return (done[0] if done else None), []
 
 
+def _has_phase_runs(ws: Workspace) -> bool:
+    """Whether any phase was ever run durably: only then can one have been interrupted (and the
+    runs' modules are loaded)."""
+    with ws.store.read() as tx:
+        return tx.meta.holds("phase_runs")
+
+
 def _since_last(ws: Workspace, task: Task | None) -> tuple[str | None, list[str]]:
     task_id = task.id if task is not None else None
     with ws.store.read() as tx:
@@ -154,8 +162,26 @@ def build_brief(
             f"files; use at least {MIN_TOKENS}"
         )
     # Without --exact: a cheap count that is provably never below the exact one, so the brief
-    # still fits the bound on any content (hashes, base64, rare scripts).
-    measure: Callable[[str], int] = count_tokens if exact else guaranteed_upper_bound
+    # still fits the bound on any content (hashes, base64, rare scripts). ``fits`` answers "within
+    # this budget?" as cheaply as it can (a short text needs no vocabulary at all); ``measure``
+    # says how long, where a number is needed.
+    fits: Fits
+    tight: Callable[[str], int] = tokens.count_tokens if exact else tokens.guaranteed_upper_bound
+    if exact:
+
+        def fits(text: str, budget: int) -> bool:
+            return tokens.count_tokens(text) <= budget
+    else:
+        fits = tokens.fits
+
+    def measure(text: str) -> int:
+        # What the brief reports: the small cut's count unless it says more than the bound
+        # (the text fits by the 16k cut's): a brief never claims to exceed its bound.
+        if exact:
+            return tokens.count_tokens(text)
+        n = tokens.bound_count(text)
+        return n if n <= bound else tokens.guaranteed_upper_bound(text)
+
     task, other_active = _pick_task(ws, task_id)
     ts = now()
     status_rel = ws.config.status_file
@@ -173,13 +199,13 @@ def build_brief(
 
     # Free text in the head is clipped to a share of the bound, so that a long title or next
     # action can never push the task, phase, checkpoint and files out of a small brief.
-    title = _clip(task.title or task.id, max(8, bound // 25), measure)
+    title = _clip(task.title or task.id, max(8, bound // 25), fits)
     head = [f"# Recovery brief: {task.id} ({ts}, trigger: {trigger})", ""]
     head.append(f"**Task**: {task.id}: {title} ({task.state})")
     phases = " · ".join(f"{p.name} {PHASE_ICONS[p.state]}" for p in task.phases) or "none"
-    phases = _clip(phases, max(12, bound // 12), measure)
+    phases = _clip(phases, max(12, bound // 12), fits)
     head.append(f"**Phase**: {cur.name + ' (' + cur.state + ')' if cur else '—'} — {phases}")
-    next_action = _clip(task.next_action, max(20, bound // 7), measure) if task.next_action else ""
+    next_action = _clip(task.next_action, max(20, bound // 7), fits) if task.next_action else ""
     head.append(f"**Next action**: {next_action or '— (set one with `cairn next`)'}")
     if newest:
         head.append(
@@ -188,7 +214,7 @@ def build_brief(
         )
     else:
         head.append("**Newest checkpoint**: none yet")
-    if cur is not None and cur.state == "active":
+    if cur is not None and cur.state == "active" and _has_phase_runs(ws):
         from cairn.domain.phase_status import liveness
 
         seen = liveness(ws, task.id, cur.name)
@@ -249,24 +275,24 @@ def build_brief(
         cp_block: list[str] = []
         if newest and newest.content is not None:
             cp_block, checkpoint_info = _fit_checkpoint(
-                newest, fitted, measure, bound, ws.config.excerpt_lines
+                newest, fitted, fits, bound, ws.config.excerpt_lines
             )
         text = fitted(cp_block)
-        if measure(text) <= bound and (
+        if fits(text, bound) and (
             not checkpoint_info.get("excerpt")
             or (not with_since and checkpoint_info.get("lines_shown", 0) > 0)
         ):
             break
-    if measure(text) > bound and newest is not None:
+    if not fits(text, bound) and newest is not None:
         # Not even the excerpt's frame fits: point at the file (the head names it too), so that
         # the files to reload still fit.
         pointer = ["(Checkpoint too long for this bound: read the file named above.)", ""]
         text = assemble(pointer, with_since=False, with_steps=False)
         checkpoint_info.update(excerpt=True, lines_shown=0)
-        while measure(text) > bound and len(files_md) > 4:
+        while not fits(text, bound) and len(files_md) > 4:
             files_md = [*files_md[:-2], ""]  # fewer files listed; the JSON keeps them all
             text = assemble(pointer, with_since=False, with_steps=False)
-    if measure(text) > bound:
+    if not fits(text, bound):
         # Names of the maximum length at the smallest bounds: a compact head (the id once, no
         # phase list, no dates) and the first files, so that all are named before any blind cut.
         def compact(nxt: str) -> str:
@@ -283,13 +309,13 @@ def build_brief(
 
         nxt = "—"
         if task.next_action:
-            room = bound - measure(compact("…"))  # what the next action may take
-            nxt = _clip(task.next_action, room, measure) if room > 1 else "…"
+            room = bound - tight(compact("…"))  # what the next action may take
+            nxt = _clip(task.next_action, room, fits) if room > 1 else "…"
         text = compact(nxt)
         if newest is not None:
             checkpoint_info.update(excerpt=True, lines_shown=0)
-    if measure(text) > bound:
-        text = _hard_cut(text, bound, measure)
+    if not fits(text, bound):
+        text = _hard_cut(text, bound, fits)
     data = {
         "newest_checkpoint": checkpoint_info or None,
         "other_active": other_active,
@@ -312,7 +338,7 @@ def build_brief(
 def _fit_checkpoint(
     cp: Checkpoint,
     assemble: Callable[[list[str]], str],
-    measure: Callable[[str], int],
+    fits: Fits,
     bound: int,
     excerpt_lines: int,
 ) -> tuple[list[str], dict[str, Any]]:
@@ -348,18 +374,18 @@ def _fit_checkpoint(
     lo, hi, probe = 0, total, max(1, min(excerpt_lines, total))
     while True:
         if probe >= total:
-            if measure(assemble(block(total))) <= bound:
+            if fits(assemble(block(total)), bound):
                 return block(total), info
             hi = total - 1
             break
-        if measure(assemble(block(probe))) <= bound:
+        if fits(assemble(block(probe)), bound):
             lo, probe = probe, probe * 2
         else:
             hi = probe - 1
             break
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if measure(assemble(block(mid))) <= bound:
+        if fits(assemble(block(mid)), bound):
             lo = mid
         else:
             hi = mid - 1
@@ -371,7 +397,7 @@ def _fit_checkpoint(
         a, b = 0, len(first)
         while a < b:
             mid = (a + b + 1) // 2
-            if measure(assemble(block(1, mid))) <= bound:
+            if fits(assemble(block(1, mid)), bound):
                 a = mid
             else:
                 b = mid - 1
@@ -380,25 +406,25 @@ def _fit_checkpoint(
     return block(lo), info
 
 
-def _clip(text: str, budget: int, measure: Callable[[str], int]) -> str:
+def _clip(text: str, budget: int, fits: Fits) -> str:
     """``text``, or its longest prefix that fits ``budget`` tokens followed by '…'."""
-    if measure(text) <= budget:
+    if fits(text, budget):
         return text
     lo, hi = 0, len(text)
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if measure(text[:mid] + "…") <= budget:
+        if fits(text[:mid] + "…", budget):
             lo = mid
         else:
             hi = mid - 1
     return text[:lo] + "…"
 
 
-def _hard_cut(text: str, bound: int, measure: Callable[[str], int]) -> str:
+def _hard_cut(text: str, bound: int, fits: Fits) -> str:
     lo, hi = 0, len(text)
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if measure(text[:mid] + "\n[… cut to fit]") <= bound:
+        if fits(text[:mid] + "\n[… cut to fit]", bound):
             lo = mid
         else:
             hi = mid - 1

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # annotations only: a command imports just the contracts it u
     from cairn.store.contract.ledger import LedgerArea
     from cairn.store.contract.meta import MetaArea
     from cairn.store.contract.projections import ProjectionsArea
+    from cairn.store.contract.records import RecordsArea
     from cairn.store.contract.recoveries import RecoveriesArea
     from cairn.store.contract.reviews import ReviewsArea
     from cairn.store.contract.runs import RunsArea
@@ -78,6 +79,7 @@ class Transaction:
     reviews: ReviewsArea
     leases: LeasesArea  # liveness of running phases and workers, by the store's clock
     meta: MetaArea
+    records: RecordsArea  # every record set as plain rows: dump and restore (store/dump.py)
     sql: RawSQL  # TEMPORARY, see RawSQL
 
     def __init__(

@@ -30,6 +30,23 @@ def locate(cairn_dir: Path, configured: str) -> str | Path:
     return cairn_dir / where
 
 
+def describe(location: str | Path) -> str:
+    """The store's location for messages and output: a URL without its password."""
+    text = str(location)
+    if not is_postgres(text):
+        return text
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(text)
+    if parts.password is None:
+        return text
+    host = parts.hostname or ""
+    netloc = f"{parts.username}@{host}" if parts.username else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def open_store(location: str | Path, *, create: bool = False) -> Store:
     """Open a store by path (SQLite), ``memory:`` (the reference store, for tests) or a
     ``postgresql://`` URL."""

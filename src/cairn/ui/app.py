@@ -100,7 +100,9 @@ class Guard:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         if "token" in query and _same(query["token"], self.token):
             rest = urlencode([(k, v) for k, v in query.items() if k != "token"])
-            resp = Response(status_code=303, headers={"location": scope["path"] + "?" + rest})
+            # Never "//host/...": a path that starts so would redirect to another site.
+            here = "/" + str(scope["path"]).lstrip("/")
+            resp = Response(status_code=303, headers={"location": here + "?" + rest})
             resp.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
             return resp
         if given is not None and _same(given, self.token):

@@ -250,6 +250,7 @@ def task_detail(ws: Workspace, task_id: str) -> dict[str, Any] | None:
         "id": tid,
         "title": row.title,
         "state": _task_state(phases)[0],
+        "task_state": getattr(row, "state", "open"),  # open | archived | deleted
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "next_action": row.next_action,

@@ -131,6 +131,10 @@ def render_task(d: dict[str, Any]) -> tuple[str, str]:
     out = [
         f"<h1>{e(d['id'])} {state(d['state'])}</h1>",
         f'<p class="title">{e(d["title"])}</p>',
+        ""
+        if d["task_state"] == "open"
+        else f'<p class="warn">This task is {e(d["task_state"])}: out of the lists, the status '
+        "and the briefs; its history is kept.</p>",
         f'<p class="next"><b>Next action:</b> <span id="next-action">{e(d["next_action"] or "—")}'
         "</span></p>",
     ]

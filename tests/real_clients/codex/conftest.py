@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -40,6 +41,33 @@ def codex_version() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip().rsplit(" ", 1)[-1] or None
+
+
+def run(
+    argv: list[str], *, cwd: Path, env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run a codex command; at the time limit its whole process group is killed (``codex`` is a
+    Node launcher whose child is the native binary, which a kill of the launcher would leave)."""
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"{argv[:3]} ran past {timeout:g} s: {err[-2000:]}")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # nothing it started outlives the test
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 @dataclass
@@ -72,15 +100,7 @@ class Codex:
             argv = ["codex", "exec", "--json"]
             for flag in config:
                 argv += ["-c", flag]
-            proc = subprocess.run(
-                [*argv, prompt],
-                cwd=self.project,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
+            proc = run([*argv, prompt], cwd=self.project, env=self.env, timeout=timeout)
         return proc, server
 
     @contextlib.contextmanager

@@ -52,6 +52,7 @@ def test_install_trusts_the_hooks_and_the_startup_brief_arrives(codex: Codex) ->
     first = server.requests[0].text()
     assert "# Recovery brief: f4" in first and "Read the data" in first
     assert first.count("# Recovery brief") == 1
+    assert "- cairn-checkpoints: Long autonomous work" in first  # the skill Codex lists
     (recovery,) = journal(codex, "recovery")
     assert recovery["data"]["trigger"] == "startup"
 
@@ -126,6 +127,11 @@ def test_auto_compaction_is_recorded_with_its_verdict_and_the_brief_comes_once(
     assert "mid-phase" in after[0].text()
     recoveries = journal(codex, "recovery")
     assert [r["data"]["trigger"] for r in recoveries] == ["startup", "compact"]
+    # cairn's audit reads the real rollout: every record known, the compaction found.
+    (rollout,) = codex.home.glob("sessions/*/*/*/rollout-*.jsonl")
+    report = json.loads(codex.cairn("audit", str(rollout), "--json").stdout)
+    assert report["totals"]["unknown"] == 0, report["sessions"][0].get("unknown")
+    assert len(report["sessions"][0]["compactions"]) == 1
 
 
 def test_stop_reminder_blocks_once(codex: Codex) -> None:
@@ -146,3 +152,63 @@ def test_stop_reminder_blocks_once(codex: Codex) -> None:
     assert len(server.requests) == 2, [r.text()[-300:] for r in server.requests]
     assert "Write one now" in server.requests[1].text()
     assert len(journal(codex, "hook.reminder")) == 1
+
+
+def test_hooks_status_asks_codex_and_says_what_to_run(codex: Codex) -> None:
+    def status() -> tuple[int, dict[str, Any]]:
+        proc = codex.cairn("hooks", "status", "--json", check=False)
+        rows = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+        return proc.returncode, rows
+
+    code, rows = status()
+    assert code == 1 and rows["codex hooks"]["outcome"] == "fail"
+    assert rows["codex hooks"]["fix"] == "cairn hooks install codex"
+    assert rows["codex mcp"]["outcome"] == "fail"
+
+    codex.cairn("hooks", "install", "codex")
+    code, rows = status()
+    assert rows["codex hooks"]["outcome"] == "ok", rows["codex hooks"]
+    assert rows["codex mcp"]["outcome"] == "ok", rows["codex mcp"]
+
+    # A hand edit of cairn's hook (another timeout) makes Codex distrust it; a reinstall
+    # refreshes the trust.
+    path = codex.home / "hooks.json"
+    path.write_text(path.read_text().replace('"timeout": 10', '"timeout": 11'))
+    code, rows = status()
+    assert (
+        rows["codex hooks"]["outcome"] == "fail"
+        and "stop: modified" in rows["codex hooks"]["detail"]
+    )
+    codex.cairn("hooks", "install", "codex")
+    assert status()[1]["codex hooks"]["outcome"] == "ok"
+
+    codex.cairn("hooks", "uninstall", "codex")
+    (answer,) = codex.app_server(("hooks/list", {"cwds": [str(codex.project)]}))
+    assert answer["data"][0]["hooks"] == []
+
+
+def test_project_scope_install_runs_once_codex_trusts_the_project(codex: Codex) -> None:
+    start_task(codex)
+    cfg = codex.home / "config.toml"
+    trusted = cfg.read_text()
+    cfg.write_text(trusted.split("[projects.")[0])  # the project is not trusted (yet)
+    codex.cairn("hooks", "install", "codex", "--scope", "project")
+    proc = codex.cairn("hooks", "status", "--json", check=False)
+    rows = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert (
+        rows["codex hooks"]["outcome"] == "fail" and "not trusted" in rows["codex hooks"]["detail"]
+    )
+    assert "trust_level" in rows["codex hooks"]["fix"]
+
+    user = cfg.read_text()  # the install put the hooks' trust into the user's config
+    cfg.write_text(user + trusted[trusted.index("[projects.") :])
+    proc = codex.cairn("hooks", "status", "--json", check=False)
+    rows = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert rows["codex hooks"]["outcome"] == "ok", rows
+    # Codex's app-server lists user-level MCP servers only: the project's is said, not verified.
+    assert rows["codex mcp"]["outcome"] == "warn" and "project" in rows["codex mcp"]["detail"]
+    proc, server = codex.exec(lambda req: Reply([message("Read it.")]), "go on")
+    assert proc.returncode == 0, proc.stderr
+    first = server.requests[0].text()
+    assert "# Recovery brief: f4" in first and "mcp__cairn" in first
+    assert "- cairn-checkpoints: Long autonomous work" in first

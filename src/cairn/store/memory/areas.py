@@ -12,6 +12,7 @@ from cairn.store.memory.leases import MemoryLeases
 from cairn.store.memory.ledger import MemoryLedger
 from cairn.store.memory.meta import MemoryMeta
 from cairn.store.memory.projections import MemoryProjections
+from cairn.store.memory.records import MemoryRecords
 from cairn.store.memory.recoveries import MemoryRecoveries
 from cairn.store.memory.reviews import MemoryReviews
 from cairn.store.memory.runs import MemoryRuns
@@ -32,4 +33,5 @@ AREAS: dict[str, Callable[[MemoryState], Any]] = {
     "reviews": MemoryReviews,
     "leases": MemoryLeases,
     "meta": MemoryMeta,
+    "records": MemoryRecords,
 }

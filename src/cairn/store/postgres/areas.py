@@ -31,5 +31,7 @@ AREAS: dict[str, Callable[[Conn], Any]] = {
     "runs": _lazy("runs", "PgRuns"),
     "ledger": _lazy("ledger", "PgLedger"),
     "reviews": _lazy("reviews", "PgReviews"),
-    "meta": _lazy("meta", "PgMeta"),
+    "leases": _lazy("leases", "PgLeases"),
+    "meta": _lazy("changes", "PgMetaChanges"),
+    "records": _lazy("records", "PgRecords"),
 }

@@ -52,27 +52,21 @@ class PgCheckpoints:
         files: Sequence[str],
         ts: str,
     ) -> CheckpointRow:
-        version = int(
-            self._c.execute(
-                "SELECT coalesce(max(version), 0) + 1 AS n FROM checkpoints "
-                "WHERE task_id = %s AND kind = %s",
-                (task_id, kind),
-            ).fetchone()["n"]
-        )
-        seq = int(
-            self._c.execute(
-                "SELECT coalesce(max(seq), 0) + 1 AS n FROM checkpoints WHERE task_id = %s",
-                (task_id,),
-            ).fetchone()["n"]
-        )
         files = tuple(files)
-        self._c.execute(
+        # One round trip: the version and the task's sequence number are max + 1, given under
+        # the store's write lock.
+        r = self._c.execute(
             "INSERT INTO checkpoints (task_id, kind, version, hash, size, content, phase, source, "
-            "files, created_at, seq) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "files, created_at, seq) SELECT %s, %s, "
+            "(SELECT coalesce(max(version), 0) + 1 FROM checkpoints WHERE task_id = %s AND kind = %s), "
+            "%s, %s, %s, %s, %s, %s, %s, "
+            "(SELECT coalesce(max(seq), 0) + 1 FROM checkpoints WHERE task_id = %s) "
+            "RETURNING version, seq",
             (
                 task_id,
                 kind,
-                version,
+                task_id,
+                kind,
                 hash,
                 size,
                 content,
@@ -80,9 +74,10 @@ class PgCheckpoints:
                 source,
                 json.dumps(files),
                 ts,
-                seq,
+                task_id,
             ),
-        )
+        ).fetchone()
+        version, seq = int(r["version"]), int(r["seq"])
         return CheckpointRow(
             task_id, kind, version, hash, size, phase, source, files, ts, seq, content
         )

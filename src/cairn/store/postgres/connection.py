@@ -16,6 +16,7 @@ reconnects for the next. Errors at open say in one line what to do.
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Iterator
@@ -112,7 +113,11 @@ class PostgresStore:
             timeout=POOL_TIMEOUT_S,
             open=True,
             name="cairn",
+            num_workers=2,  # they only (re)connect; each is a thread a command starts
         )
+        # A store nobody closes (a command leaves its workspace to the garbage collector) still
+        # ends its pool's threads and connections, when collected or at exit.
+        self._finalizer = weakref.finalize(self, _close_pool, self._pool, url, os.getpid())
 
     # -- migrations ------------------------------------------------------------------------------
     def _migrate(self, conn: Conn, *, create: bool) -> None:
@@ -168,10 +173,14 @@ class PostgresStore:
 
     @staticmethod
     def _applied(conn: Conn) -> list[str] | None:
-        row = conn.execute("SELECT to_regclass('cairn_migrations') IS NOT NULL AS ok").fetchone()
-        if not row or not row["ok"]:
+        """The migrations applied, or None when the database has no store (one round trip on
+        the path every command takes; the connection is in autocommit, so the error leaves no
+        aborted transaction behind)."""
+        try:
+            rows = conn.execute("SELECT name FROM cairn_migrations ORDER BY id").fetchall()
+        except psycopg.errors.UndefinedTable:
             return None
-        return [r["name"] for r in conn.execute("SELECT name FROM cairn_migrations ORDER BY id")]
+        return [r["name"] for r in rows]
 
     def applied_migrations(self) -> list[str]:
         with self._pool.connection() as conn:
@@ -266,7 +275,15 @@ class PostgresStore:
         return "ok" if not missing else f"migrations not applied: {', '.join(missing)}"
 
     def close(self) -> None:
-        with _Handoff.lock:
-            for conn in _Handoff.waiting.pop(self.url, []):
-                conn.close()
-        self._pool.close()
+        self._finalizer()
+
+
+def _close_pool(pool: ConnectionPool[Conn], url: str, pid: int) -> None:
+    if os.getpid() != pid:
+        # A forked child's copy: its connections are the parent's sessions (closing them would
+        # end those) and its threads did not survive the fork. Leave it alone.
+        return
+    with _Handoff.lock:
+        for conn in _Handoff.waiting.pop(url, []):
+            conn.close()
+    pool.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
@@ -20,10 +22,17 @@ def safe_url(url: str) -> str:
     return f"postgresql://{user}{host}:{port}/{info.get('dbname') or ''}"
 
 
+_WRAPPING = re.compile(
+    r'^(connection failed: )?(connection to server at "[^"]*"(, port \d+)? failed: )?'
+    r"((FATAL|ERROR): +)?"
+)
+
+
 def describe(exc: BaseException) -> str:
-    """The server's or libpq's first line, without the "connection failed:" wrapping."""
+    """The server's or libpq's first line, without libpq's "connection to server at ... failed:"
+    wrapping (the message names the store already)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text.removeprefix("connection failed: ")
+    return _WRAPPING.sub("", text) or text
 
 
 def explain_open(where: str, exc: BaseException) -> StoreError:

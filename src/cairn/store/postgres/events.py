@@ -29,12 +29,13 @@ class PgEvents:
         self._c = conn
 
     def append(self, task_id: str | None, type: str, ts: str, data: Mapping[str, Any]) -> int:
-        event_id = self.last_id() + 1
-        self._c.execute(
-            "INSERT INTO events (id, ts, task_id, type, data) VALUES (%s, %s, %s, %s, %s)",
-            (event_id, ts, task_id, type, json.dumps(dict(data), ensure_ascii=False, default=str)),
-        )
-        return event_id
+        # One round trip: the id is max + 1 under the store's write lock.
+        r = self._c.execute(
+            "INSERT INTO events (id, ts, task_id, type, data) SELECT coalesce(max(id), 0) + 1, "
+            "%s, %s, %s, %s FROM events RETURNING id",
+            (ts, task_id, type, json.dumps(dict(data), ensure_ascii=False, default=str)),
+        ).fetchone()
+        return int(r["id"])
 
     def query(
         self,

@@ -73,3 +73,9 @@ class PgProjections:
         )
         if cur.rowcount != 1:
             raise MissingRow(f"no projection at {old_path}")
+
+    def forget(self, task_id: str) -> list[str]:
+        rows = self._c.execute(
+            "DELETE FROM projections WHERE task_id = %s RETURNING path", (task_id,)
+        ).fetchall()
+        return [r["path"] for r in rows]

@@ -24,15 +24,13 @@ class PgSteps:
         self._c = conn
 
     def add(self, task_id: str, phase: str | None, text: str, state: str, ts: str) -> StepRow:
-        # The id is the contract's (max + 1 under the write lock), not a sequence's.
-        step_id = int(
-            self._c.execute("SELECT coalesce(max(id), 0) + 1 AS n FROM steps").fetchone()["n"]
-        )
-        self._c.execute(
+        # The id is the contract's (max + 1 under the write lock), not a sequence's; one round trip.
+        r = self._c.execute(
             "INSERT INTO steps (id, task_id, phase, text, state, created_at, updated_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (step_id, task_id, phase, text, state, ts, ts),
-        )
+            "SELECT coalesce(max(id), 0) + 1, %s, %s, %s, %s, %s, %s FROM steps RETURNING id",
+            (task_id, phase, text, state, ts, ts),
+        ).fetchone()
+        step_id = int(r["id"])
         self._c.execute("UPDATE tasks SET step_count = step_count + 1 WHERE id = %s", (task_id,))
         return StepRow(step_id, task_id, phase, text, state, ts, ts)
 

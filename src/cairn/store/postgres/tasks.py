@@ -10,14 +10,20 @@ from cairn.store.contract import DuplicateKey, MissingRow
 from cairn.store.contract.tasks import PhaseRow, TaskRow
 from cairn.store.postgres.conn import Conn
 
-_TASK_COLS = "id, title, created_at, updated_at, next_action, seq"
-_T_COLS = "t.id, t.title, t.created_at, t.updated_at, t.next_action, t.seq"
+_TASK_COLS = "id, title, created_at, updated_at, next_action, seq, state"
+_T_COLS = "t.id, t.title, t.created_at, t.updated_at, t.next_action, t.seq, t.state"
 _PHASE_COLS = "task_id, name, position, state, gated, started_at, finished_at, error"
 
 
 def _task(r: dict[str, Any]) -> TaskRow:
     return TaskRow(
-        r["id"], r["title"], r["created_at"], r["updated_at"], r["next_action"], r["seq"]
+        r["id"],
+        r["title"],
+        r["created_at"],
+        r["updated_at"],
+        r["next_action"],
+        r["seq"],
+        r["state"],
     )
 
 
@@ -66,12 +72,64 @@ class PgTasks:
     def recent(self, *, limit: int | None = None) -> list[TaskRow]:
         extra, params = _limit(limit)
         rows = self._c.execute(
-            f"SELECT {_TASK_COLS} FROM tasks ORDER BY updated_at DESC, seq DESC" + extra, params
+            f"SELECT {_TASK_COLS} FROM tasks WHERE state = 'open' "
+            "ORDER BY updated_at DESC, seq DESC" + extra,
+            params,
         )
         return [_task(r) for r in rows]
 
     def count(self) -> int:
-        return int(self._c.execute("SELECT count(*) AS n FROM tasks").fetchone()["n"])
+        sql = "SELECT count(*) AS n FROM tasks WHERE state = 'open'"
+        return int(self._c.execute(sql).fetchone()["n"])
+
+    def archived(self, *, limit: int | None = None) -> list[TaskRow]:
+        extra, params = _limit(limit)
+        rows = self._c.execute(
+            f"SELECT {_TASK_COLS} FROM tasks WHERE state = 'archived' "
+            "ORDER BY state_at DESC, seq DESC" + extra,
+            params,
+        )
+        return [_task(r) for r in rows]
+
+    def set_state(self, task_id: str, state: str, ts: str) -> TaskRow:
+        cur = self._c.execute(
+            "UPDATE tasks SET state = %s, state_at = %s WHERE id = %s", (state, ts, task_id)
+        )
+        if cur.rowcount != 1:
+            raise MissingRow(f"no task {task_id!r}")
+        row = self.get(task_id)
+        assert row is not None
+        return row
+
+    def rename(self, task_id: str, new_id: str) -> TaskRow:
+        other = self.get(new_id)
+        if other is not None and other.id != task_id:
+            raise DuplicateKey(f"task key {task_key(new_id)!r} exists")
+        # The references to tasks(id) are deferrable (migration 0002): checked at commit, once
+        # every table has moved.
+        self._c.execute("SET CONSTRAINTS ALL DEFERRED")
+        cur = self._c.execute(
+            "UPDATE tasks SET id = %s, key = %s WHERE id = %s",
+            (new_id, task_key(new_id), task_id),
+        )
+        if cur.rowcount != 1:
+            raise MissingRow(f"no task {task_id!r}")
+        tables = [
+            r["table_name"]
+            for r in self._c.execute(
+                "SELECT c.table_name FROM information_schema.columns c JOIN "
+                "information_schema.tables t ON t.table_schema = c.table_schema AND "
+                "t.table_name = c.table_name WHERE c.table_schema = current_schema() AND "
+                "c.column_name = 'task_id' AND t.table_type = 'BASE TABLE' ORDER BY 1"
+            )
+        ]
+        for table in tables:
+            self._c.execute(
+                f'UPDATE "{table}" SET task_id = %s WHERE task_id = %s', (new_id, task_id)
+            )
+        row = self.get(new_id)
+        assert row is not None
+        return row
 
     def active(self, *, limit: int | None = None) -> list[TaskRow]:
         extra, params = _limit(limit)
@@ -79,7 +137,8 @@ class PgTasks:
             # IN, not a correlated EXISTS: the set comes from the index on the phase state, so
             # the cost follows the active tasks, not every task.
             f"SELECT {_T_COLS} FROM tasks t WHERE t.id IN (SELECT p.task_id FROM phases p "
-            "WHERE p.state = 'active') ORDER BY t.updated_at DESC, t.seq DESC" + extra,
+            "WHERE p.state = 'active') AND t.state = 'open' "
+            "ORDER BY t.updated_at DESC, t.seq DESC" + extra,
             params,
         )
         return [_task(r) for r in rows]
@@ -90,8 +149,8 @@ class PgTasks:
         if phaseless:
             where += " OR NOT EXISTS (SELECT 1 FROM phases p2 WHERE p2.task_id = t.id)"
         rows = self._c.execute(
-            f"SELECT {_T_COLS} FROM tasks t WHERE {where} ORDER BY t.updated_at DESC, t.seq DESC"
-            + extra,
+            f"SELECT {_T_COLS} FROM tasks t WHERE ({where}) AND t.state = 'open' "
+            "ORDER BY t.updated_at DESC, t.seq DESC" + extra,
             params,
         )
         return [_task(r) for r in rows]
@@ -197,15 +256,17 @@ class PgTasks:
         cols = ", ".join(f"p.{c.strip()}" for c in _PHASE_COLS.split(","))
         rows = self._c.execute(
             f"SELECT {cols} FROM phases p JOIN tasks t ON t.id = p.task_id "
-            "WHERE p.state = 'active' ORDER BY t.updated_at DESC, t.seq DESC LIMIT %s",
+            "WHERE p.state = 'active' AND t.state = 'open' "
+            "ORDER BY t.updated_at DESC, t.seq DESC LIMIT %s",
             (limit,),
         )
         return [_phase(r) for r in rows]
 
     def failed_phases(self, *, limit: int) -> list[PhaseRow]:
+        cols = ", ".join(f"p.{c.strip()}" for c in _PHASE_COLS.split(","))
         rows = self._c.execute(
-            f"SELECT {_PHASE_COLS} FROM phases WHERE state = 'failed' "
-            "ORDER BY finished_at DESC LIMIT %s",
+            f"SELECT {cols} FROM phases p JOIN tasks t ON t.id = p.task_id "
+            "WHERE p.state = 'failed' AND t.state = 'open' ORDER BY p.finished_at DESC LIMIT %s",
             (limit,),
         )
         return [_phase(r) for r in rows]

@@ -21,7 +21,7 @@ from typing import Any
 from cairn.core.errors import StoreError
 from cairn.store.base import Params, Row, Transaction
 from cairn.store.sqlite.areas import AREAS
-from cairn.store.sqlite.migrations import MIGRATIONS
+from cairn.store.sqlite.migrations import MIGRATIONS, RENAMED
 
 # A writer waits this long for another process's transaction before giving up. Long on purpose: an
 # agent's write should wait out a busy peer rather than surface "database is locked".
@@ -140,6 +140,25 @@ def _wal_size(path: Path) -> int:
         return os.stat(f"{path}-wal").st_size
     except OSError:
         return 0
+
+
+def migrations_state(path: Path) -> tuple[list[str], list[str]] | None:
+    """(pending, unknown) migration names of the store at ``path``, read without writing (opening
+    a store applies its pending migrations, so ``cairn doctor`` asks before it opens); None when
+    the file cannot be read."""
+    try:
+        conn = _connect_read_only(path)
+    except (sqlite3.Error, StoreError):
+        return None
+    try:
+        try:
+            applied = {r[0] for r in conn.execute("SELECT name FROM cairn_migrations")}
+        except sqlite3.DatabaseError:
+            return None
+    finally:
+        conn.close()
+    known = [name for name, _ in MIGRATIONS]
+    return [n for n in known if n not in applied], sorted(applied - set(known))
 
 
 def _explain(path: Path, exc: BaseException) -> StoreError:
@@ -271,6 +290,8 @@ class SQLiteStore:
         applied: list[str] = []
         if has_table:
             applied = [r["name"] for r in self._conn.execute("SELECT name FROM cairn_migrations")]
+            self._renamed = [a for a in applied if a in RENAMED]
+            applied = [RENAMED.get(a, a) for a in applied]
         else:
             tables = self._conn.execute("SELECT count(*) AS n FROM sqlite_master").fetchone()
             if tables and tables["n"]:
@@ -285,13 +306,18 @@ class SQLiteStore:
 
     def _migrate(self, applied: list[str]) -> None:
         pending = [(n, sql) for n, sql in MIGRATIONS if n not in applied]
-        if not pending:
+        renamed = getattr(self, "_renamed", [])
+        if not pending and not renamed:
             return
         with self._write(sync=True) as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS cairn_migrations "
                 "(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)"
             )
+            for old in renamed:
+                conn.execute(
+                    "UPDATE cairn_migrations SET name = ? WHERE name = ?", (RENAMED[old], old)
+                )
             # Another process may have migrated while we waited for the lock.
             done = {r["name"] for r in conn.execute("SELECT name FROM cairn_migrations")}
             for name, sql in pending:

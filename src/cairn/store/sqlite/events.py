@@ -29,12 +29,13 @@ class SQLiteEvents:
         self._c = conn
 
     def append(self, task_id: str | None, type: str, ts: str, data: Mapping[str, Any]) -> int:
-        event_id = self.last_id() + 1
-        self._c.execute(
-            "INSERT INTO events (id, ts, task_id, type, data) VALUES (?, ?, ?, ?, ?)",
-            (event_id, ts, task_id, type, json.dumps(dict(data), ensure_ascii=False, default=str)),
+        # The id is the next after the newest: AUTOINCREMENT gives exactly that here (events are
+        # append-only, never deleted), in the insert itself rather than a max() before it.
+        cur = self._c.execute(
+            "INSERT INTO events (ts, task_id, type, data) VALUES (?, ?, ?, ?)",
+            (ts, task_id, type, json.dumps(dict(data), ensure_ascii=False, default=str)),
         )
-        return event_id
+        return int(cur.lastrowid or 0)
 
     def query(
         self,

@@ -121,6 +121,10 @@ def _discover() -> list[tuple[str, str]]:
     return [(f.stem, f.read_text(encoding="utf-8")) for f in found]
 
 
+# Migrations renumbered after they shipped (two branches both took 0010): a store that recorded the
+# old name has that migration applied, and the record is renamed when the store next opens.
+RENAMED = {"0010_task_life": "0011_task_life"}
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_core", CORE),
     *_discover(),

@@ -1,0 +1,298 @@
+"""The PostgreSQL store's write latency, write throughput and `cairn status` start-up, each next to
+its floor measured in the same run on the same server.
+
+* Latency: ``Workspace.write_checkpoint`` (2 KB, the default library call) and its store
+  transaction alone, against the floor: a plain INSERT + COMMIT of the same bytes on one open
+  connection, ``synchronous_commit = on``. They take turns in blocks. Target: ≤ 2x the floor.
+* Throughput: 8 writer processes at once, each writing checkpoints to its own task of one shared
+  store, against 8 processes doing the floor's INSERT + COMMIT; writes per second over a fixed
+  window. (The store serialises writers on its write lock, as SQLite does; the floor does not.)
+* `cairn status` on a shared store of 10,000 tasks, fresh processes, against `python -c pass`
+  plus one connection set-up (connect + authenticate, measured here). Target: ≤ 5x pass + one
+  connection.
+
+The server is a throw-away one started for the run (tests/pg.py), or CAIRN_TEST_PG_URL's.
+
+    .venv/bin/python bench/pg_write_bench.py [--rounds 20] [--block 10] [--seconds 5] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+sys.path.insert(0, str(TESTS))
+
+from benchlib import child_env, cli_command, load, payload, time_processes  # noqa: E402
+
+import pg  # noqa: E402  (tests/pg.py: the throw-away server)
+
+TARGET_WRITE = 2.0
+TARGET_STATUS = 5.0
+WRITERS = 8
+TS = "2026-01-01T00:00:00.000Z"
+
+_FLOOR_SQL = "CREATE TABLE IF NOT EXISTS floor (id BIGSERIAL PRIMARY KEY, content TEXT NOT NULL)"
+
+# One writer process of the throughput test: waits for the start file, writes for `seconds`,
+# prints how many writes it finished.
+_WRITER = r"""
+import os, sys, time
+mode, url, root, name, start, seconds, text = sys.argv[1:8]
+seconds = float(seconds)
+if mode == "floor":
+    import psycopg
+    conn = psycopg.connect(url, options="-c synchronous_commit=on")
+    write = lambda i: (conn.execute("INSERT INTO floor (content) VALUES (%s)", (text + str(i),)),
+                       conn.commit())
+else:
+    from cairn.domain.workspace import Workspace
+    ws = Workspace.open(root)
+    write = lambda i: ws.write_checkpoint(name, "bench", text + str(i))
+while not os.path.exists(start):
+    time.sleep(0.001)
+end = time.perf_counter() + seconds
+n = 0
+while time.perf_counter() < end:
+    write(n)
+    n += 1
+print(n, flush=True)
+"""
+
+
+class Floor:
+    """INSERT + COMMIT of the same bytes, one open connection, synchronous_commit on."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(url, options="-c synchronous_commit=on")
+        self.conn.execute(_FLOOR_SQL)
+        self.conn.commit()
+
+    def write(self, text: str) -> float:
+        t0 = time.perf_counter()
+        self.conn.execute("INSERT INTO floor (content) VALUES (%s)", (text,))
+        self.conn.commit()
+        return time.perf_counter() - t0
+
+
+def timed_store(ws: Any, into: list[float]) -> None:
+    from contextlib import contextmanager
+
+    real = ws.store.write
+
+    @contextmanager
+    def timed():  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        with real() as tx:
+            yield tx
+        into.append(time.perf_counter() - t0)
+
+    ws.store.write = timed
+
+
+def latency(url: str, root: Path, rounds: int, block: int) -> dict[str, float]:
+    from cairn.domain.workspace import Workspace
+
+    ws = Workspace.init(root, store=url)
+    ws.create_task("bench", "write latency", ["work"])
+    ws.start_phase("bench", "work")
+    floor = Floor(url)
+    text = payload()
+    times: dict[str, list[float]] = {"floor": [], "write": [], "tx": []}
+    timed_store(ws, times["tx"])
+    n = 0
+    for _ in range(rounds):
+        for _ in range(block):
+            n += 1
+            times["floor"].append(floor.write(f"{text[:-13]}{n:012d}\n"))
+        for _ in range(block):
+            n += 1
+            t0 = time.perf_counter()
+            ws.write_checkpoint("bench", "benchwrite", f"{text[:-13]}{n:012d}\n")
+            times["write"].append(time.perf_counter() - t0)
+    ws.close()
+    floor.conn.close()
+    return {k: statistics.median(v) * 1000 for k, v in times.items()}
+
+
+def throughput(mode: str, url: str, root: Path, seconds: float) -> float:
+    start = root / f"go-{mode}"
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _WRITER,
+                mode,
+                url,
+                str(root),
+                f"w{i}",
+                str(start),
+                str(seconds),
+                payload()[:-20],
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=child_env(),
+        )
+        for i in range(WRITERS)
+    ]
+    time.sleep(3.0)  # let them all import and connect
+    start.touch()
+    total = 0
+    for p in procs:
+        out, _ = p.communicate(timeout=seconds + 120)
+        if p.returncode != 0:
+            raise SystemExit(f"a {mode} writer failed")
+        total += int(out.strip())
+    return total / seconds
+
+
+def build_tasks(url: str, root: Path, tasks: int) -> None:
+    """A shared store of ``tasks`` tasks (4 phases each, one in a thousand active), inserted in
+    bulk: a fixture, not a timed write (the store's own path is timed above)."""
+    import psycopg
+
+    from cairn.core.names import task_key
+    from cairn.domain.workspace import Workspace
+
+    Workspace.init(root, store=url).close()
+    ids = [f"task{t:05d}" for t in range(tasks)]
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO tasks (id, key, title, created_at, updated_at, seq) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            [(tid, task_key(tid), f"Bench task {n}", TS, TS, n + 1) for n, tid in enumerate(ids)],
+        )
+        cur.executemany(
+            "INSERT INTO phases (task_id, name, position, state) VALUES (%s, %s, %s, %s)",
+            [
+                (tid, phase, i + 1, "active" if n % 1000 == 0 and i == 0 else "pending")
+                for n, tid in enumerate(ids)
+                for i, phase in enumerate(("analysis", "plan", "implement", "test"))
+            ],
+        )
+        conn.commit()
+        conn.execute("ANALYZE")  # what autovacuum does for a store that grew over time
+
+
+def connect_ms(url: str, n: int = 20) -> float:
+    import psycopg
+
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        psycopg.connect(url).close()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--block", type=int, default=10)
+    ap.add_argument("--seconds", type=float, default=5.0, help="throughput window per side")
+    ap.add_argument("--tasks", type=int, default=10_000)
+    ap.add_argument("--runs", type=int, default=15, help="fresh `cairn status` processes")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    if not pg.available():
+        raise SystemExit(f"no PostgreSQL here: {pg.HINT}")
+    base = Path(tempfile.mkdtemp(prefix="cairn-pg-bench-"))
+    made: list[str] = []
+
+    def database() -> str:
+        made.append(pg.new_database())
+        return made[-1]
+
+    try:
+        for name in ("lat", "tput", "status"):
+            (base / name).mkdir()
+        med = latency(database(), base / "lat", args.rounds, args.block)
+        url = database()
+        from cairn.domain.workspace import Workspace
+
+        with Workspace.init(base / "tput", store=url) as ws:
+            for i in range(WRITERS):
+                ws.create_task(f"w{i}", "", ["work"])
+        Floor(url).conn.close()
+        store_tput = throughput("store", url, base / "tput", args.seconds)
+        floor_tput = throughput("floor", url, base / "tput", args.seconds)
+        surl = database()
+        build_tasks(surl, base / "status", args.tasks)
+        conn = connect_ms(surl)
+        procs = time_processes(
+            {
+                "pass": ([sys.executable, "-c", "pass"], None),
+                "status": ([*cli_command(), "-C", str(base / "status"), "status"], None),
+            },
+            base / "status",
+            args.runs,
+        )
+    finally:
+        for u in made:
+            pg.drop_database(u)
+        pg.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+    f = med["floor"]
+    print(f"PostgreSQL store, 2 KB checkpoints ({load()})")
+    print(f"{'':<62}{'median ms':>10}{'vs floor':>10}")
+    for name, ms in (
+        ("INSERT + COMMIT, synchronous_commit=on (the floor)", f),
+        ("write_checkpoint (durable, the default call)", med["write"]),
+        ("  of which its store transaction", med["tx"]),
+    ):
+        print(f"{name:<62}{ms:>10.3f}{ms / f:>9.2f}x")
+    print(f"\n{WRITERS} concurrent writer processes, {args.seconds:.0f} s each side")
+    print(f"{'floor INSERT + COMMIT':<62}{floor_tput:>10.0f} writes/s")
+    print(
+        f"{'write_checkpoint':<62}{store_tput:>10.0f} writes/s "
+        f"({store_tput / floor_tput:.2f}x the floor's)"
+    )
+    p_ms, s_ms = procs["pass"][0], procs["status"][0]
+    budget = TARGET_STATUS * p_ms + conn
+    print(
+        f"\n`cairn status`, {args.tasks:,} tasks on the shared store, {args.runs} runs (median ms)"
+    )
+    print(f"{'python -c pass':<62}{p_ms:>10.1f}")
+    print(f"{'one connection set-up (connect + auth)':<62}{conn:>10.1f}")
+    print(
+        f"{'cairn status':<62}{s_ms:>10.1f}  (p90 {procs['status'][1]:.1f}; "
+        f"{(s_ms - conn) / p_ms:.2f}x pass + one connection)"
+    )
+    ok_w = med["write"] <= TARGET_WRITE * f
+    ok_s = s_ms <= budget
+    print(
+        f"\ntargets: write <= {TARGET_WRITE}x floor: {'met' if ok_w else 'MISSED'} "
+        f"({med['write'] / f:.2f}x); status <= {TARGET_STATUS}x pass + connection "
+        f"({budget:.1f} ms): {'met' if ok_s else 'MISSED'}"
+    )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    **{f"{k}_ms": v for k, v in med.items()},
+                    "store_writes_per_s": store_tput,
+                    "floor_writes_per_s": floor_tput,
+                    "pass_ms": p_ms,
+                    "connect_ms": conn,
+                    "status_ms": s_ms,
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

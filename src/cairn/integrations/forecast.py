@@ -1,0 +1,264 @@
+"""The compaction forecast: tell the agent to checkpoint *before* its client compacts the context.
+
+A compaction that comes mid-phase loses whatever lives only in the context. The client compacts
+at a point cairn can compute (the model's window, less the output reserve, less the summary buffer
+or down to ``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`` per cent of it; ``CLAUDE_CODE_AUTO_COMPACT_WINDOW``
+sets the window), and the transcript says how full the context is (the newest assistant
+``usage``). When the context passes ``[hooks] forecast_percent`` (default 80) of that point and a
+phase is mid-work, the PostToolUse hook adds context telling the agent to finish its step and
+write a checkpoint now, so that the compaction lands at a safe point. Once per approach: a marker
+``.cairn/forecast/<session>`` keeps it from repeating until the context falls below the threshold
+again (a compaction happened) and the next approach climbs.
+
+The hook runs after *every* tool call, so below the threshold it must cost about a bare
+interpreter start: run as a script (``python …/cairn/integrations/forecast_hook.py``), it imports
+nothing beyond ``os`` and ``sys`` (already loaded at start-up), scans the hook input and the
+transcript's last bytes without the json module, and opens no store. Only above the threshold does
+it import cairn and look at the workspace (:func:`nudge`). ``bench/forecast_bench.py`` measures it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+DEFAULT_PERCENT = 80.0
+DEFAULT_WINDOW = 200_000  # tokens, for a model Claude Code knows no other window of
+LONG_WINDOW = 1_000_000  # models named "...[1m]"
+OUTPUT_RESERVE = 20_000  # Claude Code keeps min(max output, 20k) of the window for the reply
+SUMMARY_BUFFER = 13_000  # and compacts this far below what is left, unless the override says
+TAIL_BYTES = 64 * 1024
+MAX_SCAN = 4 * 1024 * 1024  # a usage record further back than this: the forecast gives up
+MARKER_DIR = "forecast"
+
+
+# -- the fast path: no imports ------------------------------------------------------------------
+def _string_field(data: bytes, key: bytes) -> str | None:
+    """The JSON string value of ``key`` in ``data`` (None when absent, escaped or not a string)."""
+    i = data.find(b'"' + key + b'"')
+    if i < 0:
+        return None
+    j = i + len(key) + 2
+    while j < len(data) and data[j] in b" \t\r\n:":
+        j += 1
+    if j >= len(data) or data[j] != 0x22:  # '"'
+        return None
+    end = data.find(b'"', j + 1)
+    if end < 0:
+        return None
+    raw = data[j + 1 : end]
+    if b"\\" in raw:
+        return None  # escaped characters: let the json module read it
+    return raw.decode("utf-8", "replace")
+
+
+def _int_field(data: bytes, key: bytes) -> int:
+    i = data.find(b'"' + key + b'"')
+    if i < 0:
+        return 0
+    j = i + len(key) + 2
+    while j < len(data) and data[j] in b" \t\r\n:":
+        j += 1
+    k = j
+    while k < len(data) and 0x30 <= data[k] <= 0x39:
+        k += 1
+    return int(data[j:k]) if k > j else 0
+
+
+def context_tokens(path: str) -> tuple[int, str] | None:
+    """Tokens in the context at the newest assistant response of a Claude Code transcript, and
+    that response's model; None when the transcript's end reports none."""
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed below; a with block costs nothing more
+    except OSError:
+        return None
+    try:
+        f.seek(0, 2)
+        pos = f.tell()
+        carry = b""
+        scanned = 0
+        while pos > 0 and scanned < MAX_SCAN:
+            n = min(TAIL_BYTES if scanned == 0 else 4 * TAIL_BYTES, pos)
+            pos -= n
+            f.seek(pos)
+            chunk = f.read(n) + carry
+            scanned += n
+            lines = chunk.split(b"\n")
+            carry = lines.pop(0) if pos > 0 else b""
+            for line in reversed(lines):
+                # Claude Code writes compact JSON; the spaced form is json.dumps' default.
+                if b'"type":"assistant"' not in line and b'"type": "assistant"' not in line:
+                    continue
+                at = line.find(b'"usage":{')
+                if at < 0:
+                    at = line.find(b'"usage": {')
+                if at < 0 or b'"<synthetic>"' in line:
+                    continue  # no usage, or a message Claude Code made up (an error, an interrupt)
+                usage = line[at:]
+                total = (
+                    _int_field(usage, b"input_tokens")
+                    + _int_field(usage, b"cache_creation_input_tokens")
+                    + _int_field(usage, b"cache_read_input_tokens")
+                    + _int_field(usage, b"output_tokens")
+                )
+                return total, _string_field(line, b"model") or ""
+        return None
+    finally:
+        f.close()
+
+
+def _setting(config: bytes, key: bytes) -> float | None:
+    """``key = NUMBER`` from the [hooks] table of .cairn/config.toml, read without a TOML parser;
+    the full parser checks the file whenever cairn itself runs."""
+    start = config.find(b"[hooks]")
+    if start < 0:
+        return None
+    table = config[start + 7 :]
+    nxt = table.find(b"\n[")
+    if nxt >= 0:
+        table = table[:nxt]
+    for line in table.split(b"\n"):
+        name, eq, value = line.partition(b"=")
+        if eq and name.strip() == key:
+            value = value.split(b"#")[0].strip()
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None
+
+
+def compaction_point(model: str, config: bytes, env: os._Environ[str] | dict[str, str]) -> int:
+    """The context size at which Claude Code compacts automatically."""
+    window = 0
+    raw = env.get("CLAUDE_CODE_AUTO_COMPACT_WINDOW", "")
+    if raw.isdigit():
+        window = int(raw)
+    if window <= 0:
+        window = int(_setting(config, b"context_window") or 0)
+    if window <= 0:
+        window = LONG_WINDOW if "[1m]" in model else DEFAULT_WINDOW
+    effective = max(1, window - OUTPUT_RESERVE)
+    point = effective - SUMMARY_BUFFER
+    try:
+        pct = float(env.get("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE", "") or 0)
+    except ValueError:
+        pct = 0.0
+    if 0 < pct < 100:
+        point = min(point, int(effective * pct / 100))
+    return max(1, point)
+
+
+def find_root(start: str) -> str | None:
+    folder = os.path.abspath(start)
+    while not os.path.exists(os.path.join(folder, ".cairn", "cairn.db")):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+    return folder
+
+
+def marker_path(root: str, session: str) -> str:
+    safe = "".join(c for c in session if c.isalnum() or c in "-_")[:80] or "none"
+    return os.path.join(root, ".cairn", MARKER_DIR, safe)
+
+
+def fast(data: bytes, env: os._Environ[str] | dict[str, str]) -> tuple[str, str, int, int] | None:
+    """``(root, session, context, point)`` when a nudge may be due; None (and nothing done but
+    re-arming) when the context is below the threshold or this is not a cairn project."""
+    if env.get("CAIRN_SPAWNED") or env.get("CAIRN_WORKER"):
+        return None
+    transcript = _string_field(data, b"transcript_path")
+    session = _string_field(data, b"session_id") or ""
+    cwd = env.get("CAIRN_WORKSPACE") or _string_field(data, b"cwd") or os.getcwd()
+    if transcript is None:
+        return None
+    root = find_root(cwd)
+    if root is None:
+        return None
+    seen = context_tokens(transcript)
+    if seen is None:
+        return None
+    context, model = seen
+    try:
+        with open(os.path.join(root, ".cairn", "config.toml"), "rb") as f:
+            config = f.read(256 * 1024)
+    except OSError:
+        config = b""
+    point = compaction_point(model, config, env)
+    percent = _setting(config, b"forecast_percent") or DEFAULT_PERCENT
+    marker = marker_path(root, session)
+    if percent <= 0 or context < point * percent / 100:
+        if os.path.exists(marker):
+            os.unlink(marker)  # below again: a compaction came; the next climb may nudge again
+        return None
+    if os.path.exists(marker):
+        return None  # nudged already on this climb
+    return root, session, context, point
+
+
+# -- above the threshold: the workspace decides -------------------------------------------------
+def nudge(root: str, session: str, context: int, point: int) -> str | None:
+    """The context to add, when a phase is mid-work; records the nudge (journal + marker)."""
+    from cairn.domain import compactions as comp
+    from cairn.domain.workspace import Workspace
+
+    ws = Workspace.open(root, search=False)
+    try:
+        sp = comp.assess_safe_point(ws)
+        if sp.safe or sp.task_id is None:
+            return None  # at a safe point: a compaction now loses nothing
+        share = round(100 * context / point)
+        ws.record_event(
+            sp.task_id,
+            "hook.forecast",
+            phase=sp.phase,
+            session=session,
+            context=context,
+            point=point,
+            percent=share,
+        )
+    finally:
+        ws.close()
+    os.makedirs(os.path.dirname(marker_path(root, session)), exist_ok=True)
+    with open(marker_path(root, session), "w", encoding="utf-8") as f:
+        f.write(f"{sp.task_id} {sp.phase} {context}\n")
+    return (
+        f"cairn: the context holds ~{context:,} tokens, {share} % of the ~{point:,} at which the "
+        f"client compacts it automatically, and phase {sp.phase!r} of {sp.task_id} is mid-work "
+        f"({sp.reason}). Finish the step you are on, then checkpoint now "
+        f"(`cairn checkpoint write {sp.task_id} progress-notes --file NOTES.md`, the "
+        "checkpoint_write MCP tool, or `cairn progress` with the step done), so that the "
+        "compaction lands at a safe point."
+    )
+
+
+def output(text: str) -> str:
+    import json
+
+    return json.dumps(
+        {"hookSpecificOutput": {"hookEventName": "PostToolUse", "additionalContext": text}}
+    )
+
+
+def main() -> int:
+    try:
+        data = sys.stdin.buffer.read(8 * 1024 * 1024)
+        due = fast(data, os.environ)
+        if due is None:
+            return 0
+        here = os.path.dirname(os.path.abspath(__file__))
+        sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+        text = nudge(*due)
+        if text is not None:
+            sys.stdout.write(output(text) + "\n")
+    except Exception as exc:  # fail open, as every cairn hook
+        if os.environ.get("CAIRN_DEBUG"):
+            raise
+        sys.stderr.write(f"cairn forecast: {type(exc).__name__}: {exc} (the agent goes on)\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""What a resumed session is told: only what changed since the brief it already holds.
+
+Claude Code keeps each SessionStart context in the conversation it resumes, so a second full brief
+of the same state would only take room (three briefs, two stale, after resume → /compact → resume).
+Every brief handed to a session is remembered in the journal (``hook.brief``: session, source and
+the journal position it knew); a resume of that session gets the journal events since then, the
+current phase and next action, or, when nothing changed, a one-line pointer. A session cairn has
+no brief on record for gets the full brief as before.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cairn.domain.workspace import Workspace
+
+EVENT = "hook.brief"
+_LOOK_BACK = 500  # hook.brief events searched for the session's newest
+_QUIET = frozenset(
+    {EVENT, "recovery", "hook.reminder", "hook.forecast", "hook.ledger"}
+)  # cairn's own bookkeeping
+
+
+def remember(
+    ws: Workspace,
+    session: str,
+    source: str,
+    task_id: str | None,
+    phase: str | None,
+    checkpoint: str | None,
+) -> None:
+    with ws.store.read() as tx:
+        known = tx.events.last_id()
+    ws.record_event(
+        task_id,
+        EVENT,
+        session=session,
+        source=source,
+        phase=phase,
+        checkpoint=checkpoint,
+        known=known,
+    )
+
+
+def last_brief(ws: Workspace, session: str) -> dict[str, Any] | None:
+    """The newest ``hook.brief`` of ``session`` (its data with ``ts`` and ``id``), or None."""
+    for ev in reversed(ws.events(None, limit=_LOOK_BACK, types=(EVENT,))):
+        if ev.data.get("session") == session:
+            return {**ev.data, "ts": ev.ts, "id": ev.id}
+    return None
+
+
+def since_last_brief(ws: Workspace, session: str) -> str | None:
+    """The note for a resumed ``session``; None when it was never given a brief (give it one)."""
+    last = last_brief(ws, session)
+    if last is None:
+        return None
+    known = last.get("known")
+    after = known if isinstance(known, int) else int(last["id"])
+    changes = [e for e in ws.events(None, limit=200, after=after) if e.type not in _QUIET]
+    task_id = None
+    with ws.store.read() as tx:
+        has_task = bool(tx.tasks.count())
+    if has_task:
+        active = ws.active_tasks()
+        task_id = active[0].id if active else None
+    with ws.store.read() as tx:
+        known_now = tx.events.last_id()
+    ws.record_event(task_id, EVENT, session=session, source="resume", known=known_now)
+    if not changes:
+        return (
+            f"cairn: resumed. Nothing changed in the workspace since this session's recovery brief "
+            f"({last['ts']}): go on from its next action (`cairn recover --no-log` prints it again)."
+        )
+    counts = Counter(e.type for e in changes)
+    lines = [
+        f"cairn: resumed. Since this session's recovery brief ({last['ts']}) the workspace "
+        f"changed ({', '.join(f'{n} {t}' for t, n in counts.most_common(6))}):"
+    ]
+    for e in changes[-8:]:
+        d = e.data
+        what = d.get("text") or d.get("phase") or d.get("kind") or d.get("reason") or ""
+        if e.type == "checkpoint.written":
+            what = f"{d.get('kind')} v{d.get('version')}"
+        lines.append(f"- {e.ts} {e.task_id or '-'} {e.type}: {str(what)[:120]}")
+    if task_id is not None:
+        task = ws.task(task_id)
+        cur = task.current_phase
+        newest = ws.newest_checkpoint(task_id)
+        lines.append(
+            f"Now: {task_id} phase {cur.name + ' (' + cur.state + ')' if cur else '—'}; next action: "
+            f"{task.next_action or '—'}; newest checkpoint: {newest.path if newest else 'none'}."
+        )
+    lines.append(
+        "The rest of the brief above still holds (`cairn recover --no-log` prints it whole)."
+    )
+    with ws.store.read() as tx:
+        known_now = tx.events.last_id()
+    ws.record_event(task_id, EVENT, session=session, source="resume", known=known_now)
+    return "\n".join(lines)
