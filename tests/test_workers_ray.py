@@ -29,8 +29,16 @@ from services import need
 def cluster() -> Iterator[str]:
     """A head and one more node, two CPUs each, for the whole module."""
     need("Ray", have_ray(), "pip install 'cairn-agent[ray]'")
-    with local_cluster(nodes=2, cpus=2) as address:
-        yield address
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # a SIGTERM to pytest still stops the cluster on the way out
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        with local_cluster(nodes=2, cpus=2) as address:
+            yield address
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def _workspace(root: Path, **workers: str) -> Path:

@@ -164,14 +164,13 @@ _SINK: list[Any] = []  # this process's sink, made once: a new actor costs a wor
 
 
 def _sink() -> Any:
-    import ray
-    from ray.exceptions import RayError
-
     if _SINK:
+        import ray
+
         try:
             ray.get(_SINK[0].take.remote(), timeout=30)  # alive, and nothing stale left in it
             return _SINK[0]
-        except (RayError, TimeoutError):
+        except Exception:  # gone (killed, or Ray was shut down and joined again): a new one
             _SINK.clear()
     _SINK.append(_sink_class().remote())
     return _SINK[0]
