@@ -16,7 +16,6 @@ from collections.abc import Sequence
 
 from cairn.core.errors import CairnError
 
-
 # Modules of this package that hold shared parts, not commands.
 _NOT_COMMANDS = ("common", "task_life_args")
 
