@@ -9,7 +9,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from cairn.store.postgres.conn import Conn
+from cairn.store.postgres.conn import Conn, Qmark
 
 
 def _lazy(module: str, cls: str) -> Callable[[Conn], Any]:
@@ -20,17 +20,29 @@ def _lazy(module: str, cls: str) -> Callable[[Conn], Any]:
     return make
 
 
+def _shared(module: str, cls: str) -> Callable[[Conn], Any]:
+    """An area whose SQL is the same on both backends: the SQLite module's class, on a
+    connection that speaks its ``?`` placeholders (``conn.Qmark``)."""
+
+    def make(conn: Conn) -> Any:
+        area = getattr(importlib.import_module(f"cairn.store.sqlite.{module}"), cls)
+        return area(Qmark(conn))
+
+    make.__qualname__ = f"{cls} (shared, lazy)"
+    return make
+
+
 AREAS: dict[str, Callable[[Conn], Any]] = {
     "tasks": _lazy("tasks", "PgTasks"),
     "checkpoints": _lazy("checkpoints", "PgCheckpoints"),
     "steps": _lazy("steps", "PgSteps"),
     "events": _lazy("events", "PgEvents"),
     "projections": _lazy("projections", "PgProjections"),
-    "recoveries": _lazy("recoveries", "PgRecoveries"),
-    "compactions": _lazy("compactions", "PgCompactions"),
-    "runs": _lazy("runs", "PgRuns"),
+    "recoveries": _shared("recoveries", "SQLiteRecoveries"),
+    "compactions": _shared("compactions", "SQLiteCompactions"),
+    "runs": _shared("runs", "SQLiteRuns"),
     "ledger": _lazy("ledger", "PgLedger"),
-    "reviews": _lazy("reviews", "PgReviews"),
+    "reviews": _shared("reviews", "SQLiteReviews"),
     "leases": _lazy("leases", "PgLeases"),
     "meta": _lazy("changes", "PgMetaChanges"),
     "records": _lazy("records", "PgRecords"),

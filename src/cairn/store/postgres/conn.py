@@ -3,8 +3,27 @@ dict rows (``fetchone``, ``fetchall``, iteration, ``rowcount``)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Protocol
 
 
 class Conn(Protocol):
     def execute(self, query: Any, params: Any = None) -> Any: ...
+
+
+class Qmark:
+    """A psycopg connection seen as the shared SQL areas expect it (``store.sql.Conn``): ``?``
+    placeholders become ``%s``, and a literal ``%`` is doubled so that psycopg keeps it."""
+
+    def __init__(self, conn: Conn) -> None:
+        self._c = conn
+
+    def execute(self, sql: str, parameters: Any = None, /) -> Any:
+        if not parameters:
+            return self._c.execute(sql)
+        return self._c.execute(_to_format(sql), parameters)
+
+
+@functools.lru_cache(maxsize=512)
+def _to_format(sql: str) -> str:
+    return sql.replace("%", "%%").replace("?", "%s")

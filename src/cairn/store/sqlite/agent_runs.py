@@ -1,20 +1,20 @@
-"""Agent runs on SQLite, part of the runs area: agent_runs, agent_compactions (append-only),
+"""Agent runs (SQL shared by the SQLite and PostgreSQL stores), part of the runs area: agent_runs, agent_compactions (append-only),
 subagent_runs."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
 from cairn.store.contract import DuplicateKey
 from cairn.store.contract.agent_runs import AgentCompactionRow, AgentRunRow, SubagentRunRow
+from cairn.store.sql import Conn
 
 _RUN = "id, task_id, model, started_at, finished_at, state, pid, usage, error"
 _COMPACTION = (
     "id, ts, run_id, task_id, phase, safe_point, tokens_before, tokens_after, "
-    "tokens_since_checkpoint, window, reason"
+    'tokens_since_checkpoint, "window", reason'
 )
 _SUB = (
     "id, run_id, task_id, name, spec, model, state, budget_tokens, used_tokens, partial, summary, "
@@ -86,7 +86,7 @@ class SQLiteAgentRuns:
     """The agent runtime's part of the runs area (:class:`cairn.store.sqlite.runs.SQLiteRuns`)."""
 
     __slots__ = ()
-    _c: sqlite3.Connection
+    _c: Conn
 
     # -- runs ------------------------------------------------------------------------------------
     def start_agent_run(

@@ -1,11 +1,11 @@
-"""Compactions on SQLite."""
+"""Compactions, in SQL shared by the SQLite and PostgreSQL stores."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from cairn.store.contract.compactions import CompactionRow
+from cairn.store.sql import Conn
 
 _COLS = (
     "id, ts, agent, session_id, transcript_path, trigger, custom_instructions, task_id, phase, "
@@ -46,7 +46,7 @@ def _row(r: Any) -> CompactionRow:
 class SQLiteCompactions:
     __slots__ = ("_c",)
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._c = conn
 
     def _one(self, where: str, params: tuple[Any, ...] = ()) -> CompactionRow | None:

@@ -1,13 +1,13 @@
-"""Recoveries on SQLite."""
+"""Recoveries, in SQL shared by the SQLite and PostgreSQL stores."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from cairn.store.contract.recoveries import RecoveryRow
+from cairn.store.sql import Conn
 
 _COLS = "id, ts, trigger, task_id, phase, checkpoint, reloaded, safe_point, note, last_event"
 
@@ -30,7 +30,7 @@ def _row(r: dict[str, Any]) -> RecoveryRow:
 class SQLiteRecoveries:
     __slots__ = ("_c",)
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._c = conn
 
     def add(

@@ -1,14 +1,14 @@
-"""Reviews on SQLite (``reviews``, ``review_responses``)."""
+"""Reviews, in SQL shared by the SQLite and PostgreSQL stores (``reviews``, ``review_responses``)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from cairn.store.contract import DuplicateKey, MissingRow
 from cairn.store.contract.reviews import ReviewResponseRow, ReviewRow
+from cairn.store.sql import Conn
 
 _COLS = (
     "id, task_id, topic, round, question, concerns, context, reviewer, plan_version, prompt, "
@@ -68,7 +68,7 @@ def _resp(r: dict[str, Any]) -> ReviewResponseRow:
 class SQLiteReviews:
     __slots__ = ("_c",)
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._c = conn
 
     def _many(self, where: str, params: Sequence[Any]) -> list[ReviewRow]:

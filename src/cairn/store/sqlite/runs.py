@@ -1,14 +1,15 @@
-"""Runs on SQLite: phase runs (``phase_runs``) and worker runs (``workers``)."""
+"""Runs, in SQL shared by the SQLite and PostgreSQL stores: phase runs (``phase_runs``) and
+worker runs (``workers``)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from cairn.store.contract import DuplicateKey, MissingRow
 from cairn.store.contract.runs import PhaseRunRow, WorkerRunRow
+from cairn.store.sql import Conn
 from cairn.store.sqlite.agent_runs import SQLiteAgentRuns
 
 _COLS = (
@@ -71,7 +72,7 @@ def _row(r: dict[str, Any]) -> WorkerRunRow:
 class SQLiteRuns(SQLiteAgentRuns):  # agent runs: the part in sqlite/agent_runs.py
     __slots__ = ("_c",)
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._c = conn
 
     # -- phase runs ------------------------------------------------------------------------------
