@@ -9,7 +9,6 @@ the readable tree (artifacts, status file) is projected from the store.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,13 @@ from cairn.core.errors import CairnError, NotAWorkspace, UsageError
 from cairn.core.model import Checkpoint, Event, Recovery, Step, Task
 from cairn.domain import base as _base
 from cairn.domain.base import now
+from cairn.domain.layout import (
+    CAIRN_DIR,
+    CONFIG_NAME,
+    DB_NAME,
+    find_root,
+    is_workspace,
+)
 from cairn.domain.notices import Change, Listener, Projection
 from cairn.store import Row, Store, Tx, open_store
 from cairn.store.factory import locate as locate_store
@@ -51,34 +57,6 @@ else:
         if where is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         return getattr(where, name)
-
-
-CAIRN_DIR = ".cairn"
-CONFIG_NAME = "config.toml"
-DB_NAME = "cairn.db"  # the default store, inside .cairn/ ([store] path in the config)
-ENV_WORKSPACE = "CAIRN_WORKSPACE"
-
-
-def is_workspace(folder: Path) -> bool:
-    """A folder is a workspace when it holds ``.cairn/config.toml``; a store without a config
-    (a workspace whose config was deleted for the defaults) still is one."""
-    cdir = folder / CAIRN_DIR
-    return (cdir / CONFIG_NAME).is_file() or (cdir / DB_NAME).exists()
-
-
-def find_root(start: Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` (default: $CAIRN_WORKSPACE or cwd) that is a
-    workspace."""
-    if start is None:
-        env = os.environ.get(ENV_WORKSPACE)
-        start = Path(env) if env else Path.cwd()
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if is_workspace(folder):
-            return folder
-    raise NotAWorkspace(
-        f"no cairn workspace at or above {start}; run `cairn init` in the project folder first"
-    )
 
 
 def read_only(store: Store) -> str | None:
