@@ -651,9 +651,16 @@ def test_core_commands_list_matches_what_core_registers() -> None:
 
     from cairn.cli import _command_word, build_parser, core
 
-    parser = build_parser("status")
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(sub.choices) == set(core.COMMANDS)
+    def choices(parser: argparse.ArgumentParser) -> set[str]:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        return set(sub.choices)
+
+    everything = argparse.ArgumentParser().add_subparsers()
+    core.register(everything)
+    assert set(everything.choices) == set(core.COMMANDS)
+    # A core command builds its own parser alone, whatever it is.
+    for command in core.COMMANDS:
+        assert choices(build_parser(command)) == {command}
     full = build_parser()
     sub_full = next(a for a in full._actions if isinstance(a, argparse._SubParsersAction))
     assert set(core.COMMANDS) <= set(sub_full.choices)

@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from cairn.core.errors import CairnError
 
@@ -31,7 +32,43 @@ def _command_modules() -> list[str]:
     return [f"{__name__}.{n}" for n in names]
 
 
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns``, without importing shutil (and its compression
+    modules) into every command: ``$COLUMNS``, else the terminal's width, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        size = os.get_terminal_size(sys.__stdout__.fileno())  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+    return size.columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's own layout. argparse builds a formatter for every argument it adds, and its
+    default one imports shutil to ask for the width: this one asks without it."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        super().__init__(
+            prog, indent_increment, max_help_position, _columns() - 2 if width is None else width
+        )
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         import re
 
@@ -68,8 +105,8 @@ _ALONE = ("mcp",)
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; given the sub-command about to run, only what is needed to parse it.
 
-    The core commands (``core.COMMANDS``) are what hooks call, often: for them the other command
-    modules are neither imported nor registered, which keeps start-up short.
+    The core commands (``core.COMMANDS``) are what hooks and agents call, often: for one of them
+    only its own parser is built, and the other command modules are not even imported.
     """
     parser = _Parser(
         prog="cairn",
@@ -87,14 +124,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    names = _command_modules()
-    if command is not None:
+    if command is not None and command not in _ALONE:
         from cairn.cli import core
 
         if command in core.COMMANDS:
-            names = [core.__name__]
-        elif command in _ALONE:
-            names = [f"{__name__}.{command}"]
+            core.register(sub, only=command)  # its parser alone: the others are never looked at
+            _describe(parser)
+            return parser
+    names = [f"{__name__}.{command}"] if command in _ALONE else _command_modules()
     modules = [importlib.import_module(name) for name in names]
     for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 50), m.__name__)):
         module.register(sub)

@@ -16,7 +16,7 @@ from cairn.cli.common import (
     positive_int,
     split_task,
 )
-from cairn.cli.task_life_args import task_life_parsers
+from cairn.cli.task_life_args import phase_life_parsers, task_life_parsers
 from cairn.core.errors import UsageError, ValidationError
 
 ORDER = 0
@@ -29,7 +29,15 @@ _TASK_KIND = "the task (optional when one task is active) and the checkpoint kin
 _TASK_TEXT = "the task (optional when one task is active) and the text"
 
 
-def register(sub: Any) -> None:
+def register(sub: Any, only: str | None = None) -> None:
+    """The parsers of the core commands; with ``only`` (the command about to run), just its own:
+    a hook or an agent runs ``cairn status`` often, and every parser built costs start-up."""
+    for name, build in _PARSERS.items():
+        if only is None or name == only:
+            build(sub)
+
+
+def _init_parser(sub: Any) -> None:
     p = sub.add_parser("init", help="create .cairn/, artifacts/, logs/ and the status file here")
     p.add_argument("path", nargs="?", default=".", help="project folder (default: current)")
     p.add_argument(
@@ -40,6 +48,8 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_init)
 
+
+def _task_parser(sub: Any) -> None:
     task = sub.add_parser(
         "task", help="create, list, show, archive, rename and delete tasks"
     ).add_subparsers(dest="task_cmd", metavar="ACTION", required=True)
@@ -72,7 +82,10 @@ def register(sub: Any) -> None:
     p = task.add_parser("add-phase", help="[TASK] PHASE...: append phases to a task")
     p.add_argument("args", nargs="+", metavar="[TASK] PHASE", help="the task (optional), phases")
     p.set_defaults(func=cmd_task_add_phase)
+    task_life_parsers(task)
 
+
+def _phase_parser(sub: Any) -> None:
     phase = sub.add_parser("phase", help="start, finish, fail or remove a phase").add_subparsers(
         dest="phase_cmd", metavar="ACTION", required=True
     )
@@ -92,8 +105,10 @@ def register(sub: Any) -> None:
     p.add_argument("args", nargs="+", metavar="[TASK] PHASE", help=_TASK_PHASE)
     p.add_argument("--error", required=True, help="what went wrong (shown in status and briefs)")
     p.set_defaults(func=cmd_phase_fail)
-    task_life_parsers(task, phase)
+    phase_life_parsers(phase)
 
+
+def _checkpoint_parser(sub: Any) -> None:
     cp = sub.add_parser("checkpoint", help="write, show and list checkpoints").add_subparsers(
         dest="cp_cmd", metavar="ACTION", required=True
     )
@@ -130,6 +145,8 @@ def register(sub: Any) -> None:
     add_json(p)
     p.set_defaults(func=cmd_cp_template)
 
+
+def _progress_parser(sub: Any) -> None:
     p = sub.add_parser("progress", help="[TASK] TEXT: record a progress step")
     p.add_argument("args", nargs="+", metavar="[TASK] TEXT", help=_TASK_TEXT)
     p.add_argument("--state", default="done", help="done ✅ | active ⏳ | todo ⏸️ | failed ❌")
@@ -137,15 +154,21 @@ def register(sub: Any) -> None:
     add_json(p)
     p.set_defaults(func=cmd_progress)
 
+
+def _next_parser(sub: Any) -> None:
     p = sub.add_parser("next", help="[TASK] TEXT: set the next action")
     p.add_argument("args", nargs="+", metavar="[TASK] TEXT", help=_TASK_TEXT)
     add_json(p)
     p.set_defaults(func=cmd_next)
 
+
+def _status_parser(sub: Any) -> None:
     p = sub.add_parser("status", help="where the work stands; rewrites CURRENT_WORK_STATUS.md")
     add_json(p)
     p.set_defaults(func=cmd_status)
 
+
+def _recover_parser(sub: Any) -> None:
     p = sub.add_parser("recover", help="print the recovery brief and log the recovery")
     p.add_argument("--task", help="brief this task (default: the one active or last touched)")
     p.add_argument(
@@ -161,6 +184,8 @@ def register(sub: Any) -> None:
     add_json(p)
     p.set_defaults(func=cmd_recover)
 
+
+def _log_parser(sub: Any) -> None:
     p = sub.add_parser("log", help="the event journal, oldest first")
     p.add_argument("--task", help="only this task's events")
     p.add_argument("--limit", type=positive_int, default=50, help="the newest N events (50)")
@@ -173,6 +198,19 @@ def register(sub: Any) -> None:
     )
     add_json(p)
     p.set_defaults(func=cmd_log)
+
+
+_PARSERS = {
+    "init": _init_parser,
+    "task": _task_parser,
+    "phase": _phase_parser,
+    "checkpoint": _checkpoint_parser,
+    "progress": _progress_parser,
+    "next": _next_parser,
+    "status": _status_parser,
+    "recover": _recover_parser,
+    "log": _log_parser,
+}
 
 
 def cmd_init(args: argparse.Namespace) -> int:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cairn.core.fsutil import atomic_write
+from cairn.core.record import Record, assign
 from cairn.store.contract.projections import ProjectionRow, ProjectionStat
 
 if TYPE_CHECKING:
@@ -33,10 +33,14 @@ MAX_EVENTS = 5000
 HOT_TASKS = 20
 
 
-@dataclass
-class Look:
-    mark: int | None = None
-    dirs: dict[str, list[int]] = field(default_factory=dict)
+class Look(Record):
+    __slots__ = ("mark", "dirs")  # noqa: RUF023
+    mark: int | None
+    dirs: dict[str, list[int]]
+
+    def __init__(self, mark: int | None = None, dirs: dict[str, list[int]] | None = None) -> None:
+        assign(self, "mark", mark)
+        assign(self, "dirs", {} if dirs is None else dirs)
 
 
 def folders(ws: Workspace) -> dict[str, Path]:

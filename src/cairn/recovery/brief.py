@@ -11,12 +11,12 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cairn.core import tokens
 from cairn.core.errors import UsageError
 from cairn.core.model import PHASE_ICONS, STEP_STATES
+from cairn.core.record import Record, assign
 
 if TYPE_CHECKING:
     from cairn.core.model import Checkpoint, Task
@@ -43,8 +43,19 @@ Fits = Callable[[str, int], bool]  # whether a text is within a budget of tokens
 _PATHLIKE = re.compile(r"`?([A-Za-z0-9_.\-/]+\.[A-Za-z0-9]{1,8})`?")
 
 
-@dataclass(frozen=True)
-class Brief:
+class Brief(Record):
+    __slots__ = (  # noqa: RUF023
+        "text",
+        "tokens",
+        "exact",
+        "max_tokens",
+        "trigger",
+        "task_id",
+        "phase",
+        "checkpoint",
+        "reloaded",
+        "data",
+    )
     text: str
     tokens: int
     exact: bool
@@ -54,7 +65,31 @@ class Brief:
     phase: str | None
     checkpoint: str | None
     reloaded: tuple[str, ...]
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any]
+
+    def __init__(
+        self,
+        text: str,
+        tokens: int,
+        exact: bool,
+        max_tokens: int,
+        trigger: str,
+        task_id: str | None,
+        phase: str | None,
+        checkpoint: str | None,
+        reloaded: tuple[str, ...],
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        assign(self, "text", text)
+        assign(self, "tokens", tokens)
+        assign(self, "exact", exact)
+        assign(self, "max_tokens", max_tokens)
+        assign(self, "trigger", trigger)
+        assign(self, "task_id", task_id)
+        assign(self, "phase", phase)
+        assign(self, "checkpoint", checkpoint)
+        assign(self, "reloaded", reloaded)
+        assign(self, "data", {} if data is None else data)
 
     def to_json(self) -> dict[str, Any]:
         return {
