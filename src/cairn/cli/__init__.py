@@ -18,7 +18,7 @@ from typing import Any
 from cairn.core.errors import CairnError
 
 # Modules of this package that hold shared parts, not commands.
-_NOT_COMMANDS = ("common", "task_life_args")
+_NOT_COMMANDS = ("checkpoint_cmds", "common", "task_life_args")
 
 
 def _command_modules() -> list[str]:
