@@ -3,13 +3,15 @@ cli/core.py, which imports this module only to build them)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn import views
 from cairn.cli.common import emit_json, open_ws, split_task
 from cairn.core.errors import UsageError, ValidationError
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def _read_content(args: argparse.Namespace, ws: Any) -> bytes:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn import views
 from cairn.cli.common import (
@@ -17,6 +16,9 @@ from cairn.cli.common import (
     split_task,
 )
 from cairn.cli.task_life_args import phase_life_parsers, task_life_parsers
+
+if TYPE_CHECKING:
+    import argparse
 
 ORDER = 0
 # The top-level commands registered below; `cairn <one of these>` loads no other command module.

@@ -4,10 +4,12 @@ commands' parsers; their handlers live in cli/task_life.py and load only when on
 
 from __future__ import annotations
 
-import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.cli.common import add_json
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def _later(name: str) -> Any:

@@ -38,14 +38,20 @@ import sys
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from cairn.domain import compactions as comp
+from cairn.domain.base import LazyModule
 from cairn.integrations import resume
 from cairn.integrations.clients import Client, client
 from cairn.integrations.events import AGENTS, EVENTS, SOURCES, find
-from cairn.integrations.transcripts import read_tail, transcript_file
 
 if TYPE_CHECKING:
+    from cairn.domain import compactions as comp
     from cairn.domain.workspace import Workspace
+    from cairn.integrations import transcripts
+else:
+    # Loaded by the handlers that use them: a session start (a fresh process at every session)
+    # needs neither the compaction records nor the transcript reader.
+    comp = LazyModule("cairn.domain.compactions")
+    transcripts = LazyModule("cairn.integrations.transcripts")
 
 CONTEXT_CAP_CHARS = 10_000  # the default cap: Claude Code keeps this much hook output inline
 CAP_MARKER = (
@@ -156,11 +162,11 @@ def _observe(payload: dict[str, Any], agent: Client, sp: comp.SafePoint) -> comp
     calls: int | None = None
     exact: bool | None = None
     context: int | None = None
-    transcript = transcript_file(path)
+    transcript = transcripts.transcript_file(path)
     since = comp.parse_ts(sp.since)
     if transcript:
         try:
-            tail = read_tail(transcript, since)
+            tail = transcripts.read_tail(transcript, since)
         except OSError:
             tail = None
         if tail is not None:
@@ -204,7 +210,7 @@ def pre_compact(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookRe
 
 def post_compact(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookResult:
     session = _raw(payload, "session_id")
-    transcript = transcript_file(payload.get("transcript_path"))
+    transcript = transcripts.transcript_file(payload.get("transcript_path"))
     waiting = comp.unsummarised(ws, session)
     since = comp.parse_ts(waiting.ts) if waiting is not None else None
     summary = agent.compact_summary(payload, transcript, since)
@@ -232,7 +238,7 @@ def post_compact(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookR
 
 def _ledger(ws: Workspace, payload: dict[str, Any], agent: Client) -> None:
     """Record what this turn put into the context (:mod:`cairn.integrations.ledger`)."""
-    transcript = transcript_file(payload.get("transcript_path"))
+    transcript = transcripts.transcript_file(payload.get("transcript_path"))
     session = _str(payload, "session_id")
     if agent.NAME != "claude" or transcript is None or session is None:
         return  # Codex rollouts are not attributed yet
