@@ -284,7 +284,7 @@ def post_tool_use(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
     from cairn.integrations import forecast
 
     due = forecast.fast(
-        json.dumps(payload).encode(), {**os.environ, "CAIRN_WORKSPACE": str(ws.root)}
+        json.dumps(payload).encode(), {**os.environ, "CAIRN_WORKSPACE": str(ws.root)}, agent.NAME
     )
     if due is None:
         return HookResult(0, None)
@@ -344,7 +344,7 @@ def run_hook(
             return 0  # not an event of this agent
         name = hook.event
         if row.arg == "post-tool-use":  # after every tool call: the forecast's own fast path
-            return _forecast(stdin or sys.stdin.buffer, out, workspace)
+            return _forecast(stdin or sys.stdin.buffer, out, workspace, who.NAME)
         payload = read_payload(stdin or sys.stdin.buffer)
         declared = payload.get("hook_event_name")
         if isinstance(declared, str) and declared and declared != name:
@@ -369,7 +369,7 @@ def run_hook(
         return 0
 
 
-def _forecast(stream: IO[bytes], out: IO[str], workspace: str | None) -> int:
+def _forecast(stream: IO[bytes], out: IO[str], workspace: str | None, agent: str) -> int:
     """``cairn hook post-tool-use``: the forecast without opening the workspace below the
     threshold (the plugin's command; the installed one runs the script itself)."""
     from cairn.integrations import forecast
@@ -377,7 +377,7 @@ def _forecast(stream: IO[bytes], out: IO[str], workspace: str | None) -> int:
     env = dict(os.environ)
     if workspace:
         env["CAIRN_WORKSPACE"] = workspace
-    due = forecast.fast(stream.read(MAX_STDIN), env)
+    due = forecast.fast(stream.read(MAX_STDIN), env, agent)
     text = forecast.nudge(*due) if due is not None else None
     if text is not None:
         out.write(forecast.output(text) + "\n")

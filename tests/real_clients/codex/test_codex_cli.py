@@ -32,7 +32,13 @@ def test_install_trusts_the_hooks_and_the_startup_brief_arrives(codex: Codex) ->
     codex.cairn("hooks", "install", "codex")
     (answer,) = codex.app_server(("hooks/list", {"cwds": [str(codex.project)]}))
     hooks = answer["data"][0]["hooks"]
-    assert {h["eventName"] for h in hooks} == {"sessionStart", "preCompact", "postCompact", "stop"}
+    assert {h["eventName"] for h in hooks} == {
+        "sessionStart",
+        "preCompact",
+        "postCompact",
+        "stop",
+        "postToolUse",
+    }
     settings = json.loads((codex.home / "hooks.json").read_text())["hooks"]
     for h in hooks:
         assert h["trustStatus"] == "trusted" and h["enabled"], h
@@ -41,6 +47,7 @@ def test_install_trusts_the_hooks_and_the_startup_brief_arrives(codex: Codex) ->
             "preCompact": "PreCompact",
             "postCompact": "PostCompact",
             "stop": "Stop",
+            "postToolUse": "PostToolUse",
         }[h["eventName"]]
         group = settings[event][0]
         assert h["currentHash"] == codex_trust.handler_hash(
