@@ -141,7 +141,7 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
                 )
             lead.append("")
     text = fit_context("\n".join([*lead, brief.text.rstrip("\n")]), cap)
-    if source in ("compact", "clear") and agent.NAME == "claude":
+    if source in ("compact", "clear"):
         from cairn.domain import budget
 
         budget.new_context(ws, source, task_id=brief.task_id, note=session)  # the ledger restarts
@@ -234,15 +234,20 @@ def _ledger(ws: Workspace, payload: dict[str, Any], agent: Client) -> None:
     """Record what this turn put into the context (:mod:`cairn.integrations.ledger`)."""
     transcript = transcript_file(payload.get("transcript_path"))
     session = _str(payload, "session_id")
-    if agent.NAME != "claude" or transcript is None or session is None:
-        return  # Codex rollouts are not attributed yet
+    if transcript is None or session is None:
+        return
     if ws.config.section("hooks").get("ledger", True) is False:
         return
     from cairn.integrations import ledger
 
+    reader = None
+    if agent.NAME == "codex":
+        from cairn.integrations import codex_ledger
+
+        reader = codex_ledger.attribute
     active = ws.active_tasks()
     try:
-        ledger.record_turn(ws, session, transcript, active[0].id if active else None)
+        ledger.record_turn(ws, session, transcript, active[0].id if active else None, reader)
     except Exception:  # the ledger is bookkeeping: the reminder below matters more
         if os.environ.get("CAIRN_DEBUG"):
             raise
