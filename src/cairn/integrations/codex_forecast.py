@@ -106,9 +106,10 @@ def _profile(config: bytes) -> bytes | None:
     return None
 
 
-def _from_command_line() -> dict[bytes, int]:
-    """``-c key=value`` settings of the Codex that started this hook (Linux only)."""
-    found: dict[bytes, int] = {}
+def command_line(keys: tuple[bytes, ...]) -> dict[bytes, bytes]:
+    """``-c key=value`` settings for ``keys`` of the Codex that started this process (Linux only:
+    the parent processes' command lines, up to the first Codex one), values unquoted."""
+    found: dict[bytes, bytes] = {}
     pid = os.getppid()
     for _ in range(_ANCESTORS):
         if pid <= 1:
@@ -123,9 +124,8 @@ def _from_command_line() -> dict[bytes, int]:
         for i, arg in enumerate(argv[:-1]):
             if arg in (b"-c", b"--config"):
                 name, eq, value = argv[i + 1].partition(b"=")
-                value = value.strip().strip(b"\"'").replace(b"_", b"")
-                if eq and name.strip() in KEYS and value.isdigit():
-                    found.setdefault(name.strip(), int(value))
+                if eq and name.strip() in keys:
+                    found.setdefault(name.strip(), value.strip().strip(b"\"'"))
         if b"codex" in os.path.basename(argv[0]):
             break  # the launcher or the native binary: nothing above it is Codex's
         fields = stat[stat.rfind(b")") + 2 :].split()
@@ -135,7 +135,11 @@ def _from_command_line() -> dict[bytes, int]:
 
 def settings(env: os._Environ[str] | dict[str, str], cwd: str) -> dict[bytes, int]:
     """The Codex settings that move the compaction point, by precedence."""
-    found = _from_command_line()
+    found = {
+        k: int(v.replace(b"_", b""))
+        for k, v in command_line(KEYS).items()
+        if v.replace(b"_", b"").isdigit()
+    }
     home = env.get("CODEX_HOME") or os.path.join(env.get("HOME", "~"), ".codex")
     for path in (os.path.join(cwd, ".codex", "config.toml"), os.path.join(home, "config.toml")):
         try:
