@@ -22,9 +22,6 @@ from __future__ import annotations
 import os
 import sys
 
-if False:  # for the type checker only: the hook's start-up imports nothing more
-    import types
-
 DEFAULT_PERCENT = 80.0
 DEFAULT_WINDOW = 200_000  # tokens, for a model Claude Code knows no other window of
 LONG_WINDOW = 1_000_000  # models named "...[1m]"
@@ -184,7 +181,11 @@ def fast(
     if root is None:
         return None
     if agent == "codex":
-        measured = _codex().context_and_point(transcript, env, cwd)
+        if __package__:
+            from cairn.integrations import codex_forecast
+        else:  # run as the hook script: the sibling module, no package import
+            import codex_forecast  # type: ignore[import-not-found,no-redef]
+        measured = codex_forecast.context_and_point(transcript, env, cwd)
         if measured is None:
             return None
         context, point = measured
@@ -209,15 +210,6 @@ def fast(
     if os.path.exists(marker):
         return None  # nudged already on this climb
     return root, session, context, point
-
-
-def _codex() -> types.ModuleType:
-    """The Codex half, as a sibling module when run as a script, else from the package."""
-    if __package__:
-        from cairn.integrations import codex_forecast
-    else:
-        import codex_forecast  # type: ignore[import-not-found,no-redef]
-    return codex_forecast
 
 
 # -- above the threshold: the workspace decides -------------------------------------------------
