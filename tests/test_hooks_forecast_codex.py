@@ -124,3 +124,28 @@ def test_the_codex_hook_nudges_once_per_climb_mid_phase(ws_path: Path, tmp_path:
     assert ev.data["point"] == 100_000 and ev.data["context"] == 85_000
     assert post_tool_use(ws_path, below, home) is None  # a compaction: below again, re-armed
     assert post_tool_use(ws_path, above, home) is not None
+
+
+def test_cairn_hook_post_tool_use_forecasts_codex_the_same_way(
+    ws_path: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The plugin's command (`cairn hook post-tool-use --agent codex`): the same forecast."""
+    import io
+
+    from cairn.integrations.hooks import run_hook
+
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("t1", "", ["plan"])
+        ws.start_phase("t1", "plan")
+    home = tmp_path / "codex-home"
+    home.mkdir()
+    (home / "config.toml").write_text("model_auto_compact_token_limit = 100000\n")
+    monkeypatch.setenv("CODEX_HOME", str(home))
+    monkeypatch.delenv("CAIRN_SPAWNED", raising=False)
+    data = json.loads(RECORDED.read_text())
+    data.update(transcript_path=str(rollout(tmp_path / "r.jsonl", 90_000)), cwd=str(ws_path))
+    out = io.StringIO()
+    stdin = io.BytesIO(json.dumps(data).encode())
+    assert run_hook("post-tool-use", agent="codex", stdin=stdin, stdout=out) == 0
+    context = json.loads(out.getvalue())["hookSpecificOutput"]["additionalContext"]
+    assert "~90,000 tokens, 90 % of the ~100,000" in context
