@@ -123,6 +123,17 @@ def _task_life_tools(server: MCPServer[Any], app: CairnMCP) -> None:
         return app.call(lambda ws: views.task(tasks.remove_phase(ws, ws.resolve_task(task), phase)))
 
 
+def _client_limit(ctx: Context | None) -> float | None:
+    """How long this client waits for a tool call, when cairn can tell (Codex), less a margin."""
+    params = getattr(getattr(ctx, "session", None), "client_params", None) if ctx else None
+    info = getattr(params, "client_info", None) or getattr(params, "clientInfo", None)
+    from cairn.integrations import codex_mcp
+
+    if getattr(info, "name", None) != codex_mcp.CLIENT_NAME:
+        return None
+    return codex_mcp.answer_within(codex_mcp.tool_timeout())
+
+
 def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
     from cairn.domain import reviews
     from cairn.domain.gates import gate_state
@@ -238,17 +249,6 @@ def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
             return views.review_rounds(found, gates)
 
         return app.call(run)
-
-
-def _client_limit(ctx: Context | None) -> float | None:
-    """How long this client waits for a tool call, when cairn can tell (Codex), less a margin."""
-    params = getattr(getattr(ctx, "session", None), "client_params", None) if ctx else None
-    info = getattr(params, "client_info", None) or getattr(params, "clientInfo", None)
-    from cairn.integrations import codex_mcp
-
-    if getattr(info, "name", None) != codex_mcp.CLIENT_NAME:
-        return None
-    return codex_mcp.answer_within(codex_mcp.tool_timeout())
 
 
 class _Answer:
