@@ -134,6 +134,8 @@ def test_auto_compaction_is_recorded_with_its_verdict_and_the_brief_comes_once(
     assert "mid-phase" in after[0].text()
     recoveries = journal(codex, "recovery")
     assert [r["data"]["trigger"] for r in recoveries] == ["startup", "compact"]
+    # The compaction started a new budget context: the session's ledger counts the new window.
+    assert [c["data"]["kind"] for c in journal(codex, "budget.context")] == ["compact"]
     # cairn's audit reads the real rollout: every record known, the compaction found.
     (rollout,) = codex.home.glob("sessions/*/*/*/rollout-*.jsonl")
     report = json.loads(codex.cairn("audit", str(rollout), "--json").stdout)
