@@ -147,7 +147,7 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
                 )
             lead.append("")
     text = fit_context("\n".join([*lead, brief.text.rstrip("\n")]), cap)
-    if source in ("compact", "clear") and agent.NAME == "claude":
+    if source in ("compact", "clear"):
         from cairn.domain import budget
 
         budget.new_context(ws, source, task_id=brief.task_id, note=session)  # the ledger restarts
@@ -240,15 +240,20 @@ def _ledger(ws: Workspace, payload: dict[str, Any], agent: Client) -> None:
     """Record what this turn put into the context (:mod:`cairn.integrations.ledger`)."""
     transcript = transcripts.transcript_file(payload.get("transcript_path"))
     session = _str(payload, "session_id")
-    if agent.NAME != "claude" or transcript is None or session is None:
-        return  # Codex rollouts are not attributed yet
+    if transcript is None or session is None:
+        return
     if ws.config.section("hooks").get("ledger", True) is False:
         return
     from cairn.integrations import ledger
 
+    reader = None
+    if agent.NAME == "codex":
+        from cairn.integrations import codex_ledger
+
+        reader = codex_ledger.attribute
     active = ws.active_tasks()
     try:
-        ledger.record_turn(ws, session, transcript, active[0].id if active else None)
+        ledger.record_turn(ws, session, transcript, active[0].id if active else None, reader)
     except Exception:  # the ledger is bookkeeping: the reminder below matters more
         if os.environ.get("CAIRN_DEBUG"):
             raise
@@ -290,7 +295,7 @@ def post_tool_use(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
     from cairn.integrations import forecast
 
     due = forecast.fast(
-        json.dumps(payload).encode(), {**os.environ, "CAIRN_WORKSPACE": str(ws.root)}
+        json.dumps(payload).encode(), {**os.environ, "CAIRN_WORKSPACE": str(ws.root)}, agent.NAME
     )
     if due is None:
         return HookResult(0, None)
@@ -350,7 +355,7 @@ def run_hook(
             return 0  # not an event of this agent
         name = hook.event
         if row.arg == "post-tool-use":  # after every tool call: the forecast's own fast path
-            return _forecast(stdin or sys.stdin.buffer, out, workspace)
+            return _forecast(stdin or sys.stdin.buffer, out, workspace, who.NAME)
         payload = read_payload(stdin or sys.stdin.buffer)
         declared = payload.get("hook_event_name")
         if isinstance(declared, str) and declared and declared != name:
@@ -375,7 +380,7 @@ def run_hook(
         return 0
 
 
-def _forecast(stream: IO[bytes], out: IO[str], workspace: str | None) -> int:
+def _forecast(stream: IO[bytes], out: IO[str], workspace: str | None, agent: str) -> int:
     """``cairn hook post-tool-use``: the forecast without opening the workspace below the
     threshold (the plugin's command; the installed one runs the script itself)."""
     from cairn.integrations import forecast
@@ -383,7 +388,7 @@ def _forecast(stream: IO[bytes], out: IO[str], workspace: str | None) -> int:
     env = dict(os.environ)
     if workspace:
         env["CAIRN_WORKSPACE"] = workspace
-    due = forecast.fast(stream.read(MAX_STDIN), env)
+    due = forecast.fast(stream.read(MAX_STDIN), env, agent)
     text = forecast.nudge(*due) if due is not None else None
     if text is not None:
         out.write(forecast.output(text) + "\n")
