@@ -5,7 +5,8 @@ Public names are loaded on first use so that ``import cairn`` (and the CLI) star
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False
+
 
 __version__ = "0.1.0"
 
@@ -31,6 +32,8 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from cairn.core.errors import CairnError, UsageError
     from cairn.core.tokens import count_tokens
     from cairn.domain.streams import open_stream, read_jsonl

@@ -10,9 +10,11 @@ status and the recovery brief, which live in their own layers, are imported wher
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cairn.core.model import Checkpoint, Event, Step, Task
     from cairn.recovery.brief import Brief
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from cairn import views
 from cairn.cli.common import (
@@ -17,8 +16,10 @@ from cairn.cli.common import (
 )
 from cairn.cli.task_life_args import phase_life_parsers, task_life_parsers
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
 ORDER = 0
 # The top-level commands registered below; `cairn <one of these>` loads no other command module.

@@ -4,12 +4,12 @@ commands' parsers; their handlers live in cli/task_life.py and load only when on
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from cairn.cli.common import add_json
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
 
 def _later(name: str) -> Any:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 from cairn.core.errors import UsageError
 from cairn.core.record import Record, assign
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 DEFAULT_CONFIG = """\
 # cairn workspace settings. Every key is optional; the values shown are the defaults.

@@ -3,9 +3,12 @@ renders."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from cairn.core.record import Record, asdict, assign
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 PHASE_STATES = ("pending", "active", "done", "failed", "blocked")
 STEP_STATES = {"done": "✅", "active": "⏳", "todo": "⏸️", "failed": "❌"}

@@ -14,9 +14,13 @@ import re
 import struct
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from cairn.core.record import Record, assign
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 DEFAULT_ENCODING = "o200k_base"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
 from cairn.core import names, record
 from cairn.core.errors import NotFound, ValidationError
@@ -13,6 +12,7 @@ from cairn.domain.journal import append
 from cairn.domain.notices import Change
 from cairn.store.contract.checkpoints import CheckpointRow
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cairn.core.config import Config
     from cairn.domain.base import Site

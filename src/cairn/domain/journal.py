@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from cairn.core.model import Event
 from cairn.domain.base import canonical, now
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cairn.domain.base import Site
     from cairn.store import Transaction
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from cairn.core.errors import NotFound, ValidationError
 from cairn.core.model import STEP_STATES, Step, Task
 from cairn.domain.base import canonical, canonical_id, now
@@ -13,6 +11,7 @@ from cairn.domain.notices import Change
 from cairn.domain.tasks import get_task, load
 from cairn.store.contract.steps import StepRow
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cairn.domain.base import Site
     from cairn.store import Transaction

@@ -12,7 +12,6 @@ returns is what every later step (store, projector, journal) uses.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
 
 from cairn.core import names, rules
 from cairn.core.errors import NotFound, TransitionError, UsageError, ValidationError
@@ -22,7 +21,10 @@ from cairn.domain.journal import append
 from cairn.domain.notices import Change
 from cairn.store.contract.tasks import PhaseRow, TaskRow
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cairn.domain.base import Site
     from cairn.store import Transaction
 

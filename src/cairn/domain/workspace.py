@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from cairn.core import names
 from cairn.core.config import DEFAULT_CONFIG, Config, load_config, record_store
@@ -30,7 +29,10 @@ from cairn.domain.notices import Change, Listener, Projection
 from cairn.store import Row, Store, Tx, open_store
 from cairn.store.factory import locate as locate_store
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cairn.core import rules
     from cairn.domain import checkpoints as _checkpoints
     from cairn.domain import journal as _journal

@@ -20,16 +20,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
 
 from cairn.integrations.claude import CONTEXT_CAP_CHARS as CONTEXT_CAP_CHARS
 from cairn.integrations.claude import block_output as block_output
 from cairn.integrations.claude import context_output as context_output
 from cairn.integrations.claude import message_output as message_output
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
+    from typing import Any
 
     from cairn.integrations.files import Change
 

@@ -35,15 +35,22 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import namedtuple
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from cairn.domain.base import LazyModule
 from cairn.integrations import resume
 from cairn.integrations.clients import Client, client
 from cairn.integrations.events import AGENTS, EVENTS, SOURCES, find
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import IO, Any, NamedTuple
+
+    class _HookResult(NamedTuple):
+        code: int = 0
+        stdout: dict[str, Any] | None = None
+
     from cairn.domain import compactions as comp
     from cairn.domain.workspace import Workspace
     from cairn.integrations import transcripts
@@ -52,6 +59,7 @@ else:
     # needs neither the compaction records nor the transcript reader.
     comp = LazyModule("cairn.domain.compactions")
     transcripts = LazyModule("cairn.integrations.transcripts")
+    _HookResult = namedtuple("HookResult", ("code", "stdout"), defaults=(0, None))
 
 CONTEXT_CAP_CHARS = 10_000  # the default cap: Claude Code keeps this much hook output inline
 CAP_MARKER = (
@@ -61,9 +69,8 @@ CAP_MARKER = (
 MAX_STDIN = 8 * 1024 * 1024
 
 
-class HookResult(NamedTuple):  # not a dataclass: cheaper to create at a hook's start-up
-    code: int = 0
-    stdout: dict[str, Any] | None = None
+class HookResult(_HookResult):  # not a dataclass: cheaper to create at a hook's start-up
+    __slots__ = ()
 
 
 def _num_setting(cfg: dict[str, Any], key: str, default: float) -> float:
@@ -305,7 +312,7 @@ def post_tool_use(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
     return HookResult(0, agent.context_output("PostToolUse", text))
 
 
-Handler = Callable[["Workspace", dict[str, Any], Client], HookResult]
+Handler = Callable[["Workspace", "dict[str, Any]", Client], HookResult]
 HANDLERS: dict[str, Handler] = {
     "session-start": session_start,
     "pre-compact": pre_compact,

@@ -11,9 +11,11 @@ no brief on record for gets the full brief as before.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cairn.domain.workspace import Workspace
 
 EVENT = "hook.brief"

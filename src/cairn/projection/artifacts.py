@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from cairn.core.fsutil import atomic_write
 from cairn.domain.checkpoints import content_hash
 from cairn.projection.reading import NotReadable, read_inside
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cairn.core.model import Checkpoint
     from cairn.domain.workspace import Workspace
     from cairn.store.contract.projections import ProjectionRow

@@ -21,14 +21,16 @@ import threading
 import time
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from cairn.core.fsutil import atomic_write, file_lock, remove_stale_temps
 from cairn.projection import artifacts, watch
 from cairn.projection.recovery_log import bring_log_current, log_is_current, log_rel, log_text
 from cairn.projection.status import render_status_md, status_data
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cairn.core.model import Checkpoint
     from cairn.domain.notices import Change
     from cairn.domain.workspace import Workspace

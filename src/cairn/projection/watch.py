@@ -18,12 +18,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from typing import TYPE_CHECKING
 
 from cairn.core.fsutil import atomic_write
 from cairn.core.record import Record, assign
 from cairn.store.contract.projections import ProjectionRow, ProjectionStat
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 

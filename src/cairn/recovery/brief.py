@@ -11,7 +11,6 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
 
 from cairn.core import tokens
 from cairn.core.errors import UsageError
@@ -19,7 +18,10 @@ from cairn.core.model import PHASE_ICONS, STEP_STATES
 from cairn.recovery.brief_data import SCHEMA_BRIEF as SCHEMA_BRIEF
 from cairn.recovery.brief_data import Brief as Brief
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cairn.core.model import Checkpoint, Task
     from cairn.domain.workspace import Workspace
     from cairn.store.contract.recoveries import RecoveryRow

@@ -5,7 +5,11 @@ connection is one as it is; PostgreSQL's is wrapped (``postgres.conn.Qmark``).""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+else:
+    Protocol = object  # importing typing costs ~3 ms of start-up; these Protocols only type
 
 
 class Conn(Protocol):

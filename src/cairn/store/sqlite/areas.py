@@ -8,7 +8,10 @@ from __future__ import annotations
 import importlib
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _lazy(module: str, cls: str) -> Callable[[sqlite3.Connection], Any]:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
 
 from cairn.store.contract.checkpoints import CheckpointRow
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 _META = "task_id, kind, version, hash, size, phase, source, files, created_at, seq"
 _C_META = ", ".join(f"c.{c.strip()}" for c in _META.split(","))

@@ -16,12 +16,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from cairn.core.errors import StoreError
 from cairn.store.base import Params, Row, Transaction
 from cairn.store.sqlite.areas import AREAS
 from cairn.store.sqlite.migrations import MIGRATIONS, RENAMED
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # A writer waits this long for another process's transaction before giving up. Long on purpose: an
 # agent's write should wait out a busy peer rather than surface "database is locked".

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from cairn.store.contract.events import EventRow
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _where(task_id: str | None, types: Sequence[str], after: int) -> tuple[str, list[Any]]:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from cairn.store.contract import MissingRow
 from cairn.store.contract.projections import ProjectionRow, ProjectionStat
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 _COLS = "path, task_id, kind, hash, prev_hash, mtime_ns, size"
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
 from cairn.store.contract.recoveries import RecoveryRow
 from cairn.store.sql import Conn
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 _COLS = "id, ts, trigger, task_id, phase, checkpoint, reloaded, safe_point, note, last_event"
 

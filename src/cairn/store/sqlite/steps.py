@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from cairn.store.contract import MissingRow
 from cairn.store.contract.steps import ProgressDoc, StepRow
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 _COLS = "id, task_id, phase, text, state, created_at, updated_at"
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
 
 from cairn.core.names import task_key
 from cairn.store.contract import DuplicateKey, MissingRow
 from cairn.store.contract.tasks import PhaseRow, TaskRow
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 _TASK_COLS = "id, title, created_at, updated_at, next_action, seq, state"
 _T_COLS = "t.id, t.title, t.created_at, t.updated_at, t.next_action, t.seq, t.state"
