@@ -54,6 +54,8 @@ if TYPE_CHECKING:
     from cairn.domain import compactions as comp
     from cairn.domain.workspace import Workspace
     from cairn.integrations import transcripts
+    from cairn.recovery.brief import Brief
+    from cairn.store.base import Transaction as Tx
 else:
     # Loaded by the handlers that use them: a session start (a fresh process at every session)
     # needs neither the compaction records nor the transcript reader.
@@ -135,8 +137,24 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
             safe = row.safe_point
             note = comp.note(row)
             comp.mark_recovered(ws, row.id, comp.iso(comp.now()), source)
+        also: Callable[[Tx, Brief, str], None] | None = None
+        if session and source not in ("compact", "clear"):
+            # The note of the brief handed over goes in the recovery's commit (one sync, not two);
+            # after a compaction or clear it follows the budget's new context, as before.
+            def _remember(tx: Tx, b: Brief, ts: str) -> None:
+                resume.remember_in(tx, ts, session, source, b.task_id, b.phase, b.checkpoint)
+
+            also = _remember
+
         try:
-            brief = recover(ws, trigger=source, safe_point=safe, note=note, max_tokens=max_tokens)
+            brief = recover(
+                ws,
+                trigger=source,
+                safe_point=safe,
+                note=note,
+                max_tokens=max_tokens,
+                also=also,
+            )
         except BaseException:
             if row is not None:  # not recovered after all: leave it for the next session start
                 comp.mark_recovered(ws, row.id, None, None)
@@ -158,7 +176,7 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
         from cairn.domain import budget
 
         budget.new_context(ws, source, task_id=brief.task_id, note=session)  # the ledger restarts
-    if session:
+    if session and (not has_task or source in ("compact", "clear")):
         resume.remember(ws, session, source, brief.task_id, brief.phase, brief.checkpoint)
     return HookResult(0, agent.context_output("SessionStart", text))
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from cairn.domain.workspace import Workspace
+    from cairn.store.base import Transaction
 
 EVENT = "hook.brief"
 _LOOK_BACK = 500  # hook.brief events searched for the session's newest
@@ -33,17 +34,28 @@ def remember(
     phase: str | None,
     checkpoint: str | None,
 ) -> None:
-    with ws.store.read() as tx:
-        known = tx.events.last_id()
-    ws.record_event(
-        task_id,
-        EVENT,
-        session=session,
-        source=source,
-        phase=phase,
-        checkpoint=checkpoint,
-        known=known,
-    )
+    from cairn.domain.base import canonical, now
+
+    with ws.store.write() as tx:
+        if task_id is not None:
+            task_id = canonical(tx, task_id).id
+        remember_in(tx, now(), session, source, task_id, phase, checkpoint)
+
+
+def remember_in(
+    tx: Transaction,
+    ts: str,
+    session: str,
+    source: str,
+    task_id: str | None,
+    phase: str | None,
+    checkpoint: str | None,
+) -> None:
+    """:func:`remember` inside the caller's transaction; ``task_id`` is the canonical id."""
+    from cairn.domain.journal import append
+
+    data = {"session": session, "source": source, "phase": phase, "checkpoint": checkpoint}
+    append(tx, task_id, EVENT, ts, **data, known=tx.events.last_id())
 
 
 def last_brief(ws: Workspace, session: str) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from cairn.core.model import Checkpoint, Task
     from cairn.domain.workspace import Workspace
+    from cairn.store.base import Transaction as Tx
     from cairn.store.contract.recoveries import RecoveryRow
 
 TRIGGERS = ("compact", "crash", "manual", "startup", "resume", "clear")
@@ -417,8 +418,12 @@ def recover(
     exact: bool = False,
     safe_point: bool | None = None,
     note: str | None = None,
+    also: Callable[[Tx, Brief, str], None] | None = None,
 ) -> Brief:
-    """Build the brief and log the recovery (store row, event, ``logs/compaction_recovery.log``)."""
+    """Build the brief and log the recovery (store row, event, ``logs/compaction_recovery.log``).
+
+    ``also(tx, brief, ts)`` writes more in the same commit, after the recovery's event (the
+    session-start hook's note of the brief it handed over: one durable commit, not two)."""
     from cairn.domain.base import now
     from cairn.domain.journal import append
 
@@ -448,6 +453,8 @@ def recover(
             checkpoint=brief.checkpoint,
             tokens=brief.tokens,
         )
+        if also is not None:
+            also(tx, brief, ts)
     from cairn.domain.notices import Change
 
     # The recovery log and the status file follow in one flush, before this returns.
