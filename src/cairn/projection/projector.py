@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import copy
 import os
 import sys
 import threading
@@ -227,6 +226,8 @@ class Projector:
                 return None
             path = getattr(self.ws.store, "path", None)
             if self._bg_ws is None and path is not None:
+                import copy  # here: only a library write's background flush needs it
+
                 from cairn.store import open_store
 
                 view = copy.copy(self.ws)
