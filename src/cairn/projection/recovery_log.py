@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
 
 RECOVERY_LOG_ENTRIES = 1000
+# Past the cap, a recovery drops the oldest entry: the stamp keeps the lengths of this many, so a
+# full render (every row read back) comes once per this many recoveries, not at each.
+LENGTHS_KEPT = 64
 
 
 def log_rel(ws: Workspace) -> str:
@@ -23,9 +26,14 @@ def log_text(ws: Workspace) -> str:
     return _render(ws)[0]
 
 
-def _render(ws: Workspace) -> tuple[str, list[int] | None]:
-    """The log's text, and what its stamp records of it (the newest recovery in it and how many
-    it holds) when it holds every recovery so far; None when older ones were left out."""
+def _header(earlier: int) -> str:
+    return f"({earlier} earlier recoveries are in the store: `cairn log --type recovery --limit N`)\n\n"
+
+
+def _render(ws: Workspace) -> tuple[str, list[int]]:
+    """The log's text, and what its stamp records of it: the newest recovery in it and how many
+    it holds, and when older ones were left out, how many and the byte lengths of its first
+    LENGTHS_KEPT entries (so that the next recoveries can drop them without a full render)."""
     from cairn.recovery.brief import render_log
 
     # The file holds the most recent RECOVERY_LOG_ENTRIES recoveries, so that rewriting it
@@ -36,13 +44,11 @@ def _render(ws: Workspace) -> tuple[str, list[int] | None]:
             tx.recoveries.count(before_id=rows[0].id) if len(rows) == RECOVERY_LOG_ENTRIES else 0
         )
     text = render_log(rows)
+    after = [rows[-1].id if rows else 0, len(rows)]
     if earlier:
-        text = (
-            f"({earlier} earlier recoveries are in the store: "
-            "`cairn log --type recovery --limit N`)\n\n" + text
-        )
-        return text, None
-    return text, [rows[-1].id if rows else 0, len(rows)]
+        lengths = [len(render_log([r]).encode("utf-8")) for r in rows[:LENGTHS_KEPT]]
+        return _header(earlier) + text, [*after, earlier, *lengths]
+    return text, after
 
 
 def _file_stamp(path: Path) -> list[int] | None:
@@ -60,8 +66,9 @@ def bring_log_current(ws: Workspace, path: Path, stamp: list[int] | None) -> lis
     newest recovery in it and how many it holds (every recovery up to that one). While the file
     is still exactly that, and the log still holds every recovery, the new recoveries' entries
     go after the text already there, which is the text rendering them all gives, without reading
-    every row back. Anything else (a hand edit, a file cairn did not write, the log past
-    RECOVERY_LOG_ENTRIES) renders it whole. The file is replaced atomically either way."""
+    every row back; past RECOVERY_LOG_ENTRIES, the oldest entries are dropped from its start by
+    the lengths the stamp kept. Anything else (a hand edit, a file cairn did not write, a store
+    put back) renders it whole. The file is replaced atomically either way."""
     from cairn.core.fsutil import atomic_write
     from cairn.recovery.brief import render_log
 
@@ -85,11 +92,46 @@ def bring_log_current(ws: Workspace, path: Path, stamp: list[int] | None) -> lis
                 added = render_log(new)
                 text = old.decode("utf-8") + "\n" + added if old else added
                 after = [new[-1].id, total]
+    elif stamp is not None and len(stamp) > 6 and _file_stamp(path) == stamp[:3]:
+        dropped = _drop_and_append(ws, path, stamp)
+        if dropped is True:
+            return stamp  # nothing new since: the file is current
+        if dropped:
+            data, after = dropped
+            atomic_write(path, data)
+            written = _file_stamp(path)
+            return None if written is None else [*written, *after]
     if text is None:
         text, after = _render(ws)
     atomic_write(path, text.encode("utf-8"))
     written = _file_stamp(path)
     return None if after is None or written is None else [*written, *after]
+
+
+def _drop_and_append(ws: Workspace, path: Path, stamp: list[int]) -> tuple[bytes, list[int]] | bool:
+    """Past the cap: the file as stamped, less its oldest entries, plus the new ones, which is the
+    text a full render gives, and its stamp; True when nothing is new, False: render it whole."""
+    from cairn.recovery.brief import render_log
+
+    size, last_id, held, earlier, lengths = stamp[0], stamp[3], stamp[4], stamp[5], stamp[6:]
+    with ws.store.read() as tx:
+        new_count = tx.recoveries.count() - earlier - held
+        if held != RECOVERY_LOG_ENTRIES or not 0 <= new_count <= min(len(lengths), held - 1):
+            return False
+        rows = tx.recoveries.recent(new_count + 1)
+    if not rows or rows[0].id != last_id:
+        return False  # not the store the file was rendered from
+    if len(rows) == 1:
+        return True
+    with open(path, "rb") as fh:
+        old = fh.read()
+    header = _header(earlier).encode("utf-8")
+    if len(old) != size or not old.startswith(header):
+        return False
+    cut = len(header) + sum(lengths[:new_count]) + new_count  # each entry and its blank line
+    earlier += new_count
+    data = _header(earlier).encode("utf-8") + old[cut:] + b"\n" + render_log(rows[1:]).encode()
+    return data, [rows[-1].id, held, earlier, *lengths[new_count:]]
 
 
 def log_is_current(ws: Workspace, path: str) -> bool:
