@@ -133,8 +133,10 @@ Tx = Transaction
 class Store(Protocol):
     dialect: str
 
-    def write(self) -> AbstractContextManager[Transaction]:
-        """Durable: committed and synced when the block ends; takes the write lock at once."""
+    def write(self, *, task: str | None = None) -> AbstractContextManager[Transaction]:
+        """Durable: committed and synced when the block ends; takes the write lock at once.
+        ``task``: a promise that the block writes only that task's rows (and appends events), so
+        a backend that can may let writers of other tasks run meanwhile (PostgreSQL does)."""
         ...
 
     def light_write(self) -> AbstractContextManager[Transaction]:
