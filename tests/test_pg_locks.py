@@ -85,6 +85,39 @@ def test_a_plain_write_excludes_scoped_ones_and_back(store: Any) -> None:
     assert not _finishes_while_held(store, None, "T2")
 
 
+def test_stats_and_renewals_run_beside_writers(store: Any) -> None:
+    """A rows-only light write (the projector's stats, a lease renewal) neither waits for a
+    scoped writer nor stops one; a plain write still excludes it."""
+    with store.write() as tx:
+        tx.projections.record("a/T2.md", "T2", "plan", "h1")
+        tx.leases.acquire("k", "h", host="m1", pid=1, ttl_s=30)
+    release, began = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_held, args=(store, "T1", release, began))
+    holder.start()
+    assert began.wait(30)
+    try:
+        t0 = time.monotonic()
+        with store.light_write(rows_only=True) as tx:
+            tx.projections.set_stat("a/T2.md", 5, 6, hash="h1")
+            assert tx.leases.renew([("k", "h")], 30) == ["k"]
+        assert time.monotonic() - t0 < 1.0
+    finally:
+        release.set()
+        holder.join(30)
+    with store.read() as tx:
+        assert tx.projections.get("a/T2.md").mtime_ns == 5
+    for wide in (
+        lambda tx: tx.events.append("T1", "x", TS, {}),
+        lambda tx: tx.tasks.touch("T1", TS),
+        lambda tx: tx.leases.acquire("k2", "h", host="m1", pid=1, ttl_s=30),
+    ):
+        with (
+            pytest.raises(StoreError, match="rows named by key"),
+            store.light_write(rows_only=True) as tx,
+        ):
+            wide(tx)
+
+
 def test_a_scoped_write_that_reaches_beyond_its_task_is_refused(store: Any) -> None:
     with (
         pytest.raises(StoreError, match="scoped to task 'T1' touched task 'T2'"),

@@ -187,7 +187,7 @@ class Keeper:
                 wait = self.ttl_s / 3
                 continue
             try:
-                with self.store.light_write() as tx:
+                with self.store.light_write(rows_only=True) as tx:
                     kept = set(tx.leases.renew(items, self.ttl_s))
             except Exception:  # the store is away: try again soon, the lease still runs
                 self.failures += 1

@@ -33,7 +33,7 @@ class MemoryStore:
             self._state = work  # commit: one reference swap
 
     @contextmanager
-    def light_write(self) -> Iterator[Transaction]:
+    def light_write(self, *, rows_only: bool = False) -> Iterator[Transaction]:
         with self.write() as tx:
             yield tx
 

@@ -11,7 +11,9 @@ Semantics follow the SQLite store, so that the domain sees one contract:
   run at once; the journal's ids are given under a journal lock taken at the append (the last
   statement of such a write) and held to the commit, so they still grow in commit order. Writes
   of one task still take turns, and a plain ``write()`` still excludes every other writer.
-- ``light_write()`` is the store lock without waiting for the flush (rebuildable bookkeeping).
+- ``light_write()`` is the store lock without waiting for the flush (rebuildable bookkeeping);
+  ``light_write(rows_only=True)`` holds it shared, for rows named by key (projection stats,
+  lease renewals), so that a projection flush or a renewal never stops the writers.
 - ``read()`` is a REPEATABLE READ, READ ONLY snapshot and takes no lock.
 
 BEGIN, the locks and every statement whose result nobody reads are sent with the next statement
@@ -49,7 +51,7 @@ from cairn.store.base import Transaction
 from cairn.store.postgres.areas import AREAS
 from cairn.store.postgres.batch import TxConn
 from cairn.store.postgres.errors import describe, explain_open, safe_url
-from cairn.store.postgres.locks import LOCK_CLASS, MIGRATE_LOCK, TASK_CLASS, WRITE_LOCK
+from cairn.store.postgres.locks import LOCK_CLASS, MIGRATE_LOCK, ROWS, TASK_CLASS, WRITE_LOCK
 from cairn.store.postgres.migrations import MIGRATIONS
 
 # How long a transaction waits for a connection (a server restarting, a full pool) before failing.
@@ -62,6 +64,11 @@ _BEGIN_WRITE = f"BEGIN; {_LOCK_STORE}"
 _BEGIN_LIGHT = f"BEGIN; SET LOCAL synchronous_commit = off; {_LOCK_STORE}"
 _BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 _BEGIN_TASK = "BEGIN"
+# Rows named by key only (projection stats, lease renewals): beside any other shared holder.
+_BEGIN_ROWS = (
+    "BEGIN; SET LOCAL synchronous_commit = off; "
+    f"SELECT pg_advisory_xact_lock_shared({LOCK_CLASS}, {WRITE_LOCK})"
+)
 
 
 def _lock_task(task_id: str) -> str:
@@ -273,7 +280,7 @@ class PostgresStore:
             with ExitStack() as stack:
                 conn = self._checkout(stack)
                 tx, txc = self._tx(conn)
-                if scope is not None:
+                if scope is not None and scope != ROWS:
                     begin += f"; SELECT {_lock_task(scope)}"
                 txc.begin(begin, scope)
                 try:
@@ -342,7 +349,11 @@ class PostgresStore:
             yield tx
 
     @contextmanager
-    def light_write(self) -> Iterator[Transaction]:
+    def light_write(self, *, rows_only: bool = False) -> Iterator[Transaction]:
+        if rows_only:
+            with self._transaction(_BEGIN_ROWS, "write", ROWS) as tx:
+                yield tx
+            return
         with self._transaction(_BEGIN_LIGHT, "write") as tx:
             yield tx
 

@@ -54,7 +54,7 @@ class PgLeases:
         return self.get(key)
 
     def renew(self, leases: Sequence[tuple[str, str]], ttl_s: float) -> list[str]:
-        locks.store_wide(self._c, "leases.renew")
+        # Rows by key, under any lock: an acquire (a read, then a write) holds the store lock.
         if not leases:
             return []
         # One round trip for all of them (a keeper renews every lease of its process at once).

@@ -30,6 +30,9 @@ EVENTS_LOCK = 3
 TASK_CLASS = 0x636174
 PATH_CLASS = 0x636170
 
+# The scope of ``light_write(rows_only=True)``: the store lock shared, no task of its own.
+ROWS = "\0rows"
+
 _EVENTS = f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, {EVENTS_LOCK})"
 _PATH = f"SELECT pg_advisory_xact_lock({PATH_CLASS}, hashtext(%s))"
 
@@ -40,6 +43,8 @@ def _scope(conn: Any) -> str | None:
 
 def journal(conn: Any) -> None:
     """Before an event is appended."""
+    if _scope(conn) == ROWS:
+        store_wide(conn, "an event")
     if _scope(conn) is not None and "journal" not in conn.cairn_locks:
         conn.cairn_locks.add("journal")
         conn.later(_EVENTS)  # sent with the append: no round trip of its own
@@ -47,7 +52,8 @@ def journal(conn: Any) -> None:
 
 def path(conn: Any, path_key: str) -> None:
     """Before an artifact path's projection row is read for a write, or written."""
-    if _scope(conn) is not None and path_key not in conn.cairn_locks:
+    # A rows-only write (stats) relies on the row locks: it never holds a path while it waits.
+    if _scope(conn) not in (None, ROWS) and path_key not in conn.cairn_locks:
         conn.cairn_locks.add(path_key)
         conn.later(_PATH, (path_key,))
 
@@ -58,9 +64,10 @@ def own(conn: Any, task_id: str) -> None:
     if scope is not None:
         from cairn.core.names import task_key
 
-        if task_key(task_id) != task_key(scope):
+        if scope == ROWS or task_key(task_id) != task_key(scope):
+            to = "rows named by key" if scope == ROWS else f"task {scope!r}"
             raise StoreError(
-                f"a write scoped to task {scope!r} touched task {task_id!r}; "
+                f"a write scoped to {to} touched task {task_id!r}; "
                 "open it with store.write() (no task)"
             )
 
@@ -69,7 +76,8 @@ def store_wide(conn: Any, what: str) -> None:
     """Before a statement that gives a store-wide id or spans tasks."""
     scope = _scope(conn)
     if scope is not None:
+        to = "rows named by key" if scope == ROWS else f"task {scope!r}"
         raise StoreError(
-            f"{what} needs the whole store's write lock, but this write is scoped to task "
-            f"{scope!r}; open it with store.write() (no task)"
+            f"{what} needs the whole store's write lock, but this write is scoped to {to}; "
+            "open it with store.write() (no task)"
         )

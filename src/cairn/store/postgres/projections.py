@@ -49,12 +49,12 @@ class PgProjections:
     def set_stat(self, path: str, mtime_ns: int, size: int, *, hash: str | None = None) -> None:
         locks.path(self._c, path.casefold())
         if hash is None:
-            self._c.execute(
+            self._c.later(
                 "UPDATE projections SET mtime_ns = %s, size = %s WHERE path = %s",
                 (mtime_ns, size, path),
             )
         else:
-            self._c.execute(
+            self._c.later(
                 "UPDATE projections SET mtime_ns = %s, size = %s WHERE path = %s AND hash = %s",
                 (mtime_ns, size, path, hash),
             )

@@ -386,7 +386,7 @@ class SQLiteStore:
             raise _explain(self.path, exc) from exc
 
     @contextmanager
-    def light_write(self) -> Iterator[Transaction]:
+    def light_write(self, *, rows_only: bool = False) -> Iterator[Transaction]:
         self._refuse_write()
         try:
             with self._lock, self._write(sync=False):
