@@ -195,6 +195,12 @@ def nudge(root: str, session: str, context: int, point: int) -> str | None:
         sp = comp.assess_safe_point(ws)
         if sp.safe or sp.task_id is None:
             return None  # at a safe point: a compaction now loses nothing
+        marker = marker_path(root, session)
+        os.makedirs(os.path.dirname(marker), exist_ok=True)
+        try:  # claimed first, so that a second copy of this hook (plugin + install) says nothing
+            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            return None
         share = round(100 * context / point)
         ws.record_event(
             sp.task_id,
@@ -207,7 +213,6 @@ def nudge(root: str, session: str, context: int, point: int) -> str | None:
         )
     finally:
         ws.close()
-    os.makedirs(os.path.dirname(marker_path(root, session)), exist_ok=True)
     with open(marker_path(root, session), "w", encoding="utf-8") as f:
         f.write(f"{sp.task_id} {sp.phase} {context}\n")
     return (
