@@ -14,7 +14,6 @@ rewritten in place.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -44,7 +43,10 @@ def first_run(
     session = "".join(c for c in str(payload.get("session_id") or "") if c.isalnum() or c in "-_")
     folder = os.path.join(root, ".cairn", FOLDER)
     path = os.path.join(folder, f"{event}-{session[:80] or 'none'}")
-    key = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+    import zlib  # not hashlib: loading OpenSSL would cost a hook more than all of this
+
+    raw = json.dumps(payload, sort_keys=True).encode()
+    key = f"{zlib.crc32(raw):08x}{zlib.adler32(raw):08x}{len(raw):x}"
     at = time.time() if now is None else now
     mine = source or origin()
     try:

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from cairn.domain import compactions as comp
-from cairn.integrations import hook_once, resume
+from cairn.integrations import resume
 from cairn.integrations.clients import Client, client
 from cairn.integrations.events import AGENTS, EVENTS, SOURCES, find
 from cairn.integrations.transcripts import read_tail, transcript_file
@@ -354,6 +354,8 @@ def run_hook(
         if ws is None:
             return 0  # not a cairn project: stay silent
         try:
+            from cairn.integrations import hook_once
+
             if not hook_once.first_run(str(ws.root), row.arg, payload):
                 return 0  # the same event's other copy (plugin and installed hooks) runs it
             result = HANDLERS[row.arg](ws, payload, who)

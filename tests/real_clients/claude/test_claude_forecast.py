@@ -124,7 +124,9 @@ SETTINGS: dict[str, tuple[dict[str, str], dict[str, Any], bool]] = {
 
 
 @pytest.mark.parametrize("name", list(SETTINGS))
-def test_claude_code_compacts_where_the_forecast_says(claude: Claude, name: str) -> None:
+def test_claude_code_compacts_where_the_forecast_says(
+    claude: Claude, name: str, claude_version_tested: str
+) -> None:
     env, settings, stream = SETTINGS[name]
     path = claude.home / ".claude" / "settings.json"
     path.write_text(json.dumps({**json.loads(path.read_text()), **settings}))
@@ -141,9 +143,12 @@ def test_claude_code_compacts_where_the_forecast_says(claude: Claude, name: str)
     assert forecast_point(claude) == point
     (row,) = json.loads(claude.cairn("hooks", "compactions", "--json").stdout)["compactions"]
     assert row["trigger"] == "auto"
+    claude.check_fixtures(claude_version_tested)
 
 
-def test_without_a_window_claude_code_compacts_only_when_the_api_refuses(claude: Claude) -> None:
+def test_without_a_window_claude_code_compacts_only_when_the_api_refuses(
+    claude: Claude, claude_version_tested: str
+) -> None:
     """No window set (the `auto` source): no threshold compaction at any usage, the percentage
     alone changes nothing; Claude Code compacts when the API answers "prompt is too long", so
     the point is the model's window, and the forecast nudged before it."""
@@ -160,6 +165,7 @@ def test_without_a_window_claude_code_compacts_only_when_the_api_refuses(claude:
     assert forecast_point(claude) == point
     (row,) = json.loads(claude.cairn("hooks", "compactions", "--json").stdout)["compactions"]
     assert row["trigger"] == "auto"
+    claude.check_fixtures(claude_version_tested)
 
 
 def test_with_auto_compaction_off_the_session_stops_at_the_forecast_point(claude: Claude) -> None:

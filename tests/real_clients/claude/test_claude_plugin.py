@@ -116,7 +116,9 @@ def test_install_refuses_beside_the_enabled_plugin(claude: Claude) -> None:
     assert again.returncode == 0, again.stderr
 
 
-def test_plugin_and_installed_hooks_together_run_each_hook_once(claude: Claude) -> None:
+def test_plugin_and_installed_hooks_together_run_each_hook_once(
+    claude: Claude, claude_version_tested: str
+) -> None:
     """Enabled after `cairn hooks install claude` (which cannot see it coming): Claude Code runs
     both copies of every hook; the second does nothing, and doctor says how to end it."""
     claude.env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + claude.env["PATH"]
@@ -137,3 +139,4 @@ def test_plugin_and_installed_hooks_together_run_each_hook_once(claude: Claude) 
     assert code == 1 and checks["claude plugin"]["outcome"] == "fail", checks
     assert "twice" in checks["claude plugin"]["detail"]
     assert checks["claude plugin"]["fix"].startswith("cairn hooks uninstall claude")
+    claude.check_fixtures(claude_version_tested)
