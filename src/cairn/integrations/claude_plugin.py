@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cairn.core.doctor import Check
 
 PLUGIN = "cairn"  # the plugin's name in its manifest; its id is cairn@<marketplace>
@@ -66,15 +68,14 @@ def enabled_plugin(project: Path | None, home: Path) -> tuple[str, Path] | None:
     return None
 
 
-def hooks_installed(project: Path | None, home: Path) -> list[Path]:
-    """The settings files holding hooks of ``cairn hooks install claude``."""
-    from cairn.integrations.install import is_cairn_handler
-
+def hooks_installed(project: Path | None, home: Path, ours: Callable[[object], bool]) -> list[Path]:
+    """The settings files holding hooks of ``cairn hooks install claude`` (``ours``: whether a
+    handler is cairn's, :func:`cairn.integrations.install.is_cairn_handler`)."""
     out = []
     for path in settings_files(project, home):
         hooks = _read(path).get("hooks")
         if isinstance(hooks, dict) and any(
-            is_cairn_handler(h)
+            ours(h)
             for groups in hooks.values()
             if isinstance(groups, list)
             for g in groups
@@ -101,7 +102,9 @@ def refuse_install_beside_plugin(project: Path | None, home: Path) -> None:
     )
 
 
-def plugin_check(root: Path, env: dict[str, str] | None = None) -> Check | None:
+def plugin_check(
+    root: Path, ours: Callable[[object], bool], env: dict[str, str] | None = None
+) -> Check | None:
     """Ask Claude Code which plugins it runs; a failing check when cairn's is enabled and cairn's
     hooks are installed too. None when there is nothing to say."""
     from cairn.core.doctor import Check
@@ -125,12 +128,14 @@ def plugin_check(root: Path, env: dict[str, str] | None = None) -> Check | None:
     except (OSError, subprocess.TimeoutExpired, ValueError):
         return None  # the MCP check reports a Claude Code that does not answer
     rows = listed if isinstance(listed, list) else []
-    ours = [p for p in rows if isinstance(p, dict) and str(p.get("id", "")).split("@")[0] == PLUGIN]
-    enabled = [p for p in ours if p.get("enabled") or p.get("projectEnabled")]
+    cairns = [
+        p for p in rows if isinstance(p, dict) and str(p.get("id", "")).split("@")[0] == PLUGIN
+    ]
+    enabled = [p for p in cairns if p.get("enabled") or p.get("projectEnabled")]
     if not enabled:
         return None
     key = str(enabled[0]["id"])
-    installed = hooks_installed(root, home)
+    installed = hooks_installed(root, home, ours)
     if installed:
         where = ", ".join(str(p) for p in installed)
         detail = (

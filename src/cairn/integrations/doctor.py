@@ -240,11 +240,12 @@ def _has_cairn_hooks(path: Path) -> bool:
 # -- Claude Code ---------------------------------------------------------------------------------
 def claude_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
     from cairn.integrations.claude_plugin import plugin_check
+    from cairn.integrations.install import is_cairn_handler
 
     exe = shutil.which("claude", path=(env or os.environ).get("PATH"))
     if exe is None:
         return []
-    plugin = plugin_check(root, env)
+    plugin = plugin_check(root, is_cairn_handler, env)
     return [*([plugin] if plugin else []), *_claude_mcp(exe, root, env, plugin is not None)]
 
 
