@@ -246,10 +246,18 @@ def _has_cairn_hooks(path: Path) -> bool:
 
 # -- Claude Code ---------------------------------------------------------------------------------
 def claude_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
+    from cairn.integrations.claude_plugin import plugin_check
+    from cairn.integrations.install import is_cairn_handler
+
     exe = shutil.which("claude", path=(env or os.environ).get("PATH"))
     if exe is None:
         return []
-    if not _claude_configured(root, env):
+    plugin = plugin_check(root, is_cairn_handler, env)
+    return [*([plugin] if plugin else []), *_claude_mcp(exe, root, env, plugin is not None)]
+
+
+def _claude_mcp(exe: str, root: Path, env: dict[str, str] | None, plugin: bool) -> list[Check]:
+    if not plugin and not _claude_configured(root, env):
         detail = "cairn's MCP server is not registered for Claude Code here"
         return [Check(AREA, "claude mcp", "warn", detail, "cairn hooks install claude")]
     try:
@@ -267,7 +275,9 @@ def claude_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
         return [Check(AREA, "claude mcp", "warn", detail, "claude mcp list")]
     except OSError as exc:
         return [Check(AREA, "claude mcp", "warn", f"could not run claude: {exc}")]
-    line = next((ln for ln in proc.stdout.splitlines() if ln.strip().startswith("cairn")), None)
+    # Its own registration is "cairn: …", the plugin's "plugin:cairn:cairn: …".
+    names = ("cairn:", "plugin:cairn:cairn:")
+    line = next((ln for ln in proc.stdout.splitlines() if ln.strip().startswith(names)), None)
     fix = "cairn hooks install claude"
     if line is None:
         return [Check(AREA, "claude mcp", "fail", "Claude Code has no MCP server named cairn", fix)]
