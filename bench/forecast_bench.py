@@ -120,7 +120,15 @@ def main() -> None:
         ws.start_phase("t1", "plan")
         ws.close()
         below, above = tmp / "below.jsonl", tmp / "above.jsonl"
-        transcript(below, args.transcript_mb, 60_000)  # 41 % of 147k: below 80 %
+        # The user's Claude Code settings set the window, so that the hook takes its slowest path
+        # below the threshold (it parses settings.json); it compacts at 150k - 20k - 13k = 117k.
+        home = tmp / "home"
+        (home / ".claude").mkdir(parents=True)
+        settings = {"autoCompactWindow": 150_000, "permissions": {"allow": ["Bash"] * 200}}
+        (home / ".claude" / "settings.json").write_text(json.dumps(settings, indent=2))
+        os.environ["HOME"] = str(home)
+        os.environ["CLAUDE_PROJECT_DIR"] = str(root)
+        transcript(below, args.transcript_mb, 60_000)  # 51 % of 117k: below 80 %
         transcript(above, 1, 160_000)  # past the compaction point
         hook = hook_command([sys.executable, "-m", "cairn"], "post-tool-use", "claude").split()
         codex_hook = hook_command([sys.executable, "-m", "cairn"], "post-tool-use", "codex").split()

@@ -1,11 +1,14 @@
-"""Hook latency: each hook command as a fresh process, as Claude Code / Codex run it.
+"""Hook latency: every hook cairn installs, for Claude Code and Codex CLI, as a fresh process.
 
 Builds a realistic workspace (tasks with many checkpoint versions, progress steps and a long event
-journal) and a Claude Code transcript of tens of megabytes, then runs every hook command N times
-(default 25) with its documented JSON on stdin and prints the median, p90 and the ratio to the
-baseline `python -c pass` (the interpreter's own start-up). Target: median under 150 ms.
+journal), a Claude Code transcript and a Codex rollout of tens of megabytes, then runs the command
+`cairn hooks install claude|codex` writes for each event (cairn.integrations.events.EVENTS) with
+what that client sends on stdin (the shapes in tests/fixtures/hooks/), N times each, taking turns
+with the baseline `python -c pass` in the same run (bench/benchlib.time_processes), and prints the
+median and p90 wall time, the median CPU time and the ratio to the baseline. The forecast's own
+target (below its threshold, <= 2x the baseline) is `bench/forecast_bench.py`'s.
 
-    .venv/bin/python bench/hooks_bench.py [--runs 25] [--transcript-mb 40]
+    .venv/bin/python bench/hooks_bench.py [--runs 15] [--transcript-mb 40]
 """
 
 from __future__ import annotations
@@ -13,20 +16,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from benchlib import child_env, time_processes
+
 from cairn.domain.workspace import Workspace
-from cairn.integrations.install import hook_command
+from cairn.integrations.events import EVENTS
+from cairn.integrations.install import base_command, hook_command
 
 
 def iso(ts: datetime) -> str:
@@ -100,6 +104,37 @@ def _result(i: int, ts: datetime, text: str) -> dict[str, Any]:
     }
 
 
+def build_rollout(path: Path, megabytes: int, tail_calls: int) -> None:
+    """A Codex rollout: old turns of ``megabytes`` MB, then ``tail_calls`` calls and a compaction."""
+    now = datetime.now(UTC)
+    old = now - timedelta(hours=3)
+    output = "line of file content\n" * 200
+
+    def row(ts: datetime, kind: str, body: dict[str, Any]) -> str:
+        return json.dumps({"timestamp": iso(ts), "type": kind, "payload": body}) + "\n"
+
+    def turn(f: Any, i: int, ts: datetime) -> None:
+        call = {"type": "function_call", "name": "exec_command", "call_id": f"c{i}"}
+        f.write(row(ts, "response_item", {**call, "arguments": '{"cmd": "cat app.py"}'}))
+        done = {"type": "function_call_output", "call_id": f"c{i}", "output": output}
+        f.write(row(ts, "response_item", done))
+        usage = {"input_tokens": 90_000, "output_tokens": 40, "total_tokens": 90_040}
+        info = {"last_token_usage": usage, "model_context_window": 258_400}
+        f.write(row(ts, "event_msg", {"type": "token_count", "info": info}))
+
+    with path.open("w") as f:
+        meta = {"id": "bench-session", "cwd": "/x", "originator": "codex_cli_rs"}
+        f.write(row(old, "session_meta", {**meta, "cli_version": "0.171.0"}))
+        f.write(row(old, "turn_context", {"cwd": "/x", "model": "gpt-5.5"}))
+        i = 0
+        while f.tell() < megabytes * 1_000_000:
+            turn(f, i, old + timedelta(milliseconds=i))
+            i += 1
+        for k in range(tail_calls):
+            turn(f, 10**7 + k, now + timedelta(milliseconds=k))
+        f.write(row(now, "compacted", {"message": "summary of the session " * 100}))
+
+
 def payload(event: str, cwd: Path, transcript: Path, **extra: Any) -> bytes:
     base = {
         "session_id": "bench-session",
@@ -111,33 +146,61 @@ def payload(event: str, cwd: Path, transcript: Path, **extra: Any) -> bytes:
     return json.dumps({**base, **extra}).encode()
 
 
-# As installed, cairn's modules have cached bytecode; allow it here even when the environment
-# sets PYTHONDONTWRITEBYTECODE, so that the figures do not include compiling the sources.
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+# What each client sends besides the common fields (tests/fixtures/hooks/claude-2.1.332/ and
+# codex-0.171.0/): (event argument, label, fields).
+CLAUDE: list[tuple[str, str, dict[str, Any]]] = [
+    ("session-start", "startup", {"source": "startup", "model": "claude-sonnet-4-5"}),
+    ("session-start", "compact", {"source": "compact"}),
+    ("session-start", "resume, pointer", {"source": "resume"}),
+    ("pre-compact", "auto", {"trigger": "auto", "custom_instructions": ""}),
+    ("post-compact", "auto", {"trigger": "auto", "compact_summary": "s" * 4000}),
+    ("stop", "", {"stop_hook_active": False, "last_assistant_message": "done"}),
+    ("post-tool-use", "forecast below", {"tool_name": "Read", "tool_use_id": "toolu_1"}),
+]
+CODEX: list[tuple[str, str, dict[str, Any]]] = [
+    ("session-start", "startup", {"source": "startup"}),
+    ("session-start", "compact", {"source": "compact"}),
+    ("pre-compact", "auto", {"trigger": "auto"}),
+    ("post-compact", "auto", {"trigger": "auto"}),
+    ("stop", "", {"stop_hook_active": False, "last_assistant_message": "done"}),
+    ("post-tool-use", "forecast below", {"tool_name": "exec_command", "tool_use_id": "c1"}),
+]
+NAMES = {row.arg: row for row in EVENTS}
 
 
-def _child_cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
+def cases(
+    root: Path, outside: Path, claude: Path, codex: Path
+) -> dict[str, tuple[list[str], bytes]]:
+    """Every installed hook of both clients (an event a client does not get is left out)."""
+    out: dict[str, tuple[list[str], bytes]] = {}
+    for agent, rows, transcript in (("claude", CLAUDE, claude), ("codex", CODEX, codex)):
+        for arg, label, extra in rows:
+            hook = NAMES[arg].hook(agent)
+            if hook is None:
+                continue  # not installed for this client
+            cmd = hook_command(base_command(), arg, agent).split()
+            if agent == "codex":
+                extra = {"turn_id": "turn-1", "model": "gpt-5.5", **extra}
+            data = payload(hook.event, root, transcript, **extra)
+            out[f"{agent} {arg}" + (f" ({label})" if label else "")] = (cmd, data)
+    stop = hook_command(base_command(), "stop", "claude").split()
+    out["claude stop, outside a workspace"] = (stop, payload("Stop", outside, claude))
+    cli = [sys.executable, "-m", "cairn", "hook", "stop"]
+    out["claude stop via `cairn hook` (plugin)"] = (cli, payload("Stop", root, claude))
+    return out
 
 
-def measure(cmd: list[str], stdin: bytes, runs: int, cwd: Path) -> tuple[list[float], list[float]]:
-    """Wall-clock and CPU (user + system) milliseconds of each fresh process."""
-    times, cpu = [], []
-    for _ in range(runs):
-        c0 = _child_cpu()
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, input=stdin, capture_output=True, cwd=cwd, env=ENV)
-        times.append((time.perf_counter() - t0) * 1000)
-        cpu.append((_child_cpu() - c0) * 1000)
+def check(commands: dict[str, tuple[list[str], bytes]], cwd: Path) -> None:
+    """Each hook must run clean (a hook fails open: its errors would go to stderr)."""
+    for name, (cmd, stdin) in commands.items():
+        proc = subprocess.run(cmd, input=stdin, capture_output=True, cwd=cwd, env=child_env())
         if proc.returncode != 0 or proc.stderr:
-            raise SystemExit(f"{cmd} failed: {proc.returncode} {proc.stderr.decode()[:300]}")
-    return times, cpu
+            raise SystemExit(f"{name} failed: {proc.returncode} {proc.stderr.decode()[:300]}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=25)
+    ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--transcript-mb", type=int, default=40)
     ap.add_argument("--tail-calls", type=int, default=150)
     args = ap.parse_args()
@@ -147,84 +210,32 @@ def main() -> None:
         outside = Path(tmp) / "elsewhere"
         outside.mkdir()
         build_workspace(root)
-        transcript = Path(tmp) / "session.jsonl"
-        build_transcript(transcript, args.transcript_mb, args.tail_calls)
-        size_mb = transcript.stat().st_size / 1e6
-        hook = [sys.executable, "-m", "cairn.hooks"]  # the command `cairn hooks install` writes
-        cases: list[tuple[str, list[str], bytes, Path]] = [
-            ("python -c pass (baseline)", [sys.executable, "-c", "pass"], b"", root),
-            (
-                "session-start (compact)",
-                [*hook, "session-start"],
-                payload("SessionStart", root, transcript, source="compact"),
-                root,
-            ),
-            (
-                "pre-compact (auto)",
-                [*hook, "pre-compact"],
-                payload("PreCompact", root, transcript, trigger="auto", custom_instructions=""),
-                root,
-            ),
-            (
-                "post-compact",
-                [*hook, "post-compact"],
-                payload(
-                    "PostCompact", root, transcript, trigger="auto", compact_summary="s" * 4000
-                ),
-                root,
-            ),
-            (
-                "stop",
-                [*hook, "stop"],
-                payload("Stop", root, transcript, stop_hook_active=False),
-                root,
-            ),
-            (
-                "post-tool-use (forecast, below)",
-                hook_command([sys.executable, "-m", "cairn"], "post-tool-use", "claude").split(),
-                payload("PostToolUse", root, transcript, tool_name="Read"),
-                root,
-            ),
-            (
-                "session-start (resume, pointer)",
-                [*hook, "session-start"],
-                payload("SessionStart", root, transcript, source="resume"),
-                root,
-            ),
-            (
-                "stop via `cairn hook` (CLI)",
-                [sys.executable, "-m", "cairn", "hook", "stop"],
-                payload("Stop", root, transcript, stop_hook_active=False),
-                root,
-            ),
-            (
-                "stop, outside a workspace",
-                [*hook, "stop"],
-                payload("Stop", outside, transcript, stop_hook_active=False),
-                outside,
-            ),
-        ]
+        claude, codex = Path(tmp) / "session.jsonl", Path(tmp) / "rollout.jsonl"
+        build_transcript(claude, args.transcript_mb, args.tail_calls)
+        build_rollout(codex, args.transcript_mb, args.tail_calls)
+        # No Claude Code or Codex settings of this machine's: a throw-away HOME and CODEX_HOME.
+        os.environ["HOME"] = str(Path(tmp) / "home")
+        os.environ["CODEX_HOME"] = str(Path(tmp) / "codex-home")
+        commands = {
+            "python -c pass": ([sys.executable, "-c", "pass"], b""),
+            **cases(root, outside, claude, codex),
+        }
+        check(commands, root)
+        times = time_processes(commands, root, args.runs)
         print(
-            f"workspace: 6 tasks, 90 checkpoint versions + progress files; transcript "
-            f"{size_mb:.0f} MB with {args.tail_calls} tool calls after the last checkpoint; "
-            f"{args.runs} fresh processes per command"
+            f"workspace: 6 tasks, 90 checkpoint versions + progress files; Claude transcript "
+            f"{claude.stat().st_size / 1e6:.0f} MB, Codex rollout {codex.stat().st_size / 1e6:.0f}"
+            f" MB, each with {args.tail_calls} tool calls after the last checkpoint; "
+            f"{args.runs} fresh processes per command, taking turns"
         )
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        print(
-            f"{'command':<30} {'median ms':>10} {'p90 ms':>8} {'x baseline':>11} "
-            f"{'CPU ms (median)':>16}"
-        )
-        base = None
-        for name, cmd, stdin, cwd in cases:
-            measure(cmd, stdin, 2, cwd)  # warm the page cache and .pyc files
-            wall, cpu = measure(cmd, stdin, args.runs, cwd)
-            wall.sort()
-            med = statistics.median(wall)
-            p90 = wall[int(0.9 * (len(wall) - 1))]
-            base = base or med
+        print(f"{'command':<42} {'median ms':>10} {'p90 ms':>8} {'CPU ms':>8} {'x base':>7}")
+        base = times["python -c pass"][0]
+        base_cpu = times["python -c pass"][2]
+        for name, (med, p90, cpu) in times.items():
             print(
-                f"{name:<30} {med:>10.1f} {p90:>8.1f} {med / base:>10.1f}x "
-                f"{statistics.median(cpu):>16.1f}"
+                f"{name:<42} {med:>10.1f} {p90:>8.1f} {cpu:>8.1f} {med / base:>6.1f}x"
+                f" (CPU {cpu / base_cpu:.1f}x)"
             )
 
 

@@ -15,6 +15,8 @@ from cairn.integrations.forecast import compaction_point, context_tokens
 from cairn.integrations.install import hook_command
 
 HOOK = hook_command([sys.executable, "-m", "cairn"], "post-tool-use", "claude").split()
+# Claude Code given a 200k window: it compacts at 167k (200k - 20k output reserve - 13k).
+WINDOW = {"CLAUDE_CODE_AUTO_COMPACT_WINDOW": "200000"}
 
 
 def transcript(path: Path, context: int, *, after: int = 0) -> Path:
@@ -52,7 +54,7 @@ def post_tool_use(root: Path, path: Path, session: str = "s1", **env: str) -> di
         input=json.dumps(data).encode(),
         capture_output=True,
         timeout=60,
-        env={**{k: v for k, v in os.environ.items() if k != "CAIRN_SPAWNED"}, **env},
+        env={**{k: v for k, v in os.environ.items() if k != "CAIRN_SPAWNED"}, **WINDOW, **env},
     )
     assert proc.returncode == 0 and not proc.stderr, proc.stderr
     out = proc.stdout.decode().strip()
@@ -67,11 +69,68 @@ def active(root: Path) -> Workspace:
 
 
 def test_the_compaction_point_follows_claude_codes_window_and_override() -> None:
-    assert compaction_point("claude-sonnet-4-5", b"", {}) == 200_000 - 20_000 - 13_000
-    assert compaction_point("claude-opus-4-6[1m]", b"", {}) == 1_000_000 - 33_000
-    env = {"CLAUDE_CODE_AUTO_COMPACT_WINDOW": "200000", "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": "50"}
-    assert compaction_point("m", b"", env) == 90_000
-    assert compaction_point("m", b"[hooks]\ncontext_window = 100000\n", {}) == 67_000
+    """The rule measured on Claude Code 2.1.332 (tests/real_clients/claude/test_claude_forecast.py
+    checks each setting against the real binary)."""
+    home = {"HOME": "/nonexistent"}
+    # No window set: no threshold; the API's refusal at the model's window compacts.
+    assert compaction_point("claude-sonnet-4-5", b"", home) == 200_000
+    assert compaction_point("claude-opus-4-6[1m]", b"", home) == 1_000_000
+    pct = {**home, "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": "50"}
+    assert compaction_point("claude-sonnet-4-5", b"", pct) == 200_000  # the override alone: none
+    window = {**home, "CLAUDE_CODE_AUTO_COMPACT_WINDOW": "200000"}
+    assert compaction_point("m", b"", window) == 200_000 - 20_000 - 13_000
+    assert compaction_point("m", b"", {**window, "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": "50"}) == 90_000
+    assert (
+        compaction_point("m", b"", {**window, "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": "95"}) == 167_000
+    )
+    assert (
+        compaction_point("m", b"", {**home, "CLAUDE_CODE_AUTO_COMPACT_WINDOW": "500k"}) == 167_000
+    )
+    assert (
+        compaction_point("m", b"", {**home, "CLAUDE_CODE_AUTO_COMPACT_WINDOW": "50000"}) == 67_000
+    )
+    assert compaction_point("claude-3-5-haiku-20241022", b"", window) == 200_000 - 8_192 - 13_000
+    out = {**window, "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "8000"}
+    assert compaction_point("m", b"", out) == 179_000
+    # Auto-compaction off: nothing compacts; the session stops 3k short of the window's usable part.
+    assert compaction_point("m", b"", {**window, "DISABLE_AUTO_COMPACT": "1"}) == 177_000
+    # cairn's own [hooks] context_window stands in for a window Claude Code was not given.
+    assert compaction_point("m", b"[hooks]\ncontext_window = 100000\n", home) == 67_000
+
+
+def test_the_window_is_read_from_claude_code_s_settings_files(tmp_path: Path) -> None:
+    home, project = tmp_path / "home", tmp_path / "project"
+    (home / ".claude").mkdir(parents=True)
+    (project / ".claude").mkdir(parents=True)
+    env = {"HOME": str(home), "CLAUDE_PROJECT_DIR": str(project)}
+    user = home / ".claude" / "settings.json"
+    user.write_text(json.dumps({"autoCompactWindow": 150_000, "model": "x"}))
+    assert compaction_point("m", b"", env) == 117_000
+    local = project / ".claude" / "settings.local.json"
+    local.write_text(
+        json.dumps({"modelSettings": {"claude-opus-4-6": {"autoCompactWindow": "300k"}}})
+    )
+    assert compaction_point("claude-opus-4-6", b"", env) == 167_000  # capped by the model's 200k
+    assert compaction_point("m", b"", env) == 117_000
+    assert compaction_point("m", b"", {**env, "CLAUDE_CODE_AUTO_COMPACT_WINDOW": "200k"}) == 167_000
+    (project / ".claude" / "settings.json").write_text(json.dumps({"autoCompactEnabled": False}))
+    assert compaction_point("m", b"", env) == 177_000
+    user.write_text(json.dumps({"autoCompactWindow": "auto"}))
+    local.unlink()
+    (project / ".claude" / "settings.json").write_text("{not json")
+    assert compaction_point("m", b"", env) == 200_000
+
+
+def test_the_model_asked_for_names_the_window(tmp_path: Path) -> None:
+    """Claude Code's transcript keeps the API's model name and, after it, the one asked for."""
+    row = {
+        "type": "assistant",
+        "message": {"model": "claude-sonnet-4-5", "usage": {"input_tokens": 5, "output_tokens": 1}},
+        "requestedModel": "claude-sonnet-4-5[1m]",
+    }
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps(row, separators=(",", ":")) + "\n")
+    assert context_tokens(str(path)) == (6, "claude-sonnet-4-5[1m]")
 
 
 def test_context_is_read_from_the_newest_usage_past_a_big_tool_result(tmp_path: Path) -> None:
@@ -205,6 +264,7 @@ def test_cairn_hook_post_tool_use_forecasts_the_same_way(ws_path: Path, tmp_path
             input=json.dumps({**data, "cwd": str(ws_path)}).encode(),
             capture_output=True,
             timeout=60,
+            env={**os.environ, **WINDOW},
         )
         assert proc.returncode == 0 and not proc.stderr, proc.stderr
         return proc.stdout.decode()

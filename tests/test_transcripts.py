@@ -171,3 +171,27 @@ def test_transcript_paths_are_checked_for_shape(tmp_path: Path) -> None:
     assert tr.transcript_file(str(real)) == str(real)
     for bad in (None, "", "relative.jsonl", str(tmp_path / "s.txt"), f"{real}\x00", 5):
         assert tr.transcript_file(bad) is None
+
+
+def test_the_backwards_scan_reads_a_tool_result_s_time_without_parsing_it(tmp_path: Path) -> None:
+    """Claude Code's compact JSON: a tool result gives only its time (read from its bytes, the
+    last "timestamp" key), which still stops the count at ``since``."""
+    from datetime import UTC, datetime
+
+    from cairn.integrations.transcripts import read_tail
+
+    def row(kind: str, ts: str, content: list[dict[str, object]]) -> str:
+        rec = {"type": kind, "message": {"role": kind, "content": content}, "timestamp": ts}
+        return json.dumps(rec, separators=(",", ":")) + "\n"
+
+    use = [{"type": "tool_use", "id": "t", "name": "Read"}]
+    result = [{"type": "tool_result", "content": '{"timestamp":"2030-01-01T00:00:00Z"}'}]
+    path = tmp_path / "t.jsonl"
+    path.write_text(
+        row("assistant", "2026-01-01T10:00:00Z", use)
+        + row("user", "2026-01-01T10:00:01Z", result)
+        + row("assistant", "2026-01-01T12:00:00Z", use)
+        + row("user", "2026-01-01T12:00:01Z", result)
+    )
+    tail = read_tail(path, datetime(2026, 1, 1, 11, 0, tzinfo=UTC))
+    assert (tail.tool_calls, tail.exact) == (1, True)

@@ -27,6 +27,21 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def client_wait_limit(env: dict[str, str] | None = None) -> float:
+    """How long a tool may keep the client waiting: Claude Code aborts a call after
+    ``MCP_TOOL_TIMEOUT`` ms (its default is about a day; 2.1.332 hands the variable on to the
+    servers it starts), progress or not, so a review answers "pending" 2 s before that. Its idle
+    limit (30 min for a stdio server without progress) is met by the progress reports."""
+    import os
+
+    raw = (os.environ if env is None else env).get("MCP_TOOL_TIMEOUT", "")
+    try:
+        limit = float(raw) / 1000
+    except ValueError:
+        return float("inf")
+    return max(0.0, limit - 2.0) if limit > 0 else float("inf")
+
+
 # What each tool does to the world, as MCP tool annotations: (read-only, destructive, idempotent,
 # open-world). Clients decide on them whether to ask first: Codex runs a read-only tool without a
 # prompt, and a writing one only when it is neither destructive nor open-world (or the server's
@@ -174,7 +189,8 @@ def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
             review, asking = reviews.open_review(
                 ws, tid, topic, question, context_files or (), concerns or (), reviewer
             )
-            return review, asking, reviews.settings(ws).mcp_wait if wait_s is None else wait_s
+            wait = reviews.settings(ws).mcp_wait if wait_s is None else wait_s
+            return review, asking, min(wait, client_wait_limit())
 
         review, asking, wait = await anyio.to_thread.run_sync(lambda: app.call(open_))
         if asking is None:

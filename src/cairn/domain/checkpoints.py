@@ -101,7 +101,8 @@ def write_checkpoint(
     # needs the stored id, not the caller's spelling of it.
     ws.before_write(task_id, kind)
     ts = now()
-    with ws.store.write() as tx:
+    # Scoped to the task: on PostgreSQL, writers of other tasks need not wait for this one.
+    with ws.store.write(task=task_id) as tx:
         cp = insert_checkpoint(ws, tx, task_id, kind, text, data, file_list, phase, source, ts)
     ws.announce(Change("checkpoint", cp.task_id, kind, cp))
     return cp

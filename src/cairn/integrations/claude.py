@@ -108,6 +108,14 @@ def set_mcp(path: Path, base: list[str] | None) -> Change:
     return write(path, dump(new), "MCP server")
 
 
+def check_install(scope: str, project: Path | None) -> None:
+    """Refuse to install beside cairn's own plugin, which runs the same hooks."""
+    from cairn.integrations.claude_plugin import refuse_install_beside_plugin
+    from cairn.integrations.files import home
+
+    refuse_install_beside_plugin(project, home())
+
+
 def install_notes(scope: str, mcp: bool) -> list[str]:
     notes = ["Claude Code reads hooks when a session starts: restart it (review them with /hooks)."]
     if mcp and scope == "project":

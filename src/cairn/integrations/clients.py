@@ -70,6 +70,9 @@ class Configure(Protocol):
 
 CLIENTS: dict[str, Client] = {"claude": claude, "codex": codex}
 CONFIGURE: dict[str, Configure] = {"codex": codex.configure}
+# A client that can refuse an install before anything is read or written (Claude Code: not
+# beside cairn's own plugin, which runs the same hooks).
+CHECK_INSTALL: dict[str, Callable[[str, Path | None], None]] = {"claude": claude.check_install}
 
 
 def client(name: str) -> Client:

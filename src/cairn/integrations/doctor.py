@@ -72,7 +72,8 @@ def app_server_calls(
             lines.put(line)
         lines.put(None)
 
-    threading.Thread(target=read, daemon=True).start()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     deadline = time.monotonic() + timeout
 
     def send(message: dict[str, Any]) -> None:
@@ -114,10 +115,10 @@ def app_server_calls(
     except (OSError, BrokenPipeError) as exc:
         raise ClientError(f"`{program} app-server` failed: {exc}") from exc
     finally:
-        _stop(proc)
+        _stop(proc, reader)
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def _stop(proc: subprocess.Popen[str], reader: threading.Thread) -> None:
     """End the app-server and what it started: ``codex`` is a Node launcher that runs the native
     binary as its child, so killing the launcher alone would leave the binary running."""
     import signal
@@ -130,6 +131,11 @@ def _stop(proc: subprocess.Popen[str]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)  # its own session: the launcher and its children
     proc.wait()
+    # The reader sees end of file once the group is gone; closing the pipe only after it has
+    # stopped avoids both a read on a closed file and an unclosed-file ResourceWarning.
+    reader.join(timeout=2)
+    if not reader.is_alive() and proc.stdout is not None:
+        proc.stdout.close()
 
 
 # -- Codex ---------------------------------------------------------------------------------------
@@ -240,10 +246,18 @@ def _has_cairn_hooks(path: Path) -> bool:
 
 # -- Claude Code ---------------------------------------------------------------------------------
 def claude_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
+    from cairn.integrations.claude_plugin import plugin_check
+    from cairn.integrations.install import is_cairn_handler
+
     exe = shutil.which("claude", path=(env or os.environ).get("PATH"))
     if exe is None:
         return []
-    if not _claude_configured(root, env):
+    plugin = plugin_check(root, is_cairn_handler, env)
+    return [*([plugin] if plugin else []), *_claude_mcp(exe, root, env, plugin is not None)]
+
+
+def _claude_mcp(exe: str, root: Path, env: dict[str, str] | None, plugin: bool) -> list[Check]:
+    if not plugin and not _claude_configured(root, env):
         detail = "cairn's MCP server is not registered for Claude Code here"
         return [Check(AREA, "claude mcp", "warn", detail, "cairn hooks install claude")]
     try:
@@ -261,7 +275,9 @@ def claude_checks(root: Path, env: dict[str, str] | None = None) -> list[Check]:
         return [Check(AREA, "claude mcp", "warn", detail, "claude mcp list")]
     except OSError as exc:
         return [Check(AREA, "claude mcp", "warn", f"could not run claude: {exc}")]
-    line = next((ln for ln in proc.stdout.splitlines() if ln.strip().startswith("cairn")), None)
+    # Its own registration is "cairn: …", the plugin's "plugin:cairn:cairn: …".
+    names = ("cairn:", "plugin:cairn:cairn:")
+    line = next((ln for ln in proc.stdout.splitlines() if ln.strip().startswith(names)), None)
     fix = "cairn hooks install claude"
     if line is None:
         return [Check(AREA, "claude mcp", "fail", "Claude Code has no MCP server named cairn", fix)]

@@ -1,10 +1,9 @@
 """The compaction forecast: tell the agent to checkpoint *before* its client compacts the context.
 
 A compaction that comes mid-phase loses whatever lives only in the context. The client compacts
-at a point cairn can compute (the model's window, less the output reserve, less the summary buffer
-or down to ``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`` per cent of it; ``CLAUDE_CODE_AUTO_COMPACT_WINDOW``
-sets the window), and the transcript says how full the context is (the newest assistant
-``usage``). When the context passes ``[hooks] forecast_percent`` (default 80) of that point and a
+at a point cairn can compute (for Claude Code the rule measured on the real binary, in
+:mod:`cairn.integrations.claude_forecast`), and the transcript says how full the context is (the
+newest assistant ``usage``). When the context passes ``[hooks] forecast_percent`` (default 80) of that point and a
 phase is mid-work, the PostToolUse hook adds context telling the agent to finish its step and
 write a checkpoint now, so that the compaction lands at a safe point. Once per approach: a marker
 ``.cairn/forecast/<session>`` keeps it from repeating until the context falls below the threshold
@@ -23,10 +22,6 @@ import os
 import sys
 
 DEFAULT_PERCENT = 80.0
-DEFAULT_WINDOW = 200_000  # tokens, for a model Claude Code knows no other window of
-LONG_WINDOW = 1_000_000  # models named "...[1m]"
-OUTPUT_RESERVE = 20_000  # Claude Code keeps min(max output, 20k) of the window for the reply
-SUMMARY_BUFFER = 13_000  # and compacts this far below what is left, unless the override says
 TAIL_BYTES = 64 * 1024
 MAX_SCAN = 4 * 1024 * 1024  # a usage record further back than this: the forecast gives up
 MARKER_DIR = "forecast"
@@ -101,7 +96,9 @@ def context_tokens(path: str) -> tuple[int, str] | None:
                     + _int_field(usage, b"cache_read_input_tokens")
                     + _int_field(usage, b"output_tokens")
                 )
-                return total, _string_field(line, b"model") or ""
+                # The model asked for ("...[1m]" names its window), else the one that answered.
+                model = _string_field(line, b"requestedModel") or _string_field(line, b"model")
+                return total, model or ""
         return None
     finally:
         f.close()
@@ -129,24 +126,13 @@ def _setting(config: bytes, key: bytes) -> float | None:
 
 
 def compaction_point(model: str, config: bytes, env: os._Environ[str] | dict[str, str]) -> int:
-    """The context size at which Claude Code compacts automatically."""
-    window = 0
-    raw = env.get("CLAUDE_CODE_AUTO_COMPACT_WINDOW", "")
-    if raw.isdigit():
-        window = int(raw)
-    if window <= 0:
-        window = int(_setting(config, b"context_window") or 0)
-    if window <= 0:
-        window = LONG_WINDOW if "[1m]" in model else DEFAULT_WINDOW
-    effective = max(1, window - OUTPUT_RESERVE)
-    point = effective - SUMMARY_BUFFER
-    try:
-        pct = float(env.get("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE", "") or 0)
-    except ValueError:
-        pct = 0.0
-    if 0 < pct < 100:
-        point = min(point, int(effective * pct / 100))
-    return max(1, point)
+    """The context size at which Claude Code compacts automatically (the measured rule)."""
+    if __package__:
+        from cairn.integrations import claude_forecast
+    else:  # run as the hook script: the sibling module, no package import
+        import claude_forecast  # type: ignore[import-not-found,no-redef]
+    fallback = int(_setting(config, b"context_window") or 0)
+    return int(claude_forecast.compaction_point(model, env, fallback))
 
 
 def find_root(start: str) -> str | None:
@@ -223,6 +209,12 @@ def nudge(root: str, session: str, context: int, point: int) -> str | None:
         sp = comp.assess_safe_point(ws)
         if sp.safe or sp.task_id is None:
             return None  # at a safe point: a compaction now loses nothing
+        marker = marker_path(root, session)
+        os.makedirs(os.path.dirname(marker), exist_ok=True)
+        try:  # claimed first, so that a second copy of this hook (plugin + install) says nothing
+            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            return None
         share = round(100 * context / point)
         ws.record_event(
             sp.task_id,
@@ -235,7 +227,6 @@ def nudge(root: str, session: str, context: int, point: int) -> str | None:
         )
     finally:
         ws.close()
-    os.makedirs(os.path.dirname(marker_path(root, session)), exist_ok=True)
     with open(marker_path(root, session), "w", encoding="utf-8") as f:
         f.write(f"{sp.task_id} {sp.phase} {context}\n")
     return (

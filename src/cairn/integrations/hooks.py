@@ -390,6 +390,10 @@ def run_hook(
         if ws is None:
             return 0  # not a cairn project: stay silent
         try:
+            from cairn.integrations import hook_once
+
+            if not hook_once.first_run(str(ws.root), row.arg, payload):
+                return 0  # the same event's other copy (plugin and installed hooks) runs it
             result = HANDLERS[row.arg](ws, payload, who)
         finally:
             ws.close()

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn.core.errors import UsageError
-from cairn.integrations.clients import CLIENTS, CONFIGURE, Client
+from cairn.integrations.clients import CHECK_INSTALL, CLIENTS, CONFIGURE, Client
 from cairn.integrations.events import EVENTS
 from cairn.integrations.files import Change, Plan, copy, dump, read_json, write
 
@@ -172,6 +172,9 @@ def install(
 ) -> Plan:
     base = base or base_command()
     client, hooks_path, mcp_path = _client(agent, scope, project)
+    check = CHECK_INSTALL.get(agent)
+    if check is not None:
+        check(scope, project)
     # Read (and so validate) every file before writing any.
     settings = read_json(hooks_path)
     merged = merge_hooks(settings, base, agent)

@@ -299,8 +299,28 @@ class Tail:
         self.summary: str | None = None  # the newest compaction summary
 
 
+# A record the backwards scan needs whole has one of these in its bytes (its type, or the
+# compaction summary's flag); any other (a tool result, the bulk of a transcript) only gives its
+# timestamp, read without parsing it. A false match only costs a parse.
+_WANTED = (
+    b'"assistant"',
+    b'"response_item"',
+    b'"token_count"',
+    b"isCompactSummary",
+    b'"compacted"',
+)
+_TS_KEYS = (b'"timestamp":"', b'"timestamp": "')  # Claude Code's compact JSON; json.dumps' own
+
+
 def _scan_line(line: bytes) -> tuple[datetime | None, int, dict[str, Any] | None]:
-    """A record's timestamp, its tool calls, and the record itself unless it is huge."""
+    """A record's timestamp, its tool calls, and the record itself unless it is huge (or of no
+    use to the scan)."""
+    if not any(w in line for w in _WANTED):
+        for key in _TS_KEYS:
+            at = line.rfind(key)  # the last, as for a huge line: nested objects come first
+            end = line.find(b'"', at + len(key)) if at >= 0 else -1
+            if end > 0:
+                return parse_ts(line[at + len(key) : end].decode("ascii", "replace")), 0, None
     if len(line) <= _PARSE_LIMIT:
         try:
             rec = json.loads(line)

@@ -41,6 +41,13 @@ FLUSH_DELAY_S = 0.05
 # The background thread ends after this long without a write (and starts again with the next).
 IDLE_S = 2.0
 
+
+def _flushes_aside(store: Any) -> bool:
+    """Whether a background thread can flush on a connection of its own: a file store opens a
+    second one; a pooled store (PostgreSQL, ``threads_share``) gives each thread its own."""
+    return getattr(store, "path", None) is not None or bool(getattr(store, "threads_share", False))
+
+
 Pending = dict[str, tuple[str, str, "Checkpoint | None"]]  # path -> (task, kind, handed version)
 ReviewFiles = dict[tuple[str, str], None]  # (review, path), in the order recorded
 
@@ -167,9 +174,9 @@ class Projector:
                 with self._mu:
                     self._closed = True
                     self._wake.notify()
-                if self._bg_ws is not None:
+                if self._bg_ws is not None and self._bg_ws.store is not self.ws.store:
                     self._bg_ws.store.close()
-                    self._bg_ws = None
+                self._bg_ws = None
             _LIVE.discard(self)
 
     # -- flushing --------------------------------------------------------------------------------
@@ -178,7 +185,7 @@ class Projector:
         time and wakes the thread, which costs it far less than starting one."""
         if self._batch_depth or not self.background or self._closed or self._due is not None:
             return
-        if getattr(self.ws.store, "path", None) is None:
+        if not _flushes_aside(self.ws.store):
             return  # no second connection to flush from: flush(), close() and exit do it
         self._due = time.monotonic() + FLUSH_DELAY_S
         if self._thread is None:
@@ -233,6 +240,8 @@ class Projector:
                 view = copy.copy(self.ws)
                 view.store = open_store(path)
                 self._bg_ws = view
+            elif self._bg_ws is None and _flushes_aside(self.ws.store):
+                self._bg_ws = self.ws  # a pooled store: this thread gets a connection of its own
             return self._bg_ws
 
     def _flush(

@@ -24,6 +24,9 @@ class Reply:
     tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     input_tokens: int = 1200
     output_tokens: int = 40
+    # An API error instead of a message, e.g. (400, "invalid_request_error", "prompt is too long:
+    # 205000 tokens > 200000 maximum"), the way the Messages API rejects an over-long prompt.
+    error: tuple[int, str, str] | None = None
 
 
 Script = Callable[[dict[str, Any]], Reply]
@@ -100,7 +103,10 @@ class ScriptedAnthropic:
                         500, {"type": "error", "error": {"type": "api_error", "message": repr(exc)}}
                     )
                     return
-                if body.get("stream"):
+                if reply.error is not None:
+                    code, kind, message = reply.error
+                    self._json(code, {"type": "error", "error": {"type": kind, "message": message}})
+                elif body.get("stream"):
                     self._stream(reply, body, n)
                 else:
                     self._json(200, server.message(reply, body, n))

@@ -66,3 +66,77 @@ def test_the_plugin_installs_from_the_local_marketplace_and_works(claude: Claude
     offered = [t["name"] for t in claude.agent.main[-1]["tools"]]
     assert TOOL in offered, offered
     assert json.loads(claude.cairn("status", "--json").stdout)
+
+
+def status(claude: Claude) -> tuple[int, dict[str, dict[str, str]]]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "cairn", "hooks", "status", "--json"],
+        cwd=claude.root,
+        env=claude.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    return proc.returncode, checks
+
+
+def test_install_refuses_beside_the_enabled_plugin(claude: Claude) -> None:
+    """The plugin and `cairn hooks install claude` run the same hooks: never both."""
+    claude.env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + claude.env["PATH"]
+    claude.cairn("hooks", "uninstall", "claude")
+    plugin(claude, "marketplace", "add", str(MARKETPLACE))
+    plugin(claude, "install", "cairn@cairn")
+    # `cairn` reads the same HOME as Claude Code here.
+    proc = subprocess.run(
+        [sys.executable, "-m", "cairn", "hooks", "install", "claude"],
+        cwd=claude.root,
+        env=claude.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "cairn@cairn" in proc.stderr and "claude plugin disable cairn@cairn" in proc.stderr
+    assert "hooks" not in json.loads((claude.root / ".claude" / "settings.json").read_text())
+    code, checks = status(claude)
+    assert code == 0 and checks["claude plugin"]["outcome"] == "ok", checks
+    assert checks["claude mcp"]["outcome"] == "ok", (
+        checks
+    )  # the plugin's server: plugin:cairn:cairn
+    plugin(claude, "disable", "cairn@cairn")
+    again = subprocess.run(
+        [sys.executable, "-m", "cairn", "hooks", "install", "claude"],
+        cwd=claude.root,
+        env=claude.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 0, again.stderr
+
+
+def test_plugin_and_installed_hooks_together_run_each_hook_once(
+    claude: Claude, claude_version_tested: str
+) -> None:
+    """Enabled after `cairn hooks install claude` (which cannot see it coming): Claude Code runs
+    both copies of every hook; the second does nothing, and doctor says how to end it."""
+    claude.env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + claude.env["PATH"]
+    plugin(claude, "marketplace", "add", str(MARKETPLACE))
+    plugin(claude, "install", "cairn@cairn")
+    claude.active_phase()
+    claude.configure("[hooks]\nstop_block = true\ncheckpoint_reminder_minutes = 0.001")
+    claude.agent.script(Reply(text="All done."), Reply(text="Still done."))
+    claude.run("go")
+    first = texts(claude.agent.main[0])
+    assert first.count("# Recovery brief: t1") == 1
+    assert [e["data"]["trigger"] for e in claude.journal("recovery")] == ["startup"]
+    assert len(claude.journal("hook.brief")) == 1
+    assert len(claude.journal("hook.reminder")) == 1  # the Stop hook blocked once, not twice
+    starts = claude.hook_inputs("SessionStart")
+    assert len(starts) == 1  # the user's recorder: one event, whatever ran cairn's hooks
+    code, checks = status(claude)
+    assert code == 1 and checks["claude plugin"]["outcome"] == "fail", checks
+    assert "twice" in checks["claude plugin"]["detail"]
+    assert checks["claude plugin"]["fix"].startswith("cairn hooks uninstall claude")
+    claude.check_fixtures(claude_version_tested)

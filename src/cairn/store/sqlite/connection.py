@@ -377,7 +377,8 @@ class SQLiteStore:
                 delay = min(delay * 2, 0.05)
 
     @contextmanager
-    def write(self) -> Iterator[Transaction]:
+    def write(self, *, task: str | None = None) -> Iterator[Transaction]:
+        # One file, one writer at a time: a write scoped to a task takes the whole lock too.
         self._refuse_write()
         try:
             with self._lock, self._write(sync=True):
@@ -388,7 +389,7 @@ class SQLiteStore:
             raise _explain(self.path, exc) from exc
 
     @contextmanager
-    def light_write(self) -> Iterator[Transaction]:
+    def light_write(self, *, rows_only: bool = False) -> Iterator[Transaction]:
         self._refuse_write()
         try:
             with self._lock, self._write(sync=False):

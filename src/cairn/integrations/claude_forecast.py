@@ -1,0 +1,212 @@
+"""Where Claude Code compacts a session's context on its own, as measured on the real binary.
+
+Measured on Claude Code 2.1.332 in ``-p`` and ``--input-format stream-json`` (usage climbing by
+1,000 tokens against a scripted Messages server, tests/real_clients/claude/test_claude_forecast.py):
+
+- The *window* comes from ``CLAUDE_CODE_AUTO_COMPACT_WINDOW`` (``200000``, ``500k``; below 100k it
+  counts as 100k), else from the ``autoCompactWindow`` setting (``modelSettings.<model>`` first;
+  user, project and local settings files, later ones winning), capped by the model's own window
+  (1M for a ``[1m]`` model, else 200k).
+- With a window, Claude Code compacts once the context reaches the window less the output reserve
+  (``min(max output tokens, 20k)``; ``CLAUDE_CODE_MAX_OUTPUT_TOKENS`` moves it, old models have
+  8,192 or 4,096) less a 13k summary buffer, or ``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`` per cent of the
+  window less the reserve, whichever is lower.
+- With no window set (neither variable nor setting: what Claude Code calls the ``auto`` source),
+  it never compacts at a threshold, in any mode, and the percentage alone does nothing: the
+  request goes out and Claude Code compacts when the API answers "prompt is too long", that is at
+  the model's window.
+- With auto-compaction off (``DISABLE_AUTO_COMPACT``, ``DISABLE_COMPACT``, ``autoCompactEnabled:
+  false``) nothing compacts; the session stops 3k short of the model's window less the reserve.
+
+Part of the PostToolUse fast path (:mod:`cairn.integrations.forecast`): imports nothing; the json
+module only for a settings file with per-model windows.
+"""
+
+from __future__ import annotations
+
+import os
+
+MODEL_WINDOW = 200_000
+LONG_WINDOW = 1_000_000  # a model named "...[1m]"
+MIN_WINDOW = 100_000
+OUTPUT_RESERVE = 20_000
+SUMMARY_BUFFER = 13_000
+BLOCK_MARGIN = 3_000
+WINDOW_ENV = "CLAUDE_CODE_AUTO_COMPACT_WINDOW"
+PCT_ENV = "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"
+
+Env = os._Environ[str] | dict[str, str]
+
+
+def model_window(model: str) -> int:
+    return LONG_WINDOW if "[1m]" in model.lower() else MODEL_WINDOW
+
+
+def output_reserve(model: str, env: Env) -> int:
+    raw = env.get("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return min(int(raw), OUTPUT_RESERVE)
+    name = model.lower()
+    if name.startswith(("claude-3-opus", "claude-3-haiku")):
+        return 4096
+    if name.startswith(("claude-3-sonnet", "claude-3-5-")):
+        return 8192
+    return OUTPUT_RESERVE
+
+
+def size(value: object, *, bare_thousands: bool) -> int | None:
+    """A window as Claude Code reads it: ``150000``, ``"150k"``, ``"1m"`` (and ``"200"`` for 200k
+    in the settings); None for ``auto`` or anything unusable."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        n = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower().replace(",", "").replace("_", "")
+        scale = 1
+        if text.endswith("k"):
+            text, scale = text[:-1], 1000
+        elif text.endswith("m"):
+            text, scale = text[:-1], 1_000_000
+        try:
+            n = float(text) * scale
+        except ValueError:
+            return None
+        if scale == 1 and bare_thousands and 0 < n < 1000:
+            n *= 1000
+    else:
+        return None
+    if n != n or n <= 0:  # NaN or nothing
+        return None
+    return max(MIN_WINDOW, round(n))
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def settings_files(env: Env) -> list[str]:
+    """Claude Code's settings files that can carry the window, lowest precedence first."""
+    home = env.get("CLAUDE_CONFIG_DIR") or os.path.join(env.get("HOME", "~"), ".claude")
+    files = [os.path.join(home, "settings.json")]
+    project = env.get("CLAUDE_PROJECT_DIR")
+    if project:
+        files.append(os.path.join(project, ".claude", "settings.json"))
+        files.append(os.path.join(project, ".claude", "settings.local.json"))
+    return files
+
+
+def _scalar(raw: bytes, key: bytes) -> object:
+    """The JSON number, string or boolean after the first ``"key":`` in ``raw`` (None when absent
+    or something else), without the json module, whose import (re and all) costs more than the
+    rest of the hook."""
+    at = raw.find(b'"' + key + b'"')
+    if at < 0:
+        return None
+    i = at + len(key) + 2
+    while i < len(raw) and raw[i] in b" \t\r\n":
+        i += 1
+    if i >= len(raw) or raw[i] != 0x3A:  # ':'
+        return None
+    i += 1
+    while i < len(raw) and raw[i] in b" \t\r\n":
+        i += 1
+    if raw.startswith(b"true", i):
+        return True
+    if raw.startswith(b"false", i):
+        return False
+    if raw[i : i + 1] == b'"':
+        end = raw.find(b'"', i + 1)
+        return raw[i + 1 : end].decode("utf-8", "replace") if end > 0 else None
+    j = i
+    while j < len(raw) and raw[j : j + 1] in b"0123456789.eE+-":
+        j += 1
+    try:
+        return float(raw[i:j]) if j > i else None
+    except ValueError:
+        return None
+
+
+def _parsed(raw: bytes) -> dict[str, object] | None:
+    """The settings that need more than a scan (per-model windows): the json module."""
+    import json
+
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def from_settings(model: str, env: Env) -> tuple[int | None, bool]:
+    """``(window, enabled)`` from the settings files: the ``autoCompactWindow`` that applies to
+    ``model`` (None: auto), and False when ``autoCompactEnabled`` is off."""
+    default: object = None
+    by_model: dict[str, object] = {}
+    enabled = True
+    for path in settings_files(env):
+        try:
+            with open(path, "rb") as f:
+                raw = f.read(1024 * 1024)
+        except OSError:
+            continue
+        if b"autoCompact" not in raw:
+            continue  # the usual case
+        mine: dict[str, object] = {}
+        if b'"modelSettings"' in raw:
+            data = _parsed(raw)
+            if data is None:
+                continue
+            models = data.get("modelSettings")
+            if isinstance(models, dict):
+                for key, value in models.items():
+                    if isinstance(value, dict) and "autoCompactWindow" in value:
+                        mine[str(key).lower()] = value["autoCompactWindow"]
+            top, on = data.get("autoCompactWindow"), data.get("autoCompactEnabled")
+            has_top = "autoCompactWindow" in data
+        else:
+            top, on = _scalar(raw, b"autoCompactWindow"), _scalar(raw, b"autoCompactEnabled")
+            has_top = top is not None
+        if isinstance(on, bool):
+            enabled = on
+        if has_top:
+            default, by_model = top, mine
+        else:
+            by_model = {**by_model, **mine}
+    name = model.lower()
+    value = by_model.get(name, by_model.get(name.replace("[1m]", ""), default))
+    return size(value, bare_thousands=True), enabled
+
+
+def compaction_point(model: str, env: Env, fallback_window: int = 0) -> int:
+    """The context size at which Claude Code compacts ``model``'s session by itself (or, with
+    auto-compaction off, stops). ``fallback_window``: cairn's ``[hooks] context_window``, taken as
+    the window when Claude Code is given none."""
+    wall = model_window(model)
+    reserve = output_reserve(model, env)
+    window = None
+    raw = env.get(WINDOW_ENV)
+    if raw is not None and raw.strip():
+        window = size(raw, bare_thousands=False)
+    found, enabled = from_settings(model, env)
+    if window is None:
+        window = found
+    if (
+        not enabled
+        or _truthy(env.get("DISABLE_AUTO_COMPACT"))
+        or _truthy(env.get("DISABLE_COMPACT"))
+    ):
+        return wall - reserve - BLOCK_MARGIN
+    if window is None and fallback_window > 0:
+        window = fallback_window
+    if window is None:
+        return wall  # the "auto" source: compacted only when the API refuses the prompt
+    effective = max(1, min(window, wall) - reserve)
+    point = effective - SUMMARY_BUFFER
+    try:
+        pct = float(env.get(PCT_ENV, "") or 0)
+    except ValueError:
+        pct = 0.0
+    if 0 < pct <= 100:
+        point = min(point, int(effective * pct / 100))
+    return max(1, point)
