@@ -17,7 +17,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 WINDOW_S = 10.0  # the copies start together; the same input again after this is a new event
 FOLDER = "hooks-once"
