@@ -25,7 +25,8 @@ DEFAULT_LISTENERS: tuple[str, ...] = ("cairn.projection.projector:Projector",)
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One committed change. ``what``: task, phase, checkpoint, review, next, recovery or other."""
+    """One committed change. ``what``: task, phase, checkpoint, review, next, recovery, worker,
+    run or other."""
 
     what: str
     task_id: str | None = None
@@ -36,6 +37,10 @@ class Change:
     # A review change: the review, and the file of it just recorded (its request or a response).
     review: str | None = None
     path: str | None = None
+    # The announcer's caller reads the tree next (a worker's start or end, the end of a durable
+    # run): a listener brings it current before ``announce`` returns, not in the background. A
+    # batch or a command still renders once, at its end.
+    settle: bool = False
 
 
 class Listener(Protocol):

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from cairn.core import names
 from cairn.core.errors import CairnError, NotFound, TransitionError, UsageError, ValidationError
+from cairn.domain.notices import Change
 from cairn.flow.context import PhaseContext, open_task_stream, spawn_task_workers
 from cairn.flow.guards import WorkflowChanged, check_order, run_lock
 from cairn.flow.refresh import StatusRefresher
@@ -219,7 +220,7 @@ class TaskHandle:
                     say(outcome_line(outcome))
             finally:
                 self._refresher.close()
-                ws.projector.after_change()
+                ws.announce(Change("run", self.id, settle=True))
         return report
 
     def reset(self, phase: str) -> list[str]:
