@@ -192,7 +192,7 @@ class PostgresStore:
             tx = self._txs.get(conn)
             if tx is None:
                 lazy = {name: partial(make, conn) for name, make in AREAS.items()}
-                tx = self._txs[conn] = Transaction({}, None, lazy=lazy)
+                tx = self._txs[conn] = Transaction({}, lazy=lazy)
             return tx
 
     @contextmanager
