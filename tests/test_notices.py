@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cairn.domain.notices import Change
+from cairn.domain.notices import Change, NoProjection
 from cairn.domain.workers import Worker
 from cairn.domain.workspace import Workspace
 from cairn.flow.durable import TaskHandle
@@ -27,32 +27,12 @@ def _double(n: int) -> str:
 HEARD: list[Change] = []
 
 
-class Ear:
-    """A listener (named by module:factory, as the projector is) that keeps what it is told."""
-
-    def __init__(self, ws: Any) -> None:
-        pass
+class Ear(NoProjection):
+    """A listener (named by module:factory, as the projector is) that keeps what it is told and
+    renders nothing."""
 
     def committed(self, change: Change) -> None:
         HEARD.append(change)
-
-    def before_write(self, task_id: str, kind: str) -> None:
-        pass
-
-    def begin_batch(self) -> None:
-        pass
-
-    def end_batch(self) -> None:
-        pass
-
-    def flush(self) -> None:
-        pass
-
-    def refresh(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def test_a_run_with_workers_and_no_projector_renders_nothing_and_fails_nothing(
@@ -82,9 +62,7 @@ def test_a_run_with_workers_and_no_projector_renders_nothing_and_fails_nothing(
     assert _readable(tmp_path) == []
 
     # The announcements are still made, to whoever listens: the workers' and the run's end.
-    with Workspace.open(
-        tmp_path, listeners=("cairn.domain.notices:NoProjection", f"{__name__}:Ear")
-    ) as ws:
+    with Workspace.open(tmp_path, listeners=(f"{__name__}:Ear",)) as ws:
         again = TaskHandle(ws, "t2", order=["one"])
         ws.create_task("t2", exist_ok=True)
         again.phase("one")(
