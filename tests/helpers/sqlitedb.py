@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-Where = Path | str | Any  # a .db file, a workspace folder, or an open SQLite store or workspace
+Where = Any  # a .db file or a workspace folder (Path or str), or an open SQLite store or Workspace
 
 
 def db_file(where: Where) -> Path:
@@ -52,12 +52,6 @@ def connect(where: Where) -> Iterator[sqlite3.Connection]:
 def rows(where: Where, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
     with connect(where) as conn:
         return conn.execute(sql, params).fetchall()
-
-
-def scalar(where: Where, sql: str, params: Sequence[Any] = ()) -> Any:
-    with connect(where) as conn:
-        row = conn.execute(sql, params).fetchone()
-    return None if row is None else next(iter(row.values()))
 
 
 def execute(where: Where, *statements: str, params: Sequence[Any] = ()) -> None:

@@ -26,7 +26,7 @@ DEFAULT_LISTENERS: tuple[str, ...] = ("cairn.projection.projector:Projector",)
 @dataclass(frozen=True, slots=True)
 class Change:
     """One committed change. ``what``: task, phase, checkpoint, review, next, recovery, worker,
-    run or other."""
+    run, budget or other."""
 
     what: str
     task_id: str | None = None
