@@ -86,10 +86,6 @@ class Projection(Listener, Protocol):
 
     def target(self, rel: str) -> Path: ...
 
-    def after_change(self) -> None: ...
-
-    def after_checkpoint(self, task_id: str, kind: str) -> None: ...
-
     def refresh_all(self) -> None: ...
 
     def _project_artifact(self, task_id: str, kind: str) -> None: ...
@@ -138,12 +134,6 @@ class NoProjection:
 
     def target(self, rel: str) -> Path:
         return self._root / rel
-
-    def after_change(self) -> None:
-        pass
-
-    def after_checkpoint(self, task_id: str, kind: str) -> None:
-        pass
 
     def refresh_all(self) -> None:
         pass

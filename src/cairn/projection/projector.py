@@ -96,18 +96,6 @@ class Projector:
             # once before it returns.
             self.flush()
 
-    # The seam as it was before notices, for code outside the domain that renders on its own
-    # account: the same as an announcement that settles.
-    def after_change(self) -> None:
-        from cairn.domain.notices import Change
-
-        self.committed(Change("other", settle=True))
-
-    def after_checkpoint(self, task_id: str, kind: str) -> None:
-        from cairn.domain.notices import Change
-
-        self.committed(Change("checkpoint", task_id, kind, settle=True))
-
     def before_write(self, task_id: str, kind: str) -> None:
         """Take in a hand edit of the artifact a write is about to replace, as its own version
         first. One stat when the file is as this process left it."""
