@@ -4,12 +4,16 @@ with the projector renders all of it from the store."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from cairn.domain.notices import Change, NoProjection
 from cairn.domain.workers import Worker
 from cairn.domain.workspace import Workspace
+from cairn.flow import refresh
 from cairn.flow.durable import TaskHandle
 
 
@@ -36,8 +40,10 @@ class Ear(NoProjection):
 
 
 def test_a_run_with_workers_and_no_projector_renders_nothing_and_fails_nothing(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A phase that runs a while has the status rendered meanwhile (flow/refresh.py): at once here.
+    monkeypatch.setattr(refresh, "STATUS_DELAY_S", 0.0)
     Workspace.init(tmp_path, listeners=()).close()
     assert _readable(tmp_path) == []
     HEARD.clear()
@@ -54,6 +60,7 @@ def test_a_run_with_workers_and_no_projector_renders_nothing_and_fails_nothing(
         @task.phase("sum")
         def total(ctx: Any) -> str:
             ctx.progress("summed")
+            time.sleep(0.3)  # long enough for the status refresher to fire
             return "ok"
 
         report = task.run()

@@ -83,7 +83,7 @@ class TaskHandle:
         self.source: str | None = None  # the workflow file, for the hints in error messages
         self.runs = 0
         self.last_report: RunReport | None = None
-        self._refresher = StatusRefresher(ws.root)
+        self._refresher = StatusRefresher(ws.root, ws.listener_specs)
 
     def __repr__(self) -> str:
         return f"TaskHandle({self.id!r}, phases={self.phase_names})"
@@ -212,7 +212,7 @@ class TaskHandle:
             self._sync(specs)
             # The status file is rendered when a phase has run for a while (see refresh.py) and
             # at the end of the run, not at every phase boundary.
-            self._refresher = StatusRefresher(ws.root)
+            self._refresher = StatusRefresher(ws.root, ws.listener_specs)
             try:
                 for spec in specs:
                     outcome = self._run_phase(spec, report, say)
