@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from cairn.core import names
+from cairn.core import names, record
 from cairn.core.errors import NotFound, ValidationError
 from cairn.core.model import Checkpoint
 from cairn.domain.base import canonical, canonical_id, now
@@ -137,7 +136,7 @@ def insert_checkpoint(
     if newest is not None and newest.hash == digest and newest.files == tuple(files):
         # The same document again (a retry, an agent re-saving): one version is enough, and the
         # caller is told so rather than shown a version number that did not move.
-        return dataclasses.replace(to_checkpoint(ws, newest), content=text, unchanged=True)
+        return record.replace(to_checkpoint(ws, newest), content=text, unchanged=True)
     row = tx.checkpoints.add(
         task_id,
         kind,
@@ -309,7 +308,7 @@ def newest_each_kind(ws: Site, task_id: str) -> list[tuple[Checkpoint, int]]:
         rows = tx.checkpoints.newest_each_kind(task_id)
         live = live_progress(ws, tx, task_id)
     if live is not None:
-        live = dataclasses.replace(live, content=None)
+        live = record.replace(live, content=None)
         at = next((i for i, r in enumerate(rows) if r.kind == PROGRESS), None)
         if at is None:
             rows.append(live)
@@ -324,7 +323,7 @@ def history(ws: Site, task_id: str, kind: str) -> list[Checkpoint]:
         rows = tx.checkpoints.history(task_id, kind)
         live = live_progress(ws, tx, task_id) if kind == PROGRESS else None
     if live is not None and (not rows or live.version > rows[-1].version):
-        rows.append(dataclasses.replace(live, content=None))
+        rows.append(record.replace(live, content=None))
     return [to_checkpoint(ws, r) for r in rows]
 
 
@@ -345,5 +344,5 @@ def newest_checkpoint(
             )
             live = live_progress(ws, tx, task_id)
             if live is not None and (row is None or live.created_at >= row.created_at):
-                row = live if with_content else dataclasses.replace(live, content=None)
+                row = live if with_content else record.replace(live, content=None)
     return to_checkpoint(ws, row) if row else None

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from cairn.core.record import Record, assign
 
 if TYPE_CHECKING:
     from cairn.core.model import Checkpoint
@@ -23,24 +24,43 @@ if TYPE_CHECKING:
 DEFAULT_LISTENERS: tuple[str, ...] = ("cairn.projection.projector:Projector",)
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(Record):
     """One committed change. ``what``: task, phase, checkpoint, review, next, recovery, worker,
     run, budget or other."""
 
+    __slots__ = ("what", "task_id", "kind", "checkpoint", "review", "path", "settle")  # noqa: RUF023
     what: str
-    task_id: str | None = None
-    kind: str | None = None
+    task_id: str | None
+    kind: str | None
     # The version just committed, content included, so that a listener renders it without reading
     # it back; None when the writer did not have it at hand (the listener reads the newest).
-    checkpoint: Checkpoint | None = None
+    checkpoint: Checkpoint | None
     # A review change: the review, and the file of it just recorded (its request or a response).
-    review: str | None = None
-    path: str | None = None
+    review: str | None
+    path: str | None
     # The announcer's caller reads the tree next (a worker's start or end, the end of a durable
     # run): a listener brings it current before ``announce`` returns, not in the background. A
     # batch or a command still renders once, at its end.
-    settle: bool = False
+    settle: bool
+
+    def __init__(
+        self,
+        what: str,
+        task_id: str | None = None,
+        kind: str | None = None,
+        checkpoint: Checkpoint | None = None,
+        review: str | None = None,
+        path: str | None = None,
+        *,
+        settle: bool = False,
+    ) -> None:
+        assign(self, "what", what)
+        assign(self, "task_id", task_id)
+        assign(self, "kind", kind)
+        assign(self, "checkpoint", checkpoint)
+        assign(self, "review", review)
+        assign(self, "path", path)
+        assign(self, "settle", settle)
 
 
 class Listener(Protocol):
