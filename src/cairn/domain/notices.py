@@ -51,7 +51,6 @@ class Change(Record):
         checkpoint: Checkpoint | None = None,
         review: str | None = None,
         path: str | None = None,
-        *,
         settle: bool = False,
     ) -> None:
         assign(self, "what", what)
