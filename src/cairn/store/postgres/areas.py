@@ -20,17 +20,12 @@ def _lazy(module: str, cls: str) -> Callable[[Conn], Any]:
     return make
 
 
-def _shared(module: str, cls: str, *, dialect: bool = False) -> Callable[[Conn], Any]:
+def _shared(module: str, cls: str) -> Callable[[Conn], Any]:
     """An area whose SQL is the same on both backends: the SQLite module's class, on a
-    connection that speaks its ``?`` placeholders (``conn.Qmark``), and told this backend's
-    dialect (``dialect.POSTGRES``) where its SQL differs."""
+    connection that speaks its ``?`` placeholders (``conn.Qmark``)."""
 
     def make(conn: Conn) -> Any:
         area = getattr(importlib.import_module(f"cairn.store.sqlite.{module}"), cls)
-        if dialect:
-            from cairn.store.postgres.dialect import POSTGRES
-
-            return area(Qmark(conn), POSTGRES)
         return area(Qmark(conn))
 
     make.__qualname__ = f"{cls} (shared, lazy)"
@@ -42,13 +37,13 @@ AREAS: dict[str, Callable[[Conn], Any]] = {
     "checkpoints": _lazy("checkpoints", "PgCheckpoints"),
     "steps": _lazy("steps", "PgSteps"),
     "events": _lazy("events", "PgEvents"),
-    "projections": _shared("projections", "SQLiteProjections", dialect=True),
+    "projections": _lazy("projections", "PgProjections"),
     "recoveries": _shared("recoveries", "SQLiteRecoveries"),
     "compactions": _shared("compactions", "SQLiteCompactions"),
     "runs": _shared("runs", "SQLiteRuns"),
-    "ledger": _shared("ledger", "SQLiteLedger", dialect=True),
+    "ledger": _lazy("ledger", "PgLedger"),
     "reviews": _shared("reviews", "SQLiteReviews"),
     "leases": _lazy("leases", "PgLeases"),
     "meta": _lazy("changes", "PgMetaChanges"),
-    "records": _shared("records", "SQLiteRecords", dialect=True),
+    "records": _lazy("records", "PgRecords"),
 }

@@ -23,11 +23,6 @@ class Qmark:
             return self._c.execute(sql)
         return self._c.execute(_to_format(sql), parameters)
 
-    def executemany(self, sql: str, parameters: Any, /) -> None:
-        conn: Any = self._c  # a psycopg connection: executemany is its cursors'
-        with conn.cursor() as cur:
-            cur.executemany(_to_format(sql), parameters)
-
 
 @functools.lru_cache(maxsize=512)
 def _to_format(sql: str) -> str:

@@ -1,14 +1,12 @@
-"""The budget ledger on a SQL store, SQLite and PostgreSQL alike (``budget_contexts``,
-``budget_ledger``)."""
+"""The budget ledger on SQLite (``budget_contexts``, ``budget_ledger``)."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from cairn.store.contract import DuplicateKey
 from cairn.store.contract.ledger import BudgetContextRow, LedgerEntryRow
-from cairn.store.sql import Conn, Dialect
-from cairn.store.sqlite.dialect import SQLITE
 
 _CTX = "id, started_at, kind, task_id, run_id, note"
 TOP_SCAN = 200
@@ -25,16 +23,10 @@ def _scope(context_id: str | None) -> tuple[str, list[Any]]:
 
 
 class SQLiteLedger:
-    __slots__ = ("_c", "_newest")
+    __slots__ = ("_c",)
 
-    def __init__(self, conn: Conn, dialect: Dialect = SQLITE) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._c = conn
-        # Creation order breaks a tie within a millisecond (SQLite's rowid, a sequence column
-        # elsewhere).
-        order = dialect.creation_order(conn, "budget_contexts")
-        self._newest = (
-            f"SELECT {_CTX} FROM budget_contexts ORDER BY started_at DESC, {order} DESC LIMIT 1"
-        )
 
     def new_context(
         self,
@@ -61,7 +53,11 @@ class SQLiteLedger:
         return _ctx(r) if r else None
 
     def current_context(self) -> BudgetContextRow | None:
-        r = self._c.execute(self._newest).fetchone()
+        # Creation order breaks a tie within a millisecond; SQLite's rowid is that order here (a
+        # backend without one keeps a sequence column).
+        r = self._c.execute(
+            f"SELECT {_CTX} FROM budget_contexts ORDER BY started_at DESC, rowid DESC LIMIT 1"
+        ).fetchone()
         return _ctx(r) if r else None
 
     def add(

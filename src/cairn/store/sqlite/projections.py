@@ -1,13 +1,12 @@
-"""Projection bookkeeping on a SQL store, SQLite and PostgreSQL alike."""
+"""Projection bookkeeping on SQLite."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from cairn.store.contract import MissingRow
 from cairn.store.contract.projections import ProjectionRow, ProjectionStat
-from cairn.store.sql import Conn, Dialect
-from cairn.store.sqlite.dialect import SQLITE
 
 _COLS = "path, task_id, kind, hash, prev_hash, mtime_ns, size"
 
@@ -19,11 +18,10 @@ def _row(r: dict[str, Any]) -> ProjectionRow:
 
 
 class SQLiteProjections:
-    __slots__ = ("_c", "_d")
+    __slots__ = ("_c",)
 
-    def __init__(self, conn: Conn, dialect: Dialect = SQLITE) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._c = conn
-        self._d = dialect
 
     def get(self, path: str) -> ProjectionRow | None:
         r = self._c.execute(f"SELECT {_COLS} FROM projections WHERE path = ?", (path,)).fetchone()
@@ -61,9 +59,9 @@ class SQLiteProjections:
         if task_id is not None:
             sql += " WHERE task_id = ?" + (" AND kind = ?" if kind is not None else "")
             params = [task_id] + ([kind] if kind is not None else [])
-        # Tuples: this reads every artifact's row before each command.
         cur = self._c.execute(sql, params)
-        return [ProjectionStat(p, m, s) for p, m, s in self._d.tuples(cur)]
+        cur.row_factory = None  # tuples: this reads every artifact's row before each command
+        return [ProjectionStat(p, m, s) for p, m, s in cur]
 
     def all(self) -> list[ProjectionRow]:
         return [_row(r) for r in self._c.execute(f"SELECT {_COLS} FROM projections")]

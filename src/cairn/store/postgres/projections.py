@@ -1,0 +1,81 @@
+"""Projection bookkeeping on PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cairn.store.contract import MissingRow
+from cairn.store.contract.projections import ProjectionRow, ProjectionStat
+from cairn.store.postgres.conn import Conn
+
+_COLS = "path, task_id, kind, hash, prev_hash, mtime_ns, size"
+
+
+def _row(r: dict[str, Any]) -> ProjectionRow:
+    return ProjectionRow(
+        r["path"], r["task_id"], r["kind"], r["hash"], r["prev_hash"], r["mtime_ns"], r["size"]
+    )
+
+
+class PgProjections:
+    __slots__ = ("_c",)
+
+    def __init__(self, conn: Conn) -> None:
+        self._c = conn
+
+    def get(self, path: str) -> ProjectionRow | None:
+        r = self._c.execute(f"SELECT {_COLS} FROM projections WHERE path = %s", (path,)).fetchone()
+        return _row(r) if r else None
+
+    def owner(self, path: str) -> ProjectionRow | None:
+        r = self._c.execute(
+            f"SELECT {_COLS} FROM projections WHERE path_key = %s", (path.casefold(),)
+        ).fetchone()
+        return _row(r) if r else None
+
+    def record(self, path: str, task_id: str, kind: str, hash: str) -> None:
+        self._c.execute(
+            "INSERT INTO projections (path, path_key, task_id, kind, hash, prev_hash) "
+            "VALUES (%s, %s, %s, %s, %s, NULL) ON CONFLICT (path) DO UPDATE SET "
+            "prev_hash = CASE WHEN projections.mtime_ns IS NULL THEN projections.prev_hash "
+            "ELSE projections.hash END, hash = excluded.hash, mtime_ns = NULL, size = NULL",
+            (path, path.casefold(), task_id, kind, hash),
+        )
+
+    def set_stat(self, path: str, mtime_ns: int, size: int, *, hash: str | None = None) -> None:
+        if hash is None:
+            self._c.execute(
+                "UPDATE projections SET mtime_ns = %s, size = %s WHERE path = %s",
+                (mtime_ns, size, path),
+            )
+        else:
+            self._c.execute(
+                "UPDATE projections SET mtime_ns = %s, size = %s WHERE path = %s AND hash = %s",
+                (mtime_ns, size, path, hash),
+            )
+
+    def stats(self, *, task_id: str | None = None, kind: str | None = None) -> list[ProjectionStat]:
+        sql, params = "SELECT path, mtime_ns, size FROM projections", []
+        if task_id is not None:
+            sql += " WHERE task_id = %s" + (" AND kind = %s" if kind is not None else "")
+            params = [task_id] + ([kind] if kind is not None else [])
+        rows = self._c.execute(sql, params).fetchall()
+        return [ProjectionStat(r["path"], r["mtime_ns"], r["size"]) for r in rows]
+
+    def all(self) -> list[ProjectionRow]:
+        return [_row(r) for r in self._c.execute(f"SELECT {_COLS} FROM projections")]
+
+    def move(self, old_path: str, new_path: str) -> None:
+        cur = self._c.execute(
+            "UPDATE projections SET path = %s, path_key = %s, mtime_ns = NULL, size = NULL "
+            "WHERE path = %s",
+            (new_path, new_path.casefold(), old_path),
+        )
+        if cur.rowcount != 1:
+            raise MissingRow(f"no projection at {old_path}")
+
+    def forget(self, task_id: str) -> list[str]:
+        rows = self._c.execute(
+            "DELETE FROM projections WHERE task_id = %s RETURNING path", (task_id,)
+        ).fetchall()
+        return [r["path"] for r in rows]
