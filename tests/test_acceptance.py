@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from helpers.cli import Result, run, snapshot
+from helpers.stored import records
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -255,10 +257,12 @@ def _tree_is_current(root: Path) -> None:
     with Workspace.open(root, search=False) as w:
         fresh = render_status_md(status_data(w))
         with w.store.read() as tx:
-            newest = tx.execute(
-                "SELECT task_id, kind, content FROM checkpoints c WHERE version = (SELECT "
-                "max(version) FROM checkpoints d WHERE d.task_id = c.task_id AND d.kind = c.kind)"
-            )
+            by_kind: dict[tuple[str, str], dict[str, Any]] = {}
+            for r in records(tx, "checkpoints"):
+                key = (r["task_id"], r["kind"])
+                if key not in by_kind or r["version"] > by_kind[key]["version"]:
+                    by_kind[key] = r
+            newest = list(by_kind.values())
         status = (root / w.config.status_file).read_text(encoding="utf-8")
         for row in newest:
             art = root / w.artifact_path(row["task_id"], row["kind"])
@@ -571,11 +575,9 @@ def test_brief_says_when_the_current_phase_lost_its_process(ws: Path) -> None:
     dead.wait()
     with Workspace.open(ws) as w:
         assert "Interrupted" not in build_brief(w).text
-        with w.store.transaction() as tx:  # what a run killed mid-phase leaves behind
-            tx.execute(
-                "INSERT INTO phase_runs (task_id, phase, attempt, state, pid, host, started_at) "
-                "VALUES ('finding4', 'analysis', 1, 'running', ?, ?, ?)",
-                (dead.pid, os.uname().nodename, now()),
+        with w.store.write() as tx:  # what a run killed mid-phase leaves behind
+            tx.runs.add_phase_run(
+                "finding4", "analysis", attempt=1, pid=dead.pid, host=os.uname().nodename, ts=now()
             )
         brief = build_brief(w, trigger="crash")
         assert "**Interrupted**" in brief.text and f"process {dead.pid}" in brief.text

@@ -14,6 +14,7 @@ from cairn.domain import budget
 from cairn.domain.workspace import Workspace
 from cairn.models.scripted import Call, Script, Suite, Unit
 from cairn.models.scripted_suites import get_suite, register
+from helpers.stored import records
 
 
 def _demo_ws(root: Path, phases: tuple[str, ...] = ("analysis", "implement")) -> Workspace:
@@ -42,8 +43,8 @@ def test_runs_all_phases_and_verifies(ws_path: Path) -> None:
         assert by["specs"] > 0 and by["orchestration"] > 0
         assert rep.total_in_context == res.stats.entered
         with ws.store.read() as tx:
-            n = tx.scalar("SELECT count(*) FROM budget_contexts WHERE kind = 'agent-phase'")
-            run = tx.one("SELECT * FROM agent_runs")
+            n = sum(r["kind"] == "agent-phase" for r in records(tx, "budget_contexts"))
+            run = next(iter(records(tx, "agent_runs")), None)
         assert n == 2
         assert run is not None and run["state"] == "done"
         assert json.loads(run["usage"])["requests"] == res.stats.requests
@@ -225,7 +226,7 @@ def test_review_request_tool_records_a_review(ws_path: Path) -> None:
         res = run_task(ws, "f4", RunOptions(model="scripted:t-review"))
         assert res.state == "done" and res.stats.tool_errors == 0
         with ws.store.read() as tx:
-            row = tx.one("SELECT topic, state FROM reviews")
+            row = next(iter(records(tx, "reviews")), None)
         assert row is not None and row["topic"] == "finding4_approach"
         assert list((ws_path / "reviews" / "requests").iterdir())
 

@@ -9,6 +9,7 @@ from cairn.agent import RunOptions, run_task
 from cairn.domain.workspace import Workspace
 from cairn.models.scripted import Call, Script, Suite, Unit, scripted_model
 from cairn.models.scripted_suites import get_suite, register
+from helpers.stored import records
 
 FILES = 8
 
@@ -66,7 +67,7 @@ def _spy(suite: str) -> tuple[Any, list[list[Any]]]:
 
 def _compactions(ws: Workspace) -> list[dict[str, Any]]:
     with ws.store.read() as tx:
-        return tx.execute("SELECT * FROM agent_compactions ORDER BY id")
+        return records(tx, "agent_compactions")
 
 
 def test_compacts_at_a_safe_point_after_a_checkpoint(ws_path: Path) -> None:
@@ -93,7 +94,7 @@ def test_compacts_at_a_safe_point_after_a_checkpoint(ws_path: Path) -> None:
         assert [s.text for s in ws.steps("t")] == [f"copied f{i}" for i in range(FILES)]
         # Every context got its own ledger; none passed the window.
         with ws.store.read() as tx:
-            kinds = [r["kind"] for r in tx.execute("SELECT kind FROM budget_contexts")]
+            kinds = [r["kind"] for r in records(tx, "budget_contexts")]
         assert kinds.count("compaction") == len(rows)
     # After a compaction the model saw: the phase prompt with a fresh brief, then the last exchange.
     first_after = next(c for c in calls[1:] if "Resumed: yes" in str(c[0].parts[0].content))

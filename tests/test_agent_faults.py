@@ -18,6 +18,8 @@ from cairn.cli import main
 from cairn.domain.workspace import Workspace
 from cairn.models.scripted import scripted_model
 from cairn.models.scripted_suites import get_suite
+from helpers import sqlitedb
+from helpers.stored import records
 
 
 def _flaky(fail: Any, *, delay: float = 0.0) -> Any:
@@ -73,7 +75,7 @@ def test_provider_that_keeps_failing_fails_the_phase_cleanly(ws_path: Path) -> N
         assert steps and steps[0] == "wrote out/sum_0.txt"
         assert (ws_path / "out" / "sum_0.txt").exists()
         with ws.store.read() as tx:
-            run = tx.one("SELECT state, error FROM agent_runs")
+            run = next(iter(records(tx, "agent_runs")), None)
         assert run is not None and run["state"] == "failed"
     # A later run picks the failed phase up again and finishes it, without repeating steps.
     with Workspace.open(ws_path) as ws:
@@ -134,7 +136,7 @@ def test_sigkill_mid_phase_resumes_from_the_newest_checkpoint(ws_path: Path) -> 
             proc.kill()
     with Workspace.open(ws_path) as ws:
         with ws.store.read() as tx:
-            run = tx.one("SELECT id, state FROM agent_runs")
+            run = next(iter(records(tx, "agent_runs")), None)
         assert run is not None and run["state"] == "running"  # it never got to say otherwise
         assert ws.task("demo").phases[1].state == "active"
         done_before = [s.text for s in ws.steps("demo")]
@@ -142,7 +144,7 @@ def test_sigkill_mid_phase_resumes_from_the_newest_checkpoint(ws_path: Path) -> 
     assert code == 0
     with Workspace.open(ws_path) as ws:
         with ws.store.read() as tx:
-            states = {r["id"]: r["state"] for r in tx.execute("SELECT id, state FROM agent_runs")}
+            states = {r["id"]: r["state"] for r in records(tx, "agent_runs")}
         assert states[run["id"]] == "crashed"
         assert sorted(states.values()) == ["crashed", "done"]
         texts = [s.text for s in ws.steps("demo")]
@@ -161,7 +163,7 @@ def test_sigkill_mid_phase_resumes_from_the_newest_checkpoint(ws_path: Path) -> 
 def _running_subagents(root: Path) -> int:
     try:
         with Workspace.open(root) as ws, ws.store.read() as tx:
-            return int(tx.scalar("SELECT count(*) FROM subagent_runs WHERE state = 'running'"))
+            return sum(r["state"] == "running" for r in records(tx, "subagent_runs"))
     except Exception:
         return 0
 
@@ -203,7 +205,7 @@ def test_sigkill_while_subagents_run(ws_path: Path) -> None:
     code = main(["-C", str(ws_path), "agent", "run", "demo", "--model", "scripted:demo-subagents"])
     assert code == 0
     with Workspace.open(ws_path) as ws, ws.store.read() as tx:
-        rows = tx.execute("SELECT name, state, partial, run_id FROM subagent_runs ORDER BY rowid")
+        rows = records(tx, "subagent_runs")
     crashed = [r for r in rows if r["state"] == "crashed"]
     assert "left" in {r["name"] for r in crashed}
     assert all(r["partial"] == 1 for r in crashed)
@@ -214,12 +216,8 @@ def test_sigkill_while_subagents_run(ws_path: Path) -> None:
 
 
 def _fake_running(ws: Workspace, pid: int) -> None:
-    with ws.store.transaction() as tx:
-        tx.execute(
-            "INSERT INTO agent_runs (id, task_id, model, started_at, state, pid) "
-            "VALUES ('run-old', 'demo', 'scripted:demo', '2026-01-01T00:00:00.000Z', 'running', ?)",
-            (pid,),
-        )
+    with ws.store.write() as tx:
+        tx.runs.start_agent_run("run-old", "demo", "scripted:demo", "2026-01-01T00:00:00.000Z", pid)
 
 
 def test_a_live_runtime_is_not_taken_over_but_a_reused_pid_is(ws_path: Path) -> None:
@@ -239,8 +237,10 @@ def test_a_live_runtime_is_not_taken_over_but_a_reused_pid_is(ws_path: Path) -> 
     sleeper = subprocess.Popen(["sleep", "30"])  # a live pid that is not a cairn runtime
     try:
         with Workspace.open(ws_path) as ws:
-            with ws.store.transaction() as tx:
-                tx.execute("UPDATE agent_runs SET pid = ? WHERE id = 'run-old'", (sleeper.pid,))
+            # Its pid now names a live process that is no cairn runtime (the pid was reused).
+            sqlitedb.execute(
+                ws, "UPDATE agent_runs SET pid = ? WHERE id = 'run-old'", params=(sleeper.pid,)
+            )
             res = run_task(ws, "demo", RunOptions(model="scripted:demo"))
             assert res.state == "done" and res.crash_recovered == ["run-old"]
     finally:

@@ -14,6 +14,7 @@ import pytest
 from cairn.agent import RunOptions, run_task
 from cairn.domain import budget
 from cairn.domain.workspace import Workspace
+from helpers.stored import records
 
 
 class _Server:
@@ -123,7 +124,7 @@ def test_provider_reported_usage_drives_compaction(ws_path: Path, server: _Serve
         assert res.state == "done"
         assert res.stats.compactions == 1 and res.stats.suboptimal == 1
         with ws.store.read() as tx:
-            row = tx.one("SELECT * FROM agent_compactions")
+            row = next(iter(records(tx, "agent_compactions")), None)
         assert row is not None and row["tokens_before"] >= 9_500
     second = json.dumps(server.calls[1]["messages"])
     assert "Resumed: yes" in second and "trigger: compact" in second

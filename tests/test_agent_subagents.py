@@ -12,6 +12,7 @@ from cairn.domain import budget
 from cairn.domain.workspace import Workspace
 from cairn.models.scripted import Call, Script, Suite, Unit
 from cairn.models.scripted_suites import register
+from helpers.stored import records
 
 LONG = "word " * 3000
 
@@ -85,7 +86,7 @@ def test_subagents_run_in_parallel_with_capped_summaries(ws_path: Path) -> None:
         assert "[subagent greedy: partial — PARTIAL RESULT" in cp
         assert "over its budget of 1,000 tokens" in cp and "missing: out/greedy.txt" in cp
         with ws.store.read() as tx:
-            rows = {r["name"]: r for r in tx.execute("SELECT * FROM subagent_runs")}
+            rows = {r["name"]: r for r in records(tx, "subagent_runs")}
         assert rows["greedy"]["partial"] == 1 and rows["greedy"]["state"] == "partial"
         # In parallel: each of a, b, c (~0.9 s: 3 responses x 0.3 s) started before any ended.
         starts = [rows[n]["started_at"] for n in "abc"]
@@ -140,7 +141,7 @@ def test_subagent_past_its_time_limit_is_stopped_and_marked_partial(ws_path: Pat
         assert time.monotonic() - t0 < 1.8
         assert res.state == "done" and res.stats.subagent_partial == 1
         with ws.store.read() as tx:
-            row = tx.one("SELECT * FROM subagent_runs")
+            row = next(iter(records(tx, "subagent_runs")), None)
         assert row is not None and row["partial"] == 1
         assert "time limit of 0.5 s" in row["summary"]
         # The transcript keeps what the subagent did before it was stopped.
@@ -198,6 +199,6 @@ def test_subagent_masks_old_outputs_to_stay_inside_the_window(ws_path: Path) -> 
         assert res.state == "done" and res.stats.subagent_partial == 0
         assert (ws_path / "read.txt").read_text() == "ok"
         with ws.store.read() as tx:
-            row = tx.one("SELECT transcript, summary FROM subagent_runs")
+            row = next(iter(records(tx, "subagent_runs")), None)
         assert row is not None and row["summary"] == "read all six"
         assert "[masked after compaction" in (ws_path / row["transcript"]).read_text()

@@ -14,6 +14,8 @@ import pytest
 from cairn.domain.workspace import Workspace
 from cairn.integrations.hooks import CONTEXT_CAP_CHARS, fit_context
 from cairn.integrations.transcripts import count_tool_calls_since
+from helpers import sqlitedb
+from helpers.stored import records
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hooks"
 
@@ -187,7 +189,7 @@ def active_ws(ws_path: Path) -> Path:
 
 def compaction_rows(root: Path) -> list[dict[str, Any]]:
     with Workspace.open(root) as ws, ws.store.read() as tx:
-        return tx.execute("SELECT * FROM compactions ORDER BY id")
+        return records(tx, "compactions")
 
 
 # -- the full cycle ------------------------------------------------------------------------------
@@ -466,11 +468,23 @@ def test_a_compaction_with_no_active_phase_reads_plainly_in_the_status(ws_path: 
 
 def test_session_start_uses_only_a_recent_record_of_another_session(active_ws: Path) -> None:
     old = iso(datetime.now(UTC) - timedelta(hours=2))
-    with Workspace.open(active_ws) as ws, ws.store.transaction() as tx:
-        tx.execute(
-            "INSERT INTO compactions (ts, agent, session_id, trigger, safe_point, reason) "
-            "VALUES (?, 'claude', 'other', 'auto', 0, 'old one')",
-            (old,),
+    with Workspace.open(active_ws) as ws, ws.store.write() as tx:
+        tx.compactions.add(
+            ts=old,
+            agent="claude",
+            session_id="other",
+            transcript_path=None,
+            trigger="auto",
+            custom_instructions=None,
+            task_id=None,
+            phase=None,
+            safe_point=False,
+            reason="old one",
+            last_checkpoint_at=None,
+            seconds_since_checkpoint=None,
+            tool_calls_since_checkpoint=None,
+            tool_calls_exact=None,
+            summary=None,
         )
     run_hook("session-start", fixture("claude_session_start_compact", active_ws, session="new"))
     with Workspace.open(active_ws) as ws:
@@ -513,9 +527,12 @@ def test_codex_post_compact_reads_the_summary_from_the_rollout(
     row = compaction_rows(active_ws)[-1]
     assert row["summary"] == "Summary: the analysis of finding4 is half done."
     # An older compaction's summary is not taken for a later compaction's.
-    with Workspace.open(active_ws) as ws, ws.store.transaction() as tx:
-        tx.execute("UPDATE compactions SET ts = ?", (iso(datetime.now(UTC) + timedelta(hours=1)),))
-        tx.execute("UPDATE compactions SET summary = NULL, summary_at = NULL")
+    # Planted: every compaction dated after the summary the next hook finds, and none summarised.
+    with sqlitedb.connect(active_ws) as conn:
+        conn.execute(
+            "UPDATE compactions SET ts = ?", (iso(datetime.now(UTC) + timedelta(hours=1)),)
+        )
+        conn.execute("UPDATE compactions SET summary = NULL, summary_at = NULL")
     run_hook("post-compact", fixture("codex_post_compact", active_ws, rollout), "--agent", "codex")
     row = compaction_rows(active_ws)[-1]
     assert row["summary_at"] is not None and row["summary"] is None

@@ -11,6 +11,7 @@ from typing import Any
 from cairn.cli import main
 from cairn.domain.workspace import Workspace
 from cairn.integrations.hooks import run_hook
+from helpers import stored
 
 RECORDED = Path(__file__).parent / "fixtures" / "hooks" / "codex-0.171.0"
 
@@ -64,7 +65,7 @@ def test_recorded_codex_inputs_drive_the_whole_cycle(ws_path: Path, tmp_path: Pa
 
     assert main(["-C", str(ws_path), "hooks", "compactions", "--json"]) == 0
     with Workspace.open(ws_path) as ws, ws.store.read() as tx:
-        (row,) = tx.execute("SELECT * FROM compactions")
+        (row,) = stored.records(tx, "compactions")
     assert (row["agent"], row["trigger"], row["safe_point"]) == ("codex", "auto", 0)
     assert row["tool_calls_since_checkpoint"] == 2  # the tool search counts
     assert row["summary"].endswith(summary)

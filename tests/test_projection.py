@@ -241,9 +241,7 @@ def test_status_data_and_markdown(ws: Workspace) -> None:
     assert data["schema"] == "cairn.status/1"
     assert data["counts"]["tasks"] == 31
     with ws.store.read() as tx:
-        assert data["counts"]["checkpoint_versions"] == tx.scalar(
-            "SELECT count(*) FROM checkpoints"
-        )
+        assert data["counts"]["checkpoint_versions"] == tx.records.count("checkpoints")
     assert data["counts"]["checkpoint_versions"] == 1  # analysis: steps and next store none
     assert [t["id"] for t in data["active"]] == ["f4"]
     f4 = data["active"][0]
@@ -263,7 +261,7 @@ def test_status_section_providers_are_rendered(
     module = types.ModuleType("cairn_test_section")
 
     def section(w: Workspace, tx: Any) -> tuple[str, Any, str]:
-        n = tx.scalar("SELECT count(*) FROM tasks")
+        n = tx.records.count("tasks")
         return "widgets", {"tasks_seen": n}, "## Widgets\n\n- all fine\n"
 
     module.section = section  # type: ignore[attr-defined]

@@ -50,11 +50,7 @@ def _long_history(w: Workspace, *, content: str, steps: int, versions: int, tid:
         for i in range(steps):
             state = rng.choice(("done", "done", "done", "active", "todo", "failed"))
             text = f"step {i}: {CJK[: rng.randint(5, 30)]} {'x' * rng.randint(0, 300)}"
-            tx.insert(
-                "INSERT INTO steps (task_id, phase, text, state, created_at, updated_at) "
-                "VALUES (?, 'plan', ?, ?, ?, ?)",
-                (tid, text, state, ts, ts),
-            )
+            tx.steps.add(tid, "plan", text, state, ts)
             w._event(tx, tid, "step.recorded", ts, text=text, state=state)
         for v in range(versions):
             kind = ("analysis", "plan", "notes")[v % 3]

@@ -347,10 +347,7 @@ def test_rounds_accept_an_id_or_a_topic(ws: Workspace) -> None:
 
 def test_migration_creates_the_review_tables(ws: Workspace) -> None:
     with ws.store.read() as tx:
-        cols = {
-            t: [r["name"] for r in tx.execute(f"PRAGMA table_info({t})")]
-            for t in ("reviews", "review_responses")
-        }
+        cols = {t: tx.records.fields(t) for t in ("reviews", "review_responses")}
     assert cols["reviews"] == [
         "id", "task_id", "topic", "round", "question", "concerns", "context", "reviewer",
         "plan_version", "prompt", "state", "request_path", "created_at", "updated_at",

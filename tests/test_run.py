@@ -113,14 +113,14 @@ def test_sigkill_mid_phase_then_resume(tmp_path: Path) -> None:
     steps = [s.text for s in ws.steps("job")]
     assert steps == ["chunk 1", "chunk 2", "chunk 3"]  # not duplicated by the re-run
     with ws.store.read() as tx:
-        runs = tx.execute("SELECT phase, attempt, state, pid FROM phase_runs ORDER BY id")
-    assert [(r["phase"], r["attempt"], r["state"]) for r in runs] == [
+        runs = tx.runs.phase_runs("job")
+    assert [(r.phase, r.attempt, r.state) for r in runs] == [
         ("prepare", 1, "done"),
         ("work", 1, "crashed"),
         ("work", 2, "done"),
         ("finish", 1, "done"),
     ]
-    assert runs[1]["pid"] == child.pid
+    assert runs[1].pid == child.pid
 
     again = _cairn(tmp_path, "run", "wf.py", "--json")
     assert again.returncode == 0, again.stderr

@@ -14,6 +14,7 @@ import pytest
 from cairn.core.errors import StoreError
 from cairn.store import Store, open_store
 from cairn.store.sqlite.migrations import MIGRATIONS
+from helpers import sqlitedb
 
 BACKENDS: dict[str, Callable[[Path], Store]] = {
     "sqlite": lambda folder: open_store(folder / "cairn.db", create=True),
@@ -41,14 +42,14 @@ def store(make: Callable[[], Store]) -> Store:
 
 def _meta(store: Store, key: str) -> str | None:
     with store.read() as tx:
-        return tx.scalar("SELECT value FROM meta WHERE key = ?", (key,))  # type: ignore[no-any-return]
+        return tx.meta.get(key)
 
 
 # -- transactions --------------------------------------------------------------------------------
 def test_commit_is_visible_to_other_connections(make: Callable[[], Store]) -> None:
     a, b = make(), make()
     with a.transaction() as tx:
-        tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("k", "v"))
+        tx.meta.put("k", "v")
     assert _meta(a, "k") == "v"
     assert _meta(b, "k") == "v"
 
@@ -58,59 +59,56 @@ def test_exception_rolls_back_and_propagates(store: Store) -> None:
         pass
 
     with pytest.raises(Boom), store.transaction() as tx:
-        tx.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")
-        assert tx.scalar("SELECT value FROM meta WHERE key = 'a'") == "1"  # own write visible
+        tx.meta.put("a", "1")
+        assert tx.meta.get("a") == "1"  # own write visible
         raise Boom
     assert _meta(store, "a") is None
     with store.transaction() as tx:  # the store is usable afterwards
-        tx.execute("INSERT INTO meta (key, value) VALUES ('a', '2')")
+        tx.meta.put("a", "2")
     assert _meta(store, "a") == "2"
 
 
 def test_light_transaction_commits_and_rolls_back(store: Store) -> None:
     with store.light_transaction() as tx:
-        tx.execute("INSERT INTO meta (key, value) VALUES ('light', 'yes')")
+        tx.meta.put("light", "yes")
     assert _meta(store, "light") == "yes"
     with pytest.raises(RuntimeError), store.light_transaction() as tx:
-        tx.execute("UPDATE meta SET value = 'no' WHERE key = 'light'")
+        tx.meta.put("light", "no")
         raise RuntimeError
     assert _meta(store, "light") == "yes"
 
 
 def test_constraint_violation_rolls_back_the_whole_transaction(store: Store) -> None:
     with pytest.raises(sqlite3.IntegrityError), store.transaction() as tx:
-        tx.execute("INSERT INTO meta (key, value) VALUES ('dup', '1')")
-        tx.execute("INSERT INTO meta (key, value) VALUES ('dup', '2')")
+        tx.meta.put("dup", "1")
+        tx.tasks.add_phase("no such task", "a", gated=False)  # a foreign key the store refuses
     assert _meta(store, "dup") is None
 
 
 def test_read_is_a_snapshot(make: Callable[[], Store]) -> None:
     a, b = make(), make()
     with a.read() as tx:
-        before = tx.scalar("SELECT count(*) FROM meta")
+        before = tx.records.count("meta")
         with b.transaction() as wtx:
-            wtx.execute("INSERT INTO meta (key, value) VALUES ('during', 'x')")
-        assert tx.scalar("SELECT count(*) FROM meta") == before
+            wtx.meta.put("during", "x")
+        assert tx.records.count("meta") == before
+        assert tx.meta.get("during") is None
     assert _meta(a, "during") == "x"
 
 
-def test_row_helpers(store: Store) -> None:
+def test_ids_follow_and_what_was_written_reads_back(store: Store) -> None:
     with store.transaction() as tx:
-        first = tx.insert(
-            "INSERT INTO events (ts, task_id, type, data) VALUES ('t', NULL, 'x', '{}')"
-        )
-        second = tx.insert(
-            "INSERT INTO events (ts, task_id, type, data) VALUES ('t', 'a', 'y', '{}')"
-        )
+        first = tx.events.append(None, "x", "t", {})
+        second = tx.events.append("a", "y", "t", {})
         assert second == first + 1
     with store.read() as tx:
-        rows = tx.execute("SELECT id, type FROM events ORDER BY id")
-        assert rows == [{"id": first, "type": "x"}, {"id": second, "type": "y"}]
-        assert tx.one("SELECT type FROM events WHERE id = ?", (second,)) == {"type": "y"}
-        assert tx.one("SELECT type FROM events WHERE id = -1") is None
-        assert tx.scalar("SELECT count(*) FROM events") == 2
-        assert tx.scalar("SELECT type FROM events WHERE id = -1") is None
-        assert [r["type"] for r in tx.iterate("SELECT type FROM events ORDER BY id")] == ["x", "y"]
+        rows = tx.events.query()
+        assert [(r.id, r.type, r.task_id) for r in rows] == [(first, "x", None), (second, "y", "a")]
+        assert [r.type for r in tx.events.query(after=first)] == ["y"]
+        assert tx.events.query(after=second) == []
+        assert tx.events.count() == 2 and tx.events.count(task_id="a") == 1
+        assert tx.events.last_id() == second
+        assert tx.meta.get("absent") is None
 
 
 def test_writers_wait_for_each_other_instead_of_failing(make: Callable[[], Store]) -> None:
@@ -122,7 +120,7 @@ def test_writers_wait_for_each_other_instead_of_failing(make: Callable[[], Store
     def hold() -> None:
         try:
             with a.transaction() as tx:
-                tx.execute("INSERT INTO meta (key, value) VALUES ('first', '1')")
+                tx.meta.put("first", "1")
                 holding.set()
                 time.sleep(0.3)
         except BaseException as exc:  # pragma: no cover - reported below
@@ -133,7 +131,7 @@ def test_writers_wait_for_each_other_instead_of_failing(make: Callable[[], Store
     assert holding.wait(5)
     start = time.monotonic()
     with b.transaction() as tx:
-        tx.execute("INSERT INTO meta (key, value) VALUES ('second', '2')")
+        tx.meta.put("second", "2")
     waited = time.monotonic() - start
     t.join()
     assert not errors
@@ -166,17 +164,15 @@ APPEND_ONLY = {
 
 @pytest.mark.parametrize("table", sorted(APPEND_ONLY))
 def test_append_only_tables_refuse_update_and_delete(table: str, store: Store) -> None:
+    """The triggers hold for any writer of the file, not only for the store's own statements."""
     insert, update, delete = APPEND_ONLY[table]
-    with store.transaction() as tx:
-        for statement in insert.split("; "):
-            tx.execute(statement)
-    with store.read() as tx:
-        before = tx.execute(f"SELECT * FROM {table}")
+    sqlitedb.execute(store, *insert.split("; "))
+    before = sqlitedb.rows(store, f"SELECT * FROM {table}")
+    assert before
     for statement in (update, delete):
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"), store.transaction() as tx:
-            tx.execute(statement)
-    with store.read() as tx:
-        assert tx.execute(f"SELECT * FROM {table}") == before
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            sqlitedb.execute(store, statement)
+    assert sqlitedb.rows(store, f"SELECT * FROM {table}") == before
 
 
 # -- migrations ------------------------------------------------------------------------------------
@@ -208,12 +204,14 @@ def test_a_renumbered_migration_is_known_by_its_old_name(tmp_path: Path) -> None
 
 
 def test_reopening_applies_nothing_twice(make: Callable[[], Store]) -> None:
+    stamped = "SELECT id, name, applied_at FROM cairn_migrations ORDER BY id"
     first = make()
-    with first.read() as tx:
-        stamps = tx.execute("SELECT id, name, applied_at FROM cairn_migrations ORDER BY id")
+    stamps = sqlitedb.rows(first, stamped)
+    assert [r["name"] for r in stamps] == [n for n, _ in MIGRATIONS]
     second = make()
+    assert sqlitedb.rows(second, stamped) == stamps
     with second.read() as tx:
-        assert tx.execute("SELECT id, name, applied_at FROM cairn_migrations ORDER BY id") == stamps
+        assert tx.records.migrations() == [n for n, _ in MIGRATIONS]
 
 
 def test_pending_migrations_apply_in_order_to_an_older_store(
@@ -224,7 +222,7 @@ def test_pending_migrations_apply_in_order_to_an_older_store(
     monkeypatch.setattr(backend, "MIGRATIONS", MIGRATIONS[:1])
     old = open_store(tmp_path / "cairn.db", create=True)
     with old.transaction() as tx:
-        tx.execute("INSERT INTO meta (key, value) VALUES ('kept', 'yes')")
+        tx.meta.put("kept", "yes")
     assert old.applied_migrations() == ["0001_core"]
     old.close()
     monkeypatch.setattr(backend, "MIGRATIONS", MIGRATIONS)
@@ -236,11 +234,11 @@ def test_pending_migrations_apply_in_order_to_an_older_store(
 
 def test_a_store_from_a_newer_version_is_refused_unchanged(tmp_path: Path) -> None:
     s = open_store(tmp_path / "cairn.db", create=True)
-    with s.transaction() as tx:
-        tx.execute(
-            "INSERT INTO cairn_migrations (name, applied_at) VALUES ('9000_future_feature', 'x')"
-        )
     s.close()
+    sqlitedb.execute(
+        tmp_path / "cairn.db",
+        "INSERT INTO cairn_migrations (name, applied_at) VALUES ('9000_future_feature', 'x')",
+    )
     before = (tmp_path / "cairn.db").read_bytes()
     with pytest.raises(StoreError, match=r"newer cairn.*9000_future_feature"):
         open_store(tmp_path / "cairn.db")
@@ -370,16 +368,22 @@ def test_blank_migrated_store_has_exactly_the_core_columns(tmp_path: Path) -> No
 # -- SQLite specifics ----------------------------------------------------------------------------
 def test_sqlite_pragmas(tmp_path: Path) -> None:
     s = open_store(tmp_path / "cairn.db", create=True)
+    conn = sqlitedb.own_connection(s)  # these settings are the connection's, not the file's
+
+    def pragma(name: str) -> object:
+        return next(iter(conn.execute(f"PRAGMA {name}").fetchone().values()))
+
     try:
-        with s.read() as tx:
-            assert tx.scalar("PRAGMA journal_mode") == "wal"
-            assert tx.scalar("PRAGMA synchronous") == 2  # FULL: synced before commit returns
-            assert tx.scalar("PRAGMA busy_timeout") >= 5000
-            assert tx.scalar("PRAGMA foreign_keys") == 1
-        with s.light_transaction() as tx:
-            assert tx.scalar("PRAGMA synchronous") == 1  # NORMAL, for rebuildable data only
-        with s.read() as tx:
-            assert tx.scalar("PRAGMA synchronous") == 2  # and back to FULL afterwards
+        with s.read():
+            assert pragma("journal_mode") == "wal"
+            assert pragma("synchronous") == 2  # FULL: synced before commit returns
+            busy = pragma("busy_timeout")
+            assert isinstance(busy, int) and busy >= 5000
+            assert pragma("foreign_keys") == 1
+        with s.light_transaction():
+            assert pragma("synchronous") == 1  # NORMAL, for rebuildable data only
+        with s.read():
+            assert pragma("synchronous") == 2  # and back to FULL afterwards
         assert s.integrity_check() == "ok"
     finally:
         s.close()
@@ -419,27 +423,26 @@ def test_checkpoint_count_is_kept_by_a_trigger(
         "INSERT INTO checkpoints (task_id, kind, version, hash, size, content, phase, source, "
         "files, created_at, seq) VALUES ('t', 'plan', ?, 'h', 1, 'x', NULL, 'write', '[]', 't', ?)"
     )
-    with s.transaction() as tx:
-        tx.execute(
+    # Rows as an older cairn wrote them, beneath the areas of this one.
+    with sqlitedb.connect(s) as conn:
+        conn.execute(
             "INSERT INTO tasks (id, key, title, created_at, updated_at, seq) "
             "VALUES ('t', 't', '', 't', 't', 1)"
         )
         for v in range(1, 6):
-            tx.execute(insert, (v, v))
+            conn.execute(insert, (v, v))
     s.close()
     monkeypatch.setattr(backend, "MIGRATIONS", MIGRATIONS)
     s = open_store(tmp_path / "cairn.db")
     try:
-        count = "SELECT value FROM meta WHERE key = 'checkpoint_versions'"
         with s.read() as tx:
-            assert tx.scalar(count) == "5"
-        with s.transaction() as tx:
-            tx.execute(insert, (6, 6))
-        with pytest.raises(RuntimeError), s.transaction() as tx:
-            tx.execute(insert, (7, 7))
+            assert tx.meta.get("checkpoint_versions") == "5"
+        sqlitedb.execute(s, insert, params=(6, 6))
+        with pytest.raises(RuntimeError), sqlitedb.connect(s) as conn:
+            conn.execute(insert, (7, 7))
             raise RuntimeError  # rolled back: not counted
         with s.read() as tx:
-            assert tx.scalar(count) == "6"
-            assert tx.scalar("SELECT count(*) FROM checkpoints") == 6
+            assert tx.meta.get("checkpoint_versions") == "6"
+            assert tx.records.count("checkpoints") == 6
     finally:
         s.close()

@@ -14,6 +14,7 @@ from cairn.core.errors import CairnError
 from cairn.core.procs import alive
 from cairn.domain.workers import Worker, spawn_many
 from cairn.domain.workspace import Workspace
+from helpers.stored import records
 
 
 def _count(path: Path) -> int:
@@ -26,7 +27,7 @@ def _rows(root: Path) -> dict[str, dict[str, Any]]:
     ws = Workspace.open(root, search=False)
     try:
         with ws.store.read() as tx:
-            return {r["name"]: r for r in tx.execute("SELECT * FROM workers")}
+            return {r["name"]: r for r in records(tx, "workers")}
     finally:
         ws.close()
 

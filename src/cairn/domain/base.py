@@ -90,13 +90,10 @@ def canonical_id(site: Site, task_id: str) -> str:
 
 
 class Projection(Protocol):
-    """The projector as the domain calls it (the seam the projection layer owns)."""
+    """The projector as the domain calls it (the seam the projection layer owns): only to take
+    in hand edits before a rule reads them. What changed, the domain announces (``announce``)."""
 
     def reconcile(self, only: tuple[str, str] | None = None) -> list[str]: ...
-
-    def after_change(self) -> None: ...
-
-    def after_checkpoint(self, task_id: str, kind: str) -> None: ...
 
 
 class Site(Protocol):

@@ -37,6 +37,7 @@ from cairn.domain.budget_settings import (
     settings,
     window_for,
 )
+from cairn.domain.notices import Change
 
 if TYPE_CHECKING:
     from cairn.domain.workspace import Workspace
@@ -188,7 +189,7 @@ def record_many(
                 context=context_id,
             )
     if render:
-        ws.projector.render_status()
+        ws.announce(Change("budget", task_id, settle=True))
     return out
 
 

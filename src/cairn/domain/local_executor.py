@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from cairn.core import procs
 from cairn.core.errors import CairnError
+from cairn.domain.notices import Change
 from cairn.domain.worker_runs import (
     Plan,
     WorkerResult,
@@ -105,8 +106,11 @@ def _reconnect_inherited() -> None:
             obj.store = fresh
 
 
-def _child_main(root: str, plan: Plan, run_id: str, offset: int) -> None:
-    """Runs in the forked worker process. Records its own end in the store."""
+def _child_main(
+    root: str, plan: Plan, run_id: str, offset: int, listeners: tuple[str, ...]
+) -> None:
+    """Runs in the forked worker process. Records its own end in the store, and tells the
+    orchestrator's listeners (opened here by name) of it."""
     os.setsid()  # its own process group: a timeout kills it and everything it started
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
@@ -125,7 +129,7 @@ def _child_main(root: str, plan: Plan, run_id: str, offset: int) -> None:
     from cairn.domain.workspace import Workspace
 
     _reconnect_inherited()
-    ws = Workspace.open(root, search=False)
+    ws = Workspace.open(root, search=False, listeners=listeners)
     record_pid(ws, run_id)
     os.chdir(root)
     env = {"CAIRN_WORKSPACE": root, "CAIRN_TASK": plan.task_id, "CAIRN_WORKER": w.name}
@@ -208,7 +212,7 @@ def _child_main(root: str, plan: Plan, run_id: str, offset: int) -> None:
         duration_s=duration,
         reason=reason,
     )
-    ws.projector.after_change()
+    ws.announce(Change("worker", plan.task_id, settle=True))
     ws.close()
 
 
@@ -233,10 +237,10 @@ def _start(ws: Workspace, plan: Plan, ctx: Any) -> _Run:
         plan.log_full,
         f"=== cairn worker {w.name} (task {plan.task_id}) attempt {attempt} started {ts} ===",
     )
-    ws.projector.after_change()
+    ws.announce(Change("worker", plan.task_id, settle=True))
     proc = ctx.Process(
         target=_child_main,
-        args=(str(ws.root), plan, run_id, offset),
+        args=(str(ws.root), plan, run_id, offset, ws.listener_specs),
         name=f"cairn-worker-{w.name}",
     )
     proc.start()

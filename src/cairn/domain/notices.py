@@ -31,9 +31,10 @@ DEFAULT_LISTENERS: tuple[str, ...] = ("cairn.projection.projector:Projector",)
 
 
 class Change(Record):
-    """One committed change. ``what``: task, phase, checkpoint, review, next, recovery or other."""
+    """One committed change. ``what``: task, phase, checkpoint, review, next, recovery, worker,
+    run, budget or other."""
 
-    __slots__ = ("what", "task_id", "kind", "checkpoint", "review", "path")  # noqa: RUF023
+    __slots__ = ("what", "task_id", "kind", "checkpoint", "review", "path", "settle")  # noqa: RUF023
     what: str
     task_id: str | None
     kind: str | None
@@ -43,6 +44,10 @@ class Change(Record):
     # A review change: the review, and the file of it just recorded (its request or a response).
     review: str | None
     path: str | None
+    # The announcer's caller reads the tree next (a worker's start or end, the end of a durable
+    # run): a listener brings it current before ``announce`` returns, not in the background. A
+    # batch or a command still renders once, at its end.
+    settle: bool
 
     def __init__(
         self,
@@ -52,6 +57,7 @@ class Change(Record):
         checkpoint: Checkpoint | None = None,
         review: str | None = None,
         path: str | None = None,
+        settle: bool = False,
     ) -> None:
         assign(self, "what", what)
         assign(self, "task_id", task_id)
@@ -59,6 +65,7 @@ class Change(Record):
         assign(self, "checkpoint", checkpoint)
         assign(self, "review", review)
         assign(self, "path", path)
+        assign(self, "settle", settle)
 
 
 class Listener(Protocol):
@@ -103,10 +110,6 @@ class Projection(Listener, Protocol):
     def recovery_log_text(self) -> str: ...
 
     def target(self, rel: str) -> Path: ...
-
-    def after_change(self) -> None: ...
-
-    def after_checkpoint(self, task_id: str, kind: str) -> None: ...
 
     def refresh_all(self) -> None: ...
 
@@ -156,12 +159,6 @@ class NoProjection:
 
     def target(self, rel: str) -> Path:
         return self._root / rel
-
-    def after_change(self) -> None:
-        pass
-
-    def after_checkpoint(self, task_id: str, kind: str) -> None:
-        pass
 
     def refresh_all(self) -> None:
         pass

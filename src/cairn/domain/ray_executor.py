@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from cairn.core import names
 from cairn.core.errors import CairnError, ValidationError
 from cairn.domain.local_executor import KILL_GRACE_S, _log_line, _tail
+from cairn.domain.notices import Change
 from cairn.domain.ray_task import Job, run_job
 from cairn.domain.worker_runs import (
     Plan,
@@ -241,7 +242,7 @@ class _Session:
             f"=== cairn worker {w.name} (task {plan.task_id}) attempt {attempt} started {ts} "
             f"on Ray (run {run_id}) ===",
         )
-        self.ws.projector.after_change()
+        self.ws.announce(Change("worker", plan.task_id, settle=True))
         now = time.monotonic()
         limit = w.timeout + (KILL_GRACE_S + 1.0 if w.cmd is not None else 0.0)
         run = _Run(plan, None, run_id, offset, now, limit, now + limit + QUEUE_S)

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING
 from cairn.core import procs
 from cairn.core.errors import CairnError, ValidationError
 from cairn.domain.leases import host_name
+from cairn.domain.notices import Change
 from cairn.domain.worker_runs import (
     ICONS,
     SCHEMA_WORKERS,
@@ -208,7 +209,7 @@ def spawn_many(
             from cairn.domain.local_executor import run_all
 
         run_all(ws, to_run, results, max_parallel)
-    ws.projector.after_change()
+    ws.announce(Change("worker", task_id, settle=True))
     return [results[p.worker.name] for p in plans]
 
 

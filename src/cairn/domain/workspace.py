@@ -84,10 +84,10 @@ class Workspace:
         self.store = store
         self.config = config
         self.cairn_dir = root / CAIRN_DIR
-        # Told of every commit (domain/notices.py); the first is the readable tree.
-        self.listeners: list[Listener] = load_listeners(
-            self, DEFAULT_LISTENERS if listeners is None else listeners
-        )
+        # Told of every commit (domain/notices.py); the first is the readable tree. By name, so
+        # that a worker process opens the workspace with the same listeners (or none).
+        self.listener_specs = tuple(DEFAULT_LISTENERS if listeners is None else listeners)
+        self.listeners: list[Listener] = load_listeners(self, self.listener_specs)
         first = self.listeners[0] if self.listeners else NoProjection(self)
         self.projector: Projection = first  # type: ignore[assignment]
 

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from cairn.core import names
 from cairn.core.errors import CairnError, NotFound, TransitionError, UsageError, ValidationError
+from cairn.domain.notices import Change
 from cairn.flow.context import PhaseContext, open_task_stream, spawn_task_workers
 from cairn.flow.guards import WorkflowChanged, check_order, run_lock
 from cairn.flow.refresh import StatusRefresher
@@ -82,7 +83,7 @@ class TaskHandle:
         self.source: str | None = None  # the workflow file, for the hints in error messages
         self.runs = 0
         self.last_report: RunReport | None = None
-        self._refresher = StatusRefresher(ws.root)
+        self._refresher = StatusRefresher(ws.root, ws.listener_specs)
 
     def __repr__(self) -> str:
         return f"TaskHandle({self.id!r}, phases={self.phase_names})"
@@ -211,7 +212,7 @@ class TaskHandle:
             self._sync(specs)
             # The status file is rendered when a phase has run for a while (see refresh.py) and
             # at the end of the run, not at every phase boundary.
-            self._refresher = StatusRefresher(ws.root)
+            self._refresher = StatusRefresher(ws.root, ws.listener_specs)
             try:
                 for spec in specs:
                     outcome = self._run_phase(spec, report, say)
@@ -219,7 +220,7 @@ class TaskHandle:
                     say(outcome_line(outcome))
             finally:
                 self._refresher.close()
-                ws.projector.after_change()
+                ws.announce(Change("run", self.id, settle=True))
         return report
 
     def reset(self, phase: str) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,8 +36,12 @@ os.register_at_fork(
 
 
 class StatusRefresher:
-    def __init__(self, root: Path, delay: float | None = None) -> None:
+    def __init__(
+        self, root: Path, listeners: Sequence[str] | None = None, delay: float | None = None
+    ) -> None:
         self.root = root
+        # The run's workspace's listeners, by name: a run with no projector renders nothing.
+        self.listeners = listeners
         self.delay = STATUS_DELAY_S if delay is None else delay
         self._cond = threading.Condition()
         self._deadline: float | None = None
@@ -87,7 +92,7 @@ class StatusRefresher:
         try:
             with _RENDERING:
                 if self._ws is None:
-                    self._ws = Workspace.open(self.root, search=False)
+                    self._ws = Workspace.open(self.root, search=False, listeners=self.listeners)
                 self._ws.projector.render_status()
         except (CairnError, OSError):
             # Best effort: the store is the truth, and run() renders the status itself at its end

@@ -102,22 +102,9 @@ class Projector:
                 self._schedule()
         if review is not None and now:
             self._flush(self.ws, reviews={review: None})
-
-    # The seam as it was before notices, for callers outside the domain's core that still call
-    # it (reviews, workers, flow): they expect the tree current when it returns, so in the
-    # library it flushes at once; in a command it queues, and the command flushes once.
-    def after_change(self) -> None:
-        from cairn.domain.notices import Change
-
-        self.committed(Change("other"))
-        if self.background and not self._batch_depth:
-            self.flush()
-
-    def after_checkpoint(self, task_id: str, kind: str) -> None:
-        from cairn.domain.notices import Change
-
-        self.committed(Change("checkpoint", task_id, kind))
-        if self.background and not self._batch_depth:
+        elif change.settle and self.background and not self._batch_depth:
+            # The caller reads the tree next (a library caller); a command queues, and flushes
+            # once before it returns.
             self.flush()
 
     def before_write(self, task_id: str, kind: str) -> None:

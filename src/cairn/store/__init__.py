@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from cairn.store.base import RawSQL, Row, Store, Transaction, Tx, area_names
+from cairn.store.base import Row, Store, Transaction, Tx, area_names
 from cairn.store.factory import MEMORY_URL, open_store
 
 __all__ = [
     "MEMORY_URL",
-    "RawSQL",
     "Row",
     "Store",
     "Transaction",

@@ -8,10 +8,9 @@ the sync, for bookkeeping that can be rebuilt; ``store.read()`` is a snapshot. E
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 
-from cairn.core.errors import StoreError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,35 +35,6 @@ if TYPE_CHECKING:  # annotations only: a command imports just the contracts it u
     from cairn.store.contract.tasks import TasksArea
 
 Row = dict[str, "Any"]
-Params = Sequence["Any"]
-
-
-class RawSQL(Protocol):
-    """TEMPORARY escape hatch: SQL passed through to a SQL backend, for the modules whose tables
-    have no area yet (reviews, workers, runs, budget, flow). New code uses areas;
-    each module moves off this when its area lands, and then this goes."""
-
-    def execute(self, sql: str, params: Params = ()) -> list[Row]: ...
-
-    def one(self, sql: str, params: Params = ()) -> Row | None: ...
-
-    def scalar(self, sql: str, params: Params = ()) -> Any: ...
-
-    def insert(self, sql: str, params: Params = ()) -> int: ...
-
-    def iterate(self, sql: str, params: Params = ()) -> Iterator[Row]: ...
-
-
-class _NoSQL:
-    """The raw hatch of a backend that has no SQL (the memory store)."""
-
-    def _refuse(self, *_: object) -> Any:
-        raise StoreError(
-            "this store has no SQL; the calling module still uses the temporary raw SQL hatch "
-            "and must move to a store area"
-        )
-
-    execute = one = scalar = insert = iterate = _refuse
 
 
 class Transaction:
@@ -86,12 +56,10 @@ class Transaction:
     leases: LeasesArea  # liveness of running phases and workers, by the store's clock
     meta: MetaArea
     records: RecordsArea  # every record set as plain rows: dump and restore (store/dump.py)
-    sql: RawSQL  # TEMPORARY, see RawSQL
 
     def __init__(
         self,
         areas: Mapping[str, Any],
-        sql: RawSQL | None = None,
         *,
         lazy: Mapping[str, Callable[[], Any]] | None = None,
     ) -> None:
@@ -99,7 +67,6 @@ class Transaction:
         # Areas in ``lazy`` are built (and their modules imported) on first use, so that a
         # command's start-up pays only for the areas it touches.
         self._lazy = dict(lazy or {})
-        self.sql = sql if sql is not None else _NoSQL()
 
     def __getattr__(self, name: str) -> Any:
         make = self.__dict__.get("_lazy", {}).get(name)
@@ -109,27 +76,10 @@ class Transaction:
         self.__dict__[name] = area
         return area
 
-    # TEMPORARY: the raw methods on the transaction itself, as before the contract, so that the
-    # modules not yet on areas keep working unchanged. Same deadline as RawSQL.
-    def execute(self, sql: str, params: Params = ()) -> list[Row]:
-        return self.sql.execute(sql, params)
-
-    def one(self, sql: str, params: Params = ()) -> Row | None:
-        return self.sql.one(sql, params)
-
-    def scalar(self, sql: str, params: Params = ()) -> Any:
-        return self.sql.scalar(sql, params)
-
-    def insert(self, sql: str, params: Params = ()) -> int:
-        return self.sql.insert(sql, params)
-
-    def iterate(self, sql: str, params: Params = ()) -> Iterator[Row]:
-        return self.sql.iterate(sql, params)
-
 
 def area_names() -> tuple[str, ...]:
     """The areas every backend must provide."""
-    return tuple(n for n in Transaction.__annotations__ if n != "sql")
+    return tuple(Transaction.__annotations__)
 
 
 # The name the modules not yet on the contract use for a transaction.

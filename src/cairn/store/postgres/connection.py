@@ -264,7 +264,7 @@ class PostgresStore:
             if got is None:
                 txc = TxConn(conn)
                 lazy = {name: partial(make, txc) for name, make in AREAS.items()}
-                got = self._txs[conn] = (Transaction({}, None, lazy=lazy), txc)
+                got = self._txs[conn] = (Transaction({}, lazy=lazy), txc)
             return got
 
     @contextmanager

@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from cairn.core.errors import StoreError
-from cairn.store.base import Params, Row, Transaction
+from cairn.store.base import Row, Transaction
 from cairn.store.sqlite.areas import AREAS
 from cairn.store.sqlite.migrations import MIGRATIONS, RENAMED
 
@@ -33,35 +33,6 @@ BUSY_TIMEOUT_MS = 60_000
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
     return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
-
-
-class _RawSQL:
-    """TEMPORARY: the raw SQL hatch (see cairn.store.base.RawSQL)."""
-
-    __slots__ = ("_conn",)
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def execute(self, sql: str, params: Params = ()) -> list[Row]:
-        return self._conn.execute(sql, params).fetchall()
-
-    def one(self, sql: str, params: Params = ()) -> Row | None:
-        row: Row | None = self._conn.execute(sql, params).fetchone()
-        return row
-
-    def scalar(self, sql: str, params: Params = ()) -> Any:
-        cur = self._conn.execute(sql, params)
-        cur.row_factory = None
-        row = cur.fetchone()
-        return None if row is None else row[0]
-
-    def insert(self, sql: str, params: Params = ()) -> int:
-        cur = self._conn.execute(sql, params)
-        return int(cur.lastrowid or 0)
-
-    def iterate(self, sql: str, params: Params = ()) -> Iterator[Row]:
-        yield from self._conn.execute(sql, params)
 
 
 # Below this much free space a "disk I/O error" is taken for what it nearly always is then: SQLite
@@ -251,9 +222,7 @@ class SQLiteStore:
             self._migrate(applied)
             conn = self._conn
             self._tx = Transaction(
-                {},
-                _RawSQL(conn),
-                lazy={name: partial(make, conn) for name, make in AREAS.items()},
+                {}, lazy={name: partial(make, conn) for name, make in AREAS.items()}
             )
         except (sqlite3.DatabaseError, StoreError) as exc:
             if hasattr(self, "_conn"):
@@ -271,9 +240,7 @@ class SQLiteStore:
                 "writable, or with the cairn that wrote it"
             )
         conn = self._conn
-        self._tx = Transaction(
-            {}, _RawSQL(conn), lazy={name: partial(make, conn) for name, make in AREAS.items()}
-        )
+        self._tx = Transaction({}, lazy={name: partial(make, conn) for name, make in AREAS.items()})
 
     def _refuse_write(self) -> None:
         if self.read_only is not None:
