@@ -19,6 +19,11 @@ class StepRow:
     updated_at: str
 
 
+# (id, state, text, phase) of a step: what the progress file shows of it, read as a plain tuple
+# because every step renders a view of up to 200 of them.
+StepLine = tuple[int, str, str, "str | None"]
+
+
 @dataclass(frozen=True, slots=True)
 class ProgressDoc:
     """The progress file's current text, rendered from the steps; one per task, replaced."""
@@ -50,6 +55,14 @@ class StepsArea(Protocol):
 
     def open_before(self, task_id: str, before_id: int, *, limit: int) -> list[StepRow]:
         """The oldest ``limit`` steps not done with an id below ``before_id``, oldest first."""
+        ...
+
+    def lines(self, task_id: str, *, limit: int | None = None) -> list[StepLine]:
+        """``of_task`` (without a phase) as StepLine tuples."""
+        ...
+
+    def open_lines_before(self, task_id: str, before_id: int, *, limit: int) -> list[StepLine]:
+        """``open_before`` as StepLine tuples."""
         ...
 
     def count(self, task_id: str) -> int:

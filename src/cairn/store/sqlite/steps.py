@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from cairn.store.contract import MissingRow
-from cairn.store.contract.steps import ProgressDoc, StepRow
+from cairn.store.contract.steps import ProgressDoc, StepLine, StepRow
 
 _COLS = "id, task_id, phase, text, state, created_at, updated_at"
 
@@ -88,6 +88,32 @@ class SQLiteSteps:
                 (task_id, before_id, limit),
             )
         )
+
+    def lines(self, task_id: str, *, limit: int | None = None) -> list[StepLine]:
+        if limit:
+            cur = self._c.execute(
+                "SELECT id, state, text, phase FROM steps WHERE task_id = ? "
+                "ORDER BY id DESC LIMIT ?",
+                (task_id, limit),
+            )
+            cur.row_factory = None
+            rows: list[StepLine] = cur.fetchall()
+            rows.reverse()
+            return rows
+        cur = self._c.execute(
+            "SELECT id, state, text, phase FROM steps WHERE task_id = ? ORDER BY id", (task_id,)
+        )
+        cur.row_factory = None
+        return list(cur.fetchall())
+
+    def open_lines_before(self, task_id: str, before_id: int, *, limit: int) -> list[StepLine]:
+        cur = self._c.execute(
+            "SELECT id, state, text, phase FROM steps WHERE task_id = ? AND state != 'done' "
+            "AND id < ? ORDER BY id LIMIT ?",
+            (task_id, before_id, limit),
+        )
+        cur.row_factory = None
+        return list(cur.fetchall())
 
     def count(self, task_id: str) -> int:
         r = self._c.execute("SELECT step_count FROM tasks WHERE id = ?", (task_id,)).fetchone()
