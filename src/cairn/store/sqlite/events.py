@@ -32,8 +32,8 @@ class SQLiteEvents:
         self._c = conn
 
     def append(self, task_id: str | None, type: str, ts: str, data: Mapping[str, Any]) -> int:
-        # The id is the next after the newest: AUTOINCREMENT gives exactly that here (events are
-        # append-only, never deleted), in the insert itself rather than a max() before it.
+        # The id is the next after the newest: the rowid gives exactly that here (events are
+        # append-only, never deleted: migration 0013), in the insert itself, not a max() first.
         body = _encode(data if isinstance(data, dict) else dict(data))
         cur = self._c.execute(
             "INSERT INTO events (ts, task_id, type, data) VALUES (?, ?, ?, ?)",
