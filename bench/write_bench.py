@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import tempfile
@@ -71,6 +72,40 @@ def flush(ws: Any) -> None:
         f()
 
 
+def write_shape(ws: Any, floor: SQLiteFloor, content: Any) -> tuple[int, float, float] | None:
+    """What one write does to SQLite, after the timed part: its statements, and the pages it
+    appends to the WAL (what the commit's fsync flushes), beside the floor's. None off SQLite."""
+    conn = getattr(ws.store, "_conn", None)
+    if conn is None:
+        return None
+    seen: list[str] = []
+    conn.set_trace_callback(seen.append)
+    try:
+        ws.write_checkpoint("bench", "benchwrite", content())
+    finally:
+        conn.set_trace_callback(None)
+    # A trigger's statements are reported with the text of the statement that fired it.
+    statements = len([s for i, s in enumerate(seen) if i == 0 or s != seen[i - 1]])
+
+    def pages(c: Any, write: Any, wal: str, n: int = 20) -> float:
+        c.execute("PRAGMA wal_autocheckpoint=0")
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        write()  # the first commit after a truncate also writes the WAL header
+        before = os.path.getsize(wal)
+        for _ in range(n):
+            write()
+        c.execute("PRAGMA wal_autocheckpoint=1000")
+        return (os.path.getsize(wal) - before) / n / (4096 + 24)
+
+    mine = pages(
+        conn,
+        lambda: ws.write_checkpoint("bench", "benchwrite", content()),
+        f"{ws.store.path}-wal",
+    )
+    theirs = pages(floor.conn, lambda: floor.write(content()), f"{floor.db}-wal")
+    return statements, mine, theirs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=30)
@@ -117,6 +152,7 @@ def main() -> None:
                     t0 = time.perf_counter()
                     batched.write_checkpoint("bench", "benchwrite", c)
                     times["batch"].append(time.perf_counter() - t0)
+        shape = write_shape(plain, floor, content)
         floor.close()
         plain.close()
         batched.close()
@@ -137,6 +173,12 @@ def main() -> None:
         )
         for name, ms in rows:
             print(f"{name:<58}{ms:>10.3f}{ms / f:>9.2f}x")
+        if shape is not None:
+            statements, pages, floor_pages = shape
+            print(
+                f"\none default write: {statements} SQL statements from BEGIN to COMMIT, "
+                f"{pages:.1f} pages into the WAL (the floor: 3 statements, {floor_pages:.1f} pages)"
+            )
         ok_d = med["default"] <= TARGET_DEFAULT * f
         ok_b = med["batch"] <= TARGET_BATCH * f
         print(
