@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -79,6 +80,32 @@ def transcript(path: Path, megabytes: int, context: int) -> None:
         f.write(json.dumps(row) + "\n")
 
 
+def codex_rollout(path: Path, megabytes: int, context: int) -> None:
+    """A Codex rollout of ``megabytes`` MB (tool calls, outputs and token_count records), the
+    newest token_count reporting ``context`` tokens, then a big tool output."""
+    ts = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    output = "line of file content\n" * 200
+
+    def row(kind: str, payload: dict[str, object]) -> str:
+        return json.dumps({"timestamp": ts, "type": kind, "payload": payload}) + "\n"
+
+    def tokens(total: int) -> str:
+        usage = {"input_tokens": total - 50, "output_tokens": 50, "total_tokens": total}
+        info = {"last_token_usage": usage, "model_context_window": 258_400}
+        return row("event_msg", {"type": "token_count", "info": info})
+
+    with path.open("w") as f:
+        i = 0
+        while f.tell() < megabytes * 1024 * 1024:
+            call = {"type": "function_call", "name": "exec_command", "call_id": f"c{i}"}
+            f.write(row("response_item", {**call, "arguments": '{"cmd":"cat x"}'}))
+            f.write(row("response_item", {"type": "function_call_output", "output": output}))
+            f.write(tokens(1000 + i))
+            i += 1
+        f.write(tokens(context))
+        f.write(row("response_item", {"type": "function_call_output", "output": output * 20}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=40)
@@ -96,6 +123,12 @@ def main() -> None:
         transcript(below, args.transcript_mb, 60_000)  # 41 % of 147k: below 80 %
         transcript(above, 1, 160_000)  # past the compaction point
         hook = hook_command([sys.executable, "-m", "cairn"], "post-tool-use", "claude").split()
+        codex_hook = hook_command([sys.executable, "-m", "cairn"], "post-tool-use", "codex").split()
+        codex_below = tmp / "codex-below.jsonl"
+        codex_rollout(codex_below, args.transcript_mb, 120_000)  # 49 % of 244.8k: below 80 %
+        codex_home = tmp / "codex-home"
+        codex_home.mkdir()
+        os.environ["CODEX_HOME"] = str(codex_home)  # no user config of this machine's
 
         def payload(path: Path, session: str) -> bytes:
             data = {
@@ -115,6 +148,7 @@ def main() -> None:
         commands = {
             "python -c pass": ([sys.executable, "-c", "pass"], None),
             "forecast below threshold": (hook, payload(below, "bench-below")),
+            "codex forecast below": (codex_hook, payload(codex_below, "codex-below")),
         }
         times = time_processes(commands, root, args.runs)
         base = times["python -c pass"][0]
@@ -128,6 +162,9 @@ def main() -> None:
         ratio = times["forecast below threshold"][0] / base
         verdict = "ok" if ratio <= TARGET else "OVER"
         print(f"below the threshold: {ratio:.2f}x python -c pass (target <= {TARGET}x): {verdict}")
+        ratio = times["codex forecast below"][0] / base
+        verdict = "ok" if ratio <= TARGET else "OVER"
+        print(f"codex, below: {ratio:.2f}x python -c pass (target <= {TARGET}x): {verdict}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

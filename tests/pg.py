@@ -19,6 +19,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -78,13 +79,40 @@ class Server:
             "--locale=C.UTF-8",
             "--no-sync",
         )
+        self._watchdog = self._start_watchdog()
         self.start()
 
-    def _run(self, tool: str, *args: str) -> None:
+    def _argv(self, tool: str, *args: str) -> list[str]:
         argv = [str(self.bindir / tool), *args]
-        if self._as_postgres:
-            argv = ["runuser", "-u", "postgres", "--", *argv]
-        subprocess.run(argv, check=True, capture_output=True, timeout=120, cwd=self.root)
+        return ["runuser", "-u", "postgres", "--", *argv] if self._as_postgres else argv
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run(
+            self._argv(tool, *args), check=True, capture_output=True, timeout=120, cwd=self.root
+        )
+
+    def _start_watchdog(self) -> subprocess.Popen[bytes]:
+        """A process that stops the server and removes its folder once this test run ends, however
+        it ends: it waits for the end of a pipe only this process writes to, which the kernel
+        closes when the run exits, is SIGTERMed, interrupted or SIGKILLed (an atexit hook or a
+        signal handler would miss the last). In its own session: a Ctrl-C of the run's terminal
+        does not reach it."""
+        stop = self._argv("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _WATCHDOG,
+                str(self.data / "postmaster.pid"),
+                str(self.root),
+                *stop,
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.root,
+            start_new_session=True,
+        )
 
     def url(self, dbname: str = "postgres", *, password: str = PASSWORD) -> str:
         return f"postgresql://cairn:{password}@127.0.0.1:{self.port}/{dbname}"
@@ -124,6 +152,22 @@ class Server:
         with contextlib.suppress(Exception):
             self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+        if self._watchdog.stdin is not None:
+            self._watchdog.stdin.close()  # it finds nothing left to stop, and exits
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._watchdog.wait(timeout=30)
+
+
+# The watchdog (argv: the server's postmaster.pid, its folder, then the stop command): blocks until
+# the test run's end of the pipe closes, then stops the server if it still runs.
+_WATCHDOG = """
+import os, shutil, subprocess, sys
+pidfile, root, stop = sys.argv[1], sys.argv[2], sys.argv[3:]
+sys.stdin.buffer.read()
+if os.path.exists(pidfile):
+    subprocess.run(stop, capture_output=True, timeout=120, check=False)
+shutil.rmtree(root, ignore_errors=True)
+"""
 
 
 _lock = threading.RLock()

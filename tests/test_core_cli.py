@@ -651,9 +651,16 @@ def test_core_commands_list_matches_what_core_registers() -> None:
 
     from cairn.cli import _command_word, build_parser, core
 
-    parser = build_parser("status")
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(sub.choices) == set(core.COMMANDS)
+    def choices(parser: argparse.ArgumentParser) -> set[str]:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        return set(sub.choices)
+
+    everything = argparse.ArgumentParser().add_subparsers()
+    core.register(everything)
+    assert set(everything.choices) == set(core.COMMANDS)
+    # A core command builds its own parser alone, whatever it is.
+    for command in core.COMMANDS:
+        assert choices(build_parser(command)) == {command}
     full = build_parser()
     sub_full = next(a for a in full._actions if isinstance(a, argparse._SubParsersAction))
     assert set(core.COMMANDS) <= set(sub_full.choices)
@@ -670,8 +677,11 @@ def test_core_commands_start_without_the_other_command_modules(ws: Path) -> None
     r = subprocess.run(
         [sys.executable, "-c", code, str(ws)], capture_output=True, text=True, check=True
     )
-    # task_life_args holds the task-life parsers that core builds; no command module is loaded.
-    assert r.stderr.strip() == "['cairn.cli.common', 'cairn.cli.core', 'cairn.cli.task_life_args']"
+    # task_life_args holds the task-life parsers that core builds, quick reads the plain command
+    # lines of status and recover; no command module is loaded.
+    assert r.stderr.strip() == (
+        "['cairn.cli.common', 'cairn.cli.core', 'cairn.cli.quick', 'cairn.cli.task_life_args']"
+    )
 
 
 def test_workspace_is_found_from_a_subfolder_and_from_the_environment(
@@ -689,3 +699,52 @@ def test_workspace_is_found_from_a_subfolder_and_from_the_environment(
     monkeypatch.setenv("CAIRN_WORKSPACE", str(ws))
     assert "finding4" in ok(run(capsys, None, "status")).out
     assert list(elsewhere.iterdir()) == []
+
+
+_QUICK_WORDS = [
+    "status", "recover", "--json", "--exact", "--no-log", "--task", "--trigger", "--max-tokens",
+    "-C", "--workspace", "--workspace=w", "--workspace=", "dir", "t1", "compact", "300", " 42 ",
+    "-5", "x", "", "--help", "--jso", "--task=t", "-Cdir", "--", "-h", "list", "task",
+]  # fmt: skip
+
+
+def test_the_quick_parser_gives_what_argparse_gives(capsys: pytest.CaptureFixture[str]) -> None:
+    """The plain forms of status and recover are read without argparse (cli/quick.py): every
+    command line it answers, argparse answers the same; the others it leaves to argparse."""
+    import random
+
+    from cairn.cli import _command_word, build_parser
+    from cairn.cli.quick import quick_args
+
+    full = [
+        ["status"],
+        ["-C", "dir", "status", "--json"],
+        ["--workspace=", "recover"],
+        ["recover", "--task", "t1", "--trigger", "compact", "--max-tokens", "300", "--exact",
+         "--no-log", "--json"],
+        ["recover", "--max-tokens", " 42 ", "--task", ""],
+    ]  # fmt: skip
+    rng = random.Random(9)
+    prefixes = [[], [], ["-C", "dir"], ["--workspace", "d"], ["--workspace=w"], ["-C"], ["x"]]
+    lines = full + [
+        rng.choice(prefixes)
+        + [rng.choice(["status", "recover", "recover", "task"])]
+        + [rng.choice(_QUICK_WORDS) for _ in range(rng.randint(0, 6))]
+        for _ in range(3000)
+    ]
+    answered = 0
+    for argv in lines:
+        quick = quick_args(argv)
+        if quick is None:
+            assert argv not in full, argv
+            continue
+        answered += 1
+        try:
+            slow = build_parser(_command_word(argv)).parse_args(argv)
+        except SystemExit:
+            raise AssertionError(f"argparse refuses {argv!r}, the quick parser did not") from None
+        assert vars(quick) == vars(slow), argv
+    capsys.readouterr()
+    assert answered > 200
+    for argv in (["status", "--help"], ["recover", "--max-tokens", "x"], ["recover", "--jso"]):
+        assert quick_args(argv) is None, argv

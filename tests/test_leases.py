@@ -188,10 +188,10 @@ class _Flaky:
         self.inner = MemoryStore()
         self.down = threading.Event()
 
-    def light_write(self) -> Any:
+    def light_write(self, **kw: Any) -> Any:
         if self.down.is_set():
             raise ConnectionError("server closed the connection")
-        return self.inner.light_write()
+        return self.inner.light_write(**kw)
 
 
 def test_an_outage_shorter_than_the_time_out_does_not_lose_the_lease() -> None:

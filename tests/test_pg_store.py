@@ -118,8 +118,12 @@ def test_every_connection_commits_synchronously_whatever_the_server_says(pg_url:
         admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off'.encode())
     store = open_store(pg_url, create=True)
     try:
-        pool = store._pool  # type: ignore[attr-defined]
-        with pool.connection() as conn:
+        conns = store._conns  # type: ignore[attr-defined]
+        # The connection a command uses, and one from the pool that a second thread gets.
+        assert (
+            conns.direct.execute("SHOW synchronous_commit").fetchone()["synchronous_commit"] == "on"
+        )
+        with conns.the_pool().connection() as conn:
             assert conn.execute("SHOW synchronous_commit").fetchone()["synchronous_commit"] == "on"
         with store.write() as tx:  # and a durable write still goes through
             tx.tasks.create("t", "", "2026-01-01T00:00:00.000Z")

@@ -9,12 +9,14 @@ import random
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from cairn.core.errors import UsageError
 from cairn.core.tokens import count_tokens, guaranteed_upper_bound
 from cairn.domain.workspace import Workspace
+from cairn.projection.recovery_log import log_text
 from cairn.recovery.brief import build_brief, files_from_content, recover, render_log
 from helpers.cli import run
 
@@ -268,6 +270,36 @@ def test_each_recovery_is_logged_with_its_fields(ws: Workspace) -> None:
         assert render_log(tx.recoveries.recent(1000)) == log
 
 
+def test_the_recovery_log_grows_by_the_new_entries(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a recovery the log gets the new entry after the text already there, the same text a
+    whole render gives; a log that is not as cairn left it (a hand edit) is rendered whole."""
+    from cairn.projection import recovery_log
+
+    ws.create_task("f4", "", ["analysis"])
+    ws.start_phase("f4", "analysis")
+    path = ws.root / "logs" / "compaction_recovery.log"
+    recover(ws, trigger="compact", note="one")
+    whole = recovery_log._render
+
+    def refused(_ws: Workspace) -> Any:
+        raise AssertionError("rendered whole")
+
+    monkeypatch.setattr(recovery_log, "_render", refused)
+    recover(ws, trigger="crash", note="two")
+    recover(ws, trigger="manual", note="three")
+    assert path.read_text(encoding="utf-8") == whole(ws)[0]
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("a line added by hand\n")
+    with pytest.raises(AssertionError, match="rendered whole"):
+        recover(ws, trigger="manual", note="four")
+    monkeypatch.setattr(recovery_log, "_render", whole)
+    ws.projector.render_status()  # the failed flush is retried: the log is rendered whole
+    text = path.read_text(encoding="utf-8")
+    assert text == log_text(ws) and "by hand" not in text and "Note: four" in text
+
+
 def test_since_the_last_recovery(ws: Workspace) -> None:
     ws.create_task("f4", "", ["analysis"])
     ws.start_phase("f4", "analysis")
@@ -285,6 +317,22 @@ def test_since_the_last_recovery(ws: Workspace) -> None:
     assert "analysis v1 (write)" in since
     assert "before the first recovery" not in since
     assert "2 events" in since  # the step, the analysis checkpoint (a step stores no version)
+
+
+def test_since_the_last_recovery_leaves_out_the_journals_bookkeeping(ws: Workspace) -> None:
+    """The briefs, reminders, forecasts and ledger turns the hooks journal are not changes to the
+    work: after them alone there is nothing "since the last recovery"."""
+    ws.create_task("f4", "", ["analysis"])
+    ws.start_phase("f4", "analysis")
+    recover(ws, trigger="startup")
+    for kind in ("hook.brief", "hook.forecast", "hook.ledger", "hook.reminder"):
+        ws.record_event("f4", kind, session="s1")
+    assert "## Since the last recovery" not in build_brief(ws).text
+    ws.progress("f4", "a real step")
+    ws.record_event("f4", "hook.forecast", session="s1")
+    since = build_brief(ws).text.split("## Since the last recovery", 1)[1]
+    assert "- 1 events: 1 step.recorded" in since
+    assert "hook." not in since
 
 
 def test_recover_cli_no_log_and_json(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
@@ -377,7 +425,8 @@ def test_a_recovery_whose_writer_died_before_the_log_is_rendered_by_the_next_com
     ws.start_phase("f4", "analysis")
     recover(ws, trigger="compact", note="first")
     with monkeypatch.context() as m:  # killed between the commit and the log rendering
-        m.setattr(ws.projector, "render_recovery_log", lambda: None)
+        # the log follows in the flush: the commit is never announced to the projector
+        m.setattr(ws.projector, "committed", lambda change: None)
         m.setattr(ws.projector, "render_status", lambda: None)
         recover(ws, trigger="crash", note="second")
     log = ws.root / "logs" / "compaction_recovery.log"

@@ -123,6 +123,17 @@ def _task_life_tools(server: MCPServer[Any], app: CairnMCP) -> None:
         return app.call(lambda ws: views.task(tasks.remove_phase(ws, ws.resolve_task(task), phase)))
 
 
+def _client_limit(ctx: Context | None) -> float | None:
+    """How long this client waits for a tool call, when cairn can tell (Codex), less a margin."""
+    params = getattr(getattr(ctx, "session", None), "client_params", None) if ctx else None
+    info = getattr(params, "client_info", None) or getattr(params, "clientInfo", None)
+    from cairn.integrations import codex_mcp
+
+    if getattr(info, "name", None) != codex_mcp.CLIENT_NAME:
+        return None
+    return codex_mcp.answer_within(codex_mcp.tool_timeout())
+
+
 def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
     from cairn.domain import reviews
     from cairn.domain.gates import gate_state
@@ -156,6 +167,8 @@ def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
         reported while it waits."""
         import anyio
 
+        called = time.monotonic()  # the client's clock for this call starts about now
+
         def open_(ws: Workspace) -> tuple[reviews.Review, Asking | None, float]:
             tid = ws.resolve_task(task) if task is not None else None
             review, asking = reviews.open_review(
@@ -168,6 +181,9 @@ def _review_tools(server: MCPServer[Any], app: CairnMCP) -> None:
             return review.to_json()
         answer = _Answer(app, asking)
         started = time.monotonic()
+        client_limit = _client_limit(ctx)
+        if client_limit is not None:  # answer "pending" before the client gives up
+            wait = max(0.0, min(wait, client_limit - (started - called)))
         step = max(0.2, min(5.0, wait / 5))  # a few progress reports even in a short wait
         while (elapsed := time.monotonic() - started) < wait and not answer.done.is_set():
             if ctx is not None:

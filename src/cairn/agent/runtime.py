@@ -149,14 +149,24 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
 
         st_settings = replace(st_settings, summary_tokens=options.summary_tokens)
 
-    # Crash detection: a run of this task still marked running, whose process is gone.
+    # Crash detection: a run of this task still marked running whose lease expired (on any
+    # machine) or, on this host, whose process is gone (domain/leases.py).
+    from cairn.domain import leases
+
     crashed: list[str] = []
+    keeper = leases.keeper(ws.store, ws.config)
+    key = leases.agent_key(task_id)
     with ws.store.write() as tx:
+        lease = tx.leases.get(key)
         for r in tx.runs.running_agent_runs(task_id):
-            if _pid_alive(r.pid) and r.pid != os.getpid():
+            live = leases.agent_liveness(lease, r.id, r.pid)
+            if lease is None and not _pid_alive(r.pid):
+                live = leases.Liveness(False, "process gone", live.host, r.pid, None, None)
+            mine = live.host == leases.host_name() and live.pid == os.getpid()
+            if live.alive and not mine:
                 raise UsageError(
-                    f"agent run {r.id} (pid {r.pid}) is still working on {task_id}; wait "
-                    "for it or stop it first"
+                    f"agent run {r.id} (pid {live.pid} on {live.host}) is still working on "
+                    f"{task_id}; wait for it or stop it first"
                 )
             # Its subagents died with it: their results are partial at best.
             tx.runs.crash_agent_run(
@@ -169,6 +179,15 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
         run_id = _new_id("run")
         started = now()
         tx.runs.start_agent_run(run_id, task_id, model_name, started, os.getpid())
+        # The runs found above are dead (or this process's own): the lease is taken over.
+        tx.leases.acquire(
+            key,
+            leases.agent_holder(run_id),
+            host=leases.host_name(),
+            pid=os.getpid(),
+            ttl_s=keeper.ttl_s,
+            steal=True,
+        )
         journal.append(
             tx,
             task_id,
@@ -179,6 +198,7 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
             crashed=crashed,
         )
 
+    keeper.add(key, leases.agent_holder(run_id))
     phases = _pick_phases(ws, task_id, options.phases)
     result = RunResult(run_id, task_id, model_name, "done", crash_recovered=crashed)
     stats = result.stats
@@ -226,10 +246,16 @@ def _finish_run(ws: Workspace, run_id: str, state: str, stats: Stats, error: str
 
     error = None if error is None else scrub(error)
 
+    from cairn.domain import leases
+
     with ws.store.write() as tx:
         run = tx.runs.agent_run(run_id)
         ended = now()
         tx.runs.finish_agent_run(run_id, state=state, ts=ended, usage=stats.to_json(), error=error)
+        if run is not None:
+            key = leases.agent_key(run.task_id)
+            leases.keeper(ws.store, ws.config).drop(key, leases.agent_holder(run_id))
+            tx.leases.release(key, leases.agent_holder(run_id))
         journal.append(
             tx,
             run.task_id if run else None,

@@ -6,18 +6,22 @@ Command modules register their sub-commands; none imports anything heavy at modu
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import errno
 import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from cairn.core.errors import CairnError
 
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
 # Modules of this package that hold shared parts, not commands.
-_NOT_COMMANDS = ("common", "task_life_args")
+_NOT_COMMANDS = ("checkpoint_cmds", "common", "parsing", "quick", "task_life_args")
 
 
 def _command_modules() -> list[str]:
@@ -29,20 +33,6 @@ def _command_modules() -> list[str]:
 
     names = [m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_COMMANDS]
     return [f"{__name__}.{n}" for n in names]
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        import re
-
-        # argparse quotes the arguments it refuses as given: keep a newline in one from
-        # breaking the message in two, and a 10 KB one from filling the screen.
-        message = re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], message)
-        if len(message) > 300:
-            message = message[:297] + "..."
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"cairn: usage error: {message}\n")
-        sys.exit(2)
 
 
 def _command_word(argv: Sequence[str]) -> str | None:
@@ -68,10 +58,12 @@ _ALONE = ("mcp",)
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; given the sub-command about to run, only what is needed to parse it.
 
-    The core commands (``core.COMMANDS``) are what hooks call, often: for them the other command
-    modules are neither imported nor registered, which keeps start-up short.
+    The core commands (``core.COMMANDS``) are what hooks and agents call, often: for one of them
+    only its own parser is built, and the other command modules are not even imported.
     """
-    parser = _Parser(
+    from cairn.cli.parsing import Parser, describe
+
+    parser = Parser(
         prog="cairn",
         description="Durable checkpoints, status and recovery for long-running agents.",
     )
@@ -85,33 +77,21 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         help="the workspace folder (default: $CAIRN_WORKSPACE, else the nearest "
         "folder at or above the current one holding .cairn/)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-    names = _command_modules()
-    if command is not None:
+    if command is not None and command not in _ALONE:
         from cairn.cli import core
 
         if command in core.COMMANDS:
-            names = [core.__name__]
-        elif command in _ALONE:
-            names = [f"{__name__}.{command}"]
+            core.register(sub, only=command)  # its parser alone: the others are never looked at
+            describe(parser)
+            return parser
+    names = [f"{__name__}.{command}"] if command in _ALONE else _command_modules()
     modules = [importlib.import_module(name) for name in names]
     for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 50), m.__name__)):
         module.register(sub)
-    _describe(parser)
+    describe(parser)
     return parser
-
-
-def _describe(parser: argparse.ArgumentParser) -> None:
-    """Give each command's own ``--help`` the line the command list shows for it, where the
-    command module set no longer description: ``cairn status --help`` then says what it does."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            helps = {a.dest: a.help for a in action._choices_actions}
-            for name, child in action.choices.items():
-                if child.description is None and helps.get(name):
-                    child.description = helps[name]
-                _describe(child)
 
 
 def _not_utf8(argv: Sequence[str]) -> str | None:
@@ -139,15 +119,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"cairn: error: {problem}\n")
         return 2
     command = _command_word(args_in)
-    parser = build_parser(command)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        # An agent hook fails open: exit 2 would block the agent (Claude Code reads it so).
-        if command == "hook" and exc.code not in (0, None):
-            sys.stderr.write("cairn hook: bad arguments, ignored (the agent goes on)\n")
-            return 0
-        raise
+    from cairn.cli.quick import quick_args
+
+    args: Any = quick_args(args_in)  # the plain forms of status and recover, without argparse
+    if args is None:
+        parser = build_parser(command)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:
+            # An agent hook fails open: exit 2 would block the agent (Claude Code reads it so).
+            if command == "hook" and exc.code not in (0, None):
+                sys.stderr.write("cairn hook: bad arguments, ignored (the agent goes on)\n")
+                return 0
+            raise
     from cairn.cli.common import flush_opened
 
     try:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from cairn.cli.common import add_json, emit_json, open_ws, positive_int
 
 if TYPE_CHECKING:
+    from cairn.domain.leases import Liveness
     from cairn.store.contract.agent_runs import AgentCompactionRow, AgentRunRow, SubagentRunRow
 
 ORDER = 50
@@ -124,10 +125,20 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
 
 
 def cmd_agent_runs(args: argparse.Namespace) -> int:
+    from cairn.domain.leases import agent_key, agent_liveness
+
     ws = open_ws(args, reconcile=False)
     task_id = ws.resolve_task(args.task) if args.task else None
     with ws.store.read() as tx:
-        runs = [_run_view(r) for r in tx.runs.agent_runs(task_id=task_id, limit=args.limit)]
+        rows = tx.runs.agent_runs(task_id=task_id, limit=args.limit)
+        runs = [_run_view(r) for r in rows]
+        held = tx.leases.many([agent_key(r.task_id) for r in rows if r.state == "running"])
+        # A running run's liveness, for the listing (the JSON keeps the stored rows).
+        alive = {
+            r.id: agent_liveness(held.get(agent_key(r.task_id)), r.id, r.pid)
+            for r in rows
+            if r.state == "running"
+        }
         comp = [
             _compaction_view(c)
             for c in tx.runs.agent_compactions(task_id=task_id, limit=args.limit)
@@ -141,7 +152,8 @@ def cmd_agent_runs(args: argparse.Namespace) -> int:
     for r in runs:
         u = r["usage"]
         sys.stdout.write(
-            f"{r['id']} {r['task_id']} {r['model']} {r['state']} started {r['started_at']}"
+            f"{r['id']} {r['task_id']} {r['model']} {r['state']}{_liveness(alive.get(r['id']))} "
+            f"started {r['started_at']}"
             + (f" — {u.get('entered', 0):,} tokens in context" if u else "")
             + (f" — {r['error']}" if r["error"] else "")
             + "\n"
@@ -164,6 +176,14 @@ def cmd_agent_runs(args: argparse.Namespace) -> int:
 
 
 # The rows as `cairn.agent_runs/1` has always shown them: every column of the tables, flags as 0/1.
+def _liveness(live: Liveness | None) -> str:
+    if live is None:
+        return ""
+    if live.alive:
+        return f" (on {live.host}, pid {live.pid})"
+    return f" — interrupted ({live.reason}, on {live.host})"
+
+
 def _run_view(r: AgentRunRow) -> dict[str, Any]:
     return {
         "id": r.id,

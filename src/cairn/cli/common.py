@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -12,6 +11,8 @@ from cairn.core.errors import UsageError
 from cairn.core.names import show
 
 if TYPE_CHECKING:
+    import argparse
+
     from cairn.domain.workspace import Workspace
 
 
@@ -82,6 +83,8 @@ def emit_json(data: Any) -> None:
 
 def positive_int(text: str) -> int:
     """An argparse type: a whole number of at least 1 (for --limit and the like)."""
+    import argparse  # only ever called by argparse, which is loaded then
+
     try:
         value = int(text)
     except ValueError:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn import views
 from cairn.cli.common import (
@@ -16,8 +15,10 @@ from cairn.cli.common import (
     positive_int,
     split_task,
 )
-from cairn.cli.task_life_args import task_life_parsers
-from cairn.core.errors import UsageError, ValidationError
+from cairn.cli.task_life_args import phase_life_parsers, task_life_parsers
+
+if TYPE_CHECKING:
+    import argparse
 
 ORDER = 0
 # The top-level commands registered below; `cairn <one of these>` loads no other command module.
@@ -29,7 +30,15 @@ _TASK_KIND = "the task (optional when one task is active) and the checkpoint kin
 _TASK_TEXT = "the task (optional when one task is active) and the text"
 
 
-def register(sub: Any) -> None:
+def register(sub: Any, only: str | None = None) -> None:
+    """The parsers of the core commands; with ``only`` (the command about to run), just its own:
+    a hook or an agent runs ``cairn status`` often, and every parser built costs start-up."""
+    for name, build in _PARSERS.items():
+        if only is None or name == only:
+            build(sub)
+
+
+def _init_parser(sub: Any) -> None:
     p = sub.add_parser("init", help="create .cairn/, artifacts/, logs/ and the status file here")
     p.add_argument("path", nargs="?", default=".", help="project folder (default: current)")
     p.add_argument(
@@ -40,6 +49,8 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_init)
 
+
+def _task_parser(sub: Any) -> None:
     task = sub.add_parser(
         "task", help="create, list, show, archive, rename and delete tasks"
     ).add_subparsers(dest="task_cmd", metavar="ACTION", required=True)
@@ -72,7 +83,10 @@ def register(sub: Any) -> None:
     p = task.add_parser("add-phase", help="[TASK] PHASE...: append phases to a task")
     p.add_argument("args", nargs="+", metavar="[TASK] PHASE", help="the task (optional), phases")
     p.set_defaults(func=cmd_task_add_phase)
+    task_life_parsers(task)
 
+
+def _phase_parser(sub: Any) -> None:
     phase = sub.add_parser("phase", help="start, finish, fail or remove a phase").add_subparsers(
         dest="phase_cmd", metavar="ACTION", required=True
     )
@@ -92,7 +106,17 @@ def register(sub: Any) -> None:
     p.add_argument("args", nargs="+", metavar="[TASK] PHASE", help=_TASK_PHASE)
     p.add_argument("--error", required=True, help="what went wrong (shown in status and briefs)")
     p.set_defaults(func=cmd_phase_fail)
-    task_life_parsers(task, phase)
+    phase_life_parsers(phase)
+
+
+def _checkpoint_parser(sub: Any) -> None:
+    from cairn.cli.checkpoint_cmds import (
+        cmd_cp_history,
+        cmd_cp_list,
+        cmd_cp_show,
+        cmd_cp_template,
+        cmd_cp_write,
+    )
 
     cp = sub.add_parser("checkpoint", help="write, show and list checkpoints").add_subparsers(
         dest="cp_cmd", metavar="ACTION", required=True
@@ -130,6 +154,8 @@ def register(sub: Any) -> None:
     add_json(p)
     p.set_defaults(func=cmd_cp_template)
 
+
+def _progress_parser(sub: Any) -> None:
     p = sub.add_parser("progress", help="[TASK] TEXT: record a progress step")
     p.add_argument("args", nargs="+", metavar="[TASK] TEXT", help=_TASK_TEXT)
     p.add_argument("--state", default="done", help="done ✅ | active ⏳ | todo ⏸️ | failed ❌")
@@ -137,15 +163,21 @@ def register(sub: Any) -> None:
     add_json(p)
     p.set_defaults(func=cmd_progress)
 
+
+def _next_parser(sub: Any) -> None:
     p = sub.add_parser("next", help="[TASK] TEXT: set the next action")
     p.add_argument("args", nargs="+", metavar="[TASK] TEXT", help=_TASK_TEXT)
     add_json(p)
     p.set_defaults(func=cmd_next)
 
+
+def _status_parser(sub: Any) -> None:
     p = sub.add_parser("status", help="where the work stands; rewrites CURRENT_WORK_STATUS.md")
     add_json(p)
     p.set_defaults(func=cmd_status)
 
+
+def _recover_parser(sub: Any) -> None:
     p = sub.add_parser("recover", help="print the recovery brief and log the recovery")
     p.add_argument("--task", help="brief this task (default: the one active or last touched)")
     p.add_argument(
@@ -161,6 +193,8 @@ def register(sub: Any) -> None:
     add_json(p)
     p.set_defaults(func=cmd_recover)
 
+
+def _log_parser(sub: Any) -> None:
     p = sub.add_parser("log", help="the event journal, oldest first")
     p.add_argument("--task", help="only this task's events")
     p.add_argument("--limit", type=positive_int, default=50, help="the newest N events (50)")
@@ -173,6 +207,19 @@ def register(sub: Any) -> None:
     )
     add_json(p)
     p.set_defaults(func=cmd_log)
+
+
+_PARSERS = {
+    "init": _init_parser,
+    "task": _task_parser,
+    "phase": _phase_parser,
+    "checkpoint": _checkpoint_parser,
+    "progress": _progress_parser,
+    "next": _next_parser,
+    "status": _status_parser,
+    "recover": _recover_parser,
+    "log": _log_parser,
+}
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -296,101 +343,6 @@ def cmd_phase_fail(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_content(args: argparse.Namespace, ws: Any) -> bytes:
-    limit = ws.config.max_checkpoint_bytes
-    hint = "write a summary and keep the bulk in a file it names (or raise [checkpoints] max_bytes)"
-    if args.file:
-        from cairn.core import names
-        from cairn.core.fsutil import read_bounded
-
-        path = names.readable(ws.root, args.file, "--file")
-        return read_bounded(path, limit, f"--file {names.show(args.file)}", hint)
-    if sys.stdin is None or sys.stdin.isatty():
-        raise UsageError("give the content with --file PATH or on standard input")
-    data: bytes = sys.stdin.buffer.read(limit + 1)
-    if len(data) > limit:
-        raise ValidationError(
-            f"the content on standard input is over the {limit:,}-byte limit; {hint}"
-        )
-    return data
-
-
-def cmd_cp_write(args: argparse.Namespace) -> int:
-    ws = open_ws(args)
-    task_id, (kind,) = split_task(args.args, 1, "[TASK] KIND")
-    task_id = ws.resolve_task(task_id)
-    from cairn.core import names
-
-    names.kind(kind)
-    data = _read_content(args, ws)
-    if not data.strip():
-        raise ValidationError("the checkpoint is empty; nothing was written")
-    cp = ws.write_checkpoint(task_id, kind, data, files=args.reload)
-    if args.json:
-        emit_json(views.checkpoint(cp, content=False))
-    elif cp.unchanged:
-        print(f"{cp.path}: {cp.kind} unchanged (still v{cp.version}); nothing was stored")
-    else:
-        print(views.checkpoint_written(cp))
-    return 0
-
-
-def cmd_cp_show(args: argparse.Namespace) -> int:
-    ws = open_ws(args)
-    task_id, (kind,) = split_task(args.args, 1, "[TASK] KIND")
-    cp = ws.checkpoint(ws.resolve_task(task_id), kind, args.version)
-    if args.json:
-        emit_json(views.checkpoint(cp))
-    else:
-        sys.stdout.write(cp.content or "")
-        if cp.content and not cp.content.endswith("\n"):
-            sys.stdout.write("\n")
-    return 0
-
-
-def cmd_cp_list(args: argparse.Namespace) -> int:
-    ws = open_ws(args)
-    task_id = ws.resolve_task(args.task)
-    cps = ws.checkpoints(task_id)
-    if args.json:
-        emit_json(views.checkpoints(task_id, cps))
-        return 0
-    if not cps:
-        print(
-            f"{task_id}: no checkpoints yet; write one with `cairn checkpoint write {task_id} "
-            "analysis --file notes.md`"
-        )
-    for c, n in cps:
-        print(f"{c.kind:<16} v{n:<4} {c.created_at}  {c.path}  ({c.source})")
-    return 0
-
-
-def cmd_cp_history(args: argparse.Namespace) -> int:
-    ws = open_ws(args)
-    task_id, (kind,) = split_task(args.args, 1, "[TASK] KIND")
-    task_id = ws.resolve_task(task_id)
-    hist = ws.history(task_id, kind)
-    if not hist:
-        ws.checkpoint(task_id, kind)  # raises NotFound, naming the kinds the task has
-    if args.json:
-        emit_json(views.history(task_id, hist))
-        return 0
-    for c in hist:
-        print(f"v{c.version:<4} {c.created_at}  {c.size:>8} B  {c.hash[:12]}  {c.source}")
-    return 0
-
-
-def cmd_cp_template(args: argparse.Namespace) -> int:
-    from cairn.core.templates import template
-
-    text = template(args.kind, args.title)
-    if args.json:
-        emit_json(views.template(args.kind, text))
-    else:
-        sys.stdout.write(text)
-    return 0
-
-
 def cmd_progress(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     task_id, (text,) = split_task(args.args, 1, "[TASK] TEXT")
@@ -418,20 +370,19 @@ def cmd_next(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from cairn.core.fsutil import atomic_write, file_lock
     from cairn.projection.status import render_status_md, status_data
 
     ws = open_ws(args)
-    if ws.read_only is not None:  # printed, not written (open_ws said so)
+    data = None
+    if ws.read_only is None:
+        # Written by the projector, under the projection lock like every other writer of the file
+        # (a concurrent command cannot replace a newer status with an older one), in a flush that
+        # records the folder as cairn left it; printed as written.
+        ws.projector.render_status()
+        data = getattr(ws.projector, "last_status", None)
+    if data is None:  # a read-only workspace: printed, not written (open_ws said so)
         data = status_data(ws)
-        md = render_status_md(data)
-    else:
-        # Under the projection lock, like every other writer of the file: a concurrent command
-        # cannot then replace a newer status with an older one.
-        with file_lock(ws.projector.lock_path):
-            data = status_data(ws)
-            md = render_status_md(data)
-            atomic_write(ws.projector.target(ws.config.status_file), md.encode("utf-8"))
+    md = render_status_md(data)
     if args.json:
         emit_json(views.status(data))
     else:

@@ -4,10 +4,12 @@ commands' parsers; their handlers live in cli/task_life.py and load only when on
 
 from __future__ import annotations
 
-import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.cli.common import add_json
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def _later(name: str) -> Any:
@@ -21,9 +23,9 @@ def _later(name: str) -> Any:
     return call
 
 
-def task_life_parsers(task: Any, phase: Any) -> None:
-    """`task archive|unarchive|delete|rename` and `phase remove`, built with the core commands'
-    parsers (whose fast path loads no other command module); handlers in cli/task_life.py."""
+def task_life_parsers(task: Any) -> None:
+    """`task archive|unarchive|delete|rename`, built with the core commands' parsers (whose fast
+    path loads no other command module); handlers in cli/task_life.py."""
     for name, helps in (
         ("archive", "take a finished task out of status, briefs and lists (kept whole)"),
         ("unarchive", "bring an archived task back as it was"),
@@ -38,6 +40,10 @@ def task_life_parsers(task: Any, phase: Any) -> None:
             p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         add_json(p)
         p.set_defaults(func=_later(f"cmd_{name}"))
+
+
+def phase_life_parsers(phase: Any) -> None:
+    """`phase remove`, built with the other `phase` parsers; its handler is in cli/task_life.py."""
     p = phase.add_parser("remove", help="[TASK] PHASE: take a phase that is not active out")
     p.add_argument(
         "args",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass, field
+import re
 from pathlib import Path
 from typing import Any
 
 from cairn.core.errors import UsageError
+from cairn.core.record import Record, assign
 
 DEFAULT_CONFIG = """\
 # cairn workspace settings. Every key is optional; the values shown are the defaults.
@@ -42,18 +42,53 @@ reviews = "reviews"
 WORKER_EXECUTORS = ("local", "ray")
 
 
-@dataclass(frozen=True)
-class Config:
-    max_checkpoint_bytes: int = 5_000_000
-    brief_max_tokens: int = 2000
-    excerpt_lines: int = 60
-    artifacts_dir: str = "artifacts"
-    logs_dir: str = "logs"
-    status_file: str = "CURRENT_WORK_STATUS.md"
-    reviews_dir: str = "reviews"
-    store: str = "cairn.db"
-    workers_executor: str = "local"
-    raw: dict[str, Any] = field(default_factory=dict)
+class Config(Record):
+    __slots__ = (  # noqa: RUF023
+        "max_checkpoint_bytes",
+        "brief_max_tokens",
+        "excerpt_lines",
+        "artifacts_dir",
+        "logs_dir",
+        "status_file",
+        "reviews_dir",
+        "store",
+        "workers_executor",
+        "raw",
+    )
+    max_checkpoint_bytes: int
+    brief_max_tokens: int
+    excerpt_lines: int
+    artifacts_dir: str
+    logs_dir: str
+    status_file: str
+    reviews_dir: str
+    store: str
+    workers_executor: str
+    raw: dict[str, Any]
+
+    def __init__(
+        self,
+        max_checkpoint_bytes: int = 5_000_000,
+        brief_max_tokens: int = 2000,
+        excerpt_lines: int = 60,
+        artifacts_dir: str = "artifacts",
+        logs_dir: str = "logs",
+        status_file: str = "CURRENT_WORK_STATUS.md",
+        reviews_dir: str = "reviews",
+        store: str = "cairn.db",
+        workers_executor: str = "local",
+        raw: dict[str, Any] | None = None,
+    ) -> None:
+        assign(self, "max_checkpoint_bytes", max_checkpoint_bytes)
+        assign(self, "brief_max_tokens", brief_max_tokens)
+        assign(self, "excerpt_lines", excerpt_lines)
+        assign(self, "artifacts_dir", artifacts_dir)
+        assign(self, "logs_dir", logs_dir)
+        assign(self, "status_file", status_file)
+        assign(self, "reviews_dir", reviews_dir)
+        assign(self, "store", store)
+        assign(self, "workers_executor", workers_executor)
+        assign(self, "raw", {} if raw is None else raw)
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.raw.get(name, {})
@@ -61,14 +96,24 @@ class Config:
 
 
 def load_config(path: Path) -> Config:
-    if not path.exists():
-        return Config()
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config()
+    except UnicodeDecodeError as exc:
         raise UsageError(
             f"{path} is not valid TOML ({exc}); fix it or delete it for defaults"
         ) from exc
+    raw = read_plain(text)
+    if raw is None:
+        import tomllib
+
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(
+                f"{path} is not valid TOML ({exc}); fix it or delete it for defaults"
+            ) from exc
     cp = raw.get("checkpoints", {})
     rc = raw.get("recovery", {})
     paths = raw.get("paths", {})
@@ -92,6 +137,48 @@ def load_config(path: Path) -> Config:
         )
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{path}: a setting has the wrong type ({exc}); see `cairn init`") from exc
+
+
+# One line of a plain config: blank or a comment, a [table] header, or `key = value` where the
+# value is a whole number, a string with no escapes, true or false (and maybe a comment after).
+_PLAIN_LINE = re.compile(
+    r"[ \t]*(?:\[[ \t]*(?P<table>[A-Za-z0-9_-]+)[ \t]*\]"
+    r"|(?P<key>[A-Za-z0-9_-]+)[ \t]*=[ \t]*(?:(?P<int>[+-]?(?:0|[1-9](?:_?[0-9])*))"
+    r'|"(?P<str>[^"\\\x00-\x1f\x7f]*)"|(?P<bool>true|false)))?'
+    r"[ \t]*(?:#[^\x00-\x08\x0a-\x1f\x7f]*)?"
+)
+
+
+def read_plain(text: str) -> dict[str, Any] | None:
+    """The settings of a config written only in lines of that plain kind (as ``cairn init``
+    writes it), read without tomllib; None for anything else, which tomllib then reads (or
+    refuses). The TOML meaning of those lines, exactly: tests/test_config_plain.py checks this
+    against tomllib. tomllib's import would cost every fresh command more than the rest of
+    reading the settings."""
+    root: dict[str, Any] = {}
+    table = root
+    lines = text.split("\n")
+    for n, line in enumerate(lines, 1):
+        if n < len(lines) and line.endswith("\r"):
+            line = line[:-1]  # CRLF; a lone CR anywhere else does not match below
+        m = _PLAIN_LINE.fullmatch(line)
+        if m is None:
+            return None
+        name, key = m.group("table"), m.group("key")
+        if name is not None:
+            if name in root:
+                return None  # a table defined twice (or a key of that name): tomllib says so
+            table = root[name] = {}
+        elif key is not None:
+            if key in table:
+                return None
+            if m.group("int") is not None:
+                table[key] = int(m.group("int"))
+            elif m.group("str") is not None:
+                table[key] = m.group("str")
+            else:
+                table[key] = m.group("bool") == "true"
+    return root
 
 
 def _rel(value: object, where: Path) -> str:

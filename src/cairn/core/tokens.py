@@ -12,19 +12,25 @@ from __future__ import annotations
 import os
 import re
 import struct
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from cairn.core.record import Record, assign
+
 DEFAULT_ENCODING = "o200k_base"
 
 
-@dataclass(frozen=True)
-class TokenCount:
+class TokenCount(Record):
+    __slots__ = ("tokens", "encoding", "exact")  # noqa: RUF023
     tokens: int
     encoding: str
     exact: bool  # False for models whose tokenizer is not public (Claude): an estimate
+
+    def __init__(self, tokens: int, encoding: str, exact: bool) -> None:
+        assign(self, "tokens", tokens)
+        assign(self, "encoding", encoding)
+        assign(self, "exact", exact)
 
 
 def encoding_name(model: str | None) -> tuple[str, bool]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from cairn.core import names
+from cairn.core import names, record
 from cairn.core.errors import NotFound, ValidationError
 from cairn.core.model import Checkpoint
 from cairn.domain.base import canonical, canonical_id, now
@@ -103,7 +102,8 @@ def write_checkpoint(
     # needs the stored id, not the caller's spelling of it.
     ws.before_write(task_id, kind)
     ts = now()
-    with ws.store.write() as tx:
+    # Scoped to the task: on PostgreSQL, writers of other tasks need not wait for this one.
+    with ws.store.write(task=task_id) as tx:
         cp = insert_checkpoint(ws, tx, task_id, kind, text, data, file_list, phase, source, ts)
     ws.announce(Change("checkpoint", cp.task_id, kind, cp))
     return cp
@@ -142,7 +142,7 @@ def insert_checkpoint(
         _refuse_taken(tx.projections.owner(path), path, task_id, kind)
         newest = tx.checkpoints.newest(task_id, kind, content=False)
         assert newest is not None
-        return dataclasses.replace(to_checkpoint(ws, newest, path), content=text, unchanged=True)
+        return record.replace(to_checkpoint(ws, newest, path), content=text, unchanged=True)
     # The path is claimed after the insert, in one step: taken by another (task, kind), the
     # error rolls the whole transaction back, the version with it.
     taken = tx.projections.claim(path, task_id, kind, digest)
@@ -316,7 +316,7 @@ def newest_each_kind(ws: Site, task_id: str) -> list[tuple[Checkpoint, int]]:
         rows = tx.checkpoints.newest_each_kind(task_id)
         live = live_progress(ws, tx, task_id)
     if live is not None:
-        live = dataclasses.replace(live, content=None)
+        live = record.replace(live, content=None)
         at = next((i for i, r in enumerate(rows) if r.kind == PROGRESS), None)
         if at is None:
             rows.append(live)
@@ -331,7 +331,7 @@ def history(ws: Site, task_id: str, kind: str) -> list[Checkpoint]:
         rows = tx.checkpoints.history(task_id, kind)
         live = live_progress(ws, tx, task_id) if kind == PROGRESS else None
     if live is not None and (not rows or live.version > rows[-1].version):
-        rows.append(dataclasses.replace(live, content=None))
+        rows.append(record.replace(live, content=None))
     return [to_checkpoint(ws, r) for r in rows]
 
 
@@ -352,5 +352,5 @@ def newest_checkpoint(
             )
             live = live_progress(ws, tx, task_id)
             if live is not None and (row is None or live.created_at >= row.created_at):
-                row = live if with_content else dataclasses.replace(live, content=None)
+                row = live if with_content else record.replace(live, content=None)
     return to_checkpoint(ws, row) if row else None

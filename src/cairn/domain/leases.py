@@ -11,6 +11,9 @@ The rules:
   so a server that restarts keeps it: an outage shorter than two thirds of the time-out can never
   lose a lease, and a longer one only if another machine resumed the run meanwhile (an expired
   lease nobody took is renewed back).
+- ``cairn agent run`` holds ``agent:<task>`` the same way: a second run of the task is refused
+  while the lease is live, on any machine; one whose lease expired is recorded as crashed and
+  replaced.
 - A run is **interrupted** when its lease expired, or, on the host that runs it, when its process
   is gone (the fast path: no waiting for the time-out). A run with no lease (recorded before
   leases) is judged by the pid check alone, as before.
@@ -73,6 +76,20 @@ def worker_key(task_id: str, name: str) -> str:
 
 def worker_holder(run_id: str) -> str:
     return f"worker-run:{run_id}"
+
+
+def agent_key(task_id: str) -> str:
+    return f"agent:{task_id}"  # one agent run per task at a time
+
+
+def agent_holder(run_id: str) -> str:
+    return f"agent-run:{run_id}"
+
+
+def agent_liveness(lease: LeaseRow | None, run_id: str, pid: int | None) -> Liveness:
+    """The liveness of a running agent run, given its task's agent lease (a run recorded before
+    agent runs took leases has none: its pid is checked, on this host, as before)."""
+    return judge(lease, agent_holder(run_id), pid=pid, host=host_name())
 
 
 def pid_gone(pid: int | None, host: str) -> bool:
@@ -170,7 +187,7 @@ class Keeper:
                 wait = self.ttl_s / 3
                 continue
             try:
-                with self.store.light_write() as tx:
+                with self.store.light_write(rows_only=True) as tx:
                     kept = set(tx.leases.renew(items, self.ttl_s))
             except Exception:  # the store is away: try again soon, the lease still runs
                 self.failures += 1

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from cairn.core.record import Record, assign
 
 if TYPE_CHECKING:
     from cairn.core.model import Checkpoint
@@ -23,19 +24,35 @@ if TYPE_CHECKING:
 DEFAULT_LISTENERS: tuple[str, ...] = ("cairn.projection.projector:Projector",)
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(Record):
     """One committed change. ``what``: task, phase, checkpoint, review, next, recovery or other."""
 
+    __slots__ = ("what", "task_id", "kind", "checkpoint", "review", "path")  # noqa: RUF023
     what: str
-    task_id: str | None = None
-    kind: str | None = None
+    task_id: str | None
+    kind: str | None
     # The version just committed, content included, so that a listener renders it without reading
     # it back; None when the writer did not have it at hand (the listener reads the newest).
-    checkpoint: Checkpoint | None = None
+    checkpoint: Checkpoint | None
     # A review change: the review, and the file of it just recorded (its request or a response).
-    review: str | None = None
-    path: str | None = None
+    review: str | None
+    path: str | None
+
+    def __init__(
+        self,
+        what: str,
+        task_id: str | None = None,
+        kind: str | None = None,
+        checkpoint: Checkpoint | None = None,
+        review: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        assign(self, "what", what)
+        assign(self, "task_id", task_id)
+        assign(self, "kind", kind)
+        assign(self, "checkpoint", checkpoint)
+        assign(self, "review", review)
+        assign(self, "path", path)
 
 
 class Listener(Protocol):

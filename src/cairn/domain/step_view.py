@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import weakref
 from bisect import bisect_left
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cairn.core.templates import progress_line
@@ -27,14 +26,27 @@ LIMIT = 200  # steps the progress file shows at most; the store keeps them all
 HALF = LIMIT // 2
 
 
-@dataclass(slots=True)
 class View:
-    total: int  # the task's steps in the store
-    older: list[StepLine]  # older steps not done (empty while total <= LIMIT)
-    recent: list[StepLine]  # the newest HALF (every step while total <= LIMIT)
-    older_lines: list[str]  # their lines in the file (progress_line), in step
-    recent_lines: list[str]
-    token: int = -1  # the journal's newest event id when this view was current
+    """The steps shown: ``older`` steps not done (empty while total <= LIMIT), then ``recent``,
+    the newest HALF (every step while total <= LIMIT), each with its line in the file
+    (``progress_line``); ``token``: the journal's newest event id when this view was current."""
+
+    __slots__ = ("older", "older_lines", "recent", "recent_lines", "token", "total")
+
+    def __init__(
+        self,
+        total: int,
+        older: list[StepLine],
+        recent: list[StepLine],
+        older_lines: list[str],
+        recent_lines: list[str],
+    ) -> None:
+        self.total = total
+        self.older = older
+        self.recent = recent
+        self.older_lines = older_lines
+        self.recent_lines = recent_lines
+        self.token = -1
 
     def lines(self) -> list[str]:
         return [*self.older_lines, *self.recent_lines]

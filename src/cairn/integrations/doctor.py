@@ -34,6 +34,7 @@ CODEX_EVENTS = {
     "preCompact": "pre-compact",
     "postCompact": "post-compact",
     "stop": "stop",
+    "postToolUse": "post-tool-use",
 }
 
 
@@ -71,7 +72,8 @@ def app_server_calls(
             lines.put(line)
         lines.put(None)
 
-    threading.Thread(target=read, daemon=True).start()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     deadline = time.monotonic() + timeout
 
     def send(message: dict[str, Any]) -> None:
@@ -113,10 +115,10 @@ def app_server_calls(
     except (OSError, BrokenPipeError) as exc:
         raise ClientError(f"`{program} app-server` failed: {exc}") from exc
     finally:
-        _stop(proc)
+        _stop(proc, reader)
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def _stop(proc: subprocess.Popen[str], reader: threading.Thread) -> None:
     """End the app-server and what it started: ``codex`` is a Node launcher that runs the native
     binary as its child, so killing the launcher alone would leave the binary running."""
     import signal
@@ -129,6 +131,11 @@ def _stop(proc: subprocess.Popen[str]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)  # its own session: the launcher and its children
     proc.wait()
+    # The reader sees end of file once the group is gone; closing the pipe only after it has
+    # stopped avoids both a read on a closed file and an unclosed-file ResourceWarning.
+    reader.join(timeout=2)
+    if not reader.is_alive() and proc.stdout is not None:
+        proc.stdout.close()
 
 
 # -- Codex ---------------------------------------------------------------------------------------

@@ -77,8 +77,7 @@ EVENTS: tuple[HookEvent, ...] = (
         "the compaction forecast: near the client's auto-compaction point, mid-phase, tells the "
         "agent once to finish its step and checkpoint now (below it: a bare interpreter start)",
         10,
-        Hook("PostToolUse", None),
-        None,  # it reads Claude Code's transcript usage; Codex is not forecast yet
+        *_both("PostToolUse", None),
     ),
 )
 BY_ARG = {e.arg: e for e in EVENTS}

@@ -164,9 +164,12 @@ def marker_path(root: str, session: str) -> str:
     return os.path.join(root, ".cairn", MARKER_DIR, safe)
 
 
-def fast(data: bytes, env: os._Environ[str] | dict[str, str]) -> tuple[str, str, int, int] | None:
+def fast(
+    data: bytes, env: os._Environ[str] | dict[str, str], agent: str = "claude"
+) -> tuple[str, str, int, int] | None:
     """``(root, session, context, point)`` when a nudge may be due; None (and nothing done but
-    re-arming) when the context is below the threshold or this is not a cairn project."""
+    re-arming) when the context is below the threshold or this is not a cairn project. For
+    ``agent`` codex the context and the point come from :mod:`~cairn.integrations.codex_forecast`."""
     if env.get("CAIRN_SPAWNED") or env.get("CAIRN_WORKER"):
         return None
     transcript = _string_field(data, b"transcript_path")
@@ -177,16 +180,27 @@ def fast(data: bytes, env: os._Environ[str] | dict[str, str]) -> tuple[str, str,
     root = find_root(cwd)
     if root is None:
         return None
-    seen = context_tokens(transcript)
-    if seen is None:
-        return None
-    context, model = seen
+    if agent == "codex":
+        if __package__:
+            from cairn.integrations import codex_forecast
+        else:  # run as the hook script: the sibling module, no package import
+            import codex_forecast  # type: ignore[import-not-found,no-redef]
+        measured = codex_forecast.context_and_point(transcript, env, cwd)
+        if measured is None:
+            return None
+        context, point = measured
+    else:
+        seen = context_tokens(transcript)
+        if seen is None:
+            return None
+        context, model = seen
     try:
         with open(os.path.join(root, ".cairn", "config.toml"), "rb") as f:
             config = f.read(256 * 1024)
     except OSError:
         config = b""
-    point = compaction_point(model, config, env)
+    if agent != "codex":
+        point = compaction_point(model, config, env)
     percent = _setting(config, b"forecast_percent") or DEFAULT_PERCENT
     marker = marker_path(root, session)
     if percent <= 0 or context < point * percent / 100:
@@ -234,7 +248,7 @@ def nudge(root: str, session: str, context: int, point: int) -> str | None:
     )
 
 
-def output(text: str) -> str:
+def output(text: str) -> str:  # the same shape for Claude Code and Codex
     import json
 
     return json.dumps(
@@ -245,7 +259,7 @@ def output(text: str) -> str:
 def main() -> int:
     try:
         data = sys.stdin.buffer.read(8 * 1024 * 1024)
-        due = fast(data, os.environ)
+        due = fast(data, os.environ, "codex" if "codex" in sys.argv[1:] else "claude")
         if due is None:
             return 0
         here = os.path.dirname(os.path.abspath(__file__))

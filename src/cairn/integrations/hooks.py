@@ -38,14 +38,20 @@ import sys
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from cairn.domain import compactions as comp
+from cairn.domain.base import LazyModule
 from cairn.integrations import resume
 from cairn.integrations.clients import Client, client
 from cairn.integrations.events import AGENTS, EVENTS, SOURCES, find
-from cairn.integrations.transcripts import read_tail, transcript_file
 
 if TYPE_CHECKING:
+    from cairn.domain import compactions as comp
     from cairn.domain.workspace import Workspace
+    from cairn.integrations import transcripts
+else:
+    # Loaded by the handlers that use them: a session start (a fresh process at every session)
+    # needs neither the compaction records nor the transcript reader.
+    comp = LazyModule("cairn.domain.compactions")
+    transcripts = LazyModule("cairn.integrations.transcripts")
 
 CONTEXT_CAP_CHARS = 10_000  # the default cap: Claude Code keeps this much hook output inline
 CAP_MARKER = (
@@ -141,7 +147,7 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
                 )
             lead.append("")
     text = fit_context("\n".join([*lead, brief.text.rstrip("\n")]), cap)
-    if source in ("compact", "clear") and agent.NAME == "claude":
+    if source in ("compact", "clear"):
         from cairn.domain import budget
 
         budget.new_context(ws, source, task_id=brief.task_id, note=session)  # the ledger restarts
@@ -156,11 +162,11 @@ def _observe(payload: dict[str, Any], agent: Client, sp: comp.SafePoint) -> comp
     calls: int | None = None
     exact: bool | None = None
     context: int | None = None
-    transcript = transcript_file(path)
+    transcript = transcripts.transcript_file(path)
     since = comp.parse_ts(sp.since)
     if transcript:
         try:
-            tail = read_tail(transcript, since)
+            tail = transcripts.read_tail(transcript, since)
         except OSError:
             tail = None
         if tail is not None:
@@ -204,7 +210,7 @@ def pre_compact(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookRe
 
 def post_compact(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookResult:
     session = _raw(payload, "session_id")
-    transcript = transcript_file(payload.get("transcript_path"))
+    transcript = transcripts.transcript_file(payload.get("transcript_path"))
     waiting = comp.unsummarised(ws, session)
     since = comp.parse_ts(waiting.ts) if waiting is not None else None
     summary = agent.compact_summary(payload, transcript, since)
@@ -232,17 +238,22 @@ def post_compact(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookR
 
 def _ledger(ws: Workspace, payload: dict[str, Any], agent: Client) -> None:
     """Record what this turn put into the context (:mod:`cairn.integrations.ledger`)."""
-    transcript = transcript_file(payload.get("transcript_path"))
+    transcript = transcripts.transcript_file(payload.get("transcript_path"))
     session = _str(payload, "session_id")
-    if agent.NAME != "claude" or transcript is None or session is None:
-        return  # Codex rollouts are not attributed yet
+    if transcript is None or session is None:
+        return
     if ws.config.section("hooks").get("ledger", True) is False:
         return
     from cairn.integrations import ledger
 
+    reader = None
+    if agent.NAME == "codex":
+        from cairn.integrations import codex_ledger
+
+        reader = codex_ledger.attribute
     active = ws.active_tasks()
     try:
-        ledger.record_turn(ws, session, transcript, active[0].id if active else None)
+        ledger.record_turn(ws, session, transcript, active[0].id if active else None, reader)
     except Exception:  # the ledger is bookkeeping: the reminder below matters more
         if os.environ.get("CAIRN_DEBUG"):
             raise
@@ -284,7 +295,7 @@ def post_tool_use(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
     from cairn.integrations import forecast
 
     due = forecast.fast(
-        json.dumps(payload).encode(), {**os.environ, "CAIRN_WORKSPACE": str(ws.root)}
+        json.dumps(payload).encode(), {**os.environ, "CAIRN_WORKSPACE": str(ws.root)}, agent.NAME
     )
     if due is None:
         return HookResult(0, None)
@@ -344,7 +355,7 @@ def run_hook(
             return 0  # not an event of this agent
         name = hook.event
         if row.arg == "post-tool-use":  # after every tool call: the forecast's own fast path
-            return _forecast(stdin or sys.stdin.buffer, out, workspace)
+            return _forecast(stdin or sys.stdin.buffer, out, workspace, who.NAME)
         payload = read_payload(stdin or sys.stdin.buffer)
         declared = payload.get("hook_event_name")
         if isinstance(declared, str) and declared and declared != name:
@@ -369,7 +380,7 @@ def run_hook(
         return 0
 
 
-def _forecast(stream: IO[bytes], out: IO[str], workspace: str | None) -> int:
+def _forecast(stream: IO[bytes], out: IO[str], workspace: str | None, agent: str) -> int:
     """``cairn hook post-tool-use``: the forecast without opening the workspace below the
     threshold (the plugin's command; the installed one runs the script itself)."""
     from cairn.integrations import forecast
@@ -377,7 +388,7 @@ def _forecast(stream: IO[bytes], out: IO[str], workspace: str | None) -> int:
     env = dict(os.environ)
     if workspace:
         env["CAIRN_WORKSPACE"] = workspace
-    due = forecast.fast(stream.read(MAX_STDIN), env)
+    due = forecast.fast(stream.read(MAX_STDIN), env, agent)
     text = forecast.nudge(*due) if due is not None else None
     if text is not None:
         out.write(forecast.output(text) + "\n")

@@ -18,7 +18,11 @@ from typing import TYPE_CHECKING, Any
 from cairn.integrations.transcripts import _Backwards
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cairn.domain.workspace import Workspace
+
+    Reader = Callable[[str, str | None], tuple[Counter[tuple[str, str]], str | None]]
 
 EVENT = "hook.ledger"
 SCAN_BYTES = 64 * 1024 * 1024
@@ -113,8 +117,15 @@ def attribute(path: str, after: str | None) -> tuple[Counter[tuple[str, str]], s
     return out, newest
 
 
-def record_turn(ws: Workspace, session: str, transcript: str, task_id: str | None) -> int:
-    """Record what entered the context since this session's last ``hook.ledger``; the entries."""
+def record_turn(
+    ws: Workspace,
+    session: str,
+    transcript: str,
+    task_id: str | None,
+    reader: Reader | None = None,
+) -> int:
+    """Record what entered the context since this session's last ``hook.ledger``; the entries.
+    ``reader`` attributes the transcript (default: Claude Code's, :func:`attribute`)."""
     from cairn.domain import budget
 
     after = None
@@ -122,7 +133,7 @@ def record_turn(ws: Workspace, session: str, transcript: str, task_id: str | Non
         if ev.data.get("session") == session:
             after = ev.data.get("upto")
             break
-    sizes, newest = attribute(transcript, after if isinstance(after, str) else None)
+    sizes, newest = (reader or attribute)(transcript, after if isinstance(after, str) else None)
     items = [(cat, max(1, chars // 4), src, False) for (cat, src), chars in sizes.items() if chars]
     if newest is None:
         return 0

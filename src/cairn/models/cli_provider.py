@@ -35,6 +35,7 @@ from typing import Any
 
 from cairn.models.base import Completion, Model, ModelError, ModelTimeout, with_retries
 
+CAIRN_SERVER = "cairn"  # the name `cairn hooks install codex` registers the MCP server under
 SPAWNED_ENV = "CAIRN_SPAWNED"  # cairn.integrations.hooks stays silent where this is set
 UNKNOWN_MODEL = "unknown"  # the provider did not say which model answered
 _TRANSIENT = ("429", "rate limit", "rate_limit", "overloaded", "503", "502", "temporarily")
@@ -157,6 +158,11 @@ class CodexModel(CLIModel):
         ]
         if self.name:
             args += ["--model", self.name]
+        if cairn_mcp_configured(Path.cwd()):
+            # The reviewer needs none of cairn's tools, and `cairn hooks install codex` marks the
+            # server required: Codex would start it and wait for it (1-4 s) before answering.
+            # Only when configured: for a server it does not know Codex refuses the whole config.
+            args += ["-c", f"mcp_servers.{CAIRN_SERVER}.enabled=false"]
         return [*args, *self.extra_args, "-"]  # "-": read the prompt from stdin
 
     def parse(self, stdout: str, out_file: Path) -> Completion:
@@ -203,6 +209,37 @@ class CodexModel(CLIModel):
             provider=self.provider,
             raw={"events": events[-20:]},
         )
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def cairn_mcp_configured(cwd: Path) -> bool:
+    """Whether the Codex run in ``cwd`` loads an ``[mcp_servers.cairn]`` entry: from the user's
+    config, or from a project's ``.codex/config.toml`` that Codex reads (a trusted project)."""
+    home = Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
+    user = _toml(home / "config.toml")
+
+    def has(doc: dict[str, Any]) -> bool:
+        servers = doc.get("mcp_servers")
+        return isinstance(servers, dict) and isinstance(servers.get(CAIRN_SERVER), dict)
+
+    if has(user):
+        return True
+    projects = user.get("projects")
+    projects = projects if isinstance(projects, dict) else {}
+    for folder in (cwd, *cwd.parents):
+        if has(_toml(folder / ".codex" / "config.toml")):
+            entry = projects.get(str(folder))
+            return isinstance(entry, dict) and entry.get("trust_level") == "trusted"
+    return False
 
 
 def codex_model(events: list[dict[str, Any]]) -> str | None:

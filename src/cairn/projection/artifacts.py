@@ -248,6 +248,6 @@ def record(ws: Workspace, written: list[tuple[int, int, str, str]]) -> None:
     unchanged by a stat. Derived data: not worth an fsync."""
     if not written:
         return
-    with ws.store.light_write() as wtx:
+    with ws.store.light_write(rows_only=True) as wtx:
         for mtime, size, rel, digest in written:
             wtx.projections.set_stat(rel, mtime, size, hash=digest)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from cairn.core.fsutil import atomic_write, file_lock, remove_stale_temps
 from cairn.projection import artifacts, watch
-from cairn.projection.recovery_log import log_is_current, log_rel, log_text
+from cairn.projection.recovery_log import bring_log_current, log_is_current, log_rel, log_text
 from cairn.projection.status import render_status_md, status_data
 
 if TYPE_CHECKING:
@@ -40,6 +40,13 @@ if TYPE_CHECKING:
 FLUSH_DELAY_S = 0.05
 # The background thread ends after this long without a write (and starts again with the next).
 IDLE_S = 2.0
+
+
+def _flushes_aside(store: Any) -> bool:
+    """Whether a background thread can flush on a connection of its own: a file store opens a
+    second one; a pooled store (PostgreSQL, ``threads_share``) gives each thread its own."""
+    return getattr(store, "path", None) is not None or bool(getattr(store, "threads_share", False))
+
 
 Pending = dict[str, tuple[str, str, "Checkpoint | None"]]  # path -> (task, kind, handed version)
 ReviewFiles = dict[tuple[str, str], None]  # (review, path), in the order recorded
@@ -59,6 +66,8 @@ class Projector:
         self._pending: Pending = {}
         self._reviews: ReviewFiles = {}
         self._dirty = False
+        self._log_due = False  # a recovery was logged: the recovery log follows in the flush
+        self.last_status: dict[str, Any] | None = None  # the data of the status file last written
         self._batch_depth = 0
         self._thread: threading.Thread | None = None
         self._due: float | None = None  # when the background thread flushes next
@@ -86,6 +95,8 @@ class Projector:
                 cp = change.checkpoint
                 rel = cp.path if cp else self.ws.artifact_path(change.task_id, change.kind)
                 self._pending[rel] = (change.task_id, change.kind, cp)
+            if change.what == "recovery":
+                self._log_due = True
             if review is not None and not now:
                 self._reviews[review] = None
             if not now:
@@ -163,9 +174,9 @@ class Projector:
                 with self._mu:
                     self._closed = True
                     self._wake.notify()
-                if self._bg_ws is not None:
+                if self._bg_ws is not None and self._bg_ws.store is not self.ws.store:
                     self._bg_ws.store.close()
-                    self._bg_ws = None
+                self._bg_ws = None
             _LIVE.discard(self)
 
     # -- flushing --------------------------------------------------------------------------------
@@ -174,7 +185,7 @@ class Projector:
         time and wakes the thread, which costs it far less than starting one."""
         if self._batch_depth or not self.background or self._closed or self._due is not None:
             return
-        if getattr(self.ws.store, "path", None) is None:
+        if not _flushes_aside(self.ws.store):
             return  # no second connection to flush from: flush(), close() and exit do it
         self._due = time.monotonic() + FLUSH_DELAY_S
         if self._thread is None:
@@ -227,6 +238,8 @@ class Projector:
                 view = copy.copy(self.ws)
                 view.store = open_store(path)
                 self._bg_ws = view
+            elif self._bg_ws is None and _flushes_aside(self.ws.store):
+                self._bg_ws = self.ws  # a pooled store: this thread gets a connection of its own
             return self._bg_ws
 
     def _flush(
@@ -237,11 +250,12 @@ class Projector:
                 pending, self._pending = self._pending, {}
                 dirty, self._dirty = self._dirty, False
                 files, self._reviews = {**self._reviews, **(reviews or {})}, {}
-            if not (pending or dirty or status or files):
+                log, self._log_due = self._log_due, False
+            if not (pending or dirty or status or files or log):
                 return
             try:
                 with file_lock(self.lock_path):
-                    self._bring_current(ws, pending, files)
+                    self._bring_current(ws, pending, files, log)
             except BaseException:
                 # The review files are not queued again: one refused (a symlinked folder) would
                 # fail every later flush; the repair pass (`cairn review list`, `cairn refresh`)
@@ -250,9 +264,12 @@ class Projector:
                     for rel, item in pending.items():
                         self._pending.setdefault(rel, item)
                     self._dirty = True
+                    self._log_due = self._log_due or log
                 raise
 
-    def _bring_current(self, ws: Workspace, pending: Pending, reviews: ReviewFiles) -> None:
+    def _bring_current(
+        self, ws: Workspace, pending: Pending, reviews: ReviewFiles, log: bool = False
+    ) -> None:
         """Project the queued versions, and any other commit made since the last look (another
         process's, not yet projected), then render the status once. Holds the lock."""
         look = watch.load(ws)
@@ -272,6 +289,9 @@ class Projector:
             for review_id, path in reviews:
                 documents.write_review(ws, self.files.target, review_id, path)
         self._render_status_locked(ws)
+        log_stamp = look.log
+        if log:  # between the stamps below: the log's folder keeps the stamp cairn gave it
+            log_stamp = bring_log_current(ws, self.files.target(log_rel(ws)), look.log)
         after = watch.stamps(ws)
         # Only the changes made here move a folder's stamp: one that someone else changed since
         # the last look keeps its old stamp, so that the next command looks at every file in it.
@@ -280,8 +300,8 @@ class Projector:
             if old == before.get(name) and name in after:
                 dirs[name] = after[name]
         mark = top if others is not None else look.mark
-        if (mark, dirs) != (look.mark, look.dirs):
-            watch.save(ws, watch.Look(mark, dirs))
+        if (mark, dirs, log_stamp) != (look.mark, look.dirs, look.log):
+            watch.save(ws, watch.Look(mark, dirs, log_stamp))
 
     # -- looking at the tree ---------------------------------------------------------------------
     def reconcile(self, only: tuple[str, str] | None = None) -> list[str]:
@@ -331,7 +351,7 @@ class Projector:
             atomic_write(self.files.target(log), log_text(ws).encode("utf-8"))
         stamps = watch.stamps(ws)
         if (top, stamps) != (look.mark, look.dirs):
-            watch.save(ws, watch.Look(top, stamps))
+            watch.save(ws, watch.Look(top, stamps, look.log))
         return ingested
 
     def _check(self, stats: list[ProjectionStat]) -> tuple[list[str], list[Any]]:
@@ -405,6 +425,7 @@ class Projector:
         data = status_data(ws)
         md = render_status_md(data).encode("utf-8")
         atomic_write(self.files.target(ws.config.status_file), md)
+        self.last_status = data  # what `cairn status` prints: the file it just wrote
 
     def render_recovery_log(self) -> None:
         with file_lock(self.lock_path):

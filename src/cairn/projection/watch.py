@@ -5,6 +5,9 @@ Kept in ``.cairn/projection.state`` (derived, rewritten under the projection loc
 * ``mark``: every checkpoint written up to this journal event is on disk. Commits after it whose
   writer died before projecting them are found by one range read of the journal, not by looking
   at every artifact.
+* ``log``: the recovery log as cairn last wrote it (size, mtime, inode, the newest recovery in it
+  and how many it holds), so that the next recovery appends to it instead of rendering it whole
+  (``recovery_log.bring_log_current``).
 * ``dirs``: (mtime, inode) of the projected folders as cairn left them. A file added, removed or
   saved by rename in one changes its folder, which calls for a look at every file in it; an edit in
   place does not, so the files of the most recently updated tasks are looked at each time too.
@@ -15,10 +18,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cairn.core.fsutil import atomic_write
+from cairn.core.record import Record, assign
 from cairn.store.contract.projections import ProjectionRow, ProjectionStat
 
 if TYPE_CHECKING:
@@ -33,10 +36,21 @@ MAX_EVENTS = 5000
 HOT_TASKS = 20
 
 
-@dataclass
-class Look:
-    mark: int | None = None
-    dirs: dict[str, list[int]] = field(default_factory=dict)
+class Look(Record):
+    __slots__ = ("mark", "dirs", "log")  # noqa: RUF023
+    mark: int | None
+    dirs: dict[str, list[int]]
+    log: list[int] | None
+
+    def __init__(
+        self,
+        mark: int | None = None,
+        dirs: dict[str, list[int]] | None = None,
+        log: list[int] | None = None,
+    ) -> None:
+        assign(self, "mark", mark)
+        assign(self, "dirs", {} if dirs is None else dirs)
+        assign(self, "log", log)
 
 
 def folders(ws: Workspace) -> dict[str, Path]:
@@ -60,13 +74,17 @@ def load(ws: Workspace) -> Look:
     try:
         with open(ws.cairn_dir / STATE_FILE, "rb") as fh:
             data = json.loads(fh.read())
-        return Look(data.get("mark"), data.get("dirs", {}))
+        log = data.get("log")
+        return Look(data.get("mark"), data.get("dirs", {}), log if isinstance(log, list) else None)
     except (FileNotFoundError, ValueError, AttributeError):
         return Look()  # never looked (or unreadable): a full look comes first
 
 
 def save(ws: Workspace, look: Look) -> None:
-    data = json.dumps({"mark": look.mark, "dirs": look.dirs}).encode()
+    state: dict[str, object] = {"mark": look.mark, "dirs": look.dirs}
+    if look.log is not None:
+        state["log"] = look.log
+    data = json.dumps(state).encode()
     atomic_write(ws.cairn_dir / STATE_FILE, data)
 
 

@@ -11,19 +11,19 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cairn.core import tokens
 from cairn.core.errors import UsageError
 from cairn.core.model import PHASE_ICONS, STEP_STATES
+from cairn.recovery.brief_data import SCHEMA_BRIEF as SCHEMA_BRIEF
+from cairn.recovery.brief_data import Brief as Brief
 
 if TYPE_CHECKING:
     from cairn.core.model import Checkpoint, Task
     from cairn.domain.workspace import Workspace
     from cairn.store.contract.recoveries import RecoveryRow
 
-SCHEMA_BRIEF = "cairn.brief/1"
 TRIGGERS = ("compact", "crash", "manual", "startup", "resume", "clear")
 MIN_TOKENS = 200
 _TRIGGER_WORDS = {
@@ -41,39 +41,6 @@ _FILES_HEADING = re.compile(
 )
 Fits = Callable[[str, int], bool]  # whether a text is within a budget of tokens
 _PATHLIKE = re.compile(r"`?([A-Za-z0-9_.\-/]+\.[A-Za-z0-9]{1,8})`?")
-
-
-@dataclass(frozen=True)
-class Brief:
-    text: str
-    tokens: int
-    exact: bool
-    max_tokens: int
-    trigger: str
-    task_id: str | None
-    phase: str | None
-    checkpoint: str | None
-    reloaded: tuple[str, ...]
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema": SCHEMA_BRIEF,
-            "text": self.text,
-            "tokens": self.tokens,
-            "tokens_exact": self.exact,
-            "max_tokens": self.max_tokens,
-            "trigger": self.trigger,
-            "task": self.task_id,
-            "phase": self.phase,
-            "checkpoint": self.checkpoint,
-            "reloaded": list(self.reloaded),
-            # Present (null or empty) when there is no task yet, like every documented key.
-            "newest_checkpoint": None,
-            "other_active": [],
-            "next_action": None,
-            **self.data,
-        }
 
 
 def files_from_content(content: str, limit: int = 20) -> list[str]:
@@ -121,13 +88,21 @@ def _has_phase_runs(ws: Workspace) -> bool:
         return tx.meta.holds("phase_runs")
 
 
+# The journal's own bookkeeping: the briefs handed out, reminders, forecasts and the budget
+# ledger's turns. They are not changes to the work, so "since the last recovery" leaves them out.
+BOOKKEEPING = ("recovery", "hook.brief", "hook.reminder", "hook.forecast", "hook.ledger")
+
+
 def _since_last(ws: Workspace, task: Task | None) -> tuple[str | None, list[str]]:
     task_id = task.id if task is not None else None
     with ws.store.read() as tx:
         last = tx.recoveries.newest()
         after = last.last_event if last else 0
         rows = tx.events.query(task_id=task_id, after=after, limit=500)
-        total = tx.events.count(task_id=task_id, after=after)
+        rows = [r for r in rows if r.type not in BOOKKEEPING]
+        total = tx.events.count(task_id=task_id, after=after) - tx.events.count(
+            task_id=task_id, types=BOOKKEEPING, after=after
+        )
     rows.reverse()  # the newest first
     counts = Counter(r.type for r in rows)
     lines: list[str] = []
@@ -471,7 +446,10 @@ def recover(
             checkpoint=brief.checkpoint,
             tokens=brief.tokens,
         )
-    ws.projector.render_recovery_log()
+    from cairn.domain.notices import Change
+
+    # The recovery log and the status file follow in one flush, before this returns.
+    ws.announce(Change("recovery", brief.task_id))
     ws.projector.render_status()
     return brief
 

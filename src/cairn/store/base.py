@@ -133,12 +133,17 @@ Tx = Transaction
 class Store(Protocol):
     dialect: str
 
-    def write(self) -> AbstractContextManager[Transaction]:
-        """Durable: committed and synced when the block ends; takes the write lock at once."""
+    def write(self, *, task: str | None = None) -> AbstractContextManager[Transaction]:
+        """Durable: committed and synced when the block ends; takes the write lock at once.
+        ``task``: a promise that the block writes only that task's rows (and appends events), so
+        a backend that can may let writers of other tasks run meanwhile (PostgreSQL does)."""
         ...
 
-    def light_write(self) -> AbstractContextManager[Transaction]:
-        """Atomic but not synced: for data that can be rebuilt (projection stats)."""
+    def light_write(self, *, rows_only: bool = False) -> AbstractContextManager[Transaction]:
+        """Atomic but not synced: for data that can be rebuilt (projection stats).
+        ``rows_only``: a promise that the block only updates rows it names by their key
+        (projection stats, lease renewals), giving no id and reading nothing to decide what to
+        write, so a backend that can may run it beside other writers (PostgreSQL does)."""
         ...
 
     def read(self) -> AbstractContextManager[Transaction]:

@@ -32,7 +32,13 @@ def test_install_trusts_the_hooks_and_the_startup_brief_arrives(codex: Codex) ->
     codex.cairn("hooks", "install", "codex")
     (answer,) = codex.app_server(("hooks/list", {"cwds": [str(codex.project)]}))
     hooks = answer["data"][0]["hooks"]
-    assert {h["eventName"] for h in hooks} == {"sessionStart", "preCompact", "postCompact", "stop"}
+    assert {h["eventName"] for h in hooks} == {
+        "sessionStart",
+        "preCompact",
+        "postCompact",
+        "stop",
+        "postToolUse",
+    }
     settings = json.loads((codex.home / "hooks.json").read_text())["hooks"]
     for h in hooks:
         assert h["trustStatus"] == "trusted" and h["enabled"], h
@@ -41,6 +47,7 @@ def test_install_trusts_the_hooks_and_the_startup_brief_arrives(codex: Codex) ->
             "preCompact": "PreCompact",
             "postCompact": "PostCompact",
             "stop": "Stop",
+            "postToolUse": "PostToolUse",
         }[h["eventName"]]
         group = settings[event][0]
         assert h["currentHash"] == codex_trust.handler_hash(
@@ -127,6 +134,8 @@ def test_auto_compaction_is_recorded_with_its_verdict_and_the_brief_comes_once(
     assert "mid-phase" in after[0].text()
     recoveries = journal(codex, "recovery")
     assert [r["data"]["trigger"] for r in recoveries] == ["startup", "compact"]
+    # The compaction started a new budget context: the session's ledger counts the new window.
+    assert [c["data"]["kind"] for c in journal(codex, "budget.context")] == ["compact"]
     # cairn's audit reads the real rollout: every record known, the compaction found.
     (rollout,) = codex.home.glob("sessions/*/*/*/rollout-*.jsonl")
     report = json.loads(codex.cairn("audit", str(rollout), "--json").stdout)

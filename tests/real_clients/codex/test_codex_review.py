@@ -47,6 +47,9 @@ def test_an_approving_codex_verdict_opens_the_gate(codex: Codex) -> None:
     assert review["state"] == "approved", review
     reviewer_requests = [r for r in server.requests if is_reviewer(r)]
     assert reviewer_requests and "k=4 and rank" in reviewer_requests[0].text()
+    # cairn's own MCP server (required since install) was switched off for the reviewer: Codex
+    # neither waited for it nor offered its tools.
+    assert "mcp__cairn" not in reviewer_requests[0].text()
     shown = json.loads(codex.cairn("review", "show", review["id"], "--json").stdout)
     response = json.dumps(shown)
     assert f'"model": "{MODEL}"' in response, response  # the model Codex used, not a default

@@ -7,12 +7,26 @@ highest seq. Rows read without content have ``content=None``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
+from cairn.core.record import Record, assign
 
-@dataclass(frozen=True, slots=True)
-class CheckpointRow:
+
+class CheckpointRow(Record):
+    __slots__ = (  # noqa: RUF023
+        "task_id",
+        "kind",
+        "version",
+        "hash",
+        "size",
+        "phase",
+        "source",
+        "files",
+        "created_at",
+        "seq",
+        "content",
+    )
+    NOT_SHOWN = ("content",)
     task_id: str
     kind: str
     version: int
@@ -23,7 +37,33 @@ class CheckpointRow:
     files: tuple[str, ...]
     created_at: str
     seq: int
-    content: str | None = field(default=None, repr=False)
+    content: str | None
+
+    def __init__(
+        self,
+        task_id: str,
+        kind: str,
+        version: int,
+        hash: str,
+        size: int,
+        phase: str | None,
+        source: str,
+        files: tuple[str, ...],
+        created_at: str,
+        seq: int,
+        content: str | None = None,
+    ) -> None:
+        assign(self, "task_id", task_id)
+        assign(self, "kind", kind)
+        assign(self, "version", version)
+        assign(self, "hash", hash)
+        assign(self, "size", size)
+        assign(self, "phase", phase)
+        assign(self, "source", source)
+        assign(self, "files", files)
+        assign(self, "created_at", created_at)
+        assign(self, "seq", seq)
+        assign(self, "content", content)
 
 
 class CheckpointsArea(Protocol):

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+from cairn.core.record import Record, assign
 
-@dataclass(frozen=True, slots=True)
-class EventRow:
+
+class EventRow(Record):
+    __slots__ = ("id", "ts", "task_id", "type", "data")  # noqa: RUF023
     id: int
     ts: str
     task_id: str | None
     type: str
     data: Mapping[str, Any]
+
+    def __init__(
+        self, id: int, ts: str, task_id: str | None, type: str, data: Mapping[str, Any]
+    ) -> None:
+        assign(self, "id", id)
+        assign(self, "ts", ts)
+        assign(self, "task_id", task_id)
+        assign(self, "type", type)
+        assign(self, "data", data)
 
 
 class EventsArea(Protocol):

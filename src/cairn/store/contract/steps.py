@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
+
+from cairn.core.record import Record, assign
 
 STEP_ROW_STATES = ("done", "active", "todo", "failed")
 
 
-@dataclass(frozen=True, slots=True)
-class StepRow:
+class StepRow(Record):
+    __slots__ = (  # noqa: RUF023
+        "id",
+        "task_id",
+        "phase",
+        "text",
+        "state",
+        "created_at",
+        "updated_at",
+    )
     id: int
     task_id: str
     phase: str | None
@@ -18,20 +27,44 @@ class StepRow:
     created_at: str
     updated_at: str
 
+    def __init__(
+        self,
+        id: int,
+        task_id: str,
+        phase: str | None,
+        text: str,
+        state: str,
+        created_at: str,
+        updated_at: str,
+    ) -> None:
+        assign(self, "id", id)
+        assign(self, "task_id", task_id)
+        assign(self, "phase", phase)
+        assign(self, "text", text)
+        assign(self, "state", state)
+        assign(self, "created_at", created_at)
+        assign(self, "updated_at", updated_at)
+
 
 # (id, state, text, phase) of a step: what the progress file shows of it, read as a plain tuple
 # because every step renders a view of up to 200 of them.
 StepLine = tuple[int, str, str, "str | None"]
 
 
-@dataclass(frozen=True, slots=True)
-class ProgressDoc:
+class ProgressDoc(Record):
     """The progress file's current text, rendered from the steps; one per task, replaced."""
 
+    __slots__ = ("task_id", "hash", "content", "updated_at")  # noqa: RUF023
     task_id: str
     hash: str
     content: str
     updated_at: str
+
+    def __init__(self, task_id: str, hash: str, content: str, updated_at: str) -> None:
+        assign(self, "task_id", task_id)
+        assign(self, "hash", hash)
+        assign(self, "content", content)
+        assign(self, "updated_at", updated_at)
 
 
 class StepsArea(Protocol):

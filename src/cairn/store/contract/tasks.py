@@ -8,8 +8,9 @@ canonical id a ``get`` returned, except ``get`` itself, which takes any casing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
+
+from cairn.core.record import Record, assign
 
 PHASE_ROW_STATES = ("pending", "active", "done", "failed", "blocked")
 # open: everywhere. archived: out of the lists below (so out of status and briefs), whole, and
@@ -17,19 +18,54 @@ PHASE_ROW_STATES = ("pending", "active", "done", "failed", "blocked")
 TASK_STATES = ("open", "archived", "deleted")
 
 
-@dataclass(frozen=True, slots=True)
-class TaskRow:
+class TaskRow(Record):
+    __slots__ = (  # noqa: RUF023
+        "id",
+        "title",
+        "created_at",
+        "updated_at",
+        "next_action",
+        "seq",
+        "state",
+    )
     id: str
     title: str
     created_at: str
     updated_at: str
     next_action: str | None
     seq: int  # creation order; breaks ties between tasks updated in the same millisecond
-    state: str = "open"  # one of TASK_STATES
+    state: str  # one of TASK_STATES
+
+    def __init__(
+        self,
+        id: str,
+        title: str,
+        created_at: str,
+        updated_at: str,
+        next_action: str | None,
+        seq: int,
+        state: str = "open",
+    ) -> None:
+        assign(self, "id", id)
+        assign(self, "title", title)
+        assign(self, "created_at", created_at)
+        assign(self, "updated_at", updated_at)
+        assign(self, "next_action", next_action)
+        assign(self, "seq", seq)
+        assign(self, "state", state)
 
 
-@dataclass(frozen=True, slots=True)
-class PhaseRow:
+class PhaseRow(Record):
+    __slots__ = (  # noqa: RUF023
+        "task_id",
+        "name",
+        "position",
+        "state",
+        "gated",
+        "started_at",
+        "finished_at",
+        "error",
+    )
     task_id: str
     name: str
     position: int
@@ -38,6 +74,26 @@ class PhaseRow:
     started_at: str | None
     finished_at: str | None
     error: str | None
+
+    def __init__(
+        self,
+        task_id: str,
+        name: str,
+        position: int,
+        state: str,
+        gated: bool,
+        started_at: str | None,
+        finished_at: str | None,
+        error: str | None,
+    ) -> None:
+        assign(self, "task_id", task_id)
+        assign(self, "name", name)
+        assign(self, "position", position)
+        assign(self, "state", state)
+        assign(self, "gated", gated)
+        assign(self, "started_at", started_at)
+        assign(self, "finished_at", finished_at)
+        assign(self, "error", error)
 
 
 class TasksArea(Protocol):

@@ -26,15 +26,19 @@ class MemoryStore:
         return Transaction({name: make(state) for name, make in AREAS.items()})
 
     @contextmanager
-    def write(self) -> Iterator[Transaction]:
-        with self._lock:
+    def write(self, *, task: str | None = None) -> Iterator[Transaction]:
+        with self._lock:  # one writer at a time, whatever its ``task``
             work = self._state.copy()
             yield self._tx(work)
             self._state = work  # commit: one reference swap
 
-    light_write = write
+    @contextmanager
+    def light_write(self, *, rows_only: bool = False) -> Iterator[Transaction]:
+        with self.write() as tx:
+            yield tx
+
     transaction = write
-    light_transaction = write
+    light_transaction = light_write
 
     @contextmanager
     def read(self) -> Iterator[Transaction]:

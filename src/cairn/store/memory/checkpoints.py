@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
+from cairn.core import record
 from cairn.store.contract.checkpoints import CheckpointRow
 from cairn.store.memory.state import MemoryState
 
 
 def _meta(row: CheckpointRow) -> CheckpointRow:
-    return dataclasses.replace(row, content=None)
+    return record.replace(row, content=None)
 
 
 class MemoryCheckpoints:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
+from cairn.core import record
 from cairn.store.contract import MissingRow
 from cairn.store.contract.projections import ProjectionRow, ProjectionStat
 from cairn.store.memory.state import MemoryState
@@ -42,7 +41,7 @@ class MemoryProjections:
         old = self._s.projections.get(path)
         if old is None or (hash is not None and old.hash != hash):
             return
-        self._s.projections[path] = dataclasses.replace(old, mtime_ns=mtime_ns, size=size)
+        self._s.projections[path] = record.replace(old, mtime_ns=mtime_ns, size=size)
 
     def stats(self, *, task_id: str | None = None, kind: str | None = None) -> list[ProjectionStat]:
         return [
@@ -58,9 +57,7 @@ class MemoryProjections:
         old = self._s.projections.pop(old_path, None)
         if old is None:
             raise MissingRow(f"no projection at {old_path}")
-        self._s.projections[new_path] = dataclasses.replace(
-            old, path=new_path, mtime_ns=None, size=None
-        )
+        self._s.projections[new_path] = record.replace(old, path=new_path, mtime_ns=None, size=None)
 
     def forget(self, task_id: str) -> list[str]:
         gone = [p for p, r in self._s.projections.items() if r.task_id == task_id]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
+from cairn.core import record
 from cairn.store.contract import MissingRow
 from cairn.store.contract.steps import ProgressDoc, StepLine, StepRow
 from cairn.store.memory.state import MemoryState
@@ -24,7 +23,7 @@ class MemorySteps:
         old = self._s.steps.get(step_id)
         if old is None:
             raise MissingRow(f"no step {step_id}")
-        row = dataclasses.replace(old, state=state, phase=phase, updated_at=ts)
+        row = record.replace(old, state=state, phase=phase, updated_at=ts)
         self._s.steps[step_id] = row
         return row
 

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+from cairn.core import record
 from cairn.core.names import task_key
 from cairn.store.contract import DuplicateKey, MissingRow
 from cairn.store.contract.tasks import PhaseRow, TaskRow
@@ -18,6 +19,10 @@ def _moved(value: Any, old: str, new: str) -> Any:
     """``value`` with every row filed under task ``old`` filed under ``new``: rows (a ``task_id``
     field), and the keys that lead with the task id, ``(task, kind)`` or ``(task, name)``. Copies,
     never changes in place (a reader may hold the committed state)."""
+    if isinstance(value, record.Record):
+        if getattr(value, "task_id", None) == old:
+            return record.replace(value, task_id=new)
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         if getattr(value, "task_id", None) == old:
             return dataclasses.replace(value, task_id=new)
@@ -92,7 +97,7 @@ class MemoryTasks:
             raise DuplicateKey(f"task key {task_key(new_id)!r} exists")
         s = self._s
         del s.tasks[task_key(task_id)]
-        s.tasks[task_key(new_id)] = dataclasses.replace(row, id=new_id)
+        s.tasks[task_key(new_id)] = record.replace(row, id=new_id)
         for name in ("phases", "task_checkpoints", "task_steps", "progress_docs"):
             by_task = getattr(s, name)
             if task_id in by_task:
@@ -123,7 +128,7 @@ class MemoryTasks:
 
     def _replace_task(self, task_id: str, **changes: object) -> None:
         row = self._by_id(task_id)
-        self._s.tasks[task_key(task_id)] = dataclasses.replace(row, **changes)  # type: ignore[arg-type]
+        self._s.tasks[task_key(task_id)] = record.replace(row, **changes)
 
     def touch(self, task_id: str, ts: str) -> None:
         self._replace_task(task_id, updated_at=ts)
@@ -158,13 +163,11 @@ class MemoryTasks:
         if old is None:
             raise MissingRow(f"task {task_id!r} has no phase {name!r}")
         if state == "active":
-            new = dataclasses.replace(old, state=state, started_at=ts, finished_at=None, error=None)
+            new = record.replace(old, state=state, started_at=ts, finished_at=None, error=None)
         elif state == "pending":
-            new = dataclasses.replace(
-                old, state=state, started_at=None, finished_at=None, error=None
-            )
+            new = record.replace(old, state=state, started_at=None, finished_at=None, error=None)
         else:
-            new = dataclasses.replace(old, state=state, finished_at=ts, error=error)
+            new = record.replace(old, state=state, finished_at=ts, error=error)
         self._s.phases[task_id] = [new if p.name == name else p for p in self._s.phases[task_id]]
         return new
 
@@ -172,7 +175,7 @@ class MemoryTasks:
         old = self.phase(task_id, name)
         if old is None:
             raise MissingRow(f"task {task_id!r} has no phase {name!r}")
-        new = dataclasses.replace(old, **changes)  # type: ignore[arg-type]
+        new = record.replace(old, **changes)
         rows = [new if p.name == name else p for p in self._s.phases[task_id]]
         self._s.phases[task_id] = sorted(rows, key=lambda p: p.position)
 

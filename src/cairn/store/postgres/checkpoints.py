@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cairn.store.contract.checkpoints import CheckpointRow
+from cairn.store.postgres import locks
 from cairn.store.postgres.conn import Conn
 
 _META = "task_id, kind, version, hash, size, phase, source, files, created_at, seq"
@@ -52,6 +53,7 @@ class PgCheckpoints:
         files: Sequence[str],
         ts: str,
     ) -> CheckpointRow:
+        locks.own(self._c, task_id)
         files = tuple(files)
         # One round trip: the version and the task's sequence number are max + 1, given under
         # the store's write lock.
@@ -95,6 +97,7 @@ class PgCheckpoints:
         files: Sequence[str],
         ts: str,
     ) -> CheckpointRow | None:
+        locks.own(self._c, task_id)
         files = tuple(files)
         # One round trip, as in add(): the newest version looked at, version, seq and the
         # active phase worked out in the insert, under the store's write lock.

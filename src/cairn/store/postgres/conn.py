@@ -6,9 +6,15 @@ from __future__ import annotations
 import functools
 from typing import Any, Protocol
 
+from cairn.store.postgres.locks import store_wide
+
 
 class Conn(Protocol):
     def execute(self, query: Any, params: Any = None) -> Any: ...
+
+    def later(self, sql: str, params: Any = None) -> None:
+        """Run ``sql`` whose result nobody reads, sent with the next ``execute`` (batch.py)."""
+        ...
 
 
 class Qmark:
@@ -19,6 +25,8 @@ class Qmark:
         self._c = conn
 
     def execute(self, sql: str, parameters: Any = None, /) -> Any:
+        if getattr(self._c, "cairn_scope", None) is not None:
+            store_wide(self._c, "this area")
         if not parameters:
             return self._c.execute(sql)
         return self._c.execute(_to_format(sql), parameters)

@@ -8,6 +8,7 @@ from typing import Any
 
 from cairn.store.contract.events import EventRow
 from cairn.store.postgres.conn import Conn
+from cairn.store.postgres.locks import journal
 
 
 def _where(task_id: str | None, types: Sequence[str], after: int) -> tuple[str, list[Any]]:
@@ -29,7 +30,8 @@ class PgEvents:
         self._c = conn
 
     def append(self, task_id: str | None, type: str, ts: str, data: Mapping[str, Any]) -> int:
-        # One round trip: the id is max + 1 under the store's write lock.
+        # One round trip: the id is max + 1 under the store's write lock (or the journal's).
+        journal(self._c)
         r = self._c.execute(
             "INSERT INTO events (id, ts, task_id, type, data) SELECT coalesce(max(id), 0) + 1, "
             "%s, %s, %s, %s FROM events RETURNING id",

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cairn.store.contract.leases import LeaseRow, row_from
+from cairn.store.postgres import locks
 from cairn.store.postgres.conn import Conn
 
 _COLS = "key, holder, host, pid, ttl_s, acquired_at, renewed_at, expires_at"
@@ -37,6 +38,7 @@ class PgLeases:
     def acquire(
         self, key: str, holder: str, *, host: str, pid: int, ttl_s: float, steal: bool = False
     ) -> LeaseRow | None:
+        locks.store_wide(self._c, "leases.acquire")
         have = self.get(key)
         if have is not None and have.holder != holder and not have.expired and not steal:
             return None
@@ -52,6 +54,7 @@ class PgLeases:
         return self.get(key)
 
     def renew(self, leases: Sequence[tuple[str, str]], ttl_s: float) -> list[str]:
+        # Rows by key, under any lock: an acquire (a read, then a write) holds the store lock.
         if not leases:
             return []
         # One round trip for all of them (a keeper renews every lease of its process at once).
@@ -65,6 +68,7 @@ class PgLeases:
         return [k for k, _ in leases if k in got]
 
     def release(self, key: str, holder: str) -> bool:
+        locks.store_wide(self._c, "leases.release")
         cur = self._c.execute("DELETE FROM leases WHERE key = %s AND holder = %s", (key, holder))
         return bool(cur.rowcount)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from cairn.store.contract import DuplicateKey
 from cairn.store.contract.ledger import BudgetContextRow, LedgerEntryRow
+from cairn.store.postgres import locks
 from cairn.store.postgres.conn import Conn
 
 _CTX = "id, started_at, kind, task_id, run_id, note"
@@ -38,6 +39,7 @@ class PgLedger:
         run_id: str | None,
         note: str | None,
     ) -> BudgetContextRow:
+        locks.store_wide(self._c, "ledger.new_context")
         if self.context(context_id) is not None:
             raise DuplicateKey(f"budget context {context_id!r} exists already")
         self._c.execute(
@@ -70,6 +72,7 @@ class PgLedger:
         tokens: int,
         exact: bool,
     ) -> LedgerEntryRow:
+        locks.store_wide(self._c, "ledger.add")
         rid = int(
             self._c.execute("SELECT coalesce(max(id), 0) + 1 AS n FROM budget_ledger").fetchone()[
                 "n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cairn.store.contract.meta import RECORD_SETS
+from cairn.store.postgres import locks
 from cairn.store.postgres.conn import Conn
 
 
@@ -17,6 +18,7 @@ class PgMeta:
         return None if r is None else str(r["value"])
 
     def put(self, key: str, value: str) -> None:
+        locks.store_wide(self._c, "meta.put")
         self._c.execute(
             "INSERT INTO meta (key, value) VALUES (%s, %s) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -24,6 +26,7 @@ class PgMeta:
         )
 
     def delete(self, key: str) -> None:
+        locks.store_wide(self._c, "meta.delete")
         self._c.execute("DELETE FROM meta WHERE key = %s", (key,))
 
     def holds(self, records: str) -> bool:

@@ -6,6 +6,7 @@ from typing import Any
 
 from cairn.store.contract import MissingRow
 from cairn.store.contract.projections import ProjectionRow, ProjectionStat
+from cairn.store.postgres import locks
 from cairn.store.postgres.conn import Conn
 
 _COLS = "path, task_id, kind, hash, prev_hash, mtime_ns, size"
@@ -28,13 +29,16 @@ class PgProjections:
         return _row(r) if r else None
 
     def owner(self, path: str) -> ProjectionRow | None:
+        locks.path(self._c, path.casefold())
         r = self._c.execute(
             f"SELECT {_COLS} FROM projections WHERE path_key = %s", (path.casefold(),)
         ).fetchone()
         return _row(r) if r else None
 
     def record(self, path: str, task_id: str, kind: str, hash: str) -> None:
-        self._c.execute(
+        locks.own(self._c, task_id)
+        locks.path(self._c, path.casefold())
+        self._c.later(
             "INSERT INTO projections (path, path_key, task_id, kind, hash, prev_hash) "
             "VALUES (%s, %s, %s, %s, %s, NULL) ON CONFLICT (path) DO UPDATE SET "
             "prev_hash = CASE WHEN projections.mtime_ns IS NULL THEN projections.prev_hash "
@@ -43,6 +47,8 @@ class PgProjections:
         )
 
     def claim(self, path: str, task_id: str, kind: str, hash: str) -> ProjectionRow | None:
+        locks.own(self._c, task_id)
+        locks.path(self._c, path.casefold())
         # path_key is the arbiter (the same path has the same key); the row is only updated when
         # it is this (task, kind)'s at this very path, else nothing changes (rowcount 0).
         cur = self._c.execute(
@@ -59,13 +65,14 @@ class PgProjections:
         return self.owner(path)
 
     def set_stat(self, path: str, mtime_ns: int, size: int, *, hash: str | None = None) -> None:
+        locks.path(self._c, path.casefold())
         if hash is None:
-            self._c.execute(
+            self._c.later(
                 "UPDATE projections SET mtime_ns = %s, size = %s WHERE path = %s",
                 (mtime_ns, size, path),
             )
         else:
-            self._c.execute(
+            self._c.later(
                 "UPDATE projections SET mtime_ns = %s, size = %s WHERE path = %s AND hash = %s",
                 (mtime_ns, size, path, hash),
             )
@@ -82,6 +89,7 @@ class PgProjections:
         return [_row(r) for r in self._c.execute(f"SELECT {_COLS} FROM projections")]
 
     def move(self, old_path: str, new_path: str) -> None:
+        locks.store_wide(self._c, "moving a projection")
         cur = self._c.execute(
             "UPDATE projections SET path = %s, path_key = %s, mtime_ns = NULL, size = NULL "
             "WHERE path = %s",
@@ -91,6 +99,7 @@ class PgProjections:
             raise MissingRow(f"no projection at {old_path}")
 
     def forget(self, task_id: str) -> list[str]:
+        locks.own(self._c, task_id)
         rows = self._c.execute(
             "DELETE FROM projections WHERE task_id = %s RETURNING path", (task_id,)
         ).fetchall()

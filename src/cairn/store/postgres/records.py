@@ -8,6 +8,7 @@ from typing import Any
 
 from cairn.core.errors import StoreError
 from cairn.store.contract.records import NOT_RECORDS, parents_first
+from cairn.store.postgres import locks
 from cairn.store.postgres.conn import Conn
 
 _SKIP = ("cairn_migrations", *NOT_RECORDS)
@@ -72,6 +73,7 @@ class PgRecords:
         return int(self._c.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"])
 
     def load(self, name: str, fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        locks.store_wide(self._c, "records.load")
         table = self._known(name)
         have = set(self.fields(table))
         unknown = [f for f in fields if f not in have]
@@ -90,6 +92,7 @@ class PgRecords:
             cur.executemany(sql, [list(r) for r in rows])
 
     def clear(self) -> None:
+        locks.store_wide(self._c, "records.clear")
         # TRUNCATE, not DELETE: the append-only triggers are row triggers on UPDATE and DELETE.
         self._c.execute(f"TRUNCATE {', '.join(self.sets())}")
 

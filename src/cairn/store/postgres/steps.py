@@ -6,6 +6,7 @@ from typing import Any
 
 from cairn.store.contract import MissingRow
 from cairn.store.contract.steps import ProgressDoc, StepLine, StepRow
+from cairn.store.postgres import locks
 from cairn.store.postgres.conn import Conn
 
 _COLS = "id, task_id, phase, text, state, created_at, updated_at"
@@ -24,6 +25,7 @@ class PgSteps:
         self._c = conn
 
     def add(self, task_id: str, phase: str | None, text: str, state: str, ts: str) -> StepRow:
+        locks.store_wide(self._c, "steps.add")
         # The id is the contract's (max + 1 under the write lock), not a sequence's; one round trip.
         r = self._c.execute(
             "INSERT INTO steps (id, task_id, phase, text, state, created_at, updated_at) "
@@ -35,6 +37,7 @@ class PgSteps:
         return StepRow(step_id, task_id, phase, text, state, ts, ts)
 
     def update(self, step_id: int, *, state: str, phase: str | None, ts: str) -> StepRow:
+        locks.store_wide(self._c, "steps.update")
         cur = self._c.execute(
             "UPDATE steps SET state = %s, updated_at = %s, phase = %s WHERE id = %s",
             (state, ts, phase, step_id),
@@ -99,6 +102,7 @@ class PgSteps:
         return ProgressDoc(r["task_id"], r["hash"], r["content"], r["updated_at"]) if r else None
 
     def put_doc(self, task_id: str, content: str, hash: str, ts: str) -> None:
+        locks.store_wide(self._c, "steps.put_doc")
         self._c.execute(
             "INSERT INTO progress_docs (task_id, hash, content, updated_at) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (task_id) DO UPDATE SET hash = excluded.hash, content = "

@@ -8,6 +8,7 @@ from typing import Any
 from cairn.core.names import task_key
 from cairn.store.contract import DuplicateKey, MissingRow
 from cairn.store.contract.tasks import PhaseRow, TaskRow
+from cairn.store.postgres import locks
 from cairn.store.postgres.conn import Conn
 
 _TASK_COLS = "id, title, created_at, updated_at, next_action, seq, state"
@@ -57,6 +58,7 @@ class PgTasks:
         return _task(r) if r else None
 
     def create(self, task_id: str, title: str, ts: str) -> TaskRow:
+        locks.store_wide(self._c, "tasks.create")
         if self.get(task_id) is not None:
             raise DuplicateKey(f"task key {task_key(task_id)!r} exists")
         seq = int(
@@ -92,6 +94,7 @@ class PgTasks:
         return [_task(r) for r in rows]
 
     def set_state(self, task_id: str, state: str, ts: str) -> TaskRow:
+        locks.store_wide(self._c, "tasks.set_state")
         cur = self._c.execute(
             "UPDATE tasks SET state = %s, state_at = %s WHERE id = %s", (state, ts, task_id)
         )
@@ -102,6 +105,7 @@ class PgTasks:
         return row
 
     def rename(self, task_id: str, new_id: str) -> TaskRow:
+        locks.store_wide(self._c, "tasks.rename")
         other = self.get(new_id)
         if other is not None and other.id != task_id:
             raise DuplicateKey(f"task key {task_key(new_id)!r} exists")
@@ -156,9 +160,11 @@ class PgTasks:
         return [_task(r) for r in rows]
 
     def touch(self, task_id: str, ts: str) -> None:
-        self._c.execute("UPDATE tasks SET updated_at = %s WHERE id = %s", (ts, task_id))
+        locks.own(self._c, task_id)
+        self._c.later("UPDATE tasks SET updated_at = %s WHERE id = %s", (ts, task_id))
 
     def set_next_action(self, task_id: str, text: str | None, ts: str) -> None:
+        locks.own(self._c, task_id)
         self._c.execute(
             "UPDATE tasks SET next_action = %s, updated_at = %s WHERE id = %s", (text, ts, task_id)
         )
@@ -190,6 +196,7 @@ class PgTasks:
         return _phase(r) if r else None
 
     def add_phase(self, task_id: str, name: str, *, gated: bool) -> PhaseRow:
+        locks.own(self._c, task_id)
         if self.phase(task_id, name) is not None:
             raise DuplicateKey(f"task {task_id!r} has a phase {name!r}")
         pos = int(
@@ -207,6 +214,7 @@ class PgTasks:
     def set_phase_state(
         self, task_id: str, name: str, state: str, ts: str, error: str | None = None
     ) -> PhaseRow:
+        locks.own(self._c, task_id)
         if state == "active":
             sql = "state = %s, started_at = %s, finished_at = NULL, error = NULL"
             params: tuple[Any, ...] = (state, ts)
@@ -226,18 +234,21 @@ class PgTasks:
         return row
 
     def set_gated(self, task_id: str, name: str, gated: bool) -> None:
+        locks.own(self._c, task_id)
         self._c.execute(
             "UPDATE phases SET gated = %s WHERE task_id = %s AND name = %s",
             (int(gated), task_id, name),
         )
 
     def set_position(self, task_id: str, name: str, position: int) -> None:
+        locks.own(self._c, task_id)
         self._c.execute(
             "UPDATE phases SET position = %s WHERE task_id = %s AND name = %s",
             (position, task_id, name),
         )
 
     def remove_phase(self, task_id: str, name: str) -> None:
+        locks.own(self._c, task_id)
         cur = self._c.execute(
             "DELETE FROM phases WHERE task_id = %s AND name = %s", (task_id, name)
         )

@@ -373,11 +373,12 @@ class SQLiteStore:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.05)
 
-    def write(self) -> _Write:
+    def write(self, *, task: str | None = None) -> _Write:
+        # One file, one writer at a time: a write scoped to a task takes the whole lock too.
         self._refuse_write()
         return _Write(self, True)
 
-    def light_write(self) -> _Write:
+    def light_write(self, *, rows_only: bool = False) -> _Write:
         self._refuse_write()
         return _Write(self, False)
 

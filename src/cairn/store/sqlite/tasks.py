@@ -126,9 +126,10 @@ class SQLiteTasks:
         extra, params = _limit(limit)
         rows = self._c.execute(
             # IN, not a correlated EXISTS: the set comes from the index on the phase state, so
-            # the cost follows the active tasks, not every task.
+            # the cost follows the active tasks, not every task. The unary + keeps SQLite from
+            # walking every open task by the (state, updated_at) index instead (14 ms at 10,000).
             f"SELECT {_T_COLS} FROM tasks t WHERE t.id IN (SELECT p.task_id FROM phases p "
-            "WHERE p.state = 'active') AND t.state = 'open' "
+            "WHERE p.state = 'active') AND +t.state = 'open' "
             "ORDER BY t.updated_at DESC, t.seq DESC" + extra,
             params,
         )

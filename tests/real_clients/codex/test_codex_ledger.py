@@ -1,0 +1,71 @@
+"""The context budget from a real Codex session: the Stop hook attributes what the rollout says
+entered the context (the user's prompt, a spec read through the shell, a real subagent's report)
+to the seed's categories, so `cairn budget` shows it without `budget record`."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from .conftest import Codex
+from .responses_server import Reply, Request, function_call, message, tool_search
+from .test_codex_cli import journal, start_task
+
+PROMPT = "work on f4: " + "p" * 400
+SUBTASK = "Count the test instructions in data/"
+REPORT = "SUBAGENT REPORT: 343 test instructions. " + "r" * 600
+SPEC = "# Spec\n\n" + "The plan samples k candidates and ranks them.\n" * 100
+
+
+def used(codex: Codex) -> dict[str, int]:
+    out = json.loads(codex.cairn("budget", "--json").stdout)
+    return {c["category"]: c["used"] for c in out["categories"]}
+
+
+def test_a_codex_session_fills_the_budget_ledger_by_category(codex: Codex) -> None:
+    start_task(codex)
+    (codex.project / "SPEC.md").write_text(SPEC)
+    codex.cairn("hooks", "install", "codex")
+    state: dict[str, Any] = {"main": 0}
+
+    def script(req: Request) -> Reply:
+        if SUBTASK in req.text() and not req.outputs("function_call_output"):
+            return Reply([message(REPORT)])  # the subagent's own (only) request
+        n = state["main"]
+        state["main"] += 1
+        if n == 0:
+            return Reply([function_call("exec_command", {"cmd": "cat SPEC.md"})])
+        if n == 1:
+            return Reply([tool_search("spawn sub-agent wait")])
+        if n == 2:
+            spawn = function_call("spawn_agent", {"message": SUBTASK}, namespace="multi_agent_v1")
+            return Reply([spawn])
+        if n == 3:
+            agent = json.loads(req.outputs("function_call_output")[-1]["output"])["agent_id"]
+            time.sleep(1)
+            args = {"targets": [agent], "timeout_ms": 60_000}
+            return Reply([function_call("wait_agent", args, namespace="multi_agent_v1")])
+        return Reply([message("Counted: 343.")])
+
+    proc, _server = codex.exec(script, PROMPT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    first = used(codex)
+    # The prompt (~412 characters), the spec (~4,600 through `cat`), the report twice (the
+    # wait_agent result and Codex's <subagent_notification>), the rest orchestration.
+    assert 100 <= first["user"] <= 130, first
+    assert len(SPEC) // 4 <= first["specs"] <= len(SPEC) // 4 + 100, first
+    assert 2 * len(REPORT) // 4 <= first["subagent_summaries"] <= 2 * len(REPORT) // 4 + 100
+    assert first["orchestration"] > 1_000, first  # instructions, the brief, tool calls
+    (ledger,) = journal(codex, "hook.ledger")
+    assert ledger["data"]["entries"] >= 5 and "#" in ledger["data"]["upto"]
+
+    # The next turn (a resumed session) adds only what it put into the context.
+    proc, _server = codex.exec(
+        lambda req: Reply([message("Still 343.")]), "u" * 800, timeout=300, resume=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    second = used(codex)
+    assert 200 <= second["user"] - first["user"] <= 230, (first, second)
+    assert second["specs"] == first["specs"]
+    assert second["subagent_summaries"] == first["subagent_summaries"]
