@@ -130,10 +130,9 @@ class Projector:
             st = os.lstat(self.files.prefix + rel)
         except FileNotFoundError:
             return  # no file there (yet: a batch projects at its end): nothing to take in
-        if not S_ISLNK(st.st_mode):  # a link is looked at under the lock, where links are judged
-            known = self.files.seen.get(rel)
-            if known is not None and known[:2] == (st.st_mtime_ns, st.st_size):
-                return
+        known = None if S_ISLNK(st.st_mode) else self.files.seen.get(rel)  # links: under the lock
+        if known is not None and known[:2] == (st.st_mtime_ns, st.st_size):
+            return
         with self._flushing, file_lock(self.lock_path):
             # By path_key: the caller's task id may differ in case from the stored one.
             row = artifacts.projection_row(self.ws, rel)
