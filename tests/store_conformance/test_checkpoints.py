@@ -102,3 +102,51 @@ def test_of_phase_exists(store: Store, task: str) -> None:
         assert tx.checkpoints.of_phase_exists(task, "a")
         assert tx.checkpoints.of_phase_exists(task, "plan")  # the kind named after a phase
         assert not tx.checkpoints.of_phase_exists(task, "b")
+
+
+def _add_if_changed(
+    store: Store,
+    task: str,
+    text: str,
+    n: int,
+    *,
+    phase: str | None = None,
+    files: tuple[str, ...] = (),
+) -> CheckpointRow | None:
+    with store.write() as tx:
+        return tx.checkpoints.add_if_changed(
+            task,
+            "plan",
+            text,
+            hash=f"h-{text}",
+            size=len(text),
+            phase=phase,
+            source="write",
+            files=files,
+            ts=ts(n),
+        )
+
+
+def test_add_if_changed_skips_the_same_content_and_fills_in_the_active_phase(
+    store: Store, task: str
+) -> None:
+    first = _add_if_changed(store, task, "p1", 1)
+    assert first is not None and (first.version, first.seq, first.phase) == (1, 1, None)
+    assert _add_if_changed(store, task, "p1", 2) is None  # the newest already holds it
+    with store.write() as tx:
+        tx.tasks.set_phase_state(task, "b", "active", ts(3))
+    again = _add_if_changed(store, task, "p1", 4, files=("src/x.py",))  # other files: new
+    assert again is not None and (again.version, again.phase, again.files) == (
+        2,
+        "b",
+        ("src/x.py",),
+    )
+    told = _add_if_changed(store, task, "p2", 5, phase="a")
+    assert told is not None and (told.version, told.seq, told.phase) == (3, 3, "a")
+    back = _add_if_changed(store, task, "p1", 6)  # an older content, not the newest: a version
+    assert back is not None and back.version == 4 and back.content == "p1"
+    with store.read() as tx:
+        stored = tx.checkpoints.get(task, "plan", 2)
+        assert stored is not None and (stored.phase, stored.files) == ("b", ("src/x.py",))
+        assert [r.version for r in tx.checkpoints.history(task, "plan")] == [1, 2, 3, 4]
+        assert tx.checkpoints.count() == 4

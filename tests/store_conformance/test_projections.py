@@ -69,3 +69,20 @@ def test_move(store: Store, task: str) -> None:
         row = tx.projections.get("artifacts/new.md")
         assert row is not None and (row.hash, row.mtime_ns) == ("h", None)
         assert [r.path for r in tx.projections.all()] == ["artifacts/new.md"]
+
+
+def test_claim_records_for_its_owner_only(store: Store, task: str) -> None:
+    path = "artifacts/T1_plan.md"
+    with store.write() as tx:
+        assert tx.projections.claim(path, task, "plan", "h1") is None
+        tx.projections.set_stat(path, 1, 1)
+        assert tx.projections.claim(path, task, "plan", "h2") is None  # rolls like record
+        taken = tx.projections.claim(path, task, "analysis", "x")  # another kind: refused
+        assert taken is not None and (taken.kind, taken.hash) == ("plan", "h2")
+        case = tx.projections.claim("ARTIFACTS/t1_plan.md", task, "plan", "y")  # case twin
+        assert case is not None and case.path == path
+    with store.read() as tx:
+        row = tx.projections.get(path)
+        assert row is not None
+        assert (row.kind, row.hash, row.prev_hash, row.mtime_ns) == ("plan", "h2", "h1", None)
+        assert [r.path for r in tx.projections.all()] == [path]

@@ -75,3 +75,18 @@ def test_count_follows_new_steps_not_updates(store: Store, task: str) -> None:
     with store.read() as tx:
         assert tx.steps.count(task) == 2
         assert tx.steps.count("nobody") == 0
+
+
+def test_lines_are_the_rows_as_plain_tuples(store: Store, task: str) -> None:
+    with store.write() as tx:
+        made = [
+            tx.steps.add(task, "a" if i % 2 else None, f"s{i}", "done" if i % 3 else "todo", ts(i))
+            for i in range(10)
+        ]
+    with store.read() as tx:
+        every = [(s.id, s.state, s.text, s.phase) for s in made]
+        assert [tuple(r) for r in tx.steps.lines(task)] == every
+        assert [tuple(r) for r in tx.steps.lines(task, limit=3)] == every[-3:]
+        opened = tx.steps.open_lines_before(task, made[7].id, limit=5)
+        assert [tuple(r) for r in opened] == [every[0], every[3], every[6]]
+        assert tx.steps.lines("nobody") == []

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from cairn.core.model import Step, Task
 
 TEMPLATES: dict[str, str] = {
@@ -78,6 +80,29 @@ def template(kind: str, title: str = "Finding #{N}") -> str:
 
 
 def render_progress(task: Task, steps: list[Step], *, omitted: int = 0) -> str:
+    return render_progress_lines(
+        task, [(s.id, s.state, s.text, s.phase) for s in steps], omitted=omitted
+    )
+
+
+def render_progress_lines(
+    task: Task, steps: Sequence[tuple[int, str, str, str | None]], *, omitted: int = 0
+) -> str:
+    """The progress file from (id, state, text, phase) of the steps shown (plain tuples: a step
+    renders up to 200 of them)."""
+    return progress_text(task, [progress_line(s) for s in steps], omitted=omitted)
+
+
+def progress_line(step: tuple[int, str, str, str | None]) -> str:
+    """One step's line of the progress file."""
+    from cairn.core.model import STEP_STATES
+
+    _id, state, text, phase = step
+    return f"- {STEP_STATES[state]} {text} [{phase}]" if phase else f"- {STEP_STATES[state]} {text}"
+
+
+def progress_text(task: Task, step_lines: Sequence[str], *, omitted: int = 0) -> str:
+    """The progress file around the steps' lines (``progress_line``) already made."""
     title = task.title or task.id
     lines = [f"# {task.id}: {title} Progress", ""]
     if omitted > 0:
@@ -86,10 +111,8 @@ def render_progress(task: Task, steps: list[Step], *, omitted: int = 0) -> str:
             f"`cairn task show {task.id}`)_",
             "",
         ]
-    for s in steps:
-        where = f" [{s.phase}]" if s.phase else ""
-        lines.append(f"- {s.icon} {s.text}{where}")
-    if not steps:
+    lines += step_lines
+    if not step_lines:
         lines.append("- (no steps recorded yet)")
     cur = task.current_phase
     status = (

@@ -79,13 +79,19 @@ def forget_ids(store: Store) -> None:
 def canonical_id(site: Site, task_id: str) -> str:
     """``canonical(...).id`` in its own read, remembered: a write needs the stored id before its
     transaction (the projector's hand-edit check), and this keeps that off the write's path."""
+    known = _IDS.get(site.store)
+    if known is None:
+        known = _IDS.setdefault(site.store, {})
+    found = known.get(task_id)  # this very spelling seen (and checked) before
+    if found is not None:
+        return found
     names.task_id(task_id)
-    known = _IDS.setdefault(site.store, {})
     key = names.task_key(task_id)
     found = known.get(key)
     if found is None:
         with site.store.read() as tx:
             found = known[key] = canonical(tx, task_id).id
+    known[task_id] = found
     return found
 
 

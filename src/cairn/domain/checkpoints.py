@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from cairn.core.config import Config
     from cairn.domain.base import Site
     from cairn.store import Transaction
+    from cairn.store.contract.projections import ProjectionRow
 
 
 PROGRESS = "progress"  # the kind rendered from the progress steps
@@ -62,7 +63,7 @@ def coerce_content(config: Config, content: str | bytes) -> tuple[str, bytes]:
     return text, data
 
 
-def to_checkpoint(ws: Site, r: CheckpointRow) -> Checkpoint:
+def to_checkpoint(ws: Site, r: CheckpointRow, path: str | None = None) -> Checkpoint:
     return Checkpoint(
         r.task_id,
         r.kind,
@@ -73,7 +74,7 @@ def to_checkpoint(ws: Site, r: CheckpointRow) -> Checkpoint:
         r.source,
         r.files,
         r.created_at,
-        artifact_path(ws, r.task_id, r.kind),
+        artifact_path(ws, r.task_id, r.kind) if path is None else path,
         r.content,
     )
 
@@ -121,24 +122,10 @@ def insert_checkpoint(
     ts: str,
 ) -> Checkpoint:
     """Store the next version of (task, kind) inside the caller's transaction; ``task_id`` is the
-    canonical id."""
-    if phase is None:
-        active = tx.tasks.active_phase(task_id)
-        phase = active.name if active else None
+    canonical id. A ``phase`` of None is the task's active phase."""
     path = artifact_path(ws, task_id, kind)
-    owner = tx.projections.owner(path)
-    if owner is not None and (owner.task_id, owner.kind) != (task_id, kind):
-        raise ValidationError(
-            f"{path} already holds task {owner.task_id!r} kind {owner.kind!r}; "
-            "choose another kind name"
-        )
     digest = content_hash(data)
-    newest = tx.checkpoints.newest(task_id, kind, content=False)
-    if newest is not None and newest.hash == digest and newest.files == tuple(files):
-        # The same document again (a retry, an agent re-saving): one version is enough, and the
-        # caller is told so rather than shown a version number that did not move.
-        return record.replace(to_checkpoint(ws, newest), content=text, unchanged=True)
-    row = tx.checkpoints.add(
+    row = tx.checkpoints.add_if_changed(
         task_id,
         kind,
         text,
@@ -149,7 +136,18 @@ def insert_checkpoint(
         files=files,
         ts=ts,
     )
-    tx.projections.record(path, task_id, kind, digest)
+    if row is None:
+        # The same document again (a retry, an agent re-saving): one version is enough, and the
+        # caller is told so rather than shown a version number that did not move.
+        _refuse_taken(tx.projections.owner(path), path, task_id, kind)
+        newest = tx.checkpoints.newest(task_id, kind, content=False)
+        assert newest is not None
+        return record.replace(to_checkpoint(ws, newest, path), content=text, unchanged=True)
+    # The path is claimed after the insert, in one step: taken by another (task, kind), the
+    # error rolls the whole transaction back, the version with it.
+    taken = tx.projections.claim(path, task_id, kind, digest)
+    if taken is not None:
+        _refuse_taken(taken, path, "", "")
     tx.tasks.touch(task_id, ts)
     append(
         tx,
@@ -159,12 +157,21 @@ def insert_checkpoint(
         kind=kind,
         version=row.version,
         hash=digest,
-        size=len(data),
-        phase=phase,
+        size=row.size,
+        phase=row.phase,
         source=source,
         path=path,
     )
-    return to_checkpoint(ws, row)
+    return to_checkpoint(ws, row, path)
+
+
+def _refuse_taken(owner: ProjectionRow | None, path: str, task_id: str, kind: str) -> None:
+    """The error for a path held by another (task, kind); ``""`` for both: held at all."""
+    if owner is not None and (owner.task_id, owner.kind) != (task_id, kind):
+        raise ValidationError(
+            f"{path} already holds task {owner.task_id!r} kind {owner.kind!r}; "
+            "choose another kind name"
+        )
 
 
 def migrate_artifact_names(ws: Site) -> list[tuple[str, str]]:

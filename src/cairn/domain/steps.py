@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cairn.core.errors import NotFound, ValidationError
 from cairn.core.model import STEP_STATES, Step, Task
+from cairn.domain import step_view
 from cairn.domain.base import canonical, canonical_id, now
 from cairn.domain.checkpoints import PROGRESS, artifact_path, content_hash
 from cairn.domain.journal import append
@@ -28,7 +29,7 @@ STEP_ALIASES = {
 }
 
 # The progress file shows at most this many steps; the store keeps them all.
-PROGRESS_FILE_STEPS = 200
+PROGRESS_FILE_STEPS = step_view.LIMIT
 
 
 def one_line(text: str) -> str:
@@ -74,8 +75,12 @@ def progress(
             row = tx.steps.update(existing.id, state=state, phase=phase, ts=ts)
         else:
             row = tx.steps.add(task_id, phase, text, state, ts)
-        digest = record_progress(ws, tx, task_id, ts)
-        append(
+        view = step_view.take(ws.store, task_id, tx.events.last_id())
+        total = tx.steps.count(task_id)
+        if view is None or not step_view.advance(view, row, existing is None, total):
+            view = step_view.read(tx, task_id, total)
+        digest = record_progress(ws, tx, task_id, ts, view)
+        event = append(
             tx,
             task_id,
             "step.recorded",
@@ -86,6 +91,7 @@ def progress(
             phase=phase,
             progress_hash=digest,
         )
+    step_view.keep(ws.store, task_id, view, event)
     ws.announce(Change("checkpoint", task_id, "progress"))
     return Step(row.id, task_id, phase, text, state, ts, ts)
 
@@ -100,8 +106,13 @@ def set_next(ws: Site, task_id: str, text: str) -> Task:
     ts = now()
     with ws.store.write() as tx:
         tx.tasks.set_next_action(task_id, text, ts)
-        digest = record_progress(ws, tx, task_id, ts)
-        append(tx, task_id, "next.set", ts, text=text, progress_hash=digest)
+        # The steps did not change: a view remembered from the last step still holds.
+        view = step_view.take(ws.store, task_id, tx.events.last_id())
+        if view is None:
+            view = step_view.read(tx, task_id, tx.steps.count(task_id))
+        digest = record_progress(ws, tx, task_id, ts, view)
+        event = append(tx, task_id, "next.set", ts, text=text, progress_hash=digest)
+    step_view.keep(ws.store, task_id, view, event)
     ws.announce(Change("checkpoint", task_id, "progress"))
     return get_task(ws, task_id)
 
@@ -121,40 +132,32 @@ def steps_in(
     return [to_step(r) for r in tx.steps.of_task(task_id, phase=phase, limit=limit)]
 
 
-def progress_view(tx: Transaction, task_id: str) -> tuple[list[Step], int]:
-    """The steps the progress file shows, and how many the store holds."""
-    total = tx.steps.count(task_id)
-    if total <= PROGRESS_FILE_STEPS:
-        return steps_in(tx, task_id), total
-    # A twelve-hour run records thousands of steps, so the file keeps a bounded view (older open
-    # steps, then the newest) and the full list stays in the store (`cairn task show TASK`).
-    recent = steps_in(tx, task_id, limit=PROGRESS_FILE_STEPS // 2)
-    first_recent = recent[0].id if recent else 0
-    older_open = [
-        to_step(r)
-        for r in tx.steps.open_before(task_id, first_recent, limit=PROGRESS_FILE_STEPS // 2)
-    ]
-    return [*older_open, *recent], total
-
-
-def render_progress_doc(ws: Site, tx: Transaction, task_id: str) -> str:
-    """The seed's progress file, from the steps (bounded view) and the next action."""
-    from cairn.core.templates import render_progress
+def render_progress_doc(
+    ws: Site, tx: Transaction, task_id: str, view: step_view.View | None = None
+) -> str:
+    """The seed's progress file, from the steps (bounded view) and the next action; ``view``:
+    the steps shown, when the caller has them."""
+    from cairn.core.templates import progress_text, render_progress_lines
 
     task = load(tx, canonical(tx, task_id))
-    shown, total = progress_view(tx, task_id)
-    text = render_progress(task, shown, omitted=total - len(shown))
-    if len(text.encode("utf-8")) > ws.config.max_checkpoint_bytes:
-        shown = steps_in(tx, task_id, limit=20)
-        text = render_progress(task, shown, omitted=total - len(shown))
+    if view is None:
+        view = step_view.read(tx, task_id, tx.steps.count(task_id))
+    text = progress_text(task, view.lines(), omitted=view.total - view.shown())
+    if len(text) > ws.config.max_checkpoint_bytes // 4 and (
+        len(text.encode("utf-8")) > ws.config.max_checkpoint_bytes
+    ):
+        shown = tx.steps.lines(task_id, limit=20)
+        text = render_progress_lines(task, shown, omitted=view.total - len(shown))
     return text
 
 
-def record_progress(ws: Site, tx: Transaction, task_id: str, ts: str) -> str:
+def record_progress(
+    ws: Site, tx: Transaction, task_id: str, ts: str, view: step_view.View | None = None
+) -> str:
     """Render the progress file and keep it as the task's one progress text (replaced, not a new
     checkpoint version: a step costs the same at step 10 and step 100,000); the projector writes
     it. Returns its hash, which the step's event carries."""
-    text = render_progress_doc(ws, tx, task_id)
+    text = render_progress_doc(ws, tx, task_id, view)
     digest = content_hash(text.encode("utf-8"))
     tx.steps.put_doc(task_id, text, digest, ts)
     tx.projections.record(artifact_path(ws, task_id, PROGRESS), task_id, PROGRESS, digest)

@@ -57,14 +57,21 @@ class Artifacts:
     def target(self, rel: str) -> Path:
         """The file a projection writes, refused if a symlinked folder would put it outside the
         workspace (a final symlink is harmless: the atomic rename replaces the link itself)."""
+        parent, _, name = rel.rpartition("/")
+        return self._folder(rel, parent) / name
+
+    def check_folder(self, rel: str) -> None:
+        """``target`` without making the path: refuses the same folders."""
+        self._folder(rel, rel.rpartition("/")[0])
+
+    def _folder(self, rel: str, parent: str) -> Path:
         from cairn.core.errors import ValidationError
 
-        parent, _, name = rel.rpartition("/")
         try:
             st = os.stat(self.prefix + parent)
             seen = self._checked.get(parent)
             if seen is not None and seen[:2] == (st.st_dev, st.st_ino):
-                return seen[2] / name
+                return seen[2]
         except FileNotFoundError:
             st = None
         root = self.root.resolve()
@@ -77,7 +84,7 @@ class Artifacts:
             )
         if st is not None:
             self._checked[parent] = (st.st_dev, st.st_ino, folder)
-        return folder / Path(rel).name
+        return folder
 
     def on_disk(
         self, rel: str, row: ProjectionRow | None = None, ws: Workspace | None = None

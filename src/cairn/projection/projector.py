@@ -19,6 +19,7 @@ import threading
 import time
 import weakref
 from pathlib import Path
+from stat import S_ISLNK
 
 from cairn.core.fsutil import atomic_write, file_lock, remove_stale_temps
 from cairn.projection import artifacts, watch
@@ -111,15 +112,14 @@ class Projector:
         """Take in a hand edit of the artifact a write is about to replace, as its own version
         first. One stat when the file is as this process left it."""
         rel = self.ws.artifact_path(task_id, kind)
-        self.files.target(rel)  # a folder leading outside is refused before the commit
-        known = self.files.seen.get(rel)
-        if known is not None:
-            try:
-                st = os.stat(self.files.prefix + rel)
-            except FileNotFoundError:
-                return
-            if known[:2] == (st.st_mtime_ns, st.st_size):
-                return
+        self.files.check_folder(rel)  # a folder leading outside is refused before the commit
+        try:
+            st = os.lstat(self.files.prefix + rel)
+        except FileNotFoundError:
+            return  # no file there (yet: a batch projects at its end): nothing to take in
+        known = None if S_ISLNK(st.st_mode) else self.files.seen.get(rel)  # links: under the lock
+        if known is not None and known[:2] == (st.st_mtime_ns, st.st_size):
+            return
         with self._flushing, file_lock(self.lock_path):
             # By path_key: the caller's task id may differ in case from the stored one.
             row = artifacts.projection_row(self.ws, rel)

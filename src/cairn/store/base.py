@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol

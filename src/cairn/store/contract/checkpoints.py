@@ -88,6 +88,24 @@ class CheckpointsArea(Protocol):
         """The next version of (task, kind): version = newest + 1, seq = the task's newest + 1."""
         ...
 
+    def add_if_changed(
+        self,
+        task_id: str,
+        kind: str,
+        content: str,
+        *,
+        hash: str,
+        size: int,
+        phase: str | None,
+        source: str,
+        files: Sequence[str],
+        ts: str,
+    ) -> CheckpointRow | None:
+        """``add`` as a writer wants it, in one step: nothing is added (None) when the newest
+        version of (task, kind) already has this hash and these files, and a ``phase`` of None is
+        the task's active phase at the time (None when no phase is active)."""
+        ...
+
     def newest(self, task_id: str, kind: str, *, content: bool = True) -> CheckpointRow | None: ...
 
     def get(self, task_id: str, kind: str, version: int) -> CheckpointRow | None: ...

@@ -73,6 +73,12 @@ class ProjectionsArea(Protocol):
         projecting (one or many in a row, or a batch) is told from a hand edit."""
         ...
 
+    def claim(self, path: str, task_id: str, kind: str, hash: str) -> ProjectionRow | None:
+        """``record`` for (task, kind), unless ``path`` (matched case-insensitively) belongs to
+        another (task, kind): then nothing changes and that owner's row is returned. None when
+        recorded. One step for the write path, which otherwise asks ``owner`` first."""
+        ...
+
     def set_stat(self, path: str, mtime_ns: int, size: int, *, hash: str | None = None) -> None:
         """Remember the file's stat; with ``hash``, only if the row still expects that hash."""
         ...

@@ -51,6 +51,11 @@ class StepRow(Record):
         assign(self, "updated_at", updated_at)
 
 
+# (id, state, text, phase) of a step: what the progress file shows of it, read as a plain tuple
+# because every step renders a view of up to 200 of them.
+StepLine = tuple[int, str, str, "str | None"]
+
+
 class ProgressDoc(Record):
     """The progress file's current text, rendered from the steps; one per task, replaced."""
 
@@ -88,6 +93,14 @@ class StepsArea(Protocol):
 
     def open_before(self, task_id: str, before_id: int, *, limit: int) -> list[StepRow]:
         """The oldest ``limit`` steps not done with an id below ``before_id``, oldest first."""
+        ...
+
+    def lines(self, task_id: str, *, limit: int | None = None) -> list[StepLine]:
+        """``of_task`` (without a phase) as StepLine tuples."""
+        ...
+
+    def open_lines_before(self, task_id: str, before_id: int, *, limit: int) -> list[StepLine]:
+        """``open_before`` as StepLine tuples."""
         ...
 
     def count(self, task_id: str) -> int:

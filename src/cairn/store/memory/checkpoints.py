@@ -50,6 +50,30 @@ class MemoryCheckpoints:
         self._s.extra["checkpoint_count"] = self.count() + 1
         return row
 
+    def add_if_changed(
+        self,
+        task_id: str,
+        kind: str,
+        content: str,
+        *,
+        hash: str,
+        size: int,
+        phase: str | None,
+        source: str,
+        files: Sequence[str],
+        ts: str,
+    ) -> CheckpointRow | None:
+        newest = self.newest(task_id, kind, content=False)
+        if newest is not None and (newest.hash, newest.files) == (hash, tuple(files)):
+            return None
+        if phase is None:
+            active = (p for p in self._s.phases.get(task_id, ()) if p.state == "active")
+            phase = next((p.name for p in active), None)
+        return self.add(
+            task_id, kind, content, hash=hash, size=size, phase=phase, source=source,
+            files=files, ts=ts,
+        )  # fmt: skip
+
     def newest(self, task_id: str, kind: str, *, content: bool = True) -> CheckpointRow | None:
         versions = self._s.checkpoints.get((task_id, kind))
         if not versions:

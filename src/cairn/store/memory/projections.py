@@ -30,6 +30,13 @@ class MemoryProjections:
         prev = None if old is None else (old.hash if old.mtime_ns is not None else old.prev_hash)
         self._s.projections[path] = ProjectionRow(path, task_id, kind, hash, prev, None, None)
 
+    def claim(self, path: str, task_id: str, kind: str, hash: str) -> ProjectionRow | None:
+        other = self.owner(path)
+        if other is not None and (other.path, other.task_id, other.kind) != (path, task_id, kind):
+            return other
+        self.record(path, task_id, kind, hash)
+        return None
+
     def set_stat(self, path: str, mtime_ns: int, size: int, *, hash: str | None = None) -> None:
         old = self._s.projections.get(path)
         if old is None or (hash is not None and old.hash != hash):

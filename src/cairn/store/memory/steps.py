@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cairn.core import record
 from cairn.store.contract import MissingRow
-from cairn.store.contract.steps import ProgressDoc, StepRow
+from cairn.store.contract.steps import ProgressDoc, StepLine, StepRow
 from cairn.store.memory.state import MemoryState
 
 
@@ -44,6 +44,13 @@ class MemorySteps:
     def open_before(self, task_id: str, before_id: int, *, limit: int) -> list[StepRow]:
         rows = [s for s in self._of(task_id) if s.id < before_id and s.state != "done"]
         return rows[:limit]
+
+    def lines(self, task_id: str, *, limit: int | None = None) -> list[StepLine]:
+        return [(s.id, s.state, s.text, s.phase) for s in self.of_task(task_id, limit=limit)]
+
+    def open_lines_before(self, task_id: str, before_id: int, *, limit: int) -> list[StepLine]:
+        rows = self.open_before(task_id, before_id, limit=limit)
+        return [(s.id, s.state, s.text, s.phase) for s in rows]
 
     def count(self, task_id: str) -> int:
         return len(self._s.task_steps.get(task_id, ()))

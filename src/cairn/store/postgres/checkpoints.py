@@ -84,6 +84,53 @@ class PgCheckpoints:
             task_id, kind, version, hash, size, phase, source, files, ts, seq, content
         )
 
+    def add_if_changed(
+        self,
+        task_id: str,
+        kind: str,
+        content: str,
+        *,
+        hash: str,
+        size: int,
+        phase: str | None,
+        source: str,
+        files: Sequence[str],
+        ts: str,
+    ) -> CheckpointRow | None:
+        locks.own(self._c, task_id)
+        files = tuple(files)
+        # One round trip, as in add(): the newest version looked at, version, seq and the
+        # active phase worked out in the insert, under the store's write lock.
+        r = self._c.execute(
+            "WITH newest AS (SELECT version, hash, files FROM checkpoints "
+            "WHERE task_id = %(t)s AND kind = %(k)s ORDER BY version DESC LIMIT 1) "
+            "INSERT INTO checkpoints (task_id, kind, version, hash, size, content, phase, source, "
+            "files, created_at, seq) SELECT %(t)s, %(k)s, "
+            "coalesce((SELECT version FROM newest), 0) + 1, %(h)s, %(n)s, %(c)s, "
+            "coalesce(%(p)s, (SELECT name FROM phases WHERE task_id = %(t)s AND state = 'active' "
+            "ORDER BY position LIMIT 1)), %(s)s, %(f)s, %(ts)s, "
+            "(SELECT coalesce(max(seq), 0) + 1 FROM checkpoints WHERE task_id = %(t)s) "
+            "WHERE NOT EXISTS (SELECT 1 FROM newest WHERE hash = %(h)s AND files = %(f)s) "
+            "RETURNING version, seq, phase",
+            {
+                "t": task_id,
+                "k": kind,
+                "h": hash,
+                "n": size,
+                "c": content,
+                "p": phase,
+                "s": source,
+                "f": json.dumps(files),
+                "ts": ts,
+            },
+        ).fetchone()
+        if r is None:
+            return None
+        return CheckpointRow(
+            task_id, kind, int(r["version"]), hash, size, r["phase"], source, files, ts,
+            int(r["seq"]), content,
+        )  # fmt: skip
+
     def newest(self, task_id: str, kind: str, *, content: bool = True) -> CheckpointRow | None:
         r = self._c.execute(
             f"SELECT {_cols(content)} FROM checkpoints WHERE task_id = %s AND kind = %s "

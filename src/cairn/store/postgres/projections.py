@@ -46,6 +46,24 @@ class PgProjections:
             (path, path.casefold(), task_id, kind, hash),
         )
 
+    def claim(self, path: str, task_id: str, kind: str, hash: str) -> ProjectionRow | None:
+        locks.own(self._c, task_id)
+        locks.path(self._c, path.casefold())
+        # path_key is the arbiter (the same path has the same key); the row is only updated when
+        # it is this (task, kind)'s at this very path, else nothing changes (rowcount 0).
+        cur = self._c.execute(
+            "INSERT INTO projections (path, path_key, task_id, kind, hash, prev_hash) "
+            "VALUES (%s, %s, %s, %s, %s, NULL) ON CONFLICT (path_key) DO UPDATE SET "
+            "prev_hash = CASE WHEN projections.mtime_ns IS NULL THEN projections.prev_hash "
+            "ELSE projections.hash END, hash = excluded.hash, mtime_ns = NULL, size = NULL "
+            "WHERE projections.path = excluded.path AND projections.task_id = excluded.task_id "
+            "AND projections.kind = excluded.kind",
+            (path, path.casefold(), task_id, kind, hash),
+        )
+        if cur.rowcount == 1:
+            return None
+        return self.owner(path)
+
     def set_stat(self, path: str, mtime_ns: int, size: int, *, hash: str | None = None) -> None:
         locks.path(self._c, path.casefold())
         if hash is None:

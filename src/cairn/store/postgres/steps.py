@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cairn.store.contract import MissingRow
-from cairn.store.contract.steps import ProgressDoc, StepRow
+from cairn.store.contract.steps import ProgressDoc, StepLine, StepRow
 from cairn.store.postgres import locks
 from cairn.store.postgres.conn import Conn
 
@@ -82,6 +82,13 @@ class PgSteps:
             (task_id, before_id, limit),
         )
         return [_row(r) for r in rows]
+
+    def lines(self, task_id: str, *, limit: int | None = None) -> list[StepLine]:
+        return [(s.id, s.state, s.text, s.phase) for s in self.of_task(task_id, limit=limit)]
+
+    def open_lines_before(self, task_id: str, before_id: int, *, limit: int) -> list[StepLine]:
+        rows = self.open_before(task_id, before_id, limit=limit)
+        return [(s.id, s.state, s.text, s.phase) for s in rows]
 
     def count(self, task_id: str) -> int:
         r = self._c.execute("SELECT step_count FROM tasks WHERE id = %s", (task_id,)).fetchone()

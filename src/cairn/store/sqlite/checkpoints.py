@@ -17,6 +17,22 @@ _META = "task_id, kind, version, hash, size, phase, source, files, created_at, s
 _C_META = ", ".join(f"c.{c.strip()}" for c in _META.split(","))
 
 
+# The write path's insert, one statement: the newest version looked at (is it this content
+# already?), the version and the task's sequence number worked out (max + 1, indexed), the active
+# phase filled in, all under the write lock, rather than read one by one before the insert.
+_ADD_IF_CHANGED = (
+    "WITH newest AS (SELECT version, hash, files FROM checkpoints WHERE task_id = ?1 AND kind = ?2 "
+    "ORDER BY version DESC LIMIT 1) "
+    "INSERT INTO checkpoints (task_id, kind, version, hash, size, content, phase, source, files, "
+    "created_at, seq) SELECT ?1, ?2, coalesce((SELECT version FROM newest), 0) + 1, ?3, ?4, ?5, "
+    "coalesce(?6, (SELECT name FROM phases WHERE task_id = ?1 AND state = 'active' "
+    "ORDER BY position LIMIT 1)), ?7, ?8, ?9, "
+    "(SELECT coalesce(max(seq), 0) + 1 FROM checkpoints WHERE task_id = ?1) "
+    "WHERE NOT EXISTS (SELECT 1 FROM newest WHERE hash = ?3 AND files = ?8) "
+    "RETURNING version, seq, phase"
+)
+
+
 def _row(r: dict[str, Any]) -> CheckpointRow:
     return CheckpointRow(
         r["task_id"],
@@ -56,37 +72,45 @@ class SQLiteCheckpoints:
         files: Sequence[str],
         ts: str,
     ) -> CheckpointRow:
-        version = int(
-            self._c.execute(
-                "SELECT coalesce(max(version), 0) + 1 AS n FROM checkpoints "
-                "WHERE task_id = ? AND kind = ?",
-                (task_id, kind),
-            ).fetchone()["n"]
-        )
-        seq = int(
-            self._c.execute(
-                "SELECT coalesce(max(seq), 0) + 1 AS n FROM checkpoints WHERE task_id = ?",
-                (task_id,),
-            ).fetchone()["n"]
-        )
         files = tuple(files)
-        self._c.execute(
+        # One statement: the version and the task's sequence number are max + 1 (indexed), worked
+        # out inside the insert under the write lock, rather than read first.
+        r = self._c.execute(
             "INSERT INTO checkpoints (task_id, kind, version, hash, size, content, phase, source, "
-            "files, created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                task_id,
-                kind,
-                version,
-                hash,
-                size,
-                content,
-                phase,
-                source,
-                json.dumps(files),
-                ts,
-                seq,
-            ),
+            "files, created_at, seq) SELECT ?1, ?2, "
+            "(SELECT coalesce(max(version), 0) + 1 FROM checkpoints WHERE task_id = ?1 AND kind = ?2), "
+            "?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+            "(SELECT coalesce(max(seq), 0) + 1 FROM checkpoints WHERE task_id = ?1) "
+            "RETURNING version, seq",
+            (task_id, kind, hash, size, content, phase, source, json.dumps(files), ts),
+        ).fetchall()[0]  # to the end: the statement is done before anything else runs
+        version, seq = int(r["version"]), int(r["seq"])
+        return CheckpointRow(
+            task_id, kind, version, hash, size, phase, source, files, ts, seq, content
         )
+
+    def add_if_changed(
+        self,
+        task_id: str,
+        kind: str,
+        content: str,
+        *,
+        hash: str,
+        size: int,
+        phase: str | None,
+        source: str,
+        files: Sequence[str],
+        ts: str,
+    ) -> CheckpointRow | None:
+        files = tuple(files)
+        cur = self._c.execute(_ADD_IF_CHANGED, (task_id, kind, hash, size, content, phase, source,
+            json.dumps(files) if files else "[]", ts),
+        )  # fmt: skip
+        cur.row_factory = None
+        rows = cur.fetchall()  # to the end: the statement is done before anything else runs
+        if not rows:
+            return None
+        version, seq, phase = rows[0]
         return CheckpointRow(
             task_id, kind, version, hash, size, phase, source, files, ts, seq, content
         )

@@ -343,28 +343,14 @@ class SQLiteStore:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.05)
 
-    @contextmanager
-    def write(self, *, task: str | None = None) -> Iterator[Transaction]:
+    def write(self, *, task: str | None = None) -> _Write:
         # One file, one writer at a time: a write scoped to a task takes the whole lock too.
         self._refuse_write()
-        try:
-            with self._lock, self._write(sync=True):
-                yield self._tx
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.IntegrityError):
-                raise
-            raise _explain(self.path, exc) from exc
+        return _Write(self, True)
 
-    @contextmanager
-    def light_write(self, *, rows_only: bool = False) -> Iterator[Transaction]:
+    def light_write(self, *, rows_only: bool = False) -> _Write:
         self._refuse_write()
-        try:
-            with self._lock, self._write(sync=False):
-                yield self._tx
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.IntegrityError):
-                raise
-            raise _explain(self.path, exc) from exc
+        return _Write(self, False)
 
     @contextmanager
     def read(self) -> Iterator[Transaction]:
@@ -389,6 +375,61 @@ class SQLiteStore:
 
     def close(self) -> None:
         self._conn.close()
+
+
+class _Write:
+    """One write transaction as a plain context manager (the write path runs one per call): the
+    store's lock, BEGIN IMMEDIATE, then COMMIT (synced unless ``sync`` is off) or ROLLBACK."""
+
+    __slots__ = ("_store", "_sync")
+
+    def __init__(self, store: SQLiteStore, sync: bool) -> None:
+        self._store = store
+        self._sync = sync
+
+    def __enter__(self) -> Transaction:
+        store = self._store
+        store._lock.acquire()
+        try:
+            if not self._sync:
+                # Derived data (projection bookkeeping) can be rebuilt, so it skips the fsync.
+                store._conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                store._begin_immediate()
+            except BaseException:
+                if not self._sync:
+                    store._conn.execute("PRAGMA synchronous=FULL")
+                raise
+        except sqlite3.DatabaseError as exc:
+            store._lock.release()
+            raise _explain(store.path, exc) from exc
+        except BaseException:
+            store._lock.release()
+            raise
+        return store._tx
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        store = self._store
+        conn = store._conn
+        try:
+            if kind is None:
+                conn.execute("COMMIT")
+            else:
+                conn.execute("ROLLBACK")
+        except sqlite3.DatabaseError as err:
+            if isinstance(err, sqlite3.IntegrityError):
+                raise
+            raise _explain(store.path, err) from err
+        finally:
+            try:
+                if not self._sync:
+                    conn.execute("PRAGMA synchronous=FULL")
+            finally:
+                store._lock.release()
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.IntegrityError):
+            raise _explain(store.path, exc) from exc
 
 
 def _split(sql: str) -> list[str]:

@@ -12,6 +12,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+# One encoder for every event (json.dumps with options builds a new one per call).
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
 
 def _where(task_id: str | None, types: Sequence[str], after: int) -> tuple[str, list[Any]]:
     sql = "id > ?"
@@ -32,11 +35,12 @@ class SQLiteEvents:
         self._c = conn
 
     def append(self, task_id: str | None, type: str, ts: str, data: Mapping[str, Any]) -> int:
-        # The id is the next after the newest: AUTOINCREMENT gives exactly that here (events are
-        # append-only, never deleted), in the insert itself rather than a max() before it.
+        # The id is the next after the newest: the rowid gives exactly that here (events are
+        # append-only, never deleted: migration 0013), in the insert itself, not a max() first.
+        body = _encode(data if isinstance(data, dict) else dict(data))
         cur = self._c.execute(
             "INSERT INTO events (ts, task_id, type, data) VALUES (?, ?, ?, ?)",
-            (ts, task_id, type, json.dumps(dict(data), ensure_ascii=False, default=str)),
+            (ts, task_id, type, body),
         )
         return int(cur.lastrowid or 0)
 

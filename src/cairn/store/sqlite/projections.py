@@ -46,6 +46,22 @@ class SQLiteProjections:
             (path, path.casefold(), task_id, kind, hash),
         )
 
+    def claim(self, path: str, task_id: str, kind: str, hash: str) -> ProjectionRow | None:
+        # The row is only updated when it is this (task, kind)'s; a path taken by another, or
+        # one differing only in case, is left as it is (rowcount 0), and its owner is returned.
+        cur = self._c.execute(
+            "INSERT INTO projections (path, path_key, task_id, kind, hash, prev_hash) "
+            "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (path) DO UPDATE SET "
+            "prev_hash = CASE WHEN projections.mtime_ns IS NULL THEN projections.prev_hash "
+            "ELSE projections.hash END, hash = excluded.hash, mtime_ns = NULL, size = NULL "
+            "WHERE projections.task_id = excluded.task_id AND projections.kind = excluded.kind "
+            "ON CONFLICT DO NOTHING",
+            (path, path.casefold(), task_id, kind, hash),
+        )
+        if cur.rowcount == 1:
+            return None
+        return self.owner(path)
+
     def set_stat(self, path: str, mtime_ns: int, size: int, *, hash: str | None = None) -> None:
         if hash is None:
             self._c.execute(

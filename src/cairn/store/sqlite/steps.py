@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from cairn.store.contract import MissingRow
-from cairn.store.contract.steps import ProgressDoc, StepRow
+from cairn.store.contract.steps import ProgressDoc, StepLine, StepRow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -92,6 +92,32 @@ class SQLiteSteps:
                 (task_id, before_id, limit),
             )
         )
+
+    def lines(self, task_id: str, *, limit: int | None = None) -> list[StepLine]:
+        if limit:
+            cur = self._c.execute(
+                "SELECT id, state, text, phase FROM steps WHERE task_id = ? "
+                "ORDER BY id DESC LIMIT ?",
+                (task_id, limit),
+            )
+            cur.row_factory = None
+            rows: list[StepLine] = cur.fetchall()
+            rows.reverse()
+            return rows
+        cur = self._c.execute(
+            "SELECT id, state, text, phase FROM steps WHERE task_id = ? ORDER BY id", (task_id,)
+        )
+        cur.row_factory = None
+        return list(cur.fetchall())
+
+    def open_lines_before(self, task_id: str, before_id: int, *, limit: int) -> list[StepLine]:
+        cur = self._c.execute(
+            "SELECT id, state, text, phase FROM steps WHERE task_id = ? AND state != 'done' "
+            "AND id < ? ORDER BY id LIMIT ?",
+            (task_id, before_id, limit),
+        )
+        cur.row_factory = None
+        return list(cur.fetchall())
 
     def count(self, task_id: str) -> int:
         r = self._c.execute("SELECT step_count FROM tasks WHERE id = ?", (task_id,)).fetchone()
