@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import weakref
 from bisect import bisect_left
-from typing import TYPE_CHECKING
 
 from cairn.core.templates import progress_line
 
+TYPE_CHECKING = False  # importing typing costs ~3 ms of start-up (tests/test_lazy_imports.py)
 if TYPE_CHECKING:
     from cairn.store import Store, Transaction
     from cairn.store.contract.steps import StepLine, StepRow
