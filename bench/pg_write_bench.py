@@ -6,7 +6,8 @@ its floor measured in the same run on the same server.
   connection, ``synchronous_commit = on``. They take turns in blocks. Target: ≤ 2x the floor.
 * Throughput: 8 writer processes at once, each writing checkpoints to its own task of one shared
   store, against 8 processes doing the floor's INSERT + COMMIT; writes per second over a fixed
-  window. (The store serialises writers on its write lock, as SQLite does; the floor does not.)
+  window. (Writers of different tasks hold the store lock shared and their task's own lock, so
+  they overlap except at the journal append; see store/postgres/locks.py.)
 * `cairn status` on a shared store of 10,000 tasks, fresh processes, against `python -c pass`
   plus one connection set-up: `python -c "import psycopg; psycopg.connect(url).close()"` minus
   `python -c pass`, measured in the same run (the connect alone is printed too). Target: ≤ 5x
