@@ -27,7 +27,7 @@ def places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]
 
 
 def argv() -> list[str]:
-    return CodexModel("", {}).argv(Path("/tmp/out.txt"))
+    return CodexModel("", {}).argv(Path("out.txt"))  # only looked at, never written
 
 
 def test_the_flag_only_when_the_user_config_has_cairns_server(places: tuple[Path, Path]) -> None:

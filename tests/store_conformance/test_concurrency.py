@@ -100,7 +100,10 @@ def test_concurrent_threads(store: Store, task: str) -> None:
 
 def _shared(backend: str) -> None:
     if not BACKENDS[backend][1]:
-        pytest.skip(f"the {backend} store lives in one process")
+        pytest.skip(
+            f"the {backend} store lives in one process, so no other process can reach it; "
+            "test_concurrent_threads covers its writers"
+        )
 
 
 def _spawn(path: str, name: str, n: int) -> subprocess.Popen[str]:

@@ -145,7 +145,10 @@ def test_scoped_writes_from_processes(
     backend: str, connect: Callable[[], Store], location: str
 ) -> None:
     if not BACKENDS[backend][1]:
-        pytest.skip(f"the {backend} store lives in one process")
+        pytest.skip(
+            f"the {backend} store lives in one process, so no other process can reach it; "
+            "test_scoped_writes_from_threads covers its writers"
+        )
     store = connect()
     names = ["T1", "T2", "T3"]
     _tasks(store, names)

@@ -21,61 +21,32 @@ from __future__ import annotations
 
 import os
 
+if __package__:
+    from cairn.integrations.tail_read import int_field, lines_from_end
+else:  # run as the hook script: the sibling module, no package import
+    from tail_read import int_field, lines_from_end  # type: ignore[import-not-found,no-redef]
+
 USABLE_PERCENT = 95  # Codex reports this share of the model's window as model_context_window
 COMPACT_PERCENT = 90  # and compacts at this share of the whole window by default
 DEFAULT_WINDOW = 272_000  # gpt-5 family, when the rollout names none
-TAIL_BYTES = 64 * 1024
-MAX_SCAN = 4 * 1024 * 1024
 KEYS = (b"model_auto_compact_token_limit", b"model_context_window")
 _ANCESTORS = 4  # Codex runs a hook through a shell: the launcher is two or three levels up
-
-
-def _int_after(data: bytes, key: bytes, start: int = 0) -> int:
-    i = data.find(b'"' + key + b'"', start)
-    if i < 0:
-        return 0
-    j = i + len(key) + 2
-    while j < len(data) and data[j] in b" \t\r\n:":
-        j += 1
-    k = j
-    while k < len(data) and 0x30 <= data[k] <= 0x39:
-        k += 1
-    return int(data[j:k]) if k > j else 0
 
 
 def rollout_tokens(path: str) -> tuple[int, int] | None:
     """``(tokens in the context, model_context_window)`` from the newest ``token_count`` record
     with usage in a Codex rollout; None when its end reports none."""
-    try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below
-    except OSError:
-        return None
-    try:
-        f.seek(0, 2)
-        pos = f.tell()
-        carry = b""
-        scanned = 0
-        while pos > 0 and scanned < MAX_SCAN:
-            n = min(TAIL_BYTES if scanned == 0 else 4 * TAIL_BYTES, pos)
-            pos -= n
-            f.seek(pos)
-            chunk = f.read(n) + carry
-            scanned += n
-            lines = chunk.split(b"\n")
-            carry = lines.pop(0) if pos > 0 else b""
-            for line in reversed(lines):
-                if b'"token_count"' not in line:
-                    continue
-                at = line.find(b'"last_token_usage"')
-                if at < 0:
-                    continue  # a rate-limit update (info null)
-                total = _int_after(line, b"total_tokens", at)
-                if total <= 0:
-                    continue
-                return total, _int_after(line, b"model_context_window")
-        return None
-    finally:
-        f.close()
+    for line in lines_from_end(path):
+        if b'"token_count"' not in line:
+            continue
+        at = line.find(b'"last_token_usage"')
+        if at < 0:
+            continue  # a rate-limit update (info null)
+        total = int_field(line, b"total_tokens", at)
+        if total <= 0:
+            continue
+        return total, int_field(line, b"model_context_window")
+    return None
 
 
 def _toml_value(config: bytes, key: bytes, table: bytes | None) -> int | None:

@@ -21,9 +21,12 @@ from __future__ import annotations
 import os
 import sys
 
+if __package__:
+    from cairn.integrations.tail_read import int_field, lines_from_end
+else:  # run as the hook script: the sibling module, no package import
+    from tail_read import int_field, lines_from_end  # type: ignore[import-not-found,no-redef]
+
 DEFAULT_PERCENT = 80.0
-TAIL_BYTES = 64 * 1024
-MAX_SCAN = 4 * 1024 * 1024  # a usage record further back than this: the forecast gives up
 MARKER_DIR = "forecast"
 
 
@@ -47,61 +50,29 @@ def _string_field(data: bytes, key: bytes) -> str | None:
     return raw.decode("utf-8", "replace")
 
 
-def _int_field(data: bytes, key: bytes) -> int:
-    i = data.find(b'"' + key + b'"')
-    if i < 0:
-        return 0
-    j = i + len(key) + 2
-    while j < len(data) and data[j] in b" \t\r\n:":
-        j += 1
-    k = j
-    while k < len(data) and 0x30 <= data[k] <= 0x39:
-        k += 1
-    return int(data[j:k]) if k > j else 0
-
-
 def context_tokens(path: str) -> tuple[int, str] | None:
     """Tokens in the context at the newest assistant response of a Claude Code transcript, and
     that response's model; None when the transcript's end reports none."""
-    try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below; a with block costs nothing more
-    except OSError:
-        return None
-    try:
-        f.seek(0, 2)
-        pos = f.tell()
-        carry = b""
-        scanned = 0
-        while pos > 0 and scanned < MAX_SCAN:
-            n = min(TAIL_BYTES if scanned == 0 else 4 * TAIL_BYTES, pos)
-            pos -= n
-            f.seek(pos)
-            chunk = f.read(n) + carry
-            scanned += n
-            lines = chunk.split(b"\n")
-            carry = lines.pop(0) if pos > 0 else b""
-            for line in reversed(lines):
-                # Claude Code writes compact JSON; the spaced form is json.dumps' default.
-                if b'"type":"assistant"' not in line and b'"type": "assistant"' not in line:
-                    continue
-                at = line.find(b'"usage":{')
-                if at < 0:
-                    at = line.find(b'"usage": {')
-                if at < 0 or b'"<synthetic>"' in line:
-                    continue  # no usage, or a message Claude Code made up (an error, an interrupt)
-                usage = line[at:]
-                total = (
-                    _int_field(usage, b"input_tokens")
-                    + _int_field(usage, b"cache_creation_input_tokens")
-                    + _int_field(usage, b"cache_read_input_tokens")
-                    + _int_field(usage, b"output_tokens")
-                )
-                # The model asked for ("...[1m]" names its window), else the one that answered.
-                model = _string_field(line, b"requestedModel") or _string_field(line, b"model")
-                return total, model or ""
-        return None
-    finally:
-        f.close()
+    for line in lines_from_end(path):
+        # Claude Code writes compact JSON; the spaced form is json.dumps' default.
+        if b'"type":"assistant"' not in line and b'"type": "assistant"' not in line:
+            continue
+        at = line.find(b'"usage":{')
+        if at < 0:
+            at = line.find(b'"usage": {')
+        if at < 0 or b'"<synthetic>"' in line:
+            continue  # no usage, or a message Claude Code made up (an error, an interrupt)
+        usage = line[at:]
+        total = (
+            int_field(usage, b"input_tokens")
+            + int_field(usage, b"cache_creation_input_tokens")
+            + int_field(usage, b"cache_read_input_tokens")
+            + int_field(usage, b"output_tokens")
+        )
+        # The model asked for ("...[1m]" names its window), else the one that answered.
+        model = _string_field(line, b"requestedModel") or _string_field(line, b"model")
+        return total, model or ""
+    return None
 
 
 def _setting(config: bytes, key: bytes) -> float | None:
