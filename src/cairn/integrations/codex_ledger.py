@@ -27,8 +27,8 @@ import shlex
 from collections import Counter
 from typing import Any
 
-from cairn.integrations.ledger import SCAN_BYTES, _is_doc
-from cairn.integrations.transcripts import CODEX_CALLS, _Backwards
+from cairn.integrations.ledger import _is_doc, records_after
+from cairn.integrations.transcripts import CODEX_CALLS
 
 SUBAGENT_RESULTS = frozenset(
     {"wait_agent", "wait"}
@@ -88,21 +88,13 @@ def attribute(path: str, after: str | None) -> tuple[Counter[tuple[str, str]], s
     """Characters per ``(category, source)`` in the rollout records after ``after``, and the
     position of the newest one (None when there was nothing new)."""
     ts_after, ord_after = _position(after)
-    newer: list[dict[str, Any]] = []
-    with open(path, "rb") as f:
-        for line in _Backwards(f, SCAN_BYTES):
-            try:
-                rec = json.loads(line)
-            except (ValueError, RecursionError):
-                continue
-            if not isinstance(rec, dict):
-                continue
-            if (ts_after is not None or ord_after is not None) and _is_before(
-                rec, ts_after, ord_after
-            ):
-                break
-            newer.append(rec)
-    newer.reverse()
+
+    def seen(rec: dict[str, Any]) -> bool:
+        if ts_after is None and ord_after is None:
+            return False
+        return _is_before(rec, ts_after, ord_after)
+
+    newer = records_after(path, seen)
     out: Counter[tuple[str, str]] = Counter()
     calls: dict[str, tuple[str, str | None]] = {}  # call_id -> (tool, document read)
     newest: str | None = None

@@ -14,29 +14,19 @@ project) and ``$CODEX_HOME/config.toml`` (Codex passes ``HOME`` to an MCP server
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
+
+from cairn.models import codex_config
 
 CLIENT_NAME = "codex-mcp-client"  # what Codex 0.171 says in initialize's clientInfo
 DEFAULT_TOOL_TIMEOUT = 300.0
 SERVER = "cairn"
 
 
-def _toml(path: Path) -> dict[str, Any]:
-    import tomllib
-
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except (OSError, ValueError):
-        return {}
-
-
 def _timeout(doc: dict[str, Any]) -> float | None:
-    servers = doc.get("mcp_servers")
-    entry = servers.get(SERVER) if isinstance(servers, dict) else None
-    value = entry.get("tool_timeout_sec") if isinstance(entry, dict) else None
+    entry = codex_config.mcp_server(doc, SERVER)
+    value = entry.get("tool_timeout_sec") if entry is not None else None
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return float(value)
     return None
@@ -53,18 +43,8 @@ def tool_timeout(cwd: Path | None = None) -> float:
             return max(0.001, float(raw))
         except ValueError:
             pass
-    home = Path(os.environ.get("CODEX_HOME") or Path(os.environ.get("HOME", "~")) / ".codex")
-    user = _toml(home / "config.toml")
-    folder = (cwd or Path.cwd()).resolve()
-    projects = user.get("projects")
-    for parent in (folder, *folder.parents):
-        found = _timeout(_toml(parent / ".codex" / "config.toml"))
-        if found is not None:
-            entry = projects.get(str(parent)) if isinstance(projects, dict) else None
-            if isinstance(entry, dict) and entry.get("trust_level") == "trusted":
-                return found
-            break
-    return _timeout(user) or DEFAULT_TOOL_TIMEOUT
+    found = codex_config.setting((cwd or Path.cwd()).resolve(), _timeout)
+    return DEFAULT_TOOL_TIMEOUT if found is None else found
 
 
 def answer_within(timeout: float) -> float:

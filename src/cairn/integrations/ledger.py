@@ -57,9 +57,9 @@ def _blocks(rec: dict[str, Any]) -> list[Any]:
     return content if isinstance(content, list) else []
 
 
-def attribute(path: str, after: str | None) -> tuple[Counter[tuple[str, str]], str | None]:
-    """Characters per ``(category, source)`` in the records stamped after ``after``, and the
-    newest stamp seen (None when there was nothing new)."""
+def records_after(path: str, seen: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """The JSON records at the end of a transcript newer than the newest one ``seen`` says was
+    read before, oldest first (read backwards, at most ``SCAN_BYTES``)."""
     newer: list[dict[str, Any]] = []
     with open(path, "rb") as f:
         for line in _Backwards(f, SCAN_BYTES):
@@ -69,11 +69,22 @@ def attribute(path: str, after: str | None) -> tuple[Counter[tuple[str, str]], s
                 continue
             if not isinstance(rec, dict):
                 continue
-            ts = rec.get("timestamp")
-            if isinstance(ts, str) and after is not None and ts <= after:
+            if seen(rec):
                 break
             newer.append(rec)
     newer.reverse()
+    return newer
+
+
+def attribute(path: str, after: str | None) -> tuple[Counter[tuple[str, str]], str | None]:
+    """Characters per ``(category, source)`` in the records stamped after ``after``, and the
+    newest stamp seen (None when there was nothing new)."""
+
+    def seen(rec: dict[str, Any]) -> bool:
+        ts = rec.get("timestamp")
+        return isinstance(ts, str) and after is not None and ts <= after
+
+    newer = records_after(path, seen)
     tools: dict[str, tuple[str, str]] = {}
     out: Counter[tuple[str, str]] = Counter()
     newest: str | None = None

@@ -211,35 +211,15 @@ class CodexModel(CLIModel):
         )
 
 
-def _toml(path: Path) -> dict[str, Any]:
-    import tomllib
-
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except (OSError, ValueError):
-        return {}
-
-
 def cairn_mcp_configured(cwd: Path) -> bool:
     """Whether the Codex run in ``cwd`` loads an ``[mcp_servers.cairn]`` entry: from the user's
     config, or from a project's ``.codex/config.toml`` that Codex reads (a trusted project)."""
-    home = Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
-    user = _toml(home / "config.toml")
+    from cairn.models import codex_config
 
-    def has(doc: dict[str, Any]) -> bool:
-        servers = doc.get("mcp_servers")
-        return isinstance(servers, dict) and isinstance(servers.get(CAIRN_SERVER), dict)
+    def has(doc: dict[str, Any]) -> bool | None:
+        return True if codex_config.mcp_server(doc, CAIRN_SERVER) is not None else None
 
-    if has(user):
-        return True
-    projects = user.get("projects")
-    projects = projects if isinstance(projects, dict) else {}
-    for folder in (cwd, *cwd.parents):
-        if has(_toml(folder / ".codex" / "config.toml")):
-            entry = projects.get(str(folder))
-            return isinstance(entry, dict) and entry.get("trust_level") == "trusted"
-    return False
+    return bool(codex_config.setting(cwd, has))
 
 
 def codex_model(events: list[dict[str, Any]]) -> str | None:
@@ -254,7 +234,9 @@ def codex_model(events: list[dict[str, Any]]) -> str | None:
             thread = ev["thread_id"]
     if not thread or "/" in thread or "\x00" in thread:
         return None
-    home = Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
+    from cairn.models.codex_config import codex_home
+
+    home = codex_home()
     for rollout in sorted((home / "sessions").glob(f"*/*/*/rollout-*-{thread}.jsonl")):
         try:
             with rollout.open(encoding="utf-8", errors="replace") as f:
