@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from cairn.domain.base import Site
     from cairn.store import Transaction
 
+# cairn's own bookkeeping in the journal: not a change to the work, so neither the recovery brief
+# nor a resumed session's note counts it as one.
+BOOKKEEPING = ("recovery", "hook.brief", "hook.reminder", "hook.forecast", "hook.ledger")
+
 
 def append(tx: Transaction, task_id: str | None, type_: str, ts: str, **data: Any) -> int:
     """Journal an event inside the caller's transaction; ``task_id`` is the canonical id."""

@@ -21,9 +21,6 @@ if TYPE_CHECKING:
 
 EVENT = "hook.brief"
 _LOOK_BACK = 500  # hook.brief events searched for the session's newest
-_QUIET = frozenset(
-    {EVENT, "recovery", "hook.reminder", "hook.forecast", "hook.ledger"}
-)  # cairn's own bookkeeping
 
 
 def remember(
@@ -73,7 +70,9 @@ def since_last_brief(ws: Workspace, session: str) -> str | None:
         return None
     known = last.get("known")
     after = known if isinstance(known, int) else int(last["id"])
-    changes = [e for e in ws.events(None, limit=200, after=after) if e.type not in _QUIET]
+    from cairn.domain.journal import BOOKKEEPING
+
+    changes = [e for e in ws.events(None, limit=200, after=after) if e.type not in BOOKKEEPING]
     task_id = None
     with ws.store.read() as tx:
         has_task = bool(tx.tasks.count())

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from cairn.core import tokens
 from cairn.core.errors import UsageError
 from cairn.core.model import PHASE_ICONS, STEP_STATES
+from cairn.domain.journal import BOOKKEEPING
 from cairn.recovery.brief_data import SCHEMA_BRIEF as SCHEMA_BRIEF
 from cairn.recovery.brief_data import Brief as Brief
 
@@ -89,11 +90,6 @@ def _has_phase_runs(ws: Workspace) -> bool:
     runs' modules are loaded)."""
     with ws.store.read() as tx:
         return tx.meta.holds("phase_runs")
-
-
-# The journal's own bookkeeping: the briefs handed out, reminders, forecasts and the budget
-# ledger's turns. They are not changes to the work, so "since the last recovery" leaves them out.
-BOOKKEEPING = ("recovery", "hook.brief", "hook.reminder", "hook.forecast", "hook.ledger")
 
 
 def _since_last(ws: Workspace, task: Task | None) -> tuple[str | None, list[str]]:
