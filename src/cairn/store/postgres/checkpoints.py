@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -39,6 +40,15 @@ def _cols(content: bool) -> str:
 # version and phase the server gives, as the journal's encoder writes it (events.py).
 _WRITE = "SELECT * FROM cairn_write_checkpoint(" + ", ".join(["%s"] * 16) + ")"
 _encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+@functools.lru_cache(maxsize=256)  # a task's writes repeat their kind, source and path
+def _around(kind: str, source: str, path: str) -> tuple[str, str]:
+    """The event's data before its version, and after its phase."""
+    return (
+        f'{{"kind": {_encode(kind)}, "version": ',
+        f', "source": {_encode(source)}, "path": {_encode(path)}}}',
+    )
 
 
 class PgCheckpoints:
@@ -161,13 +171,11 @@ class PgCheckpoints:
         # and the server commits it, one round trip (batch.TxConn.whole).
         whole = last and scoped and self._c.alone
         key = path.casefold()
+        head, tail = _around(kind, source, path)
         params = (
-            task_id, kind, hash, size, content, phase, source, files_json, ts, path, key,
-            f'{{"kind": {_encode(kind)}, "version": ',
-            f', "hash": {_encode(hash)}, "size": {_encode(size)}, "phase": ',
-            f', "source": {_encode(source)}, "path": {_encode(path)}}}',
-            locks.task_lock_key(task_id) if whole else None,
-            scoped,
+            task_id, kind, hash, size, content, phase, source, files_json, ts, path, key, head,
+            f', "hash": {_encode(hash)}, "size": {_encode(size)}, "phase": ', tail,
+            locks.task_lock_key(task_id) if whole else None, scoped,
         )  # fmt: skip
         if whole:
             r = self._c.whole(_WRITE, params).fetchone()

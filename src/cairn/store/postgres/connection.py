@@ -38,7 +38,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -80,6 +80,7 @@ _BEGIN_ROWS = (
 )
 
 
+@lru_cache(maxsize=1024)
 def _lock_task(task_id: str) -> str:
     """The store lock shared and the task's own (its key a literal, no parameter)."""
     return (

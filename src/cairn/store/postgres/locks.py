@@ -18,6 +18,7 @@ order, on the server, and tells this module which it took (:func:`taken`).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from cairn.core.errors import StoreError
@@ -41,6 +42,7 @@ _EVENTS = f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, {EVENTS_LOCK})"
 _PATH = f"SELECT pg_advisory_xact_lock({PATH_CLASS}, hashtext(%s))"
 
 
+@functools.lru_cache(maxsize=1024)  # every write of a task asks again
 def task_lock_key(task_id: str) -> int:
     """The second half of a task's lock: its key hashed here, a signed 32-bit integer."""
     import zlib
