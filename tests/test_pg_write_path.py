@@ -136,3 +136,69 @@ def test_a_store_made_before_the_write_function_is_upgraded(pg_url: str) -> None
             assert owner is not None and (owner.hash, owner.prev_hash) == ("h2", None)
     finally:
         store.close()
+
+
+def test_a_store_at_0006_loses_the_task_indexes_no_query_uses(pg_url: str) -> None:
+    """Migration 0007 on a store with history: the task's touch keeps 3 index entries (id, key,
+    the open tasks by recency), the archived list gets its own partial index, and every list
+    reads as before."""
+    older = [(name, sql) for name, sql in MIGRATIONS if name < "0007"]
+    assert len(older) == 6 and any(n.startswith("0007") for n, _ in MIGRATIONS)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE cairn_migrations (id BIGSERIAL PRIMARY KEY, "
+            "name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)"
+        )
+        for name, sql in older:
+            conn.execute(sql.encode())
+            conn.execute(
+                "INSERT INTO cairn_migrations (name, applied_at) VALUES (%s, %s)",
+                (name, datetime.now(UTC).isoformat()),
+            )
+        for seq, (tid, updated, state, state_at) in enumerate(
+            [
+                ("A", "2026-01-01T00:00:03.000Z", "open", None),
+                ("B", "2026-01-01T00:00:05.000Z", "open", None),
+                ("C", "2026-01-01T00:00:04.000Z", "archived", "2026-01-02T00:00:00.000Z"),
+                ("D", "2026-01-01T00:00:01.000Z", "archived", "2026-01-03T00:00:00.000Z"),
+            ],
+            start=1,
+        ):
+            conn.execute(
+                "INSERT INTO tasks (id, key, title, created_at, updated_at, seq, state, state_at) "
+                "VALUES (%s, %s, '', %s, %s, %s, %s, %s)",
+                (tid, tid.lower(), TS, updated, seq, state, state_at),
+            )
+    store = open_store(pg_url)
+    try:
+        assert [n for n, _ in MIGRATIONS] == store.applied_migrations()
+        assert store.integrity_check() == "ok"
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            names = {
+                r[0]
+                for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'tasks'")
+            }
+            assert names == {"tasks_pkey", "tasks_key_key", "tasks_open_recent", "tasks_archived"}
+            conn.execute("SET enable_seqscan = off")
+            plan = "\n".join(
+                r[0]
+                for r in conn.execute(
+                    "EXPLAIN SELECT id FROM tasks WHERE state = 'archived' "
+                    "ORDER BY state_at DESC, seq DESC"
+                )
+            )
+            assert "tasks_archived" in plan and "Sort" not in plan, plan
+        with store.read() as tx:
+            assert [t.id for t in tx.tasks.recent()] == ["B", "A"]
+            assert [t.id for t in tx.tasks.archived()] == ["D", "C"]
+            assert tx.tasks.count() == 2
+        with store.write(task="A") as tx:
+            done = tx.checkpoints.write(
+                "A", "plan", "p", hash="h", size=1, phase=None, source="write", files=(),
+                ts="2026-01-01T00:00:09.000Z", path="artifacts/A_plan.md", last=True,
+            )  # fmt: skip
+        assert done.added is not None and done.added.version == 1
+        with store.read() as tx:
+            assert [t.id for t in tx.tasks.recent()] == ["A", "B"]  # the touch reordered them
+    finally:
+        store.close()
