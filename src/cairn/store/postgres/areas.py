@@ -32,6 +32,20 @@ def _shared(module: str, cls: str) -> Callable[[Conn], Any]:
     return make
 
 
+def _shared_locking(module: str, cls: str) -> Callable[[Conn], Any]:
+    """An area whose SQL is the same on both backends and which takes PostgreSQL's locks itself,
+    where it needs them (``dialect.py``): the SQLite module's class, with PostgreSQL's dialect."""
+
+    def make(conn: Conn) -> Any:
+        from cairn.store.postgres.dialect import Marks, PgDialect
+
+        area = getattr(importlib.import_module(f"cairn.store.sqlite.{module}"), cls)
+        return area(Marks(conn), PgDialect(conn))
+
+    make.__qualname__ = f"{cls} (shared, own locks, lazy)"
+    return make
+
+
 AREAS: dict[str, Callable[[Conn], Any]] = {
     "tasks": _lazy("tasks", "PgTasks"),
     "checkpoints": _lazy("checkpoints", "PgCheckpoints"),
@@ -41,9 +55,9 @@ AREAS: dict[str, Callable[[Conn], Any]] = {
     "recoveries": _shared("recoveries", "SQLiteRecoveries"),
     "compactions": _shared("compactions", "SQLiteCompactions"),
     "runs": _shared("runs", "SQLiteRuns"),
-    "ledger": _lazy("ledger", "PgLedger"),
+    "ledger": _shared_locking("ledger", "SQLiteLedger"),
     "reviews": _shared("reviews", "SQLiteReviews"),
-    "leases": _lazy("leases", "PgLeases"),
-    "meta": _lazy("changes", "PgMetaChanges"),
-    "records": _lazy("records", "PgRecords"),
+    "leases": _shared_locking("leases", "SQLiteLeases"),
+    "meta": _shared_locking("meta", "SQLiteMeta"),
+    "records": _shared_locking("records", "SQLiteRecords"),
 }

@@ -1,12 +1,17 @@
-"""The budget ledger on SQLite (``budget_contexts``, ``budget_ledger``)."""
+"""The budget ledger (``budget_contexts``, ``budget_ledger``), in SQL shared by the SQLite and
+PostgreSQL stores (``store/sql.py``)."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from cairn.store.contract import DuplicateKey
 from cairn.store.contract.ledger import BudgetContextRow, LedgerEntryRow
+from cairn.store.sqlite.dialect import SQLiteDialect
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from cairn.store.sql import Conn, Dialect
 
 _CTX = "id, started_at, kind, task_id, run_id, note"
 TOP_SCAN = 200
@@ -23,10 +28,11 @@ def _scope(context_id: str | None) -> tuple[str, list[Any]]:
 
 
 class SQLiteLedger:
-    __slots__ = ("_c",)
+    __slots__ = ("_c", "_d")
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Conn, dialect: Dialect | None = None) -> None:
         self._c = conn
+        self._d = dialect or SQLiteDialect(conn)
 
     def new_context(
         self,
@@ -38,6 +44,7 @@ class SQLiteLedger:
         run_id: str | None,
         note: str | None,
     ) -> BudgetContextRow:
+        self._d.store_wide("ledger.new_context")
         if self.context(context_id) is not None:
             raise DuplicateKey(f"budget context {context_id!r} exists already")
         self._c.execute(
@@ -53,10 +60,10 @@ class SQLiteLedger:
         return _ctx(r) if r else None
 
     def current_context(self) -> BudgetContextRow | None:
-        # Creation order breaks a tie within a millisecond; SQLite's rowid is that order here (a
-        # backend without one keeps a sequence column).
+        # Creation order breaks a tie within a millisecond (SQLite's rowid, a sequence column).
+        order = self._d.creation_order("budget_contexts")
         r = self._c.execute(
-            f"SELECT {_CTX} FROM budget_contexts ORDER BY started_at DESC, rowid DESC LIMIT 1"
+            f"SELECT {_CTX} FROM budget_contexts ORDER BY started_at DESC, {order} DESC LIMIT 1"
         ).fetchone()
         return _ctx(r) if r else None
 
@@ -71,6 +78,7 @@ class SQLiteLedger:
         tokens: int,
         exact: bool,
     ) -> LedgerEntryRow:
+        self._d.store_wide("ledger.add")
         rid = int(
             self._c.execute("SELECT coalesce(max(id), 0) + 1 AS n FROM budget_ledger").fetchone()[
                 "n"

@@ -1,24 +1,32 @@
-"""Store metadata on SQLite."""
+"""Store metadata and the change token, in SQL shared by the SQLite and PostgreSQL stores."""
 
 from __future__ import annotations
 
-import sqlite3
-import time
-
 from cairn.store.contract.meta import RECORD_SETS
+from cairn.store.sqlite.dialect import SQLiteDialect
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from cairn.store.sql import Conn, Dialect
 
 
 class SQLiteMeta:
-    __slots__ = ("_c",)
+    __slots__ = ("_c", "_d", "_token")
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Conn, dialect: Dialect | None = None) -> None:
         self._c = conn
+        self._d = dialect or SQLiteDialect(conn)
+        self._token = (
+            "SELECT (SELECT coalesce(max(id), 0) FROM events) AS e, "
+            f"(SELECT count(*) FROM leases WHERE expires_at <= {self._d.clock}) AS x"
+        )
 
     def get(self, key: str) -> str | None:
         r = self._c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if r is None else str(r["value"])
 
     def put(self, key: str, value: str) -> None:
+        self._d.store_wide("meta.put")
         self._c.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -26,6 +34,7 @@ class SQLiteMeta:
         )
 
     def delete(self, key: str) -> None:
+        self._d.store_wide("meta.delete")
         self._c.execute("DELETE FROM meta WHERE key = ?", (key,))
 
     def holds(self, records: str) -> bool:
@@ -34,9 +43,5 @@ class SQLiteMeta:
         return self._c.execute(f"SELECT 1 FROM {records} LIMIT 1").fetchone() is not None
 
     def change_token(self) -> str:
-        r = self._c.execute(
-            "SELECT (SELECT coalesce(max(id), 0) FROM events) AS e, "
-            "(SELECT count(*) FROM leases WHERE expires_at <= ?) AS x",
-            (time.time(),),
-        ).fetchone()
+        r = self._c.execute(self._token, self._d.clock_params()).fetchone()
         return f"{r['e']}.{r['x']}"
