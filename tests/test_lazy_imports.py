@@ -67,12 +67,13 @@ def test_light_commands_import_no_sdk(ws_path: Path) -> None:
 
 
 def test_the_hook_entry_point_imports_no_sdk(ws_path: Path) -> None:
+    # Said by an exit handler: the entry point ends the process (core/procs.exit_now).
     code = (
-        "import sys, runpy; sys.argv = ['cairn.hooks', 'session-start']; "
+        "import atexit, sys, runpy; sys.argv = ['cairn.hooks', 'session-start']; "
         "sys.stdin = __import__('io').StringIO('{}')\n"
-        "try:\n    runpy.run_module('cairn.hooks', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)"
+        "atexit.register(lambda: print(sorted(m for m in "
+        f"{HEAVY!r} if m in sys.modules), file=sys.stderr))\n"
+        "runpy.run_module('cairn.hooks', run_name='__main__')\n"
     )
     r = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ws_path, timeout=60
@@ -101,13 +102,10 @@ def test_the_mcp_server_answers_before_loading_cairn() -> None:
 # without ``typing`` (~3 ms of a fresh process): annotations are strings and the Protocols are
 # only read by the type checker. A module on that path that needs typing at run time shows here.
 _NO_TYPING = r"""
-import io, runpy, sys
+import atexit, io, runpy, sys
 sys.argv, sys.stdin = sys.argv[1:], io.StringIO("{}")
-try:
-    runpy.run_module(sys.argv[0], run_name="__main__")
-except SystemExit:
-    pass
-print("typing" in sys.modules, file=sys.stderr)
+atexit.register(lambda: print("typing" in sys.modules, file=sys.stderr))  # the entry point exits
+runpy.run_module(sys.argv[0], run_name="__main__")
 """
 
 
