@@ -446,7 +446,9 @@ def _open_workspace(workspace: str | None, payload: dict[str, Any]) -> Workspace
         folder = parent
     from cairn.domain.workspace import Workspace
 
-    return Workspace.open(folder, search=False)
+    ws = Workspace.open(folder, search=False)
+    ws.projector.background = False  # as a command: the tree is brought current at close, once
+    return ws
 
 
 def main(argv: list[str] | None = None) -> int:
