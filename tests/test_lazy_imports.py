@@ -130,7 +130,8 @@ def test_the_start_path_does_not_import_typing(ws_path: Path) -> None:
 # Also off that path, each for what it cost a fresh process: threading (~1 ms; the projector makes
 # its thread's condition when it first starts one, and a command or hook never does), struct (a
 # first build of the cut vocabulary only), argparse (cli/quick.py reads the plain command lines),
-# tomllib (a plain config), the answers' shapes (JSON only) and the task-life parsers.
+# tomllib (a plain config), the answers' shapes (JSON only), the task-life parsers and the phase
+# moves' rules (a reading command moves no phase).
 _OFF_THE_START_PATH = (
     "threading",
     "struct",
@@ -139,6 +140,7 @@ _OFF_THE_START_PATH = (
     "typing",
     "cairn.views",
     "cairn.cli.task_life_args",
+    "cairn.core.rules",
 )
 _LOADED = r"""
 import atexit, io, json, runpy, sys
