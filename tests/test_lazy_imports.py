@@ -67,12 +67,13 @@ def test_light_commands_import_no_sdk(ws_path: Path) -> None:
 
 
 def test_the_hook_entry_point_imports_no_sdk(ws_path: Path) -> None:
+    # Said by an exit handler: the entry point ends the process (core/procs.exit_now).
     code = (
-        "import sys, runpy; sys.argv = ['cairn.hooks', 'session-start']; "
+        "import atexit, sys, runpy; sys.argv = ['cairn.hooks', 'session-start']; "
         "sys.stdin = __import__('io').StringIO('{}')\n"
-        "try:\n    runpy.run_module('cairn.hooks', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)"
+        "atexit.register(lambda: print(sorted(m for m in "
+        f"{HEAVY!r} if m in sys.modules), file=sys.stderr))\n"
+        "runpy.run_module('cairn.hooks', run_name='__main__')\n"
     )
     r = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ws_path, timeout=60
@@ -101,13 +102,10 @@ def test_the_mcp_server_answers_before_loading_cairn() -> None:
 # without ``typing`` (~3 ms of a fresh process): annotations are strings and the Protocols are
 # only read by the type checker. A module on that path that needs typing at run time shows here.
 _NO_TYPING = r"""
-import io, runpy, sys
+import atexit, io, runpy, sys
 sys.argv, sys.stdin = sys.argv[1:], io.StringIO("{}")
-try:
-    runpy.run_module(sys.argv[0], run_name="__main__")
-except SystemExit:
-    pass
-print("typing" in sys.modules, file=sys.stderr)
+atexit.register(lambda: print("typing" in sys.modules, file=sys.stderr))  # the entry point exits
+runpy.run_module(sys.argv[0], run_name="__main__")
 """
 
 
@@ -127,3 +125,54 @@ def test_the_start_path_does_not_import_typing(ws_path: Path) -> None:
             timeout=60,
         )
         assert r.stderr.strip().splitlines()[-1] == "False", (argv, r.stdout, r.stderr)
+
+
+# Also off that path, each for what it cost a fresh process: threading (~1 ms; the projector makes
+# its thread's condition when it first starts one, and a command or hook never does), struct (a
+# first build of the cut vocabulary only), argparse (cli/quick.py reads the plain command lines),
+# tomllib (a plain config), the answers' shapes (JSON only), the task-life parsers and the phase
+# moves' rules (a reading command moves no phase).
+_OFF_THE_START_PATH = (
+    "threading",
+    "struct",
+    "argparse",
+    "tomllib",
+    "typing",
+    "cairn.views",
+    "cairn.cli.task_life_args",
+    "cairn.core.rules",
+)
+_LOADED = r"""
+import atexit, io, json, runpy, sys
+off, payload = json.loads(sys.argv[1]), sys.argv[2].encode()
+sys.argv, sys.stdin = sys.argv[3:], io.TextIOWrapper(io.BytesIO(payload))
+atexit.register(lambda: print(sorted(m for m in off if m in sys.modules), file=sys.stderr))
+runpy.run_module(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_the_start_path_leaves_these_unloaded(ws_path: Path) -> None:
+    from cairn.domain.workspace import Workspace
+
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("t", phases=["plan", "implement"])
+        ws.start_phase("t", "plan")
+        ws.write_checkpoint("t", "plan", "# Plan\n")
+    payload = json.dumps(
+        {
+            "session_id": "s",
+            "cwd": str(ws_path),
+            "hook_event_name": "SessionStart",
+            "source": "startup",
+        }
+    )
+    for argv in (["cairn", "status"], ["cairn", "recover"], ["cairn.hooks", "session-start"]):
+        r = subprocess.run(
+            [sys.executable, "-c", _LOADED, json.dumps(_OFF_THE_START_PATH), payload, *argv],
+            capture_output=True,
+            text=True,
+            cwd=ws_path,
+            timeout=60,
+        )
+        assert "Recovery brief" in r.stdout or argv[1] == "status", (argv, r.stdout, r.stderr)
+        assert r.stderr.strip().splitlines()[-1] == "[]", (argv, r.stdout, r.stderr)

@@ -6,9 +6,8 @@ interface while the hook logic lives in :mod:`cairn.integrations.hooks`.
 
 from __future__ import annotations
 
-import sys
-
+from cairn.core.procs import exit_now
 from cairn.integrations.hooks import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())  # a fresh process at every agent event: no interpreter teardown

@@ -113,6 +113,23 @@ def _not_utf8(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; without ``argv``, the process's own (the ``cairn`` script), which a core
+    command then ends without the interpreter's teardown."""
+    code = _main(argv)
+    command = _command_word(sys.argv[1:]) if argv is None else None
+    if command is not None and command not in _ALONE:
+        from cairn.cli.core import COMMANDS  # loaded already: its parser or quick_args did
+
+        if command in (*COMMANDS, "hook"):
+            # What agents and hooks run all day: its output is written and its stores closed
+            # first (core/procs.exit_now says what is kept of the teardown).
+            from cairn.core.procs import exit_now
+
+            exit_now(code)
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_in = sys.argv[1:] if argv is None else argv
     problem = _not_utf8(args_in)
     if problem is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cairn import views
 from cairn.cli.common import (
     add_json,
     emit_json,
@@ -14,12 +13,16 @@ from cairn.cli.common import (
     positive_int,
     split_task,
 )
-from cairn.cli.task_life_args import phase_life_parsers, task_life_parsers
+from cairn.domain.base import LazyModule
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from typing import Any
+
+    from cairn import views
+else:
+    views = LazyModule("cairn.views")  # the answers' shapes: not needed to parse or to run
 
 ORDER = 0
 # The top-level commands registered below; `cairn <one of these>` loads no other command module.
@@ -84,6 +87,8 @@ def _task_parser(sub: Any) -> None:
     p = task.add_parser("add-phase", help="[TASK] PHASE...: append phases to a task")
     p.add_argument("args", nargs="+", metavar="[TASK] PHASE", help="the task (optional), phases")
     p.set_defaults(func=cmd_task_add_phase)
+    from cairn.cli.task_life_args import task_life_parsers  # archive, rename, delete
+
     task_life_parsers(task)
 
 
@@ -107,6 +112,8 @@ def _phase_parser(sub: Any) -> None:
     p.add_argument("args", nargs="+", metavar="[TASK] PHASE", help=_TASK_PHASE)
     p.add_argument("--error", required=True, help="what went wrong (shown in status and briefs)")
     p.set_defaults(func=cmd_phase_fail)
+    from cairn.cli.task_life_args import phase_life_parsers  # remove
+
     phase_life_parsers(phase)
 
 

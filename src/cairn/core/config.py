@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from cairn.core.errors import UsageError
@@ -145,12 +144,64 @@ def load_config(path: Path) -> Config:
 
 # One line of a plain config: blank or a comment, a [table] header, or `key = value` where the
 # value is a whole number, a string with no escapes, true or false (and maybe a comment after).
-_PLAIN_LINE = re.compile(
-    r"[ \t]*(?:\[[ \t]*(?P<table>[A-Za-z0-9_-]+)[ \t]*\]"
-    r"|(?P<key>[A-Za-z0-9_-]+)[ \t]*=[ \t]*(?:(?P<int>[+-]?(?:0|[1-9](?:_?[0-9])*))"
-    r'|"(?P<str>[^"\\\x00-\x1f\x7f]*)"|(?P<bool>true|false)))?'
-    r"[ \t]*(?:#[^\x00-\x08\x0a-\x1f\x7f]*)?"
-)
+# Read with string methods: compiling the one regular expression for it cost every fresh command
+# more than the reading.
+_BARE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_DIGITS = frozenset("0123456789_")
+_NOT_IN_STRING = frozenset('"\\\x7f').union(map(chr, range(0x20)))
+_NOT_IN_COMMENT = frozenset("\x7f").union(map(chr, range(0x20))) - {"\t"}
+_NO_LINE = (None, None, None)
+
+
+def _bare(text: str) -> bool:
+    return bool(text) and _BARE.issuperset(text)
+
+
+def _plain_value(rest: str) -> tuple[str | int | bool, str] | None:
+    """The value at the start of ``rest`` and what follows it, or None."""
+    if rest.startswith('"'):
+        end = rest.find('"', 1)
+        if end < 0 or not _NOT_IN_STRING.isdisjoint(rest[1:end]):
+            return None
+        return rest[1:end], rest[end + 1 :]
+    for word in ("true", "false"):
+        if rest.startswith(word):
+            return word == "true", rest[len(word) :]
+    sign = rest[:1] if rest[:1] in ("+", "-") else ""
+    n = len(sign)
+    while n < len(rest) and rest[n] in _DIGITS:
+        n += 1
+    digits = rest[len(sign) : n]
+    # 0, or a number that does not start with 0, with single underscores between digits only.
+    if digits != "0" and (
+        not digits or digits[0] in "0_" or digits.endswith("_") or "__" in digits
+    ):
+        return None
+    return int(sign + digits), rest[n:]
+
+
+def _plain_line(line: str) -> tuple[str | None, str | None, str | int | bool | None] | None:
+    """(table, None, None) for a header, (None, key, value) for a setting, ``_NO_LINE`` for a
+    blank or comment line, None for anything else."""
+    rest = line.lstrip(" \t")
+    found: tuple[str | None, str | None, str | int | bool | None] = _NO_LINE
+    if rest.startswith("["):
+        inner, closed, rest = rest[1:].partition("]")
+        name = inner.strip(" \t")
+        if not closed or not _bare(name):
+            return None
+        found = (name, None, None)
+    elif rest[:1] in _BARE:
+        key, eq, rest = rest.partition("=")
+        key = key.rstrip(" \t")
+        got = _plain_value(rest.lstrip(" \t")) if eq and _bare(key) else None
+        if got is None:
+            return None
+        found, rest = (None, key, got[0]), got[1]
+    rest = rest.lstrip(" \t")
+    if rest and (rest[0] != "#" or not _NOT_IN_COMMENT.isdisjoint(rest)):
+        return None
+    return found
 
 
 def read_plain(text: str) -> dict[str, Any] | None:
@@ -164,11 +215,11 @@ def read_plain(text: str) -> dict[str, Any] | None:
     lines = text.split("\n")
     for n, line in enumerate(lines, 1):
         if n < len(lines) and line.endswith("\r"):
-            line = line[:-1]  # CRLF; a lone CR anywhere else does not match below
-        m = _PLAIN_LINE.fullmatch(line)
-        if m is None:
+            line = line[:-1]  # CRLF; a lone CR anywhere else is refused below
+        got = _plain_line(line)
+        if got is None:
             return None
-        name, key = m.group("table"), m.group("key")
+        name, key, value = got
         if name is not None:
             if name in root:
                 return None  # a table defined twice (or a key of that name): tomllib says so
@@ -176,12 +227,7 @@ def read_plain(text: str) -> dict[str, Any] | None:
         elif key is not None:
             if key in table:
                 return None
-            if m.group("int") is not None:
-                table[key] = int(m.group("int"))
-            elif m.group("str") is not None:
-                table[key] = m.group("str")
-            else:
-                table[key] = m.group("bool") == "true"
+            table[key] = value
     return root
 
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import NoReturn
 
 
 def proc_info(pid: int) -> tuple[str, str] | None:
@@ -62,3 +68,38 @@ def signal_group(pid: int, sig: int) -> None:
             os.kill(pid, sig)
     except PermissionError:
         pass
+
+
+# What a process ending through :func:`exit_now` closes first, as the interpreter's teardown would
+# have (the workspaces' stores: SQLite checkpoints its WAL when the last connection closes).
+_CLOSERS: list[Callable[[], None]] = []
+
+
+def close_before_exit_now(close: Callable[[], None]) -> None:
+    if close not in _CLOSERS:
+        _CLOSERS.append(close)
+
+
+def exit_now(code: int) -> NoReturn:
+    """End a short command with ``code`` without the interpreter's teardown.
+
+    The teardown (every module and object freed one by one) was ~7 ms of a fresh ``cairn recover``,
+    more than its SQL. What matters of it is done here first: the exit handlers run, what
+    registered with :func:`close_before_exit_now` is closed, and standard output and error are
+    flushed. With another thread alive, or if any of that fails, the process exits the usual way.
+    """
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        sys.exit(code)  # the interpreter's own exit waits for them
+    import atexit
+
+    atexit._run_exitfuncs()
+    try:
+        for close in _CLOSERS:
+            close()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except Exception:
+        sys.exit(code)  # said (or retried) by the usual exit
+    os._exit(code)

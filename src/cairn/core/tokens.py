@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import struct
 from functools import lru_cache
 from pathlib import Path
 
@@ -215,7 +214,7 @@ def _bound_encoder(ranks: int = BOUND_RANKS) -> Any:
         if not (folder / "o200k.vocab").is_file():
             _build_bound_vocab(folder, ranks)
         enc = quicktok.Tokenizer("o200k_base", str(folder))
-    except (OSError, ValueError, RuntimeError, struct.error):
+    except (OSError, ValueError, RuntimeError):
         return None
     if ranks == BOUND_RANKS:
         _BIG_LOADED.append(True)
@@ -224,6 +223,7 @@ def _bound_encoder(ranks: int = BOUND_RANKS) -> Any:
 
 def _build_bound_vocab(folder: Path, ranks: int = BOUND_RANKS) -> None:
     import shutil
+    import struct  # here, not at the top: only a first build reads the vocabulary's layout
     import tempfile
 
     import quicktok
@@ -231,16 +231,19 @@ def _build_bound_vocab(folder: Path, ranks: int = BOUND_RANKS) -> None:
     data = Path(quicktok.__file__).parent / "data"
     raw = (data / "o200k.vocab").read_bytes()
     # Layout: u32 entry count, then per entry u16 length, the token's bytes, u32 rank.
-    (n,) = struct.unpack_from("<I", raw, 0)
-    off, parts, kept = 4, [b""], 0
-    for _ in range(n):
-        (length,) = struct.unpack_from("<H", raw, off)
-        end = off + 2 + length + 4
-        (rank,) = struct.unpack_from("<I", raw, end - 4)
-        if rank < ranks or length == 1:
-            parts.append(raw[off:end])
-            kept += 1
-        off = end
+    try:
+        (n,) = struct.unpack_from("<I", raw, 0)
+        off, parts, kept = 4, [b""], 0
+        for _ in range(n):
+            (length,) = struct.unpack_from("<H", raw, off)
+            end = off + 2 + length + 4
+            (rank,) = struct.unpack_from("<I", raw, end - 4)
+            if rank < ranks or length == 1:
+                parts.append(raw[off:end])
+                kept += 1
+            off = end
+    except struct.error as exc:
+        raise ValueError("unexpected o200k vocabulary layout") from exc
     if off != len(raw) or kept < 256:
         raise ValueError("unexpected o200k vocabulary layout")
     parts[0] = struct.pack("<I", kept)

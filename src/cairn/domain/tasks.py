@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cairn.core import names, rules
+from cairn.core import names
 from cairn.core.errors import NotFound, TransitionError, UsageError, ValidationError
 from cairn.core.model import Phase, Task
-from cairn.domain.base import canonical, now
+from cairn.domain.base import LazyModule, canonical, now
 from cairn.domain.journal import append
 from cairn.domain.notices import Change
 from cairn.store.contract.tasks import PhaseRow, TaskRow
@@ -25,8 +25,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from cairn.core import rules
     from cairn.domain.base import Site
     from cairn.store import Transaction
+else:
+    rules = LazyModule("cairn.core.rules")  # the phase moves: reading commands never need them
 
 
 def to_phase(p: PhaseRow) -> Phase:

@@ -9,10 +9,11 @@ the readable tree (artifacts, status file) is projected from the store.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from cairn.core import names
+from cairn.core import names, procs
 from cairn.core.config import DEFAULT_CONFIG, Config, load_config, record_store
 from cairn.core.errors import CairnError, NotAWorkspace, UsageError
 from cairn.core.model import Checkpoint, Event, Recovery, Step, Task
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from cairn.core import rules
     from cairn.domain import checkpoints as _checkpoints
     from cairn.domain import journal as _journal
+    from cairn.domain import runs as _runs
     from cairn.domain import steps as _steps
     from cairn.domain import tasks as _tasks
     from cairn.domain.checkpoints import content_hash
@@ -46,6 +48,7 @@ else:
     # and each costs its import and its rows' classes at every start-up.
     _checkpoints = _base.LazyModule("cairn.domain.checkpoints")
     _journal = _base.LazyModule("cairn.domain.journal")
+    _runs = _base.LazyModule("cairn.domain.runs")  # durable runs only: not at start-up
     _steps = _base.LazyModule("cairn.domain.steps")
     _tasks = _base.LazyModule("cairn.domain.tasks")
 
@@ -72,6 +75,19 @@ def store_location(cairn_dir: Path, config: Config) -> str | Path:
     return locate_store(cairn_dir, config.store)
 
 
+# The workspaces of this process still open: a command that ends at once (core/procs.exit_now)
+# closes them first, as the interpreter's teardown would have.
+_OPEN: weakref.WeakSet[Workspace] = weakref.WeakSet()
+
+
+def close_all() -> None:
+    for ws in list(_OPEN):
+        ws.close()
+
+
+procs.close_before_exit_now(close_all)
+
+
 class Workspace:
     """A project folder with a cairn store. Open one with :func:`cairn.open` or ``Workspace.open``."""
 
@@ -90,6 +106,7 @@ class Workspace:
         self.listeners: list[Listener] = load_listeners(self, self.listener_specs)
         first = self.listeners[0] if self.listeners else NoProjection(self)
         self.projector: Projection = first  # type: ignore[assignment]
+        _OPEN.add(self)
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -164,6 +181,7 @@ class Workspace:
             for listener in self.listeners:
                 listener.close()  # brings the readable tree current first
         finally:
+            _OPEN.discard(self)
             self.store.close()
 
     def flush(self) -> None:
@@ -267,16 +285,12 @@ class Workspace:
     # -- durable phase runs (task.run(), `cairn run`: cairn.flow.durable) ------------------------
     def sync_phases(self, task_id: str, phases: Sequence[tuple[str, bool]]) -> bool:
         """See :func:`cairn.domain.runs.sync_phases`."""
-        from cairn.domain import runs as _runs  # durable runs only: not at start-up
-
         return _runs.sync_phases(self, task_id, phases)
 
     def begin_phase_run(
         self, task_id: str, phase: str, *, pid: int, host: str
     ) -> rules.PhaseRun | None:
         """See :func:`cairn.domain.runs.begin_phase_run`."""
-        from cairn.domain import runs as _runs
-
         return _runs.begin_phase_run(self, task_id, phase, pid=pid, host=host)
 
     def finish_phase_run(
@@ -289,33 +303,23 @@ class Workspace:
         result_json: str | None = None,
     ) -> str | None:
         """See :func:`cairn.domain.runs.finish_phase_run`."""
-        from cairn.domain import runs as _runs
-
         return _runs.finish_phase_run(
             self, run, result_type, text=text, checkpoint=checkpoint, result_json=result_json
         )
 
     def fail_phase_run(self, run: rules.PhaseRun, error: str) -> None:
-        from cairn.domain import runs as _runs
-
         _runs.fail_phase_run(self, run, error)
 
     def reset_phases(
         self, task_id: str, phase: str, *, keep: Iterable[str]
     ) -> tuple[list[str], list[str]]:
         """See :func:`cairn.domain.runs.reset_phases`."""
-        from cairn.domain import runs as _runs
-
         return _runs.reset_phases(self, task_id, phase, keep=keep)
 
     def phase_checkpointed(self, task_id: str, phase: str) -> bool:
-        from cairn.domain import runs as _runs
-
         return _runs.phase_checkpointed(self, task_id, phase)
 
     def phase_runs(self, task_id: str, phase: str | None = None) -> list[PhaseRunRow]:
-        from cairn.domain import runs as _runs
-
         return _runs.phase_runs(self, task_id, phase)
 
     # -- checkpoints -----------------------------------------------------------------------------

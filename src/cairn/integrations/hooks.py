@@ -126,7 +126,7 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
             return HookResult(0, agent.context_output("SessionStart", fit_context(note, cap)))
     row = comp.pending(ws, session) if source == "compact" else None
     with ws.store.read() as tx:
-        has_task = bool(tx.tasks.count())
+        has_task = bool(tx.tasks.recent(limit=1))  # not count(): it reads every task
     lead: list[str] = []
     if not has_task:
         brief = build_brief(ws, trigger=source, max_tokens=max_tokens)
@@ -446,7 +446,9 @@ def _open_workspace(workspace: str | None, payload: dict[str, Any]) -> Workspace
         folder = parent
     from cairn.domain.workspace import Workspace
 
-    return Workspace.open(folder, search=False)
+    ws = Workspace.open(folder, search=False)
+    ws.projector.background = False  # as a command: the tree is brought current at close, once
+    return ws
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,7 +75,7 @@ def since_last_brief(ws: Workspace, session: str) -> str | None:
     changes = [e for e in ws.events(None, limit=200, after=after) if e.type not in BOOKKEEPING]
     task_id = None
     with ws.store.read() as tx:
-        has_task = bool(tx.tasks.count())
+        has_task = bool(tx.tasks.recent(limit=1))  # not count(): it reads every task
     if has_task:
         active = ws.active_tasks()
         task_id = active[0].id if active else None

@@ -15,9 +15,9 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-import threading
 import time
 import weakref
+from _thread import allocate_lock
 from pathlib import Path
 from stat import S_ISLNK
 
@@ -28,6 +28,7 @@ from cairn.projection.status import render_status_md, status_data
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import threading
     from typing import Any
 
     from cairn.core.model import Checkpoint
@@ -60,9 +61,11 @@ class Projector:
         # True: a timer flushes shortly after a write (the library). A command sets it False and
         # flushes before it returns.
         self.background = True
-        self._mu = threading.Lock()  # guards the queue below
-        self._wake = threading.Condition(self._mu)
-        self._flushing = threading.Lock()  # one flush at a time in this process
+        self._mu = allocate_lock()  # guards the queue below
+        # Made at the background thread's first start: a command never starts it, and importing
+        # threading cost every fresh process ~1 ms.
+        self._wake: threading.Condition | None = None
+        self._flushing = allocate_lock()  # one flush at a time in this process
         self._pending: Pending = {}
         self._reviews: ReviewFiles = {}
         self._dirty = False
@@ -159,7 +162,8 @@ class Projector:
             with self._flushing:
                 with self._mu:
                     self._closed = True
-                    self._wake.notify()
+                    if self._wake is not None:
+                        self._wake.notify()
                 if self._bg_ws is not None and self._bg_ws.store is not self.ws.store:
                     self._bg_ws.store.close()
                 self._bg_ws = None
@@ -175,14 +179,20 @@ class Projector:
             return  # no second connection to flush from: flush(), close() and exit do it
         self._due = time.monotonic() + FLUSH_DELAY_S
         if self._thread is None:
+            import threading
+
+            if self._wake is None:
+                self._wake = threading.Condition(self._mu)
             self._thread = threading.Thread(
                 target=self._background, name="cairn-projection", daemon=True
             )
             self._thread.start()
-        else:
+        elif self._wake is not None:
             self._wake.notify()
 
     def _background(self) -> None:
+        wake = self._wake
+        assert wake is not None  # made before this thread started
         while True:
             with self._mu:
                 while True:
@@ -190,14 +200,14 @@ class Projector:
                         self._thread = None
                         return
                     if self._due is None:
-                        if not self._wake.wait(IDLE_S) and self._due is None:
+                        if not wake.wait(IDLE_S) and self._due is None:
                             self._thread = None  # idle: end, releasing the workspace
                             return
                         continue
                     wait = self._due - time.monotonic()
                     if wait <= 0:
                         break
-                    self._wake.wait(wait)
+                    wake.wait(wait)
                 self._due = None
             self._flush_in_background()
 
@@ -469,9 +479,9 @@ def _after_fork_in_child() -> None:
     thread may have held a lock at the fork, and its connection must not cross it."""
     _HELD_FOR_FORK.clear()
     for projector in list(_LIVE):
-        projector._mu = threading.Lock()
-        projector._wake = threading.Condition(projector._mu)
-        projector._flushing = threading.Lock()
+        projector._mu = allocate_lock()
+        projector._wake = None  # made anew on the mutex above if a thread starts here
+        projector._flushing = allocate_lock()
         projector._thread = None
         projector._due = None
         projector._bg_ws = None  # kept open in the parent; never used (nor closed) here

@@ -127,6 +127,8 @@ def hot_stats(ws: Workspace) -> list[ProjectionStat]:
 
 def stats_of(ws: Workspace, paths: list[str]) -> list[ProjectionStat]:
     out: list[ProjectionStat] = []
+    if not paths:
+        return out  # not even an empty read transaction: the look runs before every command
     with ws.store.read() as tx:
         for p in paths:
             row = tx.projections.get(p)
@@ -141,6 +143,8 @@ def all_stats(ws: Workspace) -> list[ProjectionStat]:
 
 
 def rows(ws: Workspace, paths: list[str]) -> list[ProjectionRow]:
+    if not paths:
+        return []
     with ws.store.read() as tx:
         found = [tx.projections.get(p) for p in paths]
     return [r for r in found if r is not None]
