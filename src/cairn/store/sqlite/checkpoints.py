@@ -19,13 +19,15 @@ _C_META = ", ".join(f"c.{c.strip()}" for c in _META.split(","))
 
 # The write path's insert, one statement: the newest version looked at (is it this content
 # already?), the version and the task's sequence number worked out (max + 1, indexed), the active
-# phase filled in, all under the write lock, rather than read one by one before the insert.
+# phase filled in, all under the write lock, rather than read one by one before the insert. The
+# phase is looked up among the task's own (``+state``: not through the index of every task's
+# active phases, which grows with the workspace).
 _ADD_IF_CHANGED = (
     "WITH newest AS (SELECT version, hash, files FROM checkpoints WHERE task_id = ?1 AND kind = ?2 "
     "ORDER BY version DESC LIMIT 1) "
     "INSERT INTO checkpoints (task_id, kind, version, hash, size, content, phase, source, files, "
     "created_at, seq) SELECT ?1, ?2, coalesce((SELECT version FROM newest), 0) + 1, ?3, ?4, ?5, "
-    "coalesce(?6, (SELECT name FROM phases WHERE task_id = ?1 AND state = 'active' "
+    "coalesce(?6, (SELECT name FROM phases WHERE task_id = ?1 AND +state = 'active' "
     "ORDER BY position LIMIT 1)), ?7, ?8, ?9, "
     "(SELECT coalesce(max(seq), 0) + 1 FROM checkpoints WHERE task_id = ?1) "
     "WHERE NOT EXISTS (SELECT 1 FROM newest WHERE hash = ?3 AND files = ?8) "
@@ -173,9 +175,13 @@ class SQLiteCheckpoints:
 
     def by_hash(self, task_id: str, kind: str, hash: str) -> CheckpointRow | None:
         r = self._c.execute(
-            f"SELECT {_META} FROM checkpoints WHERE task_id = ? AND kind = ? AND hash = ? "
-            "ORDER BY version DESC LIMIT 1",
-            (task_id, kind, hash),
+            # The index holds a prefix of the hash (migration 0014), matched only against a plain
+            # parameter (``+hash``: else SQLite puts the constant into the prefix term, which then
+            # no longer matches the index); named, because the planner would rather walk every
+            # version of the kind by the primary key, for the ORDER BY.
+            f"SELECT {_META} FROM checkpoints INDEXED BY checkpoints_hash WHERE task_id = ? AND "
+            "kind = ? AND substr(hash, 1, 16) = ? AND +hash = ? ORDER BY version DESC LIMIT 1",
+            (task_id, kind, hash[:16], hash),
         ).fetchone()
         return _row(r) if r else None
 
@@ -187,12 +193,12 @@ class SQLiteCheckpoints:
         return r is not None
 
     def count(self) -> int:
-        # Kept up to date by a trigger (migration 0007): counting 100,000s of rows after every
-        # command cost more than the rest of the status together.
-        r = self._c.execute("SELECT value FROM meta WHERE key = 'checkpoint_versions'").fetchone()
-        if r is not None:
-            return int(r["value"])
-        return int(self._c.execute("SELECT count(*) AS n FROM checkpoints").fetchone()["n"])
+        # The largest rowid (migration 0014: the rowids are 1..count), read from the table's right
+        # edge: counting 100,000s of rows after every command cost more than the rest of the
+        # status together, and a counter row was one more page in every write.
+        return int(
+            self._c.execute("SELECT coalesce(max(rowid), 0) AS n FROM checkpoints").fetchone()["n"]
+        )
 
     def count_by_source(self, source: str) -> int:
         row = self._c.execute(
