@@ -434,15 +434,12 @@ def test_the_write_path_lookups_use_their_indexes(store: Store) -> None:
     (lookup,) = [s for s in seen if "FROM checkpoints" in s]
     plan = " | ".join(r["detail"] for r in sqlitedb.rows(store, "EXPLAIN QUERY PLAN " + lookup))
     assert "USING INDEX checkpoints_hash (task_id=? AND kind=? AND <expr>=?)" in plan, plan
-    from cairn.store.sqlite.checkpoints import _ADD_IF_CHANGED
+    from cairn.store.sqlite.checkpoints import _INSERT_NEXT
 
-    args = ("t", "plan", "h", 1, "c", None, "write", "[]", "ts")
-    plan = " | ".join(
-        r["detail"] for r in sqlitedb.rows(store, "EXPLAIN QUERY PLAN " + _ADD_IF_CHANGED, args)
-    )
-    assert "phases_state" not in plan and "SCAN" not in plan.replace(
-        "SCAN CONSTANT ROW", ""
-    ).replace("SCAN newest", ""), plan
+    args = ("t", "plan", 4, "h", 1, "c", None, "write", "[]", "ts")
+    details = sqlitedb.rows(store, "EXPLAIN QUERY PLAN " + _INSERT_NEXT, args)
+    plan = " | ".join(r["detail"] for r in details)
+    assert "phases_state" not in plan and "SCAN" not in plan.replace("SCAN CONSTANT ROW", ""), plan
 
 
 def test_checkpoint_count_is_the_largest_rowid_from_0014(
