@@ -442,61 +442,70 @@ def test_the_write_path_lookups_use_their_indexes(store: Store) -> None:
     assert "phases_state" not in plan and "SCAN" not in plan.replace("SCAN CONSTANT ROW", ""), plan
 
 
-def test_checkpoint_count_is_the_largest_rowid_from_0014(
+def test_checkpoint_count_is_kept_by_a_trigger(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Migration 0014 drops the counter the 0007 trigger kept in meta (a page in every write) and
-    renumbers a store whose rowids have a gap, so the count is the largest rowid; every insert
-    adds one, a rolled-back one none."""
+    """Migration 0007 counts the versions already stored, then every insert adds one."""
     import cairn.store.sqlite.connection as backend
 
-    before_0014 = [m for m in MIGRATIONS if m[0] < "0014"]
-    monkeypatch.setattr(backend, "MIGRATIONS", before_0014)
+    before_0007 = [m for m in MIGRATIONS if m[0] < "0007"]
+    monkeypatch.setattr(backend, "MIGRATIONS", before_0007)
     s = open_store(tmp_path / "cairn.db", create=True)
     insert = (
         "INSERT INTO checkpoints (task_id, kind, version, hash, size, content, phase, source, "
-        "files, created_at, seq) VALUES ('t', 'plan', ?, 'h', 1, ?, NULL, 'write', '[]', 't', ?)"
+        "files, created_at, seq) VALUES ('t', 'plan', ?, 'h', 1, 'x', NULL, 'write', '[]', 't', ?)"
     )
-    # Rows as an older cairn wrote them, beneath the areas of this one, and two deleted by hand
-    # beneath the append-only trigger: rowids 1, 3, 5, 6.
+    # Rows as an older cairn wrote them, beneath the areas of this one.
     with sqlitedb.connect(s) as conn:
         conn.execute(
             "INSERT INTO tasks (id, key, title, created_at, updated_at, seq) "
             "VALUES ('t', 't', '', 't', 't', 1)"
         )
-        for v in range(1, 7):
-            conn.execute(insert, (v, f"v{v}", v))
-        conn.execute("DROP TRIGGER checkpoints_no_delete")
-        conn.execute("DELETE FROM checkpoints WHERE version IN (2, 4)")
-        conn.execute(
-            "CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints "
-            "BEGIN SELECT RAISE(ABORT, 'checkpoints is append-only'); END"
-        )
-    with s.read() as tx:
-        assert tx.meta.get("checkpoint_versions") == "6"  # the trigger counted the deleted too
+        for v in range(1, 6):
+            conn.execute(insert, (v, v))
     s.close()
     monkeypatch.setattr(backend, "MIGRATIONS", MIGRATIONS)
     s = open_store(tmp_path / "cairn.db")
     try:
         with s.read() as tx:
-            assert tx.checkpoints.count() == 4
-            assert tx.meta.get("checkpoint_versions") is None
-        order = sqlitedb.rows(
-            s, "SELECT rowid AS r, version, content FROM checkpoints ORDER BY rowid"
-        )
-        assert [(o["r"], o["version"], o["content"]) for o in order] == [
-            (1, 1, "v1"), (2, 3, "v3"), (3, 5, "v5"), (4, 6, "v6")
-        ]  # fmt: skip
-        names = sqlitedb.rows(s, "SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        assert "checkpoints_count" not in {n["name"] for n in names}
-        sqlitedb.execute(s, insert, params=(7, "v7", 7))
+            assert tx.meta.get("checkpoint_versions") == "5"
+        sqlitedb.execute(s, insert, params=(6, 6))
         with pytest.raises(RuntimeError), sqlitedb.connect(s) as conn:
-            conn.execute(insert, (8, "v8", 8))
+            conn.execute(insert, (7, 7))
             raise RuntimeError  # rolled back: not counted
         with s.read() as tx:
-            assert tx.checkpoints.count() == 5
-            assert tx.records.count("checkpoints") == 5
-            found = tx.checkpoints.by_hash("t", "plan", "h")  # by the new prefix index
-            assert found is not None and found.version == 7
+            assert tx.meta.get("checkpoint_versions") == "6"
+            assert tx.records.count("checkpoints") == 6
+    finally:
+        s.close()
+
+
+def test_migration_0014_indexes_a_prefix_of_the_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store from before 0014 finds its versions by content through the new prefix index."""
+    import cairn.store.sqlite.connection as backend
+
+    before_0014 = [m for m in MIGRATIONS if m[0] < "0014"]
+    monkeypatch.setattr(backend, "MIGRATIONS", before_0014)
+    s = open_store(tmp_path / "cairn.db", create=True)
+    with s.write() as tx:
+        tx.tasks.create("t", "", "ts")
+        for v in range(3):
+            tx.checkpoints.add(
+                "t", "plan", f"v{v}", hash=f"{v % 2:064x}", size=2, phase=None, source="write",
+                files=(), ts="ts",
+            )  # fmt: skip
+    s.close()
+    monkeypatch.setattr(backend, "MIGRATIONS", MIGRATIONS)
+    s = open_store(tmp_path / "cairn.db")
+    try:
+        index = sqlitedb.rows(s, "SELECT sql FROM sqlite_master WHERE name = 'checkpoints_hash'")
+        assert "substr(hash, 1, 16)" in index[0]["sql"]
+        with s.read() as tx:
+            found = tx.checkpoints.by_hash("t", "plan", f"{0:064x}")
+            assert found is not None and (found.version, found.content) == (3, None)
+            assert tx.checkpoints.by_hash("t", "plan", f"{2:064x}") is None
+            assert tx.checkpoints.count() == 3
     finally:
         s.close()
