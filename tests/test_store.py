@@ -410,6 +410,38 @@ def test_every_migration_file_parses_into_statements() -> None:
             assert sqlite3.complete_statement(st), (name, st[:80])
 
 
+def test_the_write_path_lookups_use_their_indexes(store: Store) -> None:
+    """The version-by-content look-up (is this file cairn's?) and the active phase the write path
+    fills in are index searches, not walks over every version of a kind or every active phase."""
+    conn = store._conn  # type: ignore[attr-defined]
+    with store.write() as tx:
+        tx.tasks.create("t", "", "ts")
+        tx.tasks.add_phase("t", "a", gated=False)
+        tx.tasks.set_phase_state("t", "a", "active", "ts")
+        for v in range(3):
+            tx.checkpoints.add_if_changed(
+                "t", "plan", f"v{v}", hash=f"{v:064x}", size=2, phase=None, source="write",
+                files=(), ts="ts",
+            )  # fmt: skip
+    seen: list[str] = []
+    conn.set_trace_callback(seen.append)
+    try:
+        with store.read() as tx:
+            found = tx.checkpoints.by_hash("t", "plan", f"{1:064x}")
+    finally:
+        conn.set_trace_callback(None)
+    assert found is not None and found.version == 2
+    (lookup,) = [s for s in seen if "FROM checkpoints" in s]
+    plan = " | ".join(r["detail"] for r in sqlitedb.rows(store, "EXPLAIN QUERY PLAN " + lookup))
+    assert "USING INDEX checkpoints_hash (task_id=? AND kind=? AND <expr>=?)" in plan, plan
+    from cairn.store.sqlite.checkpoints import _INSERT_NEXT
+
+    args = ("t", "plan", 4, "h", 1, "c", None, "write", "[]", "ts")
+    details = sqlitedb.rows(store, "EXPLAIN QUERY PLAN " + _INSERT_NEXT, args)
+    plan = " | ".join(r["detail"] for r in details)
+    assert "phases_state" not in plan and "SCAN" not in plan.replace("SCAN CONSTANT ROW", ""), plan
+
+
 def test_checkpoint_count_is_kept_by_a_trigger(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -444,5 +476,36 @@ def test_checkpoint_count_is_kept_by_a_trigger(
         with s.read() as tx:
             assert tx.meta.get("checkpoint_versions") == "6"
             assert tx.records.count("checkpoints") == 6
+    finally:
+        s.close()
+
+
+def test_migration_0014_indexes_a_prefix_of_the_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store from before 0014 finds its versions by content through the new prefix index."""
+    import cairn.store.sqlite.connection as backend
+
+    before_0014 = [m for m in MIGRATIONS if m[0] < "0014"]
+    monkeypatch.setattr(backend, "MIGRATIONS", before_0014)
+    s = open_store(tmp_path / "cairn.db", create=True)
+    with s.write() as tx:
+        tx.tasks.create("t", "", "ts")
+        for v in range(3):
+            tx.checkpoints.add(
+                "t", "plan", f"v{v}", hash=f"{v % 2:064x}", size=2, phase=None, source="write",
+                files=(), ts="ts",
+            )  # fmt: skip
+    s.close()
+    monkeypatch.setattr(backend, "MIGRATIONS", MIGRATIONS)
+    s = open_store(tmp_path / "cairn.db")
+    try:
+        index = sqlitedb.rows(s, "SELECT sql FROM sqlite_master WHERE name = 'checkpoints_hash'")
+        assert "substr(hash, 1, 16)" in index[0]["sql"]
+        with s.read() as tx:
+            found = tx.checkpoints.by_hash("t", "plan", f"{0:064x}")
+            assert found is not None and (found.version, found.content) == (3, None)
+            assert tx.checkpoints.by_hash("t", "plan", f"{2:064x}") is None
+            assert tx.checkpoints.count() == 3
     finally:
         s.close()

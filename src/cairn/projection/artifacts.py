@@ -65,8 +65,6 @@ class Artifacts:
         self._folder(rel, rel.rpartition("/")[0])
 
     def _folder(self, rel: str, parent: str) -> Path:
-        from cairn.core.errors import ValidationError
-
         try:
             st = os.stat(self.prefix + parent)
             seen = self._checked.get(parent)
@@ -77,6 +75,8 @@ class Artifacts:
         root = self.root.resolve()
         folder = (root / rel).parent.resolve()
         if folder != root and root not in folder.parents:
+            from cairn.core.errors import ValidationError  # here: not on every write's path
+
             raise ValidationError(
                 f"{rel} would be written to {folder}, outside the workspace {root} (a symlinked "
                 "folder?); nothing was written there. Make it a plain folder inside the workspace: "
