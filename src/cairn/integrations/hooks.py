@@ -278,10 +278,26 @@ def _ledger(ws: Workspace, payload: dict[str, Any], agent: Client) -> None:
         reader = codex_ledger.attribute
     active = ws.active_tasks()
     try:
-        ledger.record_turn(ws, session, transcript, active[0].id if active else None, reader)
+        window = agent.session_window(transcript, str(_str(payload, "cwd") or ws.root))
+        task = active[0].id if active else None
+        ledger.record_turn(ws, session, transcript, task, reader, window=window)
     except Exception:  # the ledger is bookkeeping: the reminder below matters more
         if os.environ.get("CAIRN_DEBUG"):
             raise
+
+
+def subagent_stop(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookResult:
+    """The subagent's own work, from its own transcript, as subagent work outside the context."""
+    path = transcripts.client_file(
+        payload.get("agent_transcript_path"), (str(ws.root), agent.client_home())
+    )
+    agent_id = _str(payload, "agent_id")
+    if path is None or agent_id is None or ws.config.section("hooks").get("ledger") is False:
+        return HookResult(0, None)
+    from cairn.integrations import ledger
+
+    ledger.record_subagent(ws, agent.NAME, agent_id, path, payload)
+    return HookResult(0, None)
 
 
 def stop(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookResult:
@@ -336,6 +352,7 @@ HANDLERS: dict[str, Handler] = {
     "pre-compact": pre_compact,
     "post-compact": post_compact,
     "stop": stop,
+    "subagent-stop": subagent_stop,
     "post-tool-use": post_tool_use,
 }
 assert set(HANDLERS) == {e.arg for e in EVENTS}, "every hook event has a handler"

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
     Reader = Callable[[str, str | None], tuple[Counter[tuple[str, str]], str | None]]
 
-EVENT = "hook.ledger"
 SCAN_BYTES = 64 * 1024 * 1024
 _DOC_SUFFIXES = (".md", ".markdown", ".rst", ".txt", ".adoc")
 _DOC_WORDS = ("spec", "doc", "readme", "design", "requirement", "adr")
@@ -76,9 +75,12 @@ def records_after(path: str, seen: Callable[[dict[str, Any]], bool]) -> list[dic
     return newer
 
 
-def attribute(path: str, after: str | None) -> tuple[Counter[tuple[str, str]], str | None]:
+def attribute(
+    path: str, after: str | None, *, sidechain: bool = False
+) -> tuple[Counter[tuple[str, str]], str | None]:
     """Characters per ``(category, source)`` in the records stamped after ``after``, and the
-    newest stamp seen (None when there was nothing new)."""
+    newest stamp seen (None when there was nothing new). ``sidechain``: the transcript is a
+    subagent's own, whose records all say so."""
 
     def seen(rec: dict[str, Any]) -> bool:
         ts = rec.get("timestamp")
@@ -89,7 +91,7 @@ def attribute(path: str, after: str | None) -> tuple[Counter[tuple[str, str]], s
     out: Counter[tuple[str, str]] = Counter()
     newest: str | None = None
     for rec in newer:
-        if rec.get("isSidechain") is True:
+        if rec.get("isSidechain") is True and not sidechain:
             continue  # a subagent's own context, not this one
         ts = rec.get("timestamp")
         if isinstance(ts, str):
@@ -134,13 +136,17 @@ def record_turn(
     transcript: str,
     task_id: str | None,
     reader: Reader | None = None,
+    *,
+    window: int | None = None,
 ) -> int:
     """Record what entered the context since this session's last ``hook.ledger``; the entries.
-    ``reader`` attributes the transcript (default: Claude Code's, :func:`attribute`)."""
+    ``reader`` attributes the transcript (default: Claude Code's, :func:`attribute`); ``window``
+    is the one the session's client works with, recorded with the context the entries went to
+    (``cairn budget`` measures that context against it)."""
     from cairn.domain import budget
 
     after = None
-    for ev in reversed(ws.events(None, limit=500, types=(EVENT,))):
+    for ev in reversed(ws.events(None, limit=500, types=(budget.SESSION_EVENT,))):
         if ev.data.get("session") == session:
             after = ev.data.get("upto")
             break
@@ -148,7 +154,53 @@ def record_turn(
     items = [(cat, max(1, chars // 4), src, False) for (cat, src), chars in sizes.items() if chars]
     if newest is None:
         return 0
+    extra: dict[str, object] = {}
     if items:
-        budget.record_many(ws, items, task_id=task_id, render=False, journal=False)
-    ws.record_event(task_id, EVENT, session=session, upto=newest, entries=len(items))
+        entries = budget.record_many(ws, items, task_id=task_id, render=False, journal=False)
+        extra["context"] = entries[0].context_id
+        if window:
+            extra["window"] = window
+    ws.record_event(
+        task_id, budget.SESSION_EVENT, session=session, upto=newest, entries=len(items), **extra
+    )
     return len(items)
+
+
+def subagent_work(reader: Reader, label: str, report: str) -> Reader:
+    """``reader`` over a subagent's own transcript, summed into one ``subagent_work`` entry
+    (outside the context) less what the parent's context holds too and counts there: the task it
+    was handed (its ``user`` prompt, the parent's tool call) and ``report``, its last message (the
+    parent's tool result, ``subagent_summaries``)."""
+
+    def read(path: str, after: str | None) -> tuple[Counter[tuple[str, str]], str | None]:
+        sizes, newest = reader(path, after)
+        own = sum(n for (category, _), n in sizes.items() if category != "user")
+        return Counter({("subagent_work", label[:80]): max(0, own - len(report))}), newest
+
+    return read
+
+
+def record_subagent(
+    ws: Workspace, agent: str, agent_id: str, transcript: str, payload: dict[str, Any]
+) -> int:
+    """SubagentStop: the subagent's own work since its last stop, from its own transcript, as
+    ``subagent_work`` (the point read is a ``hook.ledger`` event keyed ``subagent:<agent_id>``)."""
+    if agent == "codex":
+        from cairn.integrations import codex_ledger
+
+        base: Reader = codex_ledger.attribute
+    else:
+
+        def base(path: str, after: str | None) -> tuple[Counter[tuple[str, str]], str | None]:
+            return attribute(path, after, sidechain=True)
+
+    kind = payload.get("agent_type")
+    report = payload.get("last_assistant_message")
+    reader = subagent_work(
+        base,
+        f"subagent {kind}" if isinstance(kind, str) and kind else "subagent",
+        report if isinstance(report, str) else "",
+    )
+    active = ws.active_tasks()
+    task = active[0].id if active else None
+    return record_turn(ws, f"subagent:{agent_id}", transcript, task, reader)
