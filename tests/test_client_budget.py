@@ -206,3 +206,21 @@ def test_a_codex_subagents_rollout_counts_as_its_work(
     data = subagent_input(ws_path, path, "")
     hook("subagent-stop", data, agent="codex", CODEX_HOME=str(home))
     assert subagent_work(ws_path) == 2000 // 4  # the task (a user message) is the parent's
+
+
+def test_a_background_agents_report_is_a_summary_and_prompt_snapshots_are_not_context(
+    ws_path: Path, tmp_path: Path
+) -> None:
+    """Claude Code 2.1.332: an Agent call's report comes back as a <task-notification> inside a
+    reminder, and a copy of the system prompt is written with every request."""
+    rows = claude_rows(MODEL)
+    note = "<system-reminder>\n<task-notification><result>" + "R" * 800 + "</result>"
+    rows[2]["message"]["content"] = [{"type": "text", "text": note}]
+    snapshot = {"type": "prompt_snapshot", "systemPrompt": ["s" * 60_000]}
+    rows.append(
+        {"type": "attachment", "timestamp": "2026-12-01T10:00:05.000Z", "attachment": snapshot}
+    )
+    hook("stop", stop_input(ws_path, write(tmp_path / "s.jsonl", rows)))
+    used = {c["category"]: c["used"] for c in budget(ws_path)["categories"]}
+    assert used["subagent_summaries"] == len(note) // 4
+    assert used["orchestration"] < 1_000, used  # the agent's calls and text, no snapshot

@@ -28,6 +28,9 @@ SCAN_BYTES = 64 * 1024 * 1024
 _DOC_SUFFIXES = (".md", ".markdown", ".rst", ".txt", ".adoc")
 _DOC_WORDS = ("spec", "doc", "readme", "design", "requirement", "adr")
 SUBAGENT_TOOLS = frozenset({"Agent", "Task"})
+# Attachments Claude Code (2.1.332) records beside the conversation that add nothing to it: a copy
+# of the system prompt and tools with every request (measured: one per request, ~60k characters).
+NOT_CONTEXT = frozenset({"prompt_snapshot"})
 
 
 def _is_doc(path: str) -> bool:
@@ -121,12 +124,19 @@ def attribute(
                         out[("specs", f"Read {target.rsplit('/', 1)[-1]}"[:80])] += size
                     else:
                         out[("orchestration", name[:80])] += size
+                elif "<task-notification>" in str(b.get("text", "")):
+                    # 2.1.332 runs an Agent call in the background: the report comes back
+                    # later as this notification, the tool result only says it started.
+                    out[("subagent_summaries", "task notification")] += _chars(b)
                 elif rec.get("isMeta") or str(b.get("text", "")).startswith("<system-reminder>"):
                     out[("orchestration", "reminders")] += _chars(b)
                 else:
                     out[("user", "prompt")] += _chars(b)
         elif kind == "attachment":
-            out[("orchestration", "hook context")] += _chars(rec.get("attachment"))
+            att = rec.get("attachment")
+            if isinstance(att, dict) and att.get("type") in NOT_CONTEXT:
+                continue
+            out[("orchestration", "hook context")] += _chars(att)
     return out, newest
 
 
