@@ -190,6 +190,29 @@ def cases(
     return out
 
 
+def subagent_cases(
+    root: Path, tmp: Path, claude: Path, codex: Path
+) -> dict[str, tuple[list[str], bytes]]:
+    """SubagentStop of each client, its subagent's own 1 MB transcript in the client's home (read
+    by the first run; the others find nothing new, as a client's second stop would)."""
+    out: dict[str, tuple[list[str], bytes]] = {}
+    sub = tmp / "home" / ".claude" / "projects" / "p" / "s" / "subagents" / "agent-b1.jsonl"
+    rollout = tmp / "codex-home" / "sessions" / "rollout-sub.jsonl"
+    for agent, path, parent in (("claude", sub, claude), ("codex", rollout, codex)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (build_transcript if agent == "claude" else build_rollout)(path, 1, 20)
+        extra = {
+            "agent_id": "b1",
+            "agent_type": "general-purpose",
+            "agent_transcript_path": str(path),
+            "last_assistant_message": "done",
+            "stop_hook_active": False,
+        }
+        cmd = hook_command(base_command(), "subagent-stop", agent).split()
+        out[f"{agent} subagent-stop"] = (cmd, payload("SubagentStop", root, parent, **extra))
+    return out
+
+
 def check(commands: dict[str, tuple[list[str], bytes]], cwd: Path) -> None:
     """Each hook must run clean (a hook fails open: its errors would go to stderr)."""
     for name, (cmd, stdin) in commands.items():
@@ -219,6 +242,7 @@ def main() -> None:
         commands = {
             "python -c pass": ([sys.executable, "-c", "pass"], b""),
             **cases(root, outside, claude, codex),
+            **subagent_cases(root, Path(tmp), claude, codex),
         }
         check(commands, root)
         times = time_processes(commands, root, args.runs)
