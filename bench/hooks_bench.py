@@ -233,7 +233,11 @@ def main() -> None:
         outside = Path(tmp) / "elsewhere"
         outside.mkdir()
         build_workspace(root)
-        claude, codex = Path(tmp) / "session.jsonl", Path(tmp) / "rollout.jsonl"
+        # Where the clients keep them: the hooks read a transcript only under the client's home.
+        claude = Path(tmp) / "home" / ".claude" / "projects" / "p" / "session.jsonl"
+        codex = Path(tmp) / "codex-home" / "sessions" / "rollout.jsonl"
+        claude.parent.mkdir(parents=True)
+        codex.parent.mkdir(parents=True)
         build_transcript(claude, args.transcript_mb, args.tail_calls)
         build_rollout(codex, args.transcript_mb, args.tail_calls)
         # No Claude Code or Codex settings of this machine's: a throw-away HOME and CODEX_HOME.

@@ -299,3 +299,18 @@ def test_cairn_hook_post_tool_use_forecasts_the_same_way(ws_path: Path, tmp_path
     assert run(100_000) == ""
     assert "checkpoint now" in run(140_000)
     assert run(150_000) == ""
+
+
+def test_a_transcript_outside_the_workspace_and_the_clients_home_is_not_read(
+    ws_path: Path, tmp_path_factory: Any
+) -> None:
+    active(ws_path).close()
+    home, elsewhere = tmp_path_factory.mktemp("home"), tmp_path_factory.mktemp("elsewhere")
+    outside = transcript(elsewhere / "t.jsonl", 140_000)
+    assert post_tool_use(ws_path, outside, HOME=str(home)) is None
+    link = home / ".claude" / "projects" / "t.jsonl"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(outside)  # under the home, but it leads elsewhere
+    assert post_tool_use(ws_path, link, HOME=str(home)) is None
+    inside = transcript(home / ".claude" / "projects" / "u.jsonl", 140_000)
+    assert post_tool_use(ws_path, inside, HOME=str(home)) is not None

@@ -132,6 +132,24 @@ def _claude_point(
     return point, bool(auto), context >= point * share
 
 
+def _under(path: str, roots: tuple[str, ...]) -> bool:
+    """Whether ``path``, links resolved, lies under one of ``roots`` (the rule of
+    :func:`cairn.integrations.transcripts.client_file`, without its imports)."""
+    real = os.path.realpath(path)
+    for root in roots:
+        base = os.path.realpath(root).rstrip(os.sep) + os.sep
+        if real.startswith(base):
+            return True
+    return False
+
+
+def client_home(env: os._Environ[str] | dict[str, str], agent: str) -> str:
+    home = env.get("HOME") or os.path.expanduser("~")
+    if agent == "codex":
+        return env.get("CODEX_HOME") or os.path.join(home, ".codex")
+    return env.get("CLAUDE_CONFIG_DIR") or os.path.join(home, ".claude")
+
+
 def find_root(start: str) -> str | None:
     folder = os.path.abspath(start)
     while not os.path.exists(os.path.join(folder, ".cairn", "cairn.db")):
@@ -164,6 +182,8 @@ def fast(
     root = find_root(cwd)
     if root is None:
         return None
+    if not transcript.endswith(".jsonl") or not _under(transcript, (root, client_home(env, agent))):
+        return None  # read only where the client keeps its transcripts, or in the workspace
     if agent == "codex":
         if __package__:
             from cairn.integrations import codex_forecast
