@@ -88,6 +88,14 @@ def test_a_claude_session_is_measured_against_its_models_window(
     got = budget(ws_path)
     assert got["settings"]["window"] == 200_000 and got["settings"]["window_from"] == "session"
     assert got["categories"][0]["allocated"] == 10_000  # the seed's 50k of 1M, scaled
+    # A compaction starts a new context (noted with the session): the same client's window.
+    from cairn.domain import budget as budget_mod
+
+    with Workspace.open(ws_path) as ws:
+        fresh = budget_mod.new_context(ws, "compact", note="s")
+        budget_mod.new_context(ws, "session", note="another")
+    assert budget(ws_path, "--context", fresh)["settings"]["window"] == 200_000
+    assert budget(ws_path)["settings"]["window_from"] == "default"  # nothing of that session
     # Asked for explicitly, or set for the workspace, the window is that.
     assert budget(ws_path, "--window", "50000")["settings"]["window"] == 50_000
     (ws_path / ".cairn" / "config.toml").write_text("[budget]\nwindow = 300000\n")
@@ -138,9 +146,10 @@ def test_a_codex_session_is_measured_against_the_window_codex_uses(
     hook("stop", stop_input(ws_path, rollout), agent="codex", CODEX_HOME=str(home))
     assert budget(ws_path)["settings"]["window"] == 272_000
     # A window set in Codex's config is the one it works with; each context keeps its own.
+    from cairn.domain import budget as budget_mod
+
     with Workspace.open(ws_path) as ws:
-        ws_budget = __import__("cairn.domain.budget", fromlist=["new_context"])
-        ws_budget.new_context(ws, note="compacted")
+        budget_mod.new_context(ws, note="compacted")
     (home / "config.toml").write_text("model_context_window = 400_000\n")
     more = codex_rollout(tmp_path / "rollout-2.jsonl", 258_400)
     hook("stop", stop_input(ws_path, more, "s2"), agent="codex", CODEX_HOME=str(home))

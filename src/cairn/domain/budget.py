@@ -79,14 +79,22 @@ def new_context(
 
 def session_window(tx: Tx, context_id: str) -> int | None:
     """The window the client of ``context_id``'s session works with, as its hooks recorded it
-    (``window`` on the newest ``hook.ledger`` event of that context); None when none did."""
-    for row in reversed(tx.events.query(types=(SESSION_EVENT,), limit=_SESSION_LOOKBACK)):
-        data = row.data
+    (``window`` on the newest ``hook.ledger`` event of that context, or, for a context a hook
+    started after a compaction and nothing recorded in yet, of the session its note names);
+    None when none did."""
+    row = tx.ledger.context(context_id)
+    session = row.note if row is not None else None
+    by_session = None
+    for ev in reversed(tx.events.query(types=(SESSION_EVENT,), limit=_SESSION_LOOKBACK)):
+        data = ev.data
+        found = data.get("window")
+        if not isinstance(found, int) or isinstance(found, bool) or found <= 0:
+            continue
         if data.get("context") == context_id:
-            found = data.get("window")
-            if isinstance(found, int) and not isinstance(found, bool) and found > 0:
-                return found
-    return None
+            return found
+        if by_session is None and session and data.get("session") == session:
+            by_session = found
+    return by_session
 
 
 def _current_context(tx: Tx) -> str | None:
