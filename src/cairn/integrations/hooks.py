@@ -300,9 +300,10 @@ def subagent_stop(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
     agent_id = _str(payload, "agent_id")
     if path is None or agent_id is None or ws.config.section("hooks").get("ledger") is False:
         return HookResult(0, None)
-    from cairn.integrations import ledger
+    from cairn.integrations import codex_ledger, ledger
 
-    ledger.record_subagent(ws, agent.NAME, agent_id, path, payload)
+    base = codex_ledger.attribute if agent.NAME == "codex" else ledger.sidechain_attribute
+    ledger.record_subagent(ws, base, agent_id, path, payload)
     return HookResult(0, None)
 
 

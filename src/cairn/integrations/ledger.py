@@ -190,20 +190,19 @@ def subagent_work(reader: Reader, label: str, report: str) -> Reader:
     return read
 
 
+def sidechain_attribute(
+    path: str, after: str | None
+) -> tuple[Counter[tuple[str, str]], str | None]:
+    """:func:`attribute` over a Claude Code subagent's own transcript."""
+    return attribute(path, after, sidechain=True)
+
+
 def record_subagent(
-    ws: Workspace, agent: str, agent_id: str, transcript: str, payload: dict[str, Any]
+    ws: Workspace, base: Reader, agent_id: str, transcript: str, payload: dict[str, Any]
 ) -> int:
-    """SubagentStop: the subagent's own work since its last stop, from its own transcript, as
-    ``subagent_work`` (the point read is a ``hook.ledger`` event keyed ``subagent:<agent_id>``)."""
-    if agent == "codex":
-        from cairn.integrations import codex_ledger
-
-        base: Reader = codex_ledger.attribute
-    else:
-
-        def base(path: str, after: str | None) -> tuple[Counter[tuple[str, str]], str | None]:
-            return attribute(path, after, sidechain=True)
-
+    """SubagentStop: the subagent's own work since its last stop, read from its own transcript
+    with ``base`` (the client's reader), as ``subagent_work`` (the point read is a ``hook.ledger``
+    event keyed ``subagent:<agent_id>``)."""
     kind = payload.get("agent_type")
     report = payload.get("last_assistant_message")
     reader = subagent_work(
