@@ -106,6 +106,29 @@ def timed_store(ws: Any, into: list[float]) -> None:
     ws.store.write = timed
 
 
+def statements_per_write(ws: Any, text: str, writes: int = 20) -> float:
+    """Statements (each a round trip) this thread sends per ``write_checkpoint``, counted after
+    the timed writes; the background flush runs on a thread of its own."""
+    import threading
+
+    import psycopg
+
+    me, seen = threading.get_ident(), [0]
+    real = psycopg.Connection.execute
+
+    def counting(self: Any, *args: Any, **kw: Any) -> Any:
+        seen[0] += threading.get_ident() == me
+        return real(self, *args, **kw)
+
+    psycopg.Connection.execute = counting  # type: ignore[method-assign]
+    try:
+        for i in range(writes):
+            ws.write_checkpoint("bench", "benchwrite", f"{text[:-13]}{i:012d}x")
+    finally:
+        psycopg.Connection.execute = real  # type: ignore[method-assign]
+    return seen[0] / writes
+
+
 def latency(url: str, root: Path, rounds: int, block: int) -> dict[str, float]:
     from cairn.domain.workspace import Workspace
 
@@ -131,9 +154,11 @@ def latency(url: str, root: Path, rounds: int, block: int) -> dict[str, float]:
             times["write"].append(time.perf_counter() - t0)
         cpu["floor"] += c1 - c0
         cpu["write"] += time.process_time() - c1
+    sent = statements_per_write(ws, text)
     ws.close()
     floor.conn.close()
     med = {k: statistics.median(v) * 1000 for k, v in times.items()}
+    med["statements"] = sent
     # This process's CPU per write (mean; the server's own CPU is not in it).
     med.update({f"{k}_cpu": v / (rounds * block) * 1000 for k, v in cpu.items()})
     return med
@@ -269,6 +294,7 @@ def main() -> None:
         ("  of which its store transaction", med["tx"], ""),
     ):
         print(f"{name:<62}{ms:>10.3f}{ms / f:>9.2f}x{used:>15}")
+    print(f"{'  statements (round trips) per write_checkpoint':<62}{med['statements']:>10.1f}")
     print(f"\n{WRITERS} concurrent writer processes, {args.seconds:.0f} s each side")
     print(f"{'floor INSERT + COMMIT':<62}{floor_tput:>10.0f} writes/s")
     print(

@@ -104,7 +104,10 @@ def write_checkpoint(
     ts = now()
     # Scoped to the task: on PostgreSQL, writers of other tasks need not wait for this one.
     with ws.store.write(task=task_id) as tx:
-        cp = insert_checkpoint(ws, tx, task_id, kind, text, data, file_list, phase, source, ts)
+        # ``last``: nothing follows in this transaction (on PostgreSQL, one round trip in all).
+        cp = insert_checkpoint(
+            ws, tx, task_id, kind, text, data, file_list, phase, source, ts, last=True
+        )
     ws.announce(Change("checkpoint", cp.task_id, kind, cp))
     return cp
 
@@ -120,12 +123,17 @@ def insert_checkpoint(
     phase: str | None,
     source: str,
     ts: str,
+    *,
+    last: bool = False,
 ) -> Checkpoint:
     """Store the next version of (task, kind) inside the caller's transaction; ``task_id`` is the
-    canonical id. A ``phase`` of None is the task's active phase."""
+    canonical id. A ``phase`` of None is the task's active phase. ``last``: the caller's
+    transaction does nothing more (the store may commit it with this write)."""
     path = artifact_path(ws, task_id, kind)
     digest = content_hash(data)
-    row = tx.checkpoints.add_if_changed(
+    # One step: the version, the path's claim, the task's touch and the journal entry
+    # (``checkpoint.written``, store/contract/checkpoints.py).
+    done = tx.checkpoints.write(
         task_id,
         kind,
         text,
@@ -135,34 +143,19 @@ def insert_checkpoint(
         source=source,
         files=files,
         ts=ts,
-    )
-    if row is None:
-        # The same document again (a retry, an agent re-saving): one version is enough, and the
-        # caller is told so rather than shown a version number that did not move.
-        _refuse_taken(tx.projections.owner(path), path, task_id, kind)
-        newest = tx.checkpoints.newest(task_id, kind, content=False)
-        assert newest is not None
-        return record.replace(to_checkpoint(ws, newest, path), content=text, unchanged=True)
-    # The path is claimed after the insert, in one step: taken by another (task, kind), the
-    # error rolls the whole transaction back, the version with it.
-    taken = tx.projections.claim(path, task_id, kind, digest)
-    if taken is not None:
-        _refuse_taken(taken, path, "", "")
-    tx.tasks.touch(task_id, ts)
-    append(
-        tx,
-        task_id,
-        "checkpoint.written",
-        ts,
-        kind=kind,
-        version=row.version,
-        hash=digest,
-        size=row.size,
-        phase=row.phase,
-        source=source,
         path=path,
+        last=last,
     )
-    return to_checkpoint(ws, row, path)
+    if done.added is not None:
+        return to_checkpoint(ws, done.added, path)
+    if done.unchanged is None:
+        # The path is taken by another (task, kind): the error rolls the transaction back.
+        _refuse_taken(done.owner, path, "", "")
+        raise AssertionError("a write found its path taken by nobody")
+    # The same document again (a retry, an agent re-saving): one version is enough, and the
+    # caller is told so rather than shown a version number that did not move.
+    _refuse_taken(done.owner, path, task_id, kind)
+    return record.replace(to_checkpoint(ws, done.unchanged, path), content=text, unchanged=True)
 
 
 def _refuse_taken(owner: ProjectionRow | None, path: str, task_id: str, kind: str) -> None:

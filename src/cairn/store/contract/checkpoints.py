@@ -13,6 +13,8 @@ from cairn.core.record import Record, assign
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Protocol
+
+    from cairn.store.contract.projections import ProjectionRow
 else:
     Protocol = object  # importing typing costs ~3 ms of start-up; these Protocols only type
 
@@ -71,6 +73,33 @@ class CheckpointRow(Record):
         assign(self, "content", content)
 
 
+class CheckpointWrite(Record):
+    """What :meth:`CheckpointsArea.write` did. ``added``: the version written (None: nothing was).
+    ``unchanged``: the newest version (without content) when it already had this hash and these
+    files. Neither: the artifact's path belongs to another (task, kind). ``owner``: when nothing
+    was added, the projection row holding the path (matched case-insensitively; None: none)."""
+
+    __slots__ = ("added", "unchanged", "owner")  # noqa: RUF023
+    added: CheckpointRow | None
+    unchanged: CheckpointRow | None
+    owner: ProjectionRow | None
+
+    def __init__(
+        self,
+        added: CheckpointRow | None,
+        unchanged: CheckpointRow | None = None,
+        owner: ProjectionRow | None = None,
+    ) -> None:
+        assign(self, "added", added)
+        assign(self, "unchanged", unchanged)
+        assign(self, "owner", owner)
+
+
+# The journal entry of a checkpoint write, and its data's keys in order (``CheckpointsArea.write``).
+WRITTEN = "checkpoint.written"
+WRITTEN_KEYS = ("kind", "version", "hash", "size", "phase", "source", "path")
+
+
 class CheckpointsArea(Protocol):
     def add(
         self,
@@ -104,6 +133,30 @@ class CheckpointsArea(Protocol):
         """``add`` as a writer wants it, in one step: nothing is added (None) when the newest
         version of (task, kind) already has this hash and these files, and a ``phase`` of None is
         the task's active phase at the time (None when no phase is active)."""
+        ...
+
+    def write(
+        self,
+        task_id: str,
+        kind: str,
+        content: str,
+        *,
+        hash: str,
+        size: int,
+        phase: str | None,
+        source: str,
+        files: Sequence[str],
+        ts: str,
+        path: str,
+        last: bool = False,
+    ) -> CheckpointWrite:
+        """The whole of a checkpoint write, in one step: ``add_if_changed``; unless unchanged,
+        ``path`` claimed for (task, kind) (``projections.claim``), the task touched and the event
+        ``checkpoint.written`` journaled, its data ``WRITTEN_KEYS`` of the new version (``path``:
+        this path). When the path is taken the caller raises, rolling back: the version may have
+        been added. ``last``: nothing follows in this transaction, so a backend may send its
+        commit with it (PostgreSQL: the write is then one round trip); the transaction is over
+        when this returns and takes no more statements."""
         ...
 
     def newest(self, task_id: str, kind: str, *, content: bool = True) -> CheckpointRow | None: ...

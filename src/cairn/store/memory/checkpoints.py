@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cairn.core import record
-from cairn.store.contract.checkpoints import CheckpointRow
+from cairn.store.contract.checkpoints import CheckpointRow, CheckpointWrite
 from cairn.store.memory.state import MemoryState
 
 
@@ -73,6 +73,43 @@ class MemoryCheckpoints:
             task_id, kind, content, hash=hash, size=size, phase=phase, source=source,
             files=files, ts=ts,
         )  # fmt: skip
+
+    def write(
+        self,
+        task_id: str,
+        kind: str,
+        content: str,
+        *,
+        hash: str,
+        size: int,
+        phase: str | None,
+        source: str,
+        files: Sequence[str],
+        ts: str,
+        path: str,
+        last: bool = False,
+    ) -> CheckpointWrite:
+        from cairn.store.checkpoint_write import write_in_steps
+        from cairn.store.memory.events import MemoryEvents
+        from cairn.store.memory.projections import MemoryProjections
+        from cairn.store.memory.tasks import MemoryTasks
+
+        return write_in_steps(
+            self,
+            MemoryProjections(self._s),
+            MemoryTasks(self._s),
+            MemoryEvents(self._s),
+            task_id,
+            kind,
+            content,
+            hash=hash,
+            size=size,
+            phase=phase,
+            source=source,
+            files=files,
+            ts=ts,
+            path=path,
+        )
 
     def newest(self, task_id: str, kind: str, *, content: bool = True) -> CheckpointRow | None:
         versions = self._s.checkpoints.get((task_id, kind))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
 
-from cairn.store.contract.checkpoints import CheckpointRow
+from cairn.store.contract.checkpoints import CheckpointRow, CheckpointWrite
+from cairn.store.contract.projections import ProjectionRow
 from cairn.store.postgres import locks
 from cairn.store.postgres.conn import Conn
 
@@ -32,6 +34,21 @@ def _row(r: dict[str, Any]) -> CheckpointRow:
 
 def _cols(content: bool) -> str:
     return _META + (", content" if content else "")
+
+
+# The whole write, one server-side call (migration 0006). Its event's data is written around the
+# version and phase the server gives, as the journal's encoder writes it (events.py).
+_WRITE = "SELECT * FROM cairn_write_checkpoint(" + ", ".join(["%s"] * 16) + ")"
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+@functools.lru_cache(maxsize=256)  # a task's writes repeat their kind, source and path
+def _around(kind: str, source: str, path: str) -> tuple[str, str]:
+    """The event's data before its version, and after its phase."""
+    return (
+        f'{{"kind": {_encode(kind)}, "version": ',
+        f', "source": {_encode(source)}, "path": {_encode(path)}}}',
+    )
 
 
 class PgCheckpoints:
@@ -130,6 +147,62 @@ class PgCheckpoints:
             task_id, kind, int(r["version"]), hash, size, r["phase"], source, files, ts,
             int(r["seq"]), content,
         )  # fmt: skip
+
+    def write(
+        self,
+        task_id: str,
+        kind: str,
+        content: str,
+        *,
+        hash: str,
+        size: int,
+        phase: str | None,
+        source: str,
+        files: Sequence[str],
+        ts: str,
+        path: str,
+        last: bool = False,
+    ) -> CheckpointWrite:
+        locks.own(self._c, task_id)
+        files = tuple(files)
+        files_json = json.dumps(files)
+        scoped = locks.scoped(self._c)
+        # A scoped write whose only statement this is needs no BEGIN: the call takes the locks
+        # and the server commits it, one round trip (batch.TxConn.whole).
+        whole = last and scoped and self._c.alone
+        key = path.casefold()
+        head, tail = _around(kind, source, path)
+        params = (
+            task_id, kind, hash, size, content, phase, source, files_json, ts, path, key, head,
+            f', "hash": {_encode(hash)}, "size": {_encode(size)}, "phase": ', tail,
+            locks.task_lock_key(task_id) if whole else None, scoped,
+        )  # fmt: skip
+        if whole:
+            r = self._c.whole(_WRITE, params).fetchone()
+        else:
+            r = self._c.execute(_WRITE, params).fetchone()
+            if scoped:
+                locks.taken(self._c, key, *(("journal",) if r["state"] == "added" else ()))
+        state = r["state"]
+        if state == "added":
+            added = CheckpointRow(
+                task_id, kind, int(r["version"]), hash, size, r["phase"], source, files, ts,
+                int(r["seq"]), content,
+            )  # fmt: skip
+            return CheckpointWrite(added)
+        owner = None
+        if r["o_path"] is not None:
+            owner = ProjectionRow(
+                r["o_path"], r["o_task"], r["o_kind"], r["o_hash"], r["o_prev"], r["o_mtime"],
+                r["o_size"],
+            )  # fmt: skip
+        if state == "taken":
+            return CheckpointWrite(None, None, owner)
+        newest = CheckpointRow(
+            task_id, kind, int(r["version"]), r["hash"], int(r["size"]), r["phase"], r["source"],
+            tuple(json.loads(r["files"])), r["created_at"], int(r["seq"]),
+        )  # fmt: skip
+        return CheckpointWrite(None, newest, owner)
 
     def newest(self, task_id: str, kind: str, *, content: bool = True) -> CheckpointRow | None:
         r = self._c.execute(

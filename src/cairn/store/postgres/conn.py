@@ -16,6 +16,15 @@ class Conn(Protocol):
         """Run ``sql`` whose result nobody reads, sent with the next ``execute`` (batch.py)."""
         ...
 
+    @property
+    def alone(self) -> bool:
+        """Whether nothing was sent or held back since the BEGIN (batch.py)."""
+        ...
+
+    def whole(self, sql: str, params: Any) -> Any:
+        """Run ``sql`` as the whole transaction, committed by the server (batch.py)."""
+        ...
+
 
 class Qmark:
     """A psycopg connection seen as the shared SQL areas expect it (``store.sql.Conn``): ``?``

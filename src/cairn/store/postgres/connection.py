@@ -18,7 +18,9 @@ Semantics follow the SQLite store, so that the domain sees one contract:
 
 BEGIN, the locks and every statement whose result nobody reads are sent with the next statement
 that is read (``batch.py``), so a write costs a round trip per result it needs plus the COMMIT,
-not one per statement; a transaction that sent nothing ends with nothing.
+not one per statement; a transaction that sent nothing ends with nothing. A checkpoint write is
+one server-side call that takes its own locks (migration 0006), sent alone and committed by the
+server with it: one round trip in all (``checkpoints.py``, ``TxConn.whole``).
 
 A pooled connection the server dropped while idle (a restart) is seen before use (its socket has
 the server's goodbye or EOF waiting) and replaced; one that drops during a transaction fails it
@@ -36,7 +38,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -51,7 +53,14 @@ from cairn.store.base import Transaction
 from cairn.store.postgres.areas import AREAS
 from cairn.store.postgres.batch import TxConn
 from cairn.store.postgres.errors import describe, explain_open, safe_url
-from cairn.store.postgres.locks import LOCK_CLASS, MIGRATE_LOCK, ROWS, TASK_CLASS, WRITE_LOCK
+from cairn.store.postgres.locks import (
+    LOCK_CLASS,
+    MIGRATE_LOCK,
+    ROWS,
+    TASK_CLASS,
+    WRITE_LOCK,
+    task_lock_key,
+)
 from cairn.store.postgres.migrations import MIGRATIONS
 
 # How long a transaction waits for a connection (a server restarting, a full pool) before failing.
@@ -71,16 +80,12 @@ _BEGIN_ROWS = (
 )
 
 
+@lru_cache(maxsize=1024)
 def _lock_task(task_id: str) -> str:
-    """The store lock shared and the task's own (its key hashed here: a literal, no parameter)."""
-    import zlib
-
-    from cairn.core.names import task_key
-
-    key = zlib.crc32(task_key(task_id).encode()) - (1 << 31)  # a signed 32-bit integer
+    """The store lock shared and the task's own (its key a literal, no parameter)."""
     return (
         f"pg_advisory_xact_lock_shared({LOCK_CLASS}, {WRITE_LOCK}), "
-        f"pg_advisory_xact_lock({TASK_CLASS}, {key})"
+        f"pg_advisory_xact_lock({TASK_CLASS}, {task_lock_key(task_id)})"
     )
 
 
@@ -276,6 +281,7 @@ class PostgresStore:
             # for the lock its own outer transaction holds, for ever.
             raise StoreError("a store transaction was opened inside another on the same thread")
         self._local.busy = True
+        txc: TxConn | None = None
         try:
             with ExitStack() as stack:
                 conn = self._checkout(stack)
@@ -306,6 +312,13 @@ class PostgresStore:
                         conn.execute("ROLLBACK")
                     raise
         except psycopg.OperationalError as exc:
+            if txc is not None and txc.commit_sent:
+                # The statement went with its commit (TxConn.whole) and the answer was lost.
+                raise StoreError(
+                    f"the PostgreSQL store {self.where} went away during a {what} and its commit "
+                    f"({describe(exc)}); this {what} may or may not have been saved: check, "
+                    "then retry once the server is back"
+                ) from exc
             raise StoreError(
                 f"the PostgreSQL store {self.where} went away mid-{what} ({describe(exc)}); "
                 f"nothing of this {what} was saved; retry once the server is back"

@@ -12,17 +12,22 @@ artifact's path, then the journal), so two such writers never wait for each othe
 - last, at the commit, the row of the checkpoint count (``meta``; migration 0005).
 
 Anything else that gives store-wide ids or touches other tasks refuses to run in such a write.
+A checkpoint write's one server-side call (migration 0006) takes the same locks, in the same
+order, on the server, and tells this module which it took (:func:`taken`).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from cairn.core.errors import StoreError
 
 # pg_advisory_xact_lock keys (any constants; "cai" in ASCII, then the store write lock, the
-# migration lock and the journal lock). A task's lock is (TASK_CLASS, hashtext(its key)), a path's
-# (PATH_CLASS, hashtext(its key)): two whose keys hash alike only take turns.
+# migration lock and the journal lock). A task's lock is (TASK_CLASS, task_lock_key(its id)), a
+# path's (PATH_CLASS, hashtext(its key)): two whose keys hash alike only take turns. Every cairn
+# sharing a store must agree on them, so they never change: migration 0006's function has them
+# written out.
 LOCK_CLASS = 0x636169
 WRITE_LOCK = 1
 MIGRATE_LOCK = 2
@@ -35,6 +40,26 @@ ROWS = "\0rows"
 
 _EVENTS = f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, {EVENTS_LOCK})"
 _PATH = f"SELECT pg_advisory_xact_lock({PATH_CLASS}, hashtext(%s))"
+
+
+@functools.lru_cache(maxsize=1024)  # every write of a task asks again
+def task_lock_key(task_id: str) -> int:
+    """The second half of a task's lock: its key hashed here, a signed 32-bit integer."""
+    import zlib
+
+    from cairn.core.names import task_key
+
+    return zlib.crc32(task_key(task_id).encode()) - (1 << 31)
+
+
+def scoped(conn: Any) -> bool:
+    """Whether the write is scoped to a task (it locks what it shares as it reaches it)."""
+    return _scope(conn) not in (None, ROWS)
+
+
+def taken(conn: Any, *names: str) -> None:
+    """Locks a statement took on the server itself (``journal``, a path's key): not again."""
+    conn.cairn_locks.update(names)
 
 
 def _scope(conn: Any) -> str | None:

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-from cairn.store.contract.checkpoints import CheckpointRow
+from cairn.store.contract.checkpoints import CheckpointRow, CheckpointWrite
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -113,6 +113,43 @@ class SQLiteCheckpoints:
         version, seq, phase = rows[0]
         return CheckpointRow(
             task_id, kind, version, hash, size, phase, source, files, ts, seq, content
+        )
+
+    def write(
+        self,
+        task_id: str,
+        kind: str,
+        content: str,
+        *,
+        hash: str,
+        size: int,
+        phase: str | None,
+        source: str,
+        files: Sequence[str],
+        ts: str,
+        path: str,
+        last: bool = False,
+    ) -> CheckpointWrite:
+        from cairn.store.checkpoint_write import write_in_steps
+        from cairn.store.sqlite.events import SQLiteEvents
+        from cairn.store.sqlite.projections import SQLiteProjections
+        from cairn.store.sqlite.tasks import SQLiteTasks
+
+        return write_in_steps(
+            self,
+            SQLiteProjections(self._c),
+            SQLiteTasks(self._c),
+            SQLiteEvents(self._c),
+            task_id,
+            kind,
+            content,
+            hash=hash,
+            size=size,
+            phase=phase,
+            source=source,
+            files=files,
+            ts=ts,
+            path=path,
         )
 
     def newest(self, task_id: str, kind: str, *, content: bool = True) -> CheckpointRow | None:

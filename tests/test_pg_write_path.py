@@ -1,0 +1,138 @@
+"""The PostgreSQL checkpoint write is one server-side call (migration 0006): one round trip with its
+commit, nothing after it in its transaction, and a store made before the migration upgraded in
+place. Runs against the tests' real PostgreSQL server (tests/pg.py)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from cairn.core.errors import StoreError
+from cairn.domain.workspace import Workspace
+from cairn.store import open_store
+from cairn.store.postgres.migrations import MIGRATIONS
+
+TS = "2026-01-01T00:00:00.000Z"
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every statement this thread sends on any psycopg connection (the background flush runs
+    on a thread of its own and is left out)."""
+    me = threading.get_ident()
+    seen: list[str] = []
+    real = psycopg.Connection.execute
+
+    def execute(self: Any, query: Any, *args: Any, **kw: Any) -> Any:
+        if threading.get_ident() == me:
+            seen.append(str(query))
+        return real(self, query, *args, **kw)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", execute)
+    yield seen
+
+
+def test_a_checkpoint_write_is_one_round_trip(tmp_path: Path, pg_url: str, sent: list[str]) -> None:
+    ws = Workspace.init(tmp_path, store=pg_url)
+    try:
+        ws.create_task("t", phases=["a"])
+        ws.start_phase("t", "a")
+        ws.write_checkpoint("t", "plan", "# plan 1\n")
+        for i in range(2, 5):
+            sent.clear()
+            cp = ws.write_checkpoint("t", "plan", f"# plan {i}\n")
+            assert cp.version == i and cp.phase == "a"
+            assert len(sent) == 1 and "cairn_write_checkpoint" in sent[0], sent
+        sent.clear()
+        same = ws.write_checkpoint("t", "plan", "# plan 4\n")  # unchanged: still one
+        assert same.unchanged and same.version == 4 and len(sent) == 1, sent
+        with ws.store.read() as tx:
+            assert tx.checkpoints.count() == 4
+            events = tx.events.query(task_id="t", types=["checkpoint.written"])
+            assert [e.data["version"] for e in events] == [1, 2, 3, 4]
+    finally:
+        ws.close()
+
+
+def test_nothing_follows_the_last_write_of_a_transaction(pg_url: str) -> None:
+    store = open_store(pg_url, create=True)
+    try:
+        with store.write() as tx:
+            tx.tasks.create("T", "", TS)
+        with (
+            pytest.raises(StoreError, match="after its last statement"),
+            store.write(task="T") as tx,
+        ):
+            done = tx.checkpoints.write(
+                "T", "plan", "p", hash="h", size=1, phase=None, source="write",
+                files=(), ts=TS, path="artifacts/T_plan.md", last=True,
+            )  # fmt: skip
+            assert done.added is not None
+            tx.events.append("T", "late", TS, {})
+        with store.read() as tx:  # the write itself was committed with its call
+            assert tx.checkpoints.count() == 1
+            assert tx.events.count(types=["late"]) == 0
+    finally:
+        store.close()
+
+
+def test_a_store_made_before_the_write_function_is_upgraded(pg_url: str) -> None:
+    """A store at migration 0005, with history, opened by this cairn: 0006 is applied and the
+    next write numbers on from what was there."""
+    older = [(name, sql) for name, sql in MIGRATIONS if name < "0006"]
+    assert len(older) == 5 and any(n.startswith("0006") for n, _ in MIGRATIONS)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE cairn_migrations (id BIGSERIAL PRIMARY KEY, "
+            "name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)"
+        )
+        for name, sql in older:
+            conn.execute(sql.encode())
+            conn.execute(
+                "INSERT INTO cairn_migrations (name, applied_at) VALUES (%s, %s)",
+                (name, datetime.now(UTC).isoformat()),
+            )
+        # What the older cairn wrote: a task, a version, its projection row and its event.
+        conn.execute(
+            "INSERT INTO tasks (id, key, title, created_at, updated_at, seq) "
+            "VALUES ('T', 't', '', %s, %s, 1)",
+            (TS, TS),
+        )
+        conn.execute(
+            "INSERT INTO checkpoints (task_id, kind, version, hash, size, content, phase, "
+            "source, files, created_at, seq) VALUES ('T', 'plan', 1, 'h1', 2, 'p1', NULL, "
+            "'write', '[]', %s, 1)",
+            (TS,),
+        )
+        conn.execute(
+            "INSERT INTO projections (path, path_key, task_id, kind, hash) "
+            "VALUES ('artifacts/T_plan.md', 'artifacts/t_plan.md', 'T', 'plan', 'h1')"
+        )
+        conn.execute(
+            "INSERT INTO events (id, ts, task_id, type, data) "
+            "VALUES (7, %s, 'T', 'checkpoint.written', '{}')",
+            (TS,),
+        )
+    store = open_store(pg_url)
+    try:
+        assert [n for n, _ in MIGRATIONS] == store.applied_migrations()
+        assert store.integrity_check() == "ok"
+        with store.write(task="T") as tx:
+            done = tx.checkpoints.write(
+                "T", "plan", "p2", hash="h2", size=2, phase=None, source="write", files=(),
+                ts=TS, path="artifacts/T_plan.md", last=True,
+            )  # fmt: skip
+        assert done.added is not None and (done.added.version, done.added.seq) == (2, 2)
+        with store.read() as tx:
+            assert tx.checkpoints.count() == 2  # the count trigger of 0001 and 0005, kept
+            assert tx.events.last_id() == 8
+            owner = tx.projections.owner("artifacts/T_plan.md")
+            assert owner is not None and (owner.hash, owner.prev_hash) == ("h2", None)
+    finally:
+        store.close()
