@@ -119,11 +119,14 @@ def main() -> None:
         ws.create_task("t1", "bench", ["plan", "implement"])
         ws.start_phase("t1", "plan")
         ws.close()
-        below, above = tmp / "below.jsonl", tmp / "above.jsonl"
+        # Where the clients keep them: the hooks read a transcript only under the client's home.
+        sessions = tmp / "home" / ".claude" / "projects" / "p"
+        sessions.mkdir(parents=True)
+        below, above = sessions / "below.jsonl", sessions / "above.jsonl"
         # The user's Claude Code settings set the window, so that the hook takes its slowest path
         # below the threshold (it parses settings.json); it compacts at 150k - 20k - 13k = 117k.
         home = tmp / "home"
-        (home / ".claude").mkdir(parents=True)
+        (home / ".claude").mkdir(parents=True, exist_ok=True)
         settings = {"autoCompactWindow": 150_000, "permissions": {"allow": ["Bash"] * 200}}
         (home / ".claude" / "settings.json").write_text(json.dumps(settings, indent=2))
         os.environ["HOME"] = str(home)
@@ -132,10 +135,11 @@ def main() -> None:
         transcript(above, 1, 160_000)  # past the compaction point
         hook = hook_command([sys.executable, "-m", "cairn"], "post-tool-use", "claude").split()
         codex_hook = hook_command([sys.executable, "-m", "cairn"], "post-tool-use", "codex").split()
-        codex_below = tmp / "codex-below.jsonl"
+        (tmp / "codex-home" / "sessions").mkdir(parents=True)
+        codex_below = tmp / "codex-home" / "sessions" / "codex-below.jsonl"
         codex_rollout(codex_below, args.transcript_mb, 120_000)  # 49 % of 244.8k: below 80 %
         codex_home = tmp / "codex-home"
-        codex_home.mkdir()
+        codex_home.mkdir(exist_ok=True)
         os.environ["CODEX_HOME"] = str(codex_home)  # no user config of this machine's
 
         def payload(path: Path, session: str) -> bytes:

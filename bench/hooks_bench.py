@@ -190,6 +190,29 @@ def cases(
     return out
 
 
+def subagent_cases(
+    root: Path, tmp: Path, claude: Path, codex: Path
+) -> dict[str, tuple[list[str], bytes]]:
+    """SubagentStop of each client, its subagent's own 1 MB transcript in the client's home (read
+    by the first run; the others find nothing new, as a client's second stop would)."""
+    out: dict[str, tuple[list[str], bytes]] = {}
+    sub = tmp / "home" / ".claude" / "projects" / "p" / "s" / "subagents" / "agent-b1.jsonl"
+    rollout = tmp / "codex-home" / "sessions" / "rollout-sub.jsonl"
+    for agent, path, parent in (("claude", sub, claude), ("codex", rollout, codex)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (build_transcript if agent == "claude" else build_rollout)(path, 1, 20)
+        extra = {
+            "agent_id": "b1",
+            "agent_type": "general-purpose",
+            "agent_transcript_path": str(path),
+            "last_assistant_message": "done",
+            "stop_hook_active": False,
+        }
+        cmd = hook_command(base_command(), "subagent-stop", agent).split()
+        out[f"{agent} subagent-stop"] = (cmd, payload("SubagentStop", root, parent, **extra))
+    return out
+
+
 def check(commands: dict[str, tuple[list[str], bytes]], cwd: Path) -> None:
     """Each hook must run clean (a hook fails open: its errors would go to stderr)."""
     for name, (cmd, stdin) in commands.items():
@@ -210,7 +233,11 @@ def main() -> None:
         outside = Path(tmp) / "elsewhere"
         outside.mkdir()
         build_workspace(root)
-        claude, codex = Path(tmp) / "session.jsonl", Path(tmp) / "rollout.jsonl"
+        # Where the clients keep them: the hooks read a transcript only under the client's home.
+        claude = Path(tmp) / "home" / ".claude" / "projects" / "p" / "session.jsonl"
+        codex = Path(tmp) / "codex-home" / "sessions" / "rollout.jsonl"
+        claude.parent.mkdir(parents=True)
+        codex.parent.mkdir(parents=True)
         build_transcript(claude, args.transcript_mb, args.tail_calls)
         build_rollout(codex, args.transcript_mb, args.tail_calls)
         # No Claude Code or Codex settings of this machine's: a throw-away HOME and CODEX_HOME.
@@ -219,6 +246,7 @@ def main() -> None:
         commands = {
             "python -c pass": ([sys.executable, "-c", "pass"], b""),
             **cases(root, outside, claude, codex),
+            **subagent_cases(root, Path(tmp), claude, codex),
         }
         check(commands, root)
         times = time_processes(commands, root, args.runs)

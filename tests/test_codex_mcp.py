@@ -33,3 +33,21 @@ def test_cairn_answers_a_margin_before_the_limit() -> None:
     assert answer_within(30) == 24
     assert answer_within(6) == 4.5
     assert answer_within(1) == 0
+
+
+def test_a_profile_on_codexs_command_line_adds_its_file_under_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cairn.integrations import codex_forecast
+
+    home, project = tmp_path / "home", tmp_path / "project"
+    (project / ".codex").mkdir(parents=True)
+    home.mkdir()
+    monkeypatch.setenv("CODEX_HOME", str(home))
+    (home / "config.toml").write_text("[mcp_servers.cairn]\ncommand = 'x'\ntool_timeout_sec = 90\n")
+    (home / "deep.config.toml").write_text("[mcp_servers.cairn]\ntool_timeout_sec = 40\n")
+    line = {codex_forecast.PROFILE: b"deep"}
+    monkeypatch.setattr(codex_forecast, "command_line", lambda keys: dict(line))
+    assert tool_timeout(project) == 40
+    line[codex_forecast.PROFILE] = b"none-such"  # Codex goes on without the file
+    assert tool_timeout(project) == 90

@@ -571,3 +571,17 @@ def test_the_installer_and_the_runner_follow_one_event_table(ws_path: Path, tmp_
     assert (code, err) == (0, "")
     _, _, err = run_hook("stop", json.dumps({"hook_event_name": "PreCompact"}), cwd=ws_path)
     assert "input is for PreCompact, not Stop" in err
+
+
+def test_a_transcript_is_read_only_under_the_workspace_or_the_clients_home(
+    active_ws: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    pivot = datetime.now(UTC)
+    outside = claude_transcript(elsewhere / "session.jsonl", 4, 3, pivot)
+    link = active_ws / "linked.jsonl"
+    link.symlink_to(outside)  # in the workspace, but it leads elsewhere
+    for session, path in (("s-out", outside), ("s-link", link)):
+        run_hook("pre-compact", fixture("claude_pre_compact_auto", active_ws, path, session))
+    rows = compaction_rows(active_ws)
+    assert len(rows) == 2 and all(r["tool_calls_since_checkpoint"] is None for r in rows), rows

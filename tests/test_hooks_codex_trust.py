@@ -175,7 +175,7 @@ def test_the_plugin_marketplace_and_its_hooks_trust(
     group = hooks["SessionStart"][0]
     want = codex_trust.handler_hash("SessionStart", group["matcher"], group["hooks"][0])
     assert got["cairn@cairn-local:hooks.json:session_start:0:0"] == {"trusted_hash": want}
-    assert len(got) == 5  # session start, pre/post compact, stop, post tool use
+    assert len(got) == 6  # session start, pre/post compact, stop, subagent stop, post tool use
     text = (codex_home / "config.toml").read_text()
     assert main(["-C", str(ws_path), "hooks", "plugin", "codex", str(market)]) == 0
     assert (codex_home / "config.toml").read_text() == text  # written again: nothing changes

@@ -187,6 +187,33 @@ def test_the_forecast_nudges_once_per_climb_and_only_mid_phase(
     assert post_tool_use(ws_path, transcript(path, 160_000), session="s3") is not None
 
 
+def test_auto_compaction_off_in_claude_json_is_read_and_said(ws_path: Path, tmp_path: Path) -> None:
+    """``/config`` keeps the auto-compact switch in ``~/.claude.json``; a settings file that sets
+    it wins. Off, the session stops at the point instead of compacting, and the nudge says so."""
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    env = {"HOME": str(home), **WINDOW}
+    assert compaction_point("m", b"", env) == 167_000
+    (home / ".claude.json").write_text(json.dumps({"numStartups": 3, "autoCompactEnabled": False}))
+    assert compaction_point("m", b"", env) == 177_000  # the stop, as DISABLE_AUTO_COMPACT
+    (home / ".claude" / "settings.json").write_text(json.dumps({"autoCompactEnabled": True}))
+    assert compaction_point("m", b"", env) == 167_000
+    (home / ".claude" / "settings.json").write_text("{}")
+    ws = active(ws_path)
+    ws.close()
+    path = tmp_path / "t.jsonl"
+    assert post_tool_use(ws_path, transcript(path, 140_000), HOME=str(home)) is None  # 79 %
+    text = context(post_tool_use(ws_path, transcript(path, 145_000), HOME=str(home)))
+    assert "177,000" in text and "auto-compaction is off" in text and "no compaction" in text
+    with Workspace.open(ws_path) as ws:
+        (ev,) = ws.events("t1", types=("hook.forecast",))
+    assert ev.data["point"] == 177_000 and ev.data["auto_compact"] is False
+    # On, the same context is past 80 % of the compaction point: that is what the nudge says.
+    (home / ".claude.json").write_text(json.dumps({"autoCompactEnabled": True}))
+    text = context(post_tool_use(ws_path, transcript(path, 145_000), "s2", HOME=str(home)))
+    assert "167,000 at which the client compacts it automatically" in text
+
+
 def hook(event: str, payload: dict[str, Any], root: Path, **env: str) -> dict[str, Any] | None:
     proc = subprocess.run(
         [sys.executable, "-m", "cairn.hooks", event],
@@ -272,3 +299,18 @@ def test_cairn_hook_post_tool_use_forecasts_the_same_way(ws_path: Path, tmp_path
     assert run(100_000) == ""
     assert "checkpoint now" in run(140_000)
     assert run(150_000) == ""
+
+
+def test_a_transcript_outside_the_workspace_and_the_clients_home_is_not_read(
+    ws_path: Path, tmp_path_factory: Any
+) -> None:
+    active(ws_path).close()
+    home, elsewhere = tmp_path_factory.mktemp("home"), tmp_path_factory.mktemp("elsewhere")
+    outside = transcript(elsewhere / "t.jsonl", 140_000)
+    assert post_tool_use(ws_path, outside, HOME=str(home)) is None
+    link = home / ".claude" / "projects" / "t.jsonl"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(outside)  # under the home, but it leads elsewhere
+    assert post_tool_use(ws_path, link, HOME=str(home)) is None
+    inside = transcript(home / ".claude" / "projects" / "u.jsonl", 140_000)
+    assert post_tool_use(ws_path, inside, HOME=str(home)) is not None

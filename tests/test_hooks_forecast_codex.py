@@ -78,21 +78,51 @@ def test_codex_compacts_at_90_percent_of_the_window_or_the_configured_limit() ->
 
 
 def test_the_settings_come_from_the_project_the_profile_and_the_user_config(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: Any
 ) -> None:
+    """Measured on 0.171.0: ``--profile NAME`` layers ``$CODEX_HOME/NAME.config.toml`` over the
+    user config, the project's config and ``-c`` stay above it, a missing file is no error, and
+    the old ``profile =`` selector or a selected ``[profiles.NAME]`` table stops Codex at start."""
     home, project = tmp_path / "home", tmp_path / "project"
     (project / ".codex").mkdir(parents=True)
     home.mkdir()
     (home / "config.toml").write_text(
-        'profile = "long"\nmodel_context_window = 400_000\nmodel_auto_compact_token_limit = 99\n'
-        "[profiles.long]\nmodel_auto_compact_token_limit = 300_000  # a comment\n"
+        "model_context_window = 400_000\nmodel_auto_compact_token_limit = 99\n"
         "[mcp_servers.x]\nmodel_context_window = 1\n"
     )
-    found = codex_forecast.settings({"CODEX_HOME": str(home)}, str(project))
+    (home / "long.config.toml").write_text(
+        "model_auto_compact_token_limit = 300_000  # a comment\n"
+    )
+    line: dict[bytes, bytes] = {}
+    monkeypatch.setattr(codex_forecast, "command_line", lambda keys: dict(line))
+    env = {"CODEX_HOME": str(home)}
+    assert codex_forecast.settings(env, str(project)) == {
+        b"model_auto_compact_token_limit": 99,
+        b"model_context_window": 400_000,
+    }
+    line[codex_forecast.PROFILE] = b"long"
+    found = codex_forecast.settings(env, str(project))
     assert found == {b"model_auto_compact_token_limit": 300_000, b"model_context_window": 400_000}
     (project / ".codex" / "config.toml").write_text("model_auto_compact_token_limit = 120000\n")
-    found = codex_forecast.settings({"CODEX_HOME": str(home)}, str(project))
+    found = codex_forecast.settings(env, str(project))
     assert found[b"model_auto_compact_token_limit"] == 120_000
+    line[b"model_auto_compact_token_limit"] = b"5_000"
+    assert codex_forecast.settings(env, str(project))[b"model_auto_compact_token_limit"] == 5_000
+    line[codex_forecast.PROFILE] = b"../long"  # not a file name in CODEX_HOME: not read
+    del line[b"model_auto_compact_token_limit"]
+    (project / ".codex" / "config.toml").unlink()
+    assert codex_forecast.settings(env, str(project))[b"model_auto_compact_token_limit"] == 99
+
+
+def test_the_profile_and_settings_are_read_from_codexs_own_arguments() -> None:
+    keys = (b"model_auto_compact_token_limit", codex_forecast.PROFILE)
+    found: dict[bytes, bytes] = {}
+    argv = [b"/x/codex", b"exec", b"-p", b"long", b"-c", b"model_auto_compact_token_limit='9'"]
+    codex_forecast.parse_argv([*argv, b"prompt", b""], keys, found)
+    assert found == {codex_forecast.PROFILE: b"long", b"model_auto_compact_token_limit": b"9"}
+    found = {}
+    codex_forecast.parse_argv([b"codex", b"--profile=deep", b"exec", b"hi", b""], keys, found)
+    assert found == {codex_forecast.PROFILE: b"deep"}
 
 
 def test_the_rollout_gives_the_newest_usage_past_a_big_tool_output(tmp_path: Path) -> None:

@@ -44,6 +44,10 @@ if TYPE_CHECKING:
     from cairn.store import Tx
 
 SCHEMA_BUDGET = "cairn.budget/1"
+# What a client session's hooks record per turn read (integrations/ledger.py): the point read and,
+# with the entries, the context they went to and the window that client works with.
+SESSION_EVENT = "hook.ledger"
+_SESSION_LOOKBACK = 200
 
 
 # -- ledger ------------------------------------------------------------------------------------------
@@ -71,6 +75,26 @@ def new_context(
         tx.ledger.new_context(cid, ts=ts, kind=kind, task_id=task_id, run_id=run_id, note=note)
         _journal.append(tx, task_id, "budget.context", ts, context=cid, kind=kind, note=note)
     return cid
+
+
+def session_window(tx: Tx, context_id: str) -> int | None:
+    """The window the client of ``context_id``'s session works with, as its hooks recorded it
+    (``window`` on the newest ``hook.ledger`` event of that context, or, for a context a hook
+    started after a compaction and nothing recorded in yet, of the session its note names);
+    None when none did."""
+    row = tx.ledger.context(context_id)
+    session = row.note if row is not None else None
+    by_session = None
+    for ev in reversed(tx.events.query(types=(SESSION_EVENT,), limit=_SESSION_LOOKBACK)):
+        data = ev.data
+        found = data.get("window")
+        if not isinstance(found, int) or isinstance(found, bool) or found <= 0:
+            continue
+        if data.get("context") == context_id:
+            return found
+        if by_session is None and session and data.get("session") == session:
+            by_session = found
+    return by_session
 
 
 def _current_context(tx: Tx) -> str | None:
@@ -328,7 +352,6 @@ def _report(
     window: int | None = None,
     model: str | None = None,
 ) -> Report:
-    st = settings(ws.config, window=window, model=model)
     if all_contexts:
         scope, cid = "all", None
     else:
@@ -336,6 +359,8 @@ def _report(
         if context_id and tx.ledger.context(context_id) is None:
             raise ValidationError(f"no budget context {context_id!r}; see `cairn budget --json`")
         scope = "context"
+    own = session_window(tx, cid) if cid and not (window or model) else None
+    st = settings(ws.config, window=window, model=model, session_window=own)
     if cid is None and not all_contexts:
         used: dict[str, tuple[int, bool]] = {}
         by_cat: dict[str, list[tuple[str, int]]] = {}
@@ -360,8 +385,10 @@ def bar(fraction: float, width: int = 24) -> str:
 
 def render_text(rep: Report) -> str:
     st = rep.settings
-    head = f"Context budget — window {st.window:,} tokens" + (
-        " (seed allocation, scaled)" if st.scaled else " (from .cairn/config.toml)"
+    head = (
+        f"Context budget — window {st.window:,} tokens"
+        + (" (the session's client)" if st.window_from == "session" else "")
+        + (" (seed allocation, scaled)" if st.scaled else " (from .cairn/config.toml)")
     )
     scope = "all contexts" if rep.scope == "all" else f"context {rep.context_id or '(none yet)'}"
     out = [head, f"Measured over: {scope}", ""]

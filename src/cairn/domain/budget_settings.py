@@ -103,10 +103,13 @@ class BudgetSettings:
     summary_tokens: int = 1_500
     subagent_tokens: int = 100_000
     scaled: bool = True
+    # Where the window came from: argument | model | config | session | default.
+    window_from: str = "default"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "window": self.window,
+            "window_from": self.window_from,
             "allocations": dict(self.allocations),
             "compact_at": self.compact_at,
             "hard_limit": self.hard_limit,
@@ -117,17 +120,31 @@ class BudgetSettings:
 
 
 def settings(
-    config: Config, *, window: int | None = None, model: str | None = None
+    config: Config,
+    *,
+    window: int | None = None,
+    model: str | None = None,
+    session_window: int | None = None,
 ) -> BudgetSettings:
     """Settings from ``[budget]``: ``window``, per-category amounts, thresholds.
 
-    The window is, in order: the ``window`` argument, ``[budget] window``, the model's known window,
-    1 M. Categories not named in the config get the seed's share of that window; the buffer is what
-    is left when some categories are named.
+    The window is, in order: the ``window`` argument, ``[budget] window``, the ``model``'s known
+    window, ``session_window`` (what the client of the session being measured uses, recorded by
+    its hooks), 1 M. Categories not named in the config get the seed's share of that window; the
+    buffer is what is left when some categories are named.
     """
     raw = config.section("budget")
     try:
-        win = int(window or raw.get("window") or (window_for(model) if model else DEFAULT_WINDOW))
+        if window:
+            win, source = int(window), "argument"
+        elif raw.get("window"):
+            win, source = int(raw["window"]), "config"
+        elif model:
+            win, source = window_for(model), "model"
+        elif session_window and session_window > 0:
+            win, source = int(session_window), "session"
+        else:
+            win, source = DEFAULT_WINDOW, "default"
         compact_at = float(raw.get("compact_at", 0.75))
         hard_limit = float(raw.get("hard_limit", 0.90))
         summary = int(raw.get("summary_tokens", 1_500))
@@ -154,7 +171,9 @@ def settings(
             f"[budget] allocations add up to {sum(alloc.values()):,} tokens, over the "
             f"{win:,}-token window; lower some"
         )
-    return BudgetSettings(win, alloc, compact_at, hard_limit, summary, sub_tokens, not named)
+    return BudgetSettings(
+        win, alloc, compact_at, hard_limit, summary, sub_tokens, not named, source
+    )
 
 
 def _is_category(key: str) -> bool:

@@ -42,6 +42,22 @@ def compact_summary(
     return summary if isinstance(summary, str) else None
 
 
+def client_home() -> str:
+    """Where Claude Code keeps its own files (transcripts under ``projects/``)."""
+    import os
+
+    return os.environ.get("CLAUDE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".claude")
+
+
+def session_window(transcript: str, cwd: str) -> int | None:
+    """The context window of the model the session's newest response asked for (1M for a
+    ``[1m]`` model, else 200k: what Claude Code itself works with); None before any response."""
+    from cairn.integrations import claude_forecast, forecast
+
+    seen = forecast.context_tokens(transcript)
+    return claude_forecast.model_window(seen[1]) if seen else None
+
+
 def context_output(event: str, text: str) -> dict[str, Any]:
     return {"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}}
 

@@ -16,7 +16,9 @@ Measured on Claude Code 2.1.332 in ``-p`` and ``--input-format stream-json`` (us
   request goes out and Claude Code compacts when the API answers "prompt is too long", that is at
   the model's window.
 - With auto-compaction off (``DISABLE_AUTO_COMPACT``, ``DISABLE_COMPACT``, ``autoCompactEnabled:
-  false``) nothing compacts; the session stops 3k short of the model's window less the reserve.
+  false`` in a settings file, the managed one included, or else in ``~/.claude.json``, where
+  ``/config`` keeps it) nothing compacts; the session stops 3k short of the model's window less
+  the reserve.
 
 Part of the PostToolUse fast path (:mod:`cairn.integrations.forecast`): imports nothing; the json
 module only for a settings file with per-model windows.
@@ -34,6 +36,8 @@ SUMMARY_BUFFER = 13_000
 BLOCK_MARGIN = 3_000
 WINDOW_ENV = "CLAUDE_CODE_AUTO_COMPACT_WINDOW"
 PCT_ENV = "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"
+MANAGED_SETTINGS = "/etc/claude-code/managed-settings.json"  # Linux
+GLOBAL_CONFIG_BYTES = 16 * 1024 * 1024  # ~/.claude.json keeps every project's history
 
 Env = os._Environ[str] | dict[str, str]
 
@@ -86,14 +90,35 @@ def _truthy(value: str | None) -> bool:
 
 
 def settings_files(env: Env) -> list[str]:
-    """Claude Code's settings files that can carry the window, lowest precedence first."""
+    """Claude Code's settings files that can carry the window, lowest precedence first (the
+    managed file, which an administrator puts above everything, last)."""
     home = env.get("CLAUDE_CONFIG_DIR") or os.path.join(env.get("HOME", "~"), ".claude")
     files = [os.path.join(home, "settings.json")]
     project = env.get("CLAUDE_PROJECT_DIR")
     if project:
         files.append(os.path.join(project, ".claude", "settings.json"))
         files.append(os.path.join(project, ".claude", "settings.local.json"))
+    files.append(MANAGED_SETTINGS)
     return files
+
+
+def global_config(env: Env) -> str:
+    """Claude Code's own state file, where ``/config`` keeps the auto-compact switch."""
+    folder = env.get("CLAUDE_CONFIG_DIR")
+    if folder:
+        return os.path.join(folder, ".claude.json")
+    return os.path.join(env.get("HOME", "~"), ".claude.json")
+
+
+def global_auto_compact(env: Env) -> bool:
+    """False when ``autoCompactEnabled`` is false in the global config (``~/.claude.json``, the
+    switch ``/config`` flips); consulted only where no settings file sets it."""
+    try:
+        with open(global_config(env), "rb") as f:
+            raw = f.read(GLOBAL_CONFIG_BYTES)
+    except OSError:
+        return True
+    return _scalar(raw, b"autoCompactEnabled") is not False
 
 
 def _scalar(raw: bytes, key: bytes) -> object:
@@ -138,12 +163,12 @@ def _parsed(raw: bytes) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
-def from_settings(model: str, env: Env) -> tuple[int | None, bool]:
+def from_settings(model: str, env: Env) -> tuple[int | None, bool | None]:
     """``(window, enabled)`` from the settings files: the ``autoCompactWindow`` that applies to
-    ``model`` (None: auto), and False when ``autoCompactEnabled`` is off."""
+    ``model`` (None: auto), and ``autoCompactEnabled`` (None when no file sets it)."""
     default: object = None
     by_model: dict[str, object] = {}
-    enabled = True
+    enabled: bool | None = None
     for path in settings_files(env):
         try:
             with open(path, "rb") as f:
@@ -178,10 +203,15 @@ def from_settings(model: str, env: Env) -> tuple[int | None, bool]:
     return size(value, bare_thousands=True), enabled
 
 
-def compaction_point(model: str, env: Env, fallback_window: int = 0) -> int:
-    """The context size at which Claude Code compacts ``model``'s session by itself (or, with
-    auto-compaction off, stops). ``fallback_window``: cairn's ``[hooks] context_window``, taken as
-    the window when Claude Code is given none."""
+def stop_point(model: str, env: Env) -> int:
+    """Where a session with auto-compaction off stops: nothing more is sent past it."""
+    return model_window(model) - output_reserve(model, env) - BLOCK_MARGIN
+
+
+def limit(model: str, env: Env, fallback_window: int = 0) -> tuple[int, bool | None]:
+    """``(point, auto)``: :func:`compaction_point` from the environment and the settings files,
+    and whether Claude Code compacts there (False: auto-compaction is off and the session stops
+    there; None: they do not say, and the global config, :func:`global_auto_compact`, decides)."""
     wall = model_window(model)
     reserve = output_reserve(model, env)
     window = None
@@ -192,11 +222,27 @@ def compaction_point(model: str, env: Env, fallback_window: int = 0) -> int:
     if window is None:
         window = found
     if (
-        not enabled
+        enabled is False
         or _truthy(env.get("DISABLE_AUTO_COMPACT"))
         or _truthy(env.get("DISABLE_COMPACT"))
     ):
-        return wall - reserve - BLOCK_MARGIN
+        return stop_point(model, env), False
+    return _point(model, env, window, wall, reserve, fallback_window), enabled
+
+
+def compaction_point(model: str, env: Env, fallback_window: int = 0) -> int:
+    """The context size at which Claude Code compacts ``model``'s session by itself (or, with
+    auto-compaction off, stops). ``fallback_window``: cairn's ``[hooks] context_window``, taken as
+    the window when Claude Code is given none."""
+    point, auto = limit(model, env, fallback_window)
+    if auto is None and not global_auto_compact(env):
+        return stop_point(model, env)
+    return point
+
+
+def _point(
+    model: str, env: Env, window: int | None, wall: int, reserve: int, fallback_window: int
+) -> int:
     if window is None and fallback_window > 0:
         window = fallback_window
     if window is None:

@@ -61,6 +61,18 @@ def compact_summary(
     return tail.summary
 
 
+def session_window(transcript: str, cwd: str) -> int | None:
+    """The model's window as this Codex works with it: ``model_context_window`` from its config
+    (``-c``, the project's, the user's), else what the rollout's newest ``token_count`` reports
+    (95 % of the window) scaled back; None before any usage record."""
+    from cairn.integrations import codex_forecast
+
+    seen = codex_forecast.rollout_tokens(transcript)
+    if seen is None:
+        return None
+    return codex_forecast.model_window(seen[1], codex_forecast.settings(os.environ, cwd))
+
+
 # -- transcripts ---------------------------------------------------------------------------------
 def is_rollout_file(path: Path) -> bool:
     return path.name.startswith("rollout-")
@@ -74,6 +86,11 @@ def codex_home() -> Path:
 
     env = os.environ.get("CODEX_HOME")
     return Path(env) if env else home() / ".codex"
+
+
+def client_home() -> str:
+    """Where Codex keeps its own files (rollouts under ``sessions/``)."""
+    return str(codex_home())
 
 
 def config_files(scope: str, project: Path | None) -> tuple[Path, Path]:

@@ -13,8 +13,10 @@ like it this imports nothing and reads bytes without the json module.
   (244,800 for gpt-5.5; measured with the real binary: 244,799 plus a tool output compacted,
   244,700 did not). ``model_context_window`` in the config replaces the window. The two keys are
   read from ``-c key=value`` on the command line of the Codex that runs the hook (Linux: the
-  parent processes' ``/proc/<pid>/cmdline``), the project's ``.codex/config.toml`` and
-  ``$CODEX_HOME/config.toml`` (top level or the selected ``profile``), in that order.
+  parent processes' ``/proc/<pid>/cmdline``), the project's ``.codex/config.toml``, the
+  ``$CODEX_HOME/<name>.config.toml`` that ``--profile`` / ``-p`` on that command line selects,
+  and ``$CODEX_HOME/config.toml``, in that order. (0.171 refuses to start with the old ``profile =``
+  selector or a selected ``[profiles.<name>]`` table, so those are not read.)
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ USABLE_PERCENT = 95  # Codex reports this share of the model's window as model_c
 COMPACT_PERCENT = 90  # and compacts at this share of the whole window by default
 DEFAULT_WINDOW = 272_000  # gpt-5 family, when the rollout names none
 KEYS = (b"model_auto_compact_token_limit", b"model_context_window")
+PROFILE = b"--profile"  # the key command_line gives the profile under
 _ANCESTORS = 4  # Codex runs a hook through a shell: the launcher is two or three levels up
 
 
@@ -66,20 +69,25 @@ def _toml_value(config: bytes, key: bytes, table: bytes | None) -> int | None:
     return None
 
 
-def _profile(config: bytes) -> bytes | None:
-    for raw in config.split(b"\n"):
-        line = raw.strip()
-        if line.startswith(b"["):
-            return None
-        name, eq, value = line.partition(b"=")
-        if eq and name.strip() == b"profile":
-            return value.split(b"#")[0].strip().strip(b"\"'")
-    return None
+def parse_argv(argv: list[bytes], keys: tuple[bytes, ...], found: dict[bytes, bytes]) -> None:
+    """``-c key=value`` settings for ``keys`` (values unquoted) and, under :data:`PROFILE`,
+    ``--profile NAME`` / ``-p NAME`` from one process's arguments; what ``found`` has stays."""
+    for i, arg in enumerate(argv[:-1]):
+        if arg in (b"-c", b"--config"):
+            name, eq, value = argv[i + 1].partition(b"=")
+            if eq and name.strip() in keys:
+                found.setdefault(name.strip(), value.strip().strip(b"\"'"))
+        elif arg in (b"-p", b"--profile") and PROFILE in keys:
+            found.setdefault(PROFILE, argv[i + 1])
+    for arg in argv:
+        if arg.startswith(b"--profile=") and PROFILE in keys:
+            found.setdefault(PROFILE, arg[len(b"--profile=") :])
 
 
 def command_line(keys: tuple[bytes, ...]) -> dict[bytes, bytes]:
-    """``-c key=value`` settings for ``keys`` of the Codex that started this process (Linux only:
-    the parent processes' command lines, up to the first Codex one), values unquoted."""
+    """:func:`parse_argv` over the Codex that started this process (the parent processes'
+    command lines, up to the first Codex one). Linux only: where there is no ``/proc`` (macOS,
+    Windows) nothing is found and the config files alone count."""
     found: dict[bytes, bytes] = {}
     pid = os.getppid()
     for _ in range(_ANCESTORS):
@@ -92,52 +100,64 @@ def command_line(keys: tuple[bytes, ...]) -> dict[bytes, bytes]:
                 stat = f.read(4096)
         except OSError:
             break
-        for i, arg in enumerate(argv[:-1]):
-            if arg in (b"-c", b"--config"):
-                name, eq, value = argv[i + 1].partition(b"=")
-                if eq and name.strip() in keys:
-                    found.setdefault(name.strip(), value.strip().strip(b"\"'"))
-        if b"codex" in os.path.basename(argv[0]):
+        is_codex = b"codex" in os.path.basename(argv[0])
+        # -p means something else to a shell: a profile only from Codex's own arguments.
+        parse_argv(argv, keys if is_codex else tuple(k for k in keys if k != PROFILE), found)
+        if is_codex:
             break  # the launcher or the native binary: nothing above it is Codex's
         fields = stat[stat.rfind(b")") + 2 :].split()
         pid = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 0
     return found
 
 
+def profile_file(home: str, name: bytes) -> str | None:
+    """``$CODEX_HOME/<name>.config.toml``, the layer ``--profile NAME`` adds (0.171), or None for
+    a name that is not a plain file name."""
+    text = name.decode("utf-8", "replace")
+    if not text or text.startswith(".") or "/" in text or "\\" in text or "\0" in text:
+        return None
+    return os.path.join(home, text + ".config.toml")
+
+
 def settings(env: os._Environ[str] | dict[str, str], cwd: str) -> dict[bytes, int]:
-    """The Codex settings that move the compaction point, by precedence."""
+    """The Codex settings that move the compaction point, by precedence: ``-c``, the project's
+    config, the ``--profile`` file, the user's config."""
+    line = command_line((*KEYS, PROFILE))
+    profile = line.pop(PROFILE, None)
     found = {
-        k: int(v.replace(b"_", b""))
-        for k, v in command_line(KEYS).items()
-        if v.replace(b"_", b"").isdigit()
+        k: int(v.replace(b"_", b"")) for k, v in line.items() if v.replace(b"_", b"").isdigit()
     }
     home = env.get("CODEX_HOME") or os.path.join(env.get("HOME", "~"), ".codex")
-    for path in (os.path.join(cwd, ".codex", "config.toml"), os.path.join(home, "config.toml")):
+    layers = [os.path.join(cwd, ".codex", "config.toml")]
+    if profile and profile_file(home, profile):
+        layers.append(str(profile_file(home, profile)))
+    layers.append(os.path.join(home, "config.toml"))
+    for path in layers:
         try:
             with open(path, "rb") as f:
                 config = f.read(256 * 1024)
         except OSError:
             continue
-        profile = _profile(config)
         for key in KEYS:
-            if key in found:
-                continue
-            value = None
-            if profile:
-                value = _toml_value(config, key, b"profiles." + profile)
-            if value is None:
+            if key not in found:
                 value = _toml_value(config, key, None)
-            if value is not None:
-                found[key] = value
+                if value is not None:
+                    found[key] = value
     return found
+
+
+def model_window(usable_window: int, found: dict[bytes, int]) -> int:
+    """The model's whole context window as Codex works with it: ``model_context_window`` from the
+    config, else the rollout's usable window scaled back (it reports 95 %), else the default."""
+    window = found.get(b"model_context_window") or 0
+    if window <= 0:
+        window = usable_window * 100 // USABLE_PERCENT if usable_window > 0 else DEFAULT_WINDOW
+    return window
 
 
 def compaction_point(usable_window: int, found: dict[bytes, int]) -> int:
     """The context size at which Codex compacts automatically."""
-    window = found.get(b"model_context_window") or 0
-    if window <= 0:
-        window = usable_window * 100 // USABLE_PERCENT if usable_window > 0 else DEFAULT_WINDOW
-    point = window * COMPACT_PERCENT // 100
+    point = model_window(usable_window, found) * COMPACT_PERCENT // 100
     limit = found.get(b"model_auto_compact_token_limit") or 0
     if limit > 0:
         point = min(point, limit)

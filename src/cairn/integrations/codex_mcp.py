@@ -9,7 +9,8 @@ the progress notifications cairn sends meanwhile (Codex asks for them: every req
 
 The setting is read as Codex reads it: ``-c mcp_servers.cairn.tool_timeout_sec=N`` on the command
 line of the Codex that started the server, the project's ``.codex/config.toml`` (in a trusted
-project) and ``$CODEX_HOME/config.toml`` (Codex passes ``HOME`` to an MCP server).
+project), the ``$CODEX_HOME/<name>.config.toml`` of a ``--profile NAME`` on that command line and
+``$CODEX_HOME/config.toml`` (Codex passes ``HOME`` to an MCP server).
 """
 
 from __future__ import annotations
@@ -34,16 +35,19 @@ def _timeout(doc: dict[str, Any]) -> float | None:
 
 def tool_timeout(cwd: Path | None = None) -> float:
     """Seconds Codex waits for a tool call of cairn's server."""
-    from cairn.integrations.codex_forecast import command_line
+    from cairn.integrations.codex_forecast import PROFILE, command_line
 
     key = f"mcp_servers.{SERVER}.tool_timeout_sec".encode()
-    raw = command_line((key,)).get(key)
+    line = command_line((key, PROFILE))
+    raw = line.get(key)
     if raw is not None:
         try:
             return max(0.001, float(raw))
         except ValueError:
             pass
-    found = codex_config.setting((cwd or Path.cwd()).resolve(), _timeout)
+    profile = line.get(PROFILE)
+    name = profile.decode("utf-8", "replace") if profile else None
+    found = codex_config.setting((cwd or Path.cwd()).resolve(), _timeout, name)
     return DEFAULT_TOOL_TIMEOUT if found is None else found
 
 

@@ -34,6 +34,7 @@ CODEX_EVENTS = {
     "preCompact": "pre-compact",
     "postCompact": "post-compact",
     "stop": "stop",
+    "subagentStop": "subagent-stop",
     "postToolUse": "post-tool-use",
 }
 

@@ -87,6 +87,13 @@ EVENTS: tuple[HookEvent, ...] = (
         *_both("Stop", None),
     ),
     HookEvent(
+        "subagent-stop",
+        "records a subagent's own work, read from its own transcript, as subagent work outside "
+        "the context (its task and report are counted in the parent's)",
+        10,
+        *_both("SubagentStop", None),
+    ),
+    HookEvent(
         "post-tool-use",
         "the compaction forecast: near the client's auto-compaction point, mid-phase, tells the "
         "agent once to finish its step and checkpoint now (below it: a bare interpreter start)",

@@ -21,6 +21,9 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 if __package__:
     from cairn.integrations.tail_read import int_field, lines_from_end
 else:  # run as the hook script: the sibling module, no package import
@@ -96,14 +99,55 @@ def _setting(config: bytes, key: bytes) -> float | None:
     return None
 
 
-def compaction_point(model: str, config: bytes, env: os._Environ[str] | dict[str, str]) -> int:
-    """The context size at which Claude Code compacts automatically (the measured rule)."""
+def _claude() -> Any:
     if __package__:
         from cairn.integrations import claude_forecast
     else:  # run as the hook script: the sibling module, no package import
         import claude_forecast  # type: ignore[import-not-found,no-redef]
+    return claude_forecast
+
+
+def compaction_point(model: str, config: bytes, env: os._Environ[str] | dict[str, str]) -> int:
+    """The context size at which Claude Code compacts automatically (the measured rule)."""
     fallback = int(_setting(config, b"context_window") or 0)
-    return int(claude_forecast.compaction_point(model, env, fallback))
+    return int(_claude().compaction_point(model, env, fallback))
+
+
+def _claude_point(
+    model: str, config: bytes, env: os._Environ[str] | dict[str, str], context: int, share: float
+) -> tuple[int, bool, bool]:
+    """``(point, auto, past)`` for a Claude Code session: where it compacts (``auto`` False:
+    where it stops, auto-compaction being off) and whether ``context`` is past ``share`` of it.
+    ``~/.claude.json``, which can be megabytes, is read only when the context is past ``share``
+    of the lower of the two points it chooses between."""
+    cf = _claude()
+    fallback = int(_setting(config, b"context_window") or 0)
+    point, auto = cf.limit(model, env, fallback)
+    if auto is None:
+        stop = cf.stop_point(model, env)
+        if context < min(point, stop) * share:
+            return point, True, False
+        auto = cf.global_auto_compact(env)
+        point = point if auto else stop
+    return point, bool(auto), context >= point * share
+
+
+def _under(path: str, roots: tuple[str, ...]) -> bool:
+    """Whether ``path``, links resolved, lies under one of ``roots`` (the rule of
+    :func:`cairn.integrations.transcripts.client_file`, without its imports)."""
+    real = os.path.realpath(path)
+    for root in roots:
+        base = os.path.realpath(root).rstrip(os.sep) + os.sep
+        if real.startswith(base):
+            return True
+    return False
+
+
+def client_home(env: os._Environ[str] | dict[str, str], agent: str) -> str:
+    home = env.get("HOME") or os.path.expanduser("~")
+    if agent == "codex":
+        return env.get("CODEX_HOME") or os.path.join(home, ".codex")
+    return env.get("CLAUDE_CONFIG_DIR") or os.path.join(home, ".claude")
 
 
 def find_root(start: str) -> str | None:
@@ -123,9 +167,10 @@ def marker_path(root: str, session: str) -> str:
 
 def fast(
     data: bytes, env: os._Environ[str] | dict[str, str], agent: str = "claude"
-) -> tuple[str, str, int, int] | None:
-    """``(root, session, context, point)`` when a nudge may be due; None (and nothing done but
-    re-arming) when the context is below the threshold or this is not a cairn project. For
+) -> tuple[str, str, int, int, bool] | None:
+    """``(root, session, context, point, auto)`` when a nudge may be due (``auto`` False: the
+    client does not compact there but stops, auto-compaction being off); None (and nothing done
+    but re-arming) when the context is below the threshold or this is not a cairn project. For
     ``agent`` codex the context and the point come from :mod:`~cairn.integrations.codex_forecast`."""
     if env.get("CAIRN_SPAWNED") or env.get("CAIRN_WORKER"):
         return None
@@ -137,6 +182,8 @@ def fast(
     root = find_root(cwd)
     if root is None:
         return None
+    if not transcript.endswith(".jsonl") or not _under(transcript, (root, client_home(env, agent))):
+        return None  # read only where the client keeps its transcripts, or in the workspace
     if agent == "codex":
         if __package__:
             from cairn.integrations import codex_forecast
@@ -156,21 +203,25 @@ def fast(
             config = f.read(256 * 1024)
     except OSError:
         config = b""
-    if agent != "codex":
-        point = compaction_point(model, config, env)
     percent = _setting(config, b"forecast_percent") or DEFAULT_PERCENT
+    auto = True
+    if agent == "codex":
+        past = percent > 0 and context >= point * percent / 100
+    else:
+        point, auto, past = _claude_point(model, config, env, context, percent / 100)
+        past = past and percent > 0
     marker = marker_path(root, session)
-    if percent <= 0 or context < point * percent / 100:
+    if not past:
         if os.path.exists(marker):
             os.unlink(marker)  # below again: a compaction came; the next climb may nudge again
         return None
     if os.path.exists(marker):
         return None  # nudged already on this climb
-    return root, session, context, point
+    return root, session, context, point, auto
 
 
 # -- above the threshold: the workspace decides -------------------------------------------------
-def nudge(root: str, session: str, context: int, point: int) -> str | None:
+def nudge(root: str, session: str, context: int, point: int, auto: bool = True) -> str | None:
     """The context to add, when a phase is mid-work; records the nudge (journal + marker)."""
     from cairn.domain import compactions as comp
     from cairn.domain.workspace import Workspace
@@ -195,18 +246,25 @@ def nudge(root: str, session: str, context: int, point: int) -> str | None:
             context=context,
             point=point,
             percent=share,
+            **({} if auto else {"auto_compact": False}),
         )
     finally:
         ws.close()
     with open(marker_path(root, session), "w", encoding="utf-8") as f:
         f.write(f"{sp.task_id} {sp.phase} {context}\n")
+    at = (
+        "at which the client compacts it automatically"
+        if auto
+        else "at which the client stops the session: its auto-compaction is off, so no "
+        "compaction will come; once you have checkpointed, /compact or a new session goes on"
+    )
     return (
-        f"cairn: the context holds ~{context:,} tokens, {share} % of the ~{point:,} at which the "
-        f"client compacts it automatically, and phase {sp.phase!r} of {sp.task_id} is mid-work "
+        f"cairn: the context holds ~{context:,} tokens, {share} % of the ~{point:,} {at}, and "
+        f"phase {sp.phase!r} of {sp.task_id} is mid-work "
         f"({sp.reason}). Finish the step you are on, then checkpoint now "
         f"(`cairn checkpoint write {sp.task_id} progress-notes --file NOTES.md`, the "
         "checkpoint_write MCP tool, or `cairn progress` with the step done), so that the "
-        "compaction lands at a safe point."
+        + ("compaction lands at a safe point." if auto else "work is saved before the stop.")
     )
 
 

@@ -94,6 +94,12 @@ def _raw(payload: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _transcript(ws: Workspace, path: object, agent: Client) -> str | None:
+    """A transcript path from the hook's input, read only under the workspace or the client's
+    home (:func:`cairn.integrations.transcripts.client_file`)."""
+    return transcripts.client_file(path, (str(ws.root), agent.client_home()))
+
+
 def _trigger(payload: dict[str, Any]) -> str | None:
     return payload.get("trigger") if payload.get("trigger") in ("manual", "auto") else None
 
@@ -181,13 +187,15 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
     return HookResult(0, agent.context_output("SessionStart", text))
 
 
-def _observe(payload: dict[str, Any], agent: Client, sp: comp.SafePoint) -> comp.Observed:
+def _observe(
+    ws: Workspace, payload: dict[str, Any], agent: Client, sp: comp.SafePoint
+) -> comp.Observed:
     """What the hook input and the end of the transcript say about this compaction."""
     path = _raw(payload, "transcript_path")
     calls: int | None = None
     exact: bool | None = None
     context: int | None = None
-    transcript = transcripts.transcript_file(path)
+    transcript = _transcript(ws, path, agent)
     since = comp.parse_ts(sp.since)
     if transcript:
         try:
@@ -219,7 +227,7 @@ def pre_compact(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookRe
         if last_ts is not None and 0 <= (at - last_ts).total_seconds() < comp.DEBOUNCE_SECONDS:
             return HookResult(0, None)
     sp = comp.assess_safe_point(ws)
-    seen = _observe(payload, agent, sp)
+    seen = _observe(ws, payload, agent, sp)
     row_id = comp.record(ws, seen, sp, at=at, seconds=sp.seconds_since_checkpoint(at))
     ws.projector.render_status()
     if sp.safe:
@@ -235,7 +243,7 @@ def pre_compact(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookRe
 
 def post_compact(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookResult:
     session = _raw(payload, "session_id")
-    transcript = transcripts.transcript_file(payload.get("transcript_path"))
+    transcript = _transcript(ws, payload.get("transcript_path"), agent)
     waiting = comp.unsummarised(ws, session)
     since = comp.parse_ts(waiting.ts) if waiting is not None else None
     summary = agent.compact_summary(payload, transcript, since)
@@ -263,7 +271,7 @@ def post_compact(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookR
 
 def _ledger(ws: Workspace, payload: dict[str, Any], agent: Client) -> None:
     """Record what this turn put into the context (:mod:`cairn.integrations.ledger`)."""
-    transcript = transcripts.transcript_file(payload.get("transcript_path"))
+    transcript = _transcript(ws, payload.get("transcript_path"), agent)
     session = _str(payload, "session_id")
     if transcript is None or session is None:
         return
@@ -278,10 +286,25 @@ def _ledger(ws: Workspace, payload: dict[str, Any], agent: Client) -> None:
         reader = codex_ledger.attribute
     active = ws.active_tasks()
     try:
-        ledger.record_turn(ws, session, transcript, active[0].id if active else None, reader)
+        window = agent.session_window(transcript, str(_str(payload, "cwd") or ws.root))
+        task = active[0].id if active else None
+        ledger.record_turn(ws, session, transcript, task, reader, window=window)
     except Exception:  # the ledger is bookkeeping: the reminder below matters more
         if os.environ.get("CAIRN_DEBUG"):
             raise
+
+
+def subagent_stop(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookResult:
+    """The subagent's own work, from its own transcript, as subagent work outside the context."""
+    path = _transcript(ws, payload.get("agent_transcript_path"), agent)
+    agent_id = _str(payload, "agent_id")
+    if path is None or agent_id is None or ws.config.section("hooks").get("ledger") is False:
+        return HookResult(0, None)
+    from cairn.integrations import codex_ledger, ledger
+
+    base = codex_ledger.attribute if agent.NAME == "codex" else ledger.sidechain_attribute
+    ledger.record_subagent(ws, base, agent_id, path, payload)
+    return HookResult(0, None)
 
 
 def stop(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookResult:
@@ -336,6 +359,7 @@ HANDLERS: dict[str, Handler] = {
     "pre-compact": pre_compact,
     "post-compact": post_compact,
     "stop": stop,
+    "subagent-stop": subagent_stop,
     "post-tool-use": post_tool_use,
 }
 assert set(HANDLERS) == {e.arg for e in EVENTS}, "every hook event has a handler"

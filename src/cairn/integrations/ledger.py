@@ -24,11 +24,13 @@ if TYPE_CHECKING:
 
     Reader = Callable[[str, str | None], tuple[Counter[tuple[str, str]], str | None]]
 
-EVENT = "hook.ledger"
 SCAN_BYTES = 64 * 1024 * 1024
 _DOC_SUFFIXES = (".md", ".markdown", ".rst", ".txt", ".adoc")
 _DOC_WORDS = ("spec", "doc", "readme", "design", "requirement", "adr")
 SUBAGENT_TOOLS = frozenset({"Agent", "Task"})
+# Attachments Claude Code (2.1.332) records beside the conversation that add nothing to it: a copy
+# of the system prompt and tools with every request (measured: one per request, ~60k characters).
+NOT_CONTEXT = frozenset({"prompt_snapshot"})
 
 
 def _is_doc(path: str) -> bool:
@@ -76,9 +78,12 @@ def records_after(path: str, seen: Callable[[dict[str, Any]], bool]) -> list[dic
     return newer
 
 
-def attribute(path: str, after: str | None) -> tuple[Counter[tuple[str, str]], str | None]:
+def attribute(
+    path: str, after: str | None, *, sidechain: bool = False
+) -> tuple[Counter[tuple[str, str]], str | None]:
     """Characters per ``(category, source)`` in the records stamped after ``after``, and the
-    newest stamp seen (None when there was nothing new)."""
+    newest stamp seen (None when there was nothing new). ``sidechain``: the transcript is a
+    subagent's own, whose records all say so."""
 
     def seen(rec: dict[str, Any]) -> bool:
         ts = rec.get("timestamp")
@@ -89,7 +94,7 @@ def attribute(path: str, after: str | None) -> tuple[Counter[tuple[str, str]], s
     out: Counter[tuple[str, str]] = Counter()
     newest: str | None = None
     for rec in newer:
-        if rec.get("isSidechain") is True:
+        if rec.get("isSidechain") is True and not sidechain:
             continue  # a subagent's own context, not this one
         ts = rec.get("timestamp")
         if isinstance(ts, str):
@@ -119,12 +124,19 @@ def attribute(path: str, after: str | None) -> tuple[Counter[tuple[str, str]], s
                         out[("specs", f"Read {target.rsplit('/', 1)[-1]}"[:80])] += size
                     else:
                         out[("orchestration", name[:80])] += size
+                elif "<task-notification>" in str(b.get("text", "")):
+                    # 2.1.332 runs an Agent call in the background: the report comes back
+                    # later as this notification, the tool result only says it started.
+                    out[("subagent_summaries", "task notification")] += _chars(b)
                 elif rec.get("isMeta") or str(b.get("text", "")).startswith("<system-reminder>"):
                     out[("orchestration", "reminders")] += _chars(b)
                 else:
                     out[("user", "prompt")] += _chars(b)
         elif kind == "attachment":
-            out[("orchestration", "hook context")] += _chars(rec.get("attachment"))
+            att = rec.get("attachment")
+            if isinstance(att, dict) and att.get("type") in NOT_CONTEXT:
+                continue
+            out[("orchestration", "hook context")] += _chars(att)
     return out, newest
 
 
@@ -134,13 +146,17 @@ def record_turn(
     transcript: str,
     task_id: str | None,
     reader: Reader | None = None,
+    *,
+    window: int | None = None,
 ) -> int:
     """Record what entered the context since this session's last ``hook.ledger``; the entries.
-    ``reader`` attributes the transcript (default: Claude Code's, :func:`attribute`)."""
+    ``reader`` attributes the transcript (default: Claude Code's, :func:`attribute`); ``window``
+    is the one the session's client works with, recorded with the context the entries went to
+    (``cairn budget`` measures that context against it)."""
     from cairn.domain import budget
 
     after = None
-    for ev in reversed(ws.events(None, limit=500, types=(EVENT,))):
+    for ev in reversed(ws.events(None, limit=500, types=(budget.SESSION_EVENT,))):
         if ev.data.get("session") == session:
             after = ev.data.get("upto")
             break
@@ -148,7 +164,52 @@ def record_turn(
     items = [(cat, max(1, chars // 4), src, False) for (cat, src), chars in sizes.items() if chars]
     if newest is None:
         return 0
+    extra: dict[str, object] = {}
     if items:
-        budget.record_many(ws, items, task_id=task_id, render=False, journal=False)
-    ws.record_event(task_id, EVENT, session=session, upto=newest, entries=len(items))
+        entries = budget.record_many(ws, items, task_id=task_id, render=False, journal=False)
+        extra["context"] = entries[0].context_id
+        if window:
+            extra["window"] = window
+    ws.record_event(
+        task_id, budget.SESSION_EVENT, session=session, upto=newest, entries=len(items), **extra
+    )
     return len(items)
+
+
+def subagent_work(reader: Reader, label: str, report: str) -> Reader:
+    """``reader`` over a subagent's own transcript, summed into one ``subagent_work`` entry
+    (outside the context) less what the parent's context holds too and counts there: the task it
+    was handed (its ``user`` prompt, the parent's tool call) and ``report``, its last message (the
+    parent's tool result, ``subagent_summaries``)."""
+
+    def read(path: str, after: str | None) -> tuple[Counter[tuple[str, str]], str | None]:
+        sizes, newest = reader(path, after)
+        own = sum(n for (category, _), n in sizes.items() if category != "user")
+        return Counter({("subagent_work", label[:80]): max(0, own - len(report))}), newest
+
+    return read
+
+
+def sidechain_attribute(
+    path: str, after: str | None
+) -> tuple[Counter[tuple[str, str]], str | None]:
+    """:func:`attribute` over a Claude Code subagent's own transcript."""
+    return attribute(path, after, sidechain=True)
+
+
+def record_subagent(
+    ws: Workspace, base: Reader, agent_id: str, transcript: str, payload: dict[str, Any]
+) -> int:
+    """SubagentStop: the subagent's own work since its last stop, read from its own transcript
+    with ``base`` (the client's reader), as ``subagent_work`` (the point read is a ``hook.ledger``
+    event keyed ``subagent:<agent_id>``)."""
+    kind = payload.get("agent_type")
+    report = payload.get("last_assistant_message")
+    reader = subagent_work(
+        base,
+        f"subagent {kind}" if isinstance(kind, str) and kind else "subagent",
+        report if isinstance(report, str) else "",
+    )
+    active = ws.active_tasks()
+    task = active[0].id if active else None
+    return record_turn(ws, f"subagent:{agent_id}", transcript, task, reader)

@@ -105,6 +105,21 @@ def transcript_file(path: object) -> str | None:
     return path if os.path.isfile(path) else None
 
 
+def client_file(path: object, roots: tuple[str, ...]) -> str | None:
+    """:func:`transcript_file`, and only when the file, links resolved, lies under one of
+    ``roots`` (the workspace, the client's own home): a path from a hook's input is never read
+    through a link that leads elsewhere."""
+    found = transcript_file(path)
+    if found is None:
+        return None
+    real = os.path.realpath(found)
+    for root in roots:
+        base = os.path.realpath(root)
+        if real == base or real.startswith(base.rstrip(os.sep) + os.sep):
+            return found
+    return None
+
+
 # -- formats -------------------------------------------------------------------------------------
 def looks_like_claude(rec: dict[str, Any]) -> bool:
     t = rec.get("type")

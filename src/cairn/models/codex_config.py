@@ -32,9 +32,13 @@ def read_toml(path: Path) -> dict[str, Any]:
         return {}
 
 
-def setting(cwd: Path, pick: Callable[[dict[str, Any]], T | None]) -> T | None:
+def setting(
+    cwd: Path, pick: Callable[[dict[str, Any]], T | None], profile: str | None = None
+) -> T | None:
     """What ``pick`` finds in the nearest project config that sets it, when Codex loads that
-    project (trusted in the user config); else what it finds in the user config."""
+    project (trusted in the user config); else in ``$CODEX_HOME/<profile>.config.toml``, the
+    layer ``codex --profile NAME`` puts over the user config (0.171; measured: the project's
+    config still wins over it, a missing file is no error); else in the user config."""
     user = read_toml(codex_home() / "config.toml")
     projects = user.get("projects")
     for folder in (cwd, *cwd.parents):
@@ -44,6 +48,10 @@ def setting(cwd: Path, pick: Callable[[dict[str, Any]], T | None]) -> T | None:
             if isinstance(entry, dict) and entry.get("trust_level") == "trusted":
                 return found
             break
+    if profile and not profile.startswith(".") and "/" not in profile and "\\" not in profile:
+        found = pick(read_toml(codex_home() / f"{profile}.config.toml"))
+        if found is not None:
+            return found
     return pick(user)
 
 

@@ -200,6 +200,7 @@ def user_hooks() -> dict[str, Any]:
         "PreCompact",
         "PostCompact",
         "Stop",
+        "SubagentStop",
         "PostToolUse",
         "UserPromptSubmit",
     ]

@@ -179,3 +179,25 @@ def test_with_auto_compaction_off_the_session_stops_at_the_forecast_point(claude
     assert climb.compacted_after is None
     assert point <= climb.sent()[-1] < point + STEP, climb.log  # nothing sent after it
     assert forecast_point(claude) == point
+
+
+def test_auto_compaction_off_in_claude_json_stops_where_the_forecast_says(claude: Claude) -> None:
+    """``autoCompactEnabled: false`` in ``~/.claude.json`` (where ``/config`` keeps it): Claude
+    Code does not compact at its window's point but stops at the model's wall, and the forecast
+    nudges against that stop, saying that no compaction will come."""
+    env = {"CLAUDE_CODE_AUTO_COMPACT_WINDOW": "150000"}
+    state = claude.home / ".claude.json"
+    old = json.loads(state.read_text()) if state.exists() else {}
+    state.write_text(json.dumps({**old, "autoCompactEnabled": False}))
+    point = compaction_point(MODEL, hook_env(claude, env))
+    assert point == 177_000  # not 117k: the window would count only with compaction on
+    claude.active_phase()
+    climb = Climb(climb_to(point))
+    claude.server.script = climb
+    run(claude, env)
+    assert climb.compacted_after is None, climb.log
+    assert point <= climb.sent()[-1] < point + STEP, climb.log  # nothing sent after it
+    (event,) = claude.journal("hook.forecast")
+    assert event["data"]["point"] == point and event["data"]["auto_compact"] is False
+    nudged = [r for r in claude.server.requests if "auto-compaction is off" in json.dumps(r)]
+    assert nudged, "the nudge did not reach the model"

@@ -98,12 +98,13 @@ class Codex:
         *config: str,
         timeout: float = 240,
         resume: bool = False,
+        flags: tuple[str, ...] = (),
     ) -> tuple[subprocess.CompletedProcess[str], ResponsesServer]:
         """``codex exec --json PROMPT`` (``resume``: ``codex exec resume --last PROMPT``, the
         newest session again) against a server running ``script``; no bypass flags, only ``-c``
-        settings a test adds."""
+        settings and ``flags`` (e.g. ``--profile NAME``) a test adds."""
         with self.server(script) as server:
-            argv = ["codex", "exec", "--json"]
+            argv = ["codex", "exec", "--json", *flags]
             for flag in config:
                 argv += ["-c", flag]
             if resume:

@@ -37,6 +37,7 @@ def test_install_trusts_the_hooks_and_the_startup_brief_arrives(codex: Codex) ->
         "preCompact",
         "postCompact",
         "stop",
+        "subagentStop",
         "postToolUse",
     }
     settings = json.loads((codex.home / "hooks.json").read_text())["hooks"]
@@ -47,6 +48,7 @@ def test_install_trusts_the_hooks_and_the_startup_brief_arrives(codex: Codex) ->
             "preCompact": "PreCompact",
             "postCompact": "PostCompact",
             "stop": "Stop",
+            "subagentStop": "SubagentStop",
             "postToolUse": "PostToolUse",
         }[h["eventName"]]
         group = settings[event][0]

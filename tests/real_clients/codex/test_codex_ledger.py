@@ -57,8 +57,17 @@ def test_a_codex_session_fills_the_budget_ledger_by_category(codex: Codex) -> No
     assert len(SPEC) // 4 <= first["specs"] <= len(SPEC) // 4 + 100, first
     assert 2 * len(REPORT) // 4 <= first["subagent_summaries"] <= 2 * len(REPORT) // 4 + 100
     assert first["orchestration"] > 1_000, first  # instructions, the brief, tool calls
-    (ledger,) = journal(codex, "hook.ledger")
+    ledgers = journal(codex, "hook.ledger")
+    (ledger,) = [e for e in ledgers if not e["data"]["session"].startswith("subagent:")]
     assert ledger["data"]["entries"] >= 5 and "#" in ledger["data"]["upto"]
+    # The session is measured against gpt-5.5's 272k: the rollout reports 95 % of it.
+    got = json.loads(codex.cairn("budget", "--json").stdout)
+    assert (got["settings"]["window"], got["settings"]["window_from"]) == (272_000, "session")
+    # The subagent's own rollout (SubagentStop's agent_transcript_path, under CODEX_HOME), read
+    # once: its instructions and work, not its task nor its report (both in the parent's).
+    (sub,) = [e for e in ledgers if e["data"]["session"].startswith("subagent:")]
+    assert sub["data"]["entries"] == 1
+    assert 500 <= got["subagent_work"] <= 20_000, got
 
     # The next turn (a resumed session) adds only what it put into the context.
     proc, _server = codex.exec(
@@ -69,3 +78,5 @@ def test_a_codex_session_fills_the_budget_ledger_by_category(codex: Codex) -> No
     assert 200 <= second["user"] - first["user"] <= 230, (first, second)
     assert second["specs"] == first["specs"]
     assert second["subagent_summaries"] == first["subagent_summaries"]
+    again = json.loads(codex.cairn("budget", "--json").stdout)["subagent_work"]
+    assert again == got["subagent_work"]

@@ -27,7 +27,7 @@ def test_the_plugin_installs_with_codex_and_its_parts_work(codex: Codex, tmp_pat
 
     (answer,) = codex.app_server(("hooks/list", {"cwds": [str(codex.project)]}))
     hooks = answer["data"][0]["hooks"]
-    assert len(hooks) == 5 and all(h["pluginId"] == "cairn@cairn-local" for h in hooks)
+    assert len(hooks) == 6 and all(h["pluginId"] == "cairn@cairn-local" for h in hooks)
     assert all(h["trustStatus"] == "trusted" for h in hooks), hooks
     seen: dict[str, Any] = {}
 
