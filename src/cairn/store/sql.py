@@ -89,6 +89,11 @@ class Dialect(Protocol):
         """Check foreign keys at the commit from here on in this transaction."""
         ...
 
+    def count_now(self) -> None:
+        """Run the triggers that keep counts in ``meta`` at each insert from here on in this
+        transaction (and those held back so far now), not at the commit."""
+        ...
+
     def clear(self, tables: Sequence[str]) -> None:
         """Remove every row of ``tables``, append-only ones included, and restart their ids."""
         ...

@@ -61,11 +61,20 @@ class SQLiteRecords:
                 "newer cairn?); upgrade cairn and import again"
             )
         self._d.defer_references()
+        self._d.count_now()
         cols = ", ".join(f'"{f}"' for f in fields)
         sql = f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(fields))})"
         if table == "meta":  # the store's counters: the dump's replace them
             sql += " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
         self._c.executemany(sql, rows)
+        if table == "meta":
+            # A count derived from the records is derived again, not taken on trust: a dump of a
+            # store whose count went wrong is then refused by the check before the commit
+            # instead of carrying the wrong count on.
+            self._c.execute(
+                "UPDATE meta SET value = CAST((SELECT count(*) FROM checkpoints) AS TEXT) "
+                "WHERE key = 'checkpoint_versions'"
+            )
 
     def clear(self) -> None:
         self._d.store_wide("records.clear")
