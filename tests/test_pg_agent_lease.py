@@ -15,8 +15,12 @@ from pathlib import Path
 
 from cairn.domain.workspace import Workspace
 from cairn.models.scripted_suites import get_suite
+from cairn.store.contract.leases import LeaseRow
 
-LEASE_S = 1.5
+# Long enough that a renewer starved on a loaded machine (renewals come every third of it) never
+# loses the live run's lease; the wait for its expiry after the kill polls, so it costs only what
+# is left of it.
+LEASE_S = 10.0
 
 # m1's runtime: the demo's scripted model, which stops answering after its second call, so that
 # the run is alive (and renewing its lease) for as long as the test needs.
@@ -61,9 +65,9 @@ def _cairn(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _leased(root: Path) -> bool:
+def _lease(root: Path) -> LeaseRow | None:
     with Workspace.open(root) as ws, ws.store.read() as tx:
-        return tx.leases.get("agent:demo") is not None
+        return tx.leases.get("agent:demo")
 
 
 def test_an_agent_run_killed_on_one_machine_is_taken_over_on_the_other(
@@ -82,7 +86,7 @@ def test_an_agent_run_killed_on_one_machine_is_taken_over_on_the_other(
     )
     try:
         deadline = time.monotonic() + 60
-        while not _leased(m1):
+        while _lease(m1) is None:
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             assert time.monotonic() < deadline, "the runtime on m1 never took its lease"
             time.sleep(0.05)
@@ -98,7 +102,12 @@ def test_an_agent_run_killed_on_one_machine_is_taken_over_on_the_other(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    time.sleep(LEASE_S + 0.5)
+    # m1's lease outlives its process: still held until it expires by the store's clock.
+    deadline = time.monotonic() + LEASE_S + 60
+    while not (held := _lease(m2)) or not held.expired:
+        assert held is not None and held.host == "m1", held
+        assert time.monotonic() < deadline, "m1's lease never expired"
+        time.sleep(min(0.2, held.remaining_s))
     listed = _cairn(m2, "agent", "runs")
     assert "running — interrupted (lease expired, on m1)" in listed.stdout, listed.stdout
     resumed = _cairn(m2, *run)
