@@ -269,46 +269,22 @@ def post_compact(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookR
     return HookResult(0, None)
 
 
-def _ledger(ws: Workspace, payload: dict[str, Any], agent: Client) -> None:
-    """Record what this turn put into the context (:mod:`cairn.integrations.ledger`)."""
-    transcript = _transcript(ws, payload.get("transcript_path"), agent)
-    session = _str(payload, "session_id")
-    if transcript is None or session is None:
-        return
-    if ws.config.section("hooks").get("ledger", True) is False:
-        return
-    from cairn.integrations import ledger
-
-    reader = None
-    if agent.NAME == "codex":
-        from cairn.integrations import codex_ledger
-
-        reader = codex_ledger.attribute
-    active = ws.active_tasks()
-    try:
-        window = agent.session_window(transcript, str(_str(payload, "cwd") or ws.root))
-        task = active[0].id if active else None
-        ledger.record_turn(ws, session, transcript, task, reader, window=window)
-    except Exception:  # the ledger is bookkeeping: the reminder below matters more
-        if os.environ.get("CAIRN_DEBUG"):
-            raise
-
-
 def subagent_stop(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookResult:
     """The subagent's own work, from its own transcript, as subagent work outside the context."""
     path = _transcript(ws, payload.get("agent_transcript_path"), agent)
-    agent_id = _str(payload, "agent_id")
-    if path is None or agent_id is None or ws.config.section("hooks").get("ledger") is False:
-        return HookResult(0, None)
-    from cairn.integrations import codex_ledger, ledger
+    if path is not None:
+        from cairn.integrations import hook_ledger
 
-    base = codex_ledger.attribute if agent.NAME == "codex" else ledger.sidechain_attribute
-    ledger.record_subagent(ws, base, agent_id, path, payload)
+        hook_ledger.subagent(ws, payload, agent, path)
     return HookResult(0, None)
 
 
 def stop(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookResult:
-    _ledger(ws, payload, agent)
+    transcript = _transcript(ws, payload.get("transcript_path"), agent)
+    if transcript is not None:
+        from cairn.integrations import hook_ledger
+
+        hook_ledger.turn(ws, payload, agent, transcript)
     if payload.get("stop_hook_active"):
         return HookResult(0, None)  # the agent is already continuing because of a stop hook
     cfg = ws.config.section("hooks")

@@ -1,0 +1,60 @@
+"""What the ``stop`` and ``subagent-stop`` hooks record in the budget ledger.
+
+The hook picks each client's transcript reader here, so :mod:`cairn.integrations.ledger` and
+:mod:`cairn.integrations.codex_ledger` never import each other. Both are loaded only when a hook
+records: a session start needs neither.
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from cairn.domain.workspace import Workspace
+    from cairn.integrations.clients import Client
+
+
+def _enabled(ws: Workspace) -> bool:
+    return ws.config.section("hooks").get("ledger", True) is not False
+
+
+def _str(payload: dict[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def turn(ws: Workspace, payload: dict[str, Any], agent: Client, transcript: str) -> None:
+    """Record what this turn put into the context (:mod:`cairn.integrations.ledger`);
+    ``transcript`` is the hook's transcript path, already checked by the hook."""
+    session = _str(payload, "session_id")
+    if session is None or not _enabled(ws):
+        return
+    from cairn.integrations import ledger
+
+    reader = None
+    if agent.NAME == "codex":
+        from cairn.integrations import codex_ledger
+
+        reader = codex_ledger.attribute
+    active = ws.active_tasks()
+    try:
+        window = agent.session_window(transcript, str(_str(payload, "cwd") or ws.root))
+        task = active[0].id if active else None
+        ledger.record_turn(ws, session, transcript, task, reader, window=window)
+    except Exception:  # the ledger is bookkeeping: the stop hook's reminder matters more
+        if os.environ.get("CAIRN_DEBUG"):
+            raise
+
+
+def subagent(ws: Workspace, payload: dict[str, Any], agent: Client, path: str) -> None:
+    """A subagent's own work from its own transcript ``path`` (checked by the hook)."""
+    agent_id = _str(payload, "agent_id")
+    if agent_id is None or not _enabled(ws):
+        return
+    from cairn.integrations import codex_ledger, ledger
+
+    base = codex_ledger.attribute if agent.NAME == "codex" else ledger.sidechain_attribute
+    ledger.record_subagent(ws, base, agent_id, path, payload)
