@@ -21,16 +21,10 @@ def _enabled(ws: Workspace) -> bool:
     return ws.config.section("hooks").get("ledger", True) is not False
 
 
-def _str(payload: dict[str, Any], key: str) -> str | None:
-    value = payload.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-def turn(ws: Workspace, payload: dict[str, Any], agent: Client, transcript: str) -> None:
-    """Record what this turn put into the context (:mod:`cairn.integrations.ledger`);
-    ``transcript`` is the hook's transcript path, already checked by the hook."""
-    session = _str(payload, "session_id")
-    if session is None or not _enabled(ws):
+def turn(ws: Workspace, agent: Client, transcript: str, session: str, cwd: str | None) -> None:
+    """Record what this turn put into the context (:mod:`cairn.integrations.ledger`); the hook
+    has checked ``transcript`` and read the session and ``cwd`` from its input."""
+    if not _enabled(ws):
         return
     from cairn.integrations import ledger
 
@@ -41,7 +35,7 @@ def turn(ws: Workspace, payload: dict[str, Any], agent: Client, transcript: str)
         reader = codex_ledger.attribute
     active = ws.active_tasks()
     try:
-        window = agent.session_window(transcript, str(_str(payload, "cwd") or ws.root))
+        window = agent.session_window(transcript, cwd or str(ws.root))
         task = active[0].id if active else None
         ledger.record_turn(ws, session, transcript, task, reader, window=window)
     except Exception:  # the ledger is bookkeeping: the stop hook's reminder matters more
@@ -49,10 +43,11 @@ def turn(ws: Workspace, payload: dict[str, Any], agent: Client, transcript: str)
             raise
 
 
-def subagent(ws: Workspace, payload: dict[str, Any], agent: Client, path: str) -> None:
+def subagent(
+    ws: Workspace, agent: Client, path: str, agent_id: str, payload: dict[str, Any]
+) -> None:
     """A subagent's own work from its own transcript ``path`` (checked by the hook)."""
-    agent_id = _str(payload, "agent_id")
-    if agent_id is None or not _enabled(ws):
+    if not _enabled(ws):
         return
     from cairn.integrations import codex_ledger, ledger
 

@@ -272,19 +272,21 @@ def post_compact(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookR
 def subagent_stop(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookResult:
     """The subagent's own work, from its own transcript, as subagent work outside the context."""
     path = _transcript(ws, payload.get("agent_transcript_path"), agent)
-    if path is not None:
+    agent_id = _str(payload, "agent_id")
+    if path is not None and agent_id is not None:
         from cairn.integrations import hook_ledger
 
-        hook_ledger.subagent(ws, payload, agent, path)
+        hook_ledger.subagent(ws, agent, path, agent_id, payload)
     return HookResult(0, None)
 
 
 def stop(ws: Workspace, payload: dict[str, Any], agent: Client) -> HookResult:
     transcript = _transcript(ws, payload.get("transcript_path"), agent)
-    if transcript is not None:
+    session = _str(payload, "session_id")
+    if transcript is not None and session is not None:
         from cairn.integrations import hook_ledger
 
-        hook_ledger.turn(ws, payload, agent, transcript)
+        hook_ledger.turn(ws, agent, transcript, session, _str(payload, "cwd"))
     if payload.get("stop_hook_active"):
         return HookResult(0, None)  # the agent is already continuing because of a stop hook
     cfg = ws.config.section("hooks")
