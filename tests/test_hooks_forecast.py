@@ -314,3 +314,22 @@ def test_a_transcript_outside_the_workspace_and_the_clients_home_is_not_read(
     assert post_tool_use(ws_path, link, HOME=str(home)) is None
     inside = transcript(home / ".claude" / "projects" / "u.jsonl", 140_000)
     assert post_tool_use(ws_path, inside, HOME=str(home)) is not None
+
+
+def test_the_one_field_scanner_reads_json_scalars_as_the_json_module_does() -> None:
+    import json
+
+    from cairn.integrations.tail_read import field, int_field
+
+    line = json.dumps(
+        {"n": 172000, "f": 0.5, "on": False, "yes": True, "s": "150k", "esc": 'a"b', "nil": None}
+    ).encode()
+    for key in ("n", "f", "on", "yes", "s"):
+        assert field(line, key.encode()) == json.loads(line)[key]
+    assert type(field(line, b"n")) is int
+    assert field(line, b"esc") is None  # escapes are left to the json module
+    assert field(line, b"nil") is None
+    assert field(line, b"absent") is None
+    assert int_field(line, b"n") == 172000
+    assert int_field(line, b"f") == 0  # not a whole number
+    assert int_field(line, b"s") == 0

@@ -28,6 +28,11 @@ from __future__ import annotations
 
 import os
 
+if __package__:
+    from cairn.integrations.tail_read import field
+else:  # run as the hook script: the sibling module, no package import
+    from tail_read import field  # type: ignore[import-not-found,no-redef]
+
 MODEL_WINDOW = 200_000
 LONG_WINDOW = 1_000_000  # a model named "...[1m]"
 MIN_WINDOW = 100_000
@@ -118,38 +123,7 @@ def global_auto_compact(env: Env) -> bool:
             raw = f.read(GLOBAL_CONFIG_BYTES)
     except OSError:
         return True
-    return _scalar(raw, b"autoCompactEnabled") is not False
-
-
-def _scalar(raw: bytes, key: bytes) -> object:
-    """The JSON number, string or boolean after the first ``"key":`` in ``raw`` (None when absent
-    or something else), without the json module, whose import (re and all) costs more than the
-    rest of the hook."""
-    at = raw.find(b'"' + key + b'"')
-    if at < 0:
-        return None
-    i = at + len(key) + 2
-    while i < len(raw) and raw[i] in b" \t\r\n":
-        i += 1
-    if i >= len(raw) or raw[i] != 0x3A:  # ':'
-        return None
-    i += 1
-    while i < len(raw) and raw[i] in b" \t\r\n":
-        i += 1
-    if raw.startswith(b"true", i):
-        return True
-    if raw.startswith(b"false", i):
-        return False
-    if raw[i : i + 1] == b'"':
-        end = raw.find(b'"', i + 1)
-        return raw[i + 1 : end].decode("utf-8", "replace") if end > 0 else None
-    j = i
-    while j < len(raw) and raw[j : j + 1] in b"0123456789.eE+-":
-        j += 1
-    try:
-        return float(raw[i:j]) if j > i else None
-    except ValueError:
-        return None
+    return field(raw, b"autoCompactEnabled") is not False
 
 
 def _parsed(raw: bytes) -> dict[str, object] | None:
@@ -190,7 +164,7 @@ def from_settings(model: str, env: Env) -> tuple[int | None, bool | None]:
             top, on = data.get("autoCompactWindow"), data.get("autoCompactEnabled")
             has_top = "autoCompactWindow" in data
         else:
-            top, on = _scalar(raw, b"autoCompactWindow"), _scalar(raw, b"autoCompactEnabled")
+            top, on = field(raw, b"autoCompactWindow"), field(raw, b"autoCompactEnabled")
             has_top = top is not None
         if isinstance(on, bool):
             enabled = on

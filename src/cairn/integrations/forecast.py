@@ -25,9 +25,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 if __package__:
-    from cairn.integrations.tail_read import int_field, lines_from_end
+    from cairn.integrations.tail_read import field, int_field, lines_from_end
 else:  # run as the hook script: the sibling module, no package import
-    from tail_read import int_field, lines_from_end  # type: ignore[import-not-found,no-redef]
+    from tail_read import (  # type: ignore[import-not-found,no-redef]
+        field,
+        int_field,
+        lines_from_end,
+    )
 
 DEFAULT_PERCENT = 80.0
 MARKER_DIR = "forecast"
@@ -36,21 +40,8 @@ MARKER_DIR = "forecast"
 # -- the fast path: no imports ------------------------------------------------------------------
 def _string_field(data: bytes, key: bytes) -> str | None:
     """The JSON string value of ``key`` in ``data`` (None when absent, escaped or not a string)."""
-    i = data.find(b'"' + key + b'"')
-    if i < 0:
-        return None
-    j = i + len(key) + 2
-    while j < len(data) and data[j] in b" \t\r\n:":
-        j += 1
-    if j >= len(data) or data[j] != 0x22:  # '"'
-        return None
-    end = data.find(b'"', j + 1)
-    if end < 0:
-        return None
-    raw = data[j + 1 : end]
-    if b"\\" in raw:
-        return None  # escaped characters: let the json module read it
-    return raw.decode("utf-8", "replace")
+    value = field(data, key)
+    return value if isinstance(value, str) else None
 
 
 def context_tokens(path: str) -> tuple[int, str] | None:

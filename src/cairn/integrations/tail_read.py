@@ -41,15 +41,40 @@ def lines_from_end(path: str) -> Iterator[bytes]:
         f.close()
 
 
-def int_field(data: bytes, key: bytes, start: int = 0) -> int:
-    """The number after ``"key":`` in ``data`` (from ``start``), or 0."""
+def field(data: bytes, key: bytes, start: int = 0) -> object:
+    """The JSON scalar after the first ``"key":`` in ``data`` (from ``start``): True, False, an
+    int, a float or a string; None when absent, ``null``, a string with escapes (let the json
+    module read that) or anything else. The one field scanner of the fast paths."""
     i = data.find(b'"' + key + b'"', start)
     if i < 0:
-        return 0
+        return None
     j = i + len(key) + 2
-    while j < len(data) and data[j] in b" \t\r\n:":
+    while j < len(data) and data[j] in b" \t\r\n":
         j += 1
+    if j >= len(data) or data[j] != 0x3A:  # ':'
+        return None
+    j += 1
+    while j < len(data) and data[j] in b" \t\r\n":
+        j += 1
+    if data.startswith(b"true", j):
+        return True
+    if data.startswith(b"false", j):
+        return False
+    if data[j : j + 1] == b'"':
+        end = data.find(b'"', j + 1)
+        raw = data[j + 1 : end]
+        return None if end < 0 or b"\\" in raw else raw.decode("utf-8", "replace")
     k = j
-    while k < len(data) and 0x30 <= data[k] <= 0x39:
+    while k < len(data) and data[k] in b"0123456789.eE+-":
         k += 1
-    return int(data[j:k]) if k > j else 0
+    number = data[j:k]
+    try:
+        return int(number) if number.isdigit() else float(number) if number else None
+    except ValueError:
+        return None
+
+
+def int_field(data: bytes, key: bytes, start: int = 0) -> int:
+    """The whole number after ``"key":`` in ``data`` (from ``start``), or 0."""
+    value = field(data, key, start)
+    return value if type(value) is int else 0
