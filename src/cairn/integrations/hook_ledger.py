@@ -52,4 +52,5 @@ def subagent(
     from cairn.integrations import codex_ledger, ledger
 
     base = codex_ledger.attribute if agent.NAME == "codex" else ledger.sidechain_attribute
-    ledger.record_subagent(ws, base, agent_id, path, payload)
+    exact = ledger.final_tokens(path, agent.NAME)
+    ledger.record_subagent(ws, base, agent_id, path, payload, exact=exact)
