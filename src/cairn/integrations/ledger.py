@@ -202,14 +202,14 @@ def record_turn(
     reader: Reader | None = None,
     *,
     window: int | None = None,
-    exact: int | None = None,
+    exact: Callable[[], int | None] | None = None,
 ) -> int:
     """Record what entered the context since this session's last ``hook.ledger``; the entries.
     ``reader`` attributes the transcript (default: Claude Code's, :func:`attribute`); ``window``
     is the one the session's client works with, recorded with the context the entries went to
     (``cairn budget`` measures that context against it). ``exact``: the tokens the client itself
-    reported for what ``reader`` reads (a subagent's own usage), recorded instead of its estimate,
-    as the growth since the last stop.
+    reported for what ``reader`` reads (a subagent's own usage; asked only when there is something
+    new), recorded instead of its estimate, as the growth since the last stop (None: none).
 
     A session's first turn goes to a context of its own when the newest one holds another
     session's turns (a new session is a new window); the system prompt is counted once per
@@ -230,11 +230,13 @@ def record_turn(
         current = budget.new_context(ws, "session", task_id=task_id, note=session)
     items = [(cat, max(1, chars // 4), src, False) for (cat, src), chars in sizes.items() if chars]
     extra: dict[str, object] = {}
-    if exact is not None:
+    reported = exact() if exact is not None else None
+    if reported is not None:
         before = _int(last.get("tokens"))
         label = next((src for (_, src) in sizes), "subagent")
-        items = [(budget.OUTSIDE, max(0, exact - before), label, True)] if exact > before else []
-        extra["tokens"] = max(exact, before)
+        grown = reported - before
+        items = [(budget.OUTSIDE, grown, label, True)] if grown > 0 else []
+        extra["tokens"] = max(reported, before)
         extra["exact"] = True
     counted = _int(last.get("system_counted")) if last.get("context") == current else 0
     if system > counted and not subagent:
@@ -302,7 +304,7 @@ def record_subagent(
     transcript: str,
     payload: dict[str, Any],
     *,
-    exact: int | None = None,
+    exact: Callable[[], int | None] | None = None,
 ) -> int:
     """SubagentStop: the subagent's own work since its last stop, read from its own transcript
     with ``base`` (the client's reader), as ``subagent_work`` (the point read is a ``hook.ledger``
