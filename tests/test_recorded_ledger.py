@@ -1,4 +1,4 @@
-"""The ledger over transcripts the real clients wrote (tests/fixtures/transcripts/recorded/, gzip:
+"""The ledger over transcripts the real clients wrote (tests/fixtures/recorded/, gzip:
 Claude Code 2.1.332 with a background subagent, Codex 0.171.0 with a spawned one; recorded from
 tests/real_clients/*/test_*subagent* and test_codex_ledger runs, paths replaced by /home/dev).
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from test_client_budget import budget, hook, stop_input
 
-RECORDED = Path(__file__).parent / "fixtures" / "transcripts" / "recorded"
+RECORDED = Path(__file__).parent / "fixtures" / "recorded"
 
 
 def unpack(name: str, to: Path) -> list[dict[str, Any]]:
