@@ -448,40 +448,58 @@ def test_the_write_path_lookups_use_their_indexes(store: Store) -> None:
     assert not [r for r in details if "SCAN" in r["detail"] or "SEARCH" in r["detail"]], details
 
 
-def test_checkpoint_count_is_kept_by_a_trigger(
+def test_checkpoint_count_is_the_largest_rowid(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Migration 0007 counts the versions already stored, then every insert adds one."""
+    """Migration 0017: the versions an older store holds are counted by their rowids (made 1..n
+    where an older store had a gap), every insert adds one without a row to update, a rolled
+    back one adds none, and the dump's ``meta`` record of the count is derived from them."""
     import cairn.store.sqlite.connection as backend
 
-    before_0007 = [m for m in MIGRATIONS if m[0] < "0007"]
-    monkeypatch.setattr(backend, "MIGRATIONS", before_0007)
+    before_0017 = [m for m in MIGRATIONS if m[0] < "0017"]
+    monkeypatch.setattr(backend, "MIGRATIONS", before_0017)
     s = open_store(tmp_path / "cairn.db", create=True)
     insert = (
-        "INSERT INTO checkpoints (task_id, kind, version, hash, size, content, phase, source, "
-        "files, created_at, seq) VALUES ('t', 'plan', ?, 'h', 1, 'x', NULL, 'write', '[]', 't', ?)"
+        "INSERT INTO checkpoints (rowid, task_id, kind, version, hash, size, content, phase, "
+        "source, files, created_at, seq) "
+        "VALUES (?, 't', 'plan', ?, 'h', 1, ?, NULL, 'write', '[]', 't', ?)"
     )
-    # Rows as an older cairn wrote them, beneath the areas of this one.
+    # Rows as an older cairn wrote them, beneath the areas of this one, with a gap in the rowids.
     with sqlitedb.connect(s) as conn:
         conn.execute(
             "INSERT INTO tasks (id, key, title, created_at, updated_at, seq) "
             "VALUES ('t', 't', '', 't', 't', 1)"
         )
-        for v in range(1, 6):
-            conn.execute(insert, (v, v))
+        for rowid, v in ((1, 1), (2, 2), (7, 3), (8, 4), (20, 5)):
+            conn.execute(insert, (rowid, v, f"v{v}", v))
+    with s.read() as tx:
+        assert tx.meta.get("checkpoint_versions") == "5"  # kept by 0007's trigger until 0017
     s.close()
     monkeypatch.setattr(backend, "MIGRATIONS", MIGRATIONS)
     s = open_store(tmp_path / "cairn.db")
     try:
         with s.read() as tx:
-            assert tx.meta.get("checkpoint_versions") == "5"
-        sqlitedb.execute(s, insert, params=(6, 6))
+            assert tx.checkpoints.count() == 5
+            assert tx.meta.get("checkpoint_versions") is None  # no row to keep any more
+            assert [c.version for c in tx.checkpoints.history("t", "plan")] == [1, 2, 3, 4, 5]
+            third = tx.checkpoints.get("t", "plan", 3)
+            assert third is not None and third.content == "v3"
+        rowids = sqlitedb.rows(s, "SELECT rowid AS r, version FROM checkpoints ORDER BY rowid")
+        assert [(r["r"], r["version"]) for r in rowids] == [(v, v) for v in range(1, 6)]
+        assert (
+            sqlitedb.rows(s, "SELECT 1 FROM sqlite_master WHERE name = 'checkpoints_count'") == []
+        )
+        sqlitedb.execute(
+            s, insert.replace("rowid, ", "").replace("(?, 't'", "('t'"), params=(6, "v6", 6)
+        )
         with pytest.raises(RuntimeError), sqlitedb.connect(s) as conn:
-            conn.execute(insert, (7, 7))
+            conn.execute(insert.replace("rowid, ", "").replace("(?, 't'", "('t'"), (7, "v7", 7))
             raise RuntimeError  # rolled back: not counted
         with s.read() as tx:
-            assert tx.meta.get("checkpoint_versions") == "6"
-            assert tx.records.count("checkpoints") == 6
+            assert tx.checkpoints.count() == 6 == tx.records.count("checkpoints")
+            meta = dict(tx.records.rows("meta"))  # (key, value) records
+            assert meta["checkpoint_versions"] == "6"
+            assert tx.records.count("meta") == len(meta)
     finally:
         s.close()
 
