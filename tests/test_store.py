@@ -576,6 +576,8 @@ def test_migration_0016_keeps_the_task_seq_on_the_task_row(
         assert [(r["id"], r["checkpoint_seq"]) for r in got] == [("a", 3), ("b", 1), ("empty", 0)]
         gone = sqlitedb.rows(s, "SELECT name FROM sqlite_master WHERE name = 'checkpoints_seq'")
         assert gone == []
+        made = sqlitedb.rows(s, "SELECT name FROM sqlite_master WHERE name = 'phases_position'")
+        assert len(made) == 1
         with s.read() as tx:
             newest = tx.checkpoints.newest_of_task("a", content=False)
             assert newest is not None and (newest.kind, newest.version, newest.seq) == (
