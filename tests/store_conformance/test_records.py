@@ -63,6 +63,18 @@ def test_rows_load_into_another_store_and_ids_go_on(connect, backend: str, tmp_p
             assert cp is not None and cp.content == "# plan ✓"
         with target.write() as tx:
             assert tx.events.append(None, "after", TS, {}) == 3  # the counter went on
+            again = tx.checkpoints.add(
+                "T1",
+                "plan",
+                "again",
+                hash="h2",
+                size=5,
+                phase=None,
+                source="write",
+                files=(),
+                ts=TS,
+            )
+            assert (again.version, again.seq) == (2, 2)  # and the task's sequence of versions
             with pytest.raises(StoreError, match="no field"):
                 tx.records.load("tasks", ["id", "nonsense"], [["x", 1]])
     finally:

@@ -13,6 +13,9 @@ if TYPE_CHECKING:  # importing typing costs ~3 ms of start-up (meta is on the st
 
 # Under SQLite's limit on bound parameters (999 before 3.32).
 _IN_CHUNK = 500
+# Columns this store derives from other rows (kept by its own statements and triggers): not fields
+# of a record, so a dump holds only what they are derived from, and a load derives them again.
+_DERIVED = {"tasks": ("checkpoint_seq",)}  # migration 0016: the seq of the newest version
 
 
 class SQLiteDialect:
@@ -75,7 +78,9 @@ class SQLiteDialect:
         ]
 
     def columns(self, table: str) -> list[str]:
-        return [r["name"] for r in self._c.execute(f"PRAGMA table_info({table})").fetchall()]
+        derived = _DERIVED.get(table, ())
+        rows = self._c.execute(f"PRAGMA table_info({table})").fetchall()
+        return [r["name"] for r in rows if r["name"] not in derived]
 
     @staticmethod
     def lists(cursor: Any, fields: Sequence[str]) -> Iterator[list[Any]]:
