@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from cairn.core.record import Record, assign
+from cairn.core.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -14,21 +14,11 @@ else:
 
 
 class EventRow(Record):
-    __slots__ = ("id", "ts", "task_id", "type", "data")  # noqa: RUF023
     id: int
     ts: str
     task_id: str | None
     type: str
     data: Mapping[str, Any]
-
-    def __init__(
-        self, id: int, ts: str, task_id: str | None, type: str, data: Mapping[str, Any]
-    ) -> None:
-        assign(self, "id", id)
-        assign(self, "ts", ts)
-        assign(self, "task_id", task_id)
-        assign(self, "type", type)
-        assign(self, "data", data)
 
 
 class EventsArea(Protocol):
