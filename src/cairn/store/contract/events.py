@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from cairn.core.record import Record
+from cairn.core.model import Event
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -13,12 +13,8 @@ else:
     Protocol = object  # importing typing costs ~3 ms of start-up; these Protocols only type
 
 
-class EventRow(Record):
-    id: int
-    ts: str
-    task_id: str | None
-    type: str
-    data: Mapping[str, Any]
+# A stored event has the fields of the domain's event: one class under two names.
+EventRow = Event
 
 
 class EventsArea(Protocol):

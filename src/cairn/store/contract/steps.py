@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cairn.core.model import Step
 from cairn.core.record import Record
 
 TYPE_CHECKING = False
@@ -14,14 +15,8 @@ else:
 STEP_ROW_STATES = ("done", "active", "todo", "failed")
 
 
-class StepRow(Record):
-    id: int
-    task_id: str
-    phase: str | None
-    text: str
-    state: str
-    created_at: str
-    updated_at: str
+# A stored step has the fields of the domain's step: one class under two names.
+StepRow = Step
 
 
 # (id, state, text, phase) of a step: what the progress file shows of it, read as a plain tuple
