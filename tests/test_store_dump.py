@@ -197,9 +197,9 @@ def test_export_stays_inside_the_workspace_or_goes_to_stdout(
     r = run(capsys, src, "store", "export", "-")
     assert r.code == 0
     docs = [json.loads(line) for line in r.out.splitlines()]
-    assert docs[0]["format"] == "cairn.store_dump/1" and docs[-1]["done"] is True
+    assert docs[0]["format"] == "cairn.store_dump/2" and docs[-1]["done"] is True
     sets = docs[0]["sets"]
     assert sets[-1] == "meta" and "leases" not in sets
     assert run(capsys, src, "store", "export", "x.jsonl.gz").code == 0
     with gzip.open(src / "x.jsonl.gz", "rt", encoding="utf-8") as fh:
-        assert json.loads(fh.readline())["format"] == "cairn.store_dump/1"
+        assert json.loads(fh.readline())["format"] == "cairn.store_dump/2"
