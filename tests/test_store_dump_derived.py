@@ -78,11 +78,21 @@ def _count(root: Path) -> tuple[int, int, int, int]:
 
 
 def _spoil_counts(root: Path, value: str) -> None:
+    """Every derived value wrong: the task's counters, and a count row as a store before SQLite
+    0017 kept it (the count is the largest rowid since; the row must not reach a dump either)."""
     db = sqlite3.connect(root / ".cairn" / "cairn.db")
     with db:
-        db.execute("UPDATE meta SET value = ? WHERE key = 'checkpoint_versions'", (value,))
-        db.execute("UPDATE tasks SET step_count = step_count + 5")
+        db.execute("INSERT INTO meta (key, value) VALUES ('checkpoint_versions', ?)", (value,))
+        db.execute("UPDATE tasks SET step_count = step_count + 5, checkpoint_seq = seq + 5")
     db.close()
+
+
+def _seqs(root: Path) -> list[tuple[str, int | None]]:
+    db = sqlite3.connect(root / ".cairn" / "cairn.db")
+    try:
+        return db.execute("SELECT id, checkpoint_seq FROM tasks ORDER BY id").fetchall()
+    finally:
+        db.close()
 
 
 def test_every_derived_value_has_its_derivation() -> None:
@@ -95,8 +105,10 @@ def test_a_dump_holds_no_derived_value_and_a_wrong_count_is_not_carried_on(
 ) -> None:
     src = _filled(tmp_path / "a", capsys)
     right = run(capsys, src, "store", "export", "-").out
+    seqs = _seqs(src)
     _spoil_counts(src, "4")
-    assert _count(src) == (4, 2, 6, 1)
+    assert _count(src) == (2, 2, 6, 1)
+    assert _seqs(src) != seqs
     r = run(capsys, src, "store", "export", "dump.jsonl")
     assert r.code == 0
     wrong = (src / "dump.jsonl").read_text(encoding="utf-8")
@@ -110,6 +122,7 @@ def test_a_dump_holds_no_derived_value_and_a_wrong_count_is_not_carried_on(
     again = run(capsys, dst, "store", "import", str(src / "dump.jsonl"), "--replace")
     assert again.code == 0, again.err
     assert _count(dst) == (2, 2, 1, 1)
+    assert _seqs(dst) == seqs
     assert _history(dst) == _history(src)
 
 
@@ -126,6 +139,7 @@ def test_an_old_dump_imports_and_its_count_is_derived_again(
     assert r.code == 0, r.err
     assert "every hash checked" in r.out
     assert _count(dst) == (2, 2, 1, 1)
+    assert _seqs(dst) == _seqs(src)
     assert _history(dst) == _history(src)
     with Workspace.open(src) as a, Workspace.open(dst) as b:
         assert digest(a.store).sets == digest(b.store).sets

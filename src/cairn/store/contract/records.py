@@ -27,7 +27,10 @@ NOT_RECORDS = ("leases",)
 # statement that derives it in the SQL stores' records (`store/sqlite/records.py`, `_DERIVE`).
 DERIVED: dict[str, tuple[str, ...]] = {
     "meta": ("checkpoint_versions",),  # a trigger: SQLite migration 0007, PostgreSQL 0001/0005
-    "tasks": ("step_count",),  # the task's steps, added to by each new step (SQLite 0009)
+    "tasks": (
+        "step_count",  # the task's steps, added to by each new step (SQLite 0009)
+        "checkpoint_seq",  # the seq of its newest version, given by each write (SQLite 0016, pg 0009)
+    ),
 }
 
 

@@ -45,6 +45,7 @@ class PgDialect:
     # in its rows, in the same round trip.
     clock = "extract(epoch from clock_timestamp())::double precision"
     clock_column = f", {clock} AS clock"
+    without_row: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, conn: Conn) -> None:
         self._c = conn

@@ -35,5 +35,5 @@ AREAS: dict[str, Callable[[sqlite3.Connection], Any]] = {
     "reviews": _lazy("reviews", "SQLiteReviews"),
     "leases": _lazy("leases", "SQLiteLeases"),
     "meta": _lazy("meta", "SQLiteMeta"),
-    "records": _lazy("derived_records", "SQLiteDerivedRecords"),
+    "records": _lazy("records", "SQLiteRecords"),
 }

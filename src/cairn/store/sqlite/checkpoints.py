@@ -312,7 +312,8 @@ class SQLiteCheckpoints:
 
     def count(self) -> int:
         # The largest rowid (migration 0017): versions are never deleted, so it is their number,
-        # found in one search, with no row for every insert to update (derived_records.py).
+        # found in one search, with no row for every insert to update (a dump holds no count:
+        # contract/records.DERIVED).
         return int(self._c.execute(COUNT_SQL).fetchone()["n"])
 
     def count_by_source(self, source: str) -> int:

@@ -13,9 +13,6 @@ if TYPE_CHECKING:  # importing typing costs ~3 ms of start-up (meta is on the st
 
 # Under SQLite's limit on bound parameters (999 before 3.32).
 _IN_CHUNK = 500
-# Columns this store derives from other rows (kept by its own statements and triggers): not fields
-# of a record, so a dump holds only what they are derived from, and a load derives them again.
-_DERIVED = {"tasks": ("checkpoint_seq",)}  # migration 0016: the seq of the newest version
 
 
 class SQLiteDialect:
@@ -25,6 +22,8 @@ class SQLiteDialect:
     # read here for rows that are judged by it.
     clock = "?"
     clock_column = ""
+    # The checkpoint count is the largest rowid (migration 0017), not a meta row to derive.
+    without_row = (("meta", "checkpoint_versions"),)
 
     def __init__(self, conn: Conn) -> None:
         self._c = conn
@@ -78,9 +77,8 @@ class SQLiteDialect:
         ]
 
     def columns(self, table: str) -> list[str]:
-        derived = _DERIVED.get(table, ())
         rows = self._c.execute(f"PRAGMA table_info({table})").fetchall()
-        return [r["name"] for r in rows if r["name"] not in derived]
+        return [r["name"] for r in rows]
 
     @staticmethod
     def lists(cursor: Any, fields: Sequence[str]) -> Iterator[list[Any]]:

@@ -35,6 +35,10 @@ _DERIVE = {
     ("tasks", "step_count"): (
         "UPDATE tasks SET step_count = (SELECT count(*) FROM steps s WHERE s.task_id = tasks.id)"
     ),
+    ("tasks", "checkpoint_seq"): (
+        "UPDATE tasks SET checkpoint_seq = "
+        "coalesce((SELECT max(c.seq) FROM checkpoints c WHERE c.task_id = tasks.id), 0)"
+    ),
 }
 
 
@@ -109,7 +113,11 @@ class SQLiteRecords:
     def derive(self) -> None:
         self._d.store_wide("records.derive")
         self._d.count_now()  # (PostgreSQL: the count triggers held back run now, not after this)
-        for sql in _DERIVE.values():
+        for (table, field), sql in _DERIVE.items():
+            if (table, field) in self._d.without_row:
+                continue
+            if table != "meta" and field not in self._d.columns(table):
+                continue  # a store whose schema keeps no such column (yet)
             self._c.execute(sql)
 
     def clear(self) -> None:

@@ -1,7 +1,7 @@
 -- One WAL page and one trigger fewer per durable write (issue 9): the number of checkpoint
 -- versions is the largest rowid of checkpoints (versions are never deleted; a restore clears them
 -- all and the rowids start again from 1), not a meta row that every insert updates. The dump
--- still holds the count, derived when it is read (sqlite/derived_records.py).
+-- holds no count: a restore has its rowids start again from 1 (contract/records.DERIVED).
 DROP TRIGGER checkpoints_count;
 DELETE FROM meta WHERE key = 'checkpoint_versions';
 -- Should an older store have a gap in its rowids, they are made 1..n once, in their order.
