@@ -16,9 +16,6 @@ from cairn.store.postgres.conn import Conn, _to_format
 # Sequence columns that stand in for SQLite's rowid (the creation order): not fields of a record,
 # but the order its rows are read in, and given again by a load in that order.
 _ORDER_ONLY = {"budget_contexts": "created"}
-# Columns derived from other records (the derived-state rule): not fields of a record; a restored
-# row leaves them NULL, and the store finds them again (migration 0009's checkpoint_seq).
-_DERIVED = {"tasks": ("checkpoint_seq",)}
 
 
 class Marks:
@@ -117,8 +114,8 @@ class PgDialect:
             "current_schema() AND table_name = %s ORDER BY ordinal_position",
             (table,),
         ).fetchall()
-        skip = (_ORDER_ONLY.get(table), *_DERIVED.get(table, ()))
-        return [r["name"] for r in rows if r["name"] not in skip]
+        skip = _ORDER_ONLY.get(table)  # (derived columns: contract/records.DERIVED)
+        return [r["name"] for r in rows if r["name"] != skip]
 
     @staticmethod
     def lists(cursor: Any, fields: Sequence[str]) -> Iterator[list[Any]]:
