@@ -53,6 +53,7 @@ READS: list[Callable[[Any], object]] = [
     lambda tx: tx.ledger.is_empty(),
     lambda tx: tx.meta.get("k"),
     lambda tx: tx.meta.holds("budget_ledger"),
+    lambda tx: tx.meta.holding(("budget_ledger", "reviews")),
     lambda tx: tx.meta.change_token(),
     lambda tx: tx.leases.get("k1"),
     lambda tx: tx.leases.many(["k1", "k9"]),

@@ -33,3 +33,18 @@ def test_holds_says_whether_a_record_set_has_anything(store: Store) -> None:
     with store.read() as tx:
         assert tx.meta.holds("compactions")
         assert not tx.meta.holds("reviews")
+
+
+def test_holding_answers_holds_for_several_sets_at_once(store: Store) -> None:
+    """The status's one look-up for all of its sections; the same answers as ``holds``."""
+    with store.read() as tx:
+        assert tx.meta.holding(RECORD_SETS) == frozenset()
+        assert tx.meta.holding(()) == frozenset()
+        with pytest.raises(ValueError, match="no record set"):
+            tx.meta.holding(("reviews", "tasks; DROP TABLE tasks"))
+    _add(store, 1, None)
+    with store.read() as tx:
+        assert tx.meta.holding(RECORD_SETS) == frozenset({"compactions"})
+        assert tx.meta.holding(("reviews", "compactions")) == frozenset({"compactions"})
+        assert tx.meta.holding(("reviews",)) == frozenset()
+        assert tx.meta.holding(RECORD_SETS) == {r for r in RECORD_SETS if tx.meta.holds(r)}

@@ -38,9 +38,11 @@ STATUS_SECTION_PROVIDERS: list[str] = [
 
 def _status_sections(tx: Tx) -> list[StatusSection]:
     found: list[StatusSection] = []
-    for spec in STATUS_SECTION_PROVIDERS:
-        spec, _, table = spec.partition("@")
-        if table and not tx.meta.holds(table):
+    specs = [spec.partition("@") for spec in STATUS_SECTION_PROVIDERS]
+    # One look-up for every section's table, not one each: this runs in every flush.
+    held = tx.meta.holding(tuple(dict.fromkeys(table for _s, _, table in specs if table)))
+    for spec, _, table in specs:
+        if table and table not in held:
             continue  # nothing to show: its module is not even imported
         module_name, func = spec.split(":")
         try:

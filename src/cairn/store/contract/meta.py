@@ -28,6 +28,11 @@ class MetaArea(Protocol):
         """Whether the record set ``records`` (one of ``RECORD_SETS``) holds anything; cheap."""
         ...
 
+    def holding(self, records: tuple[str, ...]) -> frozenset[str]:
+        """Which of ``records`` (each one of ``RECORD_SETS``) hold anything: ``holds`` for several
+        in one look-up (the status asks for all of its sections' sets after every flush)."""
+        ...
+
     def change_token(self) -> str:
         """One cheap query a poller (the dashboard, a status reader on another machine) makes to
         learn whether anything changed: an opaque text, to compare for equality only, that differs

@@ -27,6 +27,9 @@ class MemoryMeta:
             raise ValueError(f"no record set {records!r}; known: {', '.join(RECORD_SETS)}")
         return bool(self._s.extra.get(records))
 
+    def holding(self, records: tuple[str, ...]) -> frozenset[str]:
+        return frozenset(r for r in records if self.holds(r))
+
     def change_token(self) -> str:
         events = self._s.events
         clock = time.time()

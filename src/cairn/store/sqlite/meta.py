@@ -42,6 +42,20 @@ class SQLiteMeta:
             raise ValueError(f"no record set {records!r}; known: {', '.join(RECORD_SETS)}")
         return self._c.execute(f"SELECT 1 FROM {records} LIMIT 1").fetchone() is not None
 
+    def holding(self, records: tuple[str, ...]) -> frozenset[str]:
+        unknown = [r for r in records if r not in RECORD_SETS]  # the names become SQL
+        if unknown:
+            raise ValueError(f"no record set {unknown[0]!r}; known: {', '.join(RECORD_SETS)}")
+        if not records:
+            return frozenset()
+        # One statement, one round trip on a server: an EXISTS per set, each under a name of its
+        # own (PostgreSQL would name them all "exists", and the rows are dicts).
+        sql = "SELECT " + ", ".join(
+            f"EXISTS (SELECT 1 FROM {r}) AS h{i}" for i, r in enumerate(records)
+        )
+        row = self._c.execute(sql).fetchone()
+        return frozenset(r for i, r in enumerate(records) if row[f"h{i}"])
+
     def change_token(self) -> str:
         r = self._c.execute(self._token, self._d.clock_params()).fetchone()
         return f"{r['e']}.{r['x']}"
