@@ -12,11 +12,8 @@ A process killed between a commit and its flush leaves the tree behind; the next
 
 from __future__ import annotations
 
-import atexit
 import os
-import sys
 import time
-import weakref
 from _thread import allocate_lock
 from pathlib import Path
 from stat import S_ISLNK
@@ -24,8 +21,9 @@ from stat import S_ISLNK
 from cairn.core.fsutil import atomic_write, file_lock, remove_stale_temps
 from cairn.domain.checkpoints import artifact_path
 from cairn.projection import artifacts, watch
+from cairn.projection.lifecycle import LIVE as _LIVE
 from cairn.projection.recovery_log import bring_log_current, log_is_current, log_rel, log_text
-from cairn.projection.status import render_status_md, status_data
+from cairn.projection.status import render_status_md, status_data, status_in
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -273,21 +271,28 @@ class Projector:
         process's, not yet projected), then render the status once. Holds the lock."""
         look = watch.load(ws)
         before = watch.stamps(ws)
-        top, others = watch.commits_since(ws, look.mark, limit=None)
-        for rel, task_id, kind in others or ():
-            pending.setdefault(rel, (task_id, kind, None))
+        # One read for what the flush reads (each transaction costs a server round trip or two):
+        # the commits since the last look, the projection rows, the status.
+        with ws.store.read() as tx:
+            top, others = watch.commits_in(tx, ws, look.mark, limit=None)
+            for rel, task_id, kind in others or ():
+                pending.setdefault(rel, (task_id, kind, None))
+            rows = [(tx.projections.owner(rel), item[2]) for rel, item in pending.items()]
+            data: dict[str, Any] | None = status_in(ws, tx)
         written: list[Any] = []
-        for rel, (_task, _kind, handed) in pending.items():
-            row = artifacts.projection_row(ws, rel)
-            if row is not None:
-                self.files.project(ws, row, handed, written)
+        warned = len(self.files.warnings)
+        for row, handed in rows:
+            if row is not None and self.files.project(ws, row, handed, written):
+                data = None  # a hand edit became a version: the status is read again
         artifacts.record(ws, written)
         if reviews:
             from cairn.projection import documents
 
             for review_id, path in reviews:
                 documents.write_review(ws, self.files.target, review_id, path)
-        self._render_status_locked(ws)
+        if reviews or len(self.files.warnings) != warned:
+            data = None  # what they journaled is read again, as before
+        self._render_status_locked(ws, data)
         log_stamp = look.log
         if log:  # between the stamps below: the log's folder keeps the stamp cairn gave it
             log_stamp = bring_log_current(ws, self.files.target(log_rel(ws)), look.log)
@@ -420,8 +425,8 @@ class Projector:
         """Render the status file now (with whatever else is queued), in the caller's thread."""
         self._flush(self.ws, status=True)
 
-    def _render_status_locked(self, ws: Workspace) -> None:
-        data = status_data(ws)
+    def _render_status_locked(self, ws: Workspace, data: dict[str, Any] | None = None) -> None:
+        data = status_data(ws) if data is None else data
         md = render_status_md(data).encode("utf-8")
         atomic_write(self.files.target(ws.config.status_file), md)
         self.last_status = data  # what `cairn status` prints: the file it just wrote
@@ -437,59 +442,3 @@ class Projector:
     def _render_recovery_log_locked(self) -> None:
         text = log_text(self.ws).encode("utf-8")
         atomic_write(self.files.target(log_rel(self.ws)), text)
-
-
-# Projectors with a queue to flush before the process exits (a killed process is repaired by the
-# next command instead).
-_LIVE: weakref.WeakSet[Projector] = weakref.WeakSet()
-
-
-def _flush_at_exit() -> None:
-    for projector in list(_LIVE):
-        try:
-            projector.flush()
-        except Exception as exc:
-            sys.stderr.write(
-                f"cairn: the readable files were not brought current at exit ({exc}); the store "
-                "has every write, and the next `cairn` command rewrites them\n"
-            )
-
-
-atexit.register(_flush_at_exit)
-
-
-# A fork (workers use the "fork" start method) waits for a background flush to end: a thread inside
-# SQLite at the instant of a fork leaves SQLite's own locks held in the child, which then hangs at
-# its first open. The flush lock is held across the fork, then released (parent) or made anew.
-_HELD_FOR_FORK: list[Projector] = []
-
-
-def _before_fork() -> None:
-    for projector in list(_LIVE):
-        if projector._flushing.acquire(timeout=30):
-            _HELD_FOR_FORK.append(projector)
-
-
-def _after_fork_in_parent() -> None:
-    while _HELD_FOR_FORK:
-        _HELD_FOR_FORK.pop()._flushing.release()
-
-
-def _after_fork_in_child() -> None:
-    """A forked child (a worker) starts with fresh locks and no background thread: the parent's
-    thread may have held a lock at the fork, and its connection must not cross it."""
-    _HELD_FOR_FORK.clear()
-    for projector in list(_LIVE):
-        projector._mu = allocate_lock()
-        projector._wake = None  # made anew on the mutex above if a thread starts here
-        projector._flushing = allocate_lock()
-        projector._thread = None
-        projector._due = None
-        projector._bg_ws = None  # kept open in the parent; never used (nor closed) here
-
-
-os.register_at_fork(
-    before=_before_fork,
-    after_in_parent=_after_fork_in_parent,
-    after_in_child=_after_fork_in_child,
-)

@@ -56,62 +56,69 @@ def _status_sections(tx: Tx) -> list[StatusSection]:
 
 
 def status_data(ws: Workspace, *, detail_limit: int = 10, list_limit: int = 15) -> dict[str, Any]:
+    with ws.store.read() as tx:
+        return status_in(ws, tx, detail_limit=detail_limit, list_limit=list_limit)
+
+
+def status_in(
+    ws: Workspace, tx: Tx, *, detail_limit: int = 10, list_limit: int = 15
+) -> dict[str, Any]:
+    """``status_data`` inside the caller's read transaction (the flush reads all in one)."""
     from cairn.domain.workspace import now
 
-    with ws.store.read() as tx:
-        counts = {"tasks": tx.tasks.count(), "checkpoint_versions": tx.checkpoints.count()}
-        # Through the active phases (an index on the state): Tasks.active() scans every task.
-        active: list[TaskRow] = []
-        for phase in tx.tasks.active_phases(limit=detail_limit):
-            row = tx.tasks.get(phase.task_id)
-            if row is not None and all(t.id != row.id for t in active):
-                active.append(row)
-        if not active:
-            # Nothing active: the most recently touched unfinished task is where work resumes.
-            active = tx.tasks.unfinished(limit=1)
-        active_ids = [t.id for t in active]
-        detail = [_task_detail(ws, tx, t) for t in active]
-        others = [t for t in tx.tasks.recent(limit=list_limit + len(active_ids))]
-        others = [t for t in others if t.id not in active_ids][:list_limit]
-        # One look-up for the phases of all listed tasks (this runs after every command).
-        phases = tx.tasks.phases_of([t.id for t in others]) if others else {}
-        other_tasks = []
-        for t in others:
-            task = _task(t, phases.get(t.id, []))
-            cur = task.current_phase
-            other_tasks.append(
-                {
-                    "id": task.id,
-                    "title": task.title,
-                    "state": task.state,
-                    "phase": cur.name if cur else None,
-                    "updated_at": task.updated_at,
-                }
-            )
-        failures = [
-            {"task": p.task_id, "phase": p.name, "error": p.error, "at": p.finished_at}
-            for p in tx.tasks.failed_phases(limit=5)
-        ]
-        recoveries = [
+    counts = {"tasks": tx.tasks.count(), "checkpoint_versions": tx.checkpoints.count()}
+    # Through the active phases (an index on the state): Tasks.active() scans every task.
+    active: list[TaskRow] = []
+    for phase in tx.tasks.active_phases(limit=detail_limit):
+        row = tx.tasks.get(phase.task_id)
+        if row is not None and all(t.id != row.id for t in active):
+            active.append(row)
+    if not active:
+        # Nothing active: the most recently touched unfinished task is where work resumes.
+        active = tx.tasks.unfinished(limit=1)
+    active_ids = [t.id for t in active]
+    detail = [_task_detail(ws, tx, t) for t in active]
+    others = [t for t in tx.tasks.recent(limit=list_limit + len(active_ids))]
+    others = [t for t in others if t.id not in active_ids][:list_limit]
+    # One look-up for the phases of all listed tasks (this runs after every command).
+    phases = tx.tasks.phases_of([t.id for t in others]) if others else {}
+    other_tasks = []
+    for t in others:
+        task = _task(t, phases.get(t.id, []))
+        cur = task.current_phase
+        other_tasks.append(
             {
-                "ts": r.ts,
-                "trigger": r.trigger,
-                "task": r.task_id,
-                "phase": r.phase,
-                "checkpoint": r.checkpoint,
-                "safe_point": r.safe_point,
+                "id": task.id,
+                "title": task.title,
+                "state": task.state,
+                "phase": cur.name if cur else None,
+                "updated_at": task.updated_at,
             }
-            for r in reversed(tx.recoveries.recent(3))
-        ]
-        extra: dict[str, Any] = {}
-        extra_md: list[str] = []
-        for section in _status_sections(tx):
-            got = section(ws, tx)
-            if got:
-                key, value, md = got
-                extra[key] = value
-                if md:
-                    extra_md.append(md)
+        )
+    failures = [
+        {"task": p.task_id, "phase": p.name, "error": p.error, "at": p.finished_at}
+        for p in tx.tasks.failed_phases(limit=5)
+    ]
+    recoveries = [
+        {
+            "ts": r.ts,
+            "trigger": r.trigger,
+            "task": r.task_id,
+            "phase": r.phase,
+            "checkpoint": r.checkpoint,
+            "safe_point": r.safe_point,
+        }
+        for r in reversed(tx.recoveries.recent(3))
+    ]
+    extra: dict[str, Any] = {}
+    extra_md: list[str] = []
+    for section in _status_sections(tx):
+        got = section(ws, tx)
+        if got:
+            key, value, md = got
+            extra[key] = value
+            if md:
+                extra_md.append(md)
     return {
         "schema": SCHEMA_STATUS,
         "generated_at": now(),

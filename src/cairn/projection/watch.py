@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from cairn.domain.workspace import Workspace
+    from cairn.store import Tx
 
 STATE_FILE = "projection.state"
 # More unprojected commits than this and one pass over every artifact is cheaper.
@@ -83,12 +84,19 @@ def commits_since(
     """(newest event id, [(path, task, kind)] of checkpoints written after ``mark``), or None in
     place of the list when they are unknown or more than ``limit`` to check one by one."""
     with ws.store.read() as tx:
-        top = tx.events.last_id()
-        if mark is None or top < mark or (limit is not None and top - mark > limit):
-            return top, None  # never looked, a store put back in place, or a long absence
-        if top == mark:
-            return top, []
-        rows = tx.events.query(types=_WRITES, after=mark, limit=top - mark)
+        return commits_in(tx, ws, mark, limit=limit)
+
+
+def commits_in(
+    tx: Tx, ws: Workspace, mark: int | None, *, limit: int | None = MAX_EVENTS
+) -> tuple[int, list[tuple[str, str, str]] | None]:
+    """``commits_since`` inside the caller's read transaction (the flush reads all in one)."""
+    top = tx.events.last_id()
+    if mark is None or top < mark or (limit is not None and top - mark > limit):
+        return top, None  # never looked, a store put back in place, or a long absence
+    if top == mark:
+        return top, []
+    rows = tx.events.query(types=_WRITES, after=mark, limit=top - mark)
     found: dict[str, tuple[str, str, str]] = {}
     for r in rows:
         if r.task_id is None:
