@@ -132,9 +132,13 @@ def test_the_start_path_does_not_import_typing(ws_path: Path) -> None:
 # first build of the cut vocabulary only), argparse (cli/quick.py reads the plain command lines),
 # tomllib (a plain config), the answers' shapes (JSON only), the task-life parsers and the phase
 # moves' rules (a reading command moves no phase), and the tokenizer library (~4.5 ms: a brief is
-# counted in Python, cairn.core.quick_count, once a first use has saved the cut's ranks).
+# counted in Python, cairn.core.quick_count, once a first use has saved the cut's ranks), and
+# urllib.parse with ipaddress (~2.4 ms, which pathlib imports for Path.as_uri alone:
+# cairn.core.stdlib_start).
 _OFF_THE_START_PATH = (
     "quicktok",
+    "urllib.parse",
+    "ipaddress",
     "threading",
     "struct",
     "argparse",
@@ -182,3 +186,27 @@ def test_the_start_path_leaves_these_unloaded(ws_path: Path) -> None:
         )
         assert "Recovery brief" in r.stdout or argv[1] == "status", (argv, r.stdout, r.stderr)
         assert r.stderr.strip().splitlines()[-1] == "[]", (argv, r.stdout, r.stderr)
+
+
+_STAND_IN = r"""
+import sys
+from cairn.core.stdlib_start import import_pathlib
+import_pathlib()
+import pathlib
+print("urllib.parse" in sys.modules, "ipaddress" in sys.modules)
+print(pathlib.Path("/tmp/a b#\u00e9").as_uri())
+from urllib.parse import urlsplit
+import urllib.parse
+print(urlsplit("http://h/p?q").query, urllib.parse.quote("a b"), hasattr(urllib.parse, "_cairn_stand_in"))
+"""
+
+
+def test_pathlib_without_urllib_still_makes_uris_and_leaves_the_real_module() -> None:
+    r = subprocess.run(
+        [sys.executable, "-c", _STAND_IN], capture_output=True, text=True, timeout=60
+    )
+    assert r.stdout.splitlines() == [
+        "False False",
+        "file:///tmp/a%20b%23%C3%A9",
+        "q a%20b False",
+    ], r.stderr

@@ -14,6 +14,9 @@ import sys
 from collections.abc import Sequence
 
 from cairn.core.errors import CairnError
+from cairn.core.stdlib_start import import_pathlib
+
+import_pathlib()  # before any command module imports pathlib: see cairn.core.stdlib_start
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
