@@ -210,3 +210,30 @@ def test_pathlib_without_urllib_still_makes_uris_and_leaves_the_real_module() ->
         "file:///tmp/a%20b%23%C3%A9",
         "q a%20b False",
     ], r.stderr
+
+
+_READS = r"""
+import sys
+from cairn.store.sqlite import migrations
+from cairn.store.factory import open_store
+store = open_store(sys.argv[1])
+with store.read() as tx:
+    tx.meta.get("x")
+store.close()
+print(sorted(m.name for m in migrations.MIGRATIONS[1:] if m._sql is not None))
+"""
+
+
+def test_a_store_at_the_current_version_opens_without_reading_its_migrations(
+    tmp_path: Path,
+) -> None:
+    from cairn.store.factory import open_store
+
+    open_store(tmp_path / "cairn.db", create=True).close()
+    r = subprocess.run(
+        [sys.executable, "-c", _READS, str(tmp_path / "cairn.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.stdout.strip() == "[]", r.stderr
