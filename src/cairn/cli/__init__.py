@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from cairn.core.errors import CairnError
-from cairn.core.stdlib_start import import_pathlib
+from cairn.core.stdlib_start import import_module, import_pathlib
 
 import_pathlib()  # before any command module imports pathlib: see cairn.core.stdlib_start
 
@@ -90,7 +89,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             describe(parser)
             return parser
     names = [f"{__name__}.{command}"] if command in _ALONE else _command_modules()
-    modules = [importlib.import_module(name) for name in names]
+    modules = [import_module(name) for name in names]
     for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 50), m.__name__)):
         module.register(sub)
     describe(parser)
