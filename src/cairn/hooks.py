@@ -6,8 +6,12 @@ interface while the hook logic lives in :mod:`cairn.integrations.hooks`.
 
 from __future__ import annotations
 
+import gc
+
 from cairn.core.stdlib_start import import_pathlib
 
+if __name__ == "__main__":
+    gc.disable()  # a process that ends with the hook: no cycle collection (see cairn.cli.main)
 import_pathlib()  # before anything below imports pathlib: see cairn.core.stdlib_start
 
 from cairn.core.procs import exit_now  # noqa: E402
