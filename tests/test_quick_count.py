@@ -89,3 +89,19 @@ def test_a_fresh_process_counts_a_brief_without_the_library(
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == [str(library.count(text)), "False"], out.stderr  # type: ignore[attr-defined]
+
+
+def test_a_damaged_copy_of_the_ranks_is_not_used_and_is_made_again(
+    library: object, tmp_path: Path
+) -> None:
+    ranks = tmp_path / "ranks"
+    ranks.write_bytes(b"\x00not marshal")
+    assert quick_count._load(str(ranks)) is None
+    import quicktok
+
+    cut = f"o200k-top{tokens.QUICK_RANKS}-quicktok{quicktok.__version__}"
+    vocab = tokens._cache_root() / cut / "o200k.vocab"
+    quick_count.save(str(vocab), str(ranks))
+    assert quick_count._load(str(ranks)) == quick_count._load(
+        str(tokens._ranks_file(tokens.QUICK_RANKS))
+    )

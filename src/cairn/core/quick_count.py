@@ -123,15 +123,21 @@ def _load(ranks_file: str) -> dict[bytes, int] | None:
             ranks = marshal.loads(f.read())
     except (OSError, ValueError, EOFError, TypeError):
         return None
-    if isinstance(ranks, dict) and all(bytes((b,)) in ranks for b in range(256)):
+    if (
+        isinstance(ranks, dict)
+        and all(type(k) is bytes and type(v) is int for k, v in ranks.items())
+        and all(bytes((b,)) in ranks for b in range(256))
+    ):
         return ranks
-    return None
+    return None  # not what save() wrote: the library counts, and saves them again
 
 
 def save(vocab_file: str, ranks_file: str) -> None:
     """Keep the ranks of the cut vocabulary in ``vocab_file`` as a marshalled dict (it loads in a
-    tenth of the time reading the vocabulary's records in Python takes); done once, by the first
-    process that loads the cut through the library."""
+    tenth of the time reading the vocabulary's records in Python takes), unless a usable copy is
+    there: done by the first process that loads the cut through the library."""
+    if _load(ranks_file) is not None:
+        return
     try:
         with open(vocab_file, "rb") as f:
             ranks = _parse(f.read())

@@ -237,7 +237,7 @@ def _bound_encoder(ranks: int = BOUND_RANKS) -> Any:
         return None
     if ranks == BOUND_RANKS:
         _BIG_LOADED.append(True)
-    if ranks == QUICK_RANKS and not _ranks_file(ranks).is_file():
+    if ranks == QUICK_RANKS:
         from cairn.core import quick_count
 
         quick_count.save(str(folder / "o200k.vocab"), str(_ranks_file(ranks)))
