@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -72,6 +73,33 @@ while time.perf_counter() < end:
     n += 1
 print(n, flush=True)
 """
+
+
+def server_cpu_ns() -> int | None:
+    """CPU time used so far by every process of the run's own server (the postmaster and its
+    children: backends, WAL writer, checkpointer), from /proc; None for a server elsewhere."""
+    if os.environ.get(pg.ENV_URL) or pg.server() is None:
+        return None
+    s = pg.server()
+    assert s is not None
+    try:
+        top = int((s.data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            if int(entry) != top and ppid != top:
+                continue
+            with open(f"/proc/{entry}/schedstat", "rb") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return total
 
 
 class Floor:
@@ -139,21 +167,26 @@ def latency(url: str, root: Path, rounds: int, block: int) -> dict[str, float]:
     text = payload()
     times: dict[str, list[float]] = {"floor": [], "write": [], "tx": []}
     cpu: dict[str, float] = {"floor": 0.0, "write": 0.0}
+    server: dict[str, float] = {"floor": 0.0, "write": 0.0}
     timed_store(ws, times["tx"])
     n = 0
     for _ in range(rounds):
-        c0 = time.process_time()
+        s0, c0 = server_cpu_ns(), time.process_time()
         for _ in range(block):
             n += 1
             times["floor"].append(floor.write(f"{text[:-13]}{n:012d}\n"))
-        c1 = time.process_time()
+        s1, c1 = server_cpu_ns(), time.process_time()
         for _ in range(block):
             n += 1
             t0 = time.perf_counter()
             ws.write_checkpoint("bench", "benchwrite", f"{text[:-13]}{n:012d}\n")
             times["write"].append(time.perf_counter() - t0)
+        c2, s2 = time.process_time(), server_cpu_ns()
         cpu["floor"] += c1 - c0
-        cpu["write"] += time.process_time() - c1
+        cpu["write"] += c2 - c1
+        if s0 is not None and s1 is not None and s2 is not None:
+            server["floor"] += (s1 - s0) / 1e9
+            server["write"] += (s2 - s1) / 1e9
     sent = statements_per_write(ws, text)
     ws.close()
     floor.conn.close()
@@ -161,6 +194,8 @@ def latency(url: str, root: Path, rounds: int, block: int) -> dict[str, float]:
     med["statements"] = sent
     # This process's CPU per write (mean; the server's own CPU is not in it).
     med.update({f"{k}_cpu": v / (rounds * block) * 1000 for k, v in cpu.items()})
+    # The server's CPU per write, every process of it (0: a server elsewhere, not measured).
+    med.update({f"{k}_server_cpu": v / (rounds * block) * 1000 for k, v in server.items()})
     return med
 
 
@@ -287,13 +322,27 @@ def main() -> None:
 
     f = med["floor"]
     print(f"PostgreSQL store, 2 KB checkpoints ({load()})")
-    print(f"{'':<62}{'median ms':>10}{'vs floor':>10}{'client CPU ms':>15}")
-    for name, ms, used in (
-        ("INSERT + COMMIT, synchronous_commit=on (the floor)", f, f"{med['floor_cpu']:.3f}"),
-        ("write_checkpoint (durable, the default call)", med["write"], f"{med['write_cpu']:.3f}"),
-        ("  of which its store transaction", med["tx"], ""),
+    print(f"{'':<62}{'median ms':>10}{'vs floor':>10}{'client CPU ms':>15}{'server CPU ms':>15}")
+    for name, ms, used, served in (
+        (
+            "INSERT + COMMIT, synchronous_commit=on (the floor)",
+            f,
+            f"{med['floor_cpu']:.3f}",
+            f"{med['floor_server_cpu']:.3f}",
+        ),
+        (
+            "write_checkpoint (durable, the default call)",
+            med["write"],
+            f"{med['write_cpu']:.3f}",
+            f"{med['write_server_cpu']:.3f}",
+        ),
+        ("  of which its store transaction", med["tx"], "", ""),
     ):
-        print(f"{name:<62}{ms:>10.3f}{ms / f:>9.2f}x{used:>15}")
+        print(f"{name:<62}{ms:>10.3f}{ms / f:>9.2f}x{used:>15}{served:>15}")
+    print(
+        "  (CPU: mean per write; the client's is this process, its background flush included; "
+        "the server's, all its processes)"
+    )
     print(f"{'  statements (round trips) per write_checkpoint':<62}{med['statements']:>10.1f}")
     print(f"\n{WRITERS} concurrent writer processes, {args.seconds:.0f} s each side")
     print(f"{'floor INSERT + COMMIT':<62}{floor_tput:>10.0f} writes/s")

@@ -174,12 +174,19 @@ def subagent_work(root: Path) -> int:
     return int(budget(root)["subagent_work"])
 
 
+def ledger_events(root: Path) -> list[dict[str, Any]]:
+    with Workspace.open(root) as ws:
+        return [e.data for e in ws.events(None, limit=100, types=("hook.ledger",))]
+
+
 def test_a_subagents_own_work_is_recorded_once_without_what_the_parent_holds(
     ws_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     home = tmp_path_factory.mktemp("home")
     path = home / ".claude" / "projects" / "p" / "s" / "subagents" / "agent-a1.jsonl"
-    write(path, claude_rows(MODEL, sidechain=True))
+    rows = claude_rows(MODEL, sidechain=True)
+    del rows[-1]["message"]["usage"]  # no usage reported: the estimate
+    write(path, rows)
     hook("subagent-stop", subagent_input(ws_path, path, "R" * 800), HOME=str(home))
     # Its tool call and the tool's output; not its task (the parent's tool call) nor its report
     # (the parent's tool result, counted there as subagent summaries).
@@ -189,6 +196,31 @@ def test_a_subagents_own_work_is_recorded_once_without_what_the_parent_holds(
     assert budget(ws_path)["total_in_context"] == 0  # outside the context
     hook("subagent-stop", subagent_input(ws_path, path, "R" * 800), HOME=str(home))
     assert subagent_work(ws_path) == got  # read once
+    assert "exact" not in ledger_events(ws_path)[-1]
+
+
+def test_a_subagents_reported_usage_is_its_work_exactly(
+    ws_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """What Claude Code hands the parent as <usage><subagent_tokens> is the subagent's newest
+    usage (input, cache and output): the figure recorded when its transcript has it, and at a
+    later stop of the same subagent (resumed) only what it grew by."""
+    home = tmp_path_factory.mktemp("home")
+    path = home / ".claude" / "projects" / "p" / "s" / "subagents" / "agent-a1.jsonl"
+    write(path, claude_rows(MODEL, sidechain=True))
+    hook("subagent-stop", subagent_input(ws_path, path, "R" * 800), HOME=str(home))
+    assert subagent_work(ws_path) == 10 + 5_000 + 40
+    (event,) = ledger_events(ws_path)
+    assert event["exact"] is True and event["tokens"] == 5_050
+    more = claude_rows(MODEL, sidechain=True)[-1]
+    more["timestamp"] = "2026-12-01T10:00:09.000Z"
+    more["message"]["usage"] = {"input_tokens": 10, "cache_read_input_tokens": 7_000}
+    write(path, [more])
+    hook("subagent-stop", subagent_input(ws_path, path, "R" * 800), HOME=str(home))
+    assert subagent_work(ws_path) == 7_010
+    with Workspace.open(ws_path) as ws, ws.store.read() as tx:
+        assert tx.ledger.totals(None)["subagent_work"] == (7_010, True)  # every entry exact
+    assert ledger_events(ws_path)[-1]["tokens"] == 7_010
 
 
 def test_a_subagent_transcript_elsewhere_or_through_a_link_is_not_read(
@@ -214,22 +246,109 @@ def test_a_codex_subagents_rollout_counts_as_its_work(
     write(path, [{"timestamp": ts, "ordinal": 3, "type": "response_item", "payload": out}])
     data = subagent_input(ws_path, path, "")
     hook("subagent-stop", data, agent="codex", CODEX_HOME=str(home))
-    assert subagent_work(ws_path) == 2000 // 4  # the task (a user message) is the parent's
+    # Its rollout's newest token_count (last_token_usage.total_tokens), exactly.
+    assert subagent_work(ws_path) == 5_000
+    bare = [r for r in map(json.loads, path.read_text().splitlines()) if r["type"] != "event_msg"]
+    other = home / "sessions" / "rollout-sub2.jsonl"
+    write(other, bare)
+    hook(
+        "subagent-stop",
+        subagent_input(ws_path, other, "", "a2"),
+        agent="codex",
+        CODEX_HOME=str(home),
+    )
+    assert subagent_work(ws_path) == 5_000 + 2000 // 4  # no usage: the estimate, not its task
 
 
-def test_a_background_agents_report_is_a_summary_and_prompt_snapshots_are_not_context(
+def system_tokens(root: Path, *args: str) -> int:
+    (orch,) = [c for c in budget(root, *args)["categories"] if c["category"] == "orchestration"]
+    return sum(t["tokens"] for t in orch["top_sources"] if t["source"] == "system prompt")
+
+
+def test_a_background_agents_report_is_a_summary_and_the_system_prompt_counts_once(
     ws_path: Path, tmp_path: Path
 ) -> None:
     """Claude Code 2.1.332: an Agent call's report comes back as a <task-notification> inside a
-    reminder, and a copy of the system prompt is written with every request."""
+    reminder, and a copy of the system prompt and tools is written with most requests (a
+    ``prompt_snapshot``), and what the API was sent whenever it changes (``api-request-shape``):
+    they hold their place in the context once, so they count once per context."""
     rows = claude_rows(MODEL)
     note = "<system-reminder>\n<task-notification><result>" + "R" * 800 + "</result>"
     rows[2]["message"]["content"] = [{"type": "text", "text": note}]
     snapshot = {"type": "prompt_snapshot", "systemPrompt": ["s" * 60_000]}
-    rows.append(
-        {"type": "attachment", "timestamp": "2026-12-01T10:00:05.000Z", "attachment": snapshot}
-    )
-    hook("stop", stop_input(ws_path, write(tmp_path / "s.jsonl", rows)))
+
+    def at(second: int, **rec: Any) -> dict[str, Any]:
+        return {"timestamp": f"2026-12-01T10:00:{second:02d}.000Z", **rec}
+
+    rows += [at(5, type="attachment", attachment=snapshot)] * 2  # one per request
+    path = write(tmp_path / "s.jsonl", rows)
+    hook("stop", stop_input(ws_path, path))
     used = {c["category"]: c["used"] for c in budget(ws_path)["categories"]}
     assert used["subagent_summaries"] == len(note) // 4
-    assert used["orchestration"] < 1_000, used  # the agent's calls and text, no snapshot
+    assert system_tokens(ws_path) == 15_000  # once, not per request
+    assert used["orchestration"] < 16_000, used
+    # The next turn's copy is the same prompt: nothing more. What was sent (the shape, the
+    # system blocks and the tools) is preferred, and what it grew by is added.
+    shape = {"system": [{"type": "text", "text": "s" * 60_000}], "tools": [{"d": "t" * 7_991}]}
+    write(path, [at(6, type="attachment", attachment=snapshot), at(7, type="user", message={})])
+    hook("stop", stop_input(ws_path, path))
+    assert system_tokens(ws_path) == 15_000
+    write(path, [at(8, type="api-request-shape", shape=shape)])
+    hook("stop", stop_input(ws_path, path))
+    assert len(json.dumps(shape["tools"][0])) == 8_000
+    assert system_tokens(ws_path) == 15_000 + 2_000
+    # A compaction starts a new context: the prompt is in it again, though Claude Code writes no
+    # new copy (the shape did not change).
+    from cairn.domain import budget as budget_mod
+
+    with Workspace.open(ws_path) as ws:
+        fresh = budget_mod.new_context(ws, "compact", note="s")
+    prompt = {"role": "user", "content": "after the compaction"}
+    write(path, [at(9, type="user", sessionId="s", uuid="u9", message=prompt)])
+    hook("stop", stop_input(ws_path, path))
+    assert budget(ws_path)["context"] == fresh
+    assert system_tokens(ws_path) == 17_000
+    assert system_tokens(ws_path, "--all") == 34_000
+
+
+def test_a_new_session_is_a_new_context(ws_path: Path, tmp_path: Path) -> None:
+    """A session's first turn goes to a context of its own when the newest one holds another
+    session's turns; a context nothing was recorded in yet (a reset) is taken as it is."""
+    hook("stop", stop_input(ws_path, write(tmp_path / "s1.jsonl", claude_rows(MODEL)), "s1"))
+    first = budget(ws_path)
+    hook("stop", stop_input(ws_path, write(tmp_path / "s2.jsonl", claude_rows(MODEL)), "s2"))
+    second = budget(ws_path)
+    assert second["context"] != first["context"]
+    assert second["total_in_context"] == first["total_in_context"]  # the same turn, not twice
+    from cairn.domain import budget as budget_mod
+
+    with Workspace.open(ws_path) as ws:
+        reset = budget_mod.new_context(ws, "session", note="the user's reset")
+    hook("stop", stop_input(ws_path, write(tmp_path / "s3.jsonl", claude_rows(MODEL)), "s3"))
+    assert budget(ws_path)["context"] == reset
+
+
+def test_a_compaction_in_the_turn_leaves_only_what_followed_it_in_the_new_context(
+    ws_path: Path, tmp_path: Path
+) -> None:
+    from cairn.domain import budget as budget_mod
+
+    rows = claude_rows(MODEL)  # a 4,000-character tool output, then the compaction
+    summary = {"role": "user", "content": "S" * 2_000}
+    rows.append(
+        {
+            "type": "user",
+            "sessionId": "s",
+            "uuid": "u5",
+            "timestamp": "2026-12-01T10:00:05.000Z",
+            "isCompactSummary": True,
+            "message": summary,
+        }
+    )
+    with Workspace.open(ws_path) as ws:
+        fresh = budget_mod.new_context(ws, "compact", note="s")  # SessionStart(compact) did
+    hook("stop", stop_input(ws_path, write(tmp_path / "s.jsonl", rows)))
+    got = budget(ws_path)
+    used = {c["category"]: c["used"] for c in got["categories"]}
+    assert got["context"] == fresh
+    assert used["orchestration"] == 2_000 // 4 and used["user"] == 0, used

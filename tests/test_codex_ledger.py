@@ -69,7 +69,7 @@ def test_a_rollout_is_attributed_by_category_and_read_once(tmp_path: Path) -> No
     assert sizes[("orchestration", "instructions and hook context")] == 400
     assert sizes[("orchestration", "environment")] == 100
     # Records in the same millisecond after the point read are new; the ones before are not.
-    write(path, [item(13, msg("user", "v" * 80)), item(14, {"message": "m" * 50}, "compacted")])
+    write(path, [item(13, {"message": "m" * 50}, "compacted"), item(14, msg("user", "v" * 80))])
     sizes, upto = attribute(str(path), upto)
     assert dict(sizes) == {("user", "prompt"): 80, ("orchestration", "compaction summary"): 50}
     assert upto == f"{TS}#14"
@@ -100,3 +100,29 @@ def test_a_subagents_stop_is_not_taken_for_the_sessions_own(ws_path: Path) -> No
     stdin = io.BytesIO(json.dumps(data).encode())
     assert run_hook("stop", agent="codex", stdin=stdin, stdout=io.StringIO(), stderr=err) == 0
     assert "input is for SubagentStop, not Stop; ignored" in err.getvalue()
+
+
+def test_the_base_instructions_are_reported_and_a_compaction_leaves_only_what_follows(
+    tmp_path: Path,
+) -> None:
+    """session_meta's base_instructions (Codex's system prompt) come under the system-prompt key
+    (counted once per context by the ledger); a ``compacted`` record read in the same turn drops
+    what came before it (it left the context) but not the system prompt."""
+    path = tmp_path / "rollout.jsonl"
+    meta = {"id": "s", "base_instructions": {"text": "b" * 20_000}}
+    write(
+        path,
+        [
+            item(0, meta, "session_meta"),
+            item(1, msg("user", "u" * 400)),
+            item(2, call("c1", "exec_command", {"cmd": "ls"})),
+            item(3, output("c1", "o" * 9_000)),
+            item(4, {"message": "SUMMARY " * 50}, "compacted"),
+            item(5, msg("user", "v" * 80)),
+        ],
+    )
+    sizes, _ = attribute(str(path), None)
+    assert sizes[("orchestration", "system prompt")] == 20_000
+    assert sizes[("orchestration", "compaction summary")] == 400
+    assert sizes[("user", "prompt")] == 80
+    assert ("orchestration", "exec_command") not in sizes

@@ -121,6 +121,36 @@ def test_the_window_is_read_from_claude_code_s_settings_files(tmp_path: Path) ->
     assert compaction_point("m", b"", env) == 200_000
 
 
+def test_the_managed_settings_are_read_where_each_platform_keeps_them(tmp_path: Path) -> None:
+    """macOS: /Library/Application Support/ClaudeCode/managed-settings.json, Linux:
+    /etc/claude-code/managed-settings.json (code.claude.com/docs/en/settings); no other place,
+    here under a stand-in root."""
+    from cairn.integrations import claude_forecast as cf
+
+    env = {"HOME": str(tmp_path / "home")}
+    mac = tmp_path / "Library" / "Application Support" / "ClaudeCode" / "managed-settings.json"
+    mac.parent.mkdir(parents=True)
+    mac.write_text(json.dumps({"autoCompactEnabled": False, "autoCompactWindow": 150_000}))
+    root = str(tmp_path)
+    assert cf.settings_files(env, "darwin", root)[-1] == str(mac)
+    assert cf.from_settings("m", env, "darwin", root) == (150_000, False)
+    assert cf.from_settings("m", env, "linux", root) == (None, None)  # not the Linux path
+    linux = tmp_path / "etc" / "claude-code" / "managed-settings.json"
+    linux.parent.mkdir(parents=True)
+    linux.write_text(json.dumps({"autoCompactWindow": 120_000}))
+    assert cf.from_settings("m", env, "linux", root) == (120_000, None)
+    assert cf.settings_files(env, "win32", root) == [
+        str(tmp_path / "home" / ".claude" / "settings.json")
+    ]
+    assert cf.managed_settings("darwin") == (
+        "/Library/Application Support/ClaudeCode/managed-settings.json"
+    )
+    # The managed file comes last: it outweighs the user's own.
+    (tmp_path / "home" / ".claude").mkdir(parents=True)
+    (tmp_path / "home" / ".claude" / "settings.json").write_text('{"autoCompactEnabled": true}')
+    assert cf.from_settings("m", env, "darwin", root) == (150_000, False)
+
+
 def test_the_model_asked_for_names_the_window(tmp_path: Path) -> None:
     """Claude Code's transcript keeps the API's model name and, after it, the one asked for."""
     row = {

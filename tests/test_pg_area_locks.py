@@ -41,6 +41,7 @@ STORE_WIDE: list[tuple[str, Callable[[Any], object]]] = [
     ("leases.release", lambda tx: tx.leases.release("k1", "h")),
     ("records.load", lambda tx: tx.records.load("meta", ["key", "value"], [["k3", "v"]])),
     ("records.clear", lambda tx: tx.records.clear()),
+    ("records.derive", lambda tx: tx.records.derive()),
 ]
 
 READS: list[Callable[[Any], object]] = [

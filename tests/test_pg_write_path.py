@@ -202,3 +202,52 @@ def test_a_store_at_0006_loses_the_task_indexes_no_query_uses(pg_url: str) -> No
             assert [t.id for t in tx.tasks.recent()] == ["A", "B"]  # the touch reordered them
     finally:
         store.close()
+
+
+def test_new_versions_are_compressed_with_lz4_and_old_ones_still_read(pg_url: str) -> None:
+    """Migration 0010 on a store with a pglz-compressed version: the next one is lz4 (this
+    server has it, as Debian's has), and both read back whole."""
+    older = [(name, sql) for name, sql in MIGRATIONS if name < "0010"]
+    assert any(n.startswith("0010") for n, _ in MIGRATIONS)
+    text = [f"# plan {i}\n" + "a line of the plan, 0123456789\n" * 80 for i in (1, 2)]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE cairn_migrations (id BIGSERIAL PRIMARY KEY, "
+            "name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)"
+        )
+        for name, sql in older:
+            conn.execute(sql.encode())
+            conn.execute(
+                "INSERT INTO cairn_migrations (name, applied_at) VALUES (%s, %s)",
+                (name, datetime.now(UTC).isoformat()),
+            )
+        conn.execute(
+            "INSERT INTO tasks (id, key, title, created_at, updated_at, seq) "
+            "VALUES ('T', 't', '', %s, %s, 1)",
+            (TS, TS),
+        )
+        conn.execute(  # what an older cairn wrote, compressed as the server's default says
+            "INSERT INTO checkpoints (task_id, kind, version, hash, size, content, phase, "
+            "source, files, created_at, seq) VALUES ('T', 'plan', 1, 'h1', 1, %s, NULL, "
+            "'write', '[]', %s, 1)",
+            (text[0], TS),
+        )
+    store = open_store(pg_url)
+    try:
+        assert [n for n, _ in MIGRATIONS] == store.applied_migrations()
+        with store.write(task="T") as tx:
+            done = tx.checkpoints.write(
+                "T", "plan", text[1], hash="h2", size=1, phase=None, source="write", files=(),
+                ts=TS, path="artifacts/T_plan.md", last=True,
+            )  # fmt: skip
+        assert done.added is not None and done.added.version == 2
+        with psycopg.connect(pg_url) as conn:
+            rows = conn.execute(
+                "SELECT version, pg_column_compression(content) FROM checkpoints ORDER BY version"
+            ).fetchall()
+        assert rows == [(1, "pglz"), (2, "lz4")]
+        with store.read() as tx:
+            got = [tx.checkpoints.get("T", "plan", v) for v in (1, 2)]
+        assert [cp.content if cp else None for cp in got] == text
+    finally:
+        store.close()

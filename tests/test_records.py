@@ -9,7 +9,7 @@ import dataclasses
 import importlib
 import inspect
 import pickle
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -135,3 +135,68 @@ def test_defaults_and_nested_asdict() -> None:
         "created_at": "c",
         "path": "p",
     }
+
+
+def _made(n: int, defaults: int = 0) -> type[Record]:
+    names = [f"f{i}" for i in range(n)]
+    ns: dict[str, Any] = {"__annotations__": dict.fromkeys(names, "int"), "__qualname__": f"R{n}"}
+    ns.update({f: -i for i, f in enumerate(names) if i >= n - defaults})
+    made: type[Record] = type(Record)(f"R{n}", (Record,), ns)
+    return made
+
+
+@pytest.mark.parametrize("n", range(len(record._CODES)))
+def test_every_size_of_record_sets_each_field_from_its_own_argument(n: int) -> None:
+    cls = _made(n)
+    assert record.fields(cls) == tuple(f"f{i}" for i in range(n))
+    r = cls(*range(100, 100 + n))
+    assert [getattr(r, f) for f in record.fields(cls)] == list(range(100, 100 + n))
+    assert cls(**{f"f{i}": i for i in range(n)}) == cls(*range(n))
+    assert list(inspect.signature(cls.__init__).parameters) == ["self", *record.fields(cls)]
+    if n:
+        with pytest.raises(TypeError, match=rf"R{n}.__init__\(\) missing 1 required"):
+            cls(*range(n - 1))
+        half = _made(n, defaults=n // 2 + 1)
+        given = n - (n // 2 + 1)
+        assert [getattr(half(*range(given)), f) for f in record.fields(half)] == [
+            *range(given),
+            *(-i for i in range(given, n)),
+        ]
+    with pytest.raises(TypeError):
+        cls(*range(n + 1))
+
+
+def test_a_record_is_made_from_its_annotations_or_says_why_not() -> None:
+    with pytest.raises(TypeError, match="more than 14 fields"):
+        _made(len(record._CODES))
+    with pytest.raises(TypeError, match="without a default after one with"):
+
+        class Order(Record):
+            a: int = 1
+            b: int
+
+    with pytest.raises(TypeError, match="leave out __slots__"):
+
+        class Slotted(Record):
+            __slots__ = ("a",)
+            a: int
+
+    class Base(Record):
+        a: int
+
+    with pytest.raises(TypeError, match="cannot add to another record's fields"):
+
+        class More(Base):
+            b: int
+
+    class Counted(Record):
+        NOT_SHOWN: ClassVar[tuple[str, ...]] = ("b",)
+        a: int
+        b: dict[str, int] = record.field(default_factory=dict)
+
+    one, two = Counted(1), Counted(1)
+    assert record.fields(Counted) == ("a", "b") and one.b == {} and one.b is not two.b
+    assert Counted(1, None).b == {}  # as the hand-written records had it
+    assert Counted(1, {"x": 1}).b == {"x": 1}
+    assert "b=" not in repr(one)
+    assert list(inspect.signature(Counted.__init__).parameters) == ["self", "a", "b"]

@@ -278,6 +278,8 @@ CORE_COLUMNS = {
         ("step_count", "INTEGER", 1, 0),  # 0009: kept by the store, not counted per step
         ("state", "TEXT", 1, 0),  # 0011: open, archived or deleted
         ("state_at", "TEXT", 0, 0),
+        # 0016: the seq of the task's newest checkpoint version, derived (not in the dump)
+        ("checkpoint_seq", "INTEGER", 1, 0),
     ],
     "phases": [
         ("task_id", "TEXT", 1, 1),
@@ -434,48 +436,70 @@ def test_the_write_path_lookups_use_their_indexes(store: Store) -> None:
     (lookup,) = [s for s in seen if "FROM checkpoints" in s]
     plan = " | ".join(r["detail"] for r in sqlitedb.rows(store, "EXPLAIN QUERY PLAN " + lookup))
     assert "USING INDEX checkpoints_hash (task_id=? AND kind=? AND <expr>=?)" in plan, plan
-    from cairn.store.sqlite.checkpoints import _INSERT_NEXT
+    from cairn.store.sqlite.checkpoints import _INSERT, _LOOK_PHASE
 
-    args = ("t", "plan", 4, "h", 1, "c", None, "write", "[]", "ts")
-    details = sqlitedb.rows(store, "EXPLAIN QUERY PLAN " + _INSERT_NEXT, args)
+    # The look before the insert finds the active phase and the newest version; the insert
+    # itself searches nothing (its values are all given).
+    details = sqlitedb.rows(store, "EXPLAIN QUERY PLAN " + _LOOK_PHASE, ("t", "plan"))
     plan = " | ".join(r["detail"] for r in details)
     assert "phases_state" not in plan and "SCAN" not in plan.replace("SCAN CONSTANT ROW", ""), plan
+    args = ("t", "plan", 4, "h", 1, "c", None, "write", "[]", "ts", 4)
+    details = sqlitedb.rows(store, "EXPLAIN QUERY PLAN " + _INSERT, args)
+    assert not [r for r in details if "SCAN" in r["detail"] or "SEARCH" in r["detail"]], details
 
 
-def test_checkpoint_count_is_kept_by_a_trigger(
+def test_checkpoint_count_is_the_largest_rowid(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Migration 0007 counts the versions already stored, then every insert adds one."""
+    """Migration 0017: the versions an older store holds are counted by their rowids (made 1..n
+    where an older store had a gap), every insert adds one without a row to update, a rolled
+    back one adds none, and the dump's ``meta`` record of the count is derived from them."""
     import cairn.store.sqlite.connection as backend
 
-    before_0007 = [m for m in MIGRATIONS if m[0] < "0007"]
-    monkeypatch.setattr(backend, "MIGRATIONS", before_0007)
+    before_0017 = [m for m in MIGRATIONS if m[0] < "0017"]
+    monkeypatch.setattr(backend, "MIGRATIONS", before_0017)
     s = open_store(tmp_path / "cairn.db", create=True)
     insert = (
-        "INSERT INTO checkpoints (task_id, kind, version, hash, size, content, phase, source, "
-        "files, created_at, seq) VALUES ('t', 'plan', ?, 'h', 1, 'x', NULL, 'write', '[]', 't', ?)"
+        "INSERT INTO checkpoints (rowid, task_id, kind, version, hash, size, content, phase, "
+        "source, files, created_at, seq) "
+        "VALUES (?, 't', 'plan', ?, 'h', 1, ?, NULL, 'write', '[]', 't', ?)"
     )
-    # Rows as an older cairn wrote them, beneath the areas of this one.
+    # Rows as an older cairn wrote them, beneath the areas of this one, with a gap in the rowids.
     with sqlitedb.connect(s) as conn:
         conn.execute(
             "INSERT INTO tasks (id, key, title, created_at, updated_at, seq) "
             "VALUES ('t', 't', '', 't', 't', 1)"
         )
-        for v in range(1, 6):
-            conn.execute(insert, (v, v))
+        for rowid, v in ((1, 1), (2, 2), (7, 3), (8, 4), (20, 5)):
+            conn.execute(insert, (rowid, v, f"v{v}", v))
+    with s.read() as tx:
+        assert tx.meta.get("checkpoint_versions") == "5"  # kept by 0007's trigger until 0017
     s.close()
     monkeypatch.setattr(backend, "MIGRATIONS", MIGRATIONS)
     s = open_store(tmp_path / "cairn.db")
     try:
         with s.read() as tx:
-            assert tx.meta.get("checkpoint_versions") == "5"
-        sqlitedb.execute(s, insert, params=(6, 6))
+            assert tx.checkpoints.count() == 5
+            assert tx.meta.get("checkpoint_versions") is None  # no row to keep any more
+            assert [c.version for c in tx.checkpoints.history("t", "plan")] == [1, 2, 3, 4, 5]
+            third = tx.checkpoints.get("t", "plan", 3)
+            assert third is not None and third.content == "v3"
+        rowids = sqlitedb.rows(s, "SELECT rowid AS r, version FROM checkpoints ORDER BY rowid")
+        assert [(r["r"], r["version"]) for r in rowids] == [(v, v) for v in range(1, 6)]
+        assert (
+            sqlitedb.rows(s, "SELECT 1 FROM sqlite_master WHERE name = 'checkpoints_count'") == []
+        )
+        sqlitedb.execute(
+            s, insert.replace("rowid, ", "").replace("(?, 't'", "('t'"), params=(6, "v6", 6)
+        )
         with pytest.raises(RuntimeError), sqlitedb.connect(s) as conn:
-            conn.execute(insert, (7, 7))
+            conn.execute(insert.replace("rowid, ", "").replace("(?, 't'", "('t'"), (7, "v7", 7))
             raise RuntimeError  # rolled back: not counted
         with s.read() as tx:
-            assert tx.meta.get("checkpoint_versions") == "6"
-            assert tx.records.count("checkpoints") == 6
+            assert tx.checkpoints.count() == 6 == tx.records.count("checkpoints")
+            meta = dict(tx.records.rows("meta"))  # (key, value) records
+            assert "checkpoint_versions" not in meta  # derived: no record of a dump
+            assert tx.records.count("meta") == len(meta)
     finally:
         s.close()
 
@@ -489,13 +513,19 @@ def test_migration_0014_indexes_a_prefix_of_the_hash(
     before_0014 = [m for m in MIGRATIONS if m[0] < "0014"]
     monkeypatch.setattr(backend, "MIGRATIONS", before_0014)
     s = open_store(tmp_path / "cairn.db", create=True)
-    with s.write() as tx:
-        tx.tasks.create("t", "", "ts")
+    # Rows as an older cairn wrote them, beneath the areas of this one.
+    with sqlitedb.connect(s) as conn:
+        conn.execute(
+            "INSERT INTO tasks (id, key, title, created_at, updated_at, seq) "
+            "VALUES ('t', 't', '', 'ts', 'ts', 1)"
+        )
         for v in range(3):
-            tx.checkpoints.add(
-                "t", "plan", f"v{v}", hash=f"{v % 2:064x}", size=2, phase=None, source="write",
-                files=(), ts="ts",
-            )  # fmt: skip
+            conn.execute(
+                "INSERT INTO checkpoints (task_id, kind, version, hash, size, content, phase, "
+                "source, files, created_at, seq) VALUES ('t', 'plan', ?, ?, 2, ?, NULL, 'write', "
+                "'[]', 'ts', ?)",
+                (v + 1, f"{v % 2:064x}", f"v{v}", v + 1),
+            )
     s.close()
     monkeypatch.setattr(backend, "MIGRATIONS", MIGRATIONS)
     s = open_store(tmp_path / "cairn.db")
@@ -507,5 +537,99 @@ def test_migration_0014_indexes_a_prefix_of_the_hash(
             assert found is not None and (found.version, found.content) == (3, None)
             assert tx.checkpoints.by_hash("t", "plan", f"{2:064x}") is None
             assert tx.checkpoints.count() == 3
+    finally:
+        s.close()
+
+
+def test_migration_0016_keeps_the_task_seq_on_the_task_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store from before 0016: each task's counter is the seq of its newest version, the index
+    on (task, seq) is gone, the next write goes on from the counter and the newest version of
+    the task is still the one with the highest seq."""
+    import cairn.store.sqlite.connection as backend
+
+    before = [m for m in MIGRATIONS if m[0] < "0016"]
+    monkeypatch.setattr(backend, "MIGRATIONS", before)
+    s = open_store(tmp_path / "cairn.db", create=True)
+    with sqlitedb.connect(s) as conn:
+        for t, n in (("a", 1), ("b", 2), ("empty", 3)):
+            conn.execute(
+                "INSERT INTO tasks (id, key, title, created_at, updated_at, seq) "
+                "VALUES (?, ?, '', 'ts', 'ts', ?)",
+                (t, t, n),
+            )
+        # a: plan 1, notes 1, plan 2 (seq 1..3); b: one version.
+        for t, kind, v, seq in (("a", "plan", 1, 1), ("a", "notes", 1, 2), ("a", "plan", 2, 3),
+                                ("b", "plan", 1, 1)):  # fmt: skip
+            conn.execute(
+                "INSERT INTO checkpoints (task_id, kind, version, hash, size, content, phase, "
+                "source, files, created_at, seq) VALUES (?, ?, ?, ?, 1, 'x', NULL, 'write', "
+                "'[]', 'ts', ?)",
+                (t, kind, v, f"{seq:064x}", seq),
+            )
+    s.close()
+    monkeypatch.setattr(backend, "MIGRATIONS", MIGRATIONS)
+    s = open_store(tmp_path / "cairn.db")
+    try:
+        got = sqlitedb.rows(s, "SELECT id, checkpoint_seq FROM tasks ORDER BY id")
+        assert [(r["id"], r["checkpoint_seq"]) for r in got] == [("a", 3), ("b", 1), ("empty", 0)]
+        gone = sqlitedb.rows(s, "SELECT name FROM sqlite_master WHERE name = 'checkpoints_seq'")
+        assert gone == []
+        made = sqlitedb.rows(s, "SELECT name FROM sqlite_master WHERE name = 'phases_position'")
+        assert len(made) == 1
+        with s.read() as tx:
+            newest = tx.checkpoints.newest_of_task("a", content=False)
+            assert newest is not None and (newest.kind, newest.version, newest.seq) == (
+                "plan",
+                2,
+                3,
+            )
+            older = tx.checkpoints.newest_of_task("a", exclude=("plan",))
+            assert older is not None and (older.kind, older.seq, older.content) == ("notes", 2, "x")
+            assert tx.checkpoints.newest_of_task("empty") is None
+        with s.write() as tx:
+            row = tx.checkpoints.add_if_changed(
+                "a", "notes", "y", hash=f"{9:064x}", size=1, phase=None, source="write",
+                files=(), ts="ts2",
+            )  # fmt: skip
+            assert row is not None and (row.version, row.seq) == (2, 4)
+            added = tx.checkpoints.add(
+                "empty", "plan", "z", hash=f"{8:064x}", size=1, phase=None, source="write",
+                files=(), ts="ts2",
+            )  # fmt: skip
+            assert (added.version, added.seq) == (1, 1)
+        got = sqlitedb.rows(s, "SELECT id, checkpoint_seq FROM tasks ORDER BY id")
+        assert [(r["id"], r["checkpoint_seq"]) for r in got] == [("a", 4), ("b", 1), ("empty", 1)]
+        with s.read() as tx:
+            assert "checkpoint_seq" not in tx.records.fields("tasks")  # derived: not a record
+    finally:
+        s.close()
+
+
+def test_the_write_journals_its_data_as_the_journal_encodes_it(tmp_path: Path) -> None:
+    """The checkpoint write formats its ``checkpoint.written`` data itself (no encoder built per
+    write): byte for byte what ``events.append`` writes, quotes, escapes and non-ASCII included."""
+    from cairn.store.sqlite.events import _encode
+
+    s = open_store(tmp_path / "cairn.db", create=True)
+    try:
+        with s.write() as tx:
+            tx.tasks.create("tâche", "", "ts")
+        cases = [
+            ("plan", "work", "write", 'artifacts/tâche_"plan"\\x.md'),
+            ("n", None, "hand-edit", "a/b"),
+        ]
+        for kind, phase, source, path in cases:
+            with s.write() as tx:
+                done = tx.checkpoints.write(
+                    "tâche", kind, "é\n", hash="ab" * 32, size=3, phase=phase, source=source,
+                    files=("x",), ts="ts", path=path,
+                )  # fmt: skip
+            assert done.added is not None
+            want = {"kind": kind, "version": 1, "hash": "ab" * 32, "size": 3, "phase": phase,
+                    "source": source, "path": path}  # fmt: skip
+            got = sqlitedb.rows(s, "SELECT data FROM events ORDER BY id DESC LIMIT 1")
+            assert got[0]["data"] == _encode(want)
     finally:
         s.close()

@@ -58,8 +58,8 @@ def test_a_copy_keeps_the_checkpoint_count_equal_to_the_versions(
     capsys: pytest.CaptureFixture[str],
     pg_url: str,  # noqa: F811
 ) -> None:
-    """The count is kept by a trigger that PostgreSQL runs at the commit: a restore's own count
-    (the dump's ``meta``) must not be added to by the versions it loaded, there or back."""
+    """The count is kept by a trigger that PostgreSQL runs at the commit: the count a restore
+    derives from what it loaded must not be added to by those versions again, there or back."""
     src = _filled(tmp_path / "a", capsys)
     assert run(capsys, src, "store", "copy", "--to", pg_url).code == 0
     server = open_store(pg_url)
@@ -100,3 +100,33 @@ def test_a_count_restored_twice_before_is_counted_again_when_the_stores_open(
             assert _versions(store) == (2, 2), where
         finally:
             store.close()
+
+
+def test_an_old_dump_with_a_wrong_count_imports_into_postgresql_counted_right(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    pg_url: str,  # noqa: F811
+) -> None:
+    """A cairn.store_dump/1 dump of a store counted twice: its count record and the tasks' step
+    counts are not loaded but derived."""
+    from tests.test_store_dump_derived import as_v1
+
+    src = _filled(tmp_path / "a", capsys)
+    old = tmp_path / "old.jsonl"
+    old.write_text(as_v1(run(capsys, src, "store", "export", "-").out, "4", 5), encoding="utf-8")
+    server = open_store(pg_url, create=True)
+    try:
+        from cairn.store.dump import restore
+
+        with old.open(encoding="utf-8") as lines:
+            restore(lines, server)
+        assert _versions(server) == (2, 2)
+        with old.open(encoding="utf-8") as lines:
+            restore(lines, server, replace=True)
+        assert _versions(server) == (2, 2)
+        with server.read() as tx:
+            assert tx.steps.count("t1") == 1  # not the dump's 6
+        with Workspace.open(src) as ws:
+            assert digest(server).sets == digest(ws.store).sets
+    finally:
+        server.close()

@@ -142,6 +142,17 @@ def test_a_store_with_history_is_refused_unless_told_and_then_kept(
     r = run(capsys, dst, "store", "import", str(src / "dump.jsonl"), "--replace")
     assert r.code == 0, r.err
     assert _history(dst) == _history(src)
+    # What the store derives (the count of versions, each task's sequence of them) is derived
+    # again from what replaced the old records, and goes on from there.
+    with Workspace.open(dst) as ws, ws.store.read() as tx:
+        versions = tx.records.count("checkpoints")
+        assert tx.checkpoints.count() == versions
+        seqs = [c.seq for c in tx.checkpoints.newest_each_kind("t1")]
+    assert run(capsys, dst, "checkpoint", "write", "t1", "analysis", stdin="# v9\n").code == 0
+    with Workspace.open(dst) as ws, ws.store.read() as tx:
+        assert tx.checkpoints.count() == versions + 1
+        newest = tx.checkpoints.newest_of_task("t1")
+        assert newest is not None and newest.seq == max(seqs) + 1
     [backup] = (dst / ".cairn" / "backups").iterdir()
     assert backup.name.endswith(".jsonl.gz") and backup.name in r.out
     # what was replaced comes back from its backup
@@ -186,9 +197,9 @@ def test_export_stays_inside_the_workspace_or_goes_to_stdout(
     r = run(capsys, src, "store", "export", "-")
     assert r.code == 0
     docs = [json.loads(line) for line in r.out.splitlines()]
-    assert docs[0]["format"] == "cairn.store_dump/1" and docs[-1]["done"] is True
+    assert docs[0]["format"] == "cairn.store_dump/2" and docs[-1]["done"] is True
     sets = docs[0]["sets"]
     assert sets[-1] == "meta" and "leases" not in sets
     assert run(capsys, src, "store", "export", "x.jsonl.gz").code == 0
     with gzip.open(src / "x.jsonl.gz", "rt", encoding="utf-8") as fh:
-        assert json.loads(fh.readline())["format"] == "cairn.store_dump/1"
+        assert json.loads(fh.readline())["format"] == "cairn.store_dump/2"

@@ -49,20 +49,39 @@ def test_rows_load_into_another_store_and_ids_go_on(connect, backend: str, tmp_p
             assert tx.records.count("events") == 2
         with target.read() as tx:
             assert is_empty(tx.records)
+            # The checkpoint count is derived: neither a field nor a record.
+            assert ["checkpoint_versions"] not in [r[:1] for r in dumped["meta"][1]]
+            assert "step_count" not in dumped["tasks"][0]
+            assert tx.records.count("meta") == len(dumped["meta"][1])
         with target.write() as tx:
-            # Any order (references are checked at commit), but meta last: its counters.
-            for name in [*reversed(sorted(set(dumped) - {"meta"})), "meta"]:
+            # Any order: references are checked at commit, counters derived after.
+            for name in reversed(sorted(dumped)):
                 fields, rows = dumped[name]
                 if rows:
                     tx.records.load(name, fields, rows)
+            tx.records.load("meta", ["key", "value"], [["checkpoint_versions", "7"]])  # not taken
+            tx.records.derive()
         with target.read() as tx:
             for name, (fields, rows) in dumped.items():  # (the SQLite target may have more fields)
                 at = [tx.records.fields(name).index(f) for f in fields]
                 assert [[r[i] for i in at] for r in tx.records.rows(name)] == rows, name
             cp = tx.checkpoints.get("T1", "plan", 1)
             assert cp is not None and cp.content == "# plan ✓"
+            assert tx.checkpoints.count() == 1 and tx.steps.count("T1") == 1  # derived again
         with target.write() as tx:
             assert tx.events.append(None, "after", TS, {}) == 3  # the counter went on
+            again = tx.checkpoints.add(
+                "T1",
+                "plan",
+                "again",
+                hash="h2",
+                size=5,
+                phase=None,
+                source="write",
+                files=(),
+                ts=TS,
+            )
+            assert (again.version, again.seq) == (2, 2)  # and the task's sequence of versions
             with pytest.raises(StoreError, match="no field"):
                 tx.records.load("tasks", ["id", "nonsense"], [["x", 1]])
     finally:
@@ -77,6 +96,10 @@ def test_clear_removes_every_record_even_the_append_only_ones(store: Store, back
         tx.records.clear()
     with store.read() as tx:
         assert is_empty(tx.records)
+    with store.write() as tx:
+        tx.records.derive()  # what a restore's load ends with: the counts of what it holds
+    with store.read() as tx:
+        assert tx.checkpoints.count() == 0
     with store.write() as tx:  # the append-only rule is back
         tx.events.append(None, "x", TS, {})
     if backend == "sqlite":  # (its triggers were lifted for the clear; PostgreSQL truncates)

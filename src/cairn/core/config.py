@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cairn.core.errors import UsageError
-from cairn.core.record import Record, assign
+from cairn.core.record import Record, field
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,52 +46,16 @@ WORKER_EXECUTORS = ("local", "ray")
 
 
 class Config(Record):
-    __slots__ = (  # noqa: RUF023
-        "max_checkpoint_bytes",
-        "brief_max_tokens",
-        "excerpt_lines",
-        "artifacts_dir",
-        "logs_dir",
-        "status_file",
-        "reviews_dir",
-        "store",
-        "workers_executor",
-        "raw",
-    )
-    max_checkpoint_bytes: int
-    brief_max_tokens: int
-    excerpt_lines: int
-    artifacts_dir: str
-    logs_dir: str
-    status_file: str
-    reviews_dir: str
-    store: str
-    workers_executor: str
-    raw: dict[str, Any]
-
-    def __init__(
-        self,
-        max_checkpoint_bytes: int = 5_000_000,
-        brief_max_tokens: int = 2000,
-        excerpt_lines: int = 60,
-        artifacts_dir: str = "artifacts",
-        logs_dir: str = "logs",
-        status_file: str = "CURRENT_WORK_STATUS.md",
-        reviews_dir: str = "reviews",
-        store: str = "cairn.db",
-        workers_executor: str = "local",
-        raw: dict[str, Any] | None = None,
-    ) -> None:
-        assign(self, "max_checkpoint_bytes", max_checkpoint_bytes)
-        assign(self, "brief_max_tokens", brief_max_tokens)
-        assign(self, "excerpt_lines", excerpt_lines)
-        assign(self, "artifacts_dir", artifacts_dir)
-        assign(self, "logs_dir", logs_dir)
-        assign(self, "status_file", status_file)
-        assign(self, "reviews_dir", reviews_dir)
-        assign(self, "store", store)
-        assign(self, "workers_executor", workers_executor)
-        assign(self, "raw", {} if raw is None else raw)
+    max_checkpoint_bytes: int = 5_000_000
+    brief_max_tokens: int = 2000
+    excerpt_lines: int = 60
+    artifacts_dir: str = "artifacts"
+    logs_dir: str = "logs"
+    status_file: str = "CURRENT_WORK_STATUS.md"
+    reviews_dir: str = "reviews"
+    store: str = "cairn.db"
+    workers_executor: str = "local"
+    raw: dict[str, Any] = field(default_factory=dict)
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.raw.get(name, {})

@@ -3,7 +3,7 @@ renders."""
 
 from __future__ import annotations
 
-from cairn.core.record import Record, asdict, assign
+from cairn.core.record import Record, asdict
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,40 +19,13 @@ CHECKPOINT_SOURCES = ("write", "hand-edit", "progress", "review")
 class Phase(Record):
     """A phase of a task: pending, active, done, failed or blocked."""
 
-    __slots__ = (  # noqa: RUF023
-        "name",
-        "position",
-        "state",
-        "gated",
-        "started_at",
-        "finished_at",
-        "error",
-    )
     name: str
     position: int
     state: str
-    gated: bool
-    started_at: str | None
-    finished_at: str | None
-    error: str | None
-
-    def __init__(
-        self,
-        name: str,
-        position: int,
-        state: str,
-        gated: bool = False,
-        started_at: str | None = None,
-        finished_at: str | None = None,
-        error: str | None = None,
-    ) -> None:
-        assign(self, "name", name)
-        assign(self, "position", position)
-        assign(self, "state", state)
-        assign(self, "gated", gated)
-        assign(self, "started_at", started_at)
-        assign(self, "finished_at", finished_at)
-        assign(self, "error", error)
+    gated: bool = False
+    started_at: str | None = None
+    finished_at: str | None = None
+    error: str | None = None
 
     @property
     def icon(self) -> str:
@@ -62,29 +35,12 @@ class Phase(Record):
 class Task(Record):
     """A task and its phases, in order."""
 
-    __slots__ = ("id", "title", "created_at", "updated_at", "next_action", "phases")  # noqa: RUF023
     id: str
     title: str
     created_at: str
     updated_at: str
     next_action: str | None
-    phases: tuple[Phase, ...]
-
-    def __init__(
-        self,
-        id: str,
-        title: str,
-        created_at: str,
-        updated_at: str,
-        next_action: str | None,
-        phases: tuple[Phase, ...] = (),
-    ) -> None:
-        assign(self, "id", id)
-        assign(self, "title", title)
-        assign(self, "created_at", created_at)
-        assign(self, "updated_at", updated_at)
-        assign(self, "next_action", next_action)
-        assign(self, "phases", phases)
+    phases: tuple[Phase, ...] = ()
 
     @property
     def state(self) -> str:
@@ -126,20 +82,6 @@ class Task(Record):
 class Checkpoint(Record):
     """One version of a checkpoint document (``content`` None when listed without it)."""
 
-    __slots__ = (  # noqa: RUF023
-        "task_id",
-        "kind",
-        "version",
-        "hash",
-        "size",
-        "phase",
-        "source",
-        "files",
-        "created_at",
-        "path",
-        "content",
-        "unchanged",
-    )
     NOT_SHOWN = ("content",)
     NOT_COMPARED = ("unchanged",)
     task_id: str
@@ -152,37 +94,9 @@ class Checkpoint(Record):
     files: tuple[str, ...]
     created_at: str
     path: str  # the projected artifact, relative to the workspace
-    content: str | None
+    content: str | None = None
     # True when a write found this content already the newest version and stored nothing.
-    unchanged: bool
-
-    def __init__(
-        self,
-        task_id: str,
-        kind: str,
-        version: int,
-        hash: str,
-        size: int,
-        phase: str | None,
-        source: str,
-        files: tuple[str, ...],
-        created_at: str,
-        path: str,
-        content: str | None = None,
-        unchanged: bool = False,
-    ) -> None:
-        assign(self, "task_id", task_id)
-        assign(self, "kind", kind)
-        assign(self, "version", version)
-        assign(self, "hash", hash)
-        assign(self, "size", size)
-        assign(self, "phase", phase)
-        assign(self, "source", source)
-        assign(self, "files", files)
-        assign(self, "created_at", created_at)
-        assign(self, "path", path)
-        assign(self, "content", content)
-        assign(self, "unchanged", unchanged)
+    unchanged: bool = False
 
     def to_json(self, with_content: bool = True) -> dict[str, Any]:
         d = asdict(self)
@@ -197,15 +111,6 @@ class Checkpoint(Record):
 class Step(Record):
     """One line of a task's progress."""
 
-    __slots__ = (  # noqa: RUF023
-        "id",
-        "task_id",
-        "phase",
-        "text",
-        "state",
-        "created_at",
-        "updated_at",
-    )
     id: int
     task_id: str
     phase: str | None
@@ -213,24 +118,6 @@ class Step(Record):
     state: str
     created_at: str
     updated_at: str
-
-    def __init__(
-        self,
-        id: int,
-        task_id: str,
-        phase: str | None,
-        text: str,
-        state: str,
-        created_at: str,
-        updated_at: str,
-    ) -> None:
-        assign(self, "id", id)
-        assign(self, "task_id", task_id)
-        assign(self, "phase", phase)
-        assign(self, "text", text)
-        assign(self, "state", state)
-        assign(self, "created_at", created_at)
-        assign(self, "updated_at", updated_at)
 
     @property
     def icon(self) -> str:
@@ -240,37 +127,16 @@ class Step(Record):
 class Event(Record):
     """One entry of the journal."""
 
-    __slots__ = ("id", "ts", "task_id", "type", "data")  # noqa: RUF023
     id: int
     ts: str
     task_id: str | None
     type: str
     data: dict[str, Any]
 
-    def __init__(
-        self, id: int, ts: str, task_id: str | None, type: str, data: dict[str, Any]
-    ) -> None:
-        assign(self, "id", id)
-        assign(self, "ts", ts)
-        assign(self, "task_id", task_id)
-        assign(self, "type", type)
-        assign(self, "data", data)
-
 
 class Recovery(Record):
     """One recovery, as the recovery log lists it."""
 
-    __slots__ = (  # noqa: RUF023
-        "id",
-        "ts",
-        "trigger",
-        "task_id",
-        "phase",
-        "checkpoint",
-        "reloaded",
-        "safe_point",
-        "note",
-    )
     id: int
     ts: str
     trigger: str
@@ -280,25 +146,3 @@ class Recovery(Record):
     reloaded: tuple[str, ...]
     safe_point: bool | None
     note: str | None
-
-    def __init__(
-        self,
-        id: int,
-        ts: str,
-        trigger: str,
-        task_id: str | None,
-        phase: str | None,
-        checkpoint: str | None,
-        reloaded: tuple[str, ...],
-        safe_point: bool | None,
-        note: str | None,
-    ) -> None:
-        assign(self, "id", id)
-        assign(self, "ts", ts)
-        assign(self, "trigger", trigger)
-        assign(self, "task_id", task_id)
-        assign(self, "phase", phase)
-        assign(self, "checkpoint", checkpoint)
-        assign(self, "reloaded", reloaded)
-        assign(self, "safe_point", safe_point)
-        assign(self, "note", note)

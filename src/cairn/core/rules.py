@@ -13,7 +13,7 @@ to run next.
 from __future__ import annotations
 
 from cairn.core.names import artifact_stem
-from cairn.core.record import Record, assign
+from cairn.core.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -89,32 +89,11 @@ class ReviewFacts(Protocol):
 class GateState(Record):
     """Where a task's plan review stands: what a gated phase checks."""
 
-    __slots__ = (  # noqa: RUF023
-        "state",
-        "plan_version",
-        "review",
-        "approved_checkpoint",
-        "approved_by",
-    )
     state: str  # approved | missing | pending | rejected | failed | stale | insufficient
     plan_version: int | None
     review: ReviewFacts | None  # the newest review of the plan
     approved_checkpoint: bool
-    approved_by: str | None  # checklist | model | human, for an approved review
-
-    def __init__(
-        self,
-        state: str,
-        plan_version: int | None,
-        review: ReviewFacts | None,
-        approved_checkpoint: bool,
-        approved_by: str | None = None,
-    ) -> None:
-        assign(self, "state", state)
-        assign(self, "plan_version", plan_version)
-        assign(self, "review", review)
-        assign(self, "approved_checkpoint", approved_checkpoint)
-        assign(self, "approved_by", approved_by)
+    approved_by: str | None = None  # checklist | model | human, for an approved review
 
     @property
     def open(self) -> bool:
@@ -225,15 +204,6 @@ def _is_checklist(reviewer: str) -> bool:
 class PhaseRun(Record):
     """One attempt of a phase by the durable runner, as recorded when it started."""
 
-    __slots__ = (  # noqa: RUF023
-        "id",
-        "task_id",
-        "phase",
-        "attempt",
-        "restarted",
-        "crashed_pid",
-        "crashed_attempt",
-    )
     id: int
     task_id: str
     phase: str
@@ -241,21 +211,3 @@ class PhaseRun(Record):
     restarted: bool  # the phase was still active: the process of an earlier attempt died
     crashed_pid: int | None  # that attempt's pid and number, when its record was found
     crashed_attempt: int | None
-
-    def __init__(
-        self,
-        id: int,
-        task_id: str,
-        phase: str,
-        attempt: int,
-        restarted: bool,
-        crashed_pid: int | None,
-        crashed_attempt: int | None,
-    ) -> None:
-        assign(self, "id", id)
-        assign(self, "task_id", task_id)
-        assign(self, "phase", phase)
-        assign(self, "attempt", attempt)
-        assign(self, "restarted", restarted)
-        assign(self, "crashed_pid", crashed_pid)
-        assign(self, "crashed_attempt", crashed_attempt)

@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from cairn.core.record import Record, assign
+from cairn.core.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,15 +25,9 @@ DEFAULT_ENCODING = "o200k_base"
 
 
 class TokenCount(Record):
-    __slots__ = ("tokens", "encoding", "exact")  # noqa: RUF023
     tokens: int
     encoding: str
     exact: bool  # False for models whose tokenizer is not public (Claude): an estimate
-
-    def __init__(self, tokens: int, encoding: str, exact: bool) -> None:
-        assign(self, "tokens", tokens)
-        assign(self, "encoding", encoding)
-        assign(self, "exact", exact)
 
 
 def encoding_name(model: str | None) -> tuple[str, bool]:

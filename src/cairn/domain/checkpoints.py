@@ -96,7 +96,7 @@ def write_checkpoint(
 ) -> Checkpoint:
     names.kind(kind)
     text, data = coerce_content(ws.config, content)
-    file_list = tuple(dict.fromkeys(reload_path(ws, f) for f in files))
+    file_list = tuple(dict.fromkeys(reload_path(ws, f) for f in files)) if files else ()
     task_id = canonical_id(ws, task_id)
     # A hand edit of this very artifact must be ingested before it is overwritten; the check
     # needs the stored id, not the caller's spelling of it.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from cairn.core.record import Record, assign
+from cairn.core.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,38 +33,19 @@ class Change(Record):
     """One committed change. ``what``: task, phase, checkpoint, review, next, recovery, worker,
     run, budget or other."""
 
-    __slots__ = ("what", "task_id", "kind", "checkpoint", "review", "path", "settle")  # noqa: RUF023
     what: str
-    task_id: str | None
-    kind: str | None
+    task_id: str | None = None
+    kind: str | None = None
     # The version just committed, content included, so that a listener renders it without reading
     # it back; None when the writer did not have it at hand (the listener reads the newest).
-    checkpoint: Checkpoint | None
+    checkpoint: Checkpoint | None = None
     # A review change: the review, and the file of it just recorded (its request or a response).
-    review: str | None
-    path: str | None
+    review: str | None = None
+    path: str | None = None
     # The announcer's caller reads the tree next (a worker's start or end, the end of a durable
     # run): a listener brings it current before ``announce`` returns, not in the background. A
     # batch or a command still renders once, at its end.
-    settle: bool
-
-    def __init__(
-        self,
-        what: str,
-        task_id: str | None = None,
-        kind: str | None = None,
-        checkpoint: Checkpoint | None = None,
-        review: str | None = None,
-        path: str | None = None,
-        settle: bool = False,
-    ) -> None:
-        assign(self, "what", what)
-        assign(self, "task_id", task_id)
-        assign(self, "kind", kind)
-        assign(self, "checkpoint", checkpoint)
-        assign(self, "review", review)
-        assign(self, "path", path)
-        assign(self, "settle", settle)
+    settle: bool = False
 
 
 class Listener(Protocol):

@@ -16,9 +16,10 @@ Measured on Claude Code 2.1.332 in ``-p`` and ``--input-format stream-json`` (us
   request goes out and Claude Code compacts when the API answers "prompt is too long", that is at
   the model's window.
 - With auto-compaction off (``DISABLE_AUTO_COMPACT``, ``DISABLE_COMPACT``, ``autoCompactEnabled:
-  false`` in a settings file, the managed one included, or else in ``~/.claude.json``, where
-  ``/config`` keeps it) nothing compacts; the session stops 3k short of the model's window less
-  the reserve.
+  false`` in a settings file, the managed one included (Linux and macOS paths), or else in
+  ``~/.claude.json``, where ``/config`` keeps it) nothing compacts; the session stops 3k short of
+  the model's window less the reserve. A settings file that turns it on outweighs
+  ``~/.claude.json``.
 
 Part of the PostToolUse fast path (:mod:`cairn.integrations.forecast`): imports nothing; the json
 module only for a settings file with per-model windows.
@@ -27,6 +28,7 @@ module only for a settings file with per-model windows.
 from __future__ import annotations
 
 import os
+import sys
 
 if __package__:
     from cairn.integrations.tail_read import field
@@ -41,7 +43,12 @@ SUMMARY_BUFFER = 13_000
 BLOCK_MARGIN = 3_000
 WINDOW_ENV = "CLAUDE_CODE_AUTO_COMPACT_WINDOW"
 PCT_ENV = "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"
-MANAGED_SETTINGS = "/etc/claude-code/managed-settings.json"  # Linux
+# Where an administrator puts managed settings (code.claude.com/docs/en/settings), per platform;
+# elsewhere none is read.
+MANAGED_SETTINGS = {
+    "linux": "/etc/claude-code/managed-settings.json",  # and WSL
+    "darwin": "/Library/Application Support/ClaudeCode/managed-settings.json",
+}
 GLOBAL_CONFIG_BYTES = 16 * 1024 * 1024  # ~/.claude.json keeps every project's history
 
 Env = os._Environ[str] | dict[str, str]
@@ -94,7 +101,14 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
-def settings_files(env: Env) -> list[str]:
+def managed_settings(platform: str | None = None, root: str = "/") -> str | None:
+    """The managed settings file of ``platform`` (default: this one's) under ``root`` (a test's
+    stand-in for the file system's root), or None where Claude Code documents none."""
+    known = MANAGED_SETTINGS.get(sys.platform if platform is None else platform)
+    return None if known is None else os.path.join(root, known.lstrip("/"))
+
+
+def settings_files(env: Env, platform: str | None = None, root: str = "/") -> list[str]:
     """Claude Code's settings files that can carry the window, lowest precedence first (the
     managed file, which an administrator puts above everything, last)."""
     home = env.get("CLAUDE_CONFIG_DIR") or os.path.join(env.get("HOME", "~"), ".claude")
@@ -103,7 +117,9 @@ def settings_files(env: Env) -> list[str]:
     if project:
         files.append(os.path.join(project, ".claude", "settings.json"))
         files.append(os.path.join(project, ".claude", "settings.local.json"))
-    files.append(MANAGED_SETTINGS)
+    managed = managed_settings(platform, root)
+    if managed is not None:
+        files.append(managed)
     return files
 
 
@@ -137,13 +153,16 @@ def _parsed(raw: bytes) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
-def from_settings(model: str, env: Env) -> tuple[int | None, bool | None]:
-    """``(window, enabled)`` from the settings files: the ``autoCompactWindow`` that applies to
-    ``model`` (None: auto), and ``autoCompactEnabled`` (None when no file sets it)."""
+def from_settings(
+    model: str, env: Env, platform: str | None = None, root: str = "/"
+) -> tuple[int | None, bool | None]:
+    """``(window, enabled)`` from the settings files (:func:`settings_files`): the
+    ``autoCompactWindow`` that applies to ``model`` (None: auto), and ``autoCompactEnabled``
+    (None when no file sets it)."""
     default: object = None
     by_model: dict[str, object] = {}
     enabled: bool | None = None
-    for path in settings_files(env):
+    for path in settings_files(env, platform, root):
         try:
             with open(path, "rb") as f:
                 raw = f.read(1024 * 1024)

@@ -14,7 +14,8 @@ categories (sizes are characters / 4, estimates):
   its own rollout and fires SubagentStart / SubagentStop, never Stop);
 - ``orchestration``: the rest: the agent's messages, reasoning summaries and tool calls, other
   tool output, the environment context, developer messages (instructions, hook context such as
-  cairn's brief) and compaction summaries.
+  cairn's brief), compaction summaries and, once per context, the base instructions
+  (``session_meta``'s ``base_instructions``: Codex's system prompt).
 
 Rollout lines carry an ``ordinal`` (0.171), so the point read is ``<timestamp>#<ordinal>`` and a
 record written in the same millisecond is still counted once.
@@ -27,7 +28,7 @@ import shlex
 from collections import Counter
 from typing import Any
 
-from cairn.integrations.ledger import _is_doc, records_after
+from cairn.integrations.ledger import SYSTEM, _is_doc, after_compaction, records_after
 from cairn.integrations.transcripts import CODEX_CALLS
 
 SUBAGENT_RESULTS = frozenset(
@@ -106,7 +107,17 @@ def attribute(path: str, after: str | None) -> tuple[Counter[tuple[str, str]], s
         payload = rec.get("payload")
         if not isinstance(payload, dict):
             continue
+        if rec.get("type") == "session_meta":
+            # Codex 0.171 sends these as the first developer message of every request and writes
+            # them only here (counted once per context by record_turn); the tools it sends
+            # (~11k characters) are in no rollout record.
+            base = payload.get("base_instructions")
+            text = base.get("text") if isinstance(base, dict) else None
+            if isinstance(text, str) and text:
+                out[SYSTEM] = len(text)
+            continue
         if rec.get("type") == "compacted":
+            after_compaction(out)
             out[("orchestration", "compaction summary")] += len(str(payload.get("message", "")))
             continue
         if rec.get("type") != "response_item":

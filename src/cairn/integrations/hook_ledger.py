@@ -52,4 +52,6 @@ def subagent(
     from cairn.integrations import codex_ledger, ledger
 
     base = codex_ledger.attribute if agent.NAME == "codex" else ledger.sidechain_attribute
-    ledger.record_subagent(ws, base, agent_id, path, payload)
+    ledger.record_subagent(
+        ws, base, agent_id, path, payload, exact=lambda: ledger.final_tokens(path, agent.NAME)
+    )

@@ -5,8 +5,16 @@ records, in the budget ledger, what the turn put into the context: the user's pr
 documents read (``specs``: a Read of a Markdown / text file, or of a path naming specs, docs, a
 design or a README), what subagents handed back (``subagent_summaries``: Agent / Task tool results)
 and the rest of the work (``orchestration``: the agent's own text and tool calls, other tool
-results, hook context). Sizes are estimates (characters / 4, ``exact`` false). The point reached is
+results, hook context). Sizes are estimates (characters / 4, ``exact`` false), but for a
+subagent's own work the client's reported usage is used when there is any. The point reached is
 a ``hook.ledger`` journal event per session, so a turn is counted once.
+
+The system prompt and tools go with every request but hold their place in the context once: a
+reader reports the newest copy it saw under :data:`SYSTEM`, and :func:`record_turn` counts it once
+per context (again after a compaction, which starts one; the growth when it grows). The size and
+what was counted travel on the ``hook.ledger`` event (``system``, ``system_counted``), since a
+client writes its copy only when it changes (Claude Code's ``api-request-shape``) or once at the
+start (Codex's ``session_meta``).
 """
 
 from __future__ import annotations
@@ -28,9 +36,14 @@ SCAN_BYTES = 64 * 1024 * 1024
 _DOC_SUFFIXES = (".md", ".markdown", ".rst", ".txt", ".adoc")
 _DOC_WORDS = ("spec", "doc", "readme", "design", "requirement", "adr")
 SUBAGENT_TOOLS = frozenset({"Agent", "Task"})
-# Attachments Claude Code (2.1.332) records beside the conversation that add nothing to it: a copy
-# of the system prompt and tools with every request (measured: one per request, ~60k characters).
-NOT_CONTEXT = frozenset({"prompt_snapshot"})
+# The key a reader reports the system prompt's size under (characters; the newest copy it read),
+# counted once per context by record_turn, not summed per request.
+SYSTEM = ("orchestration", "system prompt")
+# Claude Code (2.1.332) writes, beside the conversation, the request's system prompt and tools:
+# an ``api-request-shape`` record whenever they change (what the API was sent), and an attachment
+# ``prompt_snapshot`` with most requests (its own rendering; the shape is preferred).
+SHAPE = "api-request-shape"
+SNAPSHOT = "prompt_snapshot"
 
 
 def _is_doc(path: str) -> bool:
@@ -57,6 +70,15 @@ def _blocks(rec: dict[str, Any]) -> list[Any]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
     return content if isinstance(content, list) else []
+
+
+def after_compaction(out: Counter[tuple[str, str]]) -> None:
+    """A compaction in the records read: what came before it left the context (the context the
+    entries go to is the one the compaction started), but the system prompt is sent again."""
+    system = out.pop(SYSTEM, 0)
+    out.clear()
+    if system:
+        out[SYSTEM] = system
 
 
 def records_after(path: str, seen: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
@@ -93,6 +115,7 @@ def attribute(
     tools: dict[str, tuple[str, str]] = {}
     out: Counter[tuple[str, str]] = Counter()
     newest: str | None = None
+    shape = snapshot = 0
     for rec in newer:
         if rec.get("isSidechain") is True and not sidechain:
             continue  # a subagent's own context, not this one
@@ -100,7 +123,11 @@ def attribute(
         if isinstance(ts, str):
             newest = ts
         kind = rec.get("type")
-        if kind == "assistant":
+        if kind == SHAPE:
+            sent = rec.get("shape")
+            if isinstance(sent, dict):
+                shape = _chars(sent.get("system")) + _chars(sent.get("tools"))
+        elif kind == "assistant":
             for b in _blocks(rec):
                 if isinstance(b, dict) and b.get("type") == "tool_use":
                     raw = b.get("input")
@@ -110,6 +137,7 @@ def attribute(
                 out[("orchestration", "agent")] += _chars(b)
         elif kind == "user":
             if rec.get("isCompactSummary") is True:
+                after_compaction(out)
                 out[("orchestration", "compaction summary")] += _chars(_blocks(rec))
                 continue
             for b in _blocks(rec):
@@ -134,10 +162,36 @@ def attribute(
                     out[("user", "prompt")] += _chars(b)
         elif kind == "attachment":
             att = rec.get("attachment")
-            if isinstance(att, dict) and att.get("type") in NOT_CONTEXT:
+            if isinstance(att, dict) and att.get("type") == SNAPSHOT:
+                snapshot = _chars(att.get("systemPrompt")) + _chars(att.get("tools"))
                 continue
             out[("orchestration", "hook context")] += _chars(att)
+    if shape or snapshot:
+        out[SYSTEM] = shape or snapshot
     return out, newest
+
+
+def _last_event(ws: Workspace, session: str) -> tuple[dict[str, Any], set[str]]:
+    """The data of ``session``'s newest ``hook.ledger`` event ({} when none), and the contexts
+    other (non-subagent) sessions recorded into."""
+    from cairn.domain import budget
+
+    last: dict[str, Any] | None = None
+    others: set[str] = set()
+    for ev in reversed(ws.events(None, limit=500, types=(budget.SESSION_EVENT,))):
+        who = ev.data.get("session")
+        if who == session:
+            if last is None:
+                last = dict(ev.data)
+        elif isinstance(who, str) and not who.startswith("subagent:"):
+            ctx = ev.data.get("context")
+            if isinstance(ctx, str):
+                others.add(ctx)
+    return last or {}, others
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def record_turn(
@@ -148,26 +202,54 @@ def record_turn(
     reader: Reader | None = None,
     *,
     window: int | None = None,
+    exact: Callable[[], int | None] | None = None,
 ) -> int:
     """Record what entered the context since this session's last ``hook.ledger``; the entries.
     ``reader`` attributes the transcript (default: Claude Code's, :func:`attribute`); ``window``
     is the one the session's client works with, recorded with the context the entries went to
-    (``cairn budget`` measures that context against it)."""
+    (``cairn budget`` measures that context against it). ``exact``: the tokens the client itself
+    reported for what ``reader`` reads (a subagent's own usage; asked only when there is something
+    new), recorded instead of its estimate, as the growth since the last stop (None: none).
+
+    A session's first turn goes to a context of its own when the newest one holds another
+    session's turns (a new session is a new window); the system prompt is counted once per
+    context (:data:`SYSTEM`)."""
     from cairn.domain import budget
 
-    after = None
-    for ev in reversed(ws.events(None, limit=500, types=(budget.SESSION_EVENT,))):
-        if ev.data.get("session") == session:
-            after = ev.data.get("upto")
-            break
+    subagent = session.startswith("subagent:")
+    last, others = _last_event(ws, session)
+    after = last.get("upto")
     sizes, newest = (reader or attribute)(transcript, after if isinstance(after, str) else None)
-    items = [(cat, max(1, chars // 4), src, False) for (cat, src), chars in sizes.items() if chars]
     if newest is None:
         return 0
+    system = sizes.pop(SYSTEM, 0) or _int(last.get("system"))
+    with ws.store.read() as tx:
+        row = tx.ledger.current_context()
+    current = row.id if row is not None else None
+    if not subagent and not last and current in others:
+        current = budget.new_context(ws, "session", task_id=task_id, note=session)
+    items = [(cat, max(1, chars // 4), src, False) for (cat, src), chars in sizes.items() if chars]
     extra: dict[str, object] = {}
+    reported = exact() if exact is not None else None
+    if reported is not None:
+        before = _int(last.get("tokens"))
+        label = next((src for (_, src) in sizes), "subagent")
+        grown = reported - before
+        items = [(budget.OUTSIDE, grown, label, True)] if grown > 0 else []
+        extra["tokens"] = max(reported, before)
+        extra["exact"] = True
+    counted = _int(last.get("system_counted")) if last.get("context") == current else 0
+    if system > counted and not subagent:
+        items.append((SYSTEM[0], max(1, (system - counted) // 4), SYSTEM[1], False))
+    if system and not subagent:
+        extra.update(system=system, system_counted=max(system, counted))
     if items:
-        entries = budget.record_many(ws, items, task_id=task_id, render=False, journal=False)
-        extra["context"] = entries[0].context_id
+        entries = budget.record_many(
+            ws, items, task_id=task_id, context_id=current, render=False, journal=False
+        )
+        current = entries[0].context_id
+    if current is not None and (items or last.get("context") == current):
+        extra["context"] = current
         if window:
             extra["window"] = window
     ws.record_event(
@@ -197,12 +279,37 @@ def sidechain_attribute(
     return attribute(path, after, sidechain=True)
 
 
+def final_tokens(path: str, client: str) -> int | None:
+    """The tokens in a (subagent's) context at its newest response, as its client reported them:
+    Claude ``message.usage`` input, cache and output (the figure Claude Code 2.1.332 hands the
+    parent as ``<usage><subagent_tokens>``), Codex ``last_token_usage.total_tokens``; None when
+    it reports none."""
+    from cairn.integrations.transcripts import read_tail
+
+    try:
+        usage = read_tail(path).usage
+    except OSError:
+        return None
+    if usage is None:
+        return None
+    # A Claude usage's context is its input side; a Codex total already holds the output.
+    total = usage.context + usage.output if client == "claude" else usage.context
+    return total or None
+
+
 def record_subagent(
-    ws: Workspace, base: Reader, agent_id: str, transcript: str, payload: dict[str, Any]
+    ws: Workspace,
+    base: Reader,
+    agent_id: str,
+    transcript: str,
+    payload: dict[str, Any],
+    *,
+    exact: Callable[[], int | None] | None = None,
 ) -> int:
     """SubagentStop: the subagent's own work since its last stop, read from its own transcript
     with ``base`` (the client's reader), as ``subagent_work`` (the point read is a ``hook.ledger``
-    event keyed ``subagent:<agent_id>``)."""
+    event keyed ``subagent:<agent_id>``): ``exact``, the tokens its client reported for its
+    context (:func:`final_tokens`), when there are any, else the estimate."""
     kind = payload.get("agent_type")
     report = payload.get("last_assistant_message")
     reader = subagent_work(
@@ -212,4 +319,4 @@ def record_subagent(
     )
     active = ws.active_tasks()
     task = active[0].id if active else None
-    return record_turn(ws, f"subagent:{agent_id}", transcript, task, reader)
+    return record_turn(ws, f"subagent:{agent_id}", transcript, task, reader, exact=exact)

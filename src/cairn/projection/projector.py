@@ -22,6 +22,7 @@ from pathlib import Path
 from stat import S_ISLNK
 
 from cairn.core.fsutil import atomic_write, file_lock, remove_stale_temps
+from cairn.domain.checkpoints import artifact_path
 from cairn.projection import artifacts, watch
 from cairn.projection.recovery_log import bring_log_current, log_is_current, log_rel, log_text
 from cairn.projection.status import render_status_md, status_data
@@ -114,7 +115,7 @@ class Projector:
     def before_write(self, task_id: str, kind: str) -> None:
         """Take in a hand edit of the artifact a write is about to replace, as its own version
         first. One stat when the file is as this process left it."""
-        rel = self.ws.artifact_path(task_id, kind)
+        rel = artifact_path(self.ws, task_id, kind)  # not through the workspace's lazy module
         self.files.check_folder(rel)  # a folder leading outside is refused before the commit
         try:
             st = os.lstat(self.files.prefix + rel)

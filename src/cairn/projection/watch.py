@@ -20,7 +20,7 @@ import json
 import os
 
 from cairn.core.fsutil import atomic_write
-from cairn.core.record import Record, assign
+from cairn.core.record import Record, field
 from cairn.store.contract.projections import ProjectionRow, ProjectionStat
 
 TYPE_CHECKING = False
@@ -37,20 +37,9 @@ HOT_TASKS = 20
 
 
 class Look(Record):
-    __slots__ = ("mark", "dirs", "log")  # noqa: RUF023
-    mark: int | None
-    dirs: dict[str, list[int]]
-    log: list[int] | None
-
-    def __init__(
-        self,
-        mark: int | None = None,
-        dirs: dict[str, list[int]] | None = None,
-        log: list[int] | None = None,
-    ) -> None:
-        assign(self, "mark", mark)
-        assign(self, "dirs", {} if dirs is None else dirs)
-        assign(self, "log", log)
+    mark: int | None = None
+    dirs: dict[str, list[int]] = field(default_factory=dict)
+    log: list[int] | None = None
 
 
 def folders(ws: Workspace) -> dict[str, Path]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from cairn.core.record import Record, assign
+from cairn.core.record import Record, field
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -13,18 +13,6 @@ SCHEMA_BRIEF = "cairn.brief/1"
 
 
 class Brief(Record):
-    __slots__ = (  # noqa: RUF023
-        "text",
-        "tokens",
-        "exact",
-        "max_tokens",
-        "trigger",
-        "task_id",
-        "phase",
-        "checkpoint",
-        "reloaded",
-        "data",
-    )
     text: str
     tokens: int
     exact: bool
@@ -34,31 +22,7 @@ class Brief(Record):
     phase: str | None
     checkpoint: str | None
     reloaded: tuple[str, ...]
-    data: dict[str, Any]
-
-    def __init__(
-        self,
-        text: str,
-        tokens: int,
-        exact: bool,
-        max_tokens: int,
-        trigger: str,
-        task_id: str | None,
-        phase: str | None,
-        checkpoint: str | None,
-        reloaded: tuple[str, ...],
-        data: dict[str, Any] | None = None,
-    ) -> None:
-        assign(self, "text", text)
-        assign(self, "tokens", tokens)
-        assign(self, "exact", exact)
-        assign(self, "max_tokens", max_tokens)
-        assign(self, "trigger", trigger)
-        assign(self, "task_id", task_id)
-        assign(self, "phase", phase)
-        assign(self, "checkpoint", checkpoint)
-        assign(self, "reloaded", reloaded)
-        assign(self, "data", {} if data is None else data)
+    data: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -4,12 +4,16 @@
 The dump is JSON Lines, through the contract's records area (``store/contract/records.py``), so it
 moves between any two SQL backends (SQLite → PostgreSQL and back):
 
-- a header ``{"format": "cairn.store_dump/1", "created_at", "dialect", "migrations", "sets"}``;
+- a header ``{"format": "cairn.store_dump/2", "created_at", "dialect", "migrations", "sets"}``;
 - per record set ``{"set": NAME, "fields": [...]}``, then one ``{"r": [values], "h": HASH}`` per
   record, then ``{"end": NAME, "count": N, "hash": SET_HASH}``;
 - a trailer ``{"done": true, "sets": {NAME: {"count", "hash"}}}``: a dump without it is truncated.
 
 The file stats of ``projections`` (this machine's view of its readable tree) are dumped as null.
+Values the store derives from its records (the checkpoint count; ``contract.records.DERIVED``)
+are not records: a dump neither writes nor hashes them, a restore derives them again. A
+``cairn.store_dump/1`` dump (before that) holds the count as a ``meta`` record: its hash is
+checked with the rest of its set, as it was written, and the record itself is not loaded.
 A record's hash is the SHA-256 of its fields and values as canonical JSON; a set's hash is the
 SHA-256 of its records' hashes in sorted order (so it does not depend on a backend's row order).
 A restore checks every record against its hash as it reads it, loads everything in ONE write
@@ -30,13 +34,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.errors import StoreError
-from cairn.store.contract.records import is_empty
+from cairn.store.contract.records import is_derived, is_empty, source_fields
 
 if TYPE_CHECKING:
     from cairn.store import Store
     from cairn.store.contract.records import RecordsArea
 
-FORMAT = "cairn.store_dump/1"
+FORMAT = "cairn.store_dump/2"
+# The formats a restore reads: /1 held derived values (the checkpoint count) as records.
+READS = ("cairn.store_dump/1", FORMAT)
 _BATCH = 500
 # Fields that describe one machine's files (when the projector last looked at an artifact), not
 # the history: dumped as null, so that the target's projector looks at its own files afresh.
@@ -142,7 +148,7 @@ def restore(lines: Iterable[str], store: Store, *, replace: bool = False) -> Sum
     """Load a dump into ``store`` (see the module's rules); returns what was loaded."""
     docs = _parse(lines)
     first = next(docs, None)
-    if first is None or first[1].get("format") != FORMAT:
+    if first is None or first[1].get("format") not in READS:
         got = first[1].get("format") if first else None
         raise StoreError(
             f"not a cairn store dump (format {got!r}, expected {FORMAT!r}); make one with "
@@ -163,13 +169,14 @@ def restore(lines: Iterable[str], store: Store, *, replace: bool = False) -> Sum
                     "(a new workspace or database), or pass --replace to replace them"
                 )
             rec.clear()
-        trailer = _load(docs, rec, have, loaded)
+        trailer, in_file = _load(docs, rec, have, loaded)
         for name, want in trailer.items():
-            if loaded.sets.get(name) != want:
+            if in_file.get(name) != want:
                 raise StoreError(
                     f"record set {name!r}: the dump's trailer says {want}, its records give "
-                    f"{loaded.sets.get(name)}; the dump is damaged, nothing was imported"
+                    f"{in_file.get(name)}; the dump is damaged, nothing was imported"
                 )
+        rec.derive()
         _check_back(rec, loaded)
     return loaded
 
@@ -179,11 +186,17 @@ def _load(
     rec: RecordsArea,
     have: list[str],
     loaded: Summary,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check and load every record; ``loaded`` gets what was loaded (the source records, over
+    their source fields: what the read-back compares). Returns the trailer's sets and each set's
+    count and hash as the dump holds it (derived records of a /1 dump included)."""
     name: str | None = None
     fields: list[str] = []
+    keep: list[int] = []
     batch: list[list[Any]] = []
     digests: list[str] = []
+    kept: list[str] = []
+    in_file: dict[str, Any] = {}
     for n, doc in docs:
         if "r" in doc:
             if name is None:
@@ -198,12 +211,19 @@ def _load(
                     "changed or damaged); nothing was imported"
                 )
             digests.append(digest)
+            if is_derived(name, fields, values):
+                continue  # derived again after the load (a /1 dump's count)
+            if len(keep) < len(fields):
+                kept.append(record_hash([fields[i] for i in keep], [values[i] for i in keep]))
+            else:
+                kept.append(digest)
             batch.append([_stored(v) for v in values])
             if len(batch) >= _BATCH:
                 rec.load(name, fields, batch)
                 batch = []
         elif "set" in doc:
-            name, fields, digests = str(doc["set"]), list(doc.get("fields") or []), []
+            name, fields, digests, kept = str(doc["set"]), list(doc.get("fields") or []), [], []
+            keep = source_fields(name, fields)
             if name not in have:
                 raise StoreError(
                     f"the dump holds record set {name!r}, which this store does not have (a dump "
@@ -215,17 +235,18 @@ def _load(
             if batch:
                 rec.load(name, fields, batch)
                 batch = []
-            loaded.sets[name] = {"count": len(digests), "hash": set_hash(digests)}
-            loaded.fields[name] = fields
-            if doc.get("count") != len(digests) or doc.get("hash") != loaded.sets[name]["hash"]:
+            in_file[name] = {"count": len(digests), "hash": set_hash(digests)}
+            if doc.get("count") != len(digests) or doc.get("hash") != in_file[name]["hash"]:
                 raise StoreError(
                     f"record set {name!r} does not match its count and hash; the dump is "
                     "damaged, nothing was imported"
                 )
+            loaded.sets[name] = {"count": len(kept), "hash": set_hash(kept)}
+            loaded.fields[name] = [fields[i] for i in keep]
             name = None
         elif doc.get("done") is True:
             sets = doc.get("sets")
-            return dict(sets) if isinstance(sets, dict) else {}
+            return (dict(sets) if isinstance(sets, dict) else {}), in_file
     raise StoreError(
         "the dump ends before its last line (it was cut short: a full disk, a copy that "
         "stopped); nothing was imported"

@@ -34,6 +34,10 @@ class Dialect(Protocol):
     """Added to a select list: the store's clock as the column ``clock`` (or nothing, when
     :meth:`read_clock` gives it)."""
 
+    without_row: tuple[tuple[str, str], ...]
+    """Derived values (``contract.records.DERIVED``) this backend keeps in no row of their own
+    (SQLite's checkpoint count is the largest rowid): a restore has nothing of them to derive."""
+
     def clock_params(self) -> tuple[Any, ...]:
         """The parameters each ``clock`` in a statement binds, in order (read once per call)."""
         ...

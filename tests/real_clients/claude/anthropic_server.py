@@ -24,6 +24,7 @@ class Reply:
     tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     input_tokens: int = 1200
     output_tokens: int = 40
+    cache_read_tokens: int = 0
     # An API error instead of a message, e.g. (400, "invalid_request_error", "prompt is too long:
     # 205000 tokens > 200000 maximum"), the way the Messages API rejects an over-long prompt.
     error: tuple[int, str, str] | None = None
@@ -188,7 +189,7 @@ class ScriptedAnthropic:
             "usage": {
                 "input_tokens": reply.input_tokens,
                 "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 0,
+                "cache_read_input_tokens": reply.cache_read_tokens,
                 "output_tokens": reply.output_tokens,
             },
         }

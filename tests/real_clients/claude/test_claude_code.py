@@ -78,14 +78,24 @@ def test_auto_compaction_is_recorded_and_the_compact_brief_arrives_once(
     claude.check_fixtures(claude_version_tested)
 
 
+def system_prompt(claude: Claude, *args: str) -> int:
+    """The tokens the ledger counted for the system prompt in the newest context (or ``--all``)."""
+    got = json.loads(claude.cairn("budget", "--json", *args).stdout)
+    (orch,) = [c for c in got["categories"] if c["category"] == "orchestration"]
+    return sum(t["tokens"] for t in orch["top_sources"] if t["source"] == "system prompt")
+
+
 def test_manual_compact_and_resumes_never_pile_up_briefs(
     claude: Claude, claude_version_tested: str
 ) -> None:
     claude.active_phase()
     claude.agent.script(Reply(text="Started."))
     sid = claude.run("start")["session_id"]
+    first = system_prompt(claude)
+    assert first > 5_000  # the system prompt and tools, ~19k tokens
     claude.agent.script(Reply(text="Resumed once."))
     claude.run("go on", resume=sid)
+    assert system_prompt(claude) == first  # the same context: not again
     once = texts(claude.agent.main[-1])
     assert once.count(BRIEF) == 1 and "cairn: resumed. Nothing changed" in once
     claude.run("/compact keep the plan", resume=sid)
@@ -102,6 +112,9 @@ def test_manual_compact_and_resumes_never_pile_up_briefs(
     assert "step.recorded" in last and "wrote the parser" in last
     triggers = [r["data"]["trigger"] for r in claude.journal("recovery")]
     assert triggers == ["startup", "compact"]  # resumes hand out no second brief
+    # The compaction started a context: the system prompt is in it once, and in both once each.
+    assert abs(system_prompt(claude) - first) <= first // 10
+    assert abs(system_prompt(claude, "--all") - 2 * first) <= first // 5
     claude.check_fixtures(claude_version_tested)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -201,3 +202,48 @@ def test_auto_compaction_off_in_claude_json_stops_where_the_forecast_says(claude
     assert event["data"]["point"] == point and event["data"]["auto_compact"] is False
     nudged = [r for r in claude.server.requests if "auto-compaction is off" in json.dumps(r)]
     assert nudged, "the nudge did not reach the model"
+
+
+def merge_json(path: Path, **more: Any) -> None:
+    old = json.loads(path.read_text()) if path.exists() else {}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**old, **more}))
+
+
+@pytest.mark.parametrize("where", ["user", "project"])
+def test_auto_compaction_off_in_a_settings_file_stops_where_the_forecast_says(
+    claude: Claude, where: str
+) -> None:
+    """``autoCompactEnabled: false`` in ``~/.claude/settings.json`` or the project's
+    ``.claude/settings.json`` is honoured as in ``~/.claude.json``: no compaction at the window's
+    point, the session stops at the model's wall, where the forecast put it."""
+    env = {"CLAUDE_CODE_AUTO_COMPACT_WINDOW": "150000"}
+    base = claude.home if where == "user" else claude.root
+    merge_json(base / ".claude" / "settings.json", autoCompactEnabled=False)
+    point = compaction_point(MODEL, hook_env(claude, env))
+    assert point == 177_000
+    claude.active_phase()
+    climb = Climb(climb_to(point))
+    claude.server.script = climb
+    run(claude, env)
+    assert climb.compacted_after is None, climb.log
+    assert point <= climb.sent()[-1] < point + STEP, climb.log  # nothing sent after it
+    (event,) = claude.journal("hook.forecast")
+    assert event["data"]["point"] == point and event["data"]["auto_compact"] is False
+
+
+def test_auto_compaction_on_in_settings_wins_over_claude_json(claude: Claude) -> None:
+    """A settings file that turns auto-compaction on outweighs ``~/.claude.json``'s off: Claude
+    Code compacts at the window's point (150k less the 20k reserve and 13k), as forecast."""
+    env = {"CLAUDE_CODE_AUTO_COMPACT_WINDOW": "150000"}
+    merge_json(claude.home / ".claude.json", autoCompactEnabled=False)
+    merge_json(claude.home / ".claude" / "settings.json", autoCompactEnabled=True)
+    point = compaction_point(MODEL, hook_env(claude, env))
+    assert point == 117_000
+    claude.active_phase()
+    climb = Climb(climb_to(point))
+    claude.server.script = climb
+    run(claude, env)
+    assert climb.compacted_after is not None, climb.log
+    assert point <= climb.compacted_after < point + STEP, (point, climb.log)
+    assert forecast_point(claude) == point

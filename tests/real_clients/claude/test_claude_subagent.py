@@ -6,6 +6,7 @@ task and the report the parent's context holds (and counts) too."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ def test_a_subagents_own_work_is_recorded_at_subagent_stop(
             if not has_result(req):
                 cmd = f"head -c {OUTPUT_BYTES} /dev/zero | tr '\\0' o"
                 return Reply(tool_calls=[("Bash", {"command": cmd})], input_tokens=3_000)
-            return Reply(text=REPORT, input_tokens=5_000)
+            return Reply(text=REPORT, input_tokens=5_000, cache_read_tokens=2_000)
         if not tool:  # the parent's first request: hand the task over
             name = next(n for n in ("Agent", "Task") if n in tool_names(req))
             tool["name"] = name
@@ -60,9 +61,17 @@ def test_a_subagents_own_work_is_recorded_at_subagent_stop(
     assert path.parent.name == "subagents" and path.name.startswith("agent-")
     assert stop["last_assistant_message"] == REPORT and stop["agent_id"]
     got = json.loads(claude.cairn("budget", "--json").stdout)
-    # The command's call and output and what Claude Code attached to the subagent's context
-    # (its environment, skill and tool listings: ~20k characters), not its task nor its report.
-    assert OUTPUT_BYTES // 4 <= got["subagent_work"] <= 10_000, got
+    # The subagent's work is what Claude Code itself reports to the parent, exactly: the
+    # <task-notification>'s <usage><subagent_tokens>, its newest response's input, cache and
+    # output tokens (5,000 + 2,000 + 40; not the sum over its requests).
+    (notice,) = [
+        r
+        for r in map(json.loads, Path(stop["transcript_path"]).read_text().splitlines())
+        if r.get("type") == "user" and "<task-notification>" in json.dumps(r)
+    ]
+    found = re.search(r"<subagent_tokens>(\d+)</subagent_tokens>", json.dumps(notice))
+    assert found is not None and int(found.group(1)) == 7_040, notice
+    assert got["subagent_work"] == 7_040, got
     used = {c["category"]: c["used"] for c in got["categories"]}
     # The report reaches the parent once, in a <task-notification> (the Agent call runs in the
     # background; its tool result only says it started): the report and ~2k characters around.
@@ -70,6 +79,15 @@ def test_a_subagents_own_work_is_recorded_at_subagent_stop(
     assert (got["settings"]["window"], got["settings"]["window_from"]) == (200_000, "session")
     (sub,) = [e for e in claude.journal("hook.ledger") if e["data"]["session"].startswith("sub")]
     assert sub["data"]["session"] == f"subagent:{stop['agent_id']}"
+    assert sub["data"]["exact"] is True and sub["data"]["tokens"] == 7_040
+    # The parent's system prompt and tools, once (Claude Code wrote copies with its requests).
+    (orch,) = [c for c in got["categories"] if c["category"] == "orchestration"]
+    system = {t["source"]: t["tokens"] for t in orch["top_sources"]}.get("system prompt", 0)
+    first = next(r for r in claude.server.requests if r.get("tools") and not has_result(r))
+    blocks = first.get("system") or []
+    sent = sum(len(b.get("text", "")) for b in blocks if isinstance(b, dict))
+    sent += sum(len(json.dumps(t, ensure_ascii=False)) for t in first["tools"])
+    assert abs(system - sent // 4) <= sent // 40, (system, sent)  # within 10 % of what was sent
     # What this version sends at SubagentStop (the subagent's own PostToolUse carries its
     # agent_id and agent_type too, and the parent's transcript_path).
     fixture = FIXTURES / f"claude-{claude_version_tested}" / "SubagentStop.json"

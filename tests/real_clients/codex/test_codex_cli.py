@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from cairn.integrations import codex_trust
@@ -102,6 +103,11 @@ def test_mcp_tools_round_trip_read_and_write(codex: Codex) -> None:
     assert len(server.requests) == 4
 
 
+def rollout_of(codex: Codex) -> Path:
+    (rollout,) = codex.home.glob("sessions/*/*/*/rollout-*.jsonl")
+    return rollout
+
+
 def test_auto_compaction_is_recorded_with_its_verdict_and_the_brief_comes_once(
     codex: Codex,
 ) -> None:
@@ -138,9 +144,16 @@ def test_auto_compaction_is_recorded_with_its_verdict_and_the_brief_comes_once(
     assert [r["data"]["trigger"] for r in recoveries] == ["startup", "compact"]
     # The compaction started a new budget context: the session's ledger counts the new window.
     assert [c["data"]["kind"] for c in journal(codex, "budget.context")] == ["compact"]
+    # It holds Codex's base instructions once (they go with every request), and not the work
+    # before the compaction (the tool call and its output left the context).
+    (meta,) = [json.loads(line) for line in rollout_of(codex).read_text().splitlines()[:1]]
+    base = meta["payload"]["base_instructions"]["text"]
+    got = json.loads(codex.cairn("budget", "--json").stdout)
+    (orch,) = [c for c in got["categories"] if c["category"] == "orchestration"]
+    sources = {t["source"]: t["tokens"] for t in orch["top_sources"]}
+    assert sources["system prompt"] == len(base) // 4 and "exec_command" not in sources, orch
     # cairn's audit reads the real rollout: every record known, the compaction found.
-    (rollout,) = codex.home.glob("sessions/*/*/*/rollout-*.jsonl")
-    report = json.loads(codex.cairn("audit", str(rollout), "--json").stdout)
+    report = json.loads(codex.cairn("audit", str(rollout_of(codex)), "--json").stdout)
     assert report["totals"]["unknown"] == 0, report["sessions"][0].get("unknown")
     assert len(report["sessions"][0]["compactions"]) == 1
 

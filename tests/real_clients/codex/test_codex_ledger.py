@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from .conftest import Codex
@@ -16,6 +17,10 @@ PROMPT = "work on f4: " + "p" * 400
 SUBTASK = "Count the test instructions in data/"
 REPORT = "SUBAGENT REPORT: 343 test instructions. " + "r" * 600
 SPEC = "# Spec\n\n" + "The plan samples k candidates and ranks them.\n" * 100
+
+
+def rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def used(codex: Codex) -> dict[str, int]:
@@ -48,7 +53,7 @@ def test_a_codex_session_fills_the_budget_ledger_by_category(codex: Codex) -> No
             return Reply([function_call("wait_agent", args, namespace="multi_agent_v1")])
         return Reply([message("Counted: 343.")])
 
-    proc, _server = codex.exec(script, PROMPT, timeout=300)
+    proc, server = codex.exec(script, PROMPT, timeout=300)
     assert proc.returncode == 0, proc.stderr
     first = used(codex)
     # The prompt (~412 characters), the spec (~4,600 through `cat`), the report twice (the
@@ -66,8 +71,21 @@ def test_a_codex_session_fills_the_budget_ledger_by_category(codex: Codex) -> No
     # The subagent's own rollout (SubagentStop's agent_transcript_path, under CODEX_HOME), read
     # once: its instructions and work, not its task nor its report (both in the parent's).
     (sub,) = [e for e in ledgers if e["data"]["session"].startswith("subagent:")]
-    assert sub["data"]["entries"] == 1
-    assert 500 <= got["subagent_work"] <= 20_000, got
+    assert sub["data"]["entries"] == 1 and sub["data"]["exact"] is True
+    # Its work is its rollout's own newest token_count, exactly (the scripted 100 in, 10 out).
+    rollouts = {p: rows(p) for p in codex.home.glob("sessions/*/*/*/rollout-*.jsonl")}
+    (own,) = [r for p, r in rollouts.items() if "parent_thread_id" in r[0]["payload"]]
+    counts = [x["payload"] for x in own if x["payload"].get("type") == "token_count"]
+    assert got["subagent_work"] == counts[-1]["info"]["last_token_usage"]["total_tokens"] == 110
+    # The base instructions (Codex's system prompt, the first developer message of every request,
+    # in the rollout only in session_meta) count once in the context.
+    (mine,) = [r for p, r in rollouts.items() if "parent_thread_id" not in r[0]["payload"]]
+    base = mine[0]["payload"]["base_instructions"]["text"]
+    (orch,) = [c for c in got["categories"] if c["category"] == "orchestration"]
+    system = {t["source"]: t["tokens"] for t in orch["top_sources"]}["system prompt"]
+    assert system == len(base) // 4, orch
+    sent = server.requests[0].input[0]["content"][0]["text"]
+    assert abs(len(sent) - len(base)) <= len(base) // 20, (len(sent), len(base))
 
     # The next turn (a resumed session) adds only what it put into the context.
     proc, _server = codex.exec(
@@ -76,6 +94,7 @@ def test_a_codex_session_fills_the_budget_ledger_by_category(codex: Codex) -> No
     assert proc.returncode == 0, proc.stderr
     second = used(codex)
     assert 200 <= second["user"] - first["user"] <= 230, (first, second)
+    assert second["orchestration"] - first["orchestration"] < len(base) // 4  # not again
     assert second["specs"] == first["specs"]
     assert second["subagent_summaries"] == first["subagent_summaries"]
     again = json.loads(codex.cairn("budget", "--json").stdout)["subagent_work"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cairn.core.record import Record, assign
+from cairn.core.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,19 +20,6 @@ else:
 
 
 class CheckpointRow(Record):
-    __slots__ = (  # noqa: RUF023
-        "task_id",
-        "kind",
-        "version",
-        "hash",
-        "size",
-        "phase",
-        "source",
-        "files",
-        "created_at",
-        "seq",
-        "content",
-    )
     NOT_SHOWN = ("content",)
     task_id: str
     kind: str
@@ -44,33 +31,7 @@ class CheckpointRow(Record):
     files: tuple[str, ...]
     created_at: str
     seq: int
-    content: str | None
-
-    def __init__(
-        self,
-        task_id: str,
-        kind: str,
-        version: int,
-        hash: str,
-        size: int,
-        phase: str | None,
-        source: str,
-        files: tuple[str, ...],
-        created_at: str,
-        seq: int,
-        content: str | None = None,
-    ) -> None:
-        assign(self, "task_id", task_id)
-        assign(self, "kind", kind)
-        assign(self, "version", version)
-        assign(self, "hash", hash)
-        assign(self, "size", size)
-        assign(self, "phase", phase)
-        assign(self, "source", source)
-        assign(self, "files", files)
-        assign(self, "created_at", created_at)
-        assign(self, "seq", seq)
-        assign(self, "content", content)
+    content: str | None = None
 
 
 class CheckpointWrite(Record):
@@ -79,20 +40,9 @@ class CheckpointWrite(Record):
     files. Neither: the artifact's path belongs to another (task, kind). ``owner``: when nothing
     was added, the projection row holding the path (matched case-insensitively; None: none)."""
 
-    __slots__ = ("added", "unchanged", "owner")  # noqa: RUF023
     added: CheckpointRow | None
-    unchanged: CheckpointRow | None
-    owner: ProjectionRow | None
-
-    def __init__(
-        self,
-        added: CheckpointRow | None,
-        unchanged: CheckpointRow | None = None,
-        owner: ProjectionRow | None = None,
-    ) -> None:
-        assign(self, "added", added)
-        assign(self, "unchanged", unchanged)
-        assign(self, "owner", owner)
+    unchanged: CheckpointRow | None = None
+    owner: ProjectionRow | None = None
 
 
 # The journal entry of a checkpoint write, and its data's keys in order (``CheckpointsArea.write``).

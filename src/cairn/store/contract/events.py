@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from cairn.core.record import Record, assign
+from cairn.core.model import Event
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -13,22 +13,8 @@ else:
     Protocol = object  # importing typing costs ~3 ms of start-up; these Protocols only type
 
 
-class EventRow(Record):
-    __slots__ = ("id", "ts", "task_id", "type", "data")  # noqa: RUF023
-    id: int
-    ts: str
-    task_id: str | None
-    type: str
-    data: Mapping[str, Any]
-
-    def __init__(
-        self, id: int, ts: str, task_id: str | None, type: str, data: Mapping[str, Any]
-    ) -> None:
-        assign(self, "id", id)
-        assign(self, "ts", ts)
-        assign(self, "task_id", task_id)
-        assign(self, "type", type)
-        assign(self, "data", data)
+# A stored event has the fields of the domain's event: one class under two names.
+EventRow = Event
 
 
 class EventsArea(Protocol):

@@ -7,7 +7,7 @@ Stat fields are rebuildable: a backend may keep them in an unsynced write.
 
 from __future__ import annotations
 
-from cairn.core.record import Record, assign
+from cairn.core.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -17,7 +17,6 @@ else:
 
 
 class ProjectionRow(Record):
-    __slots__ = ("path", "task_id", "kind", "hash", "prev_hash", "mtime_ns", "size")  # noqa: RUF023
     path: str
     task_id: str
     kind: str
@@ -26,37 +25,13 @@ class ProjectionRow(Record):
     mtime_ns: int | None
     size: int | None
 
-    def __init__(
-        self,
-        path: str,
-        task_id: str,
-        kind: str,
-        hash: str,
-        prev_hash: str | None,
-        mtime_ns: int | None,
-        size: int | None,
-    ) -> None:
-        assign(self, "path", path)
-        assign(self, "task_id", task_id)
-        assign(self, "kind", kind)
-        assign(self, "hash", hash)
-        assign(self, "prev_hash", prev_hash)
-        assign(self, "mtime_ns", mtime_ns)
-        assign(self, "size", size)
-
 
 class ProjectionStat(Record):
     """The narrow row a full pass over every artifact reads (cheap with tens of thousands)."""
 
-    __slots__ = ("path", "mtime_ns", "size")  # noqa: RUF023
     path: str
     mtime_ns: int | None
     size: int | None
-
-    def __init__(self, path: str, mtime_ns: int | None, size: int | None) -> None:
-        assign(self, "path", path)
-        assign(self, "mtime_ns", mtime_ns)
-        assign(self, "size", size)
 
 
 class ProjectionsArea(Protocol):

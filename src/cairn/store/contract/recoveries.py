@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cairn.core.record import Record, assign
+from cairn.core.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -14,18 +14,6 @@ else:
 
 
 class RecoveryRow(Record):
-    __slots__ = (  # noqa: RUF023
-        "id",
-        "ts",
-        "trigger",
-        "task_id",
-        "phase",
-        "checkpoint",
-        "reloaded",
-        "safe_point",
-        "note",
-        "last_event",
-    )
     id: int
     ts: str
     trigger: str
@@ -36,30 +24,6 @@ class RecoveryRow(Record):
     safe_point: bool | None
     note: str | None
     last_event: int  # journal events up to this id were known when the brief was built
-
-    def __init__(
-        self,
-        id: int,
-        ts: str,
-        trigger: str,
-        task_id: str | None,
-        phase: str | None,
-        checkpoint: str | None,
-        reloaded: tuple[str, ...],
-        safe_point: bool | None,
-        note: str | None,
-        last_event: int,
-    ) -> None:
-        assign(self, "id", id)
-        assign(self, "ts", ts)
-        assign(self, "trigger", trigger)
-        assign(self, "task_id", task_id)
-        assign(self, "phase", phase)
-        assign(self, "checkpoint", checkpoint)
-        assign(self, "reloaded", reloaded)
-        assign(self, "safe_point", safe_point)
-        assign(self, "note", note)
-        assign(self, "last_event", last_event)
 
 
 class RecoveriesArea(Protocol):

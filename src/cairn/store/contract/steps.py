@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cairn.core.record import Record, assign
+from cairn.core.model import Step
+from cairn.core.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -14,41 +15,8 @@ else:
 STEP_ROW_STATES = ("done", "active", "todo", "failed")
 
 
-class StepRow(Record):
-    __slots__ = (  # noqa: RUF023
-        "id",
-        "task_id",
-        "phase",
-        "text",
-        "state",
-        "created_at",
-        "updated_at",
-    )
-    id: int
-    task_id: str
-    phase: str | None
-    text: str
-    state: str
-    created_at: str
-    updated_at: str
-
-    def __init__(
-        self,
-        id: int,
-        task_id: str,
-        phase: str | None,
-        text: str,
-        state: str,
-        created_at: str,
-        updated_at: str,
-    ) -> None:
-        assign(self, "id", id)
-        assign(self, "task_id", task_id)
-        assign(self, "phase", phase)
-        assign(self, "text", text)
-        assign(self, "state", state)
-        assign(self, "created_at", created_at)
-        assign(self, "updated_at", updated_at)
+# A stored step has the fields of the domain's step: one class under two names.
+StepRow = Step
 
 
 # (id, state, text, phase) of a step: what the progress file shows of it, read as a plain tuple
@@ -59,17 +27,10 @@ StepLine = tuple[int, str, str, "str | None"]
 class ProgressDoc(Record):
     """The progress file's current text, rendered from the steps; one per task, replaced."""
 
-    __slots__ = ("task_id", "hash", "content", "updated_at")  # noqa: RUF023
     task_id: str
     hash: str
     content: str
     updated_at: str
-
-    def __init__(self, task_id: str, hash: str, content: str, updated_at: str) -> None:
-        assign(self, "task_id", task_id)
-        assign(self, "hash", hash)
-        assign(self, "content", content)
-        assign(self, "updated_at", updated_at)
 
 
 class StepsArea(Protocol):

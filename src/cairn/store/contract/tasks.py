@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cairn.core.record import Record, assign
+from cairn.core.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,53 +25,16 @@ TASK_STATES = ("open", "archived", "deleted")
 
 
 class TaskRow(Record):
-    __slots__ = (  # noqa: RUF023
-        "id",
-        "title",
-        "created_at",
-        "updated_at",
-        "next_action",
-        "seq",
-        "state",
-    )
     id: str
     title: str
     created_at: str
     updated_at: str
     next_action: str | None
     seq: int  # creation order; breaks ties between tasks updated in the same millisecond
-    state: str  # one of TASK_STATES
-
-    def __init__(
-        self,
-        id: str,
-        title: str,
-        created_at: str,
-        updated_at: str,
-        next_action: str | None,
-        seq: int,
-        state: str = "open",
-    ) -> None:
-        assign(self, "id", id)
-        assign(self, "title", title)
-        assign(self, "created_at", created_at)
-        assign(self, "updated_at", updated_at)
-        assign(self, "next_action", next_action)
-        assign(self, "seq", seq)
-        assign(self, "state", state)
+    state: str = "open"  # one of TASK_STATES
 
 
 class PhaseRow(Record):
-    __slots__ = (  # noqa: RUF023
-        "task_id",
-        "name",
-        "position",
-        "state",
-        "gated",
-        "started_at",
-        "finished_at",
-        "error",
-    )
     task_id: str
     name: str
     position: int
@@ -80,26 +43,6 @@ class PhaseRow(Record):
     started_at: str | None
     finished_at: str | None
     error: str | None
-
-    def __init__(
-        self,
-        task_id: str,
-        name: str,
-        position: int,
-        state: str,
-        gated: bool,
-        started_at: str | None,
-        finished_at: str | None,
-        error: str | None,
-    ) -> None:
-        assign(self, "task_id", task_id)
-        assign(self, "name", name)
-        assign(self, "position", position)
-        assign(self, "state", state)
-        assign(self, "gated", gated)
-        assign(self, "started_at", started_at)
-        assign(self, "finished_at", finished_at)
-        assign(self, "error", error)
 
 
 class TasksArea(Protocol):

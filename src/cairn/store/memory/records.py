@@ -34,6 +34,9 @@ class MemoryRecords:
     def load(self, name: str, fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         raise self._refuse()
 
+    def derive(self) -> None:
+        raise self._refuse()
+
     def clear(self) -> None:
         raise self._refuse()
 

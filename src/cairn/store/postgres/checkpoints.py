@@ -32,6 +32,15 @@ def _row(r: dict[str, Any]) -> CheckpointRow:
     )
 
 
+# A task's next sequence number: its newest checkpoint's + 1, ORDER BY + LIMIT so that the plan
+# reads one entry of checkpoints_seq (a max() was planned as a scan of the task's every version).
+_NEXT_SEQ = (
+    "coalesce((SELECT seq FROM checkpoints WHERE task_id = %s ORDER BY seq DESC LIMIT 1), 0) + 1"
+)
+# The newest seq given, on the task's row, where the one-call write (pg 0009) takes the next from.
+_KEEP_SEQ = "UPDATE tasks SET checkpoint_seq = %s WHERE id = %s"
+
+
 def _cols(content: bool) -> str:
     return _META + (", content" if content else "")
 
@@ -73,14 +82,13 @@ class PgCheckpoints:
         locks.own(self._c, task_id)
         files = tuple(files)
         # One round trip: the version and the task's sequence number are max + 1, given under
-        # the store's write lock.
+        # the write's lock (the store's, or the task's).
         r = self._c.execute(
             "INSERT INTO checkpoints (task_id, kind, version, hash, size, content, phase, source, "
             "files, created_at, seq) SELECT %s, %s, "
             "(SELECT coalesce(max(version), 0) + 1 FROM checkpoints WHERE task_id = %s AND kind = %s), "
             "%s, %s, %s, %s, %s, %s, %s, "
-            "(SELECT coalesce(max(seq), 0) + 1 FROM checkpoints WHERE task_id = %s) "
-            "RETURNING version, seq",
+            f"{_NEXT_SEQ} RETURNING version, seq",
             (
                 task_id,
                 kind,
@@ -97,6 +105,7 @@ class PgCheckpoints:
             ),
         ).fetchone()
         version, seq = int(r["version"]), int(r["seq"])
+        self._c.later(_KEEP_SEQ, (seq, task_id))
         return CheckpointRow(
             task_id, kind, version, hash, size, phase, source, files, ts, seq, content
         )
@@ -126,8 +135,7 @@ class PgCheckpoints:
             "coalesce((SELECT version FROM newest), 0) + 1, %(h)s, %(n)s, %(c)s, "
             "coalesce(%(p)s, (SELECT name FROM phases WHERE task_id = %(t)s AND state = 'active' "
             "ORDER BY position LIMIT 1)), %(s)s, %(f)s, %(ts)s, "
-            "(SELECT coalesce(max(seq), 0) + 1 FROM checkpoints WHERE task_id = %(t)s) "
-            "WHERE NOT EXISTS (SELECT 1 FROM newest WHERE hash = %(h)s AND files = %(f)s) "
+            f"{_NEXT_SEQ.replace('%s', '%(t)s')} WHERE NOT EXISTS (SELECT 1 FROM newest WHERE hash = %(h)s AND files = %(f)s) "
             "RETURNING version, seq, phase",
             {
                 "t": task_id,
@@ -143,6 +151,7 @@ class PgCheckpoints:
         ).fetchone()
         if r is None:
             return None
+        self._c.later(_KEEP_SEQ, (int(r["seq"]), task_id))
         return CheckpointRow(
             task_id, kind, int(r["version"]), hash, size, r["phase"], source, files, ts,
             int(r["seq"]), content,

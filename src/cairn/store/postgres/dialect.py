@@ -45,6 +45,7 @@ class PgDialect:
     # in its rows, in the same round trip.
     clock = "extract(epoch from clock_timestamp())::double precision"
     clock_column = f", {clock} AS clock"
+    without_row: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, conn: Conn) -> None:
         self._c = conn
@@ -113,7 +114,8 @@ class PgDialect:
             "current_schema() AND table_name = %s ORDER BY ordinal_position",
             (table,),
         ).fetchall()
-        return [r["name"] for r in rows if r["name"] != _ORDER_ONLY.get(table)]
+        skip = _ORDER_ONLY.get(table)  # (derived columns: contract/records.DERIVED)
+        return [r["name"] for r in rows if r["name"] != skip]
 
     @staticmethod
     def lists(cursor: Any, fields: Sequence[str]) -> Iterator[list[Any]]:

@@ -22,6 +22,8 @@ class SQLiteDialect:
     # read here for rows that are judged by it.
     clock = "?"
     clock_column = ""
+    # The checkpoint count is the largest rowid (migration 0017), not a meta row to derive.
+    without_row = (("meta", "checkpoint_versions"),)
 
     def __init__(self, conn: Conn) -> None:
         self._c = conn
@@ -75,7 +77,8 @@ class SQLiteDialect:
         ]
 
     def columns(self, table: str) -> list[str]:
-        return [r["name"] for r in self._c.execute(f"PRAGMA table_info({table})").fetchall()]
+        rows = self._c.execute(f"PRAGMA table_info({table})").fetchall()
+        return [r["name"] for r in rows]
 
     @staticmethod
     def lists(cursor: Any, fields: Sequence[str]) -> Iterator[list[Any]]:

@@ -44,6 +44,13 @@ class SQLiteEvents:
         )
         return int(cur.lastrowid or 0)
 
+    def append_encoded(self, task_id: str | None, type: str, ts: str, data: str) -> None:
+        """``append`` of data already encoded as ``append`` would (the checkpoint write's)."""
+        self._c.execute(
+            "INSERT INTO events (ts, task_id, type, data) VALUES (?, ?, ?, ?)",
+            (ts, task_id, type, data),
+        )
+
     def query(
         self,
         *,
