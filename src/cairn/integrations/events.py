@@ -8,7 +8,7 @@ either can change without touching the other. Imported at hook start-up: nothing
 
 from __future__ import annotations
 
-from cairn.core.record import Record, assign
+from cairn.core.record import Record
 
 AGENTS = ("claude", "codex")
 # SessionStart sources: the agent started, resumed, cleared or compacted its context.
@@ -20,29 +20,16 @@ SOURCES = ("startup", "resume", "clear", "compact")
 class Hook(Record):
     """How one agent names an event in its settings, and the matcher cairn installs it under."""
 
-    __slots__ = ("event", "matcher")
     event: str
     matcher: str | None
 
-    def __init__(self, event: str, matcher: str | None) -> None:
-        assign(self, "event", event)
-        assign(self, "matcher", matcher)
-
 
 class HookEvent(Record):
-    __slots__ = ("arg", "does", "timeout", "claude", "codex")  # noqa: RUF023
     arg: str  # `cairn hook ARG`, `python -m cairn.hooks ARG`
     does: str  # what cairn does on this event
     timeout: int  # seconds the agent waits for the hook
     claude: Hook
     codex: Hook | None  # None: not installed for Codex
-
-    def __init__(self, arg: str, does: str, timeout: int, claude: Hook, codex: Hook | None) -> None:
-        assign(self, "arg", arg)
-        assign(self, "does", does)
-        assign(self, "timeout", timeout)
-        assign(self, "claude", claude)
-        assign(self, "codex", codex)
 
     def hook(self, agent: str) -> Hook | None:
         return self.codex if agent == "codex" else self.claude
