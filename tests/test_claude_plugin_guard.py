@@ -56,3 +56,19 @@ def test_a_hook_s_second_copy_does_nothing(tmp_path: Path) -> None:
     assert run("session-start", payload, 102.0 + WINDOW_S, "settings")
     folder = tmp_path / ".cairn" / "hooks-once"
     assert sorted(p.name for p in folder.iterdir()) == ["session-start-s1", "stop-s1"]
+
+
+def test_a_long_input_s_second_copy_does_nothing_too(tmp_path: Path) -> None:
+    # Over 4 KB the input is hashed by zlib's checksums, not in Python: the copies still agree,
+    # and a shorter line written after a longer one leaves no tail of it behind.
+    payload = {"session_id": "s1", "hook_event_name": "Stop", "text": "x" * 10_000}
+    root = str(tmp_path)
+    assert first_run(root, "stop", payload, now=100.0, source="settings")
+    assert not first_run(root, "stop", payload, now=100.2, source="plugin")
+    assert first_run(root, "stop", {**payload, "text": "y" * 9_000}, now=100.4, source="plugin")
+    small = {"session_id": "s1", "hook_event_name": "Stop"}
+    assert first_run(root, "stop", small, now=101.0, source="settings")
+    assert not first_run(root, "stop", small, now=101.1, source="plugin")
+    line = (tmp_path / ".cairn" / "hooks-once" / "stop-s1").read_text(encoding="ascii")
+    assert line.endswith("\n") and line.count("\n") == 1, line
+    assert line.split()[1:] == ["settings", "101.000"]

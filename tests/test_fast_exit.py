@@ -30,6 +30,9 @@ if extra == "thread":
         time.sleep(0.3)
         open(mark + ".thread", "w").write("done")
     threading.Thread(target=late).start()
+elif extra == "gc":  # whether cycles are collected while the command runs, said at exit
+    import gc
+    atexit.register(lambda: print("gc", gc.isenabled(), file=sys.stderr))
 elif extra == "open":
     from cairn.domain.workspace import Workspace
     ws = Workspace.open(sys.argv.pop(1))  # never closed by this script
@@ -119,7 +122,21 @@ def test_the_hook_entry_point_ends_the_same_way(ws_path: Path) -> None:
 
 
 def test_in_process_callers_get_the_code_back(ws_path: Path) -> None:
+    import gc
+
     from cairn.cli import main
 
     ws = _ws(ws_path)
     assert main(["-C", str(ws), "status"]) == 0  # returns: no exit inside a test or a library
+    assert gc.isenabled()  # and the caller's process keeps collecting cycles
+
+
+def test_a_core_command_in_its_own_process_runs_without_cycle_collection(
+    ws_path: Path, tmp_path: Path
+) -> None:
+    ws = _ws(ws_path)
+    r = _run(tmp_path, "-C", str(ws), "recover", extra="gc")
+    assert r.returncode == 0 and "Recovery brief" in r.stdout, r.stderr
+    assert "gc False" in r.stderr
+    r = _run(tmp_path, "-C", str(ws), "doctor", extra="gc")  # not a core command: as before
+    assert "gc True" in r.stderr, r.stderr

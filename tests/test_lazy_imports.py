@@ -131,8 +131,15 @@ def test_the_start_path_does_not_import_typing(ws_path: Path) -> None:
 # its thread's condition when it first starts one, and a command or hook never does), struct (a
 # first build of the cut vocabulary only), argparse (cli/quick.py reads the plain command lines),
 # tomllib (a plain config), the answers' shapes (JSON only), the task-life parsers and the phase
-# moves' rules (a reading command moves no phase).
+# moves' rules (a reading command moves no phase), and the tokenizer library (~4.5 ms: a brief is
+# counted in Python, cairn.core.quick_count, once a first use has saved the cut's ranks), and
+# urllib.parse with ipaddress (~2.4 ms, which pathlib imports for Path.as_uri alone:
+# cairn.core.stdlib_start).
 _OFF_THE_START_PATH = (
+    "quicktok",
+    "zlib",  # the hook's one-run check hashes its input in Python (~0.8 ms to load zlib and libz)
+    "urllib.parse",
+    "ipaddress",
     "threading",
     "struct",
     "argparse",
@@ -152,7 +159,11 @@ runpy.run_module(sys.argv[0], run_name="__main__")
 
 
 def test_the_start_path_leaves_these_unloaded(ws_path: Path) -> None:
+    from cairn.core import tokens
     from cairn.domain.workspace import Workspace
+
+    tokens._bound_encoder(tokens.QUICK_RANKS)  # as a first use does: the cut and its ranks
+    assert tokens._ranks_file(tokens.QUICK_RANKS).is_file()
 
     with Workspace.open(ws_path) as ws:
         ws.create_task("t", phases=["plan", "implement"])
@@ -176,3 +187,82 @@ def test_the_start_path_leaves_these_unloaded(ws_path: Path) -> None:
         )
         assert "Recovery brief" in r.stdout or argv[1] == "status", (argv, r.stdout, r.stderr)
         assert r.stderr.strip().splitlines()[-1] == "[]", (argv, r.stdout, r.stderr)
+
+
+_STAND_IN = r"""
+import sys
+from cairn.core.stdlib_start import import_pathlib
+import_pathlib()
+import pathlib
+print("urllib.parse" in sys.modules, "ipaddress" in sys.modules)
+print(pathlib.Path("/tmp/a b#\u00e9").as_uri())
+from urllib.parse import urlsplit
+import urllib.parse
+print(urlsplit("http://h/p?q").query, urllib.parse.quote("a b"), hasattr(urllib.parse, "_cairn_stand_in"))
+"""
+
+
+def test_pathlib_without_urllib_still_makes_uris_and_leaves_the_real_module() -> None:
+    r = subprocess.run(
+        [sys.executable, "-c", _STAND_IN], capture_output=True, text=True, timeout=60
+    )
+    assert r.stdout.splitlines() == [
+        "False False",
+        "file:///tmp/a%20b%23%C3%A9",
+        "q a%20b False",
+    ], r.stderr
+
+
+_READS = r"""
+import sys
+from cairn.store.sqlite import migrations
+from cairn.store.factory import open_store
+store = open_store(sys.argv[1])
+with store.read() as tx:
+    tx.meta.get("x")
+store.close()
+print(sorted(m.name for m in migrations.MIGRATIONS[1:] if m._sql is not None))
+"""
+
+
+def test_a_store_at_the_current_version_opens_without_reading_its_migrations(
+    tmp_path: Path,
+) -> None:
+    from cairn.store.factory import open_store
+
+    open_store(tmp_path / "cairn.db", create=True).close()
+    r = subprocess.run(
+        [sys.executable, "-c", _READS, str(tmp_path / "cairn.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.stdout.strip() == "[]", r.stderr
+
+
+# The importlib package (with its set-up, ~0.9 ms) as the console script runs a command: modules
+# are looked up by name through core/stdlib_start.import_module. (`python -m` loads it for runpy.)
+_SCRIPT = r"""
+import atexit, sys
+sys.argv = ["cairn", *sys.argv[1:]]
+atexit.register(lambda: print("importlib" in sys.modules, file=sys.stderr))
+from cairn.cli import main
+sys.exit(main())
+"""
+
+
+def test_status_and_recover_leave_the_importlib_package_unloaded(ws_path: Path) -> None:
+    from cairn.domain.workspace import Workspace
+
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("t", phases=["plan", "implement"])
+        ws.start_phase("t", "plan")
+    for argv in (["status"], ["recover"]):
+        r = subprocess.run(
+            [sys.executable, "-c", _SCRIPT, *argv],
+            capture_output=True,
+            text=True,
+            cwd=ws_path,
+            timeout=60,
+        )
+        assert r.returncode == 0 and r.stderr.strip().splitlines()[-1] == "False", (argv, r)

@@ -133,3 +133,17 @@ def test_inside_never_returns_a_path_outside(parts: list[str]) -> None:
     except ValidationError:
         return
     assert p == root.resolve() or root.resolve() in p.parents
+
+
+@settings(max_examples=3000)
+@given(
+    st.text(
+        alphabet=st.sampled_from([*"aZ09._-/ \n\t\x00\x7fé²ſK", "\u212a", "İ", "٣", "Ａ"]),
+        max_size=12,
+    )
+)
+def test_the_name_rules_are_the_patterns_they_replace(value: str) -> None:
+    import re
+
+    assert names._is_task_id(value) == bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value))
+    assert names._is_kind(value) == bool(re.fullmatch(r"[a-z0-9][a-z0-9_-]*", value))

@@ -14,8 +14,25 @@ from pathlib import Path
 from cairn.core.errors import ValidationError
 
 MAX_NAME = 64
-_TASK_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_KIND_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
+# A task id is [A-Za-z0-9][A-Za-z0-9._-]*, a kind [a-z0-9][a-z0-9_-]*: said with str methods, as
+# compiling the two patterns was ~0.2 ms of every command's start.
+_TASK_PUNCT = str.maketrans("._-", "aaa")
+_KIND_PUNCT = str.maketrans("_-", "aa")
+
+
+def _is_task_id(value: str) -> bool:
+    return value.isascii() and value[:1].isalnum() and value.translate(_TASK_PUNCT).isalnum()
+
+
+def _is_kind(value: str) -> bool:
+    plain = value.translate(_KIND_PUNCT)
+    return (
+        value.isascii()
+        and value[:1].isalnum()
+        and plain.isalnum()
+        and (plain.islower() or plain.isdigit())
+    )
+
 
 SEED_KINDS = ("analysis", "plan", "plan_approved", "progress", "complete", "tested")
 
@@ -56,7 +73,7 @@ def _check_common(value: str, what: str) -> None:
 def task_id(value: str) -> str:
     """Validate a task id; case is kept for display, uniqueness is checked case-insensitively."""
     _check_common(value, "task id")
-    if not _TASK_RE.fullmatch(value):
+    if not _is_task_id(value):
         raise ValidationError(
             f"task id {_show(value)} has characters outside A-Z a-z 0-9 . _ -; e.g. 'finding4'"
         )
@@ -70,7 +87,7 @@ def task_key(value: str) -> str:
 def kind(value: str, what: str = "checkpoint kind") -> str:
     """Validate a checkpoint kind or phase name: lower case letters, digits, '_' and '-'."""
     _check_common(value, what)
-    if not _KIND_RE.fullmatch(value):
+    if not _is_kind(value):
         raise ValidationError(
             f"{what} {_show(value)} must use lower-case letters, digits, '_' and '-' "
             f"(e.g. {', '.join(SEED_KINDS[:3])})"
@@ -118,7 +135,7 @@ def inside(root: Path, user_path: str | os.PathLike[str], what: str = "path") ->
 # What the file systems cairn runs on take: a name of at most 255 bytes, a path of at most 4,096.
 MAX_PATH_PART = 255
 MAX_PATH = 4096
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = "[\x00-\x1f\x7f]"  # compiled by plain_path, which a start path never calls
 
 
 def _fits(raw: str, what: str) -> None:
@@ -140,7 +157,7 @@ def plain_path(root: Path, user_path: str | os.PathLike[str], what: str = "path"
     """``inside``, and no control characters (a newline, a tab): for paths that cairn records in
     line-based logs and events, where such a name would read as two."""
     raw = os.fspath(user_path)
-    bad = _CONTROL.search(raw)
+    bad = re.search(_CONTROL, raw)
     if bad is not None:
         raise ValidationError(
             f"{what} {_show(raw)} contains a control character ({bad.group()!r}); use a name "

@@ -161,9 +161,17 @@ def guaranteed_upper_bound(text: str) -> int:
 
 def quick_upper_bound(text: str) -> int:
     """Never below :func:`guaranteed_upper_bound` (so never below the exact count), from the
-    smaller cut vocabulary; looser (~2x exact on prose) but it loads in a few ms."""
+    smaller cut vocabulary; looser (~2x exact on prose) but it loads in a few ms. A short text in
+    a process that has not loaded that vocabulary is counted in Python, to the same number
+    (:mod:`cairn.core.quick_count`): a fresh command then never loads the library."""
     if not text:
         return 0
+    if QUICK_RANKS not in _LOADED_CUTS:
+        from cairn.core import quick_count
+
+        n = quick_count.count(text, str(_ranks_file(QUICK_RANKS)))
+        if n is not None:
+            return n
     enc = _bound_encoder(QUICK_RANKS)
     return int(enc.count(text)) if enc is not None else guaranteed_upper_bound(text)
 
@@ -195,6 +203,16 @@ def _cache_root() -> Path:
 
 
 _BIG_LOADED: list[bool] = []  # non-empty once the BOUND_RANKS cut was loaded in this process
+_LOADED_CUTS: set[int] = set()  # the cuts this process asked the library for
+
+
+def _ranks_file(ranks: int) -> Path:
+    # The cut's ranks for :mod:`cairn.core.quick_count`, saved when the library first loads the
+    # cut. o200k's vocabulary is fixed, so they do not depend on the library's version (whose
+    # name the cut's folder carries, and which only importing the library would tell).
+    import marshal
+
+    return _cache_root() / f"o200k-top{ranks}.ranks.marshal{marshal.version}"
 
 
 @lru_cache(maxsize=2)
@@ -203,6 +221,7 @@ def _bound_encoder(ranks: int = BOUND_RANKS) -> Any:
     impossible (the caller then counts exactly, which is slower but still within the bound)."""
     import quicktok
 
+    _LOADED_CUTS.add(ranks)
     folder = _cache_root() / f"o200k-top{ranks}-quicktok{quicktok.__version__}"
     try:
         if not (folder / "o200k.vocab").is_file():
@@ -212,6 +231,10 @@ def _bound_encoder(ranks: int = BOUND_RANKS) -> Any:
         return None
     if ranks == BOUND_RANKS:
         _BIG_LOADED.append(True)
+    if ranks == QUICK_RANKS:
+        from cairn.core import quick_count
+
+        quick_count.save(str(folder / "o200k.vocab"), str(_ranks_file(ranks)))
     return enc
 
 
@@ -251,7 +274,7 @@ def _build_bound_vocab(folder: Path, ranks: int = BOUND_RANKS) -> None:
         # Check before first use that the cut vocabulary counts at or above the real one.
         cut = quicktok.Tokenizer("o200k_base", str(tmp))
         full = _encoder(DEFAULT_ENCODING)
-        for probe in _BOUND_PROBES:
+        for probe in _bound_probes():
             if cut.count(probe) < full.count(probe):
                 raise ValueError("the cut vocabulary counted below the exact count")
         try:
@@ -263,8 +286,10 @@ def _build_bound_vocab(folder: Path, ranks: int = BOUND_RANKS) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-_BOUND_PROBES = (
-    "The quick brown fox jumps over the lazy dog. def f(x):\n    return x ** 2\n" * 20,
-    "敏捷的棕色狐狸跳过了懒狗。Быстрая коричневая лиса. 🧱✅⏳ 0123456789abcdef" * 20,
-    "".join(chr(c) for c in range(32, 0x3000, 7)),
-)
+def _bound_probes() -> tuple[str, ...]:
+    # Made when a cut is first built, not at import: the last one cost every command ~0.2 ms.
+    return (
+        "The quick brown fox jumps over the lazy dog. def f(x):\n    return x ** 2\n" * 20,
+        "敏捷的棕色狐狸跳过了懒狗。Быстрая коричневая лиса. 🧱✅⏳ 0123456789abcdef" * 20,
+        "".join(chr(c) for c in range(32, 0x3000, 7)),
+    )

@@ -39,9 +39,9 @@ class LazyModule:
     def __getattr__(self, attr: str) -> Any:
         module = self._module
         if module is None:
-            import importlib
+            from cairn.core.stdlib_start import import_module
 
-            module = self._module = importlib.import_module(self._name)
+            module = self._module = import_module(self._name)
         return getattr(module, attr)
 
 

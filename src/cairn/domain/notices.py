@@ -9,7 +9,6 @@ down.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -149,8 +148,10 @@ class NoProjection:
 
 
 def load_listeners(ws: Any, specs: Sequence[str]) -> list[Listener]:
+    from cairn.core.stdlib_start import import_module
+
     found: list[Listener] = []
     for spec in specs:
         module, _, factory = spec.partition(":")
-        found.append(getattr(importlib.import_module(module), factory)(ws))
+        found.append(getattr(import_module(module), factory)(ws))
     return found

@@ -6,8 +6,9 @@ add are imported only when the store holds what they show.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
+
+from cairn.core.stdlib_start import import_module
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def _status_sections(tx: Tx) -> list[StatusSection]:
             continue  # nothing to show: its module is not even imported
         module_name, func = spec.split(":")
         try:
-            module = importlib.import_module(module_name)
+            module = import_module(module_name)
         except ModuleNotFoundError as exc:
             if exc.name == module_name:  # that feature is not part of this build
                 continue

@@ -5,9 +5,10 @@ area (a fresh ``cairn status`` touches four of eleven)."""
 
 from __future__ import annotations
 
-import importlib
 import sqlite3
 from collections.abc import Callable
+
+from cairn.core.stdlib_start import import_module
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 def _lazy(module: str, cls: str) -> Callable[[sqlite3.Connection], Any]:
     def make(conn: sqlite3.Connection) -> Any:
-        return getattr(importlib.import_module(f"cairn.store.sqlite.{module}"), cls)(conn)
+        return getattr(import_module(f"cairn.store.sqlite.{module}"), cls)(conn)
 
     make.__qualname__ = f"{cls} (lazy)"
     return make

@@ -131,7 +131,7 @@ def migrations_state(path: Path) -> tuple[list[str], list[str]] | None:
             return None
     finally:
         conn.close()
-    known = [name for name, _ in MIGRATIONS]
+    known = [m[0] for m in MIGRATIONS]  # names only: no .sql file read
     return [n for n in known if n not in applied], sorted(applied - set(known))
 
 
@@ -232,7 +232,7 @@ class SQLiteStore:
             raise _explain(path, exc) from exc
 
     def _read_only_ready(self, applied: list[str]) -> None:
-        pending = [n for n, _ in MIGRATIONS if n not in applied]
+        pending = [m[0] for m in MIGRATIONS if m[0] not in applied]
         if pending:
             raise StoreError(
                 f"the store {self.path} needs migration {pending[0]!r}, which cannot be written: "
@@ -253,7 +253,7 @@ class SQLiteStore:
     # -- migrations ------------------------------------------------------------------------------
     def _check(self) -> list[str]:
         """The migrations applied so far; refuses a foreign store or one from a newer cairn."""
-        known = [name for name, _ in MIGRATIONS]
+        known = [m[0] for m in MIGRATIONS]  # names only: no .sql file read
         has_table = self._conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='cairn_migrations'"
         ).fetchone()
@@ -275,7 +275,7 @@ class SQLiteStore:
         return applied
 
     def _migrate(self, applied: list[str]) -> None:
-        pending = [(n, sql) for n, sql in MIGRATIONS if n not in applied]
+        pending = [(m[0], m[1]) for m in MIGRATIONS if m[0] not in applied]
         renamed = getattr(self, "_renamed", [])
         if not pending and not renamed:
             return

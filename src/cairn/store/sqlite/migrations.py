@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 _APPEND_ONLY = """
 CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
 BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;
@@ -110,7 +114,38 @@ CREATE TABLE recoveries (
 )
 
 
-def _discover() -> list[tuple[str, str]]:
+class Migration:
+    """``(name, statements)``, as a pair unpacks; a file's statements are read when first asked
+    for, so that opening a store already at the current version reads no ``.sql`` file."""
+
+    __slots__ = ("_path", "_sql", "name")
+
+    def __init__(self, name: str, sql: str | None = None, path: str | None = None) -> None:
+        self.name, self._sql, self._path = name, sql, path
+
+    @property
+    def sql(self) -> str:
+        if self._sql is None:
+            assert self._path is not None
+            with open(self._path, encoding="utf-8") as file:
+                self._sql = file.read()
+        return self._sql
+
+    def __getitem__(self, i: int) -> str:
+        return (self.name, self.sql)[i] if i else self.name
+
+    def __iter__(self) -> Iterator[str]:
+        yield self.name
+        yield self.sql
+
+    def __len__(self) -> int:
+        return 2
+
+    def __repr__(self) -> str:
+        return f"Migration({self.name!r})"
+
+
+def _discover() -> list[Migration]:
     """Migrations after the core one live in ``migrations_sql/NNNN_name.sql``, applied by number.
 
     Files make it possible for separate features to add their tables without editing a shared
@@ -121,21 +156,20 @@ def _discover() -> list[tuple[str, str]]:
         found = sorted(os.listdir(folder))
     except FileNotFoundError:
         return []
-    # Every open reads these: a listing and plain reads take a third of a glob's time (its pattern
-    # is compiled anew in each process).
-    out = []
-    for f in found:
-        if f.endswith(".sql") and f[:4].isdigit() and f[4:5] == "_":
-            with open(os.path.join(folder, f), encoding="utf-8") as file:
-                out.append((f[:-4], file.read()))
-    return out
+    # Every open lists these (a listing takes a third of a glob's time, whose pattern is compiled
+    # anew in each process); only a store that needs one reads it.
+    return [
+        Migration(f[:-4], path=os.path.join(folder, f))
+        for f in found
+        if f.endswith(".sql") and f[:4].isdigit() and f[4:5] == "_"
+    ]
 
 
 # Migrations renumbered after they shipped (two branches both took 0010): a store that recorded the
 # old name has that migration applied, and the record is renamed when the store next opens.
 RENAMED = {"0010_task_life": "0011_task_life"}
 
-MIGRATIONS: list[tuple[str, str]] = [
-    ("0001_core", CORE),
+MIGRATIONS: list[Migration] = [
+    Migration("0001_core", CORE),
     *_discover(),
 ]
