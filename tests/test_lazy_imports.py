@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 HEAVY = (
     "openai",
@@ -195,20 +196,23 @@ from cairn.core.stdlib_start import import_pathlib
 import_pathlib()
 import pathlib
 print("urllib.parse" in sys.modules, "ipaddress" in sys.modules)
-print(pathlib.Path("/tmp/a b#\u00e9").as_uri())
+print(pathlib.Path(sys.argv[1]).as_uri())
 from urllib.parse import urlsplit
 import urllib.parse
 print(urlsplit("http://h/p?q").query, urllib.parse.quote("a b"), hasattr(urllib.parse, "_cairn_stand_in"))
 """
 
 
-def test_pathlib_without_urllib_still_makes_uris_and_leaves_the_real_module() -> None:
+def test_pathlib_without_urllib_still_makes_uris_and_leaves_the_real_module(
+    tmp_path: Path,
+) -> None:
+    odd = tmp_path / "a b#\u00e9"
     r = subprocess.run(
-        [sys.executable, "-c", _STAND_IN], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", _STAND_IN, str(odd)], capture_output=True, text=True, timeout=60
     )
     assert r.stdout.splitlines() == [
         "False False",
-        "file:///tmp/a%20b%23%C3%A9",
+        "file://" + quote(str(tmp_path)) + "/a%20b%23%C3%A9",
         "q a%20b False",
     ], r.stderr
 
