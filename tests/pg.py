@@ -277,3 +277,26 @@ def pg_server() -> Server:
     s = server()
     assert s is not None
     return s
+
+
+def apply_migrations_before(conn: object, before: str) -> list[str]:
+    """Bring an empty database (``conn``: a psycopg connection in autocommit) to the schema an
+    older cairn left, every PostgreSQL migration named below ``before``; their names."""
+    from datetime import UTC, datetime
+
+    from cairn.store.postgres.migrations import MIGRATIONS
+
+    older = [(name, sql) for name, sql in MIGRATIONS if name < before]
+    assert any(n.startswith(before) for n, _ in MIGRATIONS), f"no migration {before}"
+    run = conn.execute  # type: ignore[attr-defined]
+    run(
+        "CREATE TABLE cairn_migrations (id BIGSERIAL PRIMARY KEY, "
+        "name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)"
+    )
+    for name, sql in older:
+        run(sql.encode())
+        run(
+            "INSERT INTO cairn_migrations (name, applied_at) VALUES (%s, %s)",
+            (name, datetime.now(UTC).isoformat()),
+        )
+    return [name for name, _ in older]

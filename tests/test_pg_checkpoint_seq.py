@@ -5,14 +5,12 @@ the tests' real PostgreSQL server (tests/pg.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import psycopg
 
 from cairn.store import Store, open_store
 from cairn.store.dump import copy, digest
 from cairn.store.postgres.migrations import MIGRATIONS
-from pg import drop_database, new_database
+from pg import apply_migrations_before, drop_database, new_database
 
 TS = "2026-01-01T00:00:00.000Z"
 
@@ -36,19 +34,9 @@ def _counter(url: str, task: str) -> int | None:
 
 
 def test_a_store_at_0008_numbers_on_from_its_history(pg_url: str) -> None:
-    older = [(name, sql) for name, sql in MIGRATIONS if name < "0009"]
-    assert len(older) == 8 and any(n.startswith("0009") for n, _ in MIGRATIONS)
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE cairn_migrations (id BIGSERIAL PRIMARY KEY, "
-            "name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)"
-        )
-        for name, sql in older:
-            conn.execute(sql.encode())
-            conn.execute(
-                "INSERT INTO cairn_migrations (name, applied_at) VALUES (%s, %s)",
-                (name, datetime.now(UTC).isoformat()),
-            )
+        older = apply_migrations_before(conn, "0009")
+        assert len(older) == 8
         conn.execute(
             "INSERT INTO tasks (id, key, title, created_at, updated_at, seq) "
             "VALUES ('T', 't', '', %s, %s, 1)",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from cairn.core.errors import StoreError
 from cairn.domain.workspace import Workspace
 from cairn.store import open_store
 from cairn.store.postgres.migrations import MIGRATIONS
+from pg import apply_migrations_before
 
 TS = "2026-01-01T00:00:00.000Z"
 
@@ -85,19 +85,9 @@ def test_nothing_follows_the_last_write_of_a_transaction(pg_url: str) -> None:
 def test_a_store_made_before_the_write_function_is_upgraded(pg_url: str) -> None:
     """A store at migration 0005, with history, opened by this cairn: 0006 is applied and the
     next write numbers on from what was there."""
-    older = [(name, sql) for name, sql in MIGRATIONS if name < "0006"]
-    assert len(older) == 5 and any(n.startswith("0006") for n, _ in MIGRATIONS)
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE cairn_migrations (id BIGSERIAL PRIMARY KEY, "
-            "name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)"
-        )
-        for name, sql in older:
-            conn.execute(sql.encode())
-            conn.execute(
-                "INSERT INTO cairn_migrations (name, applied_at) VALUES (%s, %s)",
-                (name, datetime.now(UTC).isoformat()),
-            )
+        older = apply_migrations_before(conn, "0006")
+        assert len(older) == 5
         # What the older cairn wrote: a task, a version, its projection row and its event.
         conn.execute(
             "INSERT INTO tasks (id, key, title, created_at, updated_at, seq) "
@@ -142,19 +132,9 @@ def test_a_store_at_0006_loses_the_task_indexes_no_query_uses(pg_url: str) -> No
     """Migration 0007 on a store with history: the task's touch keeps 3 index entries (id, key,
     the open tasks by recency), the archived list gets its own partial index, and every list
     reads as before."""
-    older = [(name, sql) for name, sql in MIGRATIONS if name < "0007"]
-    assert len(older) == 6 and any(n.startswith("0007") for n, _ in MIGRATIONS)
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE cairn_migrations (id BIGSERIAL PRIMARY KEY, "
-            "name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)"
-        )
-        for name, sql in older:
-            conn.execute(sql.encode())
-            conn.execute(
-                "INSERT INTO cairn_migrations (name, applied_at) VALUES (%s, %s)",
-                (name, datetime.now(UTC).isoformat()),
-            )
+        older = apply_migrations_before(conn, "0007")
+        assert len(older) == 6
         for seq, (tid, updated, state, state_at) in enumerate(
             [
                 ("A", "2026-01-01T00:00:03.000Z", "open", None),
@@ -207,20 +187,9 @@ def test_a_store_at_0006_loses_the_task_indexes_no_query_uses(pg_url: str) -> No
 def test_new_versions_are_compressed_with_lz4_and_old_ones_still_read(pg_url: str) -> None:
     """Migration 0010 on a store with a pglz-compressed version: the next one is lz4 (this
     server has it, as Debian's has), and both read back whole."""
-    older = [(name, sql) for name, sql in MIGRATIONS if name < "0010"]
-    assert any(n.startswith("0010") for n, _ in MIGRATIONS)
     text = [f"# plan {i}\n" + "a line of the plan, 0123456789\n" * 80 for i in (1, 2)]
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE cairn_migrations (id BIGSERIAL PRIMARY KEY, "
-            "name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)"
-        )
-        for name, sql in older:
-            conn.execute(sql.encode())
-            conn.execute(
-                "INSERT INTO cairn_migrations (name, applied_at) VALUES (%s, %s)",
-                (name, datetime.now(UTC).isoformat()),
-            )
+        apply_migrations_before(conn, "0010")
         conn.execute(
             "INSERT INTO tasks (id, key, title, created_at, updated_at, seq) "
             "VALUES ('T', 't', '', %s, %s, 1)",
