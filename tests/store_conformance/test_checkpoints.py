@@ -150,3 +150,28 @@ def test_add_if_changed_skips_the_same_content_and_fills_in_the_active_phase(
         assert stored is not None and (stored.phase, stored.files) == ("b", ("src/x.py",))
         assert [r.version for r in tx.checkpoints.history(task, "plan")] == [1, 2, 3, 4]
         assert tx.checkpoints.count() == 4
+
+
+def test_newest_of_tasks_is_newest_of_task_for_each(store: Store, task: str) -> None:
+    with store.write() as tx:
+        tx.tasks.create("T2", "", ts(0))
+        tx.tasks.create("T3", "", ts(0))  # no version at all
+    _add(store, task, "plan", "p1", 1)
+    _add(store, "T2", "analysis", "a1", 2)
+    _add(store, task, "analysis", "a2", 3)
+    _add(store, task, "progress", "s1", 4, source="progress")
+    _add(store, "T2", "progress", "s2", 5, source="progress")
+    with store.read() as tx:
+        ids = [task, "T2", "T3", "nobody"]
+        for exclude, content in (((), True), (("progress",), False), (("progress", "plan"), True)):
+            got = tx.checkpoints.newest_of_tasks(ids, exclude=exclude, content=content)
+            one = {
+                t: tx.checkpoints.newest_of_task(t, exclude=exclude, content=content) for t in ids
+            }
+            assert got == {t: row for t, row in one.items() if row is not None}
+        got = tx.checkpoints.newest_of_tasks(ids, exclude=("progress",), content=False)
+        assert {t: (r.kind, r.version, r.content) for t, r in got.items()} == {
+            task: ("analysis", 1, None),
+            "T2": ("analysis", 1, None),
+        }
+        assert tx.checkpoints.newest_of_tasks([]) == {}

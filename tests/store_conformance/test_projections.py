@@ -86,3 +86,25 @@ def test_claim_records_for_its_owner_only(store: Store, task: str) -> None:
         assert row is not None
         assert (row.kind, row.hash, row.prev_hash, row.mtime_ns) == ("plan", "h2", "h1", None)
         assert [r.path for r in tx.projections.all()] == [path]
+
+
+def test_stats_of_tasks_are_each_tasks_stats_in_the_order_asked(store: Store, task: str) -> None:
+    with store.write() as tx:
+        tx.tasks.create("T2", "", "2026-01-01T00:00:00.000Z")
+        for path, owner, kind in (
+            ("artifacts/T1_plan.md", task, "plan"),
+            ("artifacts/T2_plan.md", "T2", "plan"),
+            ("artifacts/T1_analysis.md", task, "analysis"),
+        ):
+            tx.projections.record(path, owner, kind, "h")
+        tx.projections.set_stat("artifacts/T1_plan.md", 5, 6)
+    with store.read() as tx:
+        got = tx.projections.stats_of_tasks(["T2", task, "nobody", "T2"])
+        assert got[:1] == tx.projections.stats(task_id="T2")
+        mine = sorted(tx.projections.stats(task_id=task), key=lambda s: s.path)
+        assert sorted(got[1:], key=lambda s: s.path) == mine and len(got) == 3
+        assert {(s.path, s.mtime_ns, s.size) for s in mine} == {
+            ("artifacts/T1_plan.md", 5, 6),
+            ("artifacts/T1_analysis.md", None, None),
+        }
+        assert tx.projections.stats_of_tasks([]) == []

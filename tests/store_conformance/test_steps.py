@@ -90,3 +90,23 @@ def test_lines_are_the_rows_as_plain_tuples(store: Store, task: str) -> None:
         opened = tx.steps.open_lines_before(task, made[7].id, limit=5)
         assert [tuple(r) for r in opened] == [every[0], every[3], every[6]]
         assert tx.steps.lines("nobody") == []
+
+
+def test_tails_are_the_newest_steps_and_the_count_of_each_task(store: Store, task: str) -> None:
+    with store.write() as tx:
+        tx.tasks.create("T2", "", ts(0))
+        tx.tasks.create("T3", "", ts(0))  # no steps
+        for i in range(7):
+            tx.steps.add(task if i % 3 else "T2", "a", f"step {i}", "done", ts(i))
+        tx.steps.update(1, state="active", phase="b", ts=ts(9))  # an update counts no step
+    with store.read() as tx:
+        ids = [task, "T2", "T3", "nobody"]
+        got = tx.steps.tails(ids, limit=3)
+        assert got == {t: (tx.steps.of_task(t, limit=3), tx.steps.count(t)) for t in ids}
+        assert {t: ([s.text for s in rows], n) for t, (rows, n) in got.items()} == {
+            task: (["step 2", "step 4", "step 5"], 4),
+            "T2": (["step 0", "step 3", "step 6"], 3),
+            "T3": ([], 0),
+            "nobody": ([], 0),
+        }
+        assert tx.steps.tails([], limit=3) == {}

@@ -117,3 +117,14 @@ def test_phases_can_be_regated_reordered_and_removed(store: Store, task: str) ->
             ("c", 1, False),
             ("a", 2, True),
         ]
+
+
+def test_get_many_finds_tasks_by_their_stored_ids(store: Store, task: str) -> None:
+    with store.write() as tx:
+        tx.tasks.create("Two", "second", TS)
+        tx.tasks.set_state("Two", "archived", TS)  # any state, as get
+    with store.read() as tx:
+        got = tx.tasks.get_many(["Two", task, "nope", task])
+        assert got == {"Two": tx.tasks.get("Two"), task: tx.tasks.get(task)}
+        assert tx.tasks.get_many(["two"]) == {}  # the stored spelling, not a user's
+        assert tx.tasks.get_many([]) == {}

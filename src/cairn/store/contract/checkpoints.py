@@ -135,6 +135,13 @@ class CheckpointsArea(Protocol):
         """The task's most recent version of any kind not in ``exclude``."""
         ...
 
+    def newest_of_tasks(
+        self, task_ids: Sequence[str], *, exclude: Sequence[str] = (), content: bool = True
+    ) -> dict[str, CheckpointRow]:
+        """``newest_of_task`` of several tasks in one look-up, keyed by task id; a task with no
+        such version is left out."""
+        ...
+
     def by_hash(self, task_id: str, kind: str, hash: str) -> CheckpointRow | None:
         """The newest version of (task, kind) with that content hash, without content."""
         ...

@@ -11,6 +11,7 @@ from cairn.core.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Protocol
 else:
     Protocol = object  # importing typing costs ~3 ms of start-up; these Protocols only type
@@ -60,6 +61,11 @@ class ProjectionsArea(Protocol):
 
     def stats(self, *, task_id: str | None = None, kind: str | None = None) -> list[ProjectionStat]:
         """Path order is unspecified."""
+        ...
+
+    def stats_of_tasks(self, task_ids: Sequence[str]) -> list[ProjectionStat]:
+        """``stats(task_id=...)`` of several tasks in one look-up: the stats of the first id,
+        then of the next (within a task, path order is unspecified)."""
         ...
 
     def all(self) -> list[ProjectionRow]: ...

@@ -7,6 +7,7 @@ from cairn.core.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Protocol
 else:
     Protocol = object  # importing typing costs ~3 ms of start-up; these Protocols only type
@@ -66,6 +67,11 @@ class StepsArea(Protocol):
 
     def count(self, task_id: str) -> int:
         """Without reading the steps (a counter the store keeps)."""
+        ...
+
+    def tails(self, task_ids: Sequence[str], *, limit: int) -> dict[str, tuple[list[StepRow], int]]:
+        """For each task, in one look-up: its newest ``limit`` steps (oldest first, as
+        ``of_task(limit=...)``) and its ``count``. Every id is a key of the answer."""
         ...
 
     def doc(self, task_id: str) -> ProgressDoc | None: ...

@@ -63,6 +63,11 @@ class TasksArea(Protocol):
 
     def count(self) -> int: ...
 
+    def get_many(self, task_ids: Sequence[str]) -> dict[str, TaskRow]:
+        """The tasks with these ids exactly as stored (ids read from other rows, not a user's
+        spelling), in one look-up, keyed by id; an id with no task is left out."""
+        ...
+
     def active(self, *, limit: int | None = None) -> list[TaskRow]:
         """Tasks with an active phase, most recently updated first."""
         ...

@@ -160,6 +160,12 @@ class MemoryCheckpoints:
             for r in rows
         )
 
+    def newest_of_tasks(
+        self, task_ids: Sequence[str], *, exclude: Sequence[str] = (), content: bool = True
+    ) -> dict[str, CheckpointRow]:
+        found = ((t, self.newest_of_task(t, exclude=exclude, content=content)) for t in task_ids)
+        return {t: row for t, row in found if row is not None}
+
     def count(self) -> int:
         return int(self._s.extra.get("checkpoint_count", 0))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cairn.core import record
 from cairn.store.contract import MissingRow
 from cairn.store.contract.projections import ProjectionRow, ProjectionStat
@@ -49,6 +51,9 @@ class MemoryProjections:
             for r in self._s.projections.values()
             if (task_id is None or r.task_id == task_id) and (kind is None or r.kind == kind)
         ]
+
+    def stats_of_tasks(self, task_ids: Sequence[str]) -> list[ProjectionStat]:
+        return [st for t in dict.fromkeys(task_ids) for st in self.stats(task_id=t)]
 
     def all(self) -> list[ProjectionRow]:
         return list(self._s.projections.values())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cairn.core import record
 from cairn.store.contract import MissingRow
 from cairn.store.contract.steps import ProgressDoc, StepLine, StepRow
@@ -54,6 +56,9 @@ class MemorySteps:
 
     def count(self, task_id: str) -> int:
         return len(self._s.task_steps.get(task_id, ()))
+
+    def tails(self, task_ids: Sequence[str], *, limit: int) -> dict[str, tuple[list[StepRow], int]]:
+        return {t: (self.of_task(t, limit=limit), self.count(t)) for t in task_ids}
 
     def doc(self, task_id: str) -> ProgressDoc | None:
         return self._s.progress_docs.get(task_id)

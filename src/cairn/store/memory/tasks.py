@@ -79,6 +79,10 @@ class MemoryTasks:
     def count(self) -> int:
         return len(self._open())
 
+    def get_many(self, task_ids: Sequence[str]) -> dict[str, TaskRow]:
+        found = ((t, self._s.tasks.get(task_key(t))) for t in task_ids)
+        return {t: row for t, row in found if row is not None and row.id == t}
+
     def archived(self, *, limit: int | None = None) -> list[TaskRow]:
         rows = [t for t in self._s.tasks.values() if t.state == "archived"]
         stamps = self._s.extra.get(_STATE_AT, {})

@@ -284,6 +284,21 @@ class PgCheckpoints:
         ).fetchone()
         return r is not None
 
+    def newest_of_tasks(
+        self, task_ids: Sequence[str], *, exclude: Sequence[str] = (), content: bool = True
+    ) -> dict[str, CheckpointRow]:
+        if not task_ids:
+            return {}
+        # One round trip for every task: each one's newest version by its (task, seq) index.
+        cols = ", ".join(f"c.{c.strip()}" for c in _cols(content).split(","))
+        rows = self._c.execute(
+            f"SELECT {cols} FROM unnest(%s::text[]) AS t(id) CROSS JOIN LATERAL (SELECT * FROM "
+            "checkpoints WHERE task_id = t.id AND kind <> ALL(%s::text[]) ORDER BY seq DESC "
+            "LIMIT 1) c",
+            (list(task_ids), list(exclude)),
+        )
+        return {r["task_id"]: _row(r) for r in rows}
+
     def count(self) -> int:
         # Kept up to date by a trigger (migration 0007): counting 100,000s of rows after every
         # command cost more than the rest of the status together.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from cairn.store.contract import MissingRow
@@ -84,6 +85,19 @@ class PgProjections:
             params = [task_id] + ([kind] if kind is not None else [])
         rows = self._c.execute(sql, params).fetchall()
         return [ProjectionStat(r["path"], r["mtime_ns"], r["size"]) for r in rows]
+
+    def stats_of_tasks(self, task_ids: Sequence[str]) -> list[ProjectionStat]:
+        order = dict.fromkeys(task_ids)
+        if not order:
+            return []
+        # One round trip for every task (before each command: the files of the hot tasks).
+        by_task: dict[str, list[ProjectionStat]] = {t: [] for t in order}
+        for r in self._c.execute(
+            "SELECT task_id, path, mtime_ns, size FROM projections WHERE task_id = ANY(%s)",
+            (list(order),),
+        ):
+            by_task[r["task_id"]].append(ProjectionStat(r["path"], r["mtime_ns"], r["size"]))
+        return [st for stats in by_task.values() for st in stats]
 
     def all(self) -> list[ProjectionRow]:
         return [_row(r) for r in self._c.execute(f"SELECT {_COLS} FROM projections")]

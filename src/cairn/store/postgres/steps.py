@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from cairn.store.contract import MissingRow
@@ -93,6 +94,25 @@ class PgSteps:
     def count(self, task_id: str) -> int:
         r = self._c.execute("SELECT step_count FROM tasks WHERE id = %s", (task_id,)).fetchone()
         return int(r["step_count"]) if r else 0
+
+    def tails(self, task_ids: Sequence[str], *, limit: int) -> dict[str, tuple[list[StepRow], int]]:
+        out: dict[str, tuple[list[StepRow], int]] = {t: ([], 0) for t in task_ids}
+        if not task_ids:
+            return out
+        # One round trip for every task: its counter, and its newest steps by (task, id).
+        rows = self._c.execute(
+            "SELECT t.id AS tid, t.step_count AS n, s.id, s.task_id, s.phase, s.text, s.state, "
+            "s.created_at, s.updated_at FROM tasks t LEFT JOIN LATERAL (SELECT * FROM steps "
+            "WHERE task_id = t.id ORDER BY id DESC LIMIT %s) s ON true WHERE t.id = ANY(%s) "
+            "ORDER BY t.id, s.id",
+            (limit, list(task_ids)),
+        )
+        for r in rows:
+            steps, _ = out[r["tid"]]
+            if r["id"] is not None:
+                steps.append(_row(r))
+            out[r["tid"]] = (steps, int(r["n"]))
+        return out
 
     def doc(self, task_id: str) -> ProgressDoc | None:
         r = self._c.execute(

@@ -84,6 +84,15 @@ class PgTasks:
         sql = "SELECT count(*) AS n FROM tasks WHERE state = 'open'"
         return int(self._c.execute(sql).fetchone()["n"])
 
+    def get_many(self, task_ids: Sequence[str]) -> dict[str, TaskRow]:
+        if not task_ids:
+            return {}
+        # One round trip for them all (the ids as one array: one statement text to prepare).
+        rows = self._c.execute(
+            f"SELECT {_TASK_COLS} FROM tasks WHERE id = ANY(%s)", (list(task_ids),)
+        )
+        return {r["id"]: _task(r) for r in rows}
+
     def archived(self, *, limit: int | None = None) -> list[TaskRow]:
         extra, params = _limit(limit)
         rows = self._c.execute(

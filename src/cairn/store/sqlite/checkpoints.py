@@ -310,6 +310,13 @@ class SQLiteCheckpoints:
         ).fetchone()
         return r is not None
 
+    def newest_of_tasks(
+        self, task_ids: Sequence[str], *, exclude: Sequence[str] = (), content: bool = True
+    ) -> dict[str, CheckpointRow]:
+        # One query each: a query costs no round trip here, and each walks the task's kinds.
+        found = ((t, self.newest_of_task(t, exclude=exclude, content=content)) for t in task_ids)
+        return {t: row for t, row in found if row is not None}
+
     def count(self) -> int:
         # The largest rowid (migration 0017): versions are never deleted, so it is their number,
         # found in one search, with no row for every insert to update (a dump holds no count:

@@ -9,6 +9,7 @@ from cairn.store.contract.projections import ProjectionRow, ProjectionStat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
 
@@ -82,6 +83,10 @@ class SQLiteProjections:
         cur = self._c.execute(sql, params)
         cur.row_factory = None  # tuples: this reads every artifact's row before each command
         return [ProjectionStat(p, m, s) for p, m, s in cur]
+
+    def stats_of_tasks(self, task_ids: Sequence[str]) -> list[ProjectionStat]:
+        # One index search each: a query costs no round trip here.
+        return [st for t in dict.fromkeys(task_ids) for st in self.stats(task_id=t)]
 
     def all(self) -> list[ProjectionRow]:
         return [_row(r) for r in self._c.execute(f"SELECT {_COLS} FROM projections")]

@@ -9,6 +9,7 @@ from cairn.store.contract.steps import ProgressDoc, StepLine, StepRow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
 
@@ -122,6 +123,10 @@ class SQLiteSteps:
     def count(self, task_id: str) -> int:
         r = self._c.execute("SELECT step_count FROM tasks WHERE id = ?", (task_id,)).fetchone()
         return int(r["step_count"]) if r else 0
+
+    def tails(self, task_ids: Sequence[str], *, limit: int) -> dict[str, tuple[list[StepRow], int]]:
+        # Two index searches each: a query costs no round trip here.
+        return {t: (self.of_task(t, limit=limit), self.count(t)) for t in task_ids}
 
     def doc(self, task_id: str) -> ProgressDoc | None:
         r = self._c.execute(

@@ -81,6 +81,11 @@ class SQLiteTasks:
         sql = "SELECT count(*) AS n FROM tasks WHERE state = 'open'"
         return int(self._c.execute(sql).fetchone()["n"])
 
+    def get_many(self, task_ids: Sequence[str]) -> dict[str, TaskRow]:
+        # One search of the key index each: a query costs no round trip here.
+        found = ((t, self.get(t)) for t in task_ids)
+        return {t: row for t, row in found if row is not None and row.id == t}
+
     def archived(self, *, limit: int | None = None) -> list[TaskRow]:
         extra, params = _limit(limit)
         rows = self._c.execute(
