@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from cairn.core.model import Task
     from cairn.domain.workspace import Workspace
     from cairn.store import Tx
+    from cairn.store.contract.checkpoints import CheckpointRow
+    from cairn.store.contract.steps import StepRow
     from cairn.store.contract.tasks import PhaseRow, TaskRow
 
 SCHEMA_STATUS = "cairn.status/1"
@@ -68,21 +70,28 @@ def status_in(
     from cairn.domain.workspace import now
 
     counts = {"tasks": tx.tasks.count(), "checkpoint_versions": tx.checkpoints.count()}
-    # Through the active phases (an index on the state): Tasks.active() scans every task.
-    active: list[TaskRow] = []
-    for phase in tx.tasks.active_phases(limit=detail_limit):
-        row = tx.tasks.get(phase.task_id)
-        if row is not None and all(t.id != row.id for t in active):
-            active.append(row)
+    # Through the active phases (an index on the state): Tasks.active() scans every task. Each
+    # read below covers every task it is about: on a server each is a round trip, and this runs
+    # after every command and in every flush.
+    active_ids = list(dict.fromkeys(p.task_id for p in tx.tasks.active_phases(limit=detail_limit)))
+    found = tx.tasks.get_many(active_ids) if active_ids else {}
+    active: list[TaskRow] = [found[t] for t in active_ids if t in found]
     if not active:
         # Nothing active: the most recently touched unfinished task is where work resumes.
         active = tx.tasks.unfinished(limit=1)
     active_ids = [t.id for t in active]
-    detail = [_task_detail(ws, tx, t) for t in active]
     others = [t for t in tx.tasks.recent(limit=list_limit + len(active_ids))]
     others = [t for t in others if t.id not in active_ids][:list_limit]
-    # One look-up for the phases of all listed tasks (this runs after every command).
-    phases = tx.tasks.phases_of([t.id for t in others]) if others else {}
+    listed = [*active_ids, *(t.id for t in others)]
+    phases = tx.tasks.phases_of(listed) if listed else {}
+    detail = []
+    if active_ids:
+        newest = tx.checkpoints.newest_of_tasks(active_ids, exclude=("progress",), content=False)
+        tails = tx.steps.tails(active_ids, limit=8)
+        detail = [
+            _task_detail(ws, t, phases.get(t.id, []), newest.get(t.id), *tails[t.id])
+            for t in active
+        ]
     other_tasks = []
     for t in others:
         task = _task(t, phases.get(t.id, []))
@@ -150,11 +159,16 @@ def _task(row: TaskRow, phases: list[PhaseRow]) -> Task:
     )
 
 
-def _task_detail(ws: Workspace, tx: Tx, row: TaskRow) -> dict[str, Any]:
-    task = _task(row, tx.tasks.phases(row.id))
+def _task_detail(
+    ws: Workspace,
+    row: TaskRow,
+    phases: list[PhaseRow],
+    newest: CheckpointRow | None,
+    steps: list[StepRow],
+    steps_total: int,
+) -> dict[str, Any]:
+    task = _task(row, phases)
     cur = task.current_phase
-    newest = tx.checkpoints.newest_of_task(row.id, exclude=("progress",), content=False)
-    steps = tx.steps.of_task(row.id, limit=8)
     return {
         "id": task.id,
         "title": task.title,
@@ -173,7 +187,7 @@ def _task_detail(ws: Workspace, tx: Tx, row: TaskRow) -> dict[str, Any]:
             "files": list(newest.files),
         },
         "steps": [{"text": s.text, "state": s.state, "phase": s.phase} for s in steps],
-        "steps_total": tx.steps.count(row.id),
+        "steps_total": steps_total,
         "updated_at": task.updated_at,
     }
 

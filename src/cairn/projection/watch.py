@@ -119,7 +119,8 @@ def hot_stats(ws: Workspace) -> list[ProjectionStat]:
     task): where a person is likely to be editing."""
     with ws.store.read() as tx:
         tasks = tx.tasks.recent(limit=HOT_TASKS)
-        return [st for t in tasks for st in tx.projections.stats(task_id=t.id)]
+        # One look-up for them all (on a server, each is a round trip).
+        return tx.projections.stats_of_tasks([t.id for t in tasks]) if tasks else []
 
 
 def stats_of(ws: Workspace, paths: list[str]) -> list[ProjectionStat]:

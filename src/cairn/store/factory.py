@@ -70,6 +70,6 @@ def open_store(location: str | Path, *, create: bool = False) -> Store:
         from cairn.store.memory import MemoryStore
 
         return MemoryStore()
-    from cairn.store.sqlite import SQLiteStore
+    from cairn.store.sqlite.connection import SQLiteStore
 
     return SQLiteStore(Path(text), create=create)
