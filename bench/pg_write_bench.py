@@ -271,6 +271,80 @@ def connect_ms(url: str, n: int = 20) -> float:
     return statistics.median(times)
 
 
+# A fresh `cairn status` that counts the statements it sends (each a round trip), said at exit.
+_COUNT_STATUS = r"""
+import atexit, sys, psycopg
+seen = [0]
+real = psycopg.Connection.execute
+def execute(self, *a, **k):
+    seen[0] += 1
+    return real(self, *a, **k)
+psycopg.Connection.execute = execute
+atexit.register(lambda: print(seen[0], file=sys.stderr, flush=True))
+from cairn.cli import main
+main(["-C", sys.argv[1], "status"])
+"""
+
+
+def status_statements(root: Path) -> int:
+    """The statements (each a round trip) a fresh ``cairn status`` sends, its connect apart."""
+    out = subprocess.run(
+        [sys.executable, "-c", _COUNT_STATUS, str(root)],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=120,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"cairn status failed: {out.stderr[-500:]}")
+    return int(out.stderr.strip().splitlines()[-1])
+
+
+def status_report(
+    procs: dict[str, tuple[float, float, float]], conn: float, sent: int, tasks: int, runs: int
+) -> tuple[float, float, bool]:
+    """Prints the status figures; returns (one connection set-up, the limit, whether met).
+
+    The target check is the status's own median against the limit made of the other medians;
+    the status's own work (its median minus the connect line's) is printed apart, as a figure:
+    medians of different processes, so under load it can come out below zero, and no ratio is
+    made of it."""
+    p_ms, s_ms = procs["pass"][0], procs["status"][0]
+    # One connection set-up: `python -c "import psycopg; psycopg.connect(url).close()"` minus
+    # `python -c pass`, both in this run (the import is part of what reaching the server costs
+    # a fresh process); the connect alone, in a warm process, is printed beside it.
+    setup = max(0.0, procs["connect"][0] - p_ms)
+    setup_cpu = max(0.0, procs["connect"][2] - procs["pass"][2])
+    budget = TARGET_STATUS * p_ms + setup
+    print(
+        f"\n`cairn status`, {tasks:,} tasks on the shared store, {runs} runs (median wall ms, CPU ms)"
+    )
+    print(f"{'python -c pass':<62}{p_ms:>10.1f}{procs['pass'][2]:>8.1f}")
+    print(
+        f"{'python -c import psycopg; connect; close':<62}{procs['connect'][0]:>10.1f}"
+        f"{procs['connect'][2]:>8.1f}"
+    )
+    print(
+        f"{'  one connection set-up (the line above minus pass)':<62}{setup:>10.1f}{setup_cpu:>8.1f}"
+    )
+    print(f"{'  of which connect + auth alone (warm process)':<62}{conn:>10.1f}")
+    print(
+        f"{'cairn status':<62}{s_ms:>10.1f}{procs['status'][2]:>8.1f}  (p90 "
+        f"{procs['status'][1]:.1f}; {sent} statements)"
+    )
+    own, own_cpu = s_ms - procs["connect"][0], procs["status"][2] - procs["connect"][2]
+    print(
+        f"{'  its own work (status minus the connect line; medians)':<62}{own:>10.1f}"
+        f"{own_cpu:>8.1f}  (the limit leaves {budget - procs['connect'][0]:.1f})"
+    )
+    print(
+        f"{'  status / (5x pass + one connection set-up)':<62}{s_ms / budget:>10.2f}"
+        f"  (limit {budget:.1f} ms; <= 1.00 meets it"
+        + (f"; status = {(s_ms - setup) / p_ms:.2f}x pass + set-up)" if s_ms > setup else ")")
+    )
+    return setup, budget, s_ms <= budget
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=20)
@@ -314,6 +388,7 @@ def main() -> None:
             base / "status",
             args.runs,
         )
+        sent = status_statements(base / "status")
     finally:
         for u in made:
             pg.drop_database(u)
@@ -351,31 +426,8 @@ def main() -> None:
         f"({store_tput / floor_tput:.2f}x the floor's)"
     )
     p_ms, s_ms = procs["pass"][0], procs["status"][0]
-    # One connection set-up: `python -c "import psycopg; psycopg.connect(url).close()"` minus
-    # `python -c pass`, both in this run (the import is part of what reaching the server costs
-    # a fresh process); the connect alone, in a warm process, is printed beside it.
-    setup = max(0.0, procs["connect"][0] - p_ms)
-    setup_cpu = max(0.0, procs["connect"][2] - procs["pass"][2])
-    budget = TARGET_STATUS * p_ms + setup
-    print(
-        f"\n`cairn status`, {args.tasks:,} tasks on the shared store, {args.runs} runs "
-        "(median wall ms, CPU ms)"
-    )
-    print(f"{'python -c pass':<62}{p_ms:>10.1f}{procs['pass'][2]:>8.1f}")
-    print(
-        f"{'python -c import psycopg; connect; close':<62}{procs['connect'][0]:>10.1f}"
-        f"{procs['connect'][2]:>8.1f}"
-    )
-    print(
-        f"{'  one connection set-up (the line above minus pass)':<62}{setup:>10.1f}{setup_cpu:>8.1f}"
-    )
-    print(f"{'  of which connect + auth alone (warm process)':<62}{conn:>10.1f}")
-    print(
-        f"{'cairn status':<62}{s_ms:>10.1f}{procs['status'][2]:>8.1f}  (p90 "
-        f"{procs['status'][1]:.1f}; {(s_ms - setup) / p_ms:.2f}x pass + one connection set-up)"
-    )
+    setup, budget, ok_s = status_report(procs, conn, sent, args.tasks, args.runs)
     ok_w = med["write"] <= TARGET_WRITE * f
-    ok_s = s_ms <= budget
     print(
         f"\ntargets: write <= {TARGET_WRITE}x floor: {'met' if ok_w else 'MISSED'} "
         f"({med['write'] / f:.2f}x); status <= {TARGET_STATUS}x pass + one connection set-up "
@@ -392,6 +444,8 @@ def main() -> None:
                     "connect_ms": conn,
                     "connection_setup_ms": setup,
                     "status_ms": s_ms,
+                    "status_cpu_ms": procs["status"][2],
+                    "status_statements": sent,
                 }
             )
         )
