@@ -335,14 +335,7 @@ class Projector:
         for name in changed:
             # A process killed mid-write leaves its temporary file; the next command clears it.
             remove_stale_temps(watch.folders(ws)[name])
-        top, others = watch.commits_since(ws, look.mark)
-        full = full or others is None or "artifacts" in changed
-        if full:
-            stats = watch.all_stats(ws)
-        else:
-            hot = watch.hot_stats(ws)
-            known = {st.path for st in hot}
-            stats = [*hot, *watch.stats_of(ws, [p for p, _t, _k in others or () if p not in known])]
+        top, stats, full = watch.to_check(ws, look.mark, full=full or "artifacts" in changed)
         ingested, written = self._check(stats)
         artifacts.record(ws, written)
         status_path = self.files.prefix + ws.config.status_file

@@ -114,30 +114,27 @@ def commits_in(
 _WRITES = ("checkpoint.written", "step.recorded", "next.set")
 
 
-def hot_stats(ws: Workspace) -> list[ProjectionStat]:
-    """Projection stats of the files of the most recently updated tasks (every write touches its
-    task): where a person is likely to be editing."""
+def to_check(
+    ws: Workspace, mark: int | None, *, full: bool
+) -> tuple[int, list[ProjectionStat], bool]:
+    """What a look checks, in one read (on a server each transaction is a round trip or two):
+    (newest event id, the projection stats to compare with the files, whether they are every
+    file's: with ``full``, or when the commits since ``mark`` are unknown). Else the files of
+    the most recently updated tasks (every write touches its task: where a person is likely to
+    be editing) and those of the commits since ``mark``."""
     with ws.store.read() as tx:
+        top, others = commits_in(tx, ws, mark)
+        if full or others is None:
+            return top, tx.projections.stats(), True
         tasks = tx.tasks.recent(limit=HOT_TASKS)
-        # One look-up for them all (on a server, each is a round trip).
-        return tx.projections.stats_of_tasks([t.id for t in tasks]) if tasks else []
-
-
-def stats_of(ws: Workspace, paths: list[str]) -> list[ProjectionStat]:
-    out: list[ProjectionStat] = []
-    if not paths:
-        return out  # not even an empty read transaction: the look runs before every command
-    with ws.store.read() as tx:
-        for p in paths:
+        # One look-up for them all.
+        stats = tx.projections.stats_of_tasks([t.id for t in tasks]) if tasks else []
+        known = {st.path for st in stats}
+        for p in dict.fromkeys(p for p, _t, _k in others if p not in known):
             row = tx.projections.get(p)
             if row is not None:
-                out.append(ProjectionStat(row.path, row.mtime_ns, row.size))
-    return out
-
-
-def all_stats(ws: Workspace) -> list[ProjectionStat]:
-    with ws.store.read() as tx:
-        return tx.projections.stats()
+                stats.append(ProjectionStat(row.path, row.mtime_ns, row.size))
+        return top, stats, False
 
 
 def rows(ws: Workspace, paths: list[str]) -> list[ProjectionRow]:
