@@ -46,6 +46,9 @@ TS = "2026-01-01T00:00:00.000Z"
 
 # One connection set-up as a process pays it: import psycopg, connect, authenticate, close.
 _CONNECT = "import sys, psycopg; psycopg.connect(sys.argv[1]).close()"
+# The same, ended as a cairn command ends (core/procs.exit_now: no interpreter teardown, which
+# costs this process ~50 ms): what the status's own work is measured against.
+_CONNECT_EXIT = _CONNECT + "; import os; os._exit(0)"
 
 _FLOOR_SQL = "CREATE TABLE IF NOT EXISTS floor (id BIGSERIAL PRIMARY KEY, content TEXT NOT NULL)"
 
@@ -306,9 +309,10 @@ def status_report(
     """Prints the status figures; returns (one connection set-up, the limit, whether met).
 
     The target check is the status's own median against the limit made of the other medians;
-    the status's own work (its median minus the connect line's) is printed apart, as a figure:
-    medians of different processes, so under load it can come out below zero, and no ratio is
-    made of it."""
+    the status's own work (its median minus that of the connect line ended without teardown, as
+    a cairn command ends) is printed apart, as a figure: medians of different processes, so under
+    load it can come out below zero, and no ratio is made of it. The stricter check beside it
+    counts the set-up without the teardown."""
     p_ms, s_ms = procs["pass"][0], procs["status"][0]
     # One connection set-up: `python -c "import psycopg; psycopg.connect(url).close()"` minus
     # `python -c pass`, both in this run (the import is part of what reaching the server costs
@@ -332,15 +336,24 @@ def status_report(
         f"{'cairn status':<62}{s_ms:>10.1f}{procs['status'][2]:>8.1f}  (p90 "
         f"{procs['status'][1]:.1f}; {sent} statements)"
     )
-    own, own_cpu = s_ms - procs["connect"][0], procs["status"][2] - procs["connect"][2]
+    bare, bare_cpu = procs["connect_exit"][0], procs["connect_exit"][2]
     print(
-        f"{'  its own work (status minus the connect line; medians)':<62}{own:>10.1f}"
-        f"{own_cpu:>8.1f}  (the limit leaves {budget - procs['connect'][0]:.1f})"
+        f"{'  the connect line ended without teardown (as cairn ends)':<62}{bare:>10.1f}{bare_cpu:>8.1f}"
+    )
+    own, own_cpu = s_ms - bare, procs["status"][2] - bare_cpu
+    print(
+        f"{'  its own work (status minus the line above; medians)':<62}{own:>10.1f}"
+        f"{own_cpu:>8.1f}  (the limit leaves {budget - bare:.1f})"
     )
     print(
         f"{'  status / (5x pass + one connection set-up)':<62}{s_ms / budget:>10.2f}"
         f"  (limit {budget:.1f} ms; <= 1.00 meets it"
         + (f"; status = {(s_ms - setup) / p_ms:.2f}x pass + set-up)" if s_ms > setup else ")")
+    )
+    strict = TARGET_STATUS * p_ms + max(0.0, bare - p_ms)
+    print(
+        f"{'  the same with the set-up counted without teardown':<62}{s_ms / strict:>10.2f}"
+        f"  (limit {strict:.1f} ms)"
     )
     return setup, budget, s_ms <= budget
 
@@ -383,6 +396,7 @@ def main() -> None:
             {
                 "pass": ([sys.executable, "-c", "pass"], None),
                 "connect": ([sys.executable, "-c", _CONNECT, surl], None),
+                "connect_exit": ([sys.executable, "-c", _CONNECT_EXIT, surl], None),
                 "status": ([*cli_command(), "-C", str(base / "status"), "status"], None),
             },
             base / "status",
@@ -445,6 +459,7 @@ def main() -> None:
                     "connection_setup_ms": setup,
                     "status_ms": s_ms,
                     "status_cpu_ms": procs["status"][2],
+                    "connect_no_teardown_ms": procs["connect_exit"][0],
                     "status_statements": sent,
                 }
             )
