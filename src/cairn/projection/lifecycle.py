@@ -61,6 +61,7 @@ def _after_fork_in_child() -> None:
         projector._flushing = allocate_lock()
         projector._thread = None
         projector._due = None
+        projector._next_ok = 0.0
         projector._bg_ws = None  # kept open in the parent; never used (nor closed) here
 
 

@@ -38,6 +38,12 @@ if TYPE_CHECKING:
 # How long the background flush waits for more writes before it runs; with the flush itself a
 # library write's files are current within ~0.1 s.
 FLUSH_DELAY_S = 0.05
+# During a burst of writes the flushes are spaced by their own measured cost, so that they take at
+# most this share of the writer's time (a flush renders the status file: milliseconds, where a
+# durable write is about one): the next flush is at least cost / FLUSH_SHARE after the end of the
+# last, and never more than FLUSH_GAP_MAX_S after it, which bounds how far the tree lags behind.
+FLUSH_SHARE = 0.025
+FLUSH_GAP_MAX_S = 0.4
 # The background thread ends after this long without a write (and starts again with the next).
 IDLE_S = 2.0
 
@@ -73,6 +79,7 @@ class Projector:
         self._batch_depth = 0
         self._thread: threading.Thread | None = None
         self._due: float | None = None  # when the background thread flushes next
+        self._next_ok = 0.0  # no background flush before this (monotonic): see FLUSH_SHARE
         self._bg_ws: Workspace | None = None
         self._closed = False
         _LIVE.add(self)
@@ -176,7 +183,7 @@ class Projector:
             return
         if not _flushes_aside(self.ws.store):
             return  # no second connection to flush from: flush(), close() and exit do it
-        self._due = time.monotonic() + FLUSH_DELAY_S
+        self._due = max(time.monotonic() + FLUSH_DELAY_S, self._next_ok)
         if self._thread is None:
             import threading
 
@@ -211,6 +218,7 @@ class Projector:
             self._flush_in_background()
 
     def _flush_in_background(self) -> None:
+        start = time.monotonic()
         try:
             view = self._background_view()
             if view is not None:
@@ -219,6 +227,14 @@ class Projector:
             # Best effort off the caller's path: the queue is kept, and the next flush in the
             # caller's thread (batch end, close, exit) retries it where an error can surface.
             pass
+        end = time.monotonic()
+        # Wall time, not this thread's CPU: it counts the flush's statements on the server and,
+        # on a busy machine, the waits for a core, which the writer then has less of.
+        gap = min(FLUSH_GAP_MAX_S, (end - start) / FLUSH_SHARE)
+        with self._mu:
+            self._next_ok = end + gap
+            if self._due is not None:  # a write during the flush asked for one: not before
+                self._due = max(self._due, self._next_ok)
 
     def _background_view(self) -> Workspace | None:
         """The workspace on a connection of the projector's own, for flushing from a thread
