@@ -15,13 +15,12 @@ This module is imported when the status file is rendered, so it stays light (sta
 from __future__ import annotations
 
 import json
-import secrets
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.errors import UsageError, ValidationError
 from cairn.domain import journal as _journal
+from cairn.domain.budget_context import new_id, start_in
 from cairn.domain.budget_settings import (
     CATEGORIES,
     DEFAULT_WINDOW,
@@ -48,14 +47,10 @@ SCHEMA_BUDGET = "cairn.budget/1"
 # with the entries, the context they went to and the window that client works with.
 SESSION_EVENT = "hook.ledger"
 _SESSION_LOOKBACK = 200
+_new_id = new_id  # the agent runtime's run and subagent ids
 
 
 # -- ledger ------------------------------------------------------------------------------------------
-def _new_id(prefix: str) -> str:
-    """Sortable ids: milliseconds since the epoch in hex, then random bits."""
-    return f"{prefix}-{int(time.time() * 1000):011x}{secrets.token_hex(3)}"
-
-
 def new_context(
     ws: Workspace,
     kind: str = "session",
@@ -67,14 +62,11 @@ def new_context(
     """Start a new context (after a compaction, for a phase, or a fresh outside session)."""
     from cairn.domain.workspace import now
 
-    cid = _new_id("ctx")
     ts = now()
     if task_id is not None:
         task_id = ws.resolve_task(task_id)
     with ws.store.transaction() as tx:
-        tx.ledger.new_context(cid, ts=ts, kind=kind, task_id=task_id, run_id=run_id, note=note)
-        _journal.append(tx, task_id, "budget.context", ts, context=cid, kind=kind, note=note)
-    return cid
+        return start_in(tx, ts, kind, task_id=task_id, run_id=run_id, note=note)
 
 
 def session_window(tx: Tx, context_id: str) -> int | None:

@@ -5,6 +5,7 @@ to the seed's categories, so `cairn budget` shows it without `budget record`."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -99,3 +100,31 @@ def test_a_codex_session_fills_the_budget_ledger_by_category(codex: Codex) -> No
     assert second["subagent_summaries"] == first["subagent_summaries"]
     again = json.loads(codex.cairn("budget", "--json").stdout)["subagent_work"]
     assert again == got["subagent_work"]
+
+
+def test_a_budget_record_in_the_first_turn_is_counted_in_the_new_session(codex: Codex) -> None:
+    """SessionStart (source startup) starts the session's budget context, so what the agent
+    records in its first turn is counted in it, not in the context of the session before."""
+    start_task(codex)
+    codex.cairn("hooks", "install", "codex")
+    codex.cairn("budget", "record", "specs", "500", "--source", "the session before")
+    before = json.loads(codex.cairn("budget", "--json").stdout)["context"]
+    record = f"{sys.executable} -m cairn budget record specs 70 --source first-turn"
+
+    def script(req: Request) -> Reply:
+        if not req.outputs("function_call_output"):
+            return Reply([function_call("exec_command", {"cmd": record})])
+        return Reply([message("Noted.")])
+
+    proc, _server = codex.exec(script, "record what you read", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(codex.cairn("budget", "--json").stdout)
+    assert got["context"] != before
+    (specs,) = [c for c in got["categories"] if c["category"] == "specs"]
+    assert specs["used"] == 70 and specs["top_sources"] == [{"source": "first-turn", "tokens": 70}]
+    (started,) = journal(codex, "budget.context")[-1:]
+    assert (started["data"]["context"], started["data"]["kind"]) == (got["context"], "session")
+    # The Stop hook recorded the rest of the turn into that same context.
+    (ledger,) = journal(codex, "hook.ledger")
+    assert ledger["data"]["context"] == got["context"]
+    assert ledger["data"]["session"] == started["data"]["note"]
