@@ -243,6 +243,8 @@ class CategoryUse:
     used: int
     exact: bool
     top_sources: list[tuple[str, int]] = field(default_factory=list)
+    # Of ``used``, the tokens a provider or client counted itself (the rest are estimates).
+    exact_tokens: int = 0
 
     @property
     def fraction(self) -> float:
@@ -269,6 +271,7 @@ class Report:
     categories: list[CategoryUse]
     total_in_context: int
     outside: int
+    outside_exact: int = 0  # of ``outside``, what the clients reported (a subagent's usage)
 
     @property
     def warnings(self) -> list[str]:
@@ -310,6 +313,8 @@ class Report:
                     else None,
                     "level": c.level,
                     "exact": c.exact,
+                    "exact_tokens": c.exact_tokens,
+                    "estimated_tokens": c.used - c.exact_tokens,
                     "top_sources": [{"source": s, "tokens": t} for s, t in c.top_sources],
                 }
                 for c in self.categories
@@ -317,6 +322,8 @@ class Report:
             "total_in_context": self.total_in_context,
             "window_fraction": round(self.total_in_context / self.settings.window, 4),
             "subagent_work": self.outside,
+            "subagent_work_exact_tokens": self.outside_exact,
+            "subagent_work_estimated_tokens": self.outside - self.outside_exact,
             "warnings": self.warnings,
         }
 
@@ -356,23 +363,37 @@ def _report(
     if cid is None and not all_contexts:
         used: dict[str, tuple[int, bool]] = {}
         by_cat: dict[str, list[tuple[str, int]]] = {}
+        exact: dict[str, int] = {}
     else:
         used = tx.ledger.totals(cid)
         by_cat = tx.ledger.top_sources(cid, per_category=3)
+        exact = tx.ledger.exact_totals(cid)
     # Subagent work is always counted over the whole task's life, not one context.
     outside_total = tx.ledger.category_total(OUTSIDE)
+    everywhere = exact if all_contexts else tx.ledger.exact_totals(None)
     cats: list[CategoryUse] = []
     for cat in CATEGORIES:
         u, ex = used.get(cat, (0, True))
-        cats.append(CategoryUse(cat, LABELS[cat], st.allocations[cat], u, ex, by_cat.get(cat, [])))
+        cats.append(
+            CategoryUse(
+                cat, LABELS[cat], st.allocations[cat], u, ex, by_cat.get(cat, []), exact.get(cat, 0)
+            )
+        )
     total = sum(c.used for c in cats)
-    return Report(st, cid, scope, cats, total, outside_total)
+    return Report(st, cid, scope, cats, total, outside_total, everywhere.get(OUTSIDE, 0))
 
 
 def bar(fraction: float, width: int = 24) -> str:
     filled = min(width, round(min(fraction, 1.0) * width))
     over = "!" if fraction >= 1 else ""
     return "[" + "#" * filled + "." * (width - filled) + "]" + over
+
+
+def _split(tokens: int, exact: int) -> str:
+    """How much of ``tokens`` the clients counted themselves, when not all or none of it."""
+    if not tokens or exact in (0, tokens):
+        return "" if exact or not tokens else " (estimated)"
+    return f" ({exact:,} reported by the client, ~{tokens - exact:,} estimated)"
 
 
 def render_text(rep: Report) -> str:
@@ -397,6 +418,7 @@ def render_text(rep: Report) -> str:
     out.append(
         f"In context: {rep.total_in_context:,} tokens ({rep.total_in_context / st.window:.1%} of "
         f"the window); subagent work outside it: {rep.outside:,} tokens"
+        + _split(rep.outside, rep.outside_exact)
     )
     for w in rep.warnings:
         out.append(f"warning: {w}")

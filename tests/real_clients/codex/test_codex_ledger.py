@@ -78,6 +78,7 @@ def test_a_codex_session_fills_the_budget_ledger_by_category(codex: Codex) -> No
     (own,) = [r for p, r in rollouts.items() if "parent_thread_id" in r[0]["payload"]]
     counts = [x["payload"] for x in own if x["payload"].get("type") == "token_count"]
     assert got["subagent_work"] == counts[-1]["info"]["last_token_usage"]["total_tokens"] == 110
+    assert (got["subagent_work_exact_tokens"], got["subagent_work_estimated_tokens"]) == (110, 0)
     # The base instructions (Codex's system prompt, the first developer message of every request,
     # in the rollout only in session_meta) count once in the context.
     (mine,) = [r for p, r in rollouts.items() if "parent_thread_id" not in r[0]["payload"]]

@@ -75,6 +75,11 @@ class LedgerArea(Protocol):
         was exact. Categories without entries are absent."""
         ...
 
+    def exact_totals(self, context_id: str | None) -> dict[str, int]:
+        """Per category of the context (None: of all contexts), the tokens of its exact entries
+        (a provider's or client's own count); categories with none are absent."""
+        ...
+
     def top_sources(
         self, context_id: str | None, *, per_category: int
     ) -> dict[str, list[tuple[str, int]]]:

@@ -100,6 +100,15 @@ class SQLiteLedger:
         ).fetchall()
         return {r["category"]: (int(r["used"] or 0), bool(r["exact"])) for r in rows}
 
+    def exact_totals(self, context_id: str | None) -> dict[str, int]:
+        where, params = _scope(context_id)
+        rows = self._c.execute(
+            f"SELECT category, sum(tokens) AS used FROM budget_ledger "
+            f"{where + ' AND' if where else 'WHERE'} exact = 1 GROUP BY category",
+            params,
+        ).fetchall()
+        return {r["category"]: int(r["used"] or 0) for r in rows}
+
     def top_sources(
         self, context_id: str | None, *, per_category: int
     ) -> dict[str, list[tuple[str, int]]]:
