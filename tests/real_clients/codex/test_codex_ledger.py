@@ -88,6 +88,19 @@ def test_a_codex_session_fills_the_budget_ledger_by_category(codex: Codex) -> No
     assert system == len(base) // 4, orch
     sent = server.requests[0].input[0]["content"][0]["text"]
     assert abs(len(sent) - len(base)) <= len(base) // 20, (len(sent), len(base))
+    # The tool definitions (13 in 0.171, ~11k characters of JSON) go with every request too, but
+    # Codex writes them to no local record (the rollout, its SQLite files, `codex debug
+    # prompt-input`): cairn cannot count them, and does not (docs/codex.md). A Codex that
+    # starts writing them makes this fail, and they can be counted from there.
+    tools = server.requests[0].body["tools"]
+    described = [t["description"] for t in tools if len(t.get("description") or "") >= 60]
+    assert len(tools) >= 10 and len(described) >= 8, [t.get("name") for t in tools]
+    local = [
+        p.read_bytes() for p in codex.home.rglob("*") if p.is_file() and "skills" not in p.parts
+    ]
+    for text in described:
+        forms = (text.encode(), json.dumps(text)[1:-1].encode())
+        assert not any(f in data for f in forms for data in local), text[:60]
 
     # The next turn (a resumed session) adds only what it put into the context.
     proc, _server = codex.exec(
