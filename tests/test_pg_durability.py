@@ -87,13 +87,20 @@ def test_a_server_restart_fails_the_write_in_flight_and_loses_nothing(
         assert "cairn-test" not in message  # never the password
         pg_server.start()
 
+        def until(n: int, timeout: float = 60.0) -> None:
+            # By count, not by time: under a loaded machine a second may hold few writes.
+            deadline = time.monotonic() + timeout
+            while len(acked) < n and time.monotonic() < deadline and thread.is_alive():
+                time.sleep(0.01)
+
         thread = threading.Thread(target=writer)
         thread.start()
-        time.sleep(1.0)
+        until(10)
         pg_server.stop("fast")  # under a writer that keeps writing
         time.sleep(0.5)
+        before = len(acked)
         pg_server.start()
-        time.sleep(1.5)
+        until(before + 10)  # writes acknowledged after the server came back
         stop.set()
         thread.join(timeout=120)
         assert not thread.is_alive()
@@ -108,7 +115,7 @@ def test_a_server_restart_fails_the_write_in_flight_and_loses_nothing(
         stored = _checkpoints(ws)
         assert {v: stored.get(v) for v in acked} == acked
         assert len(set(stored.values())) == len(stored)  # no version stored twice
-        assert len(acked) > 10
+        assert len(acked) > 20
         ws.close()
     finally:
         drop_database(url)

@@ -576,6 +576,15 @@ def test_migration_0016_keeps_the_task_seq_on_the_task_row(
         assert [(r["id"], r["checkpoint_seq"]) for r in got] == [("a", 3), ("b", 1), ("empty", 0)]
         gone = sqlitedb.rows(s, "SELECT name FROM sqlite_master WHERE name = 'checkpoints_seq'")
         assert gone == []
+        # 0018: only the write path and a restore's derivation keep it, no trigger on every insert
+        assert (
+            sqlitedb.rows(
+                s,
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                "AND tbl_name = 'checkpoints' AND sql LIKE '%checkpoint_seq%'",
+            )
+            == []
+        )
         made = sqlitedb.rows(s, "SELECT name FROM sqlite_master WHERE name = 'phases_position'")
         assert len(made) == 1
         with s.read() as tx:

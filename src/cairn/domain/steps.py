@@ -10,7 +10,6 @@ from cairn.domain.checkpoints import PROGRESS, artifact_path, content_hash
 from cairn.domain.journal import append
 from cairn.domain.notices import Change
 from cairn.domain.tasks import get_task, load
-from cairn.store.contract.steps import StepRow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,10 +37,6 @@ def one_line(text: str) -> str:
     if "\n" not in text and "\r" not in text:
         return text
     return " ".join(part.strip() for part in text.splitlines() if part.strip())
-
-
-def to_step(r: StepRow) -> Step:
-    return Step(r.id, r.task_id, r.phase, r.text, r.state, r.created_at, r.updated_at)
 
 
 def progress(
@@ -129,7 +124,8 @@ def steps(
 def steps_in(
     tx: Transaction, task_id: str, limit: int | None = None, phase: str | None = None
 ) -> list[Step]:
-    return [to_step(r) for r in tx.steps.of_task(task_id, phase=phase, limit=limit)]
+    # The store's rows are the domain's steps (StepRow = Step, frozen): no copy.
+    return tx.steps.of_task(task_id, phase=phase, limit=limit)
 
 
 def render_progress_doc(

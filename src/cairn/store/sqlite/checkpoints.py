@@ -126,12 +126,12 @@ class SQLiteCheckpoints:
         task_seq, updated_at, phase, newest = look
         seq, version = task_seq + 1, newest + 1
         c = self._c
-        # With the touch, the counter is raised in the same statement, before the insert, whose
-        # trigger then does nothing; without, the trigger raises it (migration 0016).
-        if touch and updated_at == ts:
-            c.execute(_COUNT, (seq, task_id))
-        elif touch:
+        # The counter is raised here, with the touch when there is one (migration 0018 dropped
+        # the trigger that compared it after every insert).
+        if touch and updated_at != ts:
             c.execute(_COUNT_TOUCH, (seq, ts, task_id))
+        else:
+            c.execute(_COUNT, (seq, task_id))
         c.execute(_INSERT, (task_id, kind, version, hash, size, content, phase, source, listed,
             ts, seq))  # fmt: skip
         return CheckpointRow(

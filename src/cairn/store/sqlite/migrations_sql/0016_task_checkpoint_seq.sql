@@ -2,7 +2,7 @@
 -- COMMIT): the sequence number of a task's newest checkpoint version is kept on the task row,
 -- which every write touches anyway, instead of being found through checkpoints(task_id, seq),
 -- an index every write had to grow. Derived state: not a field of the dump's task records
--- (sqlite/dialect.py); a restore derives it again through the trigger below.
+-- (sqlite/dialect.py); a restore derives it again (records._DERIVE; 0018 dropped the trigger below).
 ALTER TABLE tasks ADD COLUMN checkpoint_seq INTEGER NOT NULL DEFAULT 0;
 UPDATE tasks SET checkpoint_seq = coalesce((SELECT max(seq) FROM checkpoints c WHERE c.task_id = tasks.id), 0);
 -- The write path raises the counter itself before its insert; an insert that brings its own seq
