@@ -66,6 +66,10 @@ def test_ledger_by_category_and_context(ws_path: Path) -> None:
         assert by["specs"].used == 42_000
         assert not by["specs"].exact  # one of the two was an estimate
         assert by["specs"].top_sources[0] == ("read spec.md", 30_000)
+        assert by["specs"].exact_tokens == 30_000  # of the 42,000: the rest is the estimate
+        (specs,) = [c for c in rep.to_json()["categories"] if c["category"] == "specs"]
+        assert (specs["exact_tokens"], specs["estimated_tokens"]) == (30_000, 12_000)
+        assert rep.to_json()["subagent_work_estimated_tokens"] == 40_000
         assert by["subagent_summaries"].used == 500
         assert rep.total_in_context == 42_500  # subagent work is outside the context
         assert rep.outside == 40_000
@@ -79,6 +83,8 @@ def test_ledger_by_category_and_context(ws_path: Path) -> None:
         assert budget.report(ws).context_id == cid
         assert budget.report(ws).total_in_context == 0
         assert budget.report(ws, all_contexts=True).total_in_context == 51_500
+        everything = {c.category: c for c in budget.report(ws, all_contexts=True).categories}
+        assert everything["specs"].exact_tokens == 30_000
         with pytest.raises(ValidationError):
             budget.record(ws, "gossip", 5, source="x")
         with pytest.raises(ValidationError):

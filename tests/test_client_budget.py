@@ -197,6 +197,11 @@ def test_a_subagents_own_work_is_recorded_once_without_what_the_parent_holds(
     hook("subagent-stop", subagent_input(ws_path, path, "R" * 800), HOME=str(home))
     assert subagent_work(ws_path) == got  # read once
     assert "exact" not in ledger_events(ws_path)[-1]
+    report = budget(ws_path)
+    assert (report["subagent_work_exact_tokens"], report["subagent_work_estimated_tokens"]) == (
+        0,
+        got,
+    )
 
 
 def test_a_subagents_reported_usage_is_its_work_exactly(
@@ -258,6 +263,19 @@ def test_a_codex_subagents_rollout_counts_as_its_work(
         CODEX_HOME=str(home),
     )
     assert subagent_work(ws_path) == 5_000 + 2000 // 4  # no usage: the estimate, not its task
+    # `cairn budget --json` says which part Codex reported and which part cairn estimated.
+    report = budget(ws_path)
+    assert (report["subagent_work_exact_tokens"], report["subagent_work_estimated_tokens"]) == (
+        5_000,
+        500,
+    )
+    text = subprocess.run(
+        [sys.executable, "-m", "cairn", "-C", str(ws_path), "budget"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert "5,500 tokens (5,000 reported by the client, ~500 estimated)" in text, text
 
 
 def system_tokens(root: Path, *args: str) -> int:

@@ -48,16 +48,51 @@ def test_the_brief_note_shares_the_recovery_commit(
     with_session = _start(ws_path, monkeypatch, source="startup", session_id="s1")
     assert with_session == without_session  # the note costs no commit of its own
     with Workspace.open(ws_path) as ws:
-        recovery, note = ws.events(None, limit=2)
-    assert (recovery.type, note.type) == ("recovery", "hook.brief")
-    assert note.task_id == recovery.task_id == "t"
+        recovery, context, note = ws.events(None, limit=3)
+        with ws.store.read() as tx:
+            current = tx.ledger.current_context()
+    assert (recovery.type, context.type, note.type) == ("recovery", "budget.context", "hook.brief")
+    assert note.task_id == recovery.task_id == context.task_id == "t"
+    # The session's budget context starts there too, so its first turn is counted in it.
+    assert current is not None and current.id == context.data["context"]
+    assert (current.kind, current.note) == ("session", "s1")
     assert note.data == {
         "session": "s1",
         "source": "startup",
         "phase": "plan",
         "checkpoint": None,
-        "known": recovery.id,  # the brief knew the journal up to its recovery
+        "known": context.id,  # the brief knew the journal up to its recovery and the context
     }
+
+
+def test_a_budget_record_in_the_first_turn_is_counted_in_the_new_session(
+    ws_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cairn.domain import budget
+
+    with Workspace.open(ws_path) as ws:
+        ws.create_task("t", phases=["plan"])
+        ws.start_phase("t", "plan")
+        before = budget.record(ws, "specs", 500, source="the session before", render=False)
+    assert _start(ws_path, monkeypatch, source="startup", session_id="s3") == 1
+    with Workspace.open(ws_path) as ws:
+        first_turn = budget.record(ws, "specs", 70, source="read SPEC.md", render=False)
+        rep = budget.report(ws)
+    assert first_turn.context_id != before.context_id
+    assert rep.context_id == first_turn.context_id
+    assert [(c.category, c.used) for c in rep.categories if c.used] == [("specs", 70)]
+
+
+def test_with_no_task_the_context_and_the_note_share_one_commit(
+    ws_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _start(ws_path, monkeypatch, source="startup", session_id="s4") == 1
+    with Workspace.open(ws_path) as ws:
+        context, note = ws.events(None, limit=2)
+        with ws.store.read() as tx:
+            current = tx.ledger.current_context()
+    assert (context.type, note.type) == ("budget.context", "hook.brief")
+    assert current is not None and (current.id, current.note) == (context.data["context"], "s4")
 
 
 def test_after_a_clear_the_note_follows_the_new_budget_context(

@@ -139,7 +139,7 @@ def test_the_managed_settings_are_read_where_each_platform_keeps_them(tmp_path: 
     linux.parent.mkdir(parents=True)
     linux.write_text(json.dumps({"autoCompactWindow": 120_000}))
     assert cf.from_settings("m", env, "linux", root) == (120_000, None)
-    assert cf.settings_files(env, "win32", root) == [
+    assert cf.settings_files(env, "freebsd", root) == [
         str(tmp_path / "home" / ".claude" / "settings.json")
     ]
     assert cf.managed_settings("darwin") == (
@@ -149,6 +149,29 @@ def test_the_managed_settings_are_read_where_each_platform_keeps_them(tmp_path: 
     (tmp_path / "home" / ".claude").mkdir(parents=True)
     (tmp_path / "home" / ".claude" / "settings.json").write_text('{"autoCompactEnabled": true}')
     assert cf.from_settings("m", env, "darwin", root) == (150_000, False)
+
+
+def test_the_windows_managed_settings_path(tmp_path: Path) -> None:
+    """Windows: C:\\Program Files\\ClaudeCode\\managed-settings.json, the folder Claude Code
+    2.1.332 names itself (not the C:\\ProgramData of older docs); under a stand-in root the
+    drive goes and the path is kept."""
+    from cairn.integrations import claude_forecast as cf
+
+    assert cf.managed_settings("win32") == "C:\\Program Files\\ClaudeCode\\managed-settings.json"
+    env = {"HOME": str(tmp_path / "home")}
+    win = tmp_path / "Program Files" / "ClaudeCode" / "managed-settings.json"
+    assert cf.managed_settings("win32", str(tmp_path)) == str(win)
+    assert cf.settings_files(env, "win32", str(tmp_path))[-1] == str(win)
+    assert cf.from_settings("m", env, "win32", str(tmp_path)) == (None, None)
+    win.parent.mkdir(parents=True)
+    win.write_text(json.dumps({"autoCompactEnabled": False, "autoCompactWindow": 130_000}))
+    assert cf.from_settings("m", env, "win32", str(tmp_path)) == (130_000, False)
+    assert cf.from_settings("m", env, "linux", str(tmp_path)) == (None, None)  # not there
+    old = tmp_path / "ProgramData" / "ClaudeCode" / "managed-settings.json"
+    old.parent.mkdir(parents=True)
+    old.write_text(json.dumps({"autoCompactWindow": 110_000}))
+    win.unlink()
+    assert cf.from_settings("m", env, "win32", str(tmp_path)) == (None, None)
 
 
 def test_the_model_asked_for_names_the_window(tmp_path: Path) -> None:

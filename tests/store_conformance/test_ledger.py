@@ -63,6 +63,9 @@ def test_entries_sum_by_context_and_category(store: Store, task: str) -> None:
         assert tx.ledger.totals("c2") == {"user": (7, True), "subagent_work": (1000, True)}
         assert tx.ledger.totals(None)["specs"] == (290, False)
         assert tx.ledger.totals("c-none") == {}
+        assert tx.ledger.exact_totals("c1") == {"specs": 240}  # the 50 was an estimate
+        assert tx.ledger.exact_totals(None) == {"specs": 240, "user": 7, "subagent_work": 1000}
+        assert tx.ledger.exact_totals("c-none") == {}
         top = tx.ledger.top_sources("c1", per_category=3)
         assert top == {"specs": [("README.md", 150), ("docs/a.md", 120), ("docs/b.md", 10)]}
         assert set(tx.ledger.top_sources(None, per_category=1)) == {

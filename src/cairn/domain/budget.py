@@ -15,13 +15,12 @@ This module is imported when the status file is rendered, so it stays light (sta
 from __future__ import annotations
 
 import json
-import secrets
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.errors import UsageError, ValidationError
 from cairn.domain import journal as _journal
+from cairn.domain.budget_context import new_id, start_in
 from cairn.domain.budget_settings import (
     CATEGORIES,
     DEFAULT_WINDOW,
@@ -48,14 +47,10 @@ SCHEMA_BUDGET = "cairn.budget/1"
 # with the entries, the context they went to and the window that client works with.
 SESSION_EVENT = "hook.ledger"
 _SESSION_LOOKBACK = 200
+_new_id = new_id  # the agent runtime's run and subagent ids
 
 
 # -- ledger ------------------------------------------------------------------------------------------
-def _new_id(prefix: str) -> str:
-    """Sortable ids: milliseconds since the epoch in hex, then random bits."""
-    return f"{prefix}-{int(time.time() * 1000):011x}{secrets.token_hex(3)}"
-
-
 def new_context(
     ws: Workspace,
     kind: str = "session",
@@ -67,14 +62,11 @@ def new_context(
     """Start a new context (after a compaction, for a phase, or a fresh outside session)."""
     from cairn.domain.workspace import now
 
-    cid = _new_id("ctx")
     ts = now()
     if task_id is not None:
         task_id = ws.resolve_task(task_id)
     with ws.store.transaction() as tx:
-        tx.ledger.new_context(cid, ts=ts, kind=kind, task_id=task_id, run_id=run_id, note=note)
-        _journal.append(tx, task_id, "budget.context", ts, context=cid, kind=kind, note=note)
-    return cid
+        return start_in(tx, ts, kind, task_id=task_id, run_id=run_id, note=note)
 
 
 def session_window(tx: Tx, context_id: str) -> int | None:
@@ -251,6 +243,8 @@ class CategoryUse:
     used: int
     exact: bool
     top_sources: list[tuple[str, int]] = field(default_factory=list)
+    # Of ``used``, the tokens a provider or client counted itself (the rest are estimates).
+    exact_tokens: int = 0
 
     @property
     def fraction(self) -> float:
@@ -277,6 +271,7 @@ class Report:
     categories: list[CategoryUse]
     total_in_context: int
     outside: int
+    outside_exact: int = 0  # of ``outside``, what the clients reported (a subagent's usage)
 
     @property
     def warnings(self) -> list[str]:
@@ -318,6 +313,8 @@ class Report:
                     else None,
                     "level": c.level,
                     "exact": c.exact,
+                    "exact_tokens": c.exact_tokens,
+                    "estimated_tokens": c.used - c.exact_tokens,
                     "top_sources": [{"source": s, "tokens": t} for s, t in c.top_sources],
                 }
                 for c in self.categories
@@ -325,6 +322,8 @@ class Report:
             "total_in_context": self.total_in_context,
             "window_fraction": round(self.total_in_context / self.settings.window, 4),
             "subagent_work": self.outside,
+            "subagent_work_exact_tokens": self.outside_exact,
+            "subagent_work_estimated_tokens": self.outside - self.outside_exact,
             "warnings": self.warnings,
         }
 
@@ -364,23 +363,37 @@ def _report(
     if cid is None and not all_contexts:
         used: dict[str, tuple[int, bool]] = {}
         by_cat: dict[str, list[tuple[str, int]]] = {}
+        exact: dict[str, int] = {}
     else:
         used = tx.ledger.totals(cid)
         by_cat = tx.ledger.top_sources(cid, per_category=3)
+        exact = tx.ledger.exact_totals(cid)
     # Subagent work is always counted over the whole task's life, not one context.
     outside_total = tx.ledger.category_total(OUTSIDE)
+    everywhere = exact if all_contexts else tx.ledger.exact_totals(None)
     cats: list[CategoryUse] = []
     for cat in CATEGORIES:
         u, ex = used.get(cat, (0, True))
-        cats.append(CategoryUse(cat, LABELS[cat], st.allocations[cat], u, ex, by_cat.get(cat, [])))
+        cats.append(
+            CategoryUse(
+                cat, LABELS[cat], st.allocations[cat], u, ex, by_cat.get(cat, []), exact.get(cat, 0)
+            )
+        )
     total = sum(c.used for c in cats)
-    return Report(st, cid, scope, cats, total, outside_total)
+    return Report(st, cid, scope, cats, total, outside_total, everywhere.get(OUTSIDE, 0))
 
 
 def bar(fraction: float, width: int = 24) -> str:
     filled = min(width, round(min(fraction, 1.0) * width))
     over = "!" if fraction >= 1 else ""
     return "[" + "#" * filled + "." * (width - filled) + "]" + over
+
+
+def _split(tokens: int, exact: int) -> str:
+    """How much of ``tokens`` the clients counted themselves, when not all or none of it."""
+    if not tokens or exact in (0, tokens):
+        return "" if exact or not tokens else " (estimated)"
+    return f" ({exact:,} reported by the client, ~{tokens - exact:,} estimated)"
 
 
 def render_text(rep: Report) -> str:
@@ -405,6 +418,7 @@ def render_text(rep: Report) -> str:
     out.append(
         f"In context: {rep.total_in_context:,} tokens ({rep.total_in_context / st.window:.1%} of "
         f"the window); subagent work outside it: {rep.outside:,} tokens"
+        + _split(rep.outside, rep.outside_exact)
     )
     for w in rep.warnings:
         out.append(f"warning: {w}")

@@ -16,7 +16,7 @@ Measured on Claude Code 2.1.332 in ``-p`` and ``--input-format stream-json`` (us
   request goes out and Claude Code compacts when the API answers "prompt is too long", that is at
   the model's window.
 - With auto-compaction off (``DISABLE_AUTO_COMPACT``, ``DISABLE_COMPACT``, ``autoCompactEnabled:
-  false`` in a settings file, the managed one included (Linux and macOS paths), or else in
+  false`` in a settings file, the managed one included (Linux, macOS and Windows paths), or else in
   ``~/.claude.json``, where ``/config`` keeps it) nothing compacts; the session stops 3k short of
   the model's window less the reserve. A settings file that turns it on outweighs
   ``~/.claude.json``.
@@ -44,10 +44,12 @@ BLOCK_MARGIN = 3_000
 WINDOW_ENV = "CLAUDE_CODE_AUTO_COMPACT_WINDOW"
 PCT_ENV = "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"
 # Where an administrator puts managed settings (code.claude.com/docs/en/settings), per platform;
-# elsewhere none is read.
+# elsewhere none is read. Windows: the folder Claude Code 2.1.332 itself names (older docs said
+# C:\ProgramData, which it no longer reads); its HKLM policy key is not read here.
 MANAGED_SETTINGS = {
     "linux": "/etc/claude-code/managed-settings.json",  # and WSL
     "darwin": "/Library/Application Support/ClaudeCode/managed-settings.json",
+    "win32": "C:\\Program Files\\ClaudeCode\\managed-settings.json",
 }
 GLOBAL_CONFIG_BYTES = 16 * 1024 * 1024  # ~/.claude.json keeps every project's history
 
@@ -105,7 +107,10 @@ def managed_settings(platform: str | None = None, root: str = "/") -> str | None
     """The managed settings file of ``platform`` (default: this one's) under ``root`` (a test's
     stand-in for the file system's root), or None where Claude Code documents none."""
     known = MANAGED_SETTINGS.get(sys.platform if platform is None else platform)
-    return None if known is None else os.path.join(root, known.lstrip("/"))
+    if known is None or root == "/":
+        return known
+    rest = known[2:] if known[1:2] == ":" else known  # a drive's path, under the stand-in root
+    return os.path.join(root, *rest.replace("\\", "/").strip("/").split("/"))
 
 
 def settings_files(env: Env, platform: str | None = None, root: str = "/") -> list[str]:

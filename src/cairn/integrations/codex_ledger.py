@@ -110,7 +110,8 @@ def attribute(path: str, after: str | None) -> tuple[Counter[tuple[str, str]], s
         if rec.get("type") == "session_meta":
             # Codex 0.171 sends these as the first developer message of every request and writes
             # them only here (counted once per context by record_turn); the tools it sends
-            # (~11k characters) are in no rollout record.
+            # (~11k characters) are in no local record at all, so they go uncounted
+            # (docs/codex.md).
             base = payload.get("base_instructions")
             text = base.get("text") if isinstance(base, dict) else None
             if isinstance(text, str) and text:

@@ -143,15 +143,6 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
             safe = row.safe_point
             note = comp.note(row)
             comp.mark_recovered(ws, row.id, comp.iso(comp.now()), source)
-        also: Callable[[Tx, Brief, str], None] | None = None
-        if session and source not in ("compact", "clear"):
-            # The note of the brief handed over goes in the recovery's commit (one sync, not two);
-            # after a compaction or clear it follows the budget's new context, as before.
-            def _remember(tx: Tx, b: Brief, ts: str) -> None:
-                resume.remember_in(tx, ts, session, source, b.task_id, b.phase, b.checkpoint)
-
-            also = _remember
-
         try:
             brief = recover(
                 ws,
@@ -159,7 +150,7 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
                 safe_point=safe,
                 note=note,
                 max_tokens=max_tokens,
-                also=also,
+                also=lambda tx, b, ts: _note_start(tx, b, ts, source, session),
             )
         except BaseException:
             if row is not None:  # not recovered after all: leave it for the next session start
@@ -178,13 +169,30 @@ def session_start(ws: Workspace, payload: dict[str, Any], agent: Client) -> Hook
                 )
             lead.append("")
     text = fit_context("\n".join([*lead, brief.text.rstrip("\n")]), cap)
-    if source in ("compact", "clear"):
-        from cairn.domain import budget
+    if not has_task and (session or source in NEW_CONTEXT):
+        from cairn.domain.base import now
 
-        budget.new_context(ws, source, task_id=brief.task_id, note=session)  # the ledger restarts
-    if session and (not has_task or source in ("compact", "clear")):
-        resume.remember(ws, session, source, brief.task_id, brief.phase, brief.checkpoint)
+        with ws.store.write() as tx:
+            _note_start(tx, brief, now(), source, session)
     return HookResult(0, agent.context_output("SessionStart", text))
+
+
+# The session starts that begin a new budget context: a new session, a compaction, a /clear.
+NEW_CONTEXT = ("startup", "compact", "clear")
+
+
+def _note_start(tx: Tx, brief: Brief, ts: str, source: str, session: str | None) -> None:
+    """What a session start writes beside its recovery, in that commit (one sync per session
+    start): the budget's new context, so that what the session's first turn records (a ``cairn
+    budget record`` too) is counted in it, then the note of the brief handed over, which knows
+    the journal up to that context."""
+    if source in NEW_CONTEXT:
+        from cairn.domain.budget_context import start_in
+
+        kind = "session" if source == "startup" else source
+        start_in(tx, ts, kind, task_id=brief.task_id, note=session)
+    if session:
+        resume.remember_in(tx, ts, session, source, brief.task_id, brief.phase, brief.checkpoint)
 
 
 def _observe(

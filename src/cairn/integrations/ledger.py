@@ -211,8 +211,9 @@ def record_turn(
     reported for what ``reader`` reads (a subagent's own usage; asked only when there is something
     new), recorded instead of its estimate, as the growth since the last stop (None: none).
 
-    A session's first turn goes to a context of its own when the newest one holds another
-    session's turns (a new session is a new window); the system prompt is counted once per
+    A session's SessionStart began its context (hooks.py); where none was seen (hooks installed
+    mid-session), its first turn goes to a context of its own when the newest one holds another
+    session's turns (a new session is a new window). The system prompt is counted once per
     context (:data:`SYSTEM`)."""
     from cairn.domain import budget
 

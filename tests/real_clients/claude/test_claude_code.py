@@ -6,6 +6,7 @@ the compaction forecast that makes the compaction land at a safe point."""
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -176,3 +177,25 @@ def test_the_forecast_makes_the_compaction_land_at_a_safe_point(
     cps = claude.journal("checkpoint.written")
     assert cps and cps[0]["ts"] < row["ts"]
     claude.check_fixtures(claude_version_tested)
+
+
+def test_a_budget_record_in_the_first_turn_is_counted_in_the_new_session(
+    claude: Claude,
+) -> None:
+    """SessionStart starts the session's budget context, so what the agent records in its first
+    turn is counted in it, not in the context of the session before."""
+    claude.active_phase()
+    claude.cairn("budget", "record", "specs", "500", "--source", "the session before")
+    before = json.loads(claude.cairn("budget", "--json").stdout)["context"]
+    record = f"{sys.executable} -m cairn budget record specs 70 --source first-turn"
+    claude.agent.script(Reply(tool_calls=[("Bash", {"command": record})]), Reply(text="Noted."))
+    sid = claude.run("record what you read")["session_id"]
+    got = json.loads(claude.cairn("budget", "--json").stdout)
+    assert got["context"] != before
+    (specs,) = [c for c in got["categories"] if c["category"] == "specs"]
+    assert specs["used"] == 70 and specs["top_sources"] == [{"source": "first-turn", "tokens": 70}]
+    (started,) = claude.journal("budget.context")[-1:]
+    assert started["data"] == {"context": got["context"], "kind": "session", "note": sid}
+    # The Stop hook recorded the rest of the turn into that same context.
+    (ledger,) = claude.journal("hook.ledger")
+    assert ledger["data"]["context"] == got["context"]

@@ -72,6 +72,7 @@ def test_a_subagents_own_work_is_recorded_at_subagent_stop(
     found = re.search(r"<subagent_tokens>(\d+)</subagent_tokens>", json.dumps(notice))
     assert found is not None and int(found.group(1)) == 7_040, notice
     assert got["subagent_work"] == 7_040, got
+    assert (got["subagent_work_exact_tokens"], got["subagent_work_estimated_tokens"]) == (7_040, 0)
     used = {c["category"]: c["used"] for c in got["categories"]}
     # The report reaches the parent once, in a <task-notification> (the Agent call runs in the
     # background; its tool result only says it started): the report and ~2k characters around.

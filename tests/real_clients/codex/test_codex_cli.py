@@ -142,8 +142,9 @@ def test_auto_compaction_is_recorded_with_its_verdict_and_the_brief_comes_once(
     assert "mid-phase" in after[0].text()
     recoveries = journal(codex, "recovery")
     assert [r["data"]["trigger"] for r in recoveries] == ["startup", "compact"]
-    # The compaction started a new budget context: the session's ledger counts the new window.
-    assert [c["data"]["kind"] for c in journal(codex, "budget.context")] == ["compact"]
+    # The session start began a budget context and the compaction a new one: the session's
+    # ledger counts the new window.
+    assert [c["data"]["kind"] for c in journal(codex, "budget.context")] == ["session", "compact"]
     # It holds Codex's base instructions once (they go with every request), and not the work
     # before the compaction (the tool call and its output left the context).
     (meta,) = [json.loads(line) for line in rollout_of(codex).read_text().splitlines()[:1]]

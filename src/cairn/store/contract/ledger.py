@@ -6,12 +6,17 @@ compactions); the budget is measured against the newest one. Ledger entries are 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from cairn.core.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # importing typing costs ~3 ms of start-up; these Protocols only type
 
 
-@dataclass(frozen=True, slots=True)
-class BudgetContextRow:
+# Records, not dataclasses: the session-start hook starts a context (core/record.py says why).
+class BudgetContextRow(Record):
     id: str
     started_at: str
     kind: str
@@ -20,8 +25,7 @@ class BudgetContextRow:
     note: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerEntryRow:
+class LedgerEntryRow(Record):
     id: int
     ts: str
     context_id: str
@@ -69,6 +73,11 @@ class LedgerArea(Protocol):
     def totals(self, context_id: str | None) -> dict[str, tuple[int, bool]]:
         """Per category of the context (None: of all contexts): tokens, and whether every entry
         was exact. Categories without entries are absent."""
+        ...
+
+    def exact_totals(self, context_id: str | None) -> dict[str, int]:
+        """Per category of the context (None: of all contexts), the tokens of its exact entries
+        (a provider's or client's own count); categories with none are absent."""
         ...
 
     def top_sources(

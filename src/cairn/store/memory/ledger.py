@@ -72,6 +72,13 @@ class MemoryLedger:
             out[e.category] = (used + e.tokens, exact and e.exact)
         return out
 
+    def exact_totals(self, context_id: str | None) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for e in self._entries(context_id):
+            if e.exact:
+                out[e.category] = out.get(e.category, 0) + e.tokens
+        return out
+
     def top_sources(
         self, context_id: str | None, *, per_category: int
     ) -> dict[str, list[tuple[str, int]]]:
