@@ -47,6 +47,7 @@ STORE_WIDE: list[tuple[str, Callable[[Any], object]]] = [
 READS: list[Callable[[Any], object]] = [
     lambda tx: tx.ledger.context("c1"),
     lambda tx: tx.ledger.current_context(),
+    lambda tx: tx.ledger.newest_context(note="s1"),
     lambda tx: tx.ledger.totals(None),
     lambda tx: tx.ledger.top_sources("c1", per_category=3),
     lambda tx: tx.ledger.category_total("files"),

@@ -75,3 +75,29 @@ def test_entries_sum_by_context_and_category(store: Store, task: str) -> None:
         }
         assert tx.ledger.category_total("subagent_work") == 1000
         assert tx.ledger.category_total("buffer") == 0
+
+
+def test_the_newest_context_of_a_note_is_that_sessions_own(store: Store) -> None:
+    """Two client sessions in one workspace: each finds its own newest context by its note (the
+    session id its hooks write), whatever the other started since."""
+
+    def make(cid: str, at: int, note: str | None, kind: str = "session") -> None:
+        with store.write() as tx:
+            tx.ledger.new_context(cid, ts=ts(at), kind=kind, task_id=None, run_id=None, note=note)
+
+    with store.read() as tx:
+        assert tx.ledger.newest_context(note="A") is None
+    make("ctx-a1", 1, "A")
+    make("ctx-b1", 2, "B")
+    make("ctx-a2", 3, "A", kind="compact")
+    make("ctx-a3", 3, "A", kind="clear")  # same millisecond: the one made last wins
+    make("ctx-b2", 4, "B")
+    make("ctx-x", 5, None)
+    with store.read() as tx:
+        a = tx.ledger.newest_context(note="A")
+        b = tx.ledger.newest_context(note="B")
+        assert a is not None and (a.id, a.kind, a.note) == ("ctx-a3", "clear", "A")
+        assert b is not None and b.id == "ctx-b2" and b.started_at == ts(4)
+        assert tx.ledger.newest_context(note="C") is None
+        current = tx.ledger.current_context()
+        assert current is not None and current.id == "ctx-x"

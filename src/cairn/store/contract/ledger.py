@@ -56,6 +56,11 @@ class LedgerArea(Protocol):
         """The newest context: the latest ``started_at``, and of those the last one made."""
         ...
 
+    def newest_context(self, *, note: str) -> BudgetContextRow | None:
+        """The newest context (as :meth:`current_context` orders them) whose ``note`` is
+        ``note``: a client session's own, whose hooks note its session id; None when none is."""
+        ...
+
     def add(
         self,
         *,

@@ -48,6 +48,13 @@ class MemoryLedger:
                 best = c
         return best
 
+    def newest_context(self, *, note: str) -> BudgetContextRow | None:
+        best: BudgetContextRow | None = None
+        for c in self._contexts():
+            if c.note == note and (best is None or c.started_at >= best.started_at):
+                best = c
+        return best
+
     def add(
         self,
         *,

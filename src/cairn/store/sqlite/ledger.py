@@ -67,6 +67,15 @@ class SQLiteLedger:
         ).fetchone()
         return _ctx(r) if r else None
 
+    def newest_context(self, *, note: str) -> BudgetContextRow | None:
+        order = self._d.creation_order("budget_contexts")
+        r = self._c.execute(
+            f"SELECT {_CTX} FROM budget_contexts WHERE note = ? "
+            f"ORDER BY started_at DESC, {order} DESC LIMIT 1",
+            (note,),
+        ).fetchone()
+        return _ctx(r) if r else None
+
     def add(
         self,
         *,
