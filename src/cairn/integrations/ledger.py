@@ -203,6 +203,7 @@ def record_turn(
     *,
     window: int | None = None,
     exact: Callable[[], int | None] | None = None,
+    owner: str | None = None,
 ) -> int:
     """Record what entered the context since this session's last ``hook.ledger``; the entries.
     ``reader`` attributes the transcript (default: Claude Code's, :func:`attribute`); ``window``
@@ -211,8 +212,11 @@ def record_turn(
     reported for what ``reader`` reads (a subagent's own usage; asked only when there is something
     new), recorded instead of its estimate, as the growth since the last stop (None: none).
 
-    A session's SessionStart began its context (hooks.py); where none was seen (hooks installed
-    mid-session), its first turn goes to a context of its own when the newest one holds another
+    The entries go to the session's own newest context, the one its SessionStart (startup,
+    compact, clear) began with the session id as note (hooks.py), though another session in the
+    workspace started one since; a subagent's to its parent's, ``owner``. Only a session with no
+    context of its own (hooks installed mid-session, or before contexts were noted) goes by the
+    newest context, and its first turn to a context of its own when that one holds another
     session's turns (a new session is a new window). The system prompt is counted once per
     context (:data:`SYSTEM`)."""
     from cairn.domain import budget
@@ -224,10 +228,14 @@ def record_turn(
     if newest is None:
         return 0
     system = sizes.pop(SYSTEM, 0) or _int(last.get("system"))
+    owner = owner if subagent else session
     with ws.store.read() as tx:
-        row = tx.ledger.current_context()
+        row = tx.ledger.newest_context(note=owner) if owner else None
+        own = row is not None
+        if row is None:
+            row = tx.ledger.current_context()
     current = row.id if row is not None else None
-    if not subagent and not last and current in others:
+    if not subagent and not last and not own and current in others:
         current = budget.new_context(ws, "session", task_id=task_id, note=session)
     items = [(cat, max(1, chars // 4), src, False) for (cat, src), chars in sizes.items() if chars]
     extra: dict[str, object] = {}
@@ -320,4 +328,13 @@ def record_subagent(
     )
     active = ws.active_tasks()
     task = active[0].id if active else None
-    return record_turn(ws, f"subagent:{agent_id}", transcript, task, reader, exact=exact)
+    parent = payload.get("session_id")
+    return record_turn(
+        ws,
+        f"subagent:{agent_id}",
+        transcript,
+        task,
+        reader,
+        exact=exact,
+        owner=parent if isinstance(parent, str) and parent else None,
+    )
