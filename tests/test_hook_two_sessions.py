@@ -9,7 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from cairn.domain.workspace import Workspace
-from test_client_budget import MODEL, budget, claude_rows, hook, stop_input, subagent_input, write
+from test_client_budget import (
+    MODEL,
+    budget,
+    claude_rows,
+    codex_rollout,
+    hook,
+    stop_input,
+    subagent_input,
+    write,
+)
 
 
 def start(root: Path, session: str, source: str = "startup", agent: str = "claude") -> None:
@@ -92,3 +101,23 @@ def test_a_session_with_no_context_of_its_own_goes_by_the_newest(
     hook("stop", stop_input(ws_path, write(tmp_path / "old.jsonl", rows("old", 400)), "old"))
     report = budget(ws_path)
     assert report["context"] == own_context(ws_path, "B") and used(report)["user"] == 100
+
+
+def test_claude_code_and_codex_at_once_each_keep_their_own_context(
+    ws_path: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "codex-home"
+    home.mkdir()
+    start(ws_path, "claude-1")
+    start(ws_path, "codex-1", agent="codex")
+    hook(
+        "stop", stop_input(ws_path, write(tmp_path / "c.jsonl", rows("claude-1", 2000)), "claude-1")
+    )
+    rollout = codex_rollout(tmp_path / "rollout-1.jsonl", 258_400)  # a 400-character prompt
+    stop = stop_input(ws_path, rollout, "codex-1")
+    hook("stop", stop, agent="codex", CODEX_HOME=str(home))
+    mine = budget(ws_path, "--context", own_context(ws_path, "claude-1"))
+    theirs = budget(ws_path, "--context", own_context(ws_path, "codex-1"))
+    assert used(mine)["user"] == 500 and used(theirs)["user"] == 100
+    # Each measured against its own client's window: Claude's model's, Codex's reported one.
+    assert (mine["settings"]["window"], theirs["settings"]["window"]) == (200_000, 272_000)
