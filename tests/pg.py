@@ -279,6 +279,23 @@ def pg_server() -> Server:
     return s
 
 
+def statements_sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement the calling thread sends on any psycopg connection from now on (a
+    background flush runs on a thread of its own and is left out)."""
+    import psycopg
+
+    me, seen = threading.get_ident(), []
+    real = psycopg.Connection.execute
+
+    def execute(self: object, query: object, *args: object, **kw: object) -> object:
+        if threading.get_ident() == me:
+            seen.append(str(query))
+        return real(self, query, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(psycopg.Connection, "execute", execute)
+    return seen
+
+
 def apply_migrations_before(conn: object, before: str) -> list[str]:
     """Bring an empty database (``conn``: a psycopg connection in autocommit) to the schema an
     older cairn left, every PostgreSQL migration named below ``before``; their names."""

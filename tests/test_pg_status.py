@@ -9,12 +9,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from cairn.domain.task_life import archive_task
@@ -111,18 +108,10 @@ def test_the_status_is_what_one_read_per_task_gave(
 
 
 @pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement this thread sends on a psycopg connection."""
-    me, seen = threading.get_ident(), []
-    real = psycopg.Connection.execute
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    from pg import statements_sent
 
-    def execute(self: Any, query: Any, *args: Any, **kw: Any) -> Any:
-        if threading.get_ident() == me:
-            seen.append(str(query))
-        return real(self, query, *args, **kw)
-
-    monkeypatch.setattr(psycopg.Connection, "execute", execute)
-    return seen
+    return statements_sent(monkeypatch)
 
 
 def test_the_status_statements_do_not_grow_with_the_active_tasks(

@@ -4,10 +4,7 @@ place. Runs against the tests' real PostgreSQL server (tests/pg.py)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -16,26 +13,14 @@ from cairn.core.errors import StoreError
 from cairn.domain.workspace import Workspace
 from cairn.store import open_store
 from cairn.store.postgres.migrations import MIGRATIONS
-from pg import apply_migrations_before
+from pg import apply_migrations_before, statements_sent
 
 TS = "2026-01-01T00:00:00.000Z"
 
 
 @pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement this thread sends on any psycopg connection (the background flush runs
-    on a thread of its own and is left out)."""
-    me = threading.get_ident()
-    seen: list[str] = []
-    real = psycopg.Connection.execute
-
-    def execute(self: Any, query: Any, *args: Any, **kw: Any) -> Any:
-        if threading.get_ident() == me:
-            seen.append(str(query))
-        return real(self, query, *args, **kw)
-
-    monkeypatch.setattr(psycopg.Connection, "execute", execute)
-    yield seen
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    return statements_sent(monkeypatch)
 
 
 def test_a_checkpoint_write_is_one_round_trip(tmp_path: Path, pg_url: str, sent: list[str]) -> None:
