@@ -135,7 +135,8 @@ def run_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
 async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResult:
     from cairn.domain import journal
     from cairn.domain.base import now
-    from cairn.domain.budget import _new_id, settings
+    from cairn.domain.budget import settings
+    from cairn.domain.budget_context import new_id
     from cairn.models.agent_adapter import agent_model
 
     task = ws.task(task_id)
@@ -176,7 +177,7 @@ async def arun_task(ws: Workspace, task_id: str, options: RunOptions) -> RunResu
                 subagent_error="the runtime died while this subagent ran",
             )
             crashed.append(r.id)
-        run_id = _new_id("run")
+        run_id = new_id("run")
         started = now()
         tx.runs.start_agent_run(run_id, task_id, model_name, started, os.getpid())
         # The runs found above are dead (or this process's own): the lease is taken over.

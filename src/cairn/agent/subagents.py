@@ -124,13 +124,14 @@ async def _run_one(
     from cairn.agent.tools import build_tools
     from cairn.domain import journal
     from cairn.domain.base import now
-    from cairn.domain.budget import _new_id, record
+    from cairn.domain.budget import record
+    from cairn.domain.budget_context import new_id
     from cairn.models.agent_adapter import ResilientModel, agent_model
     from cairn.models.meter import Meter, overhead_tokens
 
     ws = parent.ws
     assert parent.subagent_model is not None
-    sub_id = _new_id("sub")
+    sub_id = new_id("sub")
     cap = parent.settings.summary_tokens
     folder = f".cairn/subagents/{parent.task_id}"
     transcript = f"{folder}/{sub_id}.md"

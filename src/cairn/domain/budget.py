@@ -47,7 +47,6 @@ SCHEMA_BUDGET = "cairn.budget/1"
 # with the entries, the context they went to and the window that client works with.
 SESSION_EVENT = "hook.ledger"
 _SESSION_LOOKBACK = 200
-_new_id = new_id  # the agent runtime's run and subagent ids
 
 
 # -- ledger ------------------------------------------------------------------------------------------
@@ -163,7 +162,7 @@ def record_many(
         if context_id is None:
             context_id = _current_context(tx)
         if context_id is None:
-            context_id = _new_id("ctx")
+            context_id = new_id("ctx")
             tx.ledger.new_context(
                 context_id, ts=ts, kind="session", task_id=task_id, run_id=None, note="first record"
             )

@@ -78,19 +78,12 @@ def save(ws: Workspace, look: Look) -> None:
     atomic_write(ws.cairn_dir / STATE_FILE, data)
 
 
-def commits_since(
-    ws: Workspace, mark: int | None, *, limit: int | None = MAX_EVENTS
-) -> tuple[int, list[tuple[str, str, str]] | None]:
-    """(newest event id, [(path, task, kind)] of checkpoints written after ``mark``), or None in
-    place of the list when they are unknown or more than ``limit`` to check one by one."""
-    with ws.store.read() as tx:
-        return commits_in(tx, ws, mark, limit=limit)
-
-
 def commits_in(
     tx: Tx, ws: Workspace, mark: int | None, *, limit: int | None = MAX_EVENTS
 ) -> tuple[int, list[tuple[str, str, str]] | None]:
-    """``commits_since`` inside the caller's read transaction (the flush reads all in one)."""
+    """(newest event id, [(path, task, kind)] of checkpoints written after ``mark``), or None in
+    place of the list when they are unknown or more than ``limit`` to check one by one; inside the
+    caller's read transaction (a flush and a look each read all they need in one)."""
     top = tx.events.last_id()
     if mark is None or top < mark or (limit is not None and top - mark > limit):
         return top, None  # never looked, a store put back in place, or a long absence
